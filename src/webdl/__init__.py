@@ -1,0 +1,15 @@
+"""webdl: PyTorch-style deep learning for Python, on numpy or on WebGL2 in the browser."""
+from .dtypes import float32, int64, bool_ as bool, float, long, dtype  # noqa: A004
+from .backends import device, set_default_device, get_default_device, Device
+from .autograd import no_grad, enable_grad, is_grad_enabled
+from .random import manual_seed, seed, Generator
+from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, empty, full,
+                     zeros_like, ones_like, empty_like, full_like, rand_like, randn_like, arange,
+                     linspace, rand, randn, randint, randperm)
+from .functions import *  # noqa: F401,F403
+from .functions import (abs, all, any, max, min, pow, sum)  # noqa: F401,A004
+from . import nn, optim  # noqa: F401
+from .nn import functional  # noqa: F401
+from .serialization import save, load  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,118 @@
+"""The backend interface and the device registry.
+
+A backend stores tensor data in buffers of its own kind and runs *primitive ops*. A
+primitive is a :class:`webdl.autograd.Function` subclass; it carries its name (the kernel
+name, ``shaders/<name>.glsl`` on WebGL), its shape rule, its numpy reference (``ref``) and
+its backward rule. Everything else (softmax, conv2d, losses, ...) is written once on top of
+the primitives. A backend may also supply a *fused* implementation of a composite op (see
+:func:`webdl.autograd.composite`).
+
+What a backend must provide:
+
+- ``from_numpy(array, dtype) -> buf`` and ``to_numpy(buf, shape, dtype) -> ndarray``
+- ``full(shape, value, dtype) -> buf``
+- ``run(op, bufs, out_shape, out_dtype, attrs) -> buf``: run primitive ``op``
+- ``fused``: a dict ``name -> callable`` of fused composites (may be empty)
+"""
+
+
+class Backend:
+    name = "?"
+    fused = {}
+
+    def from_numpy(self, array, dtype):
+        raise NotImplementedError
+
+    def to_numpy(self, buf, shape, dtype):
+        raise NotImplementedError
+
+    def full(self, shape, value, dtype):
+        raise NotImplementedError
+
+    def run(self, op, bufs, out_shape, out_dtype, attrs):
+        raise NotImplementedError
+
+
+class Device:
+    """A named place where tensors live: ``cpu`` (numpy reference) or ``webgl``."""
+
+    __slots__ = ("type", "backend")
+
+    def __init__(self, type_, backend):
+        self.type = type_
+        self.backend = backend
+
+    def __repr__(self):
+        return f"device(type='{self.type}')"
+
+    def __str__(self):
+        return self.type
+
+    def __eq__(self, other):
+        if isinstance(other, Device):
+            return other.type == self.type
+        if isinstance(other, str):
+            return other.split(":")[0] == self.type
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self.type)
+
+
+_devices = {}
+_loaders = {}
+_default = ["cpu"]
+
+
+def register(name, backend=None, loader=None):
+    """Register a backend under a device name, or a loader that creates it on first use."""
+    if backend is not None:
+        _devices[name] = Device(name, backend)
+    if loader is not None:
+        _loaders[name] = loader
+
+
+def device(d=None):
+    """Return the Device for a name (``'cpu'``, ``'webgl'``), a Device, or the default."""
+    if d is None:
+        d = _default[0]
+    if isinstance(d, Device):
+        return d
+    if not isinstance(d, str):
+        d = getattr(d, "type", None) or str(d)
+    name = d.split(":")[0]
+    dev = _devices.get(name)
+    if dev is None:
+        if name in _loaders:
+            register(name, _loaders[name]())
+            return _devices[name]
+        known = ", ".join(sorted(set(_devices) | set(_loaders)))
+        raise RuntimeError(f"device: unknown device '{d}' (available here: {known})")
+    return dev
+
+
+def set_default_device(d):
+    _default[0] = device(d).type
+
+
+def get_default_device():
+    return device()
+
+
+def _load_webgl():
+    try:
+        from .webgl import WebGLBackend
+    except ImportError as e:  # pragma: no cover - depends on the platform
+        raise RuntimeError(
+            "device 'webgl' needs the browser runtime (Pyodide in a page with WebGL2); "
+            f"it is not available here: {e}") from None
+    return WebGLBackend()
+
+
+def _setup():
+    from .numpy_backend import NumpyBackend
+    register("cpu", NumpyBackend())
+    register("webgl", loader=_load_webgl)
+
+
+_setup()

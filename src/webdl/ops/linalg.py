@@ -1,0 +1,92 @@
+"""Matmul (batched, broadcasting batch dims) and the im2col pair unfold/fold."""
+import numpy as np
+
+from ..autograd import Function
+from .elementwise import broadcast_shapes, unbroadcast
+
+
+class Matmul(Function):
+    """(..., n, k) @ (..., k, m) -> (..., n, m); both inputs at least 2-D."""
+    name = "matmul"
+    __slots__ = ()
+
+    @classmethod
+    def infer(cls, a, b):
+        if a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
+                             f"multiplied ({a.shape[-1]} != {b.shape[-2]})")
+        batch = broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2])
+        return batch + (a.shape[-2], b.shape[-1]), a.dtype
+
+    @staticmethod
+    def ref(a, b):
+        return np.matmul(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs
+        ga = unbroadcast(Matmul.apply(g, b.transpose(-1, -2)), a.shape) if a.requires_grad else None
+        gb = unbroadcast(Matmul.apply(a.transpose(-1, -2), g), b.shape) if b.requires_grad else None
+        return ga, gb
+
+
+def _windows(h, k, d, s):
+    return (h - d * (k - 1) - 1) // s + 1
+
+
+class Unfold(Function):
+    """im2col on an already padded (N, C, H, W) input -> (N, C*kh*kw, L), PyTorch's order."""
+    name = "unfold"
+    __slots__ = ()
+
+    @classmethod
+    def infer(cls, x, kernel, dilation, stride):
+        n, c, h, w = x.shape
+        ho = _windows(h, kernel[0], dilation[0], stride[0])
+        wo = _windows(w, kernel[1], dilation[1], stride[1])
+        return (n, c * kernel[0] * kernel[1], ho * wo), x.dtype
+
+    @staticmethod
+    def ref(x, kernel, dilation, stride):
+        n, c, h, w = x.shape
+        (kh, kw), (dh, dw), (sh, sw) = kernel, dilation, stride
+        ho, wo = _windows(h, kh, dh, sh), _windows(w, kw, dw, sw)
+        x = np.ascontiguousarray(x)
+        s = x.strides
+        v = np.lib.stride_tricks.as_strided(
+            x, (n, c, kh, kw, ho, wo), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw),
+            writeable=False)
+        return v.reshape(n, c * kh * kw, ho * wo)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return (Fold.apply(g, size=tuple(x.shape[2:]), **self.attrs),)
+
+
+class Fold(Function):
+    """col2im, the adjoint of Unfold: (N, C*kh*kw, L) -> (N, C, H, W), overlaps summed."""
+    name = "fold"
+    __slots__ = ()
+
+    @classmethod
+    def infer(cls, cols, size, kernel, dilation, stride):
+        n, ckk, _ = cols.shape
+        return (n, ckk // (kernel[0] * kernel[1])) + tuple(size), cols.dtype
+
+    @staticmethod
+    def ref(cols, size, kernel, dilation, stride):
+        (kh, kw), (dh, dw), (sh, sw) = kernel, dilation, stride
+        h, w = size
+        ho, wo = _windows(h, kh, dh, sh), _windows(w, kw, dw, sw)
+        n = cols.shape[0]
+        c = cols.shape[1] // (kh * kw)
+        cols = cols.reshape(n, c, kh, kw, ho, wo)
+        out = np.zeros((n, c, h, w), dtype=cols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                    j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]
+        return out
+
+    def backward(self, g):
+        a = self.attrs
+        return (Unfold.apply(g, kernel=a["kernel"], dilation=a["dilation"], stride=a["stride"]),)

@@ -1,0 +1,523 @@
+"""Tensor: a buffer on a backend plus shape, dtype, device and autograd links."""
+import builtins
+import numbers
+
+import numpy as np
+
+from . import dtypes
+from .autograd import is_grad_enabled, run_backward
+from .backends import Device, device as _device
+from . import random as _random
+
+
+class Size(tuple):
+    def __repr__(self):
+        return f"webdl.Size({list(self)})"
+
+    def numel(self):
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+def _numel(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+class Tensor:
+    __slots__ = ("_buf", "shape", "dtype", "device", "requires_grad", "grad", "_ctx",
+                 "__weakref__")
+    __array_ufunc__ = None  # numpy scalars defer to Tensor's operators
+
+    @classmethod
+    def _wrap(cls, buf, shape, dtype, device):
+        t = object.__new__(cls)
+        t._buf = buf
+        t.shape = Size(shape)
+        t.dtype = dtype
+        t.device = device
+        t.requires_grad = False
+        t.grad = None
+        t._ctx = None
+        return t
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("Tensor: create tensors with webdl.tensor(), webdl.zeros() and friends")
+
+    # --- facts ------------------------------------------------------------------------
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def dim(self):
+        return len(self.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return self.shape
+        from .ops.reduce import norm_dim
+        return self.shape[norm_dim("size", dim, self.ndim)]
+
+    def numel(self):
+        return _numel(self.shape)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def element_size(self):
+        return self.dtype.np.itemsize
+
+    def is_contiguous(self):
+        return True
+
+    def contiguous(self):
+        return self
+
+    # --- data across to Python ------------------------------------------------------------
+    def numpy(self):
+        if self.requires_grad:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return self.device.backend.to_numpy(self._buf, self.shape, self.dtype)
+
+    def _value(self):
+        return self.device.backend.to_numpy(self._buf, self.shape, self.dtype)
+
+    def item(self):
+        if self.numel() != 1:
+            raise ValueError(f"item: a tensor with {self.numel()} elements cannot be converted "
+                             f"to a Python number (shape {tuple(self.shape)})")
+        return self._value().reshape(()).item()
+
+    def tolist(self):
+        return self._value().tolist()
+
+    def __float__(self):
+        return builtins.float(self.item())
+
+    def __int__(self):
+        return builtins.int(self.item())
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with {self.numel()} elements "
+                               "is ambiguous")
+        return builtins.bool(self.item())
+
+    def __index__(self):
+        if self.dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return builtins.int(self.item())
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        return _format(self)
+
+    __str__ = __repr__
+
+    # --- autograd ----------------------------------------------------------------------
+    def backward(self, gradient=None):
+        if not self.requires_grad:
+            raise RuntimeError(f"backward: this tensor (shape {tuple(self.shape)}) does not "
+                               "require grad and has no grad_fn; set requires_grad=True on "
+                               "the inputs before computing it")
+        if gradient is None:
+            if self.numel() != 1:
+                raise RuntimeError(f"backward: grad can be implicitly created only for scalar "
+                                   f"outputs; this output has shape {tuple(self.shape)}, pass "
+                                   "a gradient of that shape")
+            gradient = ones_like(self)
+        else:
+            gradient = as_tensor_like(gradient, self)
+            if tuple(gradient.shape) != tuple(self.shape):
+                raise ValueError(f"backward: gradient has shape {tuple(gradient.shape)} but the "
+                                 f"output has shape {tuple(self.shape)}")
+        run_backward(self, gradient.detach())
+
+    def detach(self):
+        return Tensor._wrap(self._buf, self.shape, self.dtype, self.device)
+
+    def detach_(self):
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, flag=True):
+        if flag and not self.dtype.is_floating_point:
+            raise RuntimeError(f"requires_grad_: only float tensors can require grad, this one "
+                               f"is {self.dtype}")
+        if not flag and self._ctx is not None:
+            raise RuntimeError("requires_grad_: can't turn off requires_grad on a non-leaf "
+                               "tensor; use detach()")
+        self.requires_grad = flag
+        return self
+
+    def retain_grad(self):
+        raise NotImplementedError("retain_grad: gradients of non-leaf tensors are not kept")
+
+    # --- in-place updates (they swap the buffer; used by optimizers and nn.init) ----------
+    def _assign(self, other):
+        other = as_tensor_like(other, self)
+        if tuple(other.shape) != tuple(self.shape):
+            other = other.expand(self.shape)
+        if other.dtype is not self.dtype:
+            other = other.to(self.dtype)
+        if other.device != self.device:
+            other = other.to(self.device)
+        self._buf = other._buf
+        return self
+
+    def copy_(self, src):
+        if self.requires_grad and self._ctx is None and is_grad_enabled():
+            raise RuntimeError("copy_: a leaf tensor that requires grad can't be modified in "
+                               "place outside webdl.no_grad()")
+        return self._assign(src)
+
+    def zero_(self):
+        return self._assign(zeros(self.shape, dtype=self.dtype, device=self.device))
+
+    def fill_(self, value):
+        return self._assign(full(self.shape, value, dtype=self.dtype, device=self.device))
+
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        if tuple(value.shape) != tuple(self.shape):
+            self.shape = Size(value.shape)
+        self._buf = value.to(self.device)._buf
+        self.dtype = value.dtype
+
+    # --- device and dtype -----------------------------------------------------------------
+    def to(self, *args, dtype=None, device=None, **kw):
+        for a in args:
+            if isinstance(a, (str, Device)) and not _looks_like_dtype(a):
+                device = a
+            elif isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            else:
+                dtype = a
+        out = self
+        if dtype is not None and dtypes.to_dtype(dtype) is not self.dtype:
+            from .ops.elementwise import Cast
+            out = Cast.apply(out, dtype=dtypes.to_dtype(dtype))
+        if device is not None:
+            dev = _device(device)
+            if dev != out.device:
+                if out.requires_grad and is_grad_enabled():
+                    from .ops.misc import ToDevice
+                    out = ToDevice.apply(out, device=dev)
+                else:
+                    out = Tensor._wrap(dev.backend.from_numpy(out._value(), out.dtype),
+                                       out.shape, out.dtype, dev)
+        return out
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def int(self):
+        return self.to(dtypes.int64)
+
+    def bool(self):
+        return self.to(dtypes.bool_)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def clone(self):
+        from .ops.elementwise import Cast
+        return Cast.apply(self, dtype=self.dtype) if self.requires_grad else \
+            Tensor._wrap(self._buf, self.shape, self.dtype, self.device)
+
+    def new_zeros(self, shape, dtype=None):
+        return zeros(shape, dtype=dtype or self.dtype, device=self.device)
+
+    def new_ones(self, shape, dtype=None):
+        return ones(shape, dtype=dtype or self.dtype, device=self.device)
+
+    def new_full(self, shape, value, dtype=None):
+        return full(shape, value, dtype=dtype or self.dtype, device=self.device)
+
+    def new_tensor(self, data, dtype=None):
+        return tensor(data, dtype=dtype or self.dtype, device=self.device)
+
+
+def _looks_like_dtype(a):
+    try:
+        if isinstance(a, str) and a.split(":")[0] in ("cpu", "webgl", "cuda", "cpu64"):
+            return False
+        dtypes.to_dtype(a)
+        return True
+    except TypeError:
+        return False
+
+
+# --- creation -------------------------------------------------------------------------
+def _infer_dtype(arr):
+    k = arr.dtype.kind
+    if k == "b":
+        return dtypes.bool_
+    if k in "iu":
+        return dtypes.int64
+    if k == "f":
+        return dtypes.float32
+    raise TypeError(f"tensor: can't make a tensor from data of numpy dtype {arr.dtype}")
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+        shape = tuple(shape[0])
+    for d in shape:
+        if not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < 0:
+            raise ValueError(f"shape: sizes must be non-negative ints, got {tuple(shape)}")
+    return tuple(int(d) for d in shape)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    if isinstance(data, Tensor):
+        data = data._value()
+    arr = np.asarray(data)
+    if arr.dtype == object:
+        try:
+            arr = np.asarray([t.item() if isinstance(t, Tensor) else t for t in data])
+        except Exception:
+            raise TypeError("tensor: data must be numbers, nested lists of numbers or an "
+                            "array") from None
+    dt = dtypes.to_dtype(dtype) if dtype is not None else _infer_dtype(arr)
+    return _from_numpy(arr, dt, device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=device) if (dtype or device) else data
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(arr):
+    return tensor(arr)
+
+
+def _from_numpy(arr, dt, device, requires_grad=False):
+    dev = _device(device)
+    if dt.is_floating_point and not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
+        raise TypeError(f"tensor: can't convert numpy dtype {arr.dtype} to {dt}")
+    if not (dt.is_floating_point and arr.dtype.kind == "f"):  # floats: the backend decides
+        arr = arr.astype(dt.np, copy=False)                      # its precision
+    t = Tensor._wrap(dev.backend.from_numpy(arr, dt), arr.shape, dt, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def full(*args, dtype=None, device=None, requires_grad=False, fill_value=None):
+    if fill_value is None:
+        *shape, value = args
+    else:
+        shape, value = args, fill_value
+    shape = _shape_arg(shape)
+    if dtype is None:
+        dt = dtypes.bool_ if isinstance(value, bool) else (
+            dtypes.int64 if isinstance(value, numbers.Integral) else dtypes.float32)
+    else:
+        dt = dtypes.to_dtype(dtype)
+    dev = _device(device)
+    t = Tensor._wrap(dev.backend.full(shape, value, dt), shape, dt, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*shape, dtype=None, device=None, requires_grad=False):
+    return full(*_shape_arg(shape), 0, dtype=dtype or dtypes.float32, device=device,
+                requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=None, device=None, requires_grad=False):
+    return full(*_shape_arg(shape), 1, dtype=dtype or dtypes.float32, device=device,
+                requires_grad=requires_grad)
+
+
+def empty(*shape, dtype=None, device=None, requires_grad=False):
+    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def _like(fn, x, dtype, device, requires_grad, *extra):
+    return fn(*x.shape, *extra, dtype=dtype or x.dtype, device=device or x.device,
+              requires_grad=requires_grad)
+
+
+def zeros_like(x, dtype=None, device=None, requires_grad=False):
+    return _like(zeros, x, dtype, device, requires_grad)
+
+
+def ones_like(x, dtype=None, device=None, requires_grad=False):
+    return _like(ones, x, dtype, device, requires_grad)
+
+
+def empty_like(x, dtype=None, device=None, requires_grad=False):
+    return _like(zeros, x, dtype, device, requires_grad)
+
+
+def full_like(x, value, dtype=None, device=None, requires_grad=False):
+    return full(*x.shape, value, dtype=dtype or x.dtype, device=device or x.device,
+                requires_grad=requires_grad)
+
+
+def rand_like(x, dtype=None, device=None, requires_grad=False):
+    return rand(*x.shape, dtype=dtype, device=device or x.device, requires_grad=requires_grad)
+
+
+def randn_like(x, dtype=None, device=None, requires_grad=False):
+    return randn(*x.shape, dtype=dtype, device=device or x.device, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    is_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+    dt = dtypes.to_dtype(dtype) if dtype is not None else (dtypes.int64 if is_int else dtypes.float32)
+    arr = np.arange(start, end, step, dtype=np.float64 if not is_int else np.int64)
+    return _from_numpy(arr, dt, device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    arr = np.linspace(start, end, int(steps), dtype=np.float64)
+    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.float32), device, requires_grad)
+
+
+def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None):
+    shape = _shape_arg(shape)
+    arr = _random.generator(generator).random(shape, dtype=np.float32)
+    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.float32), device, requires_grad)
+
+
+def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None):
+    shape = _shape_arg(shape)
+    arr = _random.generator(generator).standard_normal(shape, dtype=np.float32)
+    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.float32), device, requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None, generator=None):
+    if high is None:
+        low, high = 0, low
+    arr = _random.generator(generator).integers(low, high, size=_shape_arg((size,)) if isinstance(
+        size, int) else tuple(size))
+    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.int64), device)
+
+
+def randperm(n, dtype=None, device=None, generator=None):
+    arr = _random.generator(generator).permutation(n)
+    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.int64), device)
+
+
+def as_tensor_like(v, ref):
+    """A Python number (or array) as a tensor on ``ref``'s device, with PyTorch's rules for
+    scalars: a float scalar with an int tensor gives float32, otherwise the tensor's dtype."""
+    if isinstance(v, Tensor):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        dt = dtypes.bool_ if ref.dtype is dtypes.bool_ else ref.dtype
+    elif isinstance(v, numbers.Integral):
+        dt = ref.dtype if ref.dtype is not dtypes.bool_ else dtypes.int64
+    elif isinstance(v, numbers.Real):
+        dt = ref.dtype if ref.dtype.is_floating_point else dtypes.float32
+    else:
+        return tensor(v, device=ref.device)
+    return Tensor._wrap(ref.device.backend.full((), v, dt), (), dt, ref.device)
+
+
+# --- printing like PyTorch ----------------------------------------------------------------
+def _format(t):
+    a = t._value()
+    suffix = []
+    if t.device.type != "cpu":
+        suffix.append(f"device='{t.device.type}'")
+    if a.size == 0 and a.ndim != 1:
+        body = "[]"
+        suffix.insert(0, f"size={tuple(a.shape)}")
+    else:
+        fmt = _formatter(a, t.dtype)
+        summarize = a.size > 1000
+        body = _fmt_nested(a, fmt, 7, summarize)
+    if t.dtype is dtypes.int64 and a.size == 0:
+        suffix.append("dtype=webdl.int64")
+    if t._ctx is not None:
+        suffix.append(f"grad_fn=<{type(t._ctx).__name__}Backward>")
+    elif t.requires_grad:
+        suffix.append("requires_grad=True")
+    return "tensor(" + ", ".join([body] + suffix) + ")"
+
+
+def _formatter(a, dt):
+    if dt is dtypes.bool_:
+        w = 5 if a.size and not a.all() else 4
+        return lambda v: ("True" if v else "False").rjust(w)
+    if not dt.is_floating_point:
+        w = max((len(str(v)) for v in a.flat), default=1)
+        return lambda v: str(v).rjust(w)
+    flat = a[np.isfinite(a)].astype(np.float64)
+    nz = np.abs(flat[flat != 0])
+    if flat.size and np.all(flat == np.round(flat)) and (nz.size == 0 or nz.max() < 1e8):
+        f = lambda v: (f"{v:.0f}." if np.isfinite(v) else _nonfinite(v))  # noqa: E731
+    elif nz.size and (nz.max() / nz.min() > 1000.0 or nz.max() > 1e8 or nz.min() < 1e-4):
+        f = lambda v: (f"{v:.4e}" if np.isfinite(v) else _nonfinite(v))  # noqa: E731
+    else:
+        f = lambda v: (f"{v:.4f}" if np.isfinite(v) else _nonfinite(v))  # noqa: E731
+    w = max((len(f(v)) for v in a.flat), default=1)
+    return lambda v: f(v).rjust(w)
+
+
+def _nonfinite(v):
+    return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+
+
+def _fmt_nested(a, fmt, indent, summarize, edge=3):
+    if a.ndim == 0:
+        return fmt(a.item())
+    n = a.shape[0]
+    idx = list(range(n)) if not summarize or n <= 2 * edge else \
+        list(range(edge)) + [None] + list(range(n - edge, n))
+    if a.ndim == 1:
+        return "[" + ", ".join("..." if i is None else fmt(a[i]) for i in idx) + "]"
+    sep = "," + "\n" * (a.ndim - 1) + " " * (indent + 1)
+    parts = ["..." if i is None else _fmt_nested(a[i], fmt, indent + 1, summarize, edge)
+             for i in idx]
+    return "[" + sep.join(parts) + "]"
+
+
+from . import functions as _functions  # noqa: E402  (binds the Tensor methods)
+_functions._bind_methods(Tensor)

@@ -1,0 +1,493 @@
+"""The op conformance suite, in the spirit of PyTorch's OpInfo.
+
+Written once, importing only numpy, so the same cases run on CPython (webdl vs PyTorch) and
+inside Pyodide in the browser (webdl on WebGL vs webdl's numpy reference). A case is a
+function ``fn(m, F, *inputs)`` written against the PyTorch API, where ``m`` is the library
+module (torch or webdl) and ``F`` its ``nn.functional``; the inputs are generated from the
+case's specs with a fixed seed. A runner builds the inputs in two libraries, runs forward,
+backpropagates a random cotangent through every float output, and compares outputs and
+input gradients.
+
+Tolerance: |a - b| <= atol * max(1, max|ref|) + rtol * |ref|, rtol = atol = 1e-5 against
+PyTorch (float32), unless a case states its own.
+"""
+import numpy as np
+
+
+class In:
+    """An input spec. kind: float | pos (> 0.1) | unit (0.05..0.95) | int | index | bool."""
+
+    def __init__(self, shape, kind="float", grad=None, noncontig=False, high=None, low=0):
+        self.shape, self.kind, self.noncontig = tuple(shape), kind, noncontig
+        self.grad = (kind in ("float", "pos", "unit")) if grad is None else grad
+        self.high, self.low = high, low
+
+    def make(self, rng):
+        return np.asarray(self._make(rng))
+
+    def _make(self, rng):
+        s = self.shape
+        if self.kind == "float":
+            return rng.standard_normal(s).astype(np.float32)
+        if self.kind == "pos":
+            return (rng.random(s) * 2 + 0.1).astype(np.float32)
+        if self.kind == "unit":
+            return (rng.random(s) * 0.9 + 0.05).astype(np.float32)
+        if self.kind in ("int", "index"):
+            return rng.integers(self.low, self.high if self.high is not None else 5,
+                                size=s).astype(np.int64)
+        if self.kind == "bool":
+            return rng.random(s) > 0.5
+        raise ValueError(self.kind)
+
+
+class Case:
+    def __init__(self, name, fn, inputs, grad=True, tol=None, gradcheck=True, seed=0):
+        self.name, self.fn, self.inputs = name, fn, list(inputs)
+        self.grad, self.tol, self.gradcheck, self.seed = grad, tol, gradcheck, seed
+
+    def arrays(self):
+        rng = np.random.default_rng(_stable_seed(self.name, self.seed))
+        return [spec.make(rng) for spec in self.inputs]
+
+    def __repr__(self):
+        return self.name
+
+
+def _stable_seed(name, seed):
+    h = seed
+    for ch in name:
+        h = (h * 131 + ord(ch)) % (2 ** 31)
+    return h
+
+
+# --- adapters: how one library makes tensors and reads them back ----------------------------
+class Lib:
+    """Wraps a PyTorch-like module. ``device`` is passed to webdl only."""
+
+    def __init__(self, module, device=None):
+        self.m = module
+        self.F = module.nn.functional
+        self.device = device
+
+    def tensor(self, arr, requires_grad, noncontig):
+        kw = {"device": self.device} if self.device else {}
+        if noncontig and arr.ndim >= 2:
+            leaf = self.m.tensor(np.ascontiguousarray(np.swapaxes(arr, -1, -2)), **kw)
+            if requires_grad:
+                leaf.requires_grad_(True)
+            return leaf, leaf.transpose(-1, -2)
+        t = self.m.tensor(arr, **kw)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t, t
+
+    def numpy(self, t):
+        return t.detach().numpy()
+
+
+def _outputs(out):
+    if isinstance(out, (tuple, list)):
+        return [o for o in out]
+    return [out]
+
+
+def run(case, lib, arrays=None, cotangent_seed=1):
+    """Run a case in one library: returns (outputs as arrays, input grads as arrays)."""
+    arrays = case.arrays() if arrays is None else arrays
+    leaves, args = [], []
+    for spec, arr in zip(case.inputs, arrays):
+        rg = bool(case.grad and spec.grad)
+        leaf, x = lib.tensor(arr, rg, spec.noncontig)
+        leaves.append(leaf if rg else None)
+        args.append(x)
+    outs = _outputs(case.fn(lib.m, lib.F, *args))
+    out_np = [lib.numpy(o) for o in outs]
+    grads = []
+    if case.grad and any(leaf is not None for leaf in leaves):
+        rng = np.random.default_rng(cotangent_seed)
+        total = None
+        for o, a in zip(outs, out_np):
+            if a.dtype.kind != "f" or not getattr(o, "requires_grad", False):
+                continue
+            w = lib.tensor(rng.standard_normal(a.shape).astype(np.float32), False, False)[0]
+            if hasattr(w, "to") and lib.device:
+                w = w.to(lib.device)
+            term = (o * w).sum()
+            total = term if total is None else total + term
+        if total is not None:
+            total.backward()
+        for leaf in leaves:
+            if leaf is None:
+                grads.append(None)
+            else:
+                g = None if leaf.grad is None else lib.numpy(leaf.grad)
+                if g is not None and leaf is not args[len(grads)]:  # non-contiguous input:
+                    g = np.swapaxes(g, -1, -2)                       # report in its own layout
+                grads.append(g)
+    return out_np, grads
+
+
+def max_error(a, b, rtol, atol):
+    """Largest |a-b| / (atol*max(1, max|b|) + rtol*|b|); <= 1 means within tolerance.
+    NaN must match NaN and infinities must match exactly."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return np.inf
+    if a.size == 0:
+        return 0.0
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    if (nan_a != nan_b).any():
+        return np.inf
+    inf_b = np.isinf(b)
+    if (a[inf_b] != b[inf_b]).any() or (np.isinf(a) != inf_b).any():
+        return np.inf
+    ok = ~(nan_b | inf_b)
+    if not ok.any():
+        return 0.0
+    scale = max(1.0, float(np.abs(b[ok]).max()))
+    return float((np.abs(a[ok] - b[ok]) / (atol * scale + rtol * np.abs(b[ok]))).max())
+
+
+def compare(case, got, ref, rtol=1e-5, atol=1e-5):
+    """Compare run() results; returns (worst normalised error, worst absolute error, report)."""
+    if case.tol:
+        rtol, atol = case.tol, case.tol
+    (go, gg), (ro, rg) = got, ref
+    worst, worst_abs, msgs = 0.0, 0.0, []
+    if len(go) != len(ro):
+        return np.inf, np.inf, [f"{len(go)} outputs vs {len(ro)}"]
+    pairs = [(f"output {i}", a, b) for i, (a, b) in enumerate(zip(go, ro))] + \
+            [(f"grad of input {i}", a, b) for i, (a, b) in enumerate(zip(gg, rg))]
+    for what, a, b in pairs:
+        if a is None or b is None:
+            if (a is None) != (b is None):
+                msgs.append(f"{what}: one side has no gradient")
+                worst = np.inf
+            continue
+        if a.dtype.kind in "biu" or b.dtype.kind in "biu":
+            if a.shape != b.shape or (a.astype(np.int64) != b.astype(np.int64)).any():
+                msgs.append(f"{what}: integer/bool values differ")
+                worst = np.inf
+            continue
+        e = max_error(a, b, rtol, atol)
+        if a.shape == b.shape and a.size:
+            fin = np.isfinite(a) & np.isfinite(b)
+            if fin.any():
+                worst_abs = max(worst_abs, float(np.abs(a[fin].astype(np.float64) - b[fin]).max()))
+        if e > 1:
+            msgs.append(f"{what}: shape {a.shape} vs {b.shape}, normalised error {e:.3g}")
+        worst = max(worst, e)
+    return worst, worst_abs, msgs
+
+
+# --- the cases ------------------------------------------------------------------------------
+def _cases():
+    C = []
+
+    def add(name, fn, *inputs, **kw):
+        C.append(Case(name, fn, inputs, **kw))
+
+    # elementwise unary, over shapes: plain, 0-d, size-1, empty, non-contiguous
+    unary = {
+        "neg": (lambda m, F, x: -x, "float"),
+        "abs": (lambda m, F, x: m.abs(x), "float"),
+        "exp": (lambda m, F, x: m.exp(x), "float"),
+        "log": (lambda m, F, x: m.log(x), "pos"),
+        "sqrt": (lambda m, F, x: m.sqrt(x), "pos"),
+        "rsqrt": (lambda m, F, x: m.rsqrt(x), "pos"),
+        "sin": (lambda m, F, x: m.sin(x), "float"),
+        "cos": (lambda m, F, x: m.cos(x), "float"),
+        "tanh": (lambda m, F, x: m.tanh(x), "float"),
+        "sigmoid": (lambda m, F, x: m.sigmoid(x), "float"),
+        "relu": (lambda m, F, x: F.relu(x), "float"),
+        "leaky_relu": (lambda m, F, x: F.leaky_relu(x, 0.2), "float"),
+        "gelu": (lambda m, F, x: F.gelu(x), "float"),
+        "gelu_tanh": (lambda m, F, x: F.gelu(x, approximate="tanh"), "float"),
+        "softplus": (lambda m, F, x: F.softplus(x, beta=2.0, threshold=3.0), "float"),
+        "clamp": (lambda m, F, x: m.clamp(x, -0.5, 0.7), "float"),
+        "clamp_min": (lambda m, F, x: x.clamp(min=0.1), "float"),
+        "pow_scalar": (lambda m, F, x: x ** 3, "float"),
+        "pow_frac": (lambda m, F, x: x ** 0.5, "pos"),
+        "rpow": (lambda m, F, x: 2.0 ** x, "float"),
+        "square": (lambda m, F, x: m.square(x), "float"),
+        "log1p": (lambda m, F, x: m.log1p(x), "pos"),
+        "erf": (lambda m, F, x: m.erf(x), "float"),
+        "sign": (lambda m, F, x: m.sign(x), "float"),
+        "silu": (lambda m, F, x: F.silu(x), "float"),
+        "elu": (lambda m, F, x: F.elu(x), "float"),
+    }
+    for name, (fn, kind) in unary.items():
+        for tag, spec in (("2d", In((3, 5), kind)), ("0d", In((), kind)),
+                          ("size1", In((1, 4, 1), kind)), ("empty", In((0, 3), kind)),
+                          ("noncontig", In((4, 6), kind, noncontig=True))):
+            add(f"{name}[{tag}]", fn, spec, gradcheck=name not in ("sign",))
+
+    binary = {
+        "add": lambda m, F, a, b: a + b,
+        "sub": lambda m, F, a, b: a - b,
+        "mul": lambda m, F, a, b: a * b,
+        "div": lambda m, F, a, b: a / b,
+        "maximum": lambda m, F, a, b: m.maximum(a, b),
+        "minimum": lambda m, F, a, b: m.minimum(a, b),
+        "pow": lambda m, F, a, b: m.pow(a, b),
+        "add_alpha": lambda m, F, a, b: m.add(a, b, alpha=2.0),
+    }
+    for name, fn in binary.items():
+        ka = "pos" if name == "pow" else "float"
+        kb = "pos" if name == "div" else "float"
+        for tag, sa, sb in (("same", (3, 4), (3, 4)), ("bcast", (2, 1, 4), (3, 1)),
+                            ("scalar_t", (3, 4), ()), ("rank", (5,), (2, 3, 5)),
+                            ("empty", (0, 4), (1, 4))):
+            add(f"{name}[{tag}]", fn, In(sa, ka), In(sb, kb))
+        add(f"{name}[noncontig]", fn, In((4, 5), ka, noncontig=True), In((4, 5), kb))
+    for name, fn in {"mul_scalar": lambda m, F, a: a * 2.5, "rsub": lambda m, F, a: 1.0 - a,
+                     "rdiv": lambda m, F, a: 3.0 / a, "add_int": lambda m, F, a: a + 2}.items():
+        add(name, fn, In((2, 3), "pos"))
+    for name, fn in {"eq": lambda m, F, a, b: a == b, "ne": lambda m, F, a, b: a != b,
+                     "lt": lambda m, F, a, b: a < b, "le": lambda m, F, a, b: a <= b,
+                     "gt": lambda m, F, a, b: a > b, "ge": lambda m, F, a, b: a >= b}.items():
+        add(f"{name}[bcast]", fn, In((3, 1, 4), "int", grad=False), In((2, 4), "int", grad=False))
+        add(f"{name}[float]", fn, In((3, 4)), In((3, 4)), grad=False)
+    add("where", lambda m, F, c, a, b: m.where(c, a, b), In((3, 4), "bool"), In((3, 4)),
+        In((1, 4)))
+    add("where_scalar", lambda m, F, c, a: m.where(c, a, 0.0), In((2, 3), "bool"), In((2, 3)))
+    add("masked_fill", lambda m, F, x, c: x.masked_fill(c, -1.0), In((3, 4)), In((3, 4), "bool"))
+    add("int_arith", lambda m, F, a, b: (a * b + a - b) // 2, In((3, 4), "int", low=-5, high=5),
+        In((3, 4), "int", low=1, high=5), grad=False)
+    add("int_div_float", lambda m, F, a, b: a / b, In((3,), "int", low=1, high=9),
+        In((3,), "int", low=1, high=5), grad=False)
+    add("cast_chain", lambda m, F, x: (x > 0).float() * x + x.long().float(), In((3, 4)))
+
+    # reductions
+    red = {
+        "sum": lambda m, F, x, d, k: m.sum(x, dim=d, keepdim=k),
+        "mean": lambda m, F, x, d, k: m.mean(x, dim=d, keepdim=k),
+        "amax": lambda m, F, x, d, k: m.amax(x, dim=d, keepdim=k),
+        "amin": lambda m, F, x, d, k: m.amin(x, dim=d, keepdim=k),
+        "var": lambda m, F, x, d, k: m.var(x, dim=d, keepdim=k),
+        "var_c0": lambda m, F, x, d, k: m.var(x, dim=d, keepdim=k, correction=0),
+        "std": lambda m, F, x, d, k: m.std(x, dim=d, keepdim=k),
+        "logsumexp": lambda m, F, x, d, k: m.logsumexp(x, dim=d, keepdim=k),
+    }
+    for name, fn in red.items():
+        for tag, shape, dim, keep in (("all", (3, 4), None, False), ("d1", (3, 4, 5), 1, False),
+                                      ("d02k", (3, 4, 5), (0, 2), True),
+                                      ("neg", (2, 3, 4), -1, True),
+                                      ("nc", (4, 6), 0, False)):
+            if name == "logsumexp" and dim is None:
+                dim = (0, 1)
+            if name in ("amax", "amin", "logsumexp") and dim is None:
+                continue
+            add(f"{name}[{tag}]", (lambda f, d, k: lambda m, F, x: f(m, F, x, d, k))(fn, dim, keep),
+                In(shape, noncontig=tag == "nc"))
+    add("sum[empty]", lambda m, F, x: x.sum(0), In((0, 3)))
+    add("sum[0d]", lambda m, F, x: x.sum(), In(()))
+    add("amax[all]", lambda m, F, x: x.amax(), In((3, 4)))
+    add("max[all]", lambda m, F, x: m.max(x), In((3, 4)))
+    add("max[dim]", lambda m, F, x: tuple(m.max(x, dim=1)), In((3, 5)))
+    add("min[dim_keep]", lambda m, F, x: tuple(m.min(x, dim=0, keepdim=True)), In((4, 3)))
+    add("max[ties]", lambda m, F, x: tuple(m.max(x.clamp(max=0.0), dim=1)), In((4, 6)))
+    add("amax[ties]", lambda m, F, x: m.amax(x.clamp(max=0.0), dim=1), In((4, 6)), gradcheck=False)
+    add("argmax", lambda m, F, x: (m.argmax(x), m.argmax(x, dim=1), m.argmax(x, 0, keepdim=True)),
+        In((4, 5)), grad=False)
+    add("argmin", lambda m, F, x: (m.argmin(x), m.argmin(x, dim=-1)), In((4, 5)), grad=False)
+    add("int_sum", lambda m, F, x: (x.sum(), x.sum(1)), In((3, 4), "int"), grad=False)
+    add("bool_any_all", lambda m, F, x: ((x > 0).any(), (x > -1).all(1)), In((3, 4)), grad=False)
+    for name, fn in {"softmax": lambda m, F, x, d: F.softmax(x, d),
+                     "log_softmax": lambda m, F, x, d: F.log_softmax(x, d)}.items():
+        for tag, shape, d in (("last", (3, 5), -1), ("d1", (2, 4, 3), 1), ("0d", (), 0),
+                              ("big", (2, 6), 1)):
+            add(f"{name}[{tag}]", (lambda f, d: lambda m, F, x: f(m, F, x * 10, d))(fn, d),
+                In(shape))
+
+    # shape
+    add("reshape", lambda m, F, x: x.reshape(4, -1), In((2, 3, 4)))
+    add("view_nc", lambda m, F, x: x.reshape(-1), In((3, 4), noncontig=True))
+    add("permute", lambda m, F, x: x.permute(2, 0, 1), In((2, 3, 4)))
+    add("transpose", lambda m, F, x: x.transpose(0, 2), In((2, 3, 4)))
+    add("t", lambda m, F, x: x.t(), In((3, 5)))
+    add("T3", lambda m, F, x: x.permute(2, 1, 0) * 1.0, In((2, 3, 4)))
+    add("squeeze", lambda m, F, x: (x.squeeze(), x.squeeze(1), x.squeeze((0, 3))),
+        In((1, 3, 1, 1)))
+    add("unsqueeze", lambda m, F, x: (x.unsqueeze(0), x.unsqueeze(-1), x.unsqueeze(1)), In((3, 2)))
+    add("expand", lambda m, F, x: x.expand(2, 3, 4), In((3, 1)))
+    add("expand_m1", lambda m, F, x: x.expand(-1, 5), In((3, 1)))
+    add("expand_as", lambda m, F, x, y: x.expand_as(y), In((1, 4)), In((3, 4)))
+    add("flatten", lambda m, F, x: (x.flatten(), x.flatten(1), x.flatten(0, 1)), In((2, 3, 4)))
+    add("cat", lambda m, F, a, b, c: m.cat([a, b, c], dim=1), In((2, 3)), In((2, 1)), In((2, 4)))
+    add("cat0_nc", lambda m, F, a, b: m.cat([a, b]), In((3, 4), noncontig=True), In((2, 4)))
+    add("stack", lambda m, F, a, b: m.stack([a, b], dim=1), In((2, 3)), In((2, 3)))
+    add("stack_last", lambda m, F, a, b: m.stack((a, b), -1), In((4,)), In((4,)))
+    add("split", lambda m, F, x: x.split(2, dim=1), In((3, 5)))
+    add("split_sizes", lambda m, F, x: m.split(x, [1, 3, 1], dim=0), In((5, 2)))
+    add("chunk", lambda m, F, x: x.chunk(3, dim=-1), In((2, 7)))
+    add("getitem_int", lambda m, F, x: x[1], In((3, 4)))
+    add("getitem_neg", lambda m, F, x: x[-1, :, -2], In((3, 4, 5)))
+    add("getitem_step", lambda m, F, x: x[::2, 1:4:2], In((5, 6)))
+    add("getitem_none_ell", lambda m, F, x: x[None, ..., 1], In((3, 4, 5)))
+    add("getitem_ell_mid", lambda m, F, x: x[0, ..., None, 1:], In((2, 3, 4)))
+    add("getitem_empty", lambda m, F, x: x[2:2], In((4, 3)))
+    add("getitem_clip", lambda m, F, x: x[-10:10, 3:], In((4, 5)))
+    add("getitem_nc", lambda m, F, x: x[1:, ::2], In((4, 6), noncontig=True))
+    add("getitem_tensor", lambda m, F, x, i: x[i], In((5, 3)), In((4,), "index", high=5))
+    add("getitem_mask", lambda m, F, x: x[x > 0], In((4, 3)))
+    add("index_select", lambda m, F, x, i: m.index_select(x, 1, i), In((3, 5)),
+        In((4,), "index", high=5))
+    add("gather", lambda m, F, x, i: m.gather(x, 1, i), In((3, 5)), In((3, 4), "index", high=5))
+    add("narrow", lambda m, F, x: x.narrow(1, 1, 2), In((3, 5)))
+    add("flip", lambda m, F, x: x.flip((0, 2)), In((2, 3, 4)))
+    add("repeat", lambda m, F, x: x.repeat(2, 1, 3), In((2, 3)))
+    for mode in ("constant", "reflect", "replicate", "circular"):
+        add(f"pad_{mode}", lambda m, F, x, mode=mode: F.pad(x, (1, 2, 2, 1), mode=mode),
+            In((2, 3, 4, 5)))
+    add("pad_value", lambda m, F, x: F.pad(x, (2, 0), value=-1.5), In((3, 4)))
+    add("pad_negative", lambda m, F, x: F.pad(x, (-1, 2, 1, -2)), In((4, 5)))
+    add("pad_3dims", lambda m, F, x: F.pad(x, (1, 1, 0, 1, 1, 0)), In((2, 3, 4)))
+
+    # matmul and linear
+    for tag, sa, sb in (("2d", (3, 4), (4, 5)), ("batched", (2, 3, 4), (2, 4, 5)),
+                        ("bcast", (2, 1, 3, 4), (3, 4, 2)), ("vec_mat", (4,), (4, 3)),
+                        ("mat_vec", (3, 4), (4,)), ("dot", (4,), (4,)),
+                        ("batch_vec", (2, 3, 4), (4,)), ("k1", (3, 1), (1, 2)),
+                        ("empty_k", (3, 0), (0, 2))):
+        add(f"matmul[{tag}]", lambda m, F, a, b: a @ b, In(sa), In(sb))
+    add("matmul[nc]", lambda m, F, a, b: m.matmul(a, b), In((4, 3), noncontig=True),
+        In((3, 5), noncontig=True))
+    add("linear", lambda m, F, x, w, b: F.linear(x, w, b), In((2, 3, 4)), In((5, 4)), In((5,)))
+    add("linear_nobias", lambda m, F, x, w: F.linear(x, w), In((3, 4)), In((2, 4)))
+
+    # convolution family
+    conv = [
+        ("basic", (2, 3, 7, 6), (4, 3, 3, 3), {}),
+        ("stride_pad", (1, 2, 8, 7), (3, 2, 3, 2), dict(stride=2, padding=1)),
+        ("same", (1, 3, 6, 5), (2, 3, 3, 3), dict(padding="same")),
+        ("same_even", (1, 2, 6, 6), (2, 2, 4, 2), dict(padding="same")),
+        ("valid", (1, 2, 6, 6), (2, 2, 5, 5), dict(padding="valid")),
+        ("dilation", (1, 2, 9, 9), (3, 2, 3, 3), dict(dilation=2, padding=2)),
+        ("groups", (2, 4, 5, 5), (6, 2, 3, 3), dict(groups=2, padding=1)),
+        ("depthwise", (1, 3, 5, 5), (3, 1, 3, 3), dict(groups=3)),
+        ("1x1", (2, 5, 4, 4), (3, 5, 1, 1), {}),
+        ("5x5", (1, 2, 8, 8), (2, 2, 5, 5), dict(padding=2)),
+        ("stride_hw", (1, 1, 9, 8), (2, 1, 3, 3), dict(stride=(2, 3), padding=(1, 0))),
+    ]
+    for tag, xs, ws, kw in conv:
+        add(f"conv2d[{tag}]", lambda m, F, x, w, b, kw=kw: F.conv2d(x, w, b, **kw), In(xs),
+            In(ws), In((ws[0],)))
+    add("conv2d[nobias_nc]", lambda m, F, x, w: F.conv2d(x, w, padding=1),
+        In((1, 2, 5, 6), noncontig=True), In((3, 2, 3, 3)))
+    add("conv2d[unbatched]", lambda m, F, x, w: F.conv2d(x, w), In((2, 5, 5)), In((3, 2, 3, 3)))
+    convt = [
+        ("basic", (2, 3, 4, 5), (3, 2, 3, 3), {}),
+        ("stride", (1, 2, 3, 4), (2, 3, 3, 3), dict(stride=2)),
+        ("stride_pad_op", (1, 2, 4, 4), (2, 2, 3, 3), dict(stride=2, padding=1,
+                                                           output_padding=1)),
+        ("groups", (1, 4, 3, 3), (4, 2, 3, 3), dict(groups=2)),
+        ("dilation", (1, 2, 4, 4), (2, 2, 2, 2), dict(dilation=2, padding=1)),
+        ("k4s2", (1, 3, 5, 5), (3, 2, 4, 4), dict(stride=2, padding=1)),
+    ]
+    for tag, xs, ws, kw in convt:
+        add(f"conv_transpose2d[{tag}]",
+            lambda m, F, x, w, b, kw=kw: F.conv_transpose2d(x, w, b, **kw), In(xs), In(ws),
+            In((ws[1] * kw.get("groups", 1),)))
+    pools = [
+        ("k2", dict(kernel_size=2)), ("k3s1p1", dict(kernel_size=3, stride=1, padding=1)),
+        ("k3s2", dict(kernel_size=3, stride=2)), ("rect", dict(kernel_size=(2, 3), stride=(1, 2))),
+        ("ceil", dict(kernel_size=2, stride=2, ceil_mode=True)),
+    ]
+    for tag, kw in pools:
+        add(f"max_pool2d[{tag}]", lambda m, F, x, kw=kw: F.max_pool2d(x, **kw), In((2, 3, 7, 6)))
+        add(f"avg_pool2d[{tag}]", lambda m, F, x, kw=kw: F.avg_pool2d(x, **kw), In((2, 3, 7, 6)))
+    add("max_pool2d[dilation]", lambda m, F, x: F.max_pool2d(x, 2, 1, dilation=2),
+        In((1, 2, 6, 6)))
+    add("avg_pool2d[no_pad_count]", lambda m, F, x: F.avg_pool2d(x, 3, 2, 1,
+                                                                 count_include_pad=False),
+        In((1, 2, 7, 7)))
+    add("avg_pool2d[divisor]", lambda m, F, x: F.avg_pool2d(x, 2, divisor_override=3),
+        In((1, 2, 4, 4)))
+    for tag, xs, os_ in (("div", (2, 3, 8, 6), (4, 3)), ("uneven", (1, 2, 7, 5), (3, 2)),
+                         ("one", (2, 3, 5, 5), 1), ("up", (1, 1, 3, 3), (5, 4))):
+        add(f"adaptive_avg_pool2d[{tag}]",
+            lambda m, F, x, os_=os_: F.adaptive_avg_pool2d(x, os_), In(xs))
+    interp = [
+        ("nearest_x2", dict(scale_factor=2, mode="nearest")),
+        ("nearest_size", dict(size=(7, 5), mode="nearest")),
+        ("nearest_down", dict(size=(2, 3), mode="nearest")),
+        ("bilinear_x2", dict(scale_factor=2, mode="bilinear", align_corners=False)),
+        ("bilinear_ac", dict(size=(7, 9), mode="bilinear", align_corners=True)),
+        ("bilinear_size", dict(size=(5, 3), mode="bilinear", align_corners=False)),
+        ("bilinear_down_ac", dict(size=(2, 2), mode="bilinear", align_corners=True)),
+    ]
+    for tag, kw in interp:
+        add(f"interpolate[{tag}]", lambda m, F, x, kw=kw: F.interpolate(x, **kw), In((2, 2, 4, 5)))
+    add("pixel_shuffle", lambda m, F, x: F.pixel_shuffle(x, 2), In((2, 8, 3, 4)))
+    add("pixel_shuffle3", lambda m, F, x: F.pixel_shuffle(x, 3), In((1, 9, 2, 2)))
+    add("pixel_unshuffle", lambda m, F, x: F.pixel_unshuffle(x, 2), In((2, 3, 4, 6)))
+    add("unfold_fold", lambda m, F, x: F.fold(F.unfold(x, 3, padding=1, stride=2), (5, 6), 3,
+                                              padding=1, stride=2), In((1, 2, 5, 6)))
+
+    # nn pieces
+    add("dropout_eval", lambda m, F, x: F.dropout(x, 0.5, training=False), In((3, 4)))
+    add("embedding", lambda m, F, i, w: F.embedding(i, w), In((2, 3), "index", high=6),
+        In((6, 4)))
+    add("embedding_pad", lambda m, F, i, w: F.embedding(i, w, padding_idx=1),
+        In((5,), "index", high=4), In((4, 3)), gradcheck=False)  # padding row: grad held at 0
+    add("one_hot", lambda m, F, i: F.one_hot(i, 5), In((2, 3), "index", high=5), grad=False)
+    add("layer_norm", lambda m, F, x, w, b: F.layer_norm(x, (4,), w, b), In((2, 3, 4)), In((4,)),
+        In((4,)))
+    add("layer_norm2", lambda m, F, x: F.layer_norm(x, (3, 4), eps=1e-3), In((2, 3, 4)))
+    add("batch_norm_train", lambda m, F, x, w, b: F.batch_norm(x, None, None, w, b, True),
+        In((4, 3, 2, 2)), In((3,)), In((3,)))
+    add("batch_norm_eval", lambda m, F, x, rm, rv, w, b: F.batch_norm(x, rm, rv, w, b, False),
+        In((2, 3, 4, 4)), In((3,), grad=False), In((3,), "pos", grad=False), In((3,)), In((3,)))
+    add("batch_norm_1d", lambda m, F, x: F.batch_norm(x, None, None, training=True), In((5, 3)))
+    add("prelu", lambda m, F, x, w: F.prelu(x, w), In((2, 3, 4)), In((3,)))
+
+    # losses
+    for red in ("mean", "sum", "none"):
+        add(f"mse_loss[{red}]", lambda m, F, a, b, r=red: F.mse_loss(a, b, reduction=r),
+            In((3, 4)), In((3, 4)))
+        add(f"l1_loss[{red}]", lambda m, F, a, b, r=red: F.l1_loss(a, b, reduction=r),
+            In((3, 4)), In((3, 4)))
+        add(f"smooth_l1_loss[{red}]",
+            lambda m, F, a, b, r=red: F.smooth_l1_loss(a, b, reduction=r, beta=0.5),
+            In((3, 4)), In((3, 4)))
+        add(f"cross_entropy[{red}]", lambda m, F, x, t, r=red: F.cross_entropy(x, t, reduction=r),
+            In((4, 5)), In((4,), "index", high=5))
+        add(f"nll_loss[{red}]",
+            lambda m, F, x, t, r=red: F.nll_loss(F.log_softmax(x, 1), t, reduction=r),
+            In((4, 5)), In((4,), "index", high=5))
+        add(f"bce[{red}]", lambda m, F, p, y, r=red: F.binary_cross_entropy(p, y, reduction=r),
+            In((3, 4), "unit"), In((3, 4), "unit", grad=False))
+        add(f"bce_logits[{red}]",
+            lambda m, F, x, y, r=red: F.binary_cross_entropy_with_logits(x * 5, y, reduction=r),
+            In((3, 4)), In((3, 4), "unit", grad=False))
+    add("cross_entropy[smooth]", lambda m, F, x, t: F.cross_entropy(x, t, label_smoothing=0.1),
+        In((6, 4)), In((6,), "index", high=4))
+    add("cross_entropy[weight_smooth]",
+        lambda m, F, x, t, w: F.cross_entropy(x, t, weight=w, label_smoothing=0.2),
+        In((6, 4)), In((6,), "index", high=4), In((4,), "pos", grad=False))
+    add("cross_entropy[ignore]",
+        lambda m, F, x, t: F.cross_entropy(x, t * (t < 3) - 100 * (t >= 3)),
+        In((6, 5)), In((6,), "index", high=5))
+    add("cross_entropy[spatial]", lambda m, F, x, t: F.cross_entropy(x, t),
+        In((2, 3, 4, 4)), In((2, 4, 4), "index", high=3))
+    add("cross_entropy[probs]", lambda m, F, x, p: F.cross_entropy(x, F.softmax(p, 1)),
+        In((3, 4)), In((3, 4), grad=False))
+    add("nll_loss[weight]", lambda m, F, x, t, w: F.nll_loss(x, t, weight=w),
+        In((5, 3)), In((5,), "index", high=3), In((3,), "pos", grad=False))
+    add("bce_logits[pos_weight]",
+        lambda m, F, x, y, pw: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw),
+        In((3, 4)), In((3, 4), "unit", grad=False), In((4,), "pos", grad=False))
+    add("bce[weight]", lambda m, F, p, y, w: F.binary_cross_entropy(p, y, weight=w),
+        In((2, 3), "unit"), In((2, 3), "unit", grad=False), In((2, 3), "pos", grad=False))
+
+    # graph structure: a tensor reused several times
+    add("reuse", lambda m, F, x: (x * x).sum(1) + x.exp().mean(1) * x[:, 0], In((3, 4)))
+    add("reuse_deep", lambda m, F, x, w: ((x @ w).tanh() @ w.t() + x).relu().sum(0),
+        In((3, 4)), In((4, 4)))
+    return C
+
+
+CASES = _cases()

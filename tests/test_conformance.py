@@ -1,0 +1,78 @@
+"""Every op of the conformance suite (tests/opinfo.py), forward and backward, against
+PyTorch on the CPU; plus float64 finite-difference gradient checks on the numpy backend.
+
+The same cases run on the WebGL backend inside the browser (tests/test_browser.py)."""
+import numpy as np
+import pytest
+import torch
+
+import webdl
+from webdl.backends import register
+from webdl.backends.numpy_backend import NumpyBackend
+
+import opinfo
+
+BACKENDS = ["cpu"]
+WORST = {"norm": 0.0, "abs": 0.0, "case": None}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", opinfo.CASES, ids=str)
+def test_against_torch(case, backend):
+    got = opinfo.run(case, opinfo.Lib(webdl, device=backend))
+    ref = opinfo.run(case, opinfo.Lib(torch))
+    worst, worst_abs, msgs = opinfo.compare(case, got, ref)
+    if worst_abs > WORST["abs"]:
+        WORST.update(abs=worst_abs, case=case.name)
+    assert worst <= 1, f"{case.name}: " + "; ".join(msgs)
+
+
+register("cpu64", NumpyBackend(np.float64))
+
+
+def _numeric_grad(case, arrays, k, idx, eps=1e-6):
+    lib = opinfo.Lib(webdl, device="cpu64")
+    vals = []
+    for sgn in (1, -1):
+        arrs = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in arrays]
+        arrs[k] = arrs[k].copy()
+        arrs[k][idx] += sgn * eps
+        with webdl.no_grad():
+            outs, _ = opinfo.run(opinfo.Case(case.name, case.fn, case.inputs, grad=False), lib,
+                                 arrays=arrs)
+        vals.append(outs)
+    rng = np.random.default_rng(1)
+    total = 0.0
+    for op, om in zip(*vals):
+        if op.dtype.kind != "f":
+            continue
+        w = rng.standard_normal(op.shape).astype(np.float32).astype(np.float64)
+        total += float(((op.astype(np.float64) - om.astype(np.float64)) * w).sum())
+    return total / (2 * eps)
+
+
+GRADCHECK = [c for c in opinfo.CASES if c.grad and c.gradcheck and
+             any(s.grad for s in c.inputs) and "empty" not in c.name]
+
+
+@pytest.mark.parametrize("case", GRADCHECK, ids=str)
+def test_gradcheck_float64(case):
+    """Analytic float64 gradients against central differences, at up to 6 random entries
+    of each differentiable input."""
+    arrays = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in case.arrays()]
+    _, grads = opinfo.run(case, opinfo.Lib(webdl, device="cpu64"), arrays=arrays)
+    rng = np.random.default_rng(0)
+    for k, (spec, g) in enumerate(zip(case.inputs, grads)):
+        if g is None or arrays[k].size == 0:
+            continue
+        for flat in rng.choice(arrays[k].size, size=min(6, arrays[k].size), replace=False):
+            idx = np.unravel_index(flat, arrays[k].shape)
+            num = _numeric_grad(case, arrays, k, idx)
+            assert abs(g[idx] - num) <= 1e-5 + 1e-4 * abs(num), \
+                f"{case.name}: input {k} at {idx}: analytic {g[idx]} vs numeric {num}"
+
+
+def test_report_worst_error(capsys):
+    with capsys.disabled():
+        print(f"\nconformance: {len(opinfo.CASES)} cases; largest absolute error against "
+              f"PyTorch {WORST['abs']:.3g} ({WORST['case']})")
