@@ -470,9 +470,9 @@ def _format(t):
         body = "[]"
         suffix.insert(0, f"size={tuple(a.shape)}")
     else:
-        fmt = _formatter(a, t.dtype)
         summarize = a.size > 1000
-        body = _fmt_nested(a, fmt, 7, summarize)
+        fmt, width = _formatter(_summarized(a) if summarize else a, t.dtype)
+        body = _fmt_nested(a, fmt, width, 7, summarize)
     if t.dtype is dtypes.int64 and a.size == 0:
         suffix.append("dtype=webdl.int64")
     if t._ctx is not None:
@@ -482,41 +482,66 @@ def _format(t):
     return "tensor(" + ", ".join([body] + suffix) + ")"
 
 
+_EDGE = 3
+
+
+def _summarized(a):
+    if a.ndim == 0:
+        return a
+    if a.shape[0] > 2 * _EDGE:
+        return np.stack([_summarized(x) for x in list(a[:_EDGE]) + list(a[-_EDGE:])])
+    return np.stack([_summarized(x) for x in a]) if a.shape[0] else a
+
+
 def _formatter(a, dt):
-    if dt is dtypes.bool_:
-        w = 5 if a.size and not a.all() else 4
-        return lambda v: ("True" if v else "False").rjust(w)
+    """PyTorch's rules: widths and the fixed/scientific choice come from the (summarised)
+    values; floats that are all whole print as '1.'."""
+    flat = a.reshape(-1)
     if not dt.is_floating_point:
-        w = max((len(str(v)) for v in a.flat), default=1)
-        return lambda v: str(v).rjust(w)
-    flat = a[np.isfinite(a)].astype(np.float64)
-    nz = np.abs(flat[flat != 0])
-    if flat.size and np.all(flat == np.round(flat)) and (nz.size == 0 or nz.max() < 1e8):
-        f = lambda v: (f"{v:.0f}." if np.isfinite(v) else _nonfinite(v))  # noqa: E731
+        strs = [("True" if v else "False") if dt is dtypes.bool_ else str(v) for v in flat]
+        return (lambda v: (("True" if v else "False") if dt is dtypes.bool_ else str(v))), \
+            max((len(x) for x in strs), default=1)
+    fin = flat[np.isfinite(flat)].astype(np.float64)
+    nz = np.abs(fin[fin != 0])
+    width = 1
+    if fin.size == 0 or np.all(fin == np.round(fin)):
+        if nz.size and (nz.max() / nz.min() > 1000.0 or nz.max() > 1e8):
+            f = "{:.4e}"
+        else:
+            f = "{:.0f}."
     elif nz.size and (nz.max() / nz.min() > 1000.0 or nz.max() > 1e8 or nz.min() < 1e-4):
-        f = lambda v: (f"{v:.4e}" if np.isfinite(v) else _nonfinite(v))  # noqa: E731
+        f = "{:.4e}"
     else:
-        f = lambda v: (f"{v:.4f}" if np.isfinite(v) else _nonfinite(v))  # noqa: E731
-    w = max((len(f(v)) for v in a.flat), default=1)
-    return lambda v: f(v).rjust(w)
+        f = "{:.4f}"
+    for v in fin[fin != 0]:
+        width = max(width, len(f.format(v)))
+
+    def fmt(v):
+        return f.format(v) if np.isfinite(v) else _nonfinite(v)
+    return fmt, width
 
 
 def _nonfinite(v):
     return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
 
 
-def _fmt_nested(a, fmt, indent, summarize, edge=3):
+def _fmt_nested(a, fmt, width, indent, summarize):
     if a.ndim == 0:
         return fmt(a.item())
     n = a.shape[0]
-    idx = list(range(n)) if not summarize or n <= 2 * edge else \
-        list(range(edge)) + [None] + list(range(n - edge, n))
+    cut = summarize and n > 2 * _EDGE
     if a.ndim == 1:
-        return "[" + ", ".join("..." if i is None else fmt(a[i]) for i in idx) + "]"
-    sep = "," + "\n" * (a.ndim - 1) + " " * (indent + 1)
-    parts = ["..." if i is None else _fmt_nested(a[i], fmt, indent + 1, summarize, edge)
-             for i in idx]
-    return "[" + sep.join(parts) + "]"
+        cells = [fmt(v).rjust(width) for v in (list(a[:_EDGE]) + list(a[-_EDGE:]) if cut
+                                                 else list(a))]
+        if cut:
+            cells.insert(_EDGE, " ...")
+        per_line = max(1, (80 - indent) // (width + 2))
+        lines = [", ".join(cells[i:i + per_line]) for i in range(0, len(cells), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    rows = list(range(_EDGE)) + [None] + list(range(n - _EDGE, n)) if cut else list(range(n))
+    parts = ["..." if i is None else _fmt_nested(a[i], fmt, width, indent + 1, summarize)
+             for i in rows]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
 from . import functions as _functions  # noqa: E402  (binds the Tensor methods)

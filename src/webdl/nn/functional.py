@@ -574,15 +574,20 @@ def _class_targets(op, input, target):
     return 1, input.shape[1]
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  # noqa: A002
-    cdim, c = _class_targets("nll_loss", input, target)
+def _check_class_targets(op, input, target, weight, ignore_index):
+    cdim, c = _class_targets(op, input, target)
     if weight is not None and tuple(weight.shape) != (c,):
-        raise ValueError(f"nll_loss: weight shape {tuple(weight.shape)} should be ({c},)")
+        raise ValueError(f"{op}: weight shape {tuple(weight.shape)} should be ({c},)")
     if target.numel():
         tv = target._value()
         bad = tv[(tv != ignore_index) & ((tv < 0) | (tv >= c))]
         if bad.size:
-            raise IndexError(f"nll_loss: target {int(bad[0])} is out of bounds for {c} classes")
+            raise IndexError(f"{op}: target {int(bad[0])} is out of bounds for {c} classes")
+    return cdim, c
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  # noqa: A002
+    cdim, c = _check_class_targets("nll_loss", input, target, weight, ignore_index)
     valid = target != ignore_index
     safe = F.where(valid, target, 0)
     picked = F.gather(input, cdim, safe.unsqueeze(cdim)).squeeze(cdim)
@@ -601,8 +606,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
     cdim = 0 if input.ndim == 1 else 1
-    logp = log_softmax(input, cdim)
     c = input.shape[cdim]
+    if not target.dtype.is_floating_point:
+        _check_class_targets("cross_entropy", input, target, weight, ignore_index)
+    logp = log_softmax(input, cdim)
     if target.dtype.is_floating_point:  # class probabilities
         if tuple(target.shape) != tuple(input.shape):
             raise ValueError(f"cross_entropy: probability targets must have the input's shape "

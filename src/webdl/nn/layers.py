@@ -348,13 +348,17 @@ class AdaptiveAvgPool2d(Module):
 
 class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None):
+                 track_running_stats=True, bias=True, device=None):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
+        self.has_bias = bias
         if affine:
             self.weight = Parameter(ones(num_features, device=device))
-            self.bias = Parameter(zeros(num_features, device=device))
+            if bias:
+                self.bias = Parameter(zeros(num_features, device=device))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -380,7 +384,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.has_bias}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -403,7 +408,7 @@ class LayerNorm(Module):
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape, self.eps = tuple(normalized_shape), eps
-        self.elementwise_affine = elementwise_affine
+        self.elementwise_affine, self.has_bias = elementwise_affine, bias
         if elementwise_affine:
             self.weight = Parameter(ones(*self.normalized_shape, device=device))
             if bias:
@@ -419,7 +424,7 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.has_bias}")
 
 
 class Dropout(Module):
