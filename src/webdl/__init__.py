@@ -13,3 +13,10 @@ from .nn import functional  # noqa: F401
 from .serialization import save, load  # noqa: F401
 
 __version__ = "0.1.0"
+
+
+def memory_stats(device=None):
+    """Device memory in use: for WebGL, live textures and bytes, pooled bytes, programs,
+    and draw/upload/readback counts. Empty for the numpy backend."""
+    from .backends import device as _dev
+    return _dev(device).backend.memory_stats()

@@ -79,7 +79,8 @@ class Function:
             if t.device != dev:
                 raise RuntimeError(f"{cls.name}: expected all tensors on one device, got "
                                    f"{dev} and {t.device}")
-        buf = dev.backend.run(cls, [t._buf for t in inputs], shape, dtype, attrs)
+        buf = dev.backend.run(cls, [t._buf for t in inputs], [t.shape for t in inputs], shape,
+                              dtype, attrs)
         out = Tensor._wrap(buf, shape, dtype, dev)
         if _GradMode.enabled and cls.differentiable and any(t.requires_grad for t in inputs):
             ctx = cls.__new__(cls)

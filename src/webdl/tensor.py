@@ -176,6 +176,12 @@ class Tensor:
         self.requires_grad = flag
         return self
 
+    def free_(self):
+        """Release this tensor's device memory now (GPU textures go back to the pool).
+        The tensor, and any view sharing its memory, can't be used afterwards."""
+        self.device.backend.free(self._buf)
+        return self
+
     def retain_grad(self):
         raise NotImplementedError("retain_grad: gradients of non-leaf tensors are not kept")
 

@@ -11,7 +11,8 @@ What a backend must provide:
 
 - ``from_numpy(array, dtype) -> buf`` and ``to_numpy(buf, shape, dtype) -> ndarray``
 - ``full(shape, value, dtype) -> buf``
-- ``run(op, bufs, out_shape, out_dtype, attrs) -> buf``: run primitive ``op``
+- ``run(op, bufs, shapes, out_shape, out_dtype, attrs) -> buf``: run primitive ``op`` on
+  the input buffers (whose shapes are ``shapes``)
 - ``fused``: a dict ``name -> callable`` of fused composites (may be empty)
 """
 
@@ -29,8 +30,14 @@ class Backend:
     def full(self, shape, value, dtype):
         raise NotImplementedError
 
-    def run(self, op, bufs, out_shape, out_dtype, attrs):
+    def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
         raise NotImplementedError
+
+    def memory_stats(self):
+        return {}
+
+    def free(self, buf):
+        pass
 
 
 class Device:

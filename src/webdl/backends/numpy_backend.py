@@ -28,7 +28,7 @@ class NumpyBackend(Backend):
     def full(self, shape, value, dtype):
         return np.full(shape, value, dtype=self._np(dtype))
 
-    def run(self, op, bufs, out_shape, out_dtype, attrs):
+    def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
         with np.errstate(all="ignore"):
             out = op.ref(*bufs, **attrs)
         out = np.asarray(out)

@@ -1,0 +1,35 @@
+#version 300 es
+// Shared by every kernel. Layout: a tensor is an R32F texture holding its elements in
+// row-major order, element i at texel (i % width, i / width). Shapes are padded to 6 dims
+// with leading 1s and passed as uniforms, so one compiled program serves every shape.
+precision highp float;
+precision highp int;
+precision highp sampler2D;
+
+layout(location = 0) out vec4 o_color;
+uniform int u_out_w;       // output texture width
+uniform int u_shape[6];    // output shape, padded to 6 dims
+
+int out_index() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    return p.y * u_out_w + p.x;
+}
+
+float fetch(sampler2D t, int w, int i) {
+    return texelFetch(t, ivec2(i % w, i / w), 0).r;
+}
+
+void unravel(int i, out int c[6]) {
+    for (int d = 5; d >= 0; --d) {
+        c[d] = i % u_shape[d];
+        i /= u_shape[d];
+    }
+}
+
+int dot6(int c[6], int s[6]) {
+    return c[0] * s[0] + c[1] * s[1] + c[2] * s[2] + c[3] * s[3] + c[4] * s[4] + c[5] * s[5];
+}
+
+void emit(float v) {
+    o_color = vec4(v, 0.0, 0.0, 1.0);
+}

@@ -1,0 +1,128 @@
+// Elementwise kernels: op_<name> functions, one per primitive of webdl/ops/elementwise.py.
+// The program is specialised by `#define OP op_<name>` and the KIND (UNARY, BINARY, WHERE);
+// shapes and scalar parameters are uniforms.
+const float INF = uintBitsToFloat(0x7f800000u);
+const float NAN = uintBitsToFloat(0x7fc00000u);
+
+float op_neg(float x, float a, float b) { return -x; }
+float op_abs(float x, float a, float b) { return abs(x); }
+float op_sign(float x, float a, float b) { return isnan(x) ? x : sign(x); }
+float op_exp(float x, float a, float b) { return exp(x); }
+float op_log(float x, float a, float b) { return x < 0.0 ? NAN : (x == 0.0 ? -INF : log(x)); }
+float op_log1p(float x, float a, float b) {
+    float u = 1.0 + x;
+    if (x < -1.0) return NAN;
+    if (u == 1.0) return x;
+    return u == 0.0 ? -INF : log(u) * x / (u - 1.0);
+}
+float op_sqrt(float x, float a, float b) { return x < 0.0 ? NAN : sqrt(x); }
+float op_rsqrt(float x, float a, float b) { return x < 0.0 ? NAN : (x == 0.0 ? INF : 1.0 / sqrt(x)); }
+float op_sin(float x, float a, float b) { return sin(x); }
+float op_cos(float x, float a, float b) { return cos(x); }
+float op_tanh(float x, float a, float b) {
+    if (isnan(x)) return x;
+    float t = exp(-2.0 * abs(x));
+    return sign(x) * (1.0 - t) / (1.0 + t);
+}
+float op_sigmoid(float x, float a, float b) { return 1.0 / (1.0 + exp(-x)); }
+float op_relu(float x, float a, float b) { return x > 0.0 ? x : 0.0; }
+float op_leaky_relu(float x, float slope, float b) { return x > 0.0 ? x : x * slope; }
+float erfc_nr(float z) {
+    // Numerical Recipes erfc, fractional error < 1.2e-7 (same formula as the reference)
+    float a = abs(z);
+    float t = 1.0 / (1.0 + 0.5 * a);
+    float p = -a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+        -0.82215223 + t * 0.17087277))))))));
+    float r = t * exp(p);
+    return z >= 0.0 ? r : 2.0 - r;
+}
+float op_erf(float x, float a, float b) { return 1.0 - erfc_nr(x); }
+float op_gelu(float x, float approx, float b) {
+    if (approx > 0.5) {
+        float inner = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+        return 0.5 * x * (1.0 + op_tanh(inner, 0.0, 0.0));
+    }
+    return 0.5 * x * erfc_nr(-x * 0.7071067811865476);
+}
+float op_softplus(float x, float beta, float threshold) {
+    float bx = x * beta;
+    return bx > threshold ? x : op_log1p(exp(bx), 0.0, 0.0) / beta;
+}
+float op_clamp(float x, float lo, float hi) {
+    float y = x < lo ? lo : x;
+    return x > hi ? hi : y;
+}
+bool is_int(float e) { return floor(e) == e; }
+float torch_pow(float x, float e) {
+    if (e == 0.0) return 1.0;
+    if (isnan(x) || isnan(e)) return NAN;
+    if (x == 0.0) return e > 0.0 ? 0.0 : INF;
+    if (x < 0.0) {
+        if (!is_int(e)) return NAN;
+        float r = pow(-x, e);
+        return mod(e, 2.0) == 1.0 ? -r : r;
+    }
+    return pow(x, e);
+}
+float op_pow_scalar(float x, float e, float b) { return torch_pow(x, e); }
+float op_pow(float x, float e) { return torch_pow(x, e); }
+float op_floor(float x, float a, float b) { return floor(x); }
+float op_isnan(float x, float a, float b) { return isnan(x) ? 1.0 : 0.0; }
+float op_logical_not(float x, float a, float b) { return x == 0.0 ? 1.0 : 0.0; }
+// cast: a = 0 float32, 1 int64 (truncate toward zero), 2 bool
+float op_cast(float x, float to, float b) {
+    if (to == 1.0) return trunc(x);
+    if (to == 2.0) return x != 0.0 ? 1.0 : 0.0;
+    return x;
+}
+
+float op_add(float x, float y) { return x + y; }
+float op_sub(float x, float y) { return x - y; }
+float op_mul(float x, float y) { return x * y; }
+float op_div(float x, float y) { return x / y; }
+float op_maximum(float x, float y) { return isnan(x) || isnan(y) ? NAN : max(x, y); }
+float op_minimum(float x, float y) { return isnan(x) || isnan(y) ? NAN : min(x, y); }
+float op_eq(float x, float y) { return x == y ? 1.0 : 0.0; }
+float op_ne(float x, float y) { return x != y ? 1.0 : 0.0; }
+float op_lt(float x, float y) { return x < y ? 1.0 : 0.0; }
+float op_le(float x, float y) { return x <= y ? 1.0 : 0.0; }
+float op_gt(float x, float y) { return x > y ? 1.0 : 0.0; }
+float op_ge(float x, float y) { return x >= y ? 1.0 : 0.0; }
+float op_logical_and(float x, float y) { return (x != 0.0 && y != 0.0) ? 1.0 : 0.0; }
+float op_logical_or(float x, float y) { return (x != 0.0 || y != 0.0) ? 1.0 : 0.0; }
+float op_logical_xor(float x, float y) { return ((x != 0.0) != (y != 0.0)) ? 1.0 : 0.0; }
+
+uniform sampler2D u_a;
+uniform int u_a_w;
+uniform int u_a_st[6];
+#if defined(BINARY) || defined(WHERE)
+uniform sampler2D u_b;
+uniform int u_b_w;
+uniform int u_b_st[6];
+#endif
+#ifdef WHERE
+uniform sampler2D u_c;
+uniform int u_c_w;
+uniform int u_c_st[6];
+#endif
+uniform float u_p0;
+uniform float u_p1;
+uniform int u_int_out;   // 1: round the result to an integer (int64 outputs)
+
+void main() {
+    int i = out_index();
+    int c[6];
+    unravel(i, c);
+    float r;
+#ifdef UNARY
+    r = OP(fetch(u_a, u_a_w, dot6(c, u_a_st)), u_p0, u_p1);
+#elif defined(BINARY)
+    r = OP(fetch(u_a, u_a_w, dot6(c, u_a_st)), fetch(u_b, u_b_w, dot6(c, u_b_st)));
+#else
+    r = fetch(u_c, u_c_w, dot6(c, u_c_st)) != 0.0 ? fetch(u_a, u_a_w, dot6(c, u_a_st))
+                                                   : fetch(u_b, u_b_w, dot6(c, u_b_st));
+#endif
+    if (u_int_out == 1) r = trunc(r);
+    emit(r);
+}

@@ -1,0 +1,346 @@
+"""The WebGL2 backend: tensors live on the GPU as R32F textures, every primitive runs as a
+GLSL ES 3.0 fragment shader from ``shaders/<kernel>.glsl``.
+
+It runs inside Pyodide, in the Web Worker that owns the WebGL2 context; the worker
+registers the JS bridge (web/js/gl.js) as the module ``webdl_gl``. Python computes each
+kernel's uniforms (shapes, strides, parameters) and the bridge makes the GL calls. Shapes
+are uniforms, so each kernel compiles once, whatever the shapes. Data crosses to Python only
+in ``to_numpy`` (``.numpy()``, ``.item()``, printing).
+
+Layout: element i of a tensor (row-major) is texel (i % width, i / width); the width
+depends on the element count only, so reshape is free. int64 and bool are stored as
+floats (exact up to 2**24).
+"""
+import json
+import math
+
+import numpy as np
+
+from . import Backend
+
+try:
+    import webdl_gl as _gl  # the JS bridge, registered by the worker
+except ImportError as e:  # pragma: no cover - CPython
+    raise ImportError("the JS module 'webdl_gl' is missing (webdl's WebGL backend runs only "
+                      "inside the webdl browser runtime)") from e
+
+MAX_RANK = 6
+_CAST_CODE = {"float32": 0.0, "int64": 1.0, "bool": 2.0}
+
+
+def _shader(name):
+    from importlib import resources
+    return resources.files("webdl").joinpath("_shaders", name + ".glsl").read_text()
+
+
+def _pad(shape, fill=1):
+    shape = list(shape)
+    if len(shape) > MAX_RANK:
+        raise NotImplementedError(f"webgl: tensors of more than {MAX_RANK} dims are not "
+                                  f"supported yet (shape {tuple(shape)})")
+    return [fill] * (MAX_RANK - len(shape)) + shape
+
+
+def _strides(shape):
+    st, acc = [], 1
+    for d in reversed(shape):
+        st.append(acc)
+        acc *= d
+    return st[::-1]
+
+
+def _bcast_strides(shape, out_shape):
+    """Strides of ``shape`` (aligned right to ``out_shape``), 0 where it is broadcast."""
+    shape = [1] * (len(out_shape) - len(shape)) + list(shape)
+    st = _strides(shape)
+    return _pad([0 if s == 1 else t for s, t in zip(shape, st)], 0)
+
+
+def _numel(shape):
+    return math.prod(shape)
+
+
+def _num(v):
+    v = float(v)
+    if math.isfinite(v):
+        return v
+    return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+
+
+class GLBuffer:
+    """A texture on the GPU, freed (back to the pool) when the last tensor using it is gone."""
+    __slots__ = ("id", "numel", "__weakref__")
+
+    def __init__(self, numel):
+        try:
+            self.id = _gl.alloc(numel)
+        except Exception as e:  # a JsException: too large, or the context is gone
+            self.id = None
+            raise RuntimeError(str(e).split("Error: ", 1)[-1]) from None
+        self.numel = numel
+
+    def free(self):
+        if self.id is not None:
+            _gl.free(self.id)
+            self.id = None
+
+    def __del__(self):
+        try:
+            self.free()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+class WebGLBackend(Backend):
+    name = "webgl"
+
+    def __init__(self):
+        info = json.loads(_gl.probe())
+        if not info.get("ok"):
+            raise RuntimeError("webgl: " + info.get("error", "the GPU is not usable"))
+        self.info = info
+        self.fused = {}
+        self._programs = {}
+
+    # --- data across ---------------------------------------------------------------------------
+    def from_numpy(self, array, dtype):
+        a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
+        buf = GLBuffer(a.size)
+        if a.size:
+            _gl.upload(buf.id, a)
+        return buf
+
+    def to_numpy(self, buf, shape, dtype):
+        n = _numel(shape)
+        if n == 0:
+            return np.zeros(shape, dtype=dtype.np)
+        self._check(buf)
+        data = np.frombuffer(_gl.download(buf.id, n).to_py(), dtype=np.float32).reshape(shape)
+        if dtype.name == "bool":
+            return data != 0
+        if dtype.name == "int64":
+            return np.rint(data).astype(np.int64)
+        return data.copy()
+
+    def full(self, shape, value, dtype):
+        n = _numel(shape)
+        out = GLBuffer(n)
+        if n:
+            self._draw("fill", (), {}, out, shape, {"u_value": _num(value)})
+        return out
+
+    def free(self, buf):
+        buf.free()
+
+    def memory_stats(self):
+        return json.loads(_gl.memoryStats())
+
+    # --- running kernels ------------------------------------------------------------------------
+    def _check(self, buf):
+        if buf.id is None:
+            raise RuntimeError("webgl: this tensor's GPU memory was already freed")
+
+    def _program(self, kernel, defines):
+        key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines)
+        pid = self._programs.get(key)
+        if pid is None:
+            common = _shader("common")
+            version, rest = common.split("\n", 1)
+            head = "".join(f"#define {k} {v}\n" for k, v in defines)
+            src = f"{version}\n{head}{rest}\n{_shader(kernel)}"
+            try:
+                pid = _gl.compile(key, src)
+            except Exception as e:  # noqa: BLE001 - JsException
+                raise RuntimeError(f"webgl: kernel '{kernel}' failed to compile: {e}") from None
+            self._programs[key] = pid
+        return pid
+
+    def _draw(self, kernel, defines, inputs, out, out_shape, uniforms):
+        pid = self._program(kernel, defines)
+        for b in inputs.values():
+            self._check(b)
+        uniforms["u_shape"] = _pad(out_shape)
+        spec = json.dumps([pid, out.id, {k: b.id for k, b in inputs.items()}, uniforms])
+        try:
+            _gl.run(spec)
+        except Exception as e:  # noqa: BLE001 - JsException
+            raise RuntimeError(f"webgl: kernel '{kernel}' failed: {e}") from None
+        return out
+
+    def _new(self, shape, kernel, defines, inputs, uniforms):
+        out = GLBuffer(_numel(shape))
+        if out.numel:
+            self._draw(kernel, defines, inputs, out, shape, uniforms)
+        return out
+
+    def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
+        handler = getattr(self, "_op_" + op.name, None)
+        if handler is None:
+            kind = getattr(op, "kind", None)
+            if hasattr(op, "params"):
+                return self._unary(op, bufs[0], out_shape, out_dtype, attrs)
+            if kind is not None:
+                return self._binary(op, bufs, shapes, out_shape, out_dtype)
+            raise NotImplementedError(f"webgl: op '{op.name}' has no GPU kernel yet")
+        return handler(bufs, shapes, out_shape, out_dtype, attrs)
+
+    # --- elementwise ------------------------------------------------------------------------
+    def _unary(self, op, x, shape, dtype, attrs):
+        p = [attrs.get(n) for n in op.params] + [None, None]
+        if op.name == "clamp":
+            p = [-math.inf if p[0] is None else p[0], math.inf if p[1] is None else p[1]]
+        p = [0.0 if v is None else float(v) for v in p[:2]]
+        return self._new(shape, "elementwise", (("UNARY", 1), ("OP", "op_" + op.name)),
+                         {"u_a": x}, {"u_a_st": _bcast_strides(shape, shape),
+                                      "u_p0": _num(p[0]), "u_p1": _num(p[1]),
+                                      "u_int_out": int(dtype.name == "int64")})
+
+    def _op_cast(self, bufs, shapes, shape, dtype, attrs):
+        return self._new(shape, "elementwise", (("UNARY", 1), ("OP", "op_cast")),
+                         {"u_a": bufs[0]}, {"u_a_st": _bcast_strides(shape, shape),
+                                            "u_p0": _CAST_CODE[dtype.name], "u_p1": 0.0,
+                                            "u_int_out": 0})
+
+    def _binary(self, op, bufs, shapes, shape, dtype):
+        a, b = bufs
+        sa, sb = shapes
+        return self._new(shape, "elementwise", (("BINARY", 1), ("OP", "op_" + op.name)),
+                         {"u_a": a, "u_b": b},
+                         {"u_a_st": _bcast_strides(sa, shape), "u_b_st": _bcast_strides(sb, shape),
+                          "u_int_out": int(dtype.name == "int64" and op.name == "pow")})
+
+    def _op_where(self, bufs, shapes, shape, dtype, attrs):
+        c, a, b = bufs
+        sc, sa, sb = shapes
+        return self._new(shape, "elementwise", (("WHERE", 1), ("OP", "op_add")),
+                         {"u_c": c, "u_a": a, "u_b": b},
+                         {"u_c_st": _bcast_strides(sc, shape), "u_a_st": _bcast_strides(sa, shape),
+                          "u_b_st": _bcast_strides(sb, shape), "u_int_out": 0})
+
+    # --- reductions ---------------------------------------------------------------------------
+    def _to_rows(self, x, in_shape, axes):
+        """Permute so the reduced axes come last; returns (buffer, K)."""
+        keep = [d for d in range(len(in_shape)) if d not in axes]
+        perm = keep + list(axes)
+        k = _numel([in_shape[d] for d in axes])
+        if perm != list(range(len(in_shape))):
+            x = self._permute(x, in_shape, perm)
+        return x, k
+
+    def _reduce(self, which, bufs, in_shape, shape, axes):
+        if not axes:
+            return bufs[0]
+        x, k = self._to_rows(bufs[0], in_shape, axes)
+        if k == 0:
+            return self.full(shape, 0.0, None)
+        return self._new(shape, "reduce", (("OP", which),), {"u_a": x}, {"u_k": k})
+
+    def _op_sum(self, bufs, shapes, shape, dtype, attrs):
+        return self._reduce("SUM", bufs, shapes[0], shape, attrs["axes"])
+
+    def _op_amax(self, bufs, shapes, shape, dtype, attrs):
+        return self._reduce("MAX", bufs, shapes[0], shape, attrs["axes"])
+
+    def _op_amin(self, bufs, shapes, shape, dtype, attrs):
+        return self._reduce("MIN", bufs, shapes[0], shape, attrs["axes"])
+
+    def _op_argmax(self, bufs, shapes, shape, dtype, attrs):
+        return self._reduce("ARGMAX", bufs, shapes[0], shape, (attrs["axis"],))
+
+    def _op_argmin(self, bufs, shapes, shape, dtype, attrs):
+        return self._reduce("ARGMIN", bufs, shapes[0], shape, (attrs["axis"],))
+
+    # --- movement -----------------------------------------------------------------------------
+    def _strided(self, x, out_shape, strides, offset=0):
+        return self._new(out_shape, "strided", (), {"u_a": x},
+                         {"u_a_st": _pad(strides, 0), "u_off": offset})
+
+    def _permute(self, x, in_shape, dims):
+        st = _strides(in_shape)
+        return self._strided(x, [in_shape[d] for d in dims], [st[d] for d in dims])
+
+    def _op_reshape(self, bufs, shapes, shape, dtype, attrs):
+        return bufs[0]
+
+    def _op_permute(self, bufs, shapes, shape, dtype, attrs):
+        return self._permute(bufs[0], shapes[0], attrs["dims"])
+
+    def _op_expand(self, bufs, shapes, shape, dtype, attrs):
+        return self._strided(bufs[0], shape, _bcast_strides(shapes[0], shape)[-len(shape):]
+                             if shape else [])
+
+    def _op_slice(self, bufs, shapes, shape, dtype, attrs):
+        st = _strides(shapes[0])
+        off = sum(s * t for s, t in zip(attrs["starts"], st))
+        return self._strided(bufs[0], shape, [s * t for s, t in zip(attrs["steps"], st)], off)
+
+    def _op_flip(self, bufs, shapes, shape, dtype, attrs):
+        st = _strides(shape)
+        off = sum((shape[d] - 1) * st[d] for d in attrs["dims"])
+        return self._strided(bufs[0], shape, [-t if d in attrs["dims"] else t
+                                              for d, t in enumerate(st)], off)
+
+    def _op_unslice(self, bufs, shapes, shape, dtype, attrs):
+        return self._new(shape, "unslice", (), {"u_a": bufs[0]},
+                         {"u_a_shape": _pad(shapes[0]), "u_start": _pad(attrs["starts"], 0),
+                          "u_step": _pad(attrs["steps"]), "u_value": _num(attrs["value"])})
+
+    def _op_cat(self, bufs, shapes, shape, dtype, attrs):
+        axis = attrs["axis"]
+        acc, acc_shape = bufs[0], list(shapes[0])
+        for b, s in zip(bufs[1:], shapes[1:]):
+            new_shape = list(acc_shape)
+            new_shape[axis] += s[axis]
+            acc = self._new(new_shape, "cat", (), {"u_a": acc, "u_b": b},
+                            {"u_a_st": _pad(_strides(acc_shape), 0),
+                             "u_b_st": _pad(_strides(s), 0),
+                             "u_axis": axis + MAX_RANK - len(shape), "u_split": acc_shape[axis]})
+            acc_shape = new_shape
+        return acc
+
+    def _op_gather(self, bufs, shapes, shape, dtype, attrs):
+        x_shape = shapes[0]
+        return self._new(shape, "gather", (), {"u_a": bufs[0], "u_b": bufs[1]},
+                         {"u_a_st": _pad(_strides(x_shape), 0),
+                          "u_axis": attrs["axis"] + MAX_RANK - len(shape)})
+
+    def _op_scatter_add(self, bufs, shapes, shape, dtype, attrs):
+        idx_shape = shapes[1]
+        return self._new(shape, "scatter_add", (), {"u_a": bufs[0], "u_b": bufs[1]},
+                         {"u_idx_shape": _pad(idx_shape), "u_idx_st": _pad(_strides(idx_shape), 0),
+                          "u_axis": attrs["axis"] + MAX_RANK - len(shape)})
+
+    # --- linear algebra ---------------------------------------------------------------------
+    def _op_matmul(self, bufs, shapes, shape, dtype, attrs):
+        sa, sb = shapes
+        k = sa[-1]
+        if k == 0:
+            return self.full(shape, 0.0, None)
+        batch = list(shape[:-2])
+        if len(batch) > 4:
+            raise NotImplementedError(f"webgl: matmul with more than 4 batch dims "
+                                      f"(shape {tuple(shape)})")
+
+        def batch_strides(s):
+            bs = [1] * (len(batch) - len(s[:-2])) + list(s[:-2])
+            mat = s[-1] * s[-2]
+            st = [t * mat for t in _strides(bs)]
+            return [0] * (4 - len(bs)) + [0 if d == 1 else t for d, t in zip(bs, st)] + [0, 0]
+        return self._new(shape, "matmul", (), {"u_a": bufs[0], "u_b": bufs[1]},
+                         {"u_a_st": batch_strides(sa), "u_b_st": batch_strides(sb), "u_k": k})
+
+    def _op_unfold(self, bufs, shapes, shape, dtype, attrs):
+        n, c, h, w = shapes[0]
+        kh, kw = attrs["kernel"]
+        wo = (w - attrs["dilation"][1] * (kw - 1) - 1) // attrs["stride"][1] + 1
+        return self._new(shape, "unfold", (), {"u_a": bufs[0]},
+                         {"u_x": [c, h, w, wo], "u_kernel": list(attrs["kernel"]),
+                          "u_dil": list(attrs["dilation"]), "u_stride": list(attrs["stride"])})
+
+    def _op_fold(self, bufs, shapes, shape, dtype, attrs):
+        (kh, kw), (dh, dw), (sh, sw) = attrs["kernel"], attrs["dilation"], attrs["stride"]
+        h, w = attrs["size"]
+        ho, wo = (h - dh * (kh - 1) - 1) // sh + 1, (w - dw * (kw - 1) - 1) // sw + 1
+        return self._new(shape, "fold", (), {"u_a": bufs[0]},
+                         {"u_out": [ho, wo], "u_kernel": [kh, kw], "u_dil": [dh, dw],
+                          "u_stride": [sh, sw]})

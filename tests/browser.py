@@ -1,0 +1,64 @@
+"""One headless Chromium with real WebGL (SwiftShader when there is no GPU), one page and
+one Pyodide, shared by every browser test of a session."""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-dev-shm-usage"]
+
+
+class Browser:
+    def __init__(self):
+        from playwright.sync_api import sync_playwright
+        from setup_web import find_chromium
+        from webdl.cli import make_server
+        self.server = make_server(port=0)
+        self.port = self.server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.profile = tempfile.mkdtemp(prefix="webdl-chromium-")
+        self.pw = sync_playwright().start()
+        exe = find_chromium()
+        if exe is None:
+            raise RuntimeError("no Chromium found: run `make test` (it installs Debian's)")
+        self.ctx = self.pw.chromium.launch_persistent_context(
+            self.profile, executable_path=exe, headless=True, args=FLAGS,
+            viewport={"width": 1280, "height": 900})
+        self.requests = []
+        self.ctx.on("request", lambda r: self.requests.append(r.url))
+        self.page = self.new_page("")
+        self.info = self.page.evaluate("webdl.ready")
+
+    def new_page(self, path):
+        page = self.ctx.new_page()
+        page.set_default_timeout(300_000)
+        page.goto(self.base + path)
+        return page
+
+    def run(self, code, page=None):
+        """Run Python in the page's worker; returns {ok, stdout, stderr, result, error}."""
+        return (page or self.page).evaluate("code => webdl.runPython(code)", code)
+
+    def check(self, code, page=None):
+        """Run Python and return the JSON value of its last expression; raise on error."""
+        r = self.run(code, page)
+        if not r["ok"]:
+            raise AssertionError("Python failed in the browser:\n" + r["error"])
+        return json.loads(eval(r["result"])) if r["result"] else None
+
+    def put_file(self, path, text):
+        self.check(f"open({path!r}, 'w').write({text!r}); None")
+
+    def close(self):
+        self.ctx.close()
+        self.pw.stop()
+        self.server.shutdown()
+        shutil.rmtree(self.profile, ignore_errors=True)

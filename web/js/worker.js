@@ -1,0 +1,89 @@
+// The Web Worker that owns Pyodide and the WebGL2 context (on an OffscreenCanvas), so
+// Python drives the GPU synchronously while the page stays responsive. The page talks to
+// it by messages: {type: "run", id, code} -> {type: "result", id, ...} and streamed
+// {type: "stream", id, name, text} for stdout/stderr.
+"use strict";
+importScripts("gl.js");
+
+const base = new URL("../", self.location.href).href;
+let pyodide = null;
+let current = null; // id of the cell being run
+
+function progress(stage, detail) {
+  postMessage({ type: "progress", stage, detail });
+}
+
+async function start() {
+  const t0 = performance.now();
+  const manifest = await (await fetch(base + "vendor/manifest.json")).json();
+  progress("python", "loading Pyodide");
+  importScripts(base + "vendor/pyodide/pyodide.js");
+  pyodide = await loadPyodide({ indexURL: base + "vendor/pyodide/" });
+  for (const name of ["stdout", "stderr"]) {
+    const dec = new TextDecoder();
+    const write = (buf) => { stream(name, dec.decode(buf, { stream: true })); return buf.length; };
+    if (name === "stdout") pyodide.setStdout({ write }); else pyodide.setStderr({ write });
+  }
+  progress("numpy", "loading numpy");
+  await pyodide.loadPackage(manifest.packages, { messageCallback: () => {} });
+  progress("webdl", "installing webdl");
+  await pyodide.loadPackage(base + "vendor/" + manifest.webdl_wheel, { messageCallback: () => {} });
+  progress("gpu", "probing WebGL2");
+  const bridge = new GLBridge(new OffscreenCanvas(1, 1));
+  const info = JSON.parse(bridge.init());
+  self.bridge = bridge;
+  pyodide.registerJsModule("webdl_gl", bridge);
+  pyodide.runPython("import webdl, numpy, webdl._runner");
+  let backend = "cpu";
+  if (info.ok) {
+    pyodide.runPython("import webdl; webdl.set_default_device('webgl')");
+    backend = "webgl";
+  }
+  return {
+    renderer: info.renderer || null, backend, gpu: info,
+    versions: {
+      pyodide: pyodide.version,
+      python: pyodide.runPython("import sys; sys.version.split()[0]"),
+      numpy: pyodide.runPython("numpy.__version__"),
+      webdl: pyodide.runPython("webdl.__version__"),
+    },
+    startupMs: Math.round(performance.now() - t0),
+  };
+}
+
+function stream(name, text) {
+  if (text) postMessage({ type: "stream", id: current, name, text });
+}
+
+const ready = start();
+
+self.onmessage = async (ev) => {
+  const msg = ev.data;
+  if (msg.type === "ready") {
+    try {
+      postMessage({ type: "ready", id: msg.id, info: await ready });
+    } catch (e) {
+      postMessage({ type: "ready", id: msg.id, error: String(e && e.stack || e) });
+    }
+    return;
+  }
+  if (msg.type === "run") {
+    try {
+      await ready;
+    } catch (e) {
+      postMessage({ type: "result", id: msg.id, ok: false, error: "runtime failed to start: " + e });
+      return;
+    }
+    current = msg.id;
+    let out;
+    try {
+      const run = pyodide.globals.get("webdl")._runner.run_cell;
+      out = JSON.parse(run(msg.code));
+      run.destroy();
+    } catch (e) {
+      out = { ok: false, stdout: "", stderr: "", result: null, error: String(e) };
+    }
+    current = null;
+    postMessage({ type: "result", id: msg.id, ...out });
+  }
+};
