@@ -1,8 +1,11 @@
 # Two commands do all the set-up on a fresh machine: `make test` and `make serve`.
+# The browser side takes a Pyodide mirror folder from WEBDL_PYODIDE_MIRROR (optional).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: test serve setup venv clean
 
@@ -14,8 +17,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-test: venv
+# Pyodide (verified), the webdl wheel, npm packages, Chromium: idempotent
+setup: venv
+	$(PY) tools/setup_web.py
+
+test: setup
 	$(PY) -m pytest -q tests
 
+serve: setup
+	$(PY) -m webdl serve --host $(HOST) --port $(PORT)
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf $(VENV) build dist src/*.egg-info web/vendor node_modules .cache

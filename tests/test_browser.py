@@ -62,3 +62,94 @@ def test_report_webgl_worst(webgl_results, capsys):
     with capsys.disabled():
         print(f"\nwebgl conformance: {ok}/{len(webgl_results)} cases pass; largest absolute "
               f"error against the numpy reference {worst[1][1]:.3g} ({worst[0]})")
+
+
+def _train_both(browser, make, data, steps, **kw):
+    code = f"""
+import json, numpy as np, webdl, models
+x, y = models.{data}
+losses = {{}}
+for dev in ('cpu', 'webgl'):
+    webdl.manual_seed(0)
+    net = models.{make}(webdl)
+    losses[dev] = models.train(webdl, net, x, y, steps={steps}, device=dev, **{kw!r})
+json.dumps(losses)
+"""
+    return browser.check(code)
+
+
+@pytest.mark.parametrize("make,data,kw", [
+    ("mlp", "blobs()", dict(lr=1e-2)),
+    ("cnn", "bars(n=32)", dict(lr=1e-2)),
+])
+def test_training_on_webgl_matches_numpy(in_pyodide, make, data, kw):
+    """20 Adam steps from the same weights: the GPU's losses follow the reference's."""
+    losses = _train_both(in_pyodide, make, data, 20, **kw)
+    diff = max(abs(a - b) for a, b in zip(losses["cpu"], losses["webgl"]))
+    assert diff < 1e-3, (diff, losses)
+    assert losses["webgl"][-1] < losses["webgl"][0] * 0.9
+
+
+def test_textures_return_to_start(in_pyodide):
+    """Textures of a loop's temporaries go back when the tensors are garbage-collected."""
+    r = in_pyodide.check("""
+import json, gc, webdl, models
+x, y = models.blobs(n=64)
+net = models.mlp(webdl).to('webgl')
+opt = webdl.optim.Adam(net.parameters(), lr=1e-2)
+xt, yt = webdl.tensor(x, device='webgl'), webdl.tensor(y, device='webgl')
+def step():
+    opt.zero_grad()
+    loss = webdl.nn.functional.cross_entropy(net(xt), yt)
+    loss.backward()
+    opt.step()
+    return loss.item()
+step()                                   # optimizer state now exists
+gc.collect()
+before = webdl.memory_stats()
+for _ in range(10):
+    step()
+gc.collect()
+after = webdl.memory_stats()
+t = webdl.randn(1000, device='webgl')
+mid = webdl.memory_stats()['textures']
+t.free_()
+freed = webdl.memory_stats()['textures']
+del t
+json.dumps([before, after, mid, freed])
+""")
+    before, after, mid, freed = r
+    assert after["textures"] == before["textures"], (before, after)
+    assert after["bytes"] == before["bytes"]
+    assert after["drawCalls"] > before["drawCalls"]
+    assert mid == before["textures"] + 1 and freed == before["textures"]
+
+
+def test_freed_tensor_raises(in_pyodide):
+    r = in_pyodide.run("import webdl\nt = webdl.ones(3, device='webgl')\nt.free_()\nt + 1")
+    assert not r["ok"] and "GPU memory was already freed" in r["error"]
+
+
+def test_run_python_contract(browser):
+    r = browser.run("a = 41\nprint('hi')\na + 1")
+    assert r == {"ok": True, "stdout": "hi\n", "stderr": "", "result": "42", "error": None}
+    assert browser.run("a")["result"] == "41"            # state kept between calls
+    r = browser.run("import sys\nprint('warn', file=sys.stderr)\nraise ValueError('bad')")
+    assert not r["ok"] and "ValueError: bad" in r["error"] and r["stderr"] == "warn\n"
+    assert browser.run("x = 1")["result"] is None
+    r = browser.run("def f(:\n  pass")
+    assert not r["ok"] and "SyntaxError" in r["error"]
+
+
+def test_tensor_repr_and_device_in_browser(browser):
+    r = browser.run("import webdl\nx = webdl.arange(6, device='webgl').reshape(2, 3) * 1.5\nx")
+    assert r["result"] == "tensor([[0.0000, 1.5000, 3.0000],\n        [4.5000, 6.0000, 7.5000]], " \
+                          "device='webgl')"
+    r = browser.run("webdl.tensor([1.0, 2.0], device='cpu').to('webgl').device")
+    assert r["result"] == "device(type='webgl')"
+
+
+def test_no_request_leaves_localhost(browser):
+    assert browser.requests, "the page made no requests at all?"
+    outside = [u for u in browser.requests if not u.startswith(browser.base)]
+    assert outside == []
