@@ -8,7 +8,7 @@
    sha256: the core files and the lock against the pins below (the official npm release),
    each wheel against its entry in the official pyodide-lock.json.
 2. A wheel of webdl built from the working tree (with shaders/ inside), for the page.
-3. The npm packages of package.json (npm ci), when it has any.
+3. The npm packages of package.json (npm ci), and the editor bundle built from them.
 4. Chromium: an existing one (Debian's /usr/bin/chromium or Playwright's), else Debian's
    by apt-get when we are root; otherwise a clear message.
 Nothing here runs when the page runs: the page then works offline.
@@ -236,6 +236,20 @@ def setup_npm():
         f.write(lock_sha)
 
 
+def build_editor():
+    """Bundle web/src/editor.js (CodeMirror 6) into web/vendor/editor.js with esbuild."""
+    src = os.path.join(ROOT, "web", "src", "editor.js")
+    out = os.path.join(VENDOR, "editor.js")
+    stamp = os.path.join(ROOT, "node_modules", ".webdl-lock-sha")
+    if os.path.exists(out) and os.path.getmtime(out) >= max(os.path.getmtime(src),
+                                                            os.path.getmtime(stamp)):
+        return
+    esbuild = os.path.join(ROOT, "node_modules", ".bin", "esbuild")
+    subprocess.run([esbuild, src, "--bundle", "--format=iife", "--global-name=WebdlEditor",
+                    "--minify", "--log-level=warning", "--outfile=" + out], check=True)
+    log("bundled web/vendor/editor.js")
+
+
 def find_chromium():
     for p in (os.environ.get("WEBDL_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser",
               shutil.which("chromium"), shutil.which("google-chrome")):
@@ -275,6 +289,7 @@ def main(argv=None):
         setup_pyodide(args.mirror)
         build_wheel()
         setup_npm()
+        build_editor()
         if not args.no_browser:
             setup_chromium()
     except SetupError as e:

@@ -11,6 +11,7 @@ from .functions import (abs, all, any, max, min, pow, sum)  # noqa: F401,A004
 from . import nn, optim  # noqa: F401
 from .nn import functional  # noqa: F401
 from .serialization import save, load  # noqa: F401
+from .display import show, plot  # noqa: F401
 
 __version__ = "0.1.0"
 

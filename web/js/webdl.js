@@ -19,7 +19,7 @@
 
   worker.onmessage = (ev) => {
     const m = ev.data;
-    if (m.type === "progress" || m.type === "stream") {
+    if (m.type === "progress" || m.type === "stream" || m.type === "display") {
       for (const f of listeners) f(m);
       if (m.type === "stream" && pending.has(m.id)) pending.get(m.id)[m.name] += m.text;
       return;
@@ -37,6 +37,14 @@
     for (const f of listeners) f({ type: "progress", stage: "error", detail: e.message });
   };
 
+  // Stop button support: a shared interrupt flag (needs cross-origin isolation)
+  let interruptFlag = null;
+  if (self.crossOriginIsolated && typeof SharedArrayBuffer === "function") {
+    const sab = new SharedArrayBuffer(4);
+    interruptFlag = new Int32Array(sab);
+    worker.postMessage({ type: "interrupt-buffer", buffer: sab });
+  }
+
   const ready = call({ type: "ready" }).then((m) => {
     if (m.error) throw new Error(m.error);
     return m.info;
@@ -48,6 +56,13 @@
       return call({ type: "run", code }).then(({ type, id, ...rest }) => rest);
     },
     onEvent(f) { listeners.add(f); return () => listeners.delete(f); },
+    // Interrupt the running code (KeyboardInterrupt); false when the page isn't isolated
+    interrupt() {
+      if (!interruptFlag) return false;
+      Atomics.store(interruptFlag, 0, 2);
+      return true;
+    },
+    get canInterrupt() { return !!interruptFlag; },
     worker,
   };
 })();

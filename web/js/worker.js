@@ -8,6 +8,7 @@ importScripts("gl.js");
 const base = new URL("../", self.location.href).href;
 let pyodide = null;
 let current = null; // id of the cell being run
+let interrupt = null; // Int32Array over the page's SharedArrayBuffer, when isolated
 
 function progress(stage, detail) {
   postMessage({ type: "progress", stage, detail });
@@ -33,6 +34,9 @@ async function start() {
   const info = JSON.parse(bridge.init());
   self.bridge = bridge;
   pyodide.registerJsModule("webdl_gl", bridge);
+  pyodide.registerJsModule("webdl_display", {
+    emit: (kind, json) => postMessage({ type: "display", id: current, kind, data: JSON.parse(json) }),
+  });
   pyodide.runPython("import webdl, numpy, webdl._runner");
   let backend = "cpu";
   if (info.ok) {
@@ -67,6 +71,13 @@ self.onmessage = async (ev) => {
     }
     return;
   }
+  if (msg.type === "interrupt-buffer") {
+    // a SharedArrayBuffer from the page (cross-origin isolated pages only): writing 2 into
+    // it raises KeyboardInterrupt in the running Python code
+    interrupt = new Int32Array(msg.buffer);
+    (await ready.catch(() => null)) && pyodide.setInterruptBuffer(interrupt);
+    return;
+  }
   if (msg.type === "run") {
     try {
       await ready;
@@ -75,6 +86,7 @@ self.onmessage = async (ev) => {
       return;
     }
     current = msg.id;
+    if (interrupt) Atomics.store(interrupt, 0, 0);
     let out;
     try {
       const run = pyodide.globals.get("webdl")._runner.run_cell;

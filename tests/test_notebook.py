@@ -1,0 +1,159 @@
+"""The notebook page, driven in headless Chromium like a user would: typing, running,
+errors, images, persistence, .ipynb round trips, stopping, and the training example."""
+import json
+import os
+
+import nbformat
+import pytest
+
+OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-output")
+
+
+@pytest.fixture(scope="module")
+def nb(browser):
+    """A notebook page of its own (its own worker), starting from an empty store."""
+    page = browser.new_page("")
+    page.on("dialog", lambda d: d.accept())
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+    yield page
+    page.close()
+
+
+def cells(page):
+    return page.evaluate("notebook.cells.map(c => ({source: c.source, count: c.count, "
+                         "state: c.state, outputs: c.outputs}))")
+
+
+def wait_idle(page, timeout=120_000):
+    page.wait_for_function("() => notebook.cells.every(c => c.state === 'idle')", timeout=timeout)
+
+
+def add_cell_and_type(page, text):
+    """Select the last cell, add one below it (the new cell has the focus), type."""
+    page.locator(".cell").last.locator(".prompt").click()
+    page.click("#add-cell")
+    page.keyboard.insert_text(text)
+
+
+def test_startup_shows_gpu_and_is_fast_enough(nb):
+    kernel = nb.inner_text("#kernel-text")
+    assert kernel.startswith("Idle · webgl on "), kernel
+    ready_ms = int(nb.evaluate("document.body.dataset.readyMs"))
+    print(f"\nnotebook: load to first runnable cell {ready_ms} ms")
+    assert ready_ms < 60_000
+    assert nb.evaluate("crossOriginIsolated")
+
+
+def test_type_into_a_cell_and_run_it(nb):
+    add_cell_and_type(nb, "print(6 * 7)\n'x' * 3")
+    nb.keyboard.press("Control+Enter")
+    wait_idle(nb)
+    c = cells(nb)[-1]
+    assert c["count"] is not None
+    assert c["outputs"] == [{"type": "stream", "name": "stdout", "text": "42\n"},
+                            {"type": "result", "text": "'xxx'"}]
+    out = nb.locator(".cell").last.locator(".output")
+    assert "42" in out.inner_text() and "'xxx'" in out.inner_text()
+
+
+def test_error_shows_traceback_and_next_cell_runs(nb):
+    add_cell_and_type(nb, "def f():\n    return 1 / 0\nf()")
+    nb.keyboard.press("Shift+Enter")                 # runs and moves to a new cell
+    nb.keyboard.insert_text("'still alive'")
+    nb.keyboard.press("Control+Enter")
+    wait_idle(nb)
+    err, ok = cells(nb)[-2:]
+    text = err["outputs"][-1]["text"]
+    assert err["outputs"][-1]["type"] == "error"
+    assert "Traceback" in text and "ZeroDivisionError: division by zero" in text
+    assert 'line 2, in f' in text                    # the user's own frames, readable
+    assert ok["outputs"] == [{"type": "result", "text": "'still alive'"}]
+    assert nb.locator(".cell pre.error").count() >= 1
+
+
+def test_tensor_and_image_and_plot_outputs(nb):
+    add_cell_and_type(nb, "import webdl\nwebdl.show(webdl.rand(3, 16, 24), title='noise')\n"
+                          "webdl.plot([3, 2, 1.5, 1.2])\nwebdl.tensor([[1.0, 2.5]])")
+    nb.keyboard.press("Control+Enter")
+    wait_idle(nb)
+    last = nb.locator(".cell").last
+    img = last.locator("figure img")
+    assert img.count() == 1
+    assert nb.evaluate("img => [img.naturalWidth, img.naturalHeight]",
+                       img.element_handle()) == [24, 16]
+    assert last.locator("svg.plot polyline").count() == 1
+    assert cells(nb)[-1]["outputs"][-1] == {
+        "type": "result", "text": "tensor([[1.0000, 2.5000]], device='webgl')"}
+
+
+def test_reload_keeps_cells(nb):
+    before = cells(nb)
+    nb.reload()
+    nb.wait_for_selector("body[data-ready='1']", timeout=120_000)
+    after = cells(nb)
+    assert [c["source"] for c in after] == [c["source"] for c in before]
+    assert [c["outputs"] for c in after] == [c["outputs"] for c in before]
+
+
+def test_ipynb_round_trip(nb, tmp_path):
+    before = cells(nb)
+    with nb.expect_download() as dl:
+        nb.click("#export")
+    path = tmp_path / "nb.ipynb"
+    dl.value.save_as(path)
+    doc = nbformat.read(str(path), as_version=4)
+    nbformat.validate(doc)                           # a valid nbformat 4 document
+    assert [c.source for c in doc.cells] == [c["source"] for c in before]
+    assert any(o.output_type == "error" for c in doc.cells for o in c.get("outputs", []))
+    nb.locator(".cell").first.locator("button[title='Delete cell']").click()
+    assert len(cells(nb)) == len(before) - 1
+    nb.set_input_files("#import", str(path))
+    nb.wait_for_function(f"() => notebook.cells.length === {len(before)}")
+    after = cells(nb)
+    assert [c["source"] for c in after] == [c["source"] for c in before]
+    assert [c["outputs"] for c in after] == [c["outputs"] for c in before]
+
+
+def test_import_of_a_bad_file_keeps_the_notebook(nb, tmp_path):
+    before = cells(nb)
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("{ not json")
+    messages = []
+    nb.once("dialog", lambda d: messages.append(d.message))
+    nb.set_input_files("#import", str(bad))
+    nb.wait_for_timeout(300)
+    assert cells(nb) == before
+    assert messages and "Could not import bad.ipynb" in messages[0]
+
+
+def test_stop_interrupts_a_running_cell(nb):
+    add_cell_and_type(nb, "n = 0\nwhile True:\n    n += 1")
+    nb.keyboard.press("Control+Enter")
+    nb.wait_for_function("() => notebook.cells.some(c => c.state === 'running')")
+    nb.wait_for_timeout(300)
+    assert nb.locator("#kernel.busy").count() == 1   # the page answers while Python runs
+    nb.click("#stop")
+    wait_idle(nb)
+    assert "KeyboardInterrupt" in cells(nb)[-1]["outputs"][-1]["text"]
+    add_cell_and_type(nb, "n > 0")
+    nb.keyboard.press("Control+Enter")
+    wait_idle(nb)
+    assert cells(nb)[-1]["outputs"] == [{"type": "result", "text": "True"}]
+
+
+def test_training_example_with_live_plot(nb):
+    nb.select_option("#examples", "cnn")
+    nb.wait_for_function("() => notebook.cells.length === 4")
+    nb.click("#run-all")
+    wait_idle(nb, timeout=300_000)
+    out = cells(nb)
+    assert all(c["count"] is not None for c in out)
+    plot = [o for o in out[2]["outputs"] if o["type"] == "plot"]
+    assert len(plot) == 1 and len(plot[0]["values"]) == 60        # one plot, updated live
+    assert plot[0]["values"][-1] < 0.1 < plot[0]["values"][0]
+    assert out[3]["outputs"][-1]["text"].startswith("'accuracy 9") or \
+        out[3]["outputs"][-1]["text"] == "'accuracy 100.0%'"
+    os.makedirs(OUT, exist_ok=True)
+    nb.screenshot(path=os.path.join(OUT, "notebook-training.png"), full_page=True)
