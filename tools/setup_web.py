@@ -250,6 +250,29 @@ def build_editor():
     log("bundled web/vendor/editor.js")
 
 
+def copy_models():
+    """UpscalerJS's model files (and their sample assets) into web/vendor/models/<name>/."""
+    src_root = os.path.join(ROOT, "node_modules", "@upscalerjs")
+    if not os.path.isdir(src_root):
+        return
+    copied = 0
+    for name in sorted(os.listdir(src_root)):
+        for sub in ("models", "assets"):
+            src = os.path.join(src_root, name, sub)
+            for d, _, files in os.walk(src):
+                rel = os.path.relpath(d, os.path.join(src_root, name))
+                dst_dir = os.path.join(VENDOR, "models", name,
+                                       rel[len("models") + 1:] if sub == "models" else rel)
+                os.makedirs(dst_dir, exist_ok=True)
+                for f in files:
+                    s_, t_ = os.path.join(d, f), os.path.join(dst_dir, f)
+                    if not os.path.exists(t_) or os.path.getsize(t_) != os.path.getsize(s_):
+                        shutil.copyfile(s_, t_)
+                        copied += 1
+    if copied:
+        log(f"copied {copied} model file(s) into web/vendor/models")
+
+
 def find_chromium():
     for p in (os.environ.get("WEBDL_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser",
               shutil.which("chromium"), shutil.which("google-chrome")):
@@ -290,6 +313,7 @@ def main(argv=None):
         build_wheel()
         setup_npm()
         build_editor()
+        copy_models()
         if not args.no_browser:
             setup_chromium()
     except SetupError as e:

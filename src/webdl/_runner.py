@@ -23,8 +23,9 @@ def _format_exception(e):
     return "".join(traceback.format_exception(type(e), e, tb))
 
 
-def run_cell(code):
+def run_cell(code, inputs=None):
     result, error = None, None
+    NAMESPACE["inputs"] = inputs if inputs is not None else {}
     try:
         body, last = _compile(code)
         exec(body, NAMESPACE)

@@ -95,28 +95,28 @@ class Function:
         return f"<{type(self).__name__}Backward>"
 
 
-def composite(name):
-    """Mark a function written with other ops as composite op ``name``.
+class Fused(Function):
+    """A backend's fused kernel for a composite op (named in the set ``backend.fused``).
 
-    A backend that has a faster fused kernel for it lists it in ``backend.fused[name]``; the
-    fused callable gets the same arguments and may return NotImplemented to decline.
+    Subclasses define ``name``, ``infer``, ``ref`` and ``decompose(*inputs, **attrs)``, the
+    composite written with other ops. The backward pass recomputes ``decompose`` on the saved
+    inputs and differentiates that, so a fused kernel needs no backward rule of its own.
     """
-    def deco(fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            from .tensor import Tensor
-            for a in args:
-                if isinstance(a, Tensor):
-                    fused = a.device.backend.fused.get(name)
-                    if fused is not None:
-                        r = fused(*args, **kwargs)
-                        if r is not NotImplemented:
-                            return r
-                    break
-            return fn(*args, **kwargs)
-        wrapper.composite_name = name
-        return wrapper
-    return deco
+
+    __slots__ = ()
+
+    @staticmethod
+    def decompose(*inputs, **attrs):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        leaves = [t.detach() for t in self.inputs]
+        for leaf, t in zip(leaves, self.inputs):
+            leaf.requires_grad = t.requires_grad
+        with enable_grad():
+            out = self.decompose(*leaves, **self.attrs)
+        run_backward(out, grad)
+        return tuple(leaf.grad if leaf.requires_grad else None for leaf in leaves)
 
 
 def _topo(root):

@@ -11,7 +11,6 @@ import numbers
 import numpy as np
 
 from . import dtypes
-from .autograd import composite
 from .ops import elementwise as ew
 from .ops.elementwise import UNARY, BINARY, Cast, where, broadcast_shapes  # noqa: F401
 from .ops.reduce import Sum, Amax, Amin, Argmax, Argmin, norm_dim, norm_dims, reduced_shape
@@ -323,7 +322,6 @@ def logsumexp(x, dim, keepdim=False):
     return out if keepdim else out.reshape(reduced_shape(x.shape, axes, False))
 
 
-@composite("softmax")
 def softmax(x, dim, dtype=None):
     _check_tensor("softmax", x)
     if dtype is not None:
@@ -333,7 +331,6 @@ def softmax(x, dim, dtype=None):
     return e / Sum.apply(e, axes=axes, keepdim=True)
 
 
-@composite("log_softmax")
 def log_softmax(x, dim, dtype=None):
     _check_tensor("log_softmax", x)
     if dtype is not None:

@@ -146,3 +146,35 @@ def load(name="esrgan-slim", scale=2, root=None, device=None):
 
 def tile_count(h, w, tile=128):
     return math.ceil(h / tile) * math.ceil(w / tile)
+
+
+def page_upscale(inputs, name, scale, tile=128):
+    """The upscale page's entry point inside the browser runtime: ``inputs`` holds the
+    image as RGBA bytes with its width and height; progress and the result go to the page
+    through the display channel."""
+    import webdl_display
+    w, h = int(inputs["width"]), int(inputs["height"])
+    check_request(name, scale, h, w)
+    rgba = np.frombuffer(inputs["rgba"], dtype=np.uint8)
+    if rgba.size != w * h * 4:
+        raise UpscaleError(f"image data has {rgba.size} bytes, expected {w}x{h}x4")
+    up = load(name, scale)
+    tile = auto_tile(up, tile)
+
+    def progress(done, total, elapsed):
+        webdl_display.emit("progress", json.dumps({"done": done, "total": total,
+                                                   "elapsed": elapsed}))
+    t0 = time.perf_counter()
+    out = up(rgba.reshape(h, w, 4)[..., :3], tile=tile, progress=progress)
+    rgba_out = np.concatenate([out, np.full(out.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    webdl_display.emitBytes("upscaled", json.dumps({
+        "width": out.shape[1], "height": out.shape[0], "seconds": time.perf_counter() - t0,
+        "tiles": tile_count(h, w, tile)}), np.ascontiguousarray(rgba_out))
+    return f"{w}x{h} -> {out.shape[1]}x{out.shape[0]}"
+
+
+def auto_tile(up, tile=128, budget=8 * 1024 * 1024):
+    """A tile size whose largest feature map (64 channels at the output resolution, with
+    the overlap) stays within ``budget`` elements on the GPU."""
+    side = int(math.sqrt(budget / 64)) // up.scale - 2 * up.radius
+    return max(16, min(tile, side))

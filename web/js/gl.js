@@ -19,6 +19,7 @@ class GLBridge {
     this.lost = false;
     this.generation = 0;
     this.stats = { drawCalls: 0, uploads: 0, readbacks: 0, compiles: 0 };
+    this.profile = null; // {key: [calls, ms]} while profiling (each draw then waits)
   }
 
   // Capability probe: WebGL2 and float32 render targets. Returns a JSON string.
@@ -46,6 +47,7 @@ class GLBridge {
     gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
     gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 3, -1, -1, 3]), gl.STATIC_DRAW);
     this.fbo = gl.createFramebuffer();
+    this.maxTextureSize = info.maxTextureSize;
     this.maxWidth = Math.min(MAX_WIDTH, info.maxTextureSize);
     this.maxTexels = this.maxWidth * info.maxTextureSize;
     // a probe: render a float value that needs 32 bits and read it back bit-exactly
@@ -79,25 +81,34 @@ class GLBridge {
       throw new Error(`webgl: a tensor of ${numel} elements exceeds the largest texture ` +
         `(${this.maxTexels} elements)`);
     }
-    const gl = this.gl;
     const [w, h] = this.dims(numel);
-    const key = w + "x" + h;
+    return this.allocTexture(w, h, 1);
+  }
+
+  // a texture of explicit size; channels 1 (R32F, tensors) or 4 (RGBA32F, packed kernels)
+  allocTexture(w, h, channels) {
+    const gl = this.gl;
+    const max = this.maxTextureSize;
+    if (w > max || h > max) {
+      throw new Error(`webgl: a ${w}x${h} texture exceeds the GPU's limit of ${max}`);
+    }
+    const key = w + "x" + h + "x" + channels;
     const free = this.pool.get(key);
     let tex;
     if (free && free.length) {
       tex = free.pop();
-      this.pooledBytes -= w * h * 4;
+      this.pooledBytes -= w * h * 4 * channels;
     } else {
       tex = gl.createTexture();
       gl.bindTexture(gl.TEXTURE_2D, tex);
-      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.R32F, w, h);
+      gl.texStorage2D(gl.TEXTURE_2D, 1, channels === 4 ? gl.RGBA32F : gl.R32F, w, h);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
     }
     const id = this.nextId++;
-    this.textures.set(id, { tex, w, h });
+    this.textures.set(id, { tex, w, h, channels });
     return id;
   }
 
@@ -106,12 +117,12 @@ class GLBridge {
     if (!t) return;
     this.textures.delete(id);
     if (this.lost) return;
-    const bytes = t.w * t.h * 4;
+    const bytes = t.w * t.h * 4 * t.channels;
     if (this.pooledBytes + bytes > POOL_CAP_BYTES) {
       this.gl.deleteTexture(t.tex);
       return;
     }
-    const key = t.w + "x" + t.h;
+    const key = t.w + "x" + t.h + "x" + t.channels;
     if (!this.pool.has(key)) this.pool.set(key, []);
     this.pool.get(key).push(t.tex);
     this.pooledBytes += bytes;
@@ -189,7 +200,7 @@ class GLBridge {
     gl.useProgram(prog);
     for (const [name, u] of samplers) gl.uniform1i(uniforms.get(name).loc, u);
     const id = this.programs.length;
-    this.programs.push({ prog, uniforms, samplers });
+    this.programs.push({ prog, uniforms, samplers, key });
     this.programIds.set(key, id);
     this.stats.compiles++;
     return id;
@@ -242,13 +253,33 @@ class GLBridge {
     gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
     gl.enableVertexAttribArray(0);
     gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+    const t0 = this.profile ? performance.now() : 0;
     gl.drawArrays(gl.TRIANGLES, 0, 3);
     this.stats.drawCalls++;
+    if (this.profile) {
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, this.syncPixel); // waits for the draw
+      const e = this.profile[p.key] || (this.profile[p.key] = [0, 0, 0]);
+      e[0]++;
+      e[1] += performance.now() - t0;
+      e[2] += out.w * out.h;
+    }
+  }
+
+  // profiling: every draw waits for the GPU, and its time is added to its kernel's entry
+  startProfile() {
+    this.profile = {};
+    this.syncPixel = new Float32Array(4);
+  }
+
+  stopProfile() {
+    const p = this.profile || {};
+    this.profile = null;
+    return JSON.stringify(p);
   }
 
   memoryStats() {
     let bytes = 0;
-    for (const t of this.textures.values()) bytes += t.w * t.h * 4;
+    for (const t of this.textures.values()) bytes += t.w * t.h * 4 * t.channels;
     return JSON.stringify({
       textures: this.textures.size, bytes, pooledBytes: this.pooledBytes,
       programs: this.programs.length, ...this.stats,

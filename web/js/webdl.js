@@ -1,6 +1,7 @@
 // The stable JS entry point for embedders and tests: window.webdl.ready (a promise of
 // {renderer, backend, gpu, versions, startupMs}) and window.webdl.runPython(code), a
 // promise of {ok, stdout, stderr, result, error}; Python state persists between calls.
+// window.webdl.onEvent(f) receives progress, stream and display messages.
 "use strict";
 (function () {
   const here = document.currentScript ? document.currentScript.src : location.href;
@@ -52,8 +53,10 @@
 
   window.webdl = {
     ready,
-    runPython(code) {
-      return call({ type: "run", code }).then(({ type, id, ...rest }) => rest);
+    // inputs (optional): {name: number | string | TypedArray}, available to the code as
+    // the dict `inputs` (typed arrays arrive as memoryviews)
+    runPython(code, inputs) {
+      return call({ type: "run", code, inputs }).then(({ type, id, ...rest }) => rest);
     },
     onEvent(f) { listeners.add(f); return () => listeners.delete(f); },
     // Interrupt the running code (KeyboardInterrupt); false when the page isn't isolated

@@ -36,6 +36,24 @@ async function start() {
   pyodide.registerJsModule("webdl_gl", bridge);
   pyodide.registerJsModule("webdl_display", {
     emit: (kind, json) => postMessage({ type: "display", id: current, kind, data: JSON.parse(json) }),
+    // binary payloads (images) travel as transferable bytes, not JSON
+    emitBytes: (kind, json, pybuf) => {
+      const view = pybuf.getBuffer("u8");
+      const bytes = view.data.slice();
+      view.release();
+      postMessage({ type: "display", id: current, kind, data: { ...JSON.parse(json), bytes } }, [bytes.buffer]);
+    },
+  });
+  pyodide.registerJsModule("webdl_fetch", {
+    // synchronous (allowed in workers): copy an app file into Pyodide's file system
+    toFile: (url, path) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("GET", new URL(url, base).href, false);
+      xhr.responseType = "arraybuffer";
+      xhr.send();
+      if (xhr.status !== 200) throw new Error(`could not fetch ${url}: HTTP ${xhr.status}`);
+      pyodide.FS.writeFile(path, new Uint8Array(xhr.response));
+    },
   });
   pyodide.runPython("import webdl, numpy, webdl._runner");
   let backend = "cpu";
@@ -90,8 +108,10 @@ self.onmessage = async (ev) => {
     let out;
     try {
       const run = pyodide.globals.get("webdl")._runner.run_cell;
-      out = JSON.parse(run(msg.code));
+      const inputs = msg.inputs ? pyodide.toPy(msg.inputs) : null;
+      out = JSON.parse(run(msg.code, inputs));
       run.destroy();
+      if (inputs) inputs.destroy();
     } catch (e) {
       out = { ok: false, stdout: "", stderr: "", result: null, error: String(e) };
     }

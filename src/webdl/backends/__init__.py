@@ -4,8 +4,9 @@ A backend stores tensor data in buffers of its own kind and runs *primitive ops*
 primitive is a :class:`webdl.autograd.Function` subclass; it carries its name (the kernel
 name, ``shaders/<name>.glsl`` on WebGL), its shape rule, its numpy reference (``ref``) and
 its backward rule. Everything else (softmax, conv2d, losses, ...) is written once on top of
-the primitives. A backend may also supply a *fused* implementation of a composite op (see
-:func:`webdl.autograd.composite`).
+the primitives. A backend may also run a composite op as one *fused* kernel: it names the op
+in ``fused`` and implements the matching :class:`webdl.autograd.Fused` op (for example
+``webdl.ops.conv.Conv2d``), whose backward pass recomputes the composite.
 
 What a backend must provide:
 
@@ -13,13 +14,13 @@ What a backend must provide:
 - ``full(shape, value, dtype) -> buf``
 - ``run(op, bufs, shapes, out_shape, out_dtype, attrs) -> buf``: run primitive ``op`` on
   the input buffers (whose shapes are ``shapes``)
-- ``fused``: a dict ``name -> callable`` of fused composites (may be empty)
+- ``fused``: the set of composite ops it runs as fused kernels (may be empty)
 """
 
 
 class Backend:
     name = "?"
-    fused = {}
+    fused = frozenset()
 
     def from_numpy(self, array, dtype):
         raise NotImplementedError

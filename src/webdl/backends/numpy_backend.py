@@ -14,7 +14,7 @@ class NumpyBackend(Backend):
 
     def __init__(self, float_dtype=np.float32):
         self.float_dtype = np.dtype(float_dtype)
-        self.fused = {}
+        self.fused = frozenset()
 
     def _np(self, dtype):
         return self.float_dtype if dtype.is_floating_point else dtype.np

@@ -71,9 +71,9 @@ class GLBuffer:
     """A texture on the GPU, freed (back to the pool) when the last tensor using it is gone."""
     __slots__ = ("id", "numel", "__weakref__")
 
-    def __init__(self, numel):
+    def __init__(self, numel, packed=None):
         try:
-            self.id = _gl.alloc(numel)
+            self.id = _gl.alloc(numel) if packed is None else _gl.allocTexture(*packed, 4)
         except Exception as e:  # a JsException: too large, or the context is gone
             self.id = None
             raise RuntimeError(str(e).split("Error: ", 1)[-1]) from None
@@ -99,7 +99,7 @@ class WebGLBackend(Backend):
         if not info.get("ok"):
             raise RuntimeError("webgl: " + info.get("error", "the GPU is not usable"))
         self.info = info
-        self.fused = {}
+        self.fused = frozenset({"conv2d"})
         self._programs = {}
 
     # --- data across ---------------------------------------------------------------------------
@@ -167,8 +167,10 @@ class WebGLBackend(Backend):
             raise RuntimeError(f"webgl: kernel '{kernel}' failed: {e}") from None
         return out
 
-    def _new(self, shape, kernel, defines, inputs, uniforms):
-        out = GLBuffer(_numel(shape))
+    def _new(self, shape, kernel, defines, inputs, uniforms, packed=None):
+        """Run a kernel into a new buffer: a tensor of ``shape``, or with ``packed=(w, h)`` an
+        RGBA texture of that size for a packed kernel's intermediate."""
+        out = GLBuffer(_numel(shape), packed)
         if out.numel:
             self._draw(kernel, defines, inputs, out, shape, uniforms)
         return out
@@ -328,6 +330,44 @@ class WebGLBackend(Backend):
             return [0] * (4 - len(bs)) + [0 if d == 1 else t for d, t in zip(bs, st)] + [0, 0]
         return self._new(shape, "matmul", (), {"u_a": bufs[0], "u_b": bufs[1]},
                          {"u_a_st": batch_strides(sa), "u_b_st": batch_strides(sb), "u_k": k})
+
+    def _op_conv2d(self, bufs, shapes, shape, dtype, attrs):
+        n, c, h, w = shapes[0]
+        o, cg, kh, kw = shapes[1]
+        pads = attrs["pads"]
+        geometry = {"u_kernel": [kh, kw], "u_stride": list(attrs["stride"]),
+                    "u_dil": list(attrs["dilation"]), "u_pad": [pads[0], pads[2]]}
+        c4, o4 = -(-c // 4), -(-o // 4)
+        _, _, ho, wo = shape
+        limit = self.info["maxTextureSize"]
+        if attrs["groups"] == 1 and max(w, wo, kh * kw * c4) <= limit and \
+                max(n * c4 * h, n * o4 * ho, o4 * 4) <= limit:
+            return self._conv2d_packed(bufs, shape, geometry, (c, h, w, c4), (o, ho, wo, o4))
+        inputs = {"u_a": bufs[0], "u_b": bufs[1]}
+        if len(bufs) == 3:
+            inputs["u_c"] = bufs[2]
+        return self._new(shape, "conv2d", (), inputs,
+                         {"u_bias": int(len(bufs) == 3), "u_x": [c, h, w, cg],
+                          "u_og": o // attrs["groups"], **geometry})
+
+    def _conv2d_packed(self, bufs, shape, geometry, xdims, ydims):
+        """groups == 1: pack x and the weights 4 channels to a texel, convolve producing 4
+        output channels per fragment, unpack (see shaders/conv2d_packed.glsl)."""
+        n = shape[0]
+        c, h, w, c4 = xdims
+        o, ho, wo, o4 = ydims
+        kh, kw = geometry["u_kernel"]
+        u = {"u_x": list(xdims), "u_y": list(ydims), **geometry}
+        k = "conv2d_packed"
+        xp = self._new(shape, k, (("PACK_X", 1),), {"u_a": bufs[0]}, u, packed=(w, n * c4 * h))
+        wp = self._new(shape, k, (("PACK_W", 1),), {"u_b": bufs[1]}, u,
+                       packed=(c4 * kh * kw, o4 * 4))
+        inputs = {"u_a": xp, "u_b": wp}
+        if len(bufs) == 3:
+            inputs["u_c"] = bufs[2]
+        yp = self._new(shape, k, (("CONV", 1),), inputs, {**u, "u_bias": int(len(bufs) == 3)},
+                       packed=(wo, n * o4 * ho))
+        return self._new(shape, k, (("UNPACK", 1),), {"u_a": yp}, u)
 
     def _op_unfold(self, bufs, shapes, shape, dtype, attrs):
         n, c, h, w = shapes[0]

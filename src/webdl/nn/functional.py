@@ -1,7 +1,8 @@
 """``webdl.nn.functional``: the functional forms of layers, activations and losses.
 
-Everything here is a composite of the primitives in ``webdl.ops``; ops marked
-``@composite(name)`` can be replaced by a backend's fused kernel.
+Everything here is a composite of the primitives in ``webdl.ops``. Where a backend names
+an op in ``backend.fused`` (conv2d on WebGL), that op runs as one fused kernel instead
+(``webdl.ops.conv``), with the composite as its reference and its backward pass.
 """
 import math
 import numbers
@@ -9,7 +10,7 @@ import numbers
 import numpy as np
 
 from .. import dtypes
-from ..autograd import composite, no_grad
+from ..autograd import no_grad
 from .. import functions as F
 from ..functions import (relu, sigmoid, tanh, softmax, log_softmax, leaky_relu, gelu,  # noqa: F401
                          softplus, pad)
@@ -100,7 +101,6 @@ def _conv_padding(op, padding, kernel, dilation, stride):
     return (ph, ph, pw, pw)
 
 
-@composite("conv2d")
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     x, unb = _need4d("conv2d", x)
     if weight.ndim != 4:
@@ -122,8 +122,23 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if hp < dilation[0] * (kh - 1) + 1 or wp < dilation[1] * (kw - 1) + 1:
         raise ValueError(f"conv2d: input of shape {tuple(x.shape)} (padded {hp}x{wp}) is smaller"
                          f" than the kernel {kh}x{kw} (dilation {dilation})")
+    if "conv2d" in x.device.backend.fused:
+        from ..ops.conv import Conv2d
+        y = Conv2d.apply(x, weight, *([bias] if bias is not None else []), stride=stride,
+                         pads=(t, b_, l_, r_), dilation=dilation, groups=groups)
+    else:
+        y = _conv2d_composite(x, weight, bias, stride, (t, b_, l_, r_), dilation, groups)
+    return _out(y, unb)
+
+
+def _conv2d_composite(x, weight, bias, stride, pads, dilation, groups):
+    """conv2d as pad + unfold (im2col) + matmul: the reference form."""
+    t, b_, l_, r_ = pads
+    n = x.shape[0]
+    o, cg, kh, kw = weight.shape
     if t or b_ or l_ or r_:
         x = pad(x, (l_, r_, t, b_))
+    hp, wp = x.shape[2:]
     ho = (hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1
     wo = (wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
     cols = Unfold.apply(x, kernel=(kh, kw), dilation=dilation, stride=stride)
@@ -135,10 +150,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     y = y.reshape(n, o, ho, wo)
     if bias is not None:
         y = y + bias.reshape(1, o, 1, 1)
-    return _out(y, unb)
+    return y
 
 
-@composite("conv_transpose2d")
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     x, unb = _need4d("conv_transpose2d", x)
@@ -449,7 +463,6 @@ def one_hot(tensor, num_classes=-1):
     return (tensor.unsqueeze(-1) == arange(num_classes, device=tensor.device)).long()
 
 
-@composite("layer_norm")
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (normalized_shape,)

@@ -1,5 +1,5 @@
 """The primitive ops: the closed set every backend implements (see webdl.backends)."""
-from . import elementwise, reduce, movement, linalg, misc  # noqa: F401
+from . import elementwise, reduce, movement, linalg, misc, conv  # noqa: F401
 from .elementwise import UNARY, BINARY, Cast, Where  # noqa: F401
 from .reduce import Sum, Amax, Amin, Argmax, Argmin  # noqa: F401
 from .movement import Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gather, ScatterAdd  # noqa: F401

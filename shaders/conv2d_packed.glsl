@@ -1,0 +1,98 @@
+// conv2d on packed textures: PACK_X / PACK_W / CONV / UNPACK passes (one defined each).
+// Packed layout "C4": an RGBA32F texture, texel (w, (n * C4 + c4) * H + h) holds channels
+// 4*c4 .. 4*c4+3 of pixel (h, w) of image n; missing channels are 0. 2-D addressing keeps
+// integer division out of the inner loop; one input fetch feeds 16 multiply-adds.
+uniform ivec4 u_x;        // C, H, W, C4 (input)
+uniform ivec4 u_y;        // O, Ho, Wo, O4 (output)
+uniform ivec2 u_kernel;
+uniform ivec2 u_stride;
+uniform ivec2 u_dil;
+uniform ivec2 u_pad;      // top, left
+
+#ifdef PACK_X
+// R32F NCHW (u_a) -> C4; the output texture is W x (N * C4 * H)
+uniform sampler2D u_a;
+uniform int u_a_w;
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    int h = p.y % u_x.y, nc4 = p.y / u_x.y;
+    int c4 = nc4 % u_x.w, n = nc4 / u_x.w;
+    vec4 v = vec4(0.0);
+    for (int j = 0; j < 4; ++j) {
+        int ch = c4 * 4 + j;
+        if (ch < u_x.x) v[j] = fetch(u_a, u_a_w, ((n * u_x.x + ch) * u_x.y + h) * u_x.z + p.x);
+    }
+    o_color = v;
+}
+#endif
+
+#ifdef PACK_W
+// weight (O, C, kh, kw) R32F (u_b) -> texel ((c4 * kh + ki) * kw + kj, o): 4 input channels
+uniform sampler2D u_b;
+uniform int u_b_w;
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    int kk = u_kernel.x * u_kernel.y;
+    int c4 = p.x / kk, t = p.x % kk;
+    int o = p.y;
+    vec4 v = vec4(0.0);
+    for (int j = 0; j < 4; ++j) {
+        int ch = c4 * 4 + j;
+        if (ch < u_x.x && o < u_y.x) v[j] = fetch(u_b, u_b_w, (o * u_x.x + ch) * kk + t);
+    }
+    o_color = v;
+}
+#endif
+
+#ifdef CONV
+// packed x (u_a) and packed weights (u_b) -> packed y: texel (ow, (n * O4 + o4) * Ho + oh)
+uniform sampler2D u_a;
+uniform sampler2D u_b;
+uniform sampler2D u_c;    // bias, R32F, when u_bias == 1
+uniform int u_c_w;
+uniform int u_bias;
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    int ow = p.x;
+    int oh = p.y % u_y.y, no4 = p.y / u_y.y;
+    int o4 = no4 % u_y.w, n = no4 / u_y.w;
+    int o0 = o4 * 4;
+    vec4 acc = vec4(0.0);
+    if (u_bias == 1) {
+        for (int j = 0; j < 4; ++j) if (o0 + j < u_y.x) acc[j] = fetch(u_c, u_c_w, o0 + j);
+    }
+    int h0 = oh * u_stride.x - u_pad.x;
+    int w0 = ow * u_stride.y - u_pad.y;
+    int kk = u_kernel.x * u_kernel.y;
+    for (int c4 = 0; c4 < u_x.w; ++c4) {
+        int rowbase = (n * u_x.w + c4) * u_x.y;
+        int wbase = c4 * kk;
+        for (int ki = 0; ki < u_kernel.x; ++ki) {
+            int h = h0 + ki * u_dil.x;
+            if (h < 0 || h >= u_x.y) continue;
+            for (int kj = 0; kj < u_kernel.y; ++kj) {
+                int w = w0 + kj * u_dil.y;
+                if (w < 0 || w >= u_x.z) continue;
+                vec4 xv = texelFetch(u_a, ivec2(w, rowbase + h), 0);
+                int t = wbase + ki * u_kernel.y + kj;
+                acc.x += dot(xv, texelFetch(u_b, ivec2(t, o0), 0));
+                acc.y += dot(xv, texelFetch(u_b, ivec2(t, o0 + 1), 0));
+                acc.z += dot(xv, texelFetch(u_b, ivec2(t, o0 + 2), 0));
+                acc.w += dot(xv, texelFetch(u_b, ivec2(t, o0 + 3), 0));
+            }
+        }
+    }
+    o_color = acc;
+}
+#endif
+
+#ifdef UNPACK
+// packed y (u_a, Wo x (N * O4 * Ho)) -> R32F NCHW, the usual flat layout
+uniform sampler2D u_a;
+void main() {
+    int c[6];
+    unravel(out_index(), c);   // (1, 1, n, o, oh, ow)
+    vec4 v = texelFetch(u_a, ivec2(c[5], (c[2] * u_y.w + c[3] / 4) * u_y.y + c[4]), 0);
+    emit(v[c[3] % 4]);
+}
+#endif
