@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def browser():
     """The shared headless Chromium page with webdl's runtime up (see tests/browser.py)."""
-    from browser import Browser
+    from webdl.browser import Browser
     b = Browser()
     try:
         yield b

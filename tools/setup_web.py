@@ -273,21 +273,9 @@ def copy_models():
         log(f"copied {copied} model file(s) into web/vendor/models")
 
 
-def find_chromium():
-    for p in (os.environ.get("WEBDL_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser",
-              shutil.which("chromium"), shutil.which("google-chrome")):
-        if p and os.path.exists(p):
-            return p
-    pw = os.path.expanduser("~/.cache/ms-playwright")
-    if os.path.isdir(pw):
-        for d in sorted(os.listdir(pw), reverse=True):
-            p = os.path.join(pw, d, "chrome-linux", "chrome")
-            if os.path.exists(p):
-                return p
-    return None
-
-
 def setup_chromium():
+    sys.path.insert(0, os.path.join(ROOT, "src"))
+    from webdl.browser import find_chromium
     if find_chromium():
         return
     if os.geteuid() != 0:

@@ -1,24 +1,40 @@
-"""One headless Chromium with real WebGL (SwiftShader when there is no GPU), one page and
-one Pyodide, shared by every browser test of a session."""
+"""Drive webdl's browser runtime from CPython: headless Chromium with real WebGL
+(SwiftShader when there is no GPU), the app served on 127.0.0.1, a page whose worker runs
+Pyodide. Used by the CLI (`upscale`, `bench`) and the browser tests. Needs Playwright."""
 import json
 import os
 import shutil
-import sys
 import tempfile
 import threading
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-dev-shm-usage"]
 
 
+def find_chromium():
+    """Debian's Chromium, another Chrome on PATH, or Playwright's bundled one."""
+    for p in (os.environ.get("WEBDL_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser",
+              shutil.which("chromium"), shutil.which("google-chrome")):
+        if p and os.path.exists(p):
+            return p
+    pw = os.path.expanduser("~/.cache/ms-playwright")
+    if os.path.isdir(pw):
+        for d in sorted(os.listdir(pw), reverse=True):
+            p = os.path.join(pw, d, "chrome-linux", "chrome")
+            if os.path.exists(p):
+                return p
+    return None
+
+
 class Browser:
-    def __init__(self):
+    """``Browser(path)`` opens the app page ``path`` (default: the notebook at /) and waits
+    until webdl's runtime is up; ``run``/``check`` execute Python in its worker."""
+
+    def __init__(self, path=""):
         from playwright.sync_api import sync_playwright
-        from setup_web import find_chromium
         from webdl.cli import make_server
         self.server = make_server(port=0)
         self.port = self.server.server_address[1]
@@ -28,14 +44,15 @@ class Browser:
         self.pw = sync_playwright().start()
         exe = find_chromium()
         if exe is None:
-            raise RuntimeError("no Chromium found: run `make test` (it installs Debian's)")
+            raise RuntimeError("no Chromium found: run `make setup` (it installs Debian's) or "
+                               "set WEBDL_CHROMIUM")
         self.ctx = self.pw.chromium.launch_persistent_context(
             self.profile, executable_path=exe, headless=True, args=FLAGS,
             viewport={"width": 1280, "height": 900})
         self.requests = []
         self.ctx.on("request", lambda r: self.requests.append(r.url))
-        self.page = self.new_page("")
-        self.info = self.page.evaluate("webdl.ready")
+        self.page = self.new_page(path)
+        self.info = self.page.evaluate("() => webdl.ready")
 
     def new_page(self, path):
         page = self.ctx.new_page()
@@ -46,6 +63,12 @@ class Browser:
     def run(self, code, page=None):
         """Run Python in the page's worker; returns {ok, stdout, stderr, result, error}."""
         return (page or self.page).evaluate("code => webdl.runPython(code)", code)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def check(self, code, page=None):
         """Run Python and return the JSON value of its last expression; raise on error."""
