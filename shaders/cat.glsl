@@ -1,21 +1,47 @@
-// cat of two inputs along u_axis (the backend folds longer lists pairwise).
-uniform sampler2D u_a;
-uniform int u_a_w;
-uniform int u_a_st[6];
-uniform sampler2D u_b;
-uniform int u_b_w;
-uniform int u_b_st[6];
+// cat of N (<= 8) inputs along u_axis: the output coordinate along the axis picks the input
+// (u_ends holds each input's end offset along the axis).
+uniform sampler2D u_in0, u_in1, u_in2, u_in3, u_in4, u_in5, u_in6, u_in7;
+uniform int u_in0_w, u_in1_w, u_in2_w, u_in3_w, u_in4_w, u_in5_w, u_in6_w, u_in7_w;
+uniform int u_ends[8];
 uniform int u_axis;
-uniform int u_split;
+uniform int u_inner;      // elements after the axis (the product of the later dims)
+
+float pick(int k, int i) {
+    if (k == 0) return fetch(u_in0, u_in0_w, i);
+#if N > 1
+    if (k == 1) return fetch(u_in1, u_in1_w, i);
+#endif
+#if N > 2
+    if (k == 2) return fetch(u_in2, u_in2_w, i);
+#endif
+#if N > 3
+    if (k == 3) return fetch(u_in3, u_in3_w, i);
+#endif
+#if N > 4
+    if (k == 4) return fetch(u_in4, u_in4_w, i);
+#endif
+#if N > 5
+    if (k == 5) return fetch(u_in5, u_in5_w, i);
+#endif
+#if N > 6
+    if (k == 6) return fetch(u_in6, u_in6_w, i);
+#endif
+#if N > 7
+    if (k == 7) return fetch(u_in7, u_in7_w, i);
+#endif
+    return 0.0;
+}
 
 void main() {
-    int c[6];
-    unravel(out_index(), c);
-    int n = c[u_axis];
-    if (n < u_split) {
-        emit(fetch(u_a, u_a_w, dot6(c, u_a_st)));
-    } else {
-        c[u_axis] = n - u_split;
-        emit(fetch(u_b, u_b_w, dot6(c, u_b_st)));
+    int i = out_index();
+    int total = u_ends[N - 1];
+    int outer = i / (total * u_inner);
+    int a = (i / u_inner) % total;
+    int inner = i % u_inner;
+    int k = 0, start = 0;
+    for (int j = 0; j < N - 1; ++j) {
+        if (a >= u_ends[j]) { k = j + 1; start = u_ends[j]; }
     }
+    int size = u_ends[k] - start;
+    emit(pick(k, (outer * size + (a - start)) * u_inner + inner));
 }

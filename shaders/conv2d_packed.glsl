@@ -1,9 +1,17 @@
 // conv2d on packed textures: PACK_X / PACK_W / CONV / UNPACK passes (one defined each).
-// Packed layout "C4": an RGBA32F texture, texel (w, (n * C4 + c4) * H + h) holds channels
-// 4*c4 .. 4*c4+3 of pixel (h, w) of image n; missing channels are 0. 2-D addressing keeps
-// integer division out of the inner loop; one input fetch feeds 16 multiply-adds.
+// Packed layout "C4": an RGBA32F texture whose row r = (n * C4 + c4) * H + h holds, at
+// column w, channels 4*c4 .. 4*c4+3 of pixel (h, w) of image n (missing channels are 0).
+// Rows wrap into blocks of R rows placed side by side: row r is at (w + (r / R) * W, r % R).
+// 2-D addressing keeps integer division out of the inner loop; one input fetch feeds 16
+// multiply-adds.
 uniform ivec4 u_x;        // C, H, W, C4 (input)
 uniform ivec4 u_y;        // O, Ho, Wo, O4 (output)
+uniform int u_xr;         // R of the packed input
+uniform int u_yr;         // R of the packed output
+
+ivec2 c4pos(int w, int row, int width, int rows) {
+    return ivec2(w + (row / rows) * width, row % rows);
+}
 uniform ivec2 u_kernel;
 uniform ivec2 u_stride;
 uniform ivec2 u_dil;
@@ -15,12 +23,14 @@ uniform sampler2D u_a;
 uniform int u_a_w;
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    int h = p.y % u_x.y, nc4 = p.y / u_x.y;
+    int row = (p.x / u_x.z) * u_xr + p.y;
+    int w = p.x % u_x.z;
+    int h = row % u_x.y, nc4 = row / u_x.y;
     int c4 = nc4 % u_x.w, n = nc4 / u_x.w;
     vec4 v = vec4(0.0);
     for (int j = 0; j < 4; ++j) {
         int ch = c4 * 4 + j;
-        if (ch < u_x.x) v[j] = fetch(u_a, u_a_w, ((n * u_x.x + ch) * u_x.y + h) * u_x.z + p.x);
+        if (ch < u_x.x) v[j] = fetch(u_a, u_a_w, ((n * u_x.x + ch) * u_x.y + h) * u_x.z + w);
     }
     o_color = v;
 }
@@ -53,8 +63,9 @@ uniform int u_c_w;
 uniform int u_bias;
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    int ow = p.x;
-    int oh = p.y % u_y.y, no4 = p.y / u_y.y;
+    int ow = p.x % u_y.z;
+    int orow = (p.x / u_y.z) * u_yr + p.y;
+    int oh = orow % u_y.y, no4 = orow / u_y.y;
     int o4 = no4 % u_y.w, n = no4 / u_y.w;
     int o0 = o4 * 4;
     vec4 acc = vec4(0.0);
@@ -73,7 +84,7 @@ void main() {
             for (int kj = 0; kj < u_kernel.y; ++kj) {
                 int w = w0 + kj * u_dil.y;
                 if (w < 0 || w >= u_x.z) continue;
-                vec4 xv = texelFetch(u_a, ivec2(w, rowbase + h), 0);
+                vec4 xv = texelFetch(u_a, c4pos(w, rowbase + h, u_x.z, u_xr), 0);
                 int t = wbase + ki * u_kernel.y + kj;
                 acc.x += dot(xv, texelFetch(u_b, ivec2(t, o0), 0));
                 acc.y += dot(xv, texelFetch(u_b, ivec2(t, o0 + 1), 0));
@@ -92,7 +103,7 @@ uniform sampler2D u_a;
 void main() {
     int c[6];
     unravel(out_index(), c);   // (1, 1, n, o, oh, ow)
-    vec4 v = texelFetch(u_a, ivec2(c[5], (c[2] * u_y.w + c[3] / 4) * u_y.y + c[4]), 0);
+    vec4 v = texelFetch(u_a, c4pos(c[5], (c[2] * u_y.w + c[3] / 4) * u_y.y + c[4], u_y.z, u_yr), 0);
     emit(v[c[3] % 4]);
 }
 #endif

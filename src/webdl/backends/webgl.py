@@ -288,17 +288,24 @@ class WebGLBackend(Backend):
                           "u_step": _pad(attrs["steps"]), "u_value": _num(attrs["value"])})
 
     def _op_cat(self, bufs, shapes, shape, dtype, attrs):
+        """Up to 8 inputs per pass (shaders/cat.glsl); longer lists in several passes."""
         axis = attrs["axis"]
-        acc, acc_shape = bufs[0], list(shapes[0])
-        for b, s in zip(bufs[1:], shapes[1:]):
-            new_shape = list(acc_shape)
-            new_shape[axis] += s[axis]
-            acc = self._new(new_shape, "cat", (), {"u_a": acc, "u_b": b},
-                            {"u_a_st": _pad(_strides(acc_shape), 0),
-                             "u_b_st": _pad(_strides(s), 0),
-                             "u_axis": axis + MAX_RANK - len(shape), "u_split": acc_shape[axis]})
-            acc_shape = new_shape
-        return acc
+        pairs = list(zip(bufs, [list(s) for s in shapes]))
+        while len(pairs) > 1:
+            group, pairs = pairs[:8], pairs[8:]
+            out_shape = list(group[0][1])
+            out_shape[axis] = sum(s[axis] for _, s in group)
+            ends, acc = [], 0
+            for _, s in group:
+                acc += s[axis]
+                ends.append(acc)
+            ends += [1 << 30] * (8 - len(ends))
+            inputs = {f"u_in{i}": b for i, (b, _) in enumerate(group)}
+            buf = self._new(out_shape, "cat", (("N", len(group)),), inputs,
+                            {"u_axis": axis + MAX_RANK - len(shape), "u_ends": ends,
+                             "u_inner": _numel(out_shape[axis + 1:])})
+            pairs.insert(0, (buf, out_shape))
+        return pairs[0][0]
 
     def _op_gather(self, bufs, shapes, shape, dtype, attrs):
         x_shape = shapes[0]
@@ -340,9 +347,11 @@ class WebGLBackend(Backend):
         c4, o4 = -(-c // 4), -(-o // 4)
         _, _, ho, wo = shape
         limit = self.info["maxTextureSize"]
-        if attrs["groups"] == 1 and max(w, wo, kh * kw * c4) <= limit and \
-                max(n * c4 * h, n * o4 * ho, o4 * 4) <= limit:
-            return self._conv2d_packed(bufs, shape, geometry, (c, h, w, c4), (o, ho, wo, o4))
+        xblk = self._blocks(w, n * c4 * h, limit)
+        yblk = self._blocks(wo, n * o4 * ho, limit)
+        if attrs["groups"] == 1 and xblk and yblk and max(kh * kw * c4, o4 * 4) <= limit:
+            return self._conv2d_packed(bufs, shape, geometry, (c, h, w, c4), (o, ho, wo, o4),
+                                       xblk, yblk)
         inputs = {"u_a": bufs[0], "u_b": bufs[1]}
         if len(bufs) == 3:
             inputs["u_c"] = bufs[2]
@@ -350,23 +359,35 @@ class WebGLBackend(Backend):
                          {"u_bias": int(len(bufs) == 3), "u_x": [c, h, w, cg],
                           "u_og": o // attrs["groups"], **geometry})
 
-    def _conv2d_packed(self, bufs, shape, geometry, xdims, ydims):
+    @staticmethod
+    def _blocks(width, rows, limit):
+        """(texture width, height, rows per block) for a packed image of ``rows`` rows of
+        ``width`` texels, wrapping rows into side-by-side blocks; None if it can't fit."""
+        if rows <= limit:
+            return width, rows, rows
+        nblocks = -(-rows // limit)
+        if width * nblocks > limit:
+            return None
+        per = -(-rows // nblocks)
+        return width * nblocks, per, per
+
+    def _conv2d_packed(self, bufs, shape, geometry, xdims, ydims, xblk, yblk):
         """groups == 1: pack x and the weights 4 channels to a texel, convolve producing 4
         output channels per fragment, unpack (see shaders/conv2d_packed.glsl)."""
-        n = shape[0]
         c, h, w, c4 = xdims
         o, ho, wo, o4 = ydims
         kh, kw = geometry["u_kernel"]
-        u = {"u_x": list(xdims), "u_y": list(ydims), **geometry}
+        u = {"u_x": list(xdims), "u_y": list(ydims), "u_xr": xblk[2], "u_yr": yblk[2],
+             **geometry}
         k = "conv2d_packed"
-        xp = self._new(shape, k, (("PACK_X", 1),), {"u_a": bufs[0]}, u, packed=(w, n * c4 * h))
+        xp = self._new(shape, k, (("PACK_X", 1),), {"u_a": bufs[0]}, u, packed=xblk[:2])
         wp = self._new(shape, k, (("PACK_W", 1),), {"u_b": bufs[1]}, u,
                        packed=(c4 * kh * kw, o4 * 4))
         inputs = {"u_a": xp, "u_b": wp}
         if len(bufs) == 3:
             inputs["u_c"] = bufs[2]
         yp = self._new(shape, k, (("CONV", 1),), inputs, {**u, "u_bias": int(len(bufs) == 3)},
-                       packed=(wo, n * o4 * ho))
+                       packed=yblk[:2])
         return self._new(shape, k, (("UNPACK", 1),), {"u_a": yp}, u)
 
     def _op_unfold(self, bufs, shapes, shape, dtype, attrs):
