@@ -250,6 +250,18 @@ def build_editor():
     log("bundled web/vendor/editor.js")
 
 
+def copy_tfjs():
+    """TensorFlow.js (the benchmark's reference) into web/vendor/tfjs/."""
+    src = os.path.join(ROOT, "node_modules", "@tensorflow", "tfjs", "dist", "tf.min.js")
+    if not os.path.exists(src):
+        return
+    dst = os.path.join(VENDOR, "tfjs", "tf.min.js")
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    if not os.path.exists(dst) or sha256_file(dst) != sha256_file(src):
+        shutil.copyfile(src, dst)
+        log("copied TensorFlow.js into web/vendor/tfjs")
+
+
 def copy_models():
     """UpscalerJS's model files (and their sample assets) into web/vendor/models/<name>/."""
     src_root = os.path.join(ROOT, "node_modules", "@upscalerjs")
@@ -302,6 +314,7 @@ def main(argv=None):
         setup_npm()
         build_editor()
         copy_models()
+        copy_tfjs()
         if not args.no_browser:
             setup_chromium()
     except SetupError as e:

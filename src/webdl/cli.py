@@ -1,4 +1,5 @@
-"""``python -m webdl``: ``serve`` the web app, ``upscale`` images. CPython only."""
+"""``python -m webdl``: ``serve`` the web app, ``upscale`` images, ``bench`` against
+TensorFlow.js. CPython only."""
 import argparse
 import base64
 import functools
@@ -33,6 +34,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self):
         for k, v in HEADERS.items():
+            if k == "Content-Security-Policy" and self.path.split("?")[0] == "/bench.html":
+                # the benchmark page loads TensorFlow.js, which evaluates strings
+                v = v.replace("'wasm-unsafe-eval'", "'wasm-unsafe-eval' 'unsafe-eval'")
             self.send_header(k, v)
         super().end_headers()
 
@@ -162,6 +166,58 @@ def upscale(args):
     return 0
 
 
+BENCH_CASES = [
+    {"id": "matmul 256", "kind": "matmul", "args": {"n": 256}},
+    {"id": "matmul 512", "kind": "matmul", "args": {"n": 512}},
+    {"id": "matmul 1024", "kind": "matmul", "args": {"n": 1024}, "reps": 3},
+    {"id": "conv2d 3x3 64->64 128x128", "kind": "conv2d", "args": {}},
+    {"id": "elementwise relu(x*w+b)*s 1M", "kind": "elementwise", "args": {}},
+    {"id": "esrgan-slim x2 128x128", "kind": "esrgan", "args": {"size": 128}, "reps": 3},
+    {"id": "esrgan-slim x2 256x256", "kind": "esrgan", "args": {"size": 256}, "reps": 3,
+     "warmup": 0},
+    {"id": "esrgan-medium x2 128x128", "kind": "esrgan",
+     "args": {"model": "esrgan-medium", "size": 128}, "reps": 3, "warmup": 0},
+    {"id": "train step small CNN (Adam)", "kind": "train", "args": {}, "reps": 7},
+]
+TARGETS = {"matmul 1024": 1.5, "conv2d 3x3 64->64 128x128": 1.5, "esrgan-slim x2 256x256": 1.3,
+           "elementwise relu(x*w+b)*s 1M": 2.0, "train step small CNN (Adam)": 1.0,
+           "cold esrgan-slim x2 128x128": 1.0}
+
+
+def bench(args):
+    from .browser import Browser
+    cases = [c for c in BENCH_CASES if not args.only or any(o in c["id"] for o in args.only)]
+    with Browser("bench.html") as b:
+        out = b.page.evaluate("cfg => bench.run(cfg)", {"cases": cases, "reps": args.reps})
+        if not args.only or any("cold" in o for o in args.only):
+            cold = {}
+            for which in ("tfjs", "webdl"):   # each in a fresh page
+                page = b.new_page(f"bench.html?cold={which}")
+                cold[which] = page.evaluate("w => bench.cold(w)", which)
+                page.close()
+            out["results"].append({
+                "id": "cold esrgan-slim x2 128x128",
+                "webdl": {"median": cold["webdl"], "min": cold["webdl"], "max": cold["webdl"],
+                          "n": 1},
+                "tfjs": {"median": cold["tfjs"], "min": cold["tfjs"], "max": cold["tfjs"], "n": 1},
+                "ratio": cold["tfjs"] / cold["webdl"]})
+    for r in out["results"]:
+        r["target"] = TARGETS.get(r["id"])
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"webdl vs TensorFlow.js {out['tfjs']['version']} ({out['tfjs']['backend']}) on "
+          f"{out['renderer']}; medians in ms [min-max], ratio = tfjs / webdl (> 1: webdl faster)")
+    print(f"{'case':34} {'webdl ms':>22} {'tfjs ms':>22} {'ratio':>7} {'target':>7}")
+    for r in out["results"]:
+        w, t = r["webdl"], r["tfjs"]
+        cell = lambda s: f"{s['median']:.1f} [{s['min']:.0f}-{s['max']:.0f}]"  # noqa: E731
+        tgt = f">={r['target']}" if r["target"] else ""
+        print(f"{r['id']:34} {cell(w):>22} {cell(t):>22} {r['ratio']:7.2f} {tgt:>7}")
+    print(f"Python overhead per small op: {out['overheadUs']:.1f} us")
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m webdl")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -179,5 +235,10 @@ def main(argv=None):
                    help="webgl: headless Chromium on the GPU (default); numpy: CPython")
     u.add_argument("--tile", type=int, default=128, help="tile size in input pixels")
     u.set_defaults(fn=upscale)
+    bp = sub.add_parser("bench", help="webdl's WebGL backend against TensorFlow.js's, one page")
+    bp.add_argument("--json", action="store_true", help="print one JSON object")
+    bp.add_argument("--reps", type=int, default=5, help="timed repetitions per case")
+    bp.add_argument("--only", nargs="*", help="run only cases whose name contains one of these")
+    bp.set_defaults(fn=bench)
     args = ap.parse_args(argv)
     return args.fn(args)

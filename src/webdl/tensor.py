@@ -194,7 +194,12 @@ class Tensor:
             other = other.to(self.dtype)
         if other.device != self.device:
             other = other.to(self.device)
-        self._buf = other._buf
+        self._buf = self.device.backend.materialize(other._buf)  # kept across steps: compute
+        return self
+
+    def _materialize(self):
+        """Compute this tensor's value now if its backend deferred it (lazy fusion)."""
+        self._buf = self.device.backend.materialize(self._buf)
         return self
 
     def copy_(self, src):

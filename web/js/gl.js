@@ -158,11 +158,21 @@ class GLBridge {
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
     const rows = Math.ceil(Math.max(numel, 1) / t.w);
+    this.stats.readbacks++;
+    if (this.readRed === undefined) {
+      // RED/FLOAT readback (a quarter of the data) where the implementation offers it
+      this.readRed = gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_FORMAT) === gl.RED &&
+        gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_TYPE) === gl.FLOAT;
+    }
+    if (this.readRed) {
+      const red = new Float32Array(t.w * rows);
+      gl.readPixels(0, 0, t.w, rows, gl.RED, gl.FLOAT, red);
+      return red.length === numel ? red : red.subarray(0, numel);
+    }
     const rgba = new Float32Array(t.w * rows * 4);
     gl.readPixels(0, 0, t.w, rows, gl.RGBA, gl.FLOAT, rgba);
     const out = new Float32Array(numel);
     for (let i = 0; i < numel; i++) out[i] = rgba[4 * i];
-    this.stats.readbacks++;
     return out;
   }
 
@@ -238,7 +248,7 @@ class GLBridge {
       let v = uniforms[name];
       if (typeof v === "string") v = Number(v); // Infinity, -Infinity, NaN travel as strings
       switch (u.type) {
-        case gl.FLOAT: gl.uniform1f(u.loc, v); break;
+        case gl.FLOAT: Array.isArray(v) ? gl.uniform1fv(u.loc, v.map(Number)) : gl.uniform1f(u.loc, v); break;
         case gl.INT: Array.isArray(v) ? gl.uniform1iv(u.loc, v) : gl.uniform1i(u.loc, v); break;
         case gl.INT_VEC2: gl.uniform2iv(u.loc, v); break;
         case gl.INT_VEC4: gl.uniform4iv(u.loc, v); break;

@@ -40,6 +40,10 @@ class Backend:
     def free(self, buf):
         pass
 
+    def materialize(self, buf):
+        """Compute a buffer now if the backend deferred it (lazy fusion); returns it."""
+        return buf
+
 
 class Device:
     """A named place where tensors live: ``cpu`` (numpy reference) or ``webgl``."""

@@ -91,6 +91,28 @@ class GLBuffer:
             pass
 
 
+class LazyBuf:
+    """An elementwise result not computed yet: an expression over realized buffers. Chains
+    of elementwise ops grow one expression, compiled into one shader when something else
+    needs the values (another kernel, a readback, a stored optimizer state)."""
+    __slots__ = ("shape", "numel", "node", "leaves", "size", "real", "__weakref__")
+    MAX_LEAVES = 8
+    MAX_SIZE = 40
+
+    def __init__(self, shape, node, leaves, size):
+        self.shape, self.numel = tuple(shape), _numel(shape)
+        self.node, self.leaves, self.size, self.real = node, leaves, size, None
+
+    def free(self):
+        if self.real is not None:
+            self.real.free()
+        self.node, self.leaves = None, ()
+
+    @property
+    def id(self):
+        return self.real.id if self.real is not None else -1
+
+
 class WebGLBackend(Backend):
     name = "webgl"
 
@@ -101,6 +123,7 @@ class WebGLBackend(Backend):
         self.info = info
         self.fused = frozenset({"conv2d"})
         self._programs = {}
+        self.fuse = True   # lazy fusion of elementwise chains
 
     # --- data across ---------------------------------------------------------------------------
     def from_numpy(self, array, dtype):
@@ -114,6 +137,7 @@ class WebGLBackend(Backend):
         n = _numel(shape)
         if n == 0:
             return np.zeros(shape, dtype=dtype.np)
+        buf = self.realize(buf)
         self._check(buf)
         data = np.frombuffer(_gl.download(buf.id, n).to_py(), dtype=np.float32).reshape(shape)
         if dtype.name == "bool":
@@ -132,6 +156,9 @@ class WebGLBackend(Backend):
     def free(self, buf):
         buf.free()
 
+    def materialize(self, buf):
+        return self.realize(buf)
+
     def memory_stats(self):
         return json.loads(_gl.memoryStats())
 
@@ -141,13 +168,18 @@ class WebGLBackend(Backend):
             raise RuntimeError("webgl: this tensor's GPU memory was already freed")
 
     def _program(self, kernel, defines):
-        key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines)
+        """A compiled kernel: ``kernel`` names shaders/<kernel>.glsl, or is ("fused", main)
+        for a generated elementwise chain (elementwise.glsl's functions + that main)."""
+        extra = ""
+        if isinstance(kernel, tuple):
+            kernel, extra = "elementwise", kernel[1]
+        key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines) + "|" + extra
         pid = self._programs.get(key)
         if pid is None:
             common = _shader("common")
             version, rest = common.split("\n", 1)
             head = "".join(f"#define {k} {v}\n" for k, v in defines)
-            src = f"{version}\n{head}{rest}\n{_shader(kernel)}"
+            src = f"{version}\n{head}{rest}\n{_shader(kernel)}\n{extra}"
             try:
                 pid = _gl.compile(key, src)
             except Exception as e:  # noqa: BLE001 - JsException
@@ -176,6 +208,10 @@ class WebGLBackend(Backend):
         return out
 
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
+        if op.name != "reshape":
+            if self.fuse and _numel(out_shape) and self._fusable(op, out_dtype):
+                return self._lazy(op, bufs, shapes, out_shape, attrs)
+            bufs = [self.realize(b) for b in bufs]
         handler = getattr(self, "_op_" + op.name, None)
         if handler is None:
             kind = getattr(op, "kind", None)
@@ -186,27 +222,122 @@ class WebGLBackend(Backend):
             raise NotImplementedError(f"webgl: op '{op.name}' has no GPU kernel yet")
         return handler(bufs, shapes, out_shape, out_dtype, attrs)
 
+    # --- lazy fusion of elementwise chains ----------------------------------------------
+    @staticmethod
+    def _fusable(op, dtype):
+        if op.name == "where" or op.name == "cast":
+            return True
+        if hasattr(op, "params"):
+            return True
+        return getattr(op, "kind", None) is not None and not (
+            op.name == "pow" and dtype.name == "int64")
+
+    def _lazy(self, op, bufs, shapes, shape, attrs):
+        shape = tuple(shape)
+        kids, leaves, size = [], [], 1
+        for b, s in zip(bufs, shapes):
+            if isinstance(b, LazyBuf) and b.real is None and tuple(s) == shape == b.shape:
+                kids.append(b.node)
+                leaves += b.leaves
+                size += b.size
+            else:
+                b = self.realize(b)
+                kids.append(("leaf", b, tuple(s)))
+                leaves.append(b)
+                size += 1
+        if op.name == "cast":
+            node = ("op", "op_cast", kids, [_CAST_CODE[attrs["dtype"].name], 0.0])
+        elif op.name == "where":
+            node = ("where", kids)
+        elif hasattr(op, "params"):
+            p = [attrs.get(n) for n in op.params] + [None, None]
+            if op.name == "clamp":
+                p = [-math.inf if p[0] is None else p[0], math.inf if p[1] is None else p[1]]
+            node = ("op", "op_" + op.name, kids, [0.0 if v is None else float(v) for v in p[:2]])
+        else:
+            node = ("op", "op_" + op.name, kids, None)
+        out = LazyBuf(shape, node, leaves, size)
+        if len({id(b) for b in leaves}) > LazyBuf.MAX_LEAVES or size > LazyBuf.MAX_SIZE:
+            self.realize(out)
+        return out
+
+    def realize(self, buf):
+        """The texture behind a buffer, computing a lazy expression in one kernel."""
+        if not isinstance(buf, LazyBuf):
+            return buf
+        if buf.real is not None:
+            return buf.real
+        if buf.node is None:
+            raise RuntimeError("webgl: this tensor's GPU memory was already freed")
+        slots, params, decl = {}, [], []
+        same = True
+
+        def emit(node):
+            nonlocal same
+            kind = node[0]
+            if kind == "leaf":
+                _, b, s = node
+                key = (id(b), s)
+                if key not in slots:
+                    k = len(slots)
+                    slots[key] = (k, b, s)
+                    if s != buf.shape:
+                        same = False
+                return f"v{slots[key][0]}"
+            if kind == "where":
+                c, a, b = (emit(k) for k in node[1])
+                return f"({c} != 0.0 ? {a} : {b})"
+            _, fn, kids, p = node
+            args = [emit(k) for k in kids]
+            if p is not None:
+                args += [f"u_p[{len(params)}]", f"u_p[{len(params) + 1}]"]
+                params.extend(_num(v) for v in p)
+            return f"{fn}({', '.join(args)})"
+
+        expr = emit(buf.node)
+        inputs, uniforms = {}, {}
+        for key, (k, b, s) in slots.items():
+            inputs[f"u_in{k}"] = b
+            decl.append(f"uniform sampler2D u_in{k};\nuniform int u_in{k}_w;\n"
+                        f"uniform int u_st{k}[6];\n")
+            if not same:
+                uniforms[f"u_st{k}"] = _bcast_strides(s, buf.shape)
+        fetches = "".join(
+            f"    float v{k} = " + (f"texelFetch(u_in{k}, ivec2(gl_FragCoord.xy), 0).r;\n"
+                                   if same else f"fetch(u_in{k}, u_in{k}_w, dot6(c, u_st{k}));\n")
+            for k, _, _ in slots.values())
+        main = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
+                "void main() {\n" + ("" if same else "    int c[6];\n    unravel(out_index(), c);\n")
+                + fetches + f"    emit({expr});\n}}\n")
+        if params:
+            uniforms["u_p"] = params
+        out = GLBuffer(buf.numel)
+        self._draw(("fused", main), (("FUSED", 1),), inputs, out, buf.shape, uniforms)
+        buf.real, buf.node, buf.leaves = out, None, ()
+        return out
+
     # --- elementwise ------------------------------------------------------------------------
     def _unary(self, op, x, shape, dtype, attrs):
         p = [attrs.get(n) for n in op.params] + [None, None]
         if op.name == "clamp":
             p = [-math.inf if p[0] is None else p[0], math.inf if p[1] is None else p[1]]
         p = [0.0 if v is None else float(v) for v in p[:2]]
-        return self._new(shape, "elementwise", (("UNARY", 1), ("OP", "op_" + op.name)),
-                         {"u_a": x}, {"u_a_st": _bcast_strides(shape, shape),
+        return self._new(shape, "elementwise", (("UNARY", 1), ("OP", "op_" + op.name),
+                                                ("SAME", 1)),
+                         {"u_a": x}, {
                                       "u_p0": _num(p[0]), "u_p1": _num(p[1]),
                                       "u_int_out": int(dtype.name == "int64")})
 
     def _op_cast(self, bufs, shapes, shape, dtype, attrs):
-        return self._new(shape, "elementwise", (("UNARY", 1), ("OP", "op_cast")),
-                         {"u_a": bufs[0]}, {"u_a_st": _bcast_strides(shape, shape),
-                                            "u_p0": _CAST_CODE[dtype.name], "u_p1": 0.0,
+        return self._new(shape, "elementwise", (("UNARY", 1), ("OP", "op_cast"), ("SAME", 1)),
+                         {"u_a": bufs[0]}, {"u_p0": _CAST_CODE[dtype.name], "u_p1": 0.0,
                                             "u_int_out": 0})
 
     def _binary(self, op, bufs, shapes, shape, dtype):
         a, b = bufs
         sa, sb = shapes
-        return self._new(shape, "elementwise", (("BINARY", 1), ("OP", "op_" + op.name)),
+        same = (("SAME", 1),) if tuple(sa) == tuple(sb) == tuple(shape) else ()
+        return self._new(shape, "elementwise", (("BINARY", 1), ("OP", "op_" + op.name)) + same,
                          {"u_a": a, "u_b": b},
                          {"u_a_st": _bcast_strides(sa, shape), "u_b_st": _bcast_strides(sb, shape),
                           "u_int_out": int(dtype.name == "int64" and op.name == "pow")})
@@ -214,7 +345,8 @@ class WebGLBackend(Backend):
     def _op_where(self, bufs, shapes, shape, dtype, attrs):
         c, a, b = bufs
         sc, sa, sb = shapes
-        return self._new(shape, "elementwise", (("WHERE", 1), ("OP", "op_add")),
+        same = (("SAME", 1),) if tuple(sc) == tuple(sa) == tuple(sb) == tuple(shape) else ()
+        return self._new(shape, "elementwise", (("WHERE", 1), ("OP", "op_add")) + same,
                          {"u_c": c, "u_a": a, "u_b": b},
                          {"u_c_st": _bcast_strides(sc, shape), "u_a_st": _bcast_strides(sa, shape),
                           "u_b_st": _bcast_strides(sb, shape), "u_int_out": 0})

@@ -97,7 +97,7 @@ class SGD(Optimizer):
                 st = self._state(p)
                 buf = st.get("momentum_buffer")
                 buf = d if buf is None else buf * g["momentum"] + d * (1 - g["dampening"])
-                st["momentum_buffer"] = buf
+                st["momentum_buffer"] = buf._materialize()
                 d = d + buf * g["momentum"] if g["nesterov"] else buf
             p._assign(p.detach() - d * g["lr"])
         return loss
@@ -136,11 +136,11 @@ class Adam(Optimizer):
             v = st.get("exp_avg_sq")
             m = d * (1 - b1) if m is None else m + (d - m) * (1 - b1)
             v = d * d * (1 - b2) if v is None else v * b2 + d * d * (1 - b2)
-            st["exp_avg"], st["exp_avg_sq"] = m, v
+            st["exp_avg"], st["exp_avg_sq"] = m._materialize(), v._materialize()
             if g["amsgrad"]:
                 vmax = st.get("max_exp_avg_sq")
                 vmax = v if vmax is None else vmax.maximum(v)
-                st["max_exp_avg_sq"] = vmax
+                st["max_exp_avg_sq"] = vmax._materialize()
                 v = vmax
             bc1 = 1 - b1 ** t
             bc2 = 1 - b2 ** t

@@ -1,0 +1,117 @@
+"""The webdl side of ``python -m webdl bench`` (runs in the browser worker).
+
+Each case is prepared once by ``setup(name)`` and timed by ``run(name)``, which returns the
+milliseconds of one iteration, synchronised by reading the result back to Python (as the
+TensorFlow.js side does with ``await tensor.data()``). web/js/bench.js holds the same cases
+for TensorFlow.js and alternates the two.
+"""
+import time
+
+import numpy as np
+
+_CASES = {}
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+def case(name):
+    def deco(fn):
+        _CASES[name] = fn
+        return fn
+    return deco
+
+
+@case("matmul")
+def _matmul(n):
+    import webdl
+    r = _rng()
+    a = webdl.tensor(r.standard_normal((n, n)).astype(np.float32))
+    b = webdl.tensor(r.standard_normal((n, n)).astype(np.float32))
+    return lambda: (a @ b).numpy()
+
+
+@case("conv2d")
+def _conv2d(size=128, ch=64):
+    import webdl
+    import webdl.nn.functional as F
+    r = _rng()
+    x = webdl.tensor(r.standard_normal((1, ch, size, size)).astype(np.float32))
+    w = webdl.tensor((r.standard_normal((ch, ch, 3, 3)) * 0.05).astype(np.float32))
+    b = webdl.tensor(r.standard_normal(ch).astype(np.float32))
+    return lambda: F.conv2d(x, w, b, padding="same").numpy()
+
+
+@case("elementwise")
+def _elementwise(n=1 << 20):
+    import webdl
+    r = _rng()
+    x, w, b, s = (webdl.tensor(r.standard_normal(n).astype(np.float32)) for _ in range(4))
+    return lambda: ((x * w + b).relu() * s).numpy()
+
+
+@case("esrgan")
+def _esrgan(model="esrgan-slim", scale=2, size=128):
+    from . import superres
+    up = superres.load(model, scale)
+    img = (_rng().random((size, size, 3)) * 255).astype(np.uint8)
+    return lambda: up._run(img)
+
+
+@case("train")
+def _train(batch=32, size=16):
+    import webdl
+    import webdl.nn as nn
+    import webdl.nn.functional as F
+    webdl.manual_seed(0)
+    r = _rng()
+    x = webdl.tensor(r.standard_normal((batch, 1, size, size)).astype(np.float32))
+    y = webdl.tensor(r.integers(0, 2, batch))
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(16, 2))
+    opt = webdl.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step
+
+
+_ready = {}
+
+
+def setup(key, name, **kw):
+    fn = _CASES[name](**kw)
+    _ready[key] = fn
+    return key
+
+
+def run(key):
+    fn = _ready[key]
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1000.0
+
+
+def drop(key):
+    _ready.pop(key, None)
+
+
+def overhead(n=2000):
+    """Python-side cost of one small op (microseconds): a chain of adds on a tiny tensor,
+    with one readback at the end."""
+    import webdl
+    x = webdl.ones(4)
+    y = x + 1.0
+    y.numpy()
+    t = time.perf_counter()
+    for _ in range(n):
+        y = y + x
+    y.numpy()
+    return (time.perf_counter() - t) / n * 1e6

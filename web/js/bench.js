@@ -1,0 +1,125 @@
+// webdl's WebGL backend (in its worker) and TensorFlow.js 4.22's WebGL backend (this page)
+// on the same work, alternating, after warm-up, each synchronised by reading its result back.
+"use strict";
+(function () {
+  const rnd = (shape, scale = 1) => tf.randomNormal(shape, 0, scale, "float32", 1);
+  const stats = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1], n: s.length };
+  };
+
+  async function readback(t) {
+    await t.data();
+    t.dispose();
+  }
+
+  // TensorFlow.js versions of the cases in src/webdl/bench.py
+  const TF = {
+    async matmul({ n }) {
+      const a = rnd([n, n]), b = rnd([n, n]);
+      return { run: () => readback(tf.matMul(a, b)), dispose: () => tf.dispose([a, b]) };
+    },
+    async conv2d({ size = 128, ch = 64 }) {
+      const x = rnd([1, size, size, ch]), w = rnd([3, 3, ch, ch], 0.05), b = rnd([ch]);
+      return {
+        run: () => readback(tf.fused.conv2d({ x, filter: w, strides: 1, pad: "same", bias: b })),
+        dispose: () => tf.dispose([x, w, b]),
+      };
+    },
+    async elementwise({ n = 1 << 20 }) {
+      const [x, w, b, s] = [0, 1, 2, 3].map(() => rnd([n]));
+      return {
+        run: () => readback(tf.tidy(() => x.mul(w).add(b).relu().mul(s))),
+        dispose: () => tf.dispose([x, w, b, s]),
+      };
+    },
+    async esrgan({ model = "esrgan-slim", scale = 2, size = 128 }) {
+      const m = await tf.loadLayersModel(`vendor/models/${model}/x${scale}/model.json`);
+      const x = tf.randomUniform([1, size, size, 3], 0, 255);
+      return {
+        run: () => readback(tf.tidy(() => m.predict(x).clipByValue(0, 255))),
+        dispose: () => { x.dispose(); m.dispose(); },
+      };
+    },
+    async train({ batch = 32, size = 16 }) {
+      const model = tf.sequential({ layers: [
+        tf.layers.conv2d({ inputShape: [size, size, 1], filters: 8, kernelSize: 3, padding: "same" }),
+        tf.layers.batchNormalization(), tf.layers.reLU(), tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: "same" }), tf.layers.reLU(),
+        tf.layers.globalAveragePooling2d({}), tf.layers.dense({ units: 2 }),
+      ] });
+      const opt = tf.train.adam(1e-3);
+      const x = rnd([batch, size, size, 1]);
+      const y = tf.oneHot(tf.randomUniform([batch], 0, 2, "int32"), 2);
+      return {
+        run: async () => {
+          const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true })), true);
+          await readback(loss);
+        },
+        dispose: () => { tf.dispose([x, y]); model.dispose(); },
+      };
+    },
+  };
+
+  let nextKey = 0;
+  async function py(code) {
+    const r = await webdl.runPython(code);
+    if (!r.ok) throw new Error(r.error);
+    return r.result;
+  }
+
+  async function benchCase(c, reps, warmup) {
+    const key = "c" + nextKey++;
+    await py(`import webdl.bench as B\nB.setup(${JSON.stringify(key)}, ${JSON.stringify(c.kind)}, **${JSON.stringify(c.args)})`);
+    const t = await TF[c.kind](c.args);
+    const wRun = async () => Number(await py(`B.run(${JSON.stringify(key)})`));
+    const tRun = async () => { const t0 = performance.now(); await t.run(); return performance.now() - t0; };
+    for (let i = 0; i < warmup; i++) { await wRun(); await tRun(); }
+    const w = [], f = [];
+    for (let i = 0; i < reps; i++) { w.push(await wRun()); f.push(await tRun()); }
+    t.dispose();
+    await py(`B.drop(${JSON.stringify(key)})`);
+    const ws = stats(w), ts = stats(f);
+    return { id: c.id, webdl: ws, tfjs: ts, ratio: ts.median / ws.median };
+  }
+
+  // Cold: model load and first inference in this fresh page, shader compilation included
+  async function cold(which, model = "esrgan-slim", scale = 2, size = 128) {
+    if (which === "tfjs") {
+      await tf.setBackend("webgl");
+      await tf.ready();
+      const t0 = performance.now();
+      const m = await tf.loadLayersModel(`vendor/models/${model}/x${scale}/model.json`);
+      const x = tf.randomUniform([1, size, size, 3], 0, 255);
+      await readback(m.predict(x));
+      return performance.now() - t0;
+    }
+    await webdl.ready;
+    const t0 = performance.now();
+    await py(`import webdl.superres as sr, numpy as np\nup = sr.load(${JSON.stringify(model)}, ${scale})\n` +
+             `up._run(np.zeros((${size}, ${size}, 3), np.uint8)); None`);
+    return performance.now() - t0;
+  }
+
+  async function run({ cases, reps = 5, warmup = 1 }) {
+    await tf.setBackend("webgl");
+    await tf.ready();
+    await webdl.ready;
+    const results = [];
+    for (const c of cases) {
+      document.getElementById("status").textContent = "running " + c.id;
+      results.push(await benchCase(c, c.reps || reps, c.warmup ?? warmup));
+      document.getElementById("out").textContent = JSON.stringify(results, null, 1);
+    }
+    const overhead = Number(await py("import webdl.bench as B\nB.overhead()"));
+    document.getElementById("status").textContent = "done";
+    return {
+      results, overheadUs: overhead, tfjs: { version: tf.version.tfjs, backend: tf.getBackend() },
+      renderer: (await webdl.ready).renderer,
+    };
+  }
+
+  window.bench = { run, cold };
+  const q = new URLSearchParams(location.search);
+  document.getElementById("status").textContent = q.get("cold") ? "cold run" : "ready";
+})();
