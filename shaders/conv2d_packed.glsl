@@ -10,8 +10,18 @@ uniform int u_xr;         // R of the packed input
 uniform int u_yr;         // R of the packed output
 
 ivec2 c4pos(int w, int row, int width, int rows) {
+#ifdef ONE_BLOCK_X
+    return ivec2(w, row);     // the input fits one block: no division in the inner loop
+#else
     return ivec2(w + (row / rows) * width, row % rows);
+#endif
 }
+
+// KH, KW: the kernel size, compiled in so the tap loops unroll (few distinct values)
+#ifndef KH
+#define KH u_kernel.x
+#define KW u_kernel.y
+#endif
 uniform ivec2 u_kernel;
 uniform ivec2 u_stride;
 uniform ivec2 u_dil;
@@ -78,14 +88,14 @@ void main() {
     for (int c4 = 0; c4 < u_x.w; ++c4) {
         int rowbase = (n * u_x.w + c4) * u_x.y;
         int wbase = c4 * kk;
-        for (int ki = 0; ki < u_kernel.x; ++ki) {
+        for (int ki = 0; ki < KH; ++ki) {
             int h = h0 + ki * u_dil.x;
             if (h < 0 || h >= u_x.y) continue;
-            for (int kj = 0; kj < u_kernel.y; ++kj) {
+            for (int kj = 0; kj < KW; ++kj) {
                 int w = w0 + kj * u_dil.y;
                 if (w < 0 || w >= u_x.z) continue;
                 vec4 xv = texelFetch(u_a, c4pos(w, rowbase + h, u_x.z, u_xr), 0);
-                int t = wbase + ki * u_kernel.y + kj;
+                int t = wbase + ki * KW + kj;
                 acc.x += dot(xv, texelFetch(u_b, ivec2(t, o0), 0));
                 acc.y += dot(xv, texelFetch(u_b, ivec2(t, o0 + 1), 0));
                 acc.z += dot(xv, texelFetch(u_b, ivec2(t, o0 + 2), 0));
@@ -103,7 +113,8 @@ uniform sampler2D u_a;
 void main() {
     int c[6];
     unravel(out_index(), c);   // (1, 1, n, o, oh, ow)
-    vec4 v = texelFetch(u_a, c4pos(c[5], (c[2] * u_y.w + c[3] / 4) * u_y.y + c[4], u_y.z, u_yr), 0);
+    int row = (c[2] * u_y.w + c[3] / 4) * u_y.y + c[4];
+    vec4 v = texelFetch(u_a, ivec2(c[5] + (row / u_yr) * u_y.z, row % u_yr), 0);
     emit(v[c[3] % 4]);
 }
 #endif

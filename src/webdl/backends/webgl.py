@@ -457,6 +457,27 @@ class WebGLBackend(Backend):
         k = sa[-1]
         if k == 0:
             return self.full(shape, 0.0, None)
+        n, m = sa[-2], sb[-1]
+        nb = _numel(shape[:-2])
+        # as a 1x1 convolution on the packed path: A (n, k) is the weight, B (.., k, m) the
+        # image (batch, k channels, 1 row, m columns), or A's rows stacked when B is shared
+        geometry = {"u_kernel": [1, 1], "u_stride": [1, 1], "u_dil": [1, 1], "u_pad": [0, 0]}
+        limit = self.info["maxTextureSize"]
+        k4 = -(-k // 4)
+        if _numel(sa[:-2]) == 1 or _numel(sb[:-2]) == 1:
+            if _numel(sa[:-2]) == 1:
+                xdims, ydims, batch = (k, 1, m, k4), (n, 1, m, -(-n // 4)), nb
+                wbuf, xbuf = bufs[0], bufs[1] if _numel(sb[:-2]) == nb else None
+            else:
+                rows = _numel(sa[:-1])
+                xdims, ydims, batch = (k, 1, m, k4), (rows, 1, m, -(-rows // 4)), 1
+                wbuf, xbuf = bufs[0], bufs[1]
+            xblk = self._blocks(m, batch * k4, limit)
+            yblk = self._blocks(m, batch * ydims[3], limit)
+            if xbuf is not None and xblk and yblk and max(k4, ydims[3] * 4) <= limit:
+                cshape = (batch, ydims[0], 1, m)
+                return self._conv2d_packed([xbuf, wbuf], cshape, geometry, xdims, ydims,
+                                           xblk, yblk)
         batch = list(shape[:-2])
         if len(batch) > 4:
             raise NotImplementedError(f"webgl: matmul with more than 4 batch dims "
@@ -518,7 +539,9 @@ class WebGLBackend(Backend):
         inputs = {"u_a": xp, "u_b": wp}
         if len(bufs) == 3:
             inputs["u_c"] = bufs[2]
-        yp = self._new(shape, k, (("CONV", 1),), inputs, {**u, "u_bias": int(len(bufs) == 3)},
+        conv = (("CONV", 1), ("KH", kh), ("KW", kw)) + \
+            ((("ONE_BLOCK_X", 1),) if xblk[1] == xblk[2] and xblk[0] == w else ())
+        yp = self._new(shape, k, conv, inputs, {**u, "u_bias": int(len(bufs) == 3)},
                        packed=yblk[:2])
         return self._new(shape, k, (("UNPACK", 1),), {"u_a": yp}, u)
 
