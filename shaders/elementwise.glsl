@@ -7,11 +7,23 @@ const float NAN = uintBitsToFloat(0x7fc00000u);
 float op_neg(float x, float a, float b) { return -x; }
 float op_abs(float x, float a, float b) { return abs(x); }
 float op_sign(float x, float a, float b) { return isnan(x) ? x : sign(x); }
-float op_exp(float x, float a, float b) { return exp(x); }
-float op_log(float x, float a, float b) { return x < 0.0 ? NAN : (x == 0.0 ? -INF : log(x)); }
+// exp and log with IEEE behaviour at the edges (GPU builtins may not honour infinities)
+float safe_exp(float x) {
+    if (isnan(x)) return x;
+    if (x > 88.7228) return INF;
+    if (x < -103.9721) return 0.0;
+    return exp(x);
+}
+float op_exp(float x, float a, float b) { return safe_exp(x); }
+float op_log(float x, float a, float b) {
+    if (isnan(x) || x < 0.0) return NAN;
+    if (x == 0.0) return -INF;
+    return isinf(x) ? x : log(x);
+}
 float op_log1p(float x, float a, float b) {
     float u = 1.0 + x;
-    if (x < -1.0) return NAN;
+    if (isnan(x) || x < -1.0) return NAN;
+    if (isinf(x)) return x;
     if (u == 1.0) return x;
     return u == 0.0 ? -INF : log(u) * x / (u - 1.0);
 }
@@ -21,11 +33,11 @@ float op_sin(float x, float a, float b) { return sin(x); }
 float op_cos(float x, float a, float b) { return cos(x); }
 float op_tanh(float x, float a, float b) {
     if (isnan(x)) return x;
-    float t = exp(-2.0 * abs(x));
+    float t = safe_exp(-2.0 * abs(x));
     return sign(x) * (1.0 - t) / (1.0 + t);
 }
-float op_sigmoid(float x, float a, float b) { return 1.0 / (1.0 + exp(-x)); }
-float op_relu(float x, float a, float b) { return x > 0.0 ? x : 0.0; }
+float op_sigmoid(float x, float a, float b) { return 1.0 / (1.0 + safe_exp(-x)); }
+float op_relu(float x, float a, float b) { return (x > 0.0 || isnan(x)) ? x : 0.0; }
 float op_leaky_relu(float x, float slope, float b) { return x > 0.0 ? x : x * slope; }
 float erfc_nr(float z) {
     // Numerical Recipes erfc, fractional error < 1.2e-7 (same formula as the reference)
@@ -34,11 +46,12 @@ float erfc_nr(float z) {
     float p = -a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
         -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
         -0.82215223 + t * 0.17087277))))))));
-    float r = t * exp(p);
+    float r = t * safe_exp(p);
     return z >= 0.0 ? r : 2.0 - r;
 }
 float op_erf(float x, float a, float b) { return 1.0 - erfc_nr(x); }
 float op_gelu(float x, float approx, float b) {
+    if (isinf(x)) return NAN;    // as PyTorch
     if (approx > 0.5) {
         float inner = 0.7978845608028654 * (x + 0.044715 * x * x * x);
         return 0.5 * x * (1.0 + op_tanh(inner, 0.0, 0.0));
@@ -47,21 +60,32 @@ float op_gelu(float x, float approx, float b) {
 }
 float op_softplus(float x, float beta, float threshold) {
     float bx = x * beta;
-    return bx > threshold ? x : op_log1p(exp(bx), 0.0, 0.0) / beta;
+    return (bx > threshold || isnan(x)) ? x : op_log1p(safe_exp(bx), 0.0, 0.0) / beta;
 }
 float op_clamp(float x, float lo, float hi) {
     float y = x < lo ? lo : x;
     return x > hi ? hi : y;
 }
 bool is_int(float e) { return floor(e) == e; }
+// pow with C's (and PyTorch's) rules for zeros, negatives and infinities
 float torch_pow(float x, float e) {
     if (e == 0.0) return 1.0;
     if (isnan(x) || isnan(e)) return NAN;
+    bool odd = is_int(e) && mod(abs(e), 2.0) == 1.0;
+    if (isinf(x)) {
+        float r = e > 0.0 ? INF : 0.0;
+        return (x < 0.0 && odd) ? -r : r;
+    }
+    if (isinf(e)) {
+        float ax = abs(x);
+        if (ax == 1.0) return 1.0;
+        return (ax > 1.0) == (e > 0.0) ? INF : 0.0;
+    }
     if (x == 0.0) return e > 0.0 ? 0.0 : INF;
     if (x < 0.0) {
         if (!is_int(e)) return NAN;
         float r = pow(-x, e);
-        return mod(e, 2.0) == 1.0 ? -r : r;
+        return odd ? -r : r;
     }
     return pow(x, e);
 }

@@ -38,6 +38,12 @@ class In:
                                 size=s).astype(np.int64)
         if self.kind == "bool":
             return rng.random(s) > 0.5
+        if self.kind == "special":   # normal values with NaN, +inf and -inf mixed in
+            x = rng.standard_normal(s).astype(np.float32)
+            flat = x.reshape(-1)
+            for v, k in ((np.nan, 0), (np.inf, 1), (-np.inf, 2)):
+                flat[k::7] = v
+            return x
         raise ValueError(self.kind)
 
 
@@ -490,4 +496,31 @@ def _cases():
     return C
 
 
+def _special_cases():
+    """NaN and infinities propagate as in PyTorch: one case per op family (forward)."""
+    C = []
+
+    def add(name, fn, *inputs):
+        C.append(Case("special:" + name, fn, inputs, grad=False))
+    S = lambda *shape: In(shape, "special")  # noqa: E731
+    for op in ("exp", "log", "sqrt", "tanh", "sigmoid", "abs", "neg", "sin", "erf"):
+        add(op, lambda m, F, x, op=op: getattr(m, op)(x), S(4, 7))
+    for op in ("relu", "gelu", "softplus", "leaky_relu", "elu", "silu"):
+        add(op, lambda m, F, x, op=op: getattr(F, op)(x), S(4, 7))
+    add("clamp", lambda m, F, x: x.clamp(-1, 1), S(4, 7))
+    for op in ("add", "mul", "div", "maximum", "minimum", "pow"):
+        add(op, lambda m, F, a, b, op=op: getattr(m, op)(a, b), S(4, 7), In((4, 7), "float"))
+    add("compare", lambda m, F, a, b: (a < b, a == a, a != b), S(4, 7), In((4, 7), "float"))
+    add("sum_mean", lambda m, F, x: (x.sum(1), x.mean(0)), S(4, 7))
+    add("amax_argmax", lambda m, F, x: (x.amax(1), x.argmax(1), x.amin(0)), S(4, 7))
+    add("softmax", lambda m, F, x: F.softmax(x, 1), S(4, 7))
+    add("matmul", lambda m, F, a, b: a @ b, S(4, 7), In((7, 3), "float"))
+    add("conv2d", lambda m, F, x, w: F.conv2d(x, w, padding=1), S(1, 2, 5, 5),
+        In((3, 2, 3, 3), "float"))
+    add("max_pool2d", lambda m, F, x: F.max_pool2d(x, 2), S(1, 2, 6, 6))
+    add("where_isnan", lambda m, F, x: m.where(m.isnan(x), 0.0, x), S(4, 7))
+    return C
+
+
 CASES = _cases()
+SPECIAL = _special_cases()

@@ -153,3 +153,27 @@ def test_no_request_leaves_localhost(browser):
     assert browser.requests, "the page made no requests at all?"
     outside = [u for u in browser.requests if not u.startswith(browser.base)]
     assert outside == []
+
+
+@pytest.fixture(scope="session")
+def special_results(in_pyodide):
+    return in_pyodide.check(f"""
+import json, math, traceback
+import opinfo, webdl
+res = {{}}
+for case in opinfo.SPECIAL:
+    try:
+        got = opinfo.run(case, opinfo.Lib(webdl, 'webgl'))
+        ref = opinfo.run(case, opinfo.Lib(webdl, 'cpu'))
+        worst, wabs, msgs = opinfo.compare(case, got, ref, rtol={RTOL}, atol={ATOL})
+        res[case.name] = [worst if math.isfinite(worst) else 1e30, msgs]
+    except Exception:
+        res[case.name] = [1e30, [traceback.format_exc()]]
+json.dumps(res)
+""")
+
+
+@pytest.mark.parametrize("case", opinfo.SPECIAL, ids=str)
+def test_nan_inf_on_webgl(case, special_results):
+    worst, msgs = special_results[case.name]
+    assert worst <= 1, f"{case.name} on webgl: " + "\n".join(msgs)

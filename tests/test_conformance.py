@@ -76,3 +76,11 @@ def test_report_worst_error(capsys):
     with capsys.disabled():
         print(f"\nconformance: {len(opinfo.CASES)} cases; largest absolute error against "
               f"PyTorch {WORST['abs']:.3g} ({WORST['case']})")
+
+
+@pytest.mark.parametrize("case", opinfo.SPECIAL, ids=str)
+def test_nan_inf_propagate_like_torch(case):
+    got = opinfo.run(case, opinfo.Lib(webdl, device="cpu"))
+    ref = opinfo.run(case, opinfo.Lib(torch))
+    worst, _, msgs = opinfo.compare(case, got, ref)
+    assert worst <= 1, f"{case.name}: " + "; ".join(msgs)

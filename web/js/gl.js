@@ -6,10 +6,14 @@
 
 const MAX_WIDTH = 4096;
 const POOL_CAP_BYTES = 256 * 1024 * 1024; // free textures kept for reuse, at most
+const LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
 
 class GLBridge {
-  constructor(canvas) {
+  constructor(canvas, options = {}) {
     this.canvas = canvas || new OffscreenCanvas(1, 1);
+    this.options = options; // {noFloat: true} pretends float32 rendering is missing (tests)
+    this.liveBytes = 0;
+    this.liveCap = options.liveCap || LIVE_CAP_BYTES;
     this.textures = new Map(); // id -> {tex, w, h}
     this.pool = new Map(); // "w x h" -> [tex, ...]
     this.pooledBytes = 0;
@@ -30,7 +34,8 @@ class GLBridge {
     });
     if (!gl) return JSON.stringify({ ok: false, error: "WebGL2 is not available in this browser" });
     this.gl = gl;
-    const cbf = gl.getExtension("EXT_color_buffer_float");
+    this.canvas.addEventListener("webglcontextlost", (e) => { e.preventDefault(); this.lost = true; });
+    const cbf = this.options.noFloat ? null : gl.getExtension("EXT_color_buffer_float");
     const dbg = gl.getExtension("WEBGL_debug_renderer_info");
     const renderer = dbg ? gl.getParameter(dbg.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
     const info = {
@@ -65,6 +70,37 @@ class GLBridge {
     return JSON.stringify(info);
   }
 
+  // Context loss: the call that finds the context lost fails with a clear error, and the
+  // bridge starts again on a new context (generation + 1); tensors of the old one are gone.
+  checkContext() {
+    if (!this.lost && !(this.gl && this.gl.isContextLost())) return;
+    this.recover();
+    throw new Error("webgl: the GPU context was lost; webdl has started a new one, and " +
+      "tensors created before are gone (create them again)");
+  }
+
+  recover() {
+    this.canvas = new OffscreenCanvas(1, 1);
+    this.gl = null;
+    this.lost = false;
+    this.textures = new Map();
+    this.pool = new Map();
+    this.pooledBytes = 0;
+    this.liveBytes = 0;
+    this.programs = [];
+    this.programIds = new Map();
+    this.vs = null;
+    this.generation++;
+    this.init();
+  }
+
+  // test hook: lose the context as a real GPU reset would (WEBGL_lose_context)
+  loseContext() {
+    const ext = this.gl.getExtension("WEBGL_lose_context");
+    ext.loseContext();
+    this.lost = true;
+  }
+
   probe() {
     return JSON.stringify(this.info || { ok: false, error: "the GPU was not initialised" });
   }
@@ -87,8 +123,15 @@ class GLBridge {
 
   // a texture of explicit size; channels 1 (R32F, tensors) or 4 (RGBA32F, packed kernels)
   allocTexture(w, h, channels) {
+    this.checkContext();
     const gl = this.gl;
     const max = this.maxTextureSize;
+    const need = w * h * 4 * channels;
+    if (this.liveBytes + need > this.liveCap) {
+      throw new Error(`webgl: out of GPU memory: ${(this.liveBytes / 2 ** 20).toFixed(0)} MiB in ` +
+        `use, ${(need / 2 ** 20).toFixed(1)} MiB more requested, limit ` +
+        `${(this.liveCap / 2 ** 20).toFixed(0)} MiB; free tensors (del x, or x.free_()) and retry`);
+    }
     if (w > max || h > max) {
       throw new Error(`webgl: a ${w}x${h} texture exceeds the GPU's limit of ${max}`);
     }
@@ -101,7 +144,12 @@ class GLBridge {
     } else {
       tex = gl.createTexture();
       gl.bindTexture(gl.TEXTURE_2D, tex);
+      while (gl.getError() !== gl.NO_ERROR) { /* clear stale errors */ }
       gl.texStorage2D(gl.TEXTURE_2D, 1, channels === 4 ? gl.RGBA32F : gl.R32F, w, h);
+      if (gl.getError() === gl.OUT_OF_MEMORY) {
+        gl.deleteTexture(tex);
+        throw new Error(`webgl: out of GPU memory allocating a ${w}x${h} texture`);
+      }
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
@@ -109,6 +157,7 @@ class GLBridge {
     }
     const id = this.nextId++;
     this.textures.set(id, { tex, w, h, channels });
+    this.liveBytes += need;
     return id;
   }
 
@@ -116,8 +165,9 @@ class GLBridge {
     const t = this.textures.get(id);
     if (!t) return;
     this.textures.delete(id);
-    if (this.lost) return;
     const bytes = t.w * t.h * 4 * t.channels;
+    this.liveBytes -= bytes;
+    if (this.lost) return;
     if (this.pooledBytes + bytes > POOL_CAP_BYTES) {
       this.gl.deleteTexture(t.tex);
       return;
@@ -130,6 +180,7 @@ class GLBridge {
 
   upload(id, data) {
     // data: a Float32Array, or a PyProxy of a float32 buffer (zero-copy through getBuffer)
+    this.checkContext();
     const gl = this.gl;
     const t = this.textures.get(id);
     let view = data, pybuf = null;
@@ -153,6 +204,7 @@ class GLBridge {
   }
 
   download(id, numel) {
+    this.checkContext();
     const gl = this.gl;
     const t = this.textures.get(id);
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
@@ -183,6 +235,7 @@ class GLBridge {
   }
 
   compile(key, source) {
+    this.checkContext();
     const gl = this.gl;
     if (!this.vs) {
       this.vs = this.shader(gl.VERTEX_SHADER,
@@ -229,6 +282,7 @@ class GLBridge {
 
   // run(spec): spec is JSON [programId, outId, {sampler: texId}, {uniform: value}]
   run(spec) {
+    this.checkContext();
     const [pid, outId, inputs, uniforms] = JSON.parse(spec);
     const gl = this.gl;
     const p = this.programs[pid];
@@ -291,7 +345,8 @@ class GLBridge {
     let bytes = 0;
     for (const t of this.textures.values()) bytes += t.w * t.h * 4 * t.channels;
     return JSON.stringify({
-      textures: this.textures.size, bytes, pooledBytes: this.pooledBytes,
+      textures: this.textures.size, bytes, pooledBytes: this.pooledBytes, limitBytes: this.liveCap,
+      generation: this.generation,
       programs: this.programs.length, ...this.stats,
     });
   }

@@ -173,7 +173,8 @@
     if (o.type === "stream") {
       const last = record && c.outputs[c.outputs.length - 1];
       if (last && last.type === "stream" && last.name === o.name) {
-        last.text = (last.text + o.text).slice(-MAX_TEXT);
+        const all = last.text + o.text;
+        last.text = all.length > MAX_TEXT ? "[… earlier output dropped …]\n" + all.slice(-MAX_TEXT) : all;
         out.lastChild.textContent = last.text;
         return;
       }

@@ -30,14 +30,19 @@ async function start() {
   progress("webdl", "installing webdl");
   await pyodide.loadPackage(base + "vendor/" + manifest.webdl_wheel, { messageCallback: () => {} });
   progress("gpu", "probing WebGL2");
-  const bridge = new GLBridge(new OffscreenCanvas(1, 1));
+  const opts = new URL(self.location.href).searchParams;
+  const bridge = new GLBridge(new OffscreenCanvas(1, 1), {
+    noFloat: opts.get("gpu") === "nofloat",                  // tests force the refusal path
+    liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined,
+  });
   const info = JSON.parse(bridge.init());
   self.bridge = bridge;
   pyodide.registerJsModule("webdl_gl", bridge);
   pyodide.registerJsModule("webdl_display", {
-    emit: (kind, json) => postMessage({ type: "display", id: current, kind, data: JSON.parse(json) }),
+    emit: (kind, json) => { flush(); postMessage({ type: "display", id: current, kind, data: JSON.parse(json) }); },
     // binary payloads (images) travel as transferable bytes, not JSON
     emitBytes: (kind, json, pybuf) => {
+      flush();
       const view = pybuf.getBuffer("u8");
       const bytes = view.data.slice();
       view.release();
@@ -73,8 +78,22 @@ async function start() {
   };
 }
 
+// Output is batched: Python runs synchronously here, so timers can't fire; the write handler
+// flushes when 50 ms have passed, and the end of a run flushes the rest. A flood of prints
+// becomes a few messages a second, and the page stays responsive.
+const pending = { stdout: "", stderr: "" };
+let lastFlush = 0;
 function stream(name, text) {
-  if (text) postMessage({ type: "stream", id: current, name, text });
+  if (!text) return;
+  pending[name] += text;
+  if (performance.now() - lastFlush > 50) flush();
+}
+function flush() {
+  lastFlush = performance.now();
+  for (const name of ["stdout", "stderr"]) {
+    if (pending[name]) postMessage({ type: "stream", id: current, name, text: pending[name] });
+    pending[name] = "";
+  }
 }
 
 const ready = start();
@@ -115,6 +134,7 @@ self.onmessage = async (ev) => {
     } catch (e) {
       out = { ok: false, stdout: "", stderr: "", result: null, error: String(e) };
     }
+    flush();
     current = null;
     postMessage({ type: "result", id: msg.id, ...out });
   }

@@ -60,6 +60,14 @@ def _numel(shape):
     return math.prod(shape)
 
 
+def _js_error(e):
+    """A JS exception from the bridge as a Python RuntimeError with the bridge's message."""
+    msg = str(e)
+    if "Error: " in msg:
+        msg = msg.split("Error: ", 1)[1]
+    return RuntimeError(msg.strip().splitlines()[0] if msg.strip() else "webgl: GPU call failed")
+
+
 def _num(v):
     v = float(v)
     if math.isfinite(v):
@@ -69,19 +77,21 @@ def _num(v):
 
 class GLBuffer:
     """A texture on the GPU, freed (back to the pool) when the last tensor using it is gone."""
-    __slots__ = ("id", "numel", "__weakref__")
+    __slots__ = ("id", "numel", "gen", "__weakref__")
 
     def __init__(self, numel, packed=None):
+        self.id = None
         try:
             self.id = _gl.alloc(numel) if packed is None else _gl.allocTexture(*packed, 4)
-        except Exception as e:  # a JsException: too large, or the context is gone
-            self.id = None
-            raise RuntimeError(str(e).split("Error: ", 1)[-1]) from None
+        except Exception as e:  # a JsException: too large, out of memory, context lost
+            raise _js_error(e) from None
         self.numel = numel
+        self.gen = _gl.generation
 
     def free(self):
         if self.id is not None:
-            _gl.free(self.id)
+            if self.gen == _gl.generation:
+                _gl.free(self.id)
             self.id = None
 
     def __del__(self):
@@ -123,6 +133,7 @@ class WebGLBackend(Backend):
         self.info = info
         self.fused = frozenset({"conv2d"})
         self._programs = {}
+        self._gen = _gl.generation
         self.fuse = True   # lazy fusion of elementwise chains
 
     # --- data across ---------------------------------------------------------------------------
@@ -130,7 +141,10 @@ class WebGLBackend(Backend):
         a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
         buf = GLBuffer(a.size)
         if a.size:
-            _gl.upload(buf.id, a)
+            try:
+                _gl.upload(buf.id, a)
+            except Exception as e:  # noqa: BLE001 - JsException
+                raise _js_error(e) from None
         return buf
 
     def to_numpy(self, buf, shape, dtype):
@@ -139,7 +153,11 @@ class WebGLBackend(Backend):
             return np.zeros(shape, dtype=dtype.np)
         buf = self.realize(buf)
         self._check(buf)
-        data = np.frombuffer(_gl.download(buf.id, n).to_py(), dtype=np.float32).reshape(shape)
+        try:
+            js = _gl.download(buf.id, n)
+        except Exception as e:  # noqa: BLE001 - JsException
+            raise _js_error(e) from None
+        data = np.frombuffer(js.to_py(), dtype=np.float32).reshape(shape)
         if dtype.name == "bool":
             return data != 0
         if dtype.name == "int64":
@@ -166,6 +184,9 @@ class WebGLBackend(Backend):
     def _check(self, buf):
         if buf.id is None:
             raise RuntimeError("webgl: this tensor's GPU memory was already freed")
+        if buf.gen != _gl.generation:
+            raise RuntimeError("webgl: this tensor lived on a GPU context that was lost; its "
+                               "values are gone (create it again)")
 
     def _program(self, kernel, defines):
         """A compiled kernel: ``kernel`` names shaders/<kernel>.glsl, or is ("fused", main)
@@ -174,6 +195,9 @@ class WebGLBackend(Backend):
         if isinstance(kernel, tuple):
             kernel, extra = "elementwise", kernel[1]
         key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines) + "|" + extra
+        if self._gen != _gl.generation:   # a new context after a loss: programs are gone
+            self._programs.clear()
+            self._gen = _gl.generation
         pid = self._programs.get(key)
         if pid is None:
             common = _shader("common")
@@ -183,7 +207,7 @@ class WebGLBackend(Backend):
             try:
                 pid = _gl.compile(key, src)
             except Exception as e:  # noqa: BLE001 - JsException
-                raise RuntimeError(f"webgl: kernel '{kernel}' failed to compile: {e}") from None
+                raise _js_error(e) from None
             self._programs[key] = pid
         return pid
 
@@ -196,7 +220,7 @@ class WebGLBackend(Backend):
         try:
             _gl.run(spec)
         except Exception as e:  # noqa: BLE001 - JsException
-            raise RuntimeError(f"webgl: kernel '{kernel}' failed: {e}") from None
+            raise _js_error(e) from None
         return out
 
     def _new(self, shape, kernel, defines, inputs, uniforms, packed=None):

@@ -94,8 +94,10 @@ def _unary(name, ref, grad=None, int_ok=False, params=()):
 def _gelu_ref(x, approximate):
     x64 = x.astype(np.float64)
     if approximate:
-        return 0.5 * x64 * (1.0 + np.tanh(_GELU_C * (x64 + 0.044715 * x64 ** 3)))
-    return 0.5 * x64 * _erfc(-x64 * _SQRT1_2)
+        y = 0.5 * x64 * (1.0 + np.tanh(_GELU_C * (x64 + 0.044715 * x64 ** 3)))
+    else:
+        y = 0.5 * x64 * _erfc(-x64 * _SQRT1_2)
+    return np.where(np.isinf(x64), np.nan, y)   # gelu(+-inf) is NaN in PyTorch
 
 
 def _gelu_grad(c, x, g):
@@ -158,7 +160,7 @@ cos = _unary("cos", np.cos, lambda c, x, g: -g * x.sin())
 tanh = _unary("tanh", np.tanh, lambda c, x, g: g * (1.0 - c.out * c.out))
 sigmoid = _unary("sigmoid", lambda x: 1.0 / (1.0 + np.exp(-x)),
                  lambda c, x, g: g * c.out * (1.0 - c.out))
-relu = _unary("relu", lambda x: np.where(x > 0, x, np.zeros((), x.dtype)),
+relu = _unary("relu", lambda x: np.where((x > 0) | (x != x), x, np.zeros((), x.dtype)),
               lambda c, x, g: g * (x > 0), int_ok=True)
 leaky_relu = _unary("leaky_relu", lambda x, slope: np.where(x > 0, x, x * slope),
                     lambda c, x, g: where(x > 0, g, g * c.attrs["slope"]), params=("slope",))
