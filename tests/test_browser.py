@@ -13,16 +13,6 @@ RTOL = ATOL = 1e-4   # WebGL (float32 on the GPU) against the numpy reference
 
 
 @pytest.fixture(scope="session")
-def in_pyodide(browser):
-    """Copy the pure-numpy test modules into Pyodide's file system."""
-    browser.check("import os; os.makedirs('/tmp/tests', exist_ok=True); None")
-    for name in ("opinfo.py", "models.py"):
-        browser.put_file(f"/tmp/tests/{name}", open(os.path.join(HERE, name)).read())
-    browser.check("import sys; sys.path.insert(0, '/tmp/tests'); None")
-    return browser
-
-
-@pytest.fixture(scope="session")
 def webgl_results(in_pyodide):
     code = f"""
 import json, math, traceback
@@ -147,12 +137,6 @@ def test_tensor_repr_and_device_in_browser(browser):
                           "device='webgl')"
     r = browser.run("webdl.tensor([1.0, 2.0], device='cpu').to('webgl').device")
     assert r["result"] == "device(type='webgl')"
-
-
-def test_no_request_leaves_localhost(browser):
-    assert browser.requests, "the page made no requests at all?"
-    outside = [u for u in browser.requests if not u.startswith(browser.base)]
-    assert outside == []
 
 
 @pytest.fixture(scope="session")

@@ -143,6 +143,53 @@ def test_stop_interrupts_a_running_cell(nb):
     assert cells(nb)[-1]["outputs"] == [{"type": "result", "text": "True"}]
 
 
+def test_endless_output_is_capped_and_the_page_answers(nb):
+    add_cell_and_type(nb, "for i in range(300000):\n    print('line', i)")
+    nb.keyboard.press("Control+Enter")
+    nb.wait_for_function("() => notebook.cells.some(c => c.state === 'running')")
+    add_cell_and_type(nb, "'after the flood'")           # the UI answers while it prints
+    wait_idle(nb, timeout=300_000)
+    flood = cells(nb)[-2]
+    text = flood["outputs"][0]["text"]
+    assert text.startswith("[… earlier output dropped …]")
+    assert text.endswith("line 299999\n") and len(text) < 210_000
+    nb.keyboard.press("Control+Enter")
+    wait_idle(nb)
+    assert cells(nb)[-1]["outputs"] == [{"type": "result", "text": "'after the flood'"}]
+
+
+def test_error_mid_training_keeps_trained_parameters(nb):
+    add_cell_and_type(nb, """import webdl, numpy as np
+webdl.manual_seed(0)
+net = webdl.nn.Linear(3, 1)
+opt = webdl.optim.SGD(net.parameters(), lr=0.1)
+x, y = webdl.randn(8, 3), webdl.randn(8, 1)
+for step in range(10):
+    opt.zero_grad()
+    webdl.nn.functional.mse_loss(net(x), y).backward()
+    opt.step()
+    snapshot = [p.detach().numpy().copy() for p in net.parameters()]
+    if step == 4:
+        raise ValueError('boom in step 4')""")
+    nb.keyboard.press("Control+Enter")
+    wait_idle(nb)
+    assert "ValueError: boom in step 4" in cells(nb)[-1]["outputs"][-1]["text"]
+    add_cell_and_type(nb, "all(np.array_equal(p.detach().numpy(), s) "
+                          "for p, s in zip(net.parameters(), snapshot)), step")
+    nb.keyboard.press("Control+Enter")
+    wait_idle(nb)
+    assert cells(nb)[-1]["outputs"] == [{"type": "result", "text": "(True, 4)"}]
+
+
+def test_syntax_error_keeps_the_cell_text(nb):
+    add_cell_and_type(nb, "def broken(:\n    pass")
+    nb.keyboard.press("Control+Enter")
+    wait_idle(nb)
+    c = cells(nb)[-1]
+    assert "SyntaxError" in c["outputs"][-1]["text"]
+    assert c["source"] == "def broken(:\n    pass"
+
+
 def test_training_example_with_live_plot(nb):
     nb.select_option("#examples", "cnn")
     nb.wait_for_function("() => notebook.cells.length === 4")

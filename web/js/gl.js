@@ -34,7 +34,11 @@ class GLBridge {
     });
     if (!gl) return JSON.stringify({ ok: false, error: "WebGL2 is not available in this browser" });
     this.gl = gl;
-    this.canvas.addEventListener("webglcontextlost", (e) => { e.preventDefault(); this.lost = true; });
+    const canvas = this.canvas; // the event may arrive after a recovery: only ours counts
+    canvas.addEventListener("webglcontextlost", (e) => {
+      e.preventDefault();
+      if (this.canvas === canvas) this.lost = true;
+    });
     const cbf = this.options.noFloat ? null : gl.getExtension("EXT_color_buffer_float");
     const dbg = gl.getExtension("WEBGL_debug_renderer_info");
     const renderer = dbg ? gl.getParameter(dbg.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
@@ -46,6 +50,7 @@ class GLBridge {
     if (!cbf) {
       info.ok = false;
       info.error = "this GPU can't render to float32 textures (EXT_color_buffer_float missing)";
+      this.info = info;
       return JSON.stringify(info);
     }
     this.vbo = gl.createBuffer();
