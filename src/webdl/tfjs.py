@@ -52,17 +52,28 @@ class KerasModel(nn.Module):
         self._inputs = inputs
         self._outputs = outputs
         self.layers = nn.ModuleDict({n.name: n.module for n in nodes if n.module is not None})
+        # after node i runs, the values no later node needs are dropped (GPU memory stays at
+        # the graph's live width, not its depth)
+        last = {}
+        for i, n in enumerate(nodes):
+            for src in n.inputs:
+                last[src] = i
+        self._drop = [[src for src in set(n.inputs) if last[src] == i and src not in outputs]
+                      for i, n in enumerate(nodes)]
 
     def forward(self, *xs):
         if len(xs) != len(self._inputs):
             raise ValueError(f"{self.graph_name}: expects {len(self._inputs)} input(s), got "
                              f"{len(xs)}")
         values = dict(zip(self._inputs, xs))
-        for n in self._nodes:
+        for n, drop in zip(self._nodes, self._drop):
             if n.kind == "InputLayer":
                 continue
             args = [values[i] for i in n.inputs]
             values[n.name] = n.fn(*args)
+            del args
+            for src in drop:
+                del values[src]
         outs = [values[o] for o in self._outputs]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
