@@ -65,25 +65,31 @@ void main() {
 #endif
 
 #ifdef CONV
-// packed x (u_a) and packed weights (u_b) -> packed y: texel (ow, (n * O4 + o4) * Ho + oh)
+// packed x (u_a) and packed weights (u_b) -> packed y in two targets: a fragment computes
+// output columns 2q (o_color) and 2q+1 (o_color1) for 4 output channels, so each weight
+// fetch feeds 8 multiply-adds and each input fetch 16. Texel (q, (n * O4 + o4) * Ho + oh).
+layout(location = 1) out vec4 o_color1;
 uniform sampler2D u_a;
 uniform sampler2D u_b;
 uniform sampler2D u_c;    // bias, R32F, when u_bias == 1
 uniform int u_c_w;
 uniform int u_bias;
+uniform int u_half;       // ceil(Wo / 2): the width of one output block
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    int ow = p.x % u_y.z;
-    int orow = (p.x / u_y.z) * u_yr + p.y;
+    int q = p.x % u_half;
+    int orow = (p.x / u_half) * u_yr + p.y;
     int oh = orow % u_y.y, no4 = orow / u_y.y;
     int o4 = no4 % u_y.w, n = no4 / u_y.w;
     int o0 = o4 * 4;
-    vec4 acc = vec4(0.0);
+    vec4 acc0 = vec4(0.0);
     if (u_bias == 1) {
-        for (int j = 0; j < 4; ++j) if (o0 + j < u_y.x) acc[j] = fetch(u_c, u_c_w, o0 + j);
+        for (int j = 0; j < 4; ++j) if (o0 + j < u_y.x) acc0[j] = fetch(u_c, u_c_w, o0 + j);
     }
+    vec4 acc1 = acc0;
     int h0 = oh * u_stride.x - u_pad.x;
-    int w0 = ow * u_stride.y - u_pad.y;
+    int w0 = (2 * q) * u_stride.y - u_pad.y;
+    int w1 = w0 + u_stride.y;
     int kk = u_kernel.x * u_kernel.y;
     for (int c4 = 0; c4 < u_x.w; ++c4) {
         int rowbase = (n * u_x.w + c4) * u_x.y;
@@ -92,29 +98,35 @@ void main() {
             int h = h0 + ki * u_dil.x;
             if (h < 0 || h >= u_x.y) continue;
             for (int kj = 0; kj < KW; ++kj) {
-                int w = w0 + kj * u_dil.y;
-                if (w < 0 || w >= u_x.z) continue;
-                vec4 xv = texelFetch(u_a, c4pos(w, rowbase + h, u_x.z, u_xr), 0);
+                int wa = w0 + kj * u_dil.y, wb = w1 + kj * u_dil.y;
+                vec4 xa = (wa >= 0 && wa < u_x.z) ? texelFetch(u_a, c4pos(wa, rowbase + h, u_x.z, u_xr), 0) : vec4(0.0);
+                vec4 xb = (wb >= 0 && wb < u_x.z) ? texelFetch(u_a, c4pos(wb, rowbase + h, u_x.z, u_xr), 0) : vec4(0.0);
                 int t = wbase + ki * KW + kj;
-                acc.x += dot(xv, texelFetch(u_b, ivec2(t, o0), 0));
-                acc.y += dot(xv, texelFetch(u_b, ivec2(t, o0 + 1), 0));
-                acc.z += dot(xv, texelFetch(u_b, ivec2(t, o0 + 2), 0));
-                acc.w += dot(xv, texelFetch(u_b, ivec2(t, o0 + 3), 0));
+                vec4 k0 = texelFetch(u_b, ivec2(t, o0), 0);
+                vec4 k1 = texelFetch(u_b, ivec2(t, o0 + 1), 0);
+                vec4 k2 = texelFetch(u_b, ivec2(t, o0 + 2), 0);
+                vec4 k3 = texelFetch(u_b, ivec2(t, o0 + 3), 0);
+                acc0 += vec4(dot(xa, k0), dot(xa, k1), dot(xa, k2), dot(xa, k3));
+                acc1 += vec4(dot(xb, k0), dot(xb, k1), dot(xb, k2), dot(xb, k3));
             }
         }
     }
-    o_color = acc;
+    o_color = acc0;
+    o_color1 = acc1;
 }
 #endif
 
 #ifdef UNPACK
-// packed y (u_a, Wo x (N * O4 * Ho)) -> R32F NCHW, the usual flat layout
+// the two packed targets (u_a: even columns, u_b: odd columns) -> R32F NCHW
 uniform sampler2D u_a;
+uniform sampler2D u_b;
+uniform int u_half;
 void main() {
     int c[6];
     unravel(out_index(), c);   // (1, 1, n, o, oh, ow)
     int row = (c[2] * u_y.w + c[3] / 4) * u_y.y + c[4];
-    vec4 v = texelFetch(u_a, ivec2(c[5] + (row / u_yr) * u_y.z, row % u_yr), 0);
+    ivec2 at = ivec2(c[5] / 2 + (row / u_yr) * u_half, row % u_yr);
+    vec4 v = (c[5] % 2 == 0) ? texelFetch(u_a, at, 0) : texelFetch(u_b, at, 0);
     emit(v[c[3] % 4]);
 }
 #endif

@@ -285,10 +285,11 @@ class GLBridge {
     return s;
   }
 
-  // run(spec): spec is JSON [programId, outId, {sampler: texId}, {uniform: value}]
+  // run(spec): spec is JSON [programId, outId, {sampler: texId}, {uniform: value}, extraOutIds]
+  // (extra outputs go to further color attachments, for kernels with several targets)
   run(spec) {
     this.checkContext();
-    const [pid, outId, inputs, uniforms] = JSON.parse(spec);
+    const [pid, outId, inputs, uniforms, extra] = JSON.parse(spec);
     const gl = this.gl;
     const p = this.programs[pid];
     const out = this.textures.get(outId);
@@ -318,6 +319,12 @@ class GLBridge {
     if (ow) gl.uniform1i(ow.loc, out.w);
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, out.tex, 0);
+    const targets = [gl.COLOR_ATTACHMENT0];
+    (extra || []).forEach((id, i) => {
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT1 + i, gl.TEXTURE_2D, this.textures.get(id).tex, 0);
+      targets.push(gl.COLOR_ATTACHMENT1 + i);
+    });
+    gl.drawBuffers(targets);
     gl.viewport(0, 0, out.w, out.h);
     gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
     gl.enableVertexAttribArray(0);
@@ -325,6 +332,10 @@ class GLBridge {
     const t0 = this.profile ? performance.now() : 0;
     gl.drawArrays(gl.TRIANGLES, 0, 3);
     this.stats.drawCalls++;
+    if (extra && extra.length) { // detach, so the next single-target draw is unaffected
+      extra.forEach((id, i) => gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT1 + i, gl.TEXTURE_2D, null, 0));
+      gl.drawBuffers([gl.COLOR_ATTACHMENT0]);
+    }
     if (this.profile) {
       gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, this.syncPixel); // waits for the draw
       const e = this.profile[p.key] || (this.profile[p.key] = [0, 0, 0]);

@@ -211,12 +211,13 @@ class WebGLBackend(Backend):
             self._programs[key] = pid
         return pid
 
-    def _draw(self, kernel, defines, inputs, out, out_shape, uniforms):
+    def _draw(self, kernel, defines, inputs, out, out_shape, uniforms, extra=()):
         pid = self._program(kernel, defines)
         for b in inputs.values():
             self._check(b)
         uniforms["u_shape"] = _pad(out_shape)
-        spec = json.dumps([pid, out.id, {k: b.id for k, b in inputs.items()}, uniforms])
+        spec = json.dumps([pid, out.id, {k: b.id for k, b in inputs.items()}, uniforms,
+                           [b.id for b in extra]])
         try:
             _gl.run(spec)
         except Exception as e:  # noqa: BLE001 - JsException
@@ -479,6 +480,8 @@ class WebGLBackend(Backend):
     def _op_matmul(self, bufs, shapes, shape, dtype, attrs):
         sa, sb = shapes
         k = sa[-1]
+        if _numel(shape) == 0:
+            return GLBuffer(0)
         if k == 0:
             return self.full(shape, 0.0, None)
         n, m = sa[-2], sb[-1]
@@ -516,6 +519,8 @@ class WebGLBackend(Backend):
                          {"u_a_st": batch_strides(sa), "u_b_st": batch_strides(sb), "u_k": k})
 
     def _op_conv2d(self, bufs, shapes, shape, dtype, attrs):
+        if _numel(shape) == 0:
+            return GLBuffer(0)
         n, c, h, w = shapes[0]
         o, cg, kh, kw = shapes[1]
         pads = attrs["pads"]
@@ -565,9 +570,13 @@ class WebGLBackend(Backend):
             inputs["u_c"] = bufs[2]
         conv = (("CONV", 1), ("KH", kh), ("KW", kw)) + \
             ((("ONE_BLOCK_X", 1),) if xblk[1] == xblk[2] and xblk[0] == w else ())
-        yp = self._new(shape, k, conv, inputs, {**u, "u_bias": int(len(bufs) == 3)},
-                       packed=yblk[:2])
-        return self._new(shape, k, (("UNPACK", 1),), {"u_a": yp}, u)
+        half = -(-wo // 2)
+        size = (yblk[0] // wo * half, yblk[1])       # each target holds half the columns
+        even, odd = GLBuffer(0, size), GLBuffer(0, size)
+        self._draw(k, conv, inputs, even, shape, {**u, "u_bias": int(len(bufs) == 3),
+                                                   "u_half": half}, extra=(odd,))
+        return self._new(shape, k, (("UNPACK", 1),), {"u_a": even, "u_b": odd},
+                         {**u, "u_half": half})
 
     def _op_unfold(self, bufs, shapes, shape, dtype, attrs):
         n, c, h, w = shapes[0]
