@@ -77,10 +77,11 @@ def _num(v):
 
 class GLBuffer:
     """A texture on the GPU, freed (back to the pool) when the last tensor using it is gone."""
-    __slots__ = ("id", "numel", "gen", "__weakref__")
+    __slots__ = ("id", "numel", "gen", "host", "__weakref__")
 
     def __init__(self, numel, packed=None):
         self.id = None
+        self.host = None   # a host copy of small uploaded int/bool data (buffers never change)
         try:
             self.id = _gl.alloc(numel) if packed is None else _gl.allocTexture(*packed, 4)
         except Exception as e:  # a JsException: too large, out of memory, context lost
@@ -140,6 +141,10 @@ class WebGLBackend(Backend):
     def from_numpy(self, array, dtype):
         a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
         buf = GLBuffer(a.size)
+        if not dtype.is_floating_point and a.size <= 1 << 16:
+            # indices and masks made on the host: reading them back (target checks, index
+            # bounds) needs no GPU round trip
+            buf.host = np.array(array, dtype=dtype.np).reshape(-1)
         if a.size:
             try:
                 _gl.upload(buf.id, a)
@@ -153,6 +158,8 @@ class WebGLBackend(Backend):
             return np.zeros(shape, dtype=dtype.np)
         buf = self.realize(buf)
         self._check(buf)
+        if buf.host is not None:
+            return buf.host.reshape(shape).astype(dtype.np, copy=True)
         try:
             js = _gl.download(buf.id, n)
         except Exception as e:  # noqa: BLE001 - JsException
