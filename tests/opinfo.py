@@ -188,6 +188,21 @@ def compare(case, got, ref, rtol=1e-5, atol=1e-5):
     return worst, worst_abs, msgs
 
 
+def run_all(cases, lib, ref_lib, rtol, atol):
+    """Every case in two libraries: {name: [normalised error, largest abs error, messages]}
+    (a failure to run counts as an error of 1e30, with its traceback)."""
+    import math
+    import traceback
+    res = {}
+    for case in cases:
+        try:
+            worst, wabs, msgs = compare(case, run(case, lib), run(case, ref_lib), rtol, atol)
+            res[case.name] = [worst if math.isfinite(worst) else 1e30, wabs, msgs]
+        except Exception:  # noqa: BLE001 - reported per case
+            res[case.name] = [1e30, 1e30, [traceback.format_exc()]]
+    return res
+
+
 # --- the cases ------------------------------------------------------------------------------
 def _cases():
     C = []

@@ -1,7 +1,5 @@
 """The browser runtime in real headless Chromium: the conformance suite on the WebGL backend
 against the numpy reference, training on the GPU, texture lifetime and the JS entry point."""
-import json
-import math
 import os
 
 import pytest
@@ -12,23 +10,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RTOL = ATOL = 1e-4   # WebGL (float32 on the GPU) against the numpy reference
 
 
+def _webgl_vs_numpy(in_pyodide, cases):
+    return in_pyodide.check(f"""
+import json, opinfo, webdl
+json.dumps(opinfo.run_all(opinfo.{cases}, opinfo.Lib(webdl, 'webgl'), opinfo.Lib(webdl, 'cpu'),
+                          {RTOL}, {ATOL}))
+""")
+
+
 @pytest.fixture(scope="session")
 def webgl_results(in_pyodide):
-    code = f"""
-import json, math, traceback
-import opinfo, webdl
-res = {{}}
-for case in opinfo.CASES:
-    try:
-        got = opinfo.run(case, opinfo.Lib(webdl, 'webgl'))
-        ref = opinfo.run(case, opinfo.Lib(webdl, 'cpu'))
-        worst, wabs, msgs = opinfo.compare(case, got, ref, rtol={RTOL}, atol={ATOL})
-        res[case.name] = [worst if math.isfinite(worst) else 1e30, wabs, msgs]
-    except Exception as e:
-        res[case.name] = [1e30, 1e30, [traceback.format_exc()]]
-json.dumps(res)
-"""
-    return in_pyodide.check(code)
+    return _webgl_vs_numpy(in_pyodide, "CASES")
 
 
 def test_runtime_is_up(browser):
@@ -141,23 +133,10 @@ def test_tensor_repr_and_device_in_browser(browser):
 
 @pytest.fixture(scope="session")
 def special_results(in_pyodide):
-    return in_pyodide.check(f"""
-import json, math, traceback
-import opinfo, webdl
-res = {{}}
-for case in opinfo.SPECIAL:
-    try:
-        got = opinfo.run(case, opinfo.Lib(webdl, 'webgl'))
-        ref = opinfo.run(case, opinfo.Lib(webdl, 'cpu'))
-        worst, wabs, msgs = opinfo.compare(case, got, ref, rtol={RTOL}, atol={ATOL})
-        res[case.name] = [worst if math.isfinite(worst) else 1e30, msgs]
-    except Exception:
-        res[case.name] = [1e30, [traceback.format_exc()]]
-json.dumps(res)
-""")
+    return _webgl_vs_numpy(in_pyodide, "SPECIAL")
 
 
 @pytest.mark.parametrize("case", opinfo.SPECIAL, ids=str)
 def test_nan_inf_on_webgl(case, special_results):
-    worst, msgs = special_results[case.name]
+    worst, _, msgs = special_results[case.name]
     assert worst <= 1, f"{case.name} on webgl: " + "\n".join(msgs)

@@ -1,6 +1,5 @@
 """The notebook page, driven in headless Chromium like a user would: typing, running,
 errors, images, persistence, .ipynb round trips, stopping, and the training example."""
-import json
 import os
 
 import nbformat
@@ -188,6 +187,17 @@ def test_syntax_error_keeps_the_cell_text(nb):
     c = cells(nb)[-1]
     assert "SyntaxError" in c["outputs"][-1]["text"]
     assert c["source"] == "def broken(:\n    pass"
+
+
+def test_upscale_example(nb):
+    nb.select_option("#examples", "upscale")
+    nb.wait_for_function("() => notebook.cells.length === 3")
+    nb.click("#run-all")
+    wait_idle(nb, timeout=300_000)
+    out = cells(nb)
+    images = [o for c in out for o in c["outputs"] if o["type"] == "image"]
+    assert [(i["width"], i["height"]) for i in images] == [(128, 128), (256, 256), (256, 128)]
+    assert "tile 1/1 after" in out[1]["outputs"][0]["text"]
 
 
 def test_training_example_with_live_plot(nb):

@@ -1,7 +1,6 @@
 """Faults, limits and bad input in the real browser: each leaves a clear error and a
 working runtime, and loses nothing the user had."""
 import json
-import os
 import urllib.request
 
 import pytest

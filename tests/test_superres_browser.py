@@ -1,6 +1,5 @@
 """Super-resolution in the browser: WebGL accuracy against UpscalerJS's samples, exact
 tiling on the GPU, the upscale page driven like a user, and the command line."""
-import json
 import os
 import subprocess
 import sys

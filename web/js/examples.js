@@ -69,4 +69,22 @@ with webdl.no_grad():
 f"accuracy {accuracy:.1%}"`,
     ],
   },
+  {
+    id: "upscale",
+    title: "Upscale an image with ESRGAN (super-resolution)",
+    cells: [
+`import numpy as np, webdl, webdl.superres as sr, webdl_fetch
+from PIL import Image
+# the 128x128 sample image shipped with UpscalerJS's models
+webdl_fetch.toFile("vendor/models/esrgan-slim/assets/fixture.png", "/tmp/fixture.png")
+img = np.asarray(Image.open("/tmp/fixture.png").convert("RGB"))
+webdl.show(img, title=f"input {img.shape[1]}x{img.shape[0]}")`,
+`up = sr.load("esrgan-slim", 2)            # imported from the TensorFlow.js files
+out = up(img, progress=lambda done, total, s: print(f"tile {done}/{total} after {s:.1f} s"))
+webdl.show(out, title=f"esrgan-slim x2: {out.shape[1]}x{out.shape[0]}")`,
+`# the same crop, nearest-neighbour enlarged vs the model's output
+webdl.show(np.concatenate([img[32:96, 32:96].repeat(2, 0).repeat(2, 1), out[64:192, 64:192]], 1),
+           title="left: pixels doubled · right: esrgan-slim")`,
+    ],
+  },
 ];

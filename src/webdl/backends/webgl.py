@@ -164,12 +164,14 @@ class WebGLBackend(Backend):
             js = _gl.download(buf.id, n)
         except Exception as e:  # noqa: BLE001 - JsException
             raise _js_error(e) from None
-        data = np.frombuffer(js.to_py(), dtype=np.float32).reshape(shape)
+        data = np.empty(n, dtype=np.float32)
+        js.assign_to(data)                      # one copy, straight into numpy's memory
+        data = data.reshape(shape)
         if dtype.name == "bool":
             return data != 0
         if dtype.name == "int64":
             return np.rint(data).astype(np.int64)
-        return data.copy()
+        return data
 
     def full(self, shape, value, dtype):
         n = _numel(shape)

@@ -16,7 +16,6 @@ from ..functions import (relu, sigmoid, tanh, softmax, log_softmax, leaky_relu, 
                          softplus, pad)
 from ..ops import UNARY
 from ..ops.linalg import Unfold, Fold
-from ..ops.reduce import norm_dims
 
 
 def _pair(v, name, op):
@@ -409,7 +408,8 @@ def depth_to_space(x, block_size, data_format="NHWC"):
     if data_format == "NCHW":
         x = x.permute(0, 2, 3, 1)
     elif data_format != "NHWC":
-        raise ValueError(f"depth_to_space: data_format must be 'NHWC' or 'NCHW'")
+        raise ValueError(f"depth_to_space: data_format must be 'NHWC' or 'NCHW', got "
+                         f"{data_format!r}")
     n, h, w, c = x.shape
     if c % (b * b):
         raise ValueError(f"depth_to_space: channels {c} must be divisible by block_size^2 = "
