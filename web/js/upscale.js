@@ -60,6 +60,8 @@
     after.width = width * s;
     after.height = height * s;
     after.getContext("2d").clearRect(0, 0, after.width, after.height);
+    // small results are shown enlarged (pixelated) so the two can be compared by eye
+    before.style.width = Math.min(Math.max(width * s, 512), 1060) + "px";
     $("#compare").hidden = false;
     setSplit();
     $("#info").textContent = "";
@@ -90,12 +92,13 @@
       `import webdl.superres\nwebdl.superres.page_upscale(inputs, ${JSON.stringify(model)}, ${scale})`,
       { rgba, width, height });
     state.busy = false;
-    setKernel("idle", idleText);
+    setKernel("idle", "Idle · " + idleText);
     if (!r.ok) {
       const last = (r.error || "").trim().split("\n").pop();
       message("Upscaling failed: " + last.replace(/^[A-Za-z.]*Error: /, ""));
       $("#progress").hidden = true;
     } else {
+      $("#bar").style.width = "100%";
       message(`Done in ${((performance.now() - t0) / 1000).toFixed(1)} s`, true);
     }
     updateButtons();
