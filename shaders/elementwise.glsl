@@ -1,6 +1,6 @@
-// Elementwise kernels: op_<name> functions, one per primitive of webdl/ops/elementwise.py.
-// The program is specialised by `#define OP op_<name>` and the KIND (UNARY, BINARY, WHERE);
-// shapes and scalar parameters are uniforms.
+// Elementwise ops: op_<name>, one function per primitive of webdl/ops/elementwise.py
+// (unary ones take two scalar parameters). The WebGL backend fuses chains of them into one
+// generated main() (WebGLBackend.realize), with shapes and parameters as uniforms.
 const float INF = uintBitsToFloat(0x7f800000u);
 const float NAN = uintBitsToFloat(0x7fc00000u);
 
@@ -116,51 +116,3 @@ float op_ge(float x, float y) { return x >= y ? 1.0 : 0.0; }
 float op_logical_and(float x, float y) { return (x != 0.0 && y != 0.0) ? 1.0 : 0.0; }
 float op_logical_or(float x, float y) { return (x != 0.0 || y != 0.0) ? 1.0 : 0.0; }
 float op_logical_xor(float x, float y) { return ((x != 0.0) != (y != 0.0)) ? 1.0 : 0.0; }
-
-#ifndef FUSED  // a fused chain (webdl/backends/webgl.py) brings its own main()
-uniform sampler2D u_a;
-uniform int u_a_w;
-uniform int u_a_st[6];
-#if defined(BINARY) || defined(WHERE)
-uniform sampler2D u_b;
-uniform int u_b_w;
-uniform int u_b_st[6];
-#endif
-#ifdef WHERE
-uniform sampler2D u_c;
-uniform int u_c_w;
-uniform int u_c_st[6];
-#endif
-uniform float u_p0;
-uniform float u_p1;
-uniform int u_int_out;   // 1: round the result to an integer (int64 outputs)
-
-// SAME: every input has the output's shape, so it sits at the output's own texel
-#ifdef SAME
-#define HERE ivec2(gl_FragCoord.xy)
-#define ARG_A texelFetch(u_a, HERE, 0).r
-#define ARG_B texelFetch(u_b, HERE, 0).r
-#define ARG_C texelFetch(u_c, HERE, 0).r
-#else
-#define ARG_A fetch(u_a, u_a_w, dot6(c, u_a_st))
-#define ARG_B fetch(u_b, u_b_w, dot6(c, u_b_st))
-#define ARG_C fetch(u_c, u_c_w, dot6(c, u_c_st))
-#endif
-
-void main() {
-#ifndef SAME
-    int c[6];
-    unravel(out_index(), c);
-#endif
-    float r;
-#ifdef UNARY
-    r = OP(ARG_A, u_p0, u_p1);
-#elif defined(BINARY)
-    r = OP(ARG_A, ARG_B);
-#else
-    r = ARG_C != 0.0 ? ARG_A : ARG_B;
-#endif
-    if (u_int_out == 1) r = trunc(r);
-    emit(r);
-}
-#endif

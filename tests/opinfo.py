@@ -277,6 +277,8 @@ def _cases():
     add("masked_fill", lambda m, F, x, c: x.masked_fill(c, -1.0), In((3, 4)), In((3, 4), "bool"))
     add("int_arith", lambda m, F, a, b: (a * b + a - b) // 2, In((3, 4), "int", low=-5, high=5),
         In((3, 4), "int", low=1, high=5), grad=False)
+    add("int_pow", lambda m, F, a, b: (a ** 3, a ** 2 * a, m.pow(a, b)),
+        In((3, 4), "int", low=-5, high=6), In((3, 4), "int", low=0, high=4), grad=False)
     add("int_div_float", lambda m, F, a, b: a / b, In((3,), "int", low=1, high=9),
         In((3,), "int", low=1, high=5), grad=False)
     add("cast_chain", lambda m, F, x: (x > 0).float() * x + x.long().float(), In((3, 4)))

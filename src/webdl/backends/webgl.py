@@ -135,7 +135,6 @@ class WebGLBackend(Backend):
         self.fused = frozenset({"conv2d"})
         self._programs = {}
         self._gen = _gl.generation
-        self.fuse = True   # lazy fusion of elementwise chains
 
     # --- data across ---------------------------------------------------------------------------
     def from_numpy(self, array, dtype):
@@ -199,7 +198,7 @@ class WebGLBackend(Backend):
 
     def _program(self, kernel, defines):
         """A compiled kernel: ``kernel`` names shaders/<kernel>.glsl, or is ("fused", main)
-        for a generated elementwise chain (elementwise.glsl's functions + that main)."""
+        for a generated elementwise chain (elementwise.glsl's op_ functions + that main)."""
         extra = ""
         if isinstance(kernel, tuple):
             kernel, extra = "elementwise", kernel[1]
@@ -243,30 +242,23 @@ class WebGLBackend(Backend):
 
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
         if op.name != "reshape":
-            if self.fuse and _numel(out_shape) and self._fusable(op, out_dtype):
-                return self._lazy(op, bufs, shapes, out_shape, attrs)
+            if self._elementwise(op):
+                if not _numel(out_shape):
+                    return GLBuffer(0)
+                return self._lazy(op, bufs, shapes, out_shape, out_dtype, attrs)
             bufs = [self.realize(b) for b in bufs]
         handler = getattr(self, "_op_" + op.name, None)
         if handler is None:
-            kind = getattr(op, "kind", None)
-            if hasattr(op, "params"):
-                return self._unary(op, bufs[0], out_shape, out_dtype, attrs)
-            if kind is not None:
-                return self._binary(op, bufs, shapes, out_shape, out_dtype)
             raise NotImplementedError(f"webgl: op '{op.name}' has no GPU kernel yet")
         return handler(bufs, shapes, out_shape, out_dtype, attrs)
 
     # --- lazy fusion of elementwise chains ----------------------------------------------
     @staticmethod
-    def _fusable(op, dtype):
-        if op.name == "where" or op.name == "cast":
-            return True
-        if hasattr(op, "params"):
-            return True
-        return getattr(op, "kind", None) is not None and not (
-            op.name == "pow" and dtype.name == "int64")
+    def _elementwise(op):
+        return op.name in ("where", "cast") or hasattr(op, "params") or \
+            getattr(op, "kind", None) is not None
 
-    def _lazy(self, op, bufs, shapes, shape, attrs):
+    def _lazy(self, op, bufs, shapes, shape, dtype, attrs):
         shape = tuple(shape)
         kids, leaves, size = [], [], 1
         for b, s in zip(bufs, shapes):
@@ -290,6 +282,8 @@ class WebGLBackend(Backend):
             node = ("op", "op_" + op.name, kids, [0.0 if v is None else float(v) for v in p[:2]])
         else:
             node = ("op", "op_" + op.name, kids, None)
+        if dtype.name == "int64" and op.name in ("pow", "pow_scalar"):
+            node = ("round", node)     # GPU pow is exp2(log2): round integer powers
         out = LazyBuf(shape, node, leaves, size)
         if len({id(b) for b in leaves}) > LazyBuf.MAX_LEAVES or size > LazyBuf.MAX_SIZE:
             self.realize(out)
@@ -321,6 +315,8 @@ class WebGLBackend(Backend):
             if kind == "where":
                 c, a, b = (emit(k) for k in node[1])
                 return f"({c} != 0.0 ? {a} : {b})"
+            if kind == "round":
+                return f"round({emit(node[1])})"
             _, fn, kids, p = node
             args = [emit(k) for k in kids]
             if p is not None:
@@ -346,44 +342,9 @@ class WebGLBackend(Backend):
         if params:
             uniforms["u_p"] = params
         out = GLBuffer(buf.numel)
-        self._draw(("fused", main), (("FUSED", 1),), inputs, out, buf.shape, uniforms)
+        self._draw(("fused", main), (), inputs, out, buf.shape, uniforms)
         buf.real, buf.node, buf.leaves = out, None, ()
         return out
-
-    # --- elementwise ------------------------------------------------------------------------
-    def _unary(self, op, x, shape, dtype, attrs):
-        p = [attrs.get(n) for n in op.params] + [None, None]
-        if op.name == "clamp":
-            p = [-math.inf if p[0] is None else p[0], math.inf if p[1] is None else p[1]]
-        p = [0.0 if v is None else float(v) for v in p[:2]]
-        return self._new(shape, "elementwise", (("UNARY", 1), ("OP", "op_" + op.name),
-                                                ("SAME", 1)),
-                         {"u_a": x}, {
-                                      "u_p0": _num(p[0]), "u_p1": _num(p[1]),
-                                      "u_int_out": int(dtype.name == "int64")})
-
-    def _op_cast(self, bufs, shapes, shape, dtype, attrs):
-        return self._new(shape, "elementwise", (("UNARY", 1), ("OP", "op_cast"), ("SAME", 1)),
-                         {"u_a": bufs[0]}, {"u_p0": _CAST_CODE[dtype.name], "u_p1": 0.0,
-                                            "u_int_out": 0})
-
-    def _binary(self, op, bufs, shapes, shape, dtype):
-        a, b = bufs
-        sa, sb = shapes
-        same = (("SAME", 1),) if tuple(sa) == tuple(sb) == tuple(shape) else ()
-        return self._new(shape, "elementwise", (("BINARY", 1), ("OP", "op_" + op.name)) + same,
-                         {"u_a": a, "u_b": b},
-                         {"u_a_st": _bcast_strides(sa, shape), "u_b_st": _bcast_strides(sb, shape),
-                          "u_int_out": int(dtype.name == "int64" and op.name == "pow")})
-
-    def _op_where(self, bufs, shapes, shape, dtype, attrs):
-        c, a, b = bufs
-        sc, sa, sb = shapes
-        same = (("SAME", 1),) if tuple(sc) == tuple(sa) == tuple(sb) == tuple(shape) else ()
-        return self._new(shape, "elementwise", (("WHERE", 1), ("OP", "op_add")) + same,
-                         {"u_c": c, "u_a": a, "u_b": b},
-                         {"u_c_st": _bcast_strides(sc, shape), "u_a_st": _bcast_strides(sa, shape),
-                          "u_b_st": _bcast_strides(sb, shape), "u_int_out": 0})
 
     # --- reductions ---------------------------------------------------------------------------
     def _to_rows(self, x, in_shape, axes):
