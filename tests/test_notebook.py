@@ -36,6 +36,14 @@ def add_cell_and_type(page, text):
     page.keyboard.insert_text(text)
 
 
+def run_new_cell(page, text, timeout=120_000):
+    """Add a cell at the end, type ``text``, run it with Ctrl+Enter, wait; the cell's state."""
+    add_cell_and_type(page, text)
+    page.keyboard.press("Control+Enter")
+    wait_idle(page, timeout)
+    return cells(page)[-1]
+
+
 def test_startup_shows_gpu_and_is_fast_enough(nb):
     kernel = nb.inner_text("#kernel-text")
     assert kernel.startswith("Idle · webgl on "), kernel
@@ -46,10 +54,7 @@ def test_startup_shows_gpu_and_is_fast_enough(nb):
 
 
 def test_type_into_a_cell_and_run_it(nb):
-    add_cell_and_type(nb, "print(6 * 7)\n'x' * 3")
-    nb.keyboard.press("Control+Enter")
-    wait_idle(nb)
-    c = cells(nb)[-1]
+    c = run_new_cell(nb, "print(6 * 7)\n'x' * 3")
     assert c["count"] is not None
     assert c["outputs"] == [{"type": "stream", "name": "stdout", "text": "42\n"},
                             {"type": "result", "text": "'xxx'"}]
@@ -73,10 +78,8 @@ def test_error_shows_traceback_and_next_cell_runs(nb):
 
 
 def test_tensor_and_image_and_plot_outputs(nb):
-    add_cell_and_type(nb, "import webdl\nwebdl.show(webdl.rand(3, 16, 24), title='noise')\n"
-                          "webdl.plot([3, 2, 1.5, 1.2])\nwebdl.tensor([[1.0, 2.5]])")
-    nb.keyboard.press("Control+Enter")
-    wait_idle(nb)
+    run_new_cell(nb, "import webdl\nwebdl.show(webdl.rand(3, 16, 24), title='noise')\n"
+                 "webdl.plot([3, 2, 1.5, 1.2])\nwebdl.tensor([[1.0, 2.5]])")
     last = nb.locator(".cell").last
     img = last.locator("figure img")
     assert img.count() == 1
@@ -136,10 +139,7 @@ def test_stop_interrupts_a_running_cell(nb):
     nb.click("#stop")
     wait_idle(nb)
     assert "KeyboardInterrupt" in cells(nb)[-1]["outputs"][-1]["text"]
-    add_cell_and_type(nb, "n > 0")
-    nb.keyboard.press("Control+Enter")
-    wait_idle(nb)
-    assert cells(nb)[-1]["outputs"] == [{"type": "result", "text": "True"}]
+    assert run_new_cell(nb, "n > 0")["outputs"] == [{"type": "result", "text": "True"}]
 
 
 def test_endless_output_is_capped_and_the_page_answers(nb):
@@ -158,7 +158,7 @@ def test_endless_output_is_capped_and_the_page_answers(nb):
 
 
 def test_error_mid_training_keeps_trained_parameters(nb):
-    add_cell_and_type(nb, """import webdl, numpy as np
+    c = run_new_cell(nb, """import webdl, numpy as np
 webdl.manual_seed(0)
 net = webdl.nn.Linear(3, 1)
 opt = webdl.optim.SGD(net.parameters(), lr=0.1)
@@ -170,21 +170,14 @@ for step in range(10):
     snapshot = [p.detach().numpy().copy() for p in net.parameters()]
     if step == 4:
         raise ValueError('boom in step 4')""")
-    nb.keyboard.press("Control+Enter")
-    wait_idle(nb)
-    assert "ValueError: boom in step 4" in cells(nb)[-1]["outputs"][-1]["text"]
-    add_cell_and_type(nb, "all(np.array_equal(p.detach().numpy(), s) "
-                          "for p, s in zip(net.parameters(), snapshot)), step")
-    nb.keyboard.press("Control+Enter")
-    wait_idle(nb)
-    assert cells(nb)[-1]["outputs"] == [{"type": "result", "text": "(True, 4)"}]
+    assert "ValueError: boom in step 4" in c["outputs"][-1]["text"]
+    c = run_new_cell(nb, "all(np.array_equal(p.detach().numpy(), s) "
+                         "for p, s in zip(net.parameters(), snapshot)), step")
+    assert c["outputs"] == [{"type": "result", "text": "(True, 4)"}]
 
 
 def test_syntax_error_keeps_the_cell_text(nb):
-    add_cell_and_type(nb, "def broken(:\n    pass")
-    nb.keyboard.press("Control+Enter")
-    wait_idle(nb)
-    c = cells(nb)[-1]
+    c = run_new_cell(nb, "def broken(:\n    pass")
     assert "SyntaxError" in c["outputs"][-1]["text"]
     assert c["source"] == "def broken(:\n    pass"
 

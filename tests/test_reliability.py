@@ -22,11 +22,8 @@ def test_tensor_larger_than_a_texture_is_a_clear_error(browser):
 def test_large_image_is_tiled_not_refused(browser):
     """The upscale page's entry point tiles an image wider than one tile."""
     r = browser.check("""
-import json, numpy as np, webdl.superres as sr, webdl_display
-events = []
-orig_emit, orig_bytes = webdl_display.emit, webdl_display.emitBytes
+import json, numpy as np, webdl.superres as sr
 img = (np.random.default_rng(1).random((40, 300, 3)) * 255).astype(np.uint8)
-rgba = np.concatenate([img, np.full((40, 300, 1), 255, np.uint8)], axis=2)
 up = sr.load('esrgan-slim', 2)
 tile = sr.auto_tile(up, 128)
 whole = up(img, tile=None)

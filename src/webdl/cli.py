@@ -98,13 +98,9 @@ async ([b64, width, height, model, scale, tile]) => {
   const off = webdl.onEvent((m) => {
     if (m.type === "display" && m.kind === "progress") console.log("webdl-progress " + JSON.stringify(m.data));
   });
-  const code = "import webdl.superres, webdl.display, base64\\n" +
-    "up = webdl.superres.load(" + JSON.stringify(model) + ", " + scale + ")\\n" +
-    "import numpy as np\\n" +
-    "img = np.frombuffer(inputs['rgba'], np.uint8).reshape(" + height + ", " + width + ", 4)\\n" +
-    "out = up(img, tile=webdl.superres.auto_tile(up, " + tile + "), progress=lambda d, t, s: " +
-    "webdl.display._emit('progress', {'done': d, 'total': t, 'elapsed': s}))\\n" +
-    "base64.b64encode(webdl.display._png(out)).decode()";
+  const code = "import base64, webdl.superres, webdl.display\\n" +
+    "out, _ = webdl.superres.upscale_rgba(inputs, " + JSON.stringify(model) + ", " + scale +
+    ", " + tile + ")\\nbase64.b64encode(webdl.display._png(out)).decode()";
   const r = await webdl.runPython(code, { rgba, width, height });
   off();
   return r;

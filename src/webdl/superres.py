@@ -148,10 +148,10 @@ def tile_count(h, w, tile=128):
     return math.ceil(h / tile) * math.ceil(w / tile)
 
 
-def page_upscale(inputs, name, scale, tile=128):
-    """The upscale page's entry point inside the browser runtime: ``inputs`` holds the
-    image as RGBA bytes with its width and height; progress and the result go to the page
-    through the display channel."""
+def upscale_rgba(inputs, name, scale, tile=128):
+    """In the browser runtime: upscale ``inputs`` = {rgba (bytes), width, height} on the GPU,
+    sending tile progress to the page through the display channel. Returns (HxWx3 uint8,
+    the tile size used). The upscale page and the command line both run this."""
     import webdl_display
     w, h = int(inputs["width"]), int(inputs["height"])
     check_request(name, scale, h, w)
@@ -164,8 +164,15 @@ def page_upscale(inputs, name, scale, tile=128):
     def progress(done, total, elapsed):
         webdl_display.emit("progress", json.dumps({"done": done, "total": total,
                                                    "elapsed": elapsed}))
+    return up(rgba.reshape(h, w, 4)[..., :3], tile=tile, progress=progress), tile
+
+
+def page_upscale(inputs, name, scale, tile=128):
+    """The upscale page's entry point: the result goes to the page as RGBA bytes."""
+    import webdl_display
     t0 = time.perf_counter()
-    out = up(rgba.reshape(h, w, 4)[..., :3], tile=tile, progress=progress)
+    out, tile = upscale_rgba(inputs, name, scale, tile)
+    h, w = out.shape[0] // scale, out.shape[1] // scale
     rgba_out = np.concatenate([out, np.full(out.shape[:2] + (1,), 255, np.uint8)], axis=2)
     webdl_display.emitBytes("upscaled", json.dumps({
         "width": out.shape[1], "height": out.shape[0], "seconds": time.perf_counter() - t0,

@@ -119,10 +119,6 @@ class LazyBuf:
             self.real.free()
         self.node, self.leaves = None, ()
 
-    @property
-    def id(self):
-        return self.real.id if self.real is not None else -1
-
 
 class WebGLBackend(Backend):
     name = "webgl"
