@@ -374,7 +374,10 @@ def _cases():
                         ("bcast", (2, 1, 3, 4), (3, 4, 2)), ("vec_mat", (4,), (4, 3)),
                         ("mat_vec", (3, 4), (4,)), ("dot", (4,), (4,)),
                         ("batch_vec", (2, 3, 4), (4,)), ("k1", (3, 1), (1, 2)),
-                        ("empty_k", (3, 0), (0, 2))):
+                        ("empty_k", (3, 0), (0, 2)),
+                        # past one 8x4 output block and one 4-wide K step, shared operands
+                        ("blocks", (19, 13), (13, 10)), ("shared_b", (3, 19, 13), (13, 6)),
+                        ("shared_a", (9, 5), (2, 5, 17)), ("wide", (2, 40, 70), (2, 70, 33))):
         add(f"matmul[{tag}]", lambda m, F, a, b: a @ b, In(sa), In(sb))
     add("matmul[nc]", lambda m, F, a, b: m.matmul(a, b), In((4, 3), noncontig=True),
         In((3, 5), noncontig=True))

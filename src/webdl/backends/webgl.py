@@ -452,6 +452,11 @@ class WebGLBackend(Backend):
             return self.full(shape, 0.0, None)
         n, m = sa[-2], sb[-1]
         nb = _numel(shape[:-2])
+        na, nbb = _numel(sa[:-2]), _numel(sb[:-2])
+        if na in (1, nb) and nbb in (1, nb):
+            out = self._matmul_packed(bufs, shape, n, k, m, nb, na, nbb)
+            if out is not None:
+                return out
         # as a 1x1 convolution on the packed path: A (n, k) is the weight, B (.., k, m) the
         # image (batch, k channels, 1 row, m columns), or A's rows stacked when B is shared
         geometry = {"u_kernel": [1, 1], "u_stride": [1, 1], "u_dil": [1, 1], "u_pad": [0, 0]}
@@ -483,6 +488,26 @@ class WebGLBackend(Backend):
             return [0] * (4 - len(bs)) + [0 if d == 1 else t for d, t in zip(bs, st)] + [0, 0]
         return self._new(shape, "matmul", (), {"u_a": bufs[0], "u_b": bufs[1]},
                          {"u_a_st": batch_strides(sa), "u_b_st": batch_strides(sb), "u_k": k})
+
+    def _matmul_packed(self, bufs, shape, n, k, m, nb, na, nbb):
+        """Pack A and B four values to a texel, multiply 8x4 output blocks per fragment into
+        eight targets, unpack (see shaders/matmul_packed.glsl); None when a texture would
+        exceed the GPU's size limit."""
+        limit = self.info["maxTextureSize"]
+        n8, k4, m4 = -(-n // 8), -(-k // 8) * 2, -(-m // 4)
+        if max(k4, m4) > limit or max(na * n8 * 8, nbb * k4 * 4, nb * n8) > limit:
+            return None
+        u = {"u_mm": [n, k, m, n8], "u_batched": [int(na > 1), int(nbb > 1)]}
+        kern = "matmul_packed"
+        a = self._new(shape, kern, (("PACK_A", 1),), {"u_a": bufs[0]}, u,
+                      packed=(k4, na * n8 * 8))
+        b = self._new(shape, kern, (("PACK_B", 1),), {"u_b": bufs[1]}, u,
+                      packed=(m4, nbb * k4 * 4))
+        targets = [GLBuffer(0, (m4, nb * n8)) for _ in range(8)]
+        self._draw(kern, (("MM", 1),), {"u_a": a, "u_b": b}, targets[0], shape, u,
+                   extra=targets[1:])
+        return self._new(shape, kern, (("UNPACK", 1),),
+                         {f"u_t{r}": t for r, t in enumerate(targets)}, u)
 
     def _op_conv2d(self, bufs, shapes, shape, dtype, attrs):
         if _numel(shape) == 0:

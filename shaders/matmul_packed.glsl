@@ -1,0 +1,108 @@
+// Matmul on packed RGBA textures: PACK_A / PACK_B / MM / UNPACK passes (one defined each).
+// K is padded to a multiple of 8 (k4 = 2 * ceil(k / 8) texels), so the MM loop takes two
+// K steps a turn.
+// A (batch, n, k) packs to texel (k4, b * n8 * 8 + i) = A[b, i, 4 k4 .. 4 k4 + 3];
+// B (batch, k, m) packs to texel (j4, b * k4 * 4 + kk) = B[b, kk, 4 j4 .. 4 j4 + 3];
+// past the edges the packed textures hold zeros, so the MM loop needs no bounds checks.
+// MM: the fragment (j4, b * n8 + i8) computes rows 8 i8 .. 8 i8 + 7 and columns
+// 4 j4 .. 4 j4 + 3 of product b, row r into render target r: 12 fetches feed 128
+// multiply-adds (texture fetches are what costs most on SwiftShader).
+uniform ivec4 u_mm;       // n, k, m, n8 (= ceil(n / 8))
+uniform ivec2 u_batched;  // A, B: 1 when the input has the batch, 0 when it is shared
+
+#ifdef PACK_A
+uniform sampler2D u_a;
+uniform int u_a_w;
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    int b = p.y / (u_mm.w * 8), i = p.y % (u_mm.w * 8);
+    vec4 v = vec4(0.0);
+    if (i < u_mm.x) {
+        for (int c = 0; c < 4; ++c) {
+            int kk = p.x * 4 + c;
+            if (kk < u_mm.y) v[c] = fetch(u_a, u_a_w, (b * u_mm.x + i) * u_mm.y + kk);
+        }
+    }
+    o_color = v;
+}
+#endif
+
+#ifdef PACK_B
+uniform sampler2D u_b;
+uniform int u_b_w;
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    int k4 = (u_mm.y + 7) / 8 * 2;
+    int b = p.y / (k4 * 4), kk = p.y % (k4 * 4);
+    vec4 v = vec4(0.0);
+    if (kk < u_mm.y) {
+        for (int c = 0; c < 4; ++c) {
+            int j = p.x * 4 + c;
+            if (j < u_mm.z) v[c] = fetch(u_b, u_b_w, (b * u_mm.y + kk) * u_mm.z + j);
+        }
+    }
+    o_color = v;
+}
+#endif
+
+#ifdef MM
+layout(location = 1) out vec4 o_color1;
+layout(location = 2) out vec4 o_color2;
+layout(location = 3) out vec4 o_color3;
+layout(location = 4) out vec4 o_color4;
+layout(location = 5) out vec4 o_color5;
+layout(location = 6) out vec4 o_color6;
+layout(location = 7) out vec4 o_color7;
+uniform sampler2D u_a;
+uniform sampler2D u_b;
+
+#define ROW(t, r, acc) { vec4 a = texelFetch(u_a, ivec2(t, arow + r), 0); \
+                      acc += a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3; }
+#define KSTEP(t) { int kk = brow + 4 * (t); \
+    vec4 b0 = texelFetch(u_b, ivec2(p.x, kk), 0), b1 = texelFetch(u_b, ivec2(p.x, kk + 1), 0); \
+    vec4 b2 = texelFetch(u_b, ivec2(p.x, kk + 2), 0), b3 = texelFetch(u_b, ivec2(p.x, kk + 3), 0); \
+    ROW(t, 0, c0) ROW(t, 1, c1) ROW(t, 2, c2) ROW(t, 3, c3) \
+    ROW(t, 4, c4) ROW(t, 5, c5) ROW(t, 6, c6) ROW(t, 7, c7) }
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    int bo = p.y / u_mm.w;
+    int k4 = (u_mm.y + 7) / 8 * 2;
+    int arow = u_batched.x * bo * u_mm.w * 8 + (p.y % u_mm.w) * 8;
+    int brow = u_batched.y * bo * k4 * 4;
+    vec4 c0 = vec4(0.0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    for (int t = 0; t < k4; t += 2) {   // two K steps a turn (k4 is even), written out
+        KSTEP(t)
+        KSTEP(t + 1)
+    }
+    o_color = c0; o_color1 = c1; o_color2 = c2; o_color3 = c3;
+    o_color4 = c4; o_color5 = c5; o_color6 = c6; o_color7 = c7;
+}
+#endif
+
+#ifdef UNPACK
+// the eight targets (u_t0 .. u_t7: rows 8 i8 + r) -> R32F (batch, n, m)
+uniform sampler2D u_t0;
+uniform sampler2D u_t1;
+uniform sampler2D u_t2;
+uniform sampler2D u_t3;
+uniform sampler2D u_t4;
+uniform sampler2D u_t5;
+uniform sampler2D u_t6;
+uniform sampler2D u_t7;
+void main() {
+    int idx = out_index();
+    int j = idx % u_mm.z, rest = idx / u_mm.z;
+    int i = rest % u_mm.x, bo = rest / u_mm.x;
+    ivec2 at = ivec2(j / 4, bo * u_mm.w + i / 8);
+    int r = i % 8;
+    vec4 v;
+    if (r < 4) {
+        if (r < 2) v = r == 0 ? texelFetch(u_t0, at, 0) : texelFetch(u_t1, at, 0);
+        else v = r == 2 ? texelFetch(u_t2, at, 0) : texelFetch(u_t3, at, 0);
+    } else {
+        if (r < 6) v = r == 4 ? texelFetch(u_t4, at, 0) : texelFetch(u_t5, at, 0);
+        else v = r == 6 ? texelFetch(u_t6, at, 0) : texelFetch(u_t7, at, 0);
+    }
+    emit(v[j % 4]);
+}
+#endif
