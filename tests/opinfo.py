@@ -397,12 +397,16 @@ def _cases():
         ("1x1", (2, 5, 4, 4), (3, 5, 1, 1), {}),
         ("5x5", (1, 2, 8, 8), (2, 2, 5, 5), dict(padding=2)),
         ("stride_hw", (1, 1, 9, 8), (2, 1, 3, 3), dict(stride=(2, 3), padding=(1, 0))),
+        ("dil_pad_hw", (2, 3, 7, 8), (4, 3, 3, 2), dict(dilation=(2, 1), padding=(3, 1))),
+        ("big_pad", (1, 2, 4, 5), (3, 2, 3, 3), dict(padding=3)),
     ]
     for tag, xs, ws, kw in conv:
         add(f"conv2d[{tag}]", lambda m, F, x, w, b, kw=kw: F.conv2d(x, w, b, **kw), In(xs),
             In(ws), In((ws[0],)))
     add("conv2d[nobias_nc]", lambda m, F, x, w: F.conv2d(x, w, padding=1),
         In((1, 2, 5, 6), noncontig=True), In((3, 2, 3, 3)))
+    add("conv2d[stride_wgrad]", lambda m, F, x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
+        In((2, 2, 9, 8), grad=False), In((3, 2, 3, 3)), In((3,)))
     add("conv2d[unbatched]", lambda m, F, x, w: F.conv2d(x, w), In((2, 5, 5)), In((3, 2, 3, 3)))
     convt = [
         ("basic", (2, 3, 4, 5), (3, 2, 3, 3), {}),
@@ -421,6 +425,7 @@ def _cases():
         ("k2", dict(kernel_size=2)), ("k3s1p1", dict(kernel_size=3, stride=1, padding=1)),
         ("k3s2", dict(kernel_size=3, stride=2)), ("rect", dict(kernel_size=(2, 3), stride=(1, 2))),
         ("ceil", dict(kernel_size=2, stride=2, ceil_mode=True)),
+        ("tiles_rect", dict(kernel_size=(3, 2))),
     ]
     for tag, kw in pools:
         add(f"max_pool2d[{tag}]", lambda m, F, x, kw=kw: F.max_pool2d(x, **kw), In((2, 3, 7, 6)))

@@ -29,6 +29,21 @@ def test_against_torch(case, backend):
 
 register("cpu64", NumpyBackend(np.float64))
 
+# the numpy backend with conv2d as one fused op (its ref), as WebGL runs it: checks the
+# fused op's own backward rule (convolutions) on the host
+_fused = NumpyBackend()
+_fused.fused = frozenset({"conv2d"})
+register("cpu-fused", _fused)
+
+
+@pytest.mark.parametrize("case", [c for c in opinfo.CASES if c.name.startswith("conv2d")],
+                         ids=str)
+def test_fused_conv2d_against_torch(case):
+    got = opinfo.run(case, opinfo.Lib(webdl, device="cpu-fused"))
+    ref = opinfo.run(case, opinfo.Lib(torch))
+    worst, _, msgs = opinfo.compare(case, got, ref)
+    assert worst <= 1, f"{case.name}: " + "; ".join(msgs)
+
 
 def _numeric_grad(case, arrays, k, idx, eps=1e-6):
     lib = opinfo.Lib(webdl, device="cpu64")

@@ -169,11 +169,11 @@ class WebGLBackend(Backend):
         return data
 
     def full(self, shape, value, dtype):
-        n = _numel(shape)
-        out = GLBuffer(n)
-        if n:
-            self._draw("fill", (), {}, out, shape, {"u_value": _num(value)})
-        return out
+        """A lazy constant: inlined as a uniform into the elementwise chains that use it,
+        drawn only when another kernel needs it as a texture."""
+        if not _numel(shape):
+            return GLBuffer(0)
+        return LazyBuf(shape, ("const", value), [], 1)
 
     def free(self, buf):
         buf.free()
@@ -217,6 +217,7 @@ class WebGLBackend(Backend):
 
     def _draw(self, kernel, defines, inputs, out, out_shape, uniforms, extra=()):
         pid = self._program(kernel, defines)
+        inputs = {k: self.realize(b) for k, b in inputs.items()}
         for b in inputs.values():
             self._check(b)
         uniforms["u_shape"] = _pad(out_shape)
@@ -258,13 +259,14 @@ class WebGLBackend(Backend):
         shape = tuple(shape)
         kids, leaves, size = [], [], 1
         for b, s in zip(bufs, shapes):
-            if isinstance(b, LazyBuf) and b.real is None and tuple(s) == shape == b.shape:
-                kids.append(b.node)
+            if isinstance(b, LazyBuf) and b.real is None and b.node is not None and (
+                    tuple(s) == shape == b.shape or b.node[0] == "const"):
+                kids.append(b.node)     # a constant broadcasts as it is
                 leaves += b.leaves
                 size += b.size
             else:
                 b = self.realize(b)
-                kids.append(("leaf", b, tuple(s)))
+                kids.append(("leaf", b, tuple(_bcast_strides(s, shape)), 0))
                 leaves.append(b)
                 size += 1
         if op.name == "cast":
@@ -294,20 +296,24 @@ class WebGLBackend(Backend):
         if buf.node is None:
             raise RuntimeError("webgl: this tensor's GPU memory was already freed")
         slots, params, decl = {}, [], []
-        same = True
+        same = True     # every input read at the output's own texel
+        dense = tuple(_pad(_strides(buf.shape), 0))
 
         def emit(node):
             nonlocal same
             kind = node[0]
-            if kind == "leaf":
-                _, b, s = node
-                key = (id(b), s)
+            if kind == "leaf":              # ("leaf", buffer, strides (6), offset)
+                _, b, st, off = node
+                key = (id(b), st, off)
                 if key not in slots:
                     k = len(slots)
-                    slots[key] = (k, b, s)
-                    if s != buf.shape:
+                    slots[key] = (k, b, st, off)
+                    if st != dense or off:
                         same = False
                 return f"v{slots[key][0]}"
+            if kind == "const":
+                params.extend((_num(node[1]), 0.0))
+                return f"u_p[{len(params) - 2}]"
             if kind == "where":
                 c, a, b = (emit(k) for k in node[1])
                 return f"({c} != 0.0 ? {a} : {b})"
@@ -322,16 +328,17 @@ class WebGLBackend(Backend):
 
         expr = emit(buf.node)
         inputs, uniforms = {}, {}
-        for key, (k, b, s) in slots.items():
+        for k, b, st, off in slots.values():
             inputs[f"u_in{k}"] = b
             decl.append(f"uniform sampler2D u_in{k};\nuniform int u_in{k}_w;\n"
-                        f"uniform int u_st{k}[6];\n")
+                        f"uniform int u_st{k}[6];\nuniform int u_off{k};\n")
             if not same:
-                uniforms[f"u_st{k}"] = _bcast_strides(s, buf.shape)
+                uniforms[f"u_st{k}"], uniforms[f"u_off{k}"] = list(st), off
         fetches = "".join(
             f"    float v{k} = " + (f"texelFetch(u_in{k}, ivec2(gl_FragCoord.xy), 0).r;\n"
-                                   if same else f"fetch(u_in{k}, u_in{k}_w, dot6(c, u_st{k}));\n")
-            for k, _, _ in slots.values())
+                                   if same else
+                                   f"fetch(u_in{k}, u_in{k}_w, u_off{k} + dot6(c, u_st{k}));\n")
+            for k in range(len(slots)))
         main = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
                 "void main() {\n" + ("" if same else "    int c[6];\n    unravel(out_index(), c);\n")
                 + fetches + f"    emit({expr});\n}}\n")
@@ -377,8 +384,12 @@ class WebGLBackend(Backend):
 
     # --- movement -----------------------------------------------------------------------------
     def _strided(self, x, out_shape, strides, offset=0):
-        return self._new(out_shape, "strided", (), {"u_a": x},
-                         {"u_a_st": _pad(strides, 0), "u_off": offset})
+        """A view (permute, expand, slice, flip): a lazy leaf reading ``x`` at offset +
+        dot(coords, strides); it is computed within the elementwise chain that uses it, or
+        as a copy when another kernel needs it."""
+        if not _numel(out_shape):
+            return GLBuffer(0)
+        return LazyBuf(out_shape, ("leaf", x, tuple(_pad(strides, 0)), offset), [x], 1)
 
     def _permute(self, x, in_shape, dims):
         st = _strides(in_shape)
@@ -559,7 +570,9 @@ class WebGLBackend(Backend):
         inputs = {"u_a": xp, "u_b": wp}
         if len(bufs) == 3:
             inputs["u_c"] = bufs[2]
-        conv = (("CONV", 1), ("KH", kh), ("KW", kw)) + \
+        # small kernels compiled in, so their tap loops unroll; large ones (the weight
+        # gradient's, which is the output gradient's size) loop over uniforms
+        conv = (("CONV", 1),) + ((("KH", kh), ("KW", kw)) if kh * kw <= 49 else ()) + \
             ((("ONE_BLOCK_X", 1),) if xblk[1] == xblk[2] and xblk[0] == w else ())
         half = -(-wo // 2)
         size = (yblk[0] // wo * half, yblk[1])       # each target holds half the columns

@@ -237,6 +237,21 @@ def _pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
     return k, s, p, d, dims
 
 
+def _tiles(x, k, s, p, d, ho, wo, exh, exw):
+    """Non-overlapping windows (stride = kernel, no padding, no ceil-mode overhang) as a
+    view (n, c, ho, wo, kh * kw): a reshape and permute instead of unfold, whose backward
+    is a view again instead of fold; None for other windows."""
+    if k != s or p != (0, 0) or d != (1, 1) or exh > 0 or exw > 0:
+        return None
+    n, c = x.shape[:2]
+    if x.shape[2] != ho * k[0] or x.shape[3] != wo * k[1]:
+        x = x[:, :, :ho * k[0], :wo * k[1]]      # the rows and columns no window covers
+    t = x.reshape(n, c, ho, k[0], wo, k[1])
+    if k[0] > 1 and wo > 1:
+        t = t.permute(0, 1, 2, 4, 3, 5)
+    return t.reshape(n, c, ho, wo, k[0] * k[1])
+
+
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     x, unb = _need4d("max_pool2d", x)
@@ -245,6 +260,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     k, s, p, d, ((ho, exh), (wo, exw)) = _pool_geometry("max_pool2d", x, kernel_size, stride,
                                                         padding, dilation, ceil_mode)
     n, c = x.shape[:2]
+    tiles = _tiles(x, k, s, p, d, ho, wo, exh, exw)
+    if tiles is not None:
+        return _out(F.max(tiles, 4).values, unb)
     xp = pad(x, (p[1], p[1] + max(exw, 0), p[0], p[0] + max(exh, 0)), value=-math.inf)
     cols = Unfold.apply(xp, kernel=k, dilation=d, stride=s).reshape(n, c, k[0] * k[1], ho * wo)
     y = F.max(cols, 2).values
@@ -257,9 +275,13 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     k, s, p, d, ((ho, exh), (wo, exw)) = _pool_geometry("avg_pool2d", x, kernel_size, stride,
                                                         padding, 1, ceil_mode)
     n, c, h, w = x.shape
-    widths = (p[1], p[1] + max(exw, 0), p[0], p[0] + max(exh, 0))
-    cols = Unfold.apply(pad(x, widths), kernel=k, dilation=d, stride=s)
-    total = cols.reshape(n, c, k[0] * k[1], ho * wo).sum(2)
+    tiles = _tiles(x, k, s, p, d, ho, wo, exh, exw)
+    if tiles is not None:
+        total = tiles.sum(4).reshape(n, c, 1, ho * wo)
+    else:
+        widths = (p[1], p[1] + max(exw, 0), p[0], p[0] + max(exh, 0))
+        cols = Unfold.apply(pad(x, widths), kernel=k, dilation=d, stride=s)
+        total = cols.reshape(n, c, k[0] * k[1], ho * wo).sum(2)
     if divisor_override:
         y = total / divisor_override
     elif count_include_pad and not (ceil_mode and (exh > 0 or exw > 0)):

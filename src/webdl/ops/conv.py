@@ -1,6 +1,9 @@
 """conv2d as one fused op, for backends with a direct convolution kernel
 (``shaders/conv2d.glsl`` on WebGL). Its composite form, pad + unfold + matmul in
-webdl.nn.functional, is the reference and gives the backward pass."""
+webdl.nn.functional, is the reference. The backward pass is convolutions again (no
+im2col): the input gradient convolves the output gradient with the flipped, transposed
+kernel, the weight gradient convolves the input with the output gradient, batch taken as
+the channels."""
 import numpy as np
 
 from ..autograd import Fused
@@ -38,3 +41,32 @@ class Conv2d(Fused):
     def decompose(x, w, *bias, stride, pads, dilation, groups):
         from ..nn.functional import _conv2d_composite
         return _conv2d_composite(x, w, bias[0] if bias else None, stride, pads, dilation, groups)
+
+    def backward(self, grad):
+        x, w = self.inputs[:2]
+        a = self.attrs
+        pt, pb, pl, pr = a["pads"]
+        (sh, sw), (dh, dw) = a["stride"], a["dilation"]
+        o, c, kh, kw = w.shape
+        # the input gradient as a convolution needs stride 1 and padding within the kernel
+        qt, qb, ql, qr = dh * (kh - 1) - pt, dh * (kh - 1) - pb, dw * (kw - 1) - pl, \
+            dw * (kw - 1) - pr
+        if a["groups"] != 1 or (x.requires_grad and ((sh, sw) != (1, 1) or
+                                                     min(qt, qb, ql, qr) < 0)):
+            return super().backward(grad)
+        gx = gw = gb = None
+        if x.requires_grad:
+            wt = w.flip((2, 3)).transpose(0, 1)
+            gx = Conv2d.apply(grad, wt, stride=(1, 1), pads=(qt, qb, ql, qr),
+                              dilation=(dh, dw), groups=1)
+        if w.requires_grad:
+            # gw[o, c, i, j] = sum over n, y, x of grad[n, o, y, x] * xpad[n, c, y sh + i dh,
+            # x sw + j dw]: x with batch and channels swapped, convolved with grad likewise
+            # swapped as the kernel (stride and dilation trade places); rows past the
+            # kernel (when the stride skipped the input's last rows) are cut off
+            g = Conv2d.apply(x.transpose(0, 1), grad.transpose(0, 1), stride=(dh, dw),
+                             pads=(pt, pb, pl, pr), dilation=(sh, sw), groups=1)
+            gw = g[:, :, :kh, :kw].transpose(0, 1)
+        if len(self.inputs) == 3 and self.inputs[2].requires_grad:
+            gb = grad.sum((0, 2, 3))
+        return (gx, gw, gb)[:len(self.inputs)]
