@@ -305,6 +305,13 @@ def _cases():
                 continue
             add(f"{name}[{tag}]", (lambda f, d, k: lambda m, F, x: f(m, F, x, d, k))(fn, dim, keep),
                 In(shape, noncontig=tag == "nc"))
+    # reductions of views (read in place on WebGL) and of three separate axis groups
+    add("sum[3groups]", lambda m, F, x: x.sum((0, 2, 4)), In((2, 3, 4, 3, 2)))
+    add("sum[permuted]", lambda m, F, x: x.permute(2, 0, 1).sum((0, 2)), In((3, 4, 5)))
+    add("amax[sliced]", lambda m, F, x: x[:, 1::2].amax(0), In((4, 7)))
+    add("argmax[flipped]", lambda m, F, x: (x.flip(1).argmax(1), x.t().argmin(1)), In((3, 5)),
+        grad=False)
+    add("sum[expanded]", lambda m, F, x: x.expand(3, 4, 5).sum((0, 2)), In((1, 4, 1)))
     add("sum[empty]", lambda m, F, x: x.sum(0), In((0, 3)))
     add("sum[0d]", lambda m, F, x: x.sum(), In(()))
     add("amax[all]", lambda m, F, x: x.amax(), In((3, 4)))

@@ -237,13 +237,17 @@ class WebGLBackend(Backend):
             self._draw(kernel, defines, inputs, out, shape, uniforms)
         return out
 
+    # ops whose kernels read a lazy view (permute, slice, expand, flip) in place
+    _READS_VIEWS = frozenset({"sum", "amax", "amin", "argmax", "argmin"})
+
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
         if op.name != "reshape":
             if self._elementwise(op):
                 if not _numel(out_shape):
                     return GLBuffer(0)
                 return self._lazy(op, bufs, shapes, out_shape, out_dtype, attrs)
-            bufs = [self.realize(b) for b in bufs]
+            if op.name not in self._READS_VIEWS:
+                bufs = [self.realize(b) for b in bufs]
         handler = getattr(self, "_op_" + op.name, None)
         if handler is None:
             raise NotImplementedError(f"webgl: op '{op.name}' has no GPU kernel yet")
@@ -350,22 +354,40 @@ class WebGLBackend(Backend):
         return out
 
     # --- reductions ---------------------------------------------------------------------------
-    def _to_rows(self, x, in_shape, axes):
-        """Permute so the reduced axes come last; returns (buffer, K)."""
-        keep = [d for d in range(len(in_shape)) if d not in axes]
-        perm = keep + list(axes)
-        k = _numel([in_shape[d] for d in axes])
-        if perm != list(range(len(in_shape))):
-            x = self._permute(x, in_shape, perm)
-        return x, k
+    def _view(self, buf, shape):
+        """(texture, strides, offset) of a buffer: a lazy view reads its source in place."""
+        if isinstance(buf, LazyBuf) and buf.real is None and buf.node is not None and \
+                buf.node[0] == "leaf" and buf.shape == tuple(shape):
+            _, x, st, off = buf.node
+            return x, list(st[MAX_RANK - len(shape):]), off
+        return self.realize(buf), _strides(shape), 0
 
     def _reduce(self, which, bufs, in_shape, shape, axes):
         if not axes:
             return bufs[0]
-        x, k = self._to_rows(bufs[0], in_shape, axes)
-        if k == 0:
+        if _numel([in_shape[d] for d in axes]) == 0:
             return self.full(shape, 0.0, None)
-        return self._new(shape, "reduce", (("OP", which),), {"u_a": x}, {"u_k": k})
+        x, st, off = self._view(bufs[0], in_shape)
+        # the reduced axes as strided groups: neighbours merge when their strides chain
+        groups = []
+        for d in sorted(axes):
+            if groups and groups[-1][2] == d - 1 and groups[-1][1] == st[d] * in_shape[d]:
+                groups[-1] = [groups[-1][0] * in_shape[d], st[d], d]
+            else:
+                groups.append([in_shape[d], st[d], d])
+        if len(groups) > 2:    # copy with the reduced axes last, then one contiguous group
+            keep = [d for d in range(len(in_shape)) if d not in axes]
+            x = self.realize(self._permute(bufs[0], in_shape, keep + sorted(axes)))
+            st, off = _strides([in_shape[d] for d in keep + sorted(axes)])[:len(keep)], 0
+            groups = [[_numel([in_shape[d] for d in axes]), 1, 0]]
+            kept = [in_shape[d] for d in keep]
+        else:
+            kept = [in_shape[d] for d in range(len(in_shape)) if d not in axes]
+            st = [st[d] for d in range(len(in_shape)) if d not in axes]
+        r1, r2 = ([1, 0], groups[0][:2]) if len(groups) == 1 else (groups[0][:2], groups[1][:2])
+        return self._new(shape, "reduce", (("OP", which),), {"u_a": x},
+                         {"u_keep": _pad(kept), "u_keep_st": _pad(st, 0), "u_off": off,
+                          "u_r1": r1, "u_r2": r2})
 
     def _op_sum(self, bufs, shapes, shape, dtype, attrs):
         return self._reduce("SUM", bufs, shapes[0], shape, attrs["axes"])

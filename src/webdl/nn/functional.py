@@ -16,6 +16,7 @@ from ..functions import (relu, sigmoid, tanh, softmax, log_softmax, leaky_relu, 
                          softplus, pad)
 from ..ops import UNARY
 from ..ops.linalg import Unfold, Fold
+from ..ops.movement import Gather
 
 
 def _pair(v, name, op):
@@ -625,7 +626,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  
     cdim, c = _check_class_targets("nll_loss", input, target, weight, ignore_index)
     valid = target != ignore_index
     safe = F.where(valid, target, 0)
-    picked = F.gather(input, cdim, safe.unsqueeze(cdim)).squeeze(cdim)
+    # the targets were range-checked above: gather without reading them back again
+    picked = Gather.apply(input, safe.unsqueeze(cdim), axis=cdim).squeeze(cdim)
     w = valid.float()
     if weight is not None:
         w = w * F.index_select(weight, 0, safe.reshape(-1)).reshape(safe.shape)
