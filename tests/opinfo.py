@@ -312,6 +312,11 @@ def _cases():
     add("argmax[flipped]", lambda m, F, x: (x.flip(1).argmax(1), x.t().argmin(1)), In((3, 5)),
         grad=False)
     add("sum[expanded]", lambda m, F, x: x.expand(3, 4, 5).sum((0, 2)), In((1, 4, 1)))
+    # long reductions (on WebGL: chunks of 256 combined by further passes)
+    add("sum[long]", lambda m, F, x: (x.sum(1), x.sum()), In((3, 1000)))
+    add("sum[chunks3]", lambda m, F, x: x.sum(), In((70000,)), gradcheck=False)
+    add("amax_amin[long]", lambda m, F, x: (x.amax(0), x.amin(0)), In((700, 2)))
+    add("mean[bn_axes]", lambda m, F, x: x.mean((0, 2, 3)), In((4, 3, 20, 20)))
     add("sum[empty]", lambda m, F, x: x.sum(0), In((0, 3)))
     add("sum[0d]", lambda m, F, x: x.sum(), In(()))
     add("amax[all]", lambda m, F, x: x.amax(), In((3, 4)))

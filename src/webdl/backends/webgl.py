@@ -102,6 +102,21 @@ class GLBuffer:
             pass
 
 
+def _broadcast(node, shape, out_shape):
+    """A lazy expression over ``shape`` read at the coordinates of ``out_shape``."""
+    kind = node[0]
+    if kind == "leaf":
+        keep = [a == b for a, b in zip(_pad(shape), _pad(out_shape))]
+        return ("leaf", node[1], tuple(t if k else 0 for t, k in zip(node[2], keep)), node[3])
+    if kind == "const":
+        return node
+    if kind == "op":
+        return ("op", node[1], [_broadcast(k, shape, out_shape) for k in node[2]], node[3])
+    if kind == "where":
+        return ("where", [_broadcast(k, shape, out_shape) for k in node[1]])
+    return ("round", _broadcast(node[1], shape, out_shape))
+
+
 class LazyBuf:
     """An elementwise result not computed yet: an expression over realized buffers. Chains
     of elementwise ops grow one expression, compiled into one shader when something else
@@ -193,11 +208,12 @@ class WebGLBackend(Backend):
                                "values are gone (create it again)")
 
     def _program(self, kernel, defines):
-        """A compiled kernel: ``kernel`` names shaders/<kernel>.glsl, or is ("fused", main)
-        for a generated elementwise chain (elementwise.glsl's op_ functions + that main)."""
+        """A compiled kernel: ``kernel`` names shaders/<kernel>.glsl, or is (name, code) for
+        generated code appended to that file (a fused elementwise chain's main after
+        elementwise.glsl's op_ functions)."""
         extra = ""
-        if isinstance(kernel, tuple):
-            kernel, extra = "elementwise", kernel[1]
+        if isinstance(kernel, tuple):    # (shader file, generated code appended to it)
+            kernel, extra = kernel
         key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines) + "|" + extra
         if self._gen != _gl.generation:   # a new context after a loss: programs are gone
             self._programs.clear()
@@ -263,9 +279,12 @@ class WebGLBackend(Backend):
         shape = tuple(shape)
         kids, leaves, size = [], [], 1
         for b, s in zip(bufs, shapes):
-            if isinstance(b, LazyBuf) and b.real is None and b.node is not None and (
-                    tuple(s) == shape == b.shape or b.node[0] == "const"):
-                kids.append(b.node)     # a constant broadcasts as it is
+            if isinstance(b, LazyBuf) and b.real is None and b.node is not None and \
+                    tuple(s) == b.shape:
+                # inlined; an expression broadcast into this op reads its leaves with the
+                # broadcast dims' strides set to 0 (it is recomputed per element: cheaper
+                # than a draw)
+                kids.append(b.node if b.shape == shape else _broadcast(b.node, b.shape, shape))
                 leaves += b.leaves
                 size += b.size
             else:
@@ -291,17 +310,14 @@ class WebGLBackend(Backend):
             self.realize(out)
         return out
 
-    def realize(self, buf):
-        """The texture behind a buffer, computing a lazy expression in one kernel."""
-        if not isinstance(buf, LazyBuf):
-            return buf
-        if buf.real is not None:
-            return buf.real
-        if buf.node is None:
-            raise RuntimeError("webgl: this tensor's GPU memory was already freed")
-        slots, params, decl = {}, [], []
+    @staticmethod
+    def _codegen(node, shape):
+        """GLSL for a lazy expression over ``shape``: (expression, {key: (k, buffer, strides,
+        offset)} for the inputs read as v<k>, uniform values u_p, whether every input is
+        dense in ``shape``)."""
+        slots, params = {}, []
         same = True     # every input read at the output's own texel
-        dense = tuple(_pad(_strides(buf.shape), 0))
+        dense = tuple(_pad(_strides(shape), 0))
 
         def emit(node):
             nonlocal same
@@ -329,9 +345,18 @@ class WebGLBackend(Backend):
                 args += [f"u_p[{len(params)}]", f"u_p[{len(params) + 1}]"]
                 params.extend(_num(v) for v in p)
             return f"{fn}({', '.join(args)})"
+        return emit(node), slots, params, same
 
-        expr = emit(buf.node)
-        inputs, uniforms = {}, {}
+    def realize(self, buf):
+        """The texture behind a buffer, computing a lazy expression in one kernel."""
+        if not isinstance(buf, LazyBuf):
+            return buf
+        if buf.real is not None:
+            return buf.real
+        if buf.node is None:
+            raise RuntimeError("webgl: this tensor's GPU memory was already freed")
+        expr, slots, params, same = self._codegen(buf.node, buf.shape)
+        inputs, uniforms, decl = {}, {}, []
         for k, b, st, off in slots.values():
             inputs[f"u_in{k}"] = b
             decl.append(f"uniform sampler2D u_in{k};\nuniform int u_in{k}_w;\n"
@@ -349,7 +374,7 @@ class WebGLBackend(Backend):
         if params:
             uniforms["u_p"] = params
         out = GLBuffer(buf.numel)
-        self._draw(("fused", main), (), inputs, out, buf.shape, uniforms)
+        self._draw(("elementwise", main), (), inputs, out, buf.shape, uniforms)
         buf.real, buf.node, buf.leaves = out, None, ()
         return out
 
@@ -385,9 +410,15 @@ class WebGLBackend(Backend):
             kept = [in_shape[d] for d in range(len(in_shape)) if d not in axes]
             st = [st[d] for d in range(len(in_shape)) if d not in axes]
         r1, r2 = ([1, 0], groups[0][:2]) if len(groups) == 1 else (groups[0][:2], groups[1][:2])
-        return self._new(shape, "reduce", (("OP", which),), {"u_a": x},
-                         {"u_keep": _pad(kept), "u_keep_st": _pad(st, 0), "u_off": off,
-                          "u_r1": r1, "u_r2": r2})
+        total = r1[0] * r2[0]
+        split = -(-total // 256) if which in ("SUM", "MAX", "MIN") else 1
+        out_shape = (_numel(shape), split) if split > 1 else shape
+        out = self._new(out_shape, "reduce", (("OP", which),), {"u_a": x},
+                        {"u_keep": _pad(kept), "u_keep_st": _pad(st, 0), "u_off": off,
+                         "u_r1": r1, "u_r2": r2, "u_split": split})
+        if split > 1:           # combine the chunks' partial results
+            out = self._reduce(which, [out], out_shape, shape, (1,))
+        return out
 
     def _op_sum(self, bufs, shapes, shape, dtype, attrs):
         return self._reduce("SUM", bufs, shapes[0], shape, attrs["axes"])
@@ -411,6 +442,7 @@ class WebGLBackend(Backend):
         as a copy when another kernel needs it."""
         if not _numel(out_shape):
             return GLBuffer(0)
+        x = self.realize(x)
         return LazyBuf(out_shape, ("leaf", x, tuple(_pad(strides, 0)), offset), [x], 1)
 
     def _permute(self, x, in_shape, dims):
@@ -486,7 +518,8 @@ class WebGLBackend(Backend):
         n, m = sa[-2], sb[-1]
         nb = _numel(shape[:-2])
         na, nbb = _numel(sa[:-2]), _numel(sb[:-2])
-        if na in (1, nb) and nbb in (1, nb):
+        # small products: one naive draw costs less than four packed passes
+        if na in (1, nb) and nbb in (1, nb) and nb * n * k * m > 1 << 17:
             out = self._matmul_packed(bufs, shape, n, k, m, nb, na, nbb)
             if out is not None:
                 return out
