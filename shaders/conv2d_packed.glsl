@@ -27,6 +27,11 @@ uniform ivec2 u_stride;
 uniform ivec2 u_dil;
 uniform ivec2 u_pad;      // top, left
 
+// PACK_X / PACK_W read their input at u_off + dot((n, c, h, w) or (o, c, i, j), u_st): it
+// may be a view (the weight gradient convolves transposed tensors)
+uniform ivec4 u_st;
+uniform int u_off;
+
 #ifdef PACK_X
 // R32F NCHW (u_a) -> C4; the output texture is W x (N * C4 * H)
 uniform sampler2D u_a;
@@ -40,7 +45,7 @@ void main() {
     vec4 v = vec4(0.0);
     for (int j = 0; j < 4; ++j) {
         int ch = c4 * 4 + j;
-        if (ch < u_x.x) v[j] = fetch(u_a, u_a_w, ((n * u_x.x + ch) * u_x.y + h) * u_x.z + w);
+        if (ch < u_x.x) v[j] = fetch(u_a, u_a_w, u_off + n * u_st.x + ch * u_st.y + h * u_st.z + w * u_st.w);
     }
     o_color = v;
 }
@@ -58,7 +63,10 @@ void main() {
     vec4 v = vec4(0.0);
     for (int j = 0; j < 4; ++j) {
         int ch = c4 * 4 + j;
-        if (ch < u_x.x && o < u_y.x) v[j] = fetch(u_b, u_b_w, (o * u_x.x + ch) * kk + t);
+        if (ch < u_x.x && o < u_y.x) {
+            v[j] = fetch(u_b, u_b_w, u_off + o * u_st.x + ch * u_st.y +
+                                     (t / u_kernel.y) * u_st.z + (t % u_kernel.y) * u_st.w);
+        }
     }
     o_color = v;
 }

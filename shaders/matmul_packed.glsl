@@ -9,6 +9,8 @@
 // multiply-adds (texture fetches are what costs most on SwiftShader).
 uniform ivec4 u_mm;       // n, k, m, n8 (= ceil(n / 8))
 uniform ivec2 u_batched;  // A, B: 1 when the input has the batch, 0 when it is shared
+uniform ivec3 u_st;       // PACK_A / PACK_B: the input's batch, row and column strides
+uniform int u_off;        // and its offset (the input may be a view, such as a transpose)
 
 #ifdef PACK_A
 uniform sampler2D u_a;
@@ -20,7 +22,7 @@ void main() {
     if (i < u_mm.x) {
         for (int c = 0; c < 4; ++c) {
             int kk = p.x * 4 + c;
-            if (kk < u_mm.y) v[c] = fetch(u_a, u_a_w, (b * u_mm.x + i) * u_mm.y + kk);
+            if (kk < u_mm.y) v[c] = fetch(u_a, u_a_w, u_off + b * u_st.x + i * u_st.y + kk * u_st.z);
         }
     }
     o_color = v;
@@ -38,7 +40,7 @@ void main() {
     if (kk < u_mm.y) {
         for (int c = 0; c < 4; ++c) {
             int j = p.x * 4 + c;
-            if (j < u_mm.z) v[c] = fetch(u_b, u_b_w, (b * u_mm.y + kk) * u_mm.z + j);
+            if (j < u_mm.z) v[c] = fetch(u_b, u_b_w, u_off + b * u_st.x + kk * u_st.y + j * u_st.z);
         }
     }
     o_color = v;

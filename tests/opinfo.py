@@ -391,6 +391,12 @@ def _cases():
                         ("blocks", (19, 13), (13, 10)), ("shared_b", (3, 19, 13), (13, 6)),
                         ("shared_a", (9, 5), (2, 5, 17)), ("wide", (2, 40, 70), (2, 70, 33))):
         add(f"matmul[{tag}]", lambda m, F, a, b: a @ b, In(sa), In(sb))
+    # large enough for WebGL's packed kernel, with views read in place (transposes) and a
+    # permuted batch that does not flatten
+    add("matmul[packed_views]", lambda m, F, a, b: a.t() @ b.transpose(-1, -2),
+        In((60, 50)), In((3, 70, 60)))
+    add("matmul[perm_batch]", lambda m, F, a, b: a.permute(1, 0, 2, 3) @ b,
+        In((4, 3, 20, 30)), In((30, 40)))
     add("matmul[nc]", lambda m, F, a, b: m.matmul(a, b), In((4, 3), noncontig=True),
         In((3, 5), noncontig=True))
     add("linear", lambda m, F, x, w, b: F.linear(x, w, b), In((2, 3, 4)), In((5, 4)), In((5,)))

@@ -107,6 +107,28 @@ json.dumps([before, after, mid, freed])
     assert mid == before["textures"] + 1 and freed == before["textures"]
 
 
+def test_several_results_in_one_draw(in_pyodide):
+    """Lazy results of one shape are computed in one multi-target draw; values stay right."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+rng = np.random.default_rng(3)
+a, b = rng.standard_normal((2, 5, 7)).astype(np.float32)
+c = rng.standard_normal(7).astype(np.float32)
+ta, tb, tc = (webdl.tensor(v, device='webgl') for v in (a, b, c))
+outs = [ta * tb + 1.0, (ta - tb).relu(), ta / (tb.abs() + 2.0) * tc, tc.exp() * 2.0]
+s0 = webdl.memory_stats()['drawCalls']
+webdl.Tensor._materialize_all(*outs)
+s1 = webdl.memory_stats()['drawCalls']
+got = [o.numpy() for o in outs]
+want = [a * b + 1, np.maximum(a - b, 0), a / (np.abs(b) + 2) * c, np.exp(c) * 2]
+json.dumps([s1 - s0, webdl.memory_stats()['drawCalls'] - s1,
+            max(float(np.abs(g - w).max()) for g, w in zip(got, want))])
+""")
+    draws, later, err = r
+    assert draws == 2 and later == 0, r     # the three (5, 7) results together, then (7,)
+    assert err < 1e-5, r
+
+
 def test_freed_tensor_raises(in_pyodide):
     r = in_pyodide.run("import webdl\nt = webdl.ones(3, device='webgl')\nt.free_()\nt + 1")
     assert not r["ok"] and "GPU memory was already freed" in r["error"]

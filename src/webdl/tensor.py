@@ -197,6 +197,14 @@ class Tensor:
         self._buf = self.device.backend.materialize(other._buf)  # kept across steps: compute
         return self
 
+    @staticmethod
+    def _materialize_all(*tensors):
+        """``_materialize`` several tensors of one device, in one kernel where its backend
+        can (an optimizer's new state and parameter)."""
+        backend = tensors[0].device.backend
+        for t, b in zip(tensors, backend.materialize_many([t._buf for t in tensors])):
+            t._buf = b
+
     def _materialize(self):
         """Compute this tensor's value now if its backend deferred it (lazy fusion)."""
         self._buf = self.device.backend.materialize(self._buf)

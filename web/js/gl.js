@@ -45,6 +45,7 @@ class GLBridge {
     const info = {
       ok: true, renderer, version: gl.getParameter(gl.VERSION),
       maxTextureSize: gl.getParameter(gl.MAX_TEXTURE_SIZE),
+      maxDrawBuffers: gl.getParameter(gl.MAX_DRAW_BUFFERS),
       floatRender: !!cbf,
     };
     if (!cbf) {
@@ -311,6 +312,7 @@ class GLBridge {
         case gl.FLOAT: Array.isArray(v) ? gl.uniform1fv(u.loc, v.map(Number)) : gl.uniform1f(u.loc, v); break;
         case gl.INT: Array.isArray(v) ? gl.uniform1iv(u.loc, v) : gl.uniform1i(u.loc, v); break;
         case gl.INT_VEC2: gl.uniform2iv(u.loc, v); break;
+        case gl.INT_VEC3: gl.uniform3iv(u.loc, v); break;
         case gl.INT_VEC4: gl.uniform4iv(u.loc, v); break;
         default: throw new Error(`webgl: uniform ${name} has an unsupported type`);
       }

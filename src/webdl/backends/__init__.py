@@ -6,7 +6,7 @@ name, ``shaders/<name>.glsl`` on WebGL), its shape rule, its numpy reference (``
 its backward rule. Everything else (softmax, conv2d, losses, ...) is written once on top of
 the primitives. A backend may also run a composite op as one *fused* kernel: it names the op
 in ``fused`` and implements the matching :class:`webdl.autograd.Fused` op (for example
-``webdl.ops.conv.Conv2d``), whose backward pass recomputes the composite.
+``webdl.ops.conv.Conv2d``), which has its own backward rule or recomputes the composite.
 
 What a backend must provide:
 
@@ -43,6 +43,10 @@ class Backend:
     def materialize(self, buf):
         """Compute a buffer now if the backend deferred it (lazy fusion); returns it."""
         return buf
+
+    def materialize_many(self, bufs):
+        """``materialize`` for several buffers, in one kernel where the backend can."""
+        return [self.materialize(b) for b in bufs]
 
 
 class Device:

@@ -254,7 +254,7 @@ class WebGLBackend(Backend):
         return out
 
     # ops whose kernels read a lazy view (permute, slice, expand, flip) in place
-    _READS_VIEWS = frozenset({"sum", "amax", "amin", "argmax", "argmin"})
+    _READS_VIEWS = frozenset({"sum", "amax", "amin", "argmax", "argmin", "matmul", "conv2d"})
 
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
         if op.name != "reshape":
@@ -311,10 +311,10 @@ class WebGLBackend(Backend):
         return out
 
     @staticmethod
-    def _codegen(node, shape):
-        """GLSL for a lazy expression over ``shape``: (expression, {key: (k, buffer, strides,
-        offset)} for the inputs read as v<k>, uniform values u_p, whether every input is
-        dense in ``shape``)."""
+    def _codegen(nodes, shape):
+        """GLSL for lazy expressions over ``shape``: ([expression per node], {key: (k,
+        buffer, strides, offset)} for the inputs read as v<k>, uniform values u_p, whether
+        every input is dense in ``shape``)."""
         slots, params = {}, []
         same = True     # every input read at the output's own texel
         dense = tuple(_pad(_strides(shape), 0))
@@ -345,17 +345,32 @@ class WebGLBackend(Backend):
                 args += [f"u_p[{len(params)}]", f"u_p[{len(params) + 1}]"]
                 params.extend(_num(v) for v in p)
             return f"{fn}({', '.join(args)})"
-        return emit(node), slots, params, same
+        return [emit(n) for n in nodes], slots, params, same
 
-    def realize(self, buf):
-        """The texture behind a buffer, computing a lazy expression in one kernel."""
+    def materialize_many(self, bufs):
+        """Lazy expressions of one shape computed together: one draw, a render target each
+        (up to 8), their shared inputs read once."""
+        groups = {}
+        for b in bufs:
+            if isinstance(b, LazyBuf) and b.real is None and b.node is not None:
+                groups.setdefault(b.shape, []).append(b)
+        per = min(8, self.info.get("maxDrawBuffers", 4))
+        for group in groups.values():
+            for i in range(0, len(group), per):
+                self.realize(*group[i:i + per])
+        return [self.realize(b) for b in bufs]
+
+    def realize(self, buf, *more):
+        """The texture behind a buffer, computing a lazy expression in one kernel (with
+        ``more`` lazy buffers of the same shape: computed in the same kernel)."""
         if not isinstance(buf, LazyBuf):
             return buf
         if buf.real is not None:
             return buf.real
         if buf.node is None:
             raise RuntimeError("webgl: this tensor's GPU memory was already freed")
-        expr, slots, params, same = self._codegen(buf.node, buf.shape)
+        outs = (buf,) + more
+        exprs, slots, params, same = self._codegen([b.node for b in outs], buf.shape)
         inputs, uniforms, decl = {}, {}, []
         for k, b, st, off in slots.values():
             inputs[f"u_in{k}"] = b
@@ -368,15 +383,20 @@ class WebGLBackend(Backend):
                                    if same else
                                    f"fetch(u_in{k}, u_in{k}_w, u_off{k} + dot6(c, u_st{k}));\n")
             for k in range(len(slots)))
+        decl += [f"layout(location = {j}) out vec4 o_color{j};\n" for j in range(1, len(outs))]
         main = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
                 "void main() {\n" + ("" if same else "    int c[6];\n    unravel(out_index(), c);\n")
-                + fetches + f"    emit({expr});\n}}\n")
+                + fetches + f"    emit({exprs[0]});\n"
+                + "".join(f"    o_color{j} = vec4({e}, 0.0, 0.0, 1.0);\n"
+                          for j, e in enumerate(exprs[1:], 1)) + "}\n")
         if params:
             uniforms["u_p"] = params
-        out = GLBuffer(buf.numel)
-        self._draw(("elementwise", main), (), inputs, out, buf.shape, uniforms)
-        buf.real, buf.node, buf.leaves = out, None, ()
-        return out
+        reals = [GLBuffer(buf.numel) for _ in outs]
+        self._draw(("elementwise", main), (), inputs, reals[0], buf.shape, uniforms,
+                   extra=reals[1:])
+        for b, r in zip(outs, reals):
+            b.real, b.node, b.leaves = r, None, ()
+        return reals[0]
 
     # --- reductions ---------------------------------------------------------------------------
     def _view(self, buf, shape):
@@ -518,57 +538,88 @@ class WebGLBackend(Backend):
         n, m = sa[-2], sb[-1]
         nb = _numel(shape[:-2])
         na, nbb = _numel(sa[:-2]), _numel(sb[:-2])
-        # small products: one naive draw costs less than four packed passes
-        if na in (1, nb) and nbb in (1, nb) and nb * n * k * m > 1 << 17:
-            out = self._matmul_packed(bufs, shape, n, k, m, nb, na, nbb)
+        batch = list(shape[:-2])
+        # operands read in place when they are views (a transposed weight): the packing
+        # passes and the naive kernel both take strides
+        (ta, sta, oa), (tb, stb, ob) = self._view(bufs[0], sa), self._view(bufs[1], sb)
+        if nb * n * k * m > 1 << 17:   # small products: one naive draw beats four passes
+            fa, fb = self._flat_batch(sa, sta), self._flat_batch(sb, stb)
+            if na in (1, nb) and nbb in (1, nb) and fa is not None and fb is not None:
+                out = self._matmul_packed((ta, fa, oa), (tb, fb, ob), shape, n, k, m, nb,
+                                          na, nbb)
+                if out is not None:
+                    return out
+            # too large for the packed textures: as a 1x1 convolution on the packed conv
+            # path, whose images wrap into blocks (A (n, k) is the weight, B (.., k, m) the
+            # image), or A's rows stacked when B is shared
+            out = self._matmul_as_conv([self.realize(b) for b in bufs], sa, sb, shape)
             if out is not None:
                 return out
-        # as a 1x1 convolution on the packed path: A (n, k) is the weight, B (.., k, m) the
-        # image (batch, k channels, 1 row, m columns), or A's rows stacked when B is shared
-        geometry = {"u_kernel": [1, 1], "u_stride": [1, 1], "u_dil": [1, 1], "u_pad": [0, 0]}
-        limit = self.info["maxTextureSize"]
-        k4 = -(-k // 4)
-        if _numel(sa[:-2]) == 1 or _numel(sb[:-2]) == 1:
-            if _numel(sa[:-2]) == 1:
-                xdims, ydims, batch = (k, 1, m, k4), (n, 1, m, -(-n // 4)), nb
-                wbuf, xbuf = bufs[0], bufs[1] if _numel(sb[:-2]) == nb else None
-            else:
-                rows = _numel(sa[:-1])
-                xdims, ydims, batch = (k, 1, m, k4), (rows, 1, m, -(-rows // 4)), 1
-                wbuf, xbuf = bufs[0], bufs[1]
-            xblk = self._blocks(m, batch * k4, limit)
-            yblk = self._blocks(m, batch * ydims[3], limit)
-            if xbuf is not None and xblk and yblk and max(k4, ydims[3] * 4) <= limit:
-                cshape = (batch, ydims[0], 1, m)
-                return self._conv2d_packed([xbuf, wbuf], cshape, geometry, xdims, ydims,
-                                           xblk, yblk)
-        batch = list(shape[:-2])
         if len(batch) > 4:
             raise NotImplementedError(f"webgl: matmul with more than 4 batch dims "
                                       f"(shape {tuple(shape)})")
 
-        def batch_strides(s):
+        def strides(s, st):      # 4 batch strides (0 where broadcast), row, column
             bs = [1] * (len(batch) - len(s[:-2])) + list(s[:-2])
-            mat = s[-1] * s[-2]
-            st = [t * mat for t in _strides(bs)]
-            return [0] * (4 - len(bs)) + [0 if d == 1 else t for d, t in zip(bs, st)] + [0, 0]
-        return self._new(shape, "matmul", (), {"u_a": bufs[0], "u_b": bufs[1]},
-                         {"u_a_st": batch_strides(sa), "u_b_st": batch_strides(sb), "u_k": k})
+            bst = [0] * (len(batch) - len(s[:-2])) + list(st[:-2])
+            return [0] * (4 - len(bs)) + [0 if d == 1 else t for d, t in zip(bs, bst)] + \
+                list(st[-2:])
+        return self._new(shape, "matmul", (), {"u_a": ta, "u_b": tb},
+                         {"u_a_st": strides(sa, sta), "u_b_st": strides(sb, stb),
+                          "u_a_off": oa, "u_b_off": ob, "u_k": k})
 
-    def _matmul_packed(self, bufs, shape, n, k, m, nb, na, nbb):
+    @staticmethod
+    def _flat_batch(shape, st):
+        """(batch stride, row stride, column stride) of a matrix view whose batch dims
+        flatten into one stride; None when they don't."""
+        bst = None
+        for d in range(len(shape) - 2):
+            if shape[d] == 1:
+                continue
+            if bst is not None and bst != st[d] * shape[d]:
+                return None
+            bst = st[d]
+        return (bst or 0, st[-2], st[-1])
+
+    def _matmul_as_conv(self, bufs, sa, sb, shape):
+        n, k, m = sa[-2], sa[-1], sb[-1]
+        nb = _numel(shape[:-2])
+        geometry = {"u_kernel": [1, 1], "u_stride": [1, 1], "u_dil": [1, 1], "u_pad": [0, 0]}
+        limit = self.info["maxTextureSize"]
+        k4 = -(-k // 4)
+        if _numel(sa[:-2]) != 1 and _numel(sb[:-2]) != 1:
+            return None
+        if _numel(sa[:-2]) == 1:
+            xdims, ydims, batch = (k, 1, m, k4), (n, 1, m, -(-n // 4)), nb
+            wbuf, xbuf = bufs[0], bufs[1] if _numel(sb[:-2]) == nb else None
+        else:
+            rows = _numel(sa[:-1])
+            xdims, ydims, batch = (k, 1, m, k4), (rows, 1, m, -(-rows // 4)), 1
+            wbuf, xbuf = bufs[0], bufs[1]
+        xblk = self._blocks(m, batch * k4, limit)
+        yblk = self._blocks(m, batch * ydims[3], limit)
+        if xbuf is None or not xblk or not yblk or max(k4, ydims[3] * 4) > limit:
+            return None
+        cshape = (batch, ydims[0], 1, m)
+        return self._conv2d_packed([xbuf, wbuf], cshape, geometry, xdims, ydims, xblk, yblk)
+
+    def _matmul_packed(self, a, b, shape, n, k, m, nb, na, nbb):
         """Pack A and B four values to a texel, multiply 8x4 output blocks per fragment into
         eight targets, unpack (see shaders/matmul_packed.glsl); None when a texture would
-        exceed the GPU's size limit."""
+        exceed the GPU's size limit. ``a``, ``b``: (texture, (batch, row, column strides),
+        offset)."""
         limit = self.info["maxTextureSize"]
+        if self.info.get("maxDrawBuffers", 4) < 8:    # WebGL2 promises only 4
+            return None
         n8, k4, m4 = -(-n // 8), -(-k // 8) * 2, -(-m // 4)
         if max(k4, m4) > limit or max(na * n8 * 8, nbb * k4 * 4, nb * n8) > limit:
             return None
         u = {"u_mm": [n, k, m, n8], "u_batched": [int(na > 1), int(nbb > 1)]}
         kern = "matmul_packed"
-        a = self._new(shape, kern, (("PACK_A", 1),), {"u_a": bufs[0]}, u,
-                      packed=(k4, na * n8 * 8))
-        b = self._new(shape, kern, (("PACK_B", 1),), {"u_b": bufs[1]}, u,
-                      packed=(m4, nbb * k4 * 4))
+        a = self._new(shape, kern, (("PACK_A", 1),), {"u_a": a[0]},
+                      {**u, "u_st": list(a[1]), "u_off": a[2]}, packed=(k4, na * n8 * 8))
+        b = self._new(shape, kern, (("PACK_B", 1),), {"u_b": b[0]},
+                      {**u, "u_st": list(b[1]), "u_off": b[2]}, packed=(m4, nbb * k4 * 4))
         targets = [GLBuffer(0, (m4, nb * n8)) for _ in range(8)]
         self._draw(kern, (("MM", 1),), {"u_a": a, "u_b": b}, targets[0], shape, u,
                    extra=targets[1:])
@@ -619,9 +670,12 @@ class WebGLBackend(Backend):
         u = {"u_x": list(xdims), "u_y": list(ydims), "u_xr": xblk[2], "u_yr": yblk[2],
              **geometry}
         k = "conv2d_packed"
-        xp = self._new(shape, k, (("PACK_X", 1),), {"u_a": bufs[0]}, u, packed=xblk[:2])
-        wp = self._new(shape, k, (("PACK_W", 1),), {"u_b": bufs[1]}, u,
-                       packed=(c4 * kh * kw, o4 * 4))
+        x, xst, xoff = self._view(bufs[0], (shape[0], c, h, w))   # views read in place
+        wt, wst, woff = self._view(bufs[1], (o, c, kh, kw))
+        xp = self._new(shape, k, (("PACK_X", 1),), {"u_a": x},
+                       {**u, "u_st": xst, "u_off": xoff}, packed=xblk[:2])
+        wp = self._new(shape, k, (("PACK_W", 1),), {"u_b": wt},
+                       {**u, "u_st": wst, "u_off": woff}, packed=(c4 * kh * kw, o4 * 4))
         inputs = {"u_a": xp, "u_b": wp}
         if len(bufs) == 3:
             inputs["u_c"] = bufs[2]

@@ -97,9 +97,12 @@ class SGD(Optimizer):
                 st = self._state(p)
                 buf = st.get("momentum_buffer")
                 buf = d if buf is None else buf * g["momentum"] + d * (1 - g["dampening"])
-                st["momentum_buffer"] = buf._materialize()
+                st["momentum_buffer"] = buf
                 d = d + buf * g["momentum"] if g["nesterov"] else buf
-            p._assign(p.detach() - d * g["lr"])
+            new = p.detach() - d * g["lr"]
+            if g["momentum"]:           # the new state and parameter in one kernel
+                Tensor._materialize_all(st["momentum_buffer"], new)
+            p._assign(new)
         return loss
 
 
@@ -136,16 +139,20 @@ class Adam(Optimizer):
             v = st.get("exp_avg_sq")
             m = d * (1 - b1) if m is None else m + (d - m) * (1 - b1)
             v = d * d * (1 - b2) if v is None else v * b2 + d * d * (1 - b2)
-            st["exp_avg"], st["exp_avg_sq"] = m._materialize(), v._materialize()
+            st["exp_avg"], st["exp_avg_sq"] = m, v
             if g["amsgrad"]:
                 vmax = st.get("max_exp_avg_sq")
                 vmax = v if vmax is None else vmax.maximum(v)
-                st["max_exp_avg_sq"] = vmax._materialize()
+                st["max_exp_avg_sq"] = vmax
                 v = vmax
             bc1 = 1 - b1 ** t
             bc2 = 1 - b2 ** t
             denom = v.sqrt() / math.sqrt(bc2) + g["eps"]
-            p._assign(pv - m / denom * (lr / bc1))
+            new = pv - m / denom * (lr / bc1)
+            # the moments and the parameter in one kernel where the backend can
+            Tensor._materialize_all(*[st[k] for k in ("exp_avg", "exp_avg_sq",
+                                                      "max_exp_avg_sq") if k in st], new)
+            p._assign(new)
         return loss
 
 
