@@ -60,6 +60,7 @@ class GLBridge {
     this.fbo = gl.createFramebuffer();
     this.maxTextureSize = info.maxTextureSize;
     this.maxWidth = Math.min(MAX_WIDTH, info.maxTextureSize);
+    info.maxWidth = this.maxWidth;   // a tensor's texture is one row up to this many elements
     this.maxTexels = this.maxWidth * info.maxTextureSize;
     // a probe: render a float value that needs 32 bits and read it back bit-exactly
     const probe = this.alloc(4);

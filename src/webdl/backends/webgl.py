@@ -311,25 +311,18 @@ class WebGLBackend(Backend):
         return out
 
     @staticmethod
-    def _codegen(nodes, shape):
-        """GLSL for lazy expressions over ``shape``: ([expression per node], {key: (k,
-        buffer, strides, offset)} for the inputs read as v<k>, uniform values u_p, whether
-        every input is dense in ``shape``)."""
+    def _codegen(nodes):
+        """GLSL for lazy expressions: ([expression per node], {key: (k, buffer, strides,
+        offset)} for the inputs read as v<k>, uniform values u_p)."""
         slots, params = {}, []
-        same = True     # every input read at the output's own texel
-        dense = tuple(_pad(_strides(shape), 0))
 
         def emit(node):
-            nonlocal same
             kind = node[0]
             if kind == "leaf":              # ("leaf", buffer, strides (6), offset)
                 _, b, st, off = node
                 key = (id(b), st, off)
                 if key not in slots:
-                    k = len(slots)
-                    slots[key] = (k, b, st, off)
-                    if st != dense or off:
-                        same = False
+                    slots[key] = (len(slots), b, st, off)
                 return f"v{slots[key][0]}"
             if kind == "const":
                 params.extend((_num(node[1]), 0.0))
@@ -345,7 +338,7 @@ class WebGLBackend(Backend):
                 args += [f"u_p[{len(params)}]", f"u_p[{len(params) + 1}]"]
                 params.extend(_num(v) for v in p)
             return f"{fn}({', '.join(args)})"
-        return [emit(n) for n in nodes], slots, params, same
+        return [emit(n) for n in nodes], slots, params
 
     def materialize_many(self, bufs):
         """Lazy expressions of one shape computed together: one draw, a render target each
@@ -370,23 +363,52 @@ class WebGLBackend(Backend):
         if buf.node is None:
             raise RuntimeError("webgl: this tensor's GPU memory was already freed")
         outs = (buf,) + more
-        exprs, slots, params, same = self._codegen([b.node for b in outs], buf.shape)
-        inputs, uniforms, decl = {}, {}, []
+        exprs, slots, params = self._codegen([b.node for b in outs])
+        # Each input is read the cheapest way it allows (integer division is what costs on
+        # SwiftShader): at the output's own texel when it is dense in the output's shape
+        # (its texture then has the same layout); otherwise at the coordinates of the output
+        # index over the merged dims (neighbouring dims merge when every strided input's
+        # strides chain), unravelled with one division pair per merged dim; a one-row
+        # texture is indexed without dividing again.
+        dense = tuple(_pad(_strides(buf.shape), 0))
+        strided = [(k, b, st, off) for k, b, st, off in slots.values()
+                   if st != dense or off]
+        dims = []                                   # [size, [stride per strided input]]
+        for d, size in enumerate(_pad(buf.shape)):
+            if size == 1:
+                continue
+            sts = [st[d] for _, _, st, _ in strided]
+            if dims and all(p == t * size for p, t in zip(dims[-1][1], sts)):
+                dims[-1] = [dims[-1][0] * size, sts]
+            else:
+                dims.append([size, sts])
+        rank = len(dims)
+        one_row = self.info.get("maxWidth", 4096)
+        inputs, uniforms, decl, fetches = {}, {}, [], []
+        if strided and rank:
+            uniforms["u_dims"] = _pad([d[0] for d in dims])
+            decl.append("uniform int u_dims[6];\n")
+            fetches.append("    int i = out_index();\n")
+            for d in range(5, 6 - rank, -1):
+                fetches.append(f"    int c{d} = i % u_dims[{d}];\n    i /= u_dims[{d}];\n")
+            fetches.append(f"    int c{6 - rank} = i;\n")
         for k, b, st, off in slots.values():
             inputs[f"u_in{k}"] = b
-            decl.append(f"uniform sampler2D u_in{k};\nuniform int u_in{k}_w;\n"
-                        f"uniform int u_st{k}[6];\nuniform int u_off{k};\n")
-            if not same:
-                uniforms[f"u_st{k}"], uniforms[f"u_off{k}"] = list(st), off
-        fetches = "".join(
-            f"    float v{k} = " + (f"texelFetch(u_in{k}, ivec2(gl_FragCoord.xy), 0).r;\n"
-                                   if same else
-                                   f"fetch(u_in{k}, u_in{k}_w, u_off{k} + dot6(c, u_st{k}));\n")
-            for k in range(len(slots)))
+            decl.append(f"uniform sampler2D u_in{k};\n")
+            if st == dense and not off:
+                fetches.append(f"    float v{k} = texelFetch(u_in{k}, ivec2(gl_FragCoord.xy), 0).r;\n")
+                continue
+            j = [t[0] for t in strided].index(k)
+            uniforms[f"u_st{k}"] = _pad([dd[1][j] for dd in dims], 0)
+            uniforms[f"u_off{k}"] = off
+            decl.append(f"uniform int u_in{k}_w;\nuniform int u_st{k}[6];\nuniform int u_off{k};\n")
+            at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]" for d in range(6 - rank, 6)])
+            fetches.append(f"    float v{k} = " + (
+                f"texelFetch(u_in{k}, ivec2({at}, 0), 0).r;\n" if b.numel <= one_row else
+                f"fetch(u_in{k}, u_in{k}_w, {at});\n"))
         decl += [f"layout(location = {j}) out vec4 o_color{j};\n" for j in range(1, len(outs))]
         main = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
-                "void main() {\n" + ("" if same else "    int c[6];\n    unravel(out_index(), c);\n")
-                + fetches + f"    emit({exprs[0]});\n"
+                "void main() {\n" + "".join(fetches) + f"    emit({exprs[0]});\n"
                 + "".join(f"    o_color{j} = vec4({e}, 0.0, 0.0, 1.0);\n"
                           for j, e in enumerate(exprs[1:], 1)) + "}\n")
         if params:
