@@ -210,6 +210,28 @@ class GLBridge {
     this.stats.uploads++;
   }
 
+  // readback straight into a Python buffer (a PyProxy of a float32 numpy array of at least
+  // the texture's rows x width elements): no JS array, no second copy
+  downloadInto(id, numel, target) {
+    this.checkContext();
+    const gl = this.gl;
+    const t = this.textures.get(id);
+    const rows = Math.ceil(Math.max(numel, 1) / t.w);
+    if (this.readRed === undefined) this.download(id, numel);   // probes the read format
+    if (!this.readRed) return false;
+    const buf = target.getBuffer("f32");
+    try {
+      if (buf.data.length < t.w * rows) throw new Error("webgl: readback buffer too small");
+      gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+      gl.readPixels(0, 0, t.w, rows, gl.RED, gl.FLOAT, buf.data.subarray(0, t.w * rows));
+    } finally {
+      buf.release();
+    }
+    this.stats.readbacks++;
+    return true;
+  }
+
   download(id, numel) {
     this.checkContext();
     const gl = this.gl;

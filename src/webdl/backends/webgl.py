@@ -170,13 +170,14 @@ class WebGLBackend(Backend):
         self._check(buf)
         if buf.host is not None:
             return buf.host.reshape(shape).astype(dtype.np, copy=True)
+        width = min(n, self.info.get("maxWidth", 4096))
+        data = np.empty(-(-n // width) * width, dtype=np.float32)   # whole texture rows
         try:
-            js = _gl.download(buf.id, n)
+            if not _gl.downloadInto(buf.id, n, data):   # straight into numpy's memory
+                _gl.download(buf.id, n).assign_to(data[:n])
         except Exception as e:  # noqa: BLE001 - JsException
             raise _js_error(e) from None
-        data = np.empty(n, dtype=np.float32)
-        js.assign_to(data)                      # one copy, straight into numpy's memory
-        data = data.reshape(shape)
+        data = data[:n].reshape(shape)
         if dtype.name == "bool":
             return data != 0
         if dtype.name == "int64":
