@@ -1,21 +1,15 @@
 // conv2d on packed textures: PACK_X / PACK_W / CONV / UNPACK passes (one defined each).
-// Packed layout "C4": an RGBA32F texture whose row r = (n * C4 + c4) * H + h holds, at
-// column w, channels 4*c4 .. 4*c4+3 of pixel (h, w) of image n (missing channels are 0).
-// Rows wrap into blocks of R rows placed side by side: row r is at (w + (r / R) * W, r % R).
-// 2-D addressing keeps integer division out of the inner loop; one input fetch feeds 16
-// multiply-adds.
+// Packed input "C4": an RGBA32F texture whose row r = (n * C4 + c4) * Hp + h holds, at
+// column w, channels 4*c4 .. 4*c4+3 of pixel (h, w) of the zero-padded image n (missing
+// channels and the padding are 0, so the CONV loop needs no bounds checks). Rows wrap into
+// blocks of R rows placed side by side: row r is at (w + (r / R) * Wp, r % R).
+// CONV: a fragment computes COLS (2, 4 or 8) neighbouring output columns of 4 output
+// channels, one column per render target: per tap COLS input fetches and 4 weight fetches
+// feed 16 * COLS multiply-adds.
 uniform ivec4 u_x;        // C, H, W, C4 (input)
+uniform ivec4 u_xp;       // Hp, Wp (the padded image), R of the packed input, N
 uniform ivec4 u_y;        // O, Ho, Wo, O4 (output)
-uniform int u_xr;         // R of the packed input
-uniform int u_yr;         // R of the packed output
-
-ivec2 c4pos(int w, int row, int width, int rows) {
-#ifdef ONE_BLOCK_X
-    return ivec2(w, row);     // the input fits one block: no division in the inner loop
-#else
-    return ivec2(w + (row / rows) * width, row % rows);
-#endif
-}
+uniform ivec2 u_yq;       // output texels per row of one target (ceil(Wo / COLS)), its R
 
 // KH, KW: the kernel size, compiled in so the tap loops unroll (few distinct values)
 #ifndef KH
@@ -33,19 +27,22 @@ uniform ivec4 u_st;
 uniform int u_off;
 
 #ifdef PACK_X
-// R32F NCHW (u_a) -> C4; the output texture is W x (N * C4 * H)
+// R32F NCHW (u_a) -> C4, padded
 uniform sampler2D u_a;
 uniform int u_a_w;
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    int row = (p.x / u_x.z) * u_xr + p.y;
-    int w = p.x % u_x.z;
-    int h = row % u_x.y, nc4 = row / u_x.y;
+    int row = (p.x / u_xp.y) * u_xp.z + p.y;
+    int h = row % u_xp.x - u_pad.x, w = p.x % u_xp.y - u_pad.y;
+    int nc4 = row / u_xp.x;
     int c4 = nc4 % u_x.w, n = nc4 / u_x.w;
     vec4 v = vec4(0.0);
-    for (int j = 0; j < 4; ++j) {
-        int ch = c4 * 4 + j;
-        if (ch < u_x.x) v[j] = fetch(u_a, u_a_w, u_off + n * u_st.x + ch * u_st.y + h * u_st.z + w * u_st.w);
+    if (n < u_xp.w && h >= 0 && h < u_x.y && w >= 0 && w < u_x.z) {
+        int at = u_off + n * u_st.x + h * u_st.z + w * u_st.w;
+        for (int j = 0; j < 4; ++j) {
+            int ch = c4 * 4 + j;
+            if (ch < u_x.x) v[j] = fetch(u_a, u_a_w, at + ch * u_st.y);
+        }
     }
     o_color = v;
 }
@@ -73,20 +70,32 @@ void main() {
 #endif
 
 #ifdef CONV
-// packed x (u_a) and packed weights (u_b) -> packed y in two targets: a fragment computes
-// output columns 2q (o_color) and 2q+1 (o_color1) for 4 output channels, so each weight
-// fetch feeds 8 multiply-adds and each input fetch 16. Texel (q, (n * O4 + o4) * Ho + oh).
+// packed x (u_a) and packed weights (u_b) -> COLS targets; target j holds output column
+// COLS * q + j of 4 output channels at texel (q, (n * O4 + o4) * Ho + oh) (blocks wrap as
+// for the input)
 layout(location = 1) out vec4 o_color1;
+#if COLS > 2
+layout(location = 2) out vec4 o_color2;
+layout(location = 3) out vec4 o_color3;
+#endif
+#if COLS > 4
+layout(location = 4) out vec4 o_color4;
+layout(location = 5) out vec4 o_color5;
+layout(location = 6) out vec4 o_color6;
+layout(location = 7) out vec4 o_color7;
+#endif
 uniform sampler2D u_a;
 uniform sampler2D u_b;
 uniform sampler2D u_c;    // bias, R32F, when u_bias == 1
 uniform int u_c_w;
 uniform int u_bias;
-uniform int u_half;       // ceil(Wo / 2): the width of one output block
+
+#define COL(j, acc) { vec4 x = texelFetch(u_a, a + ivec2((j) * sw, 0), 0); \
+    acc += vec4(dot(x, k0), dot(x, k1), dot(x, k2), dot(x, k3)); }
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    int q = p.x % u_half;
-    int orow = (p.x / u_half) * u_yr + p.y;
+    int q = p.x % u_yq.x;
+    int orow = (p.x / u_yq.x) * u_yq.y + p.y;
     int oh = orow % u_y.y, no4 = orow / u_y.y;
     int o4 = no4 % u_y.w, n = no4 / u_y.w;
     int o0 = o4 * 4;
@@ -94,47 +103,81 @@ void main() {
     if (u_bias == 1) {
         for (int j = 0; j < 4; ++j) if (o0 + j < u_y.x) acc0[j] = fetch(u_c, u_c_w, o0 + j);
     }
-    vec4 acc1 = acc0;
-    int h0 = oh * u_stride.x - u_pad.x;
-    int w0 = (2 * q) * u_stride.y - u_pad.y;
-    int w1 = w0 + u_stride.y;
-    int kk = u_kernel.x * u_kernel.y;
+    vec4 acc1 = acc0, acc2 = acc0, acc3 = acc0, acc4 = acc0, acc5 = acc0, acc6 = acc0,
+         acc7 = acc0;
+    int sw = u_stride.y;
+    int w0 = q * COLS * sw;
+    int t = 0;
     for (int c4 = 0; c4 < u_x.w; ++c4) {
-        int rowbase = (n * u_x.w + c4) * u_x.y;
-        int wbase = c4 * kk;
+        int rowbase = (n * u_x.w + c4) * u_xp.x + oh * u_stride.x;
         for (int ki = 0; ki < KH; ++ki) {
-            int h = h0 + ki * u_dil.x;
-            if (h < 0 || h >= u_x.y) continue;
+            int row = rowbase + ki * u_dil.x;
+#ifdef ONE_BLOCK_X
+            ivec2 at = ivec2(w0, row);
+#else
+            ivec2 at = ivec2(w0 + (row / u_xp.z) * u_xp.y, row % u_xp.z);
+#endif
             for (int kj = 0; kj < KW; ++kj) {
-                int wa = w0 + kj * u_dil.y, wb = w1 + kj * u_dil.y;
-                vec4 xa = (wa >= 0 && wa < u_x.z) ? texelFetch(u_a, c4pos(wa, rowbase + h, u_x.z, u_xr), 0) : vec4(0.0);
-                vec4 xb = (wb >= 0 && wb < u_x.z) ? texelFetch(u_a, c4pos(wb, rowbase + h, u_x.z, u_xr), 0) : vec4(0.0);
-                int t = wbase + ki * KW + kj;
                 vec4 k0 = texelFetch(u_b, ivec2(t, o0), 0);
                 vec4 k1 = texelFetch(u_b, ivec2(t, o0 + 1), 0);
                 vec4 k2 = texelFetch(u_b, ivec2(t, o0 + 2), 0);
                 vec4 k3 = texelFetch(u_b, ivec2(t, o0 + 3), 0);
-                acc0 += vec4(dot(xa, k0), dot(xa, k1), dot(xa, k2), dot(xa, k3));
-                acc1 += vec4(dot(xb, k0), dot(xb, k1), dot(xb, k2), dot(xb, k3));
+                ++t;
+                ivec2 a = at + ivec2(kj * u_dil.y, 0);
+                COL(0, acc0) COL(1, acc1)
+#if COLS > 2
+                COL(2, acc2) COL(3, acc3)
+#endif
+#if COLS > 4
+                COL(4, acc4) COL(5, acc5) COL(6, acc6) COL(7, acc7)
+#endif
             }
         }
     }
-    o_color = acc0;
-    o_color1 = acc1;
+    o_color = acc0; o_color1 = acc1;
+#if COLS > 2
+    o_color2 = acc2; o_color3 = acc3;
+#endif
+#if COLS > 4
+    o_color4 = acc4; o_color5 = acc5; o_color6 = acc6; o_color7 = acc7;
+#endif
 }
 #endif
 
 #ifdef UNPACK
-// the two packed targets (u_a: even columns, u_b: odd columns) -> R32F NCHW
-uniform sampler2D u_a;
-uniform sampler2D u_b;
-uniform int u_half;
+// the COLS targets (u_t0 ..: output columns COLS * q + j) -> R32F NCHW
+uniform sampler2D u_t0;
+uniform sampler2D u_t1;
+#if COLS > 2
+uniform sampler2D u_t2;
+uniform sampler2D u_t3;
+#endif
+#if COLS > 4
+uniform sampler2D u_t4;
+uniform sampler2D u_t5;
+uniform sampler2D u_t6;
+uniform sampler2D u_t7;
+#endif
 void main() {
-    int c[6];
-    unravel(out_index(), c);   // (1, 1, n, o, oh, ow)
-    int row = (c[2] * u_y.w + c[3] / 4) * u_y.y + c[4];
-    ivec2 at = ivec2(c[5] / 2 + (row / u_yr) * u_half, row % u_yr);
-    vec4 v = (c[5] % 2 == 0) ? texelFetch(u_a, at, 0) : texelFetch(u_b, at, 0);
-    emit(v[c[3] % 4]);
+    int idx = out_index();
+    int ow = idx % u_y.z, r = idx / u_y.z;
+    int oh = r % u_y.y;
+    r /= u_y.y;
+    int o = r % u_y.x, n = r / u_y.x;
+    int orow = (n * u_y.w + o / 4) * u_y.y + oh;
+    ivec2 at = ivec2(ow / COLS + (orow / u_yq.y) * u_yq.x, orow % u_yq.y);
+    int j = ow % COLS;
+    vec4 v;
+#if COLS == 2
+    v = j == 0 ? texelFetch(u_t0, at, 0) : texelFetch(u_t1, at, 0);
+#else
+    if (j < 2) v = j == 0 ? texelFetch(u_t0, at, 0) : texelFetch(u_t1, at, 0);
+    else if (j < 4) v = j == 2 ? texelFetch(u_t2, at, 0) : texelFetch(u_t3, at, 0);
+#if COLS > 4
+    else if (j < 6) v = j == 4 ? texelFetch(u_t4, at, 0) : texelFetch(u_t5, at, 0);
+    else v = j == 6 ? texelFetch(u_t6, at, 0) : texelFetch(u_t7, at, 0);
+#endif
+#endif
+    emit(v[o % 4]);
 }
 #endif

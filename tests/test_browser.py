@@ -11,11 +11,16 @@ RTOL = ATOL = 1e-4   # WebGL (float32 on the GPU) against the numpy reference
 
 
 def _webgl_vs_numpy(in_pyodide, cases):
-    return in_pyodide.check(f"""
-import json, opinfo, webdl
-json.dumps(opinfo.run_all(opinfo.{cases}, opinfo.Lib(webdl, 'webgl'), opinfo.Lib(webdl, 'cpu'),
-                          {RTOL}, {ATOL}))
+    res = in_pyodide.check(f"""
+import json, opinfo, webdl, webdl_gl
+webdl_gl.glError()
+res = opinfo.run_all(opinfo.{cases}, opinfo.Lib(webdl, 'webgl'), opinfo.Lib(webdl, 'cpu'),
+                     {RTOL}, {ATOL})
+json.dumps([res, webdl_gl.glError()])
 """)
+    # a draw the GL refused (a feedback loop, a bad attachment) leaves the error flag set
+    assert res[1] == 0, f"GL error 0x{res[1]:x} while running the {cases} cases"
+    return res[0]
 
 
 @pytest.fixture(scope="session")

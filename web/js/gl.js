@@ -151,7 +151,9 @@ class GLBridge {
     } else {
       tex = gl.createTexture();
       gl.bindTexture(gl.TEXTURE_2D, tex);
-      while (gl.getError() !== gl.NO_ERROR) { /* clear stale errors */ }
+      for (let e = gl.getError(); e !== gl.NO_ERROR; e = gl.getError()) {
+        this.staleError = this.staleError || e;   // kept for glError()
+      }
       gl.texStorage2D(gl.TEXTURE_2D, 1, channels === 4 ? gl.RGBA32F : gl.R32F, w, h);
       if (gl.getError() === gl.OUT_OF_MEMORY) {
         gl.deleteTexture(tex);
@@ -318,6 +320,15 @@ class GLBridge {
     const p = this.programs[pid];
     const out = this.textures.get(outId);
     gl.useProgram(p.prog);
+    // samplers this draw leaves unbound get no texture: a unit still holding an earlier
+    // draw's texture that is now this draw's render target would be a feedback loop, and
+    // the draw would be dropped
+    for (const [name, unit] of p.samplers) {
+      if (!(name in inputs)) {
+        gl.activeTexture(gl.TEXTURE0 + unit);
+        gl.bindTexture(gl.TEXTURE_2D, null);
+      }
+    }
     for (const name in inputs) {
       const t = this.textures.get(inputs[name]);
       if (!t) throw new Error(`webgl: input texture ${inputs[name]} is gone`);
@@ -368,6 +379,13 @@ class GLBridge {
       e[1] += performance.now() - t0;
       e[2] += out.w * out.h;
     }
+  }
+
+  // the GL error flag (waits for the GPU: for tests, which check no draw was refused)
+  glError() {
+    const e = this.staleError || this.gl.getError();
+    this.staleError = 0;
+    return e;
   }
 
   // profiling: every draw waits for the GPU, and its time is added to its kernel's entry

@@ -608,7 +608,6 @@ class WebGLBackend(Backend):
         n, k, m = sa[-2], sa[-1], sb[-1]
         nb = _numel(shape[:-2])
         geometry = {"u_kernel": [1, 1], "u_stride": [1, 1], "u_dil": [1, 1], "u_pad": [0, 0]}
-        limit = self.info["maxTextureSize"]
         k4 = -(-k // 4)
         if _numel(sa[:-2]) != 1 and _numel(sb[:-2]) != 1:
             return None
@@ -619,12 +618,10 @@ class WebGLBackend(Backend):
             rows = _numel(sa[:-1])
             xdims, ydims, batch = (k, 1, m, k4), (rows, 1, m, -(-rows // 4)), 1
             wbuf, xbuf = bufs[0], bufs[1]
-        xblk = self._blocks(m, batch * k4, limit)
-        yblk = self._blocks(m, batch * ydims[3], limit)
-        if xbuf is None or not xblk or not yblk or max(k4, ydims[3] * 4) > limit:
+        if xbuf is None:
             return None
-        cshape = (batch, ydims[0], 1, m)
-        return self._conv2d_packed([xbuf, wbuf], cshape, geometry, xdims, ydims, xblk, yblk)
+        return self._conv2d_packed([xbuf, wbuf], (batch, ydims[0], 1, m), geometry, xdims,
+                                   ydims)
 
     def _matmul_packed(self, a, b, shape, n, k, m, nb, na, nbb):
         """Pack A and B four values to a texel, multiply 8x4 output blocks per fragment into
@@ -659,12 +656,10 @@ class WebGLBackend(Backend):
                     "u_dil": list(attrs["dilation"]), "u_pad": [pads[0], pads[2]]}
         c4, o4 = -(-c // 4), -(-o // 4)
         _, _, ho, wo = shape
-        limit = self.info["maxTextureSize"]
-        xblk = self._blocks(w, n * c4 * h, limit)
-        yblk = self._blocks(wo, n * o4 * ho, limit)
-        if attrs["groups"] == 1 and xblk and yblk and max(kh * kw * c4, o4 * 4) <= limit:
-            return self._conv2d_packed(bufs, shape, geometry, (c, h, w, c4), (o, ho, wo, o4),
-                                       xblk, yblk)
+        if attrs["groups"] == 1:
+            out = self._conv2d_packed(bufs, shape, geometry, (c, h, w, c4), (o, ho, wo, o4))
+            if out is not None:
+                return out
         inputs = {"u_a": bufs[0], "u_b": bufs[1]}
         if len(bufs) == 3:
             inputs["u_c"] = bufs[2]
@@ -684,35 +679,47 @@ class WebGLBackend(Backend):
         per = -(-rows // nblocks)
         return width * nblocks, per, per
 
-    def _conv2d_packed(self, bufs, shape, geometry, xdims, ydims, xblk, yblk):
-        """groups == 1: pack x and the weights 4 channels to a texel, convolve producing 4
-        output channels per fragment, unpack (see shaders/conv2d_packed.glsl)."""
+    def _conv2d_packed(self, bufs, shape, geometry, xdims, ydims):
+        """groups == 1: pack x (zero-padded) and the weights 4 channels to a texel, convolve
+        producing COLS output columns of 4 output channels per fragment, unpack (see
+        shaders/conv2d_packed.glsl); None when a texture would exceed the GPU's limit."""
+        n = shape[0]
         c, h, w, c4 = xdims
         o, ho, wo, o4 = ydims
-        kh, kw = geometry["u_kernel"]
-        u = {"u_x": list(xdims), "u_y": list(ydims), "u_xr": xblk[2], "u_yr": yblk[2],
-             **geometry}
-        k = "conv2d_packed"
-        x, xst, xoff = self._view(bufs[0], (shape[0], c, h, w))   # views read in place
+        (kh, kw), (sh, sw), (dh, dw) = geometry["u_kernel"], geometry["u_stride"], \
+            geometry["u_dil"]
+        targets = min(8, self.info.get("maxDrawBuffers", 4))
+        cols = 2 if wo <= 2 else (4 if wo <= 4 or targets < 8 else 8)
+        wq = -(-wo // cols)
+        # the padded image covers every tap of every column computed (the last fragment's
+        # columns past Wo included)
+        hp, wp = (ho - 1) * sh + (kh - 1) * dh + 1, (wq * cols - 1) * sw + (kw - 1) * dw + 1
+        limit = self.info["maxTextureSize"]
+        xblk = self._blocks(wp, n * c4 * hp, limit)
+        yblk = self._blocks(wq, n * o4 * ho, limit)
+        if not xblk or not yblk or max(kh * kw * c4, o4 * 4) > limit:
+            return None
+        u = {"u_x": list(xdims), "u_xp": [hp, wp, xblk[2], n], "u_y": list(ydims),
+             "u_yq": [wq, yblk[2]], **geometry}
+        k, cdef = "conv2d_packed", ("COLS", cols)
+        x, xst, xoff = self._view(bufs[0], (n, c, h, w))   # views read in place
         wt, wst, woff = self._view(bufs[1], (o, c, kh, kw))
-        xp = self._new(shape, k, (("PACK_X", 1),), {"u_a": x},
+        xp = self._new(shape, k, (("PACK_X", 1), cdef), {"u_a": x},
                        {**u, "u_st": xst, "u_off": xoff}, packed=xblk[:2])
-        wp = self._new(shape, k, (("PACK_W", 1),), {"u_b": wt},
+        wk = self._new(shape, k, (("PACK_W", 1), cdef), {"u_b": wt},
                        {**u, "u_st": wst, "u_off": woff}, packed=(c4 * kh * kw, o4 * 4))
-        inputs = {"u_a": xp, "u_b": wp}
+        inputs = {"u_a": xp, "u_b": wk}
         if len(bufs) == 3:
             inputs["u_c"] = bufs[2]
         # small kernels compiled in, so their tap loops unroll; large ones (the weight
         # gradient's, which is the output gradient's size) loop over uniforms
-        conv = (("CONV", 1),) + ((("KH", kh), ("KW", kw)) if kh * kw <= 49 else ()) + \
-            ((("ONE_BLOCK_X", 1),) if xblk[1] == xblk[2] and xblk[0] == w else ())
-        half = -(-wo // 2)
-        size = (yblk[0] // wo * half, yblk[1])       # each target holds half the columns
-        even, odd = GLBuffer(0, size), GLBuffer(0, size)
-        self._draw(k, conv, inputs, even, shape, {**u, "u_bias": int(len(bufs) == 3),
-                                                   "u_half": half}, extra=(odd,))
-        return self._new(shape, k, (("UNPACK", 1),), {"u_a": even, "u_b": odd},
-                         {**u, "u_half": half})
+        conv = (("CONV", 1), cdef) + ((("KH", kh), ("KW", kw)) if kh * kw <= 49 else ()) + \
+            ((("ONE_BLOCK_X", 1),) if xblk[1] == xblk[2] and xblk[0] == wp else ())
+        outs = [GLBuffer(0, yblk[:2]) for _ in range(cols)]
+        self._draw(k, conv, inputs, outs[0], shape, {**u, "u_bias": int(len(bufs) == 3)},
+                   extra=outs[1:])
+        return self._new(shape, k, (("UNPACK", 1), cdef),
+                         {f"u_t{j}": t for j, t in enumerate(outs)}, u)
 
     def _op_unfold(self, bufs, shapes, shape, dtype, attrs):
         n, c, h, w = shapes[0]
