@@ -1,33 +1,32 @@
 // cat of N (<= 8) inputs along u_axis: the output coordinate along the axis picks the input
 // (u_ends holds each input's end offset along the axis).
 uniform sampler2D u_in0, u_in1, u_in2, u_in3, u_in4, u_in5, u_in6, u_in7;
-uniform int u_in0_w, u_in1_w, u_in2_w, u_in3_w, u_in4_w, u_in5_w, u_in6_w, u_in7_w;
 uniform int u_ends[8];
 uniform int u_axis;
 uniform int u_inner;      // elements after the axis (the product of the later dims)
 
 float pick(int k, int i) {
-    if (k == 0) return fetch(u_in0, u_in0_w, i);
+    if (k == 0) return fetch(u_in0, i);
 #if N > 1
-    if (k == 1) return fetch(u_in1, u_in1_w, i);
+    if (k == 1) return fetch(u_in1, i);
 #endif
 #if N > 2
-    if (k == 2) return fetch(u_in2, u_in2_w, i);
+    if (k == 2) return fetch(u_in2, i);
 #endif
 #if N > 3
-    if (k == 3) return fetch(u_in3, u_in3_w, i);
+    if (k == 3) return fetch(u_in3, i);
 #endif
 #if N > 4
-    if (k == 4) return fetch(u_in4, u_in4_w, i);
+    if (k == 4) return fetch(u_in4, i);
 #endif
 #if N > 5
-    if (k == 5) return fetch(u_in5, u_in5_w, i);
+    if (k == 5) return fetch(u_in5, i);
 #endif
 #if N > 6
-    if (k == 6) return fetch(u_in6, u_in6_w, i);
+    if (k == 6) return fetch(u_in6, i);
 #endif
 #if N > 7
-    if (k == 7) return fetch(u_in7, u_in7_w, i);
+    if (k == 7) return fetch(u_in7, i);
 #endif
     return 0.0;
 }

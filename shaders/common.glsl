@@ -7,16 +7,19 @@ precision highp int;
 precision highp sampler2D;
 
 layout(location = 0) out vec4 o_color;
-uniform int u_out_w;       // output texture width
 uniform int u_shape[6];    // output shape, padded to 6 dims
 
+// A tensor's texture is one row when it has at most 2^LOG2W elements and 2^LOG2W wide
+// otherwise (LOG2W is defined by the backend), so element i is at (i mod 2^LOG2W,
+// i / 2^LOG2W) in either case: shifts and masks, no integer division (which SwiftShader
+// does one lane at a time).
 int out_index() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    return p.y * u_out_w + p.x;
+    return (p.y << LOG2W) + p.x;
 }
 
-float fetch(sampler2D t, int w, int i) {
-    return texelFetch(t, ivec2(i % w, i / w), 0).r;
+float fetch(sampler2D t, int i) {
+    return texelFetch(t, ivec2(i & ((1 << LOG2W) - 1), i >> LOG2W), 0).r;
 }
 
 void unravel(int i, out int c[6]) {

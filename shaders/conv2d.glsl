@@ -1,10 +1,7 @@
 // Direct conv2d (no im2col): out (N, O, Ho, Wo), zero padding, stride, dilation, groups.
 uniform sampler2D u_a;       // x (N, C, H, W)
-uniform int u_a_w;
 uniform sampler2D u_b;       // weight (O, C/groups, kh, kw)
-uniform int u_b_w;
 uniform sampler2D u_c;       // bias (O,), when u_bias == 1
-uniform int u_c_w;
 uniform int u_bias;
 uniform ivec4 u_x;           // C, H, W, C/groups
 uniform ivec2 u_kernel;
@@ -22,7 +19,7 @@ void main() {
     int h0 = c[4] * u_stride.x - u_pad.x;
     int w0 = c[5] * u_stride.y - u_pad.y;
     int kk = u_kernel.x * u_kernel.y;
-    float acc = u_bias == 1 ? fetch(u_c, u_c_w, o) : 0.0;
+    float acc = u_bias == 1 ? fetch(u_c, o) : 0.0;
     for (int ci = 0; ci < cg; ++ci) {
         int xb = (n * u_x.x + ch0 + ci) * u_x.y;
         int wb = (o * cg + ci) * kk;
@@ -32,7 +29,7 @@ void main() {
             for (int kj = 0; kj < u_kernel.y; ++kj) {
                 int w = w0 + kj * u_dil.y;
                 if (w < 0 || w >= u_x.z) continue;
-                acc += fetch(u_a, u_a_w, (xb + h) * u_x.z + w) * fetch(u_b, u_b_w, wb + ki * u_kernel.y + kj);
+                acc += fetch(u_a, (xb + h) * u_x.z + w) * fetch(u_b, wb + ki * u_kernel.y + kj);
             }
         }
     }

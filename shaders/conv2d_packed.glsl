@@ -29,7 +29,6 @@ uniform int u_off;
 #ifdef PACK_X
 // R32F NCHW (u_a) -> C4, padded
 uniform sampler2D u_a;
-uniform int u_a_w;
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     int row = (p.x / u_xp.y) * u_xp.z + p.y;
@@ -41,7 +40,7 @@ void main() {
         int at = u_off + n * u_st.x + h * u_st.z + w * u_st.w;
         for (int j = 0; j < 4; ++j) {
             int ch = c4 * 4 + j;
-            if (ch < u_x.x) v[j] = fetch(u_a, u_a_w, at + ch * u_st.y);
+            if (ch < u_x.x) v[j] = fetch(u_a, at + ch * u_st.y);
         }
     }
     o_color = v;
@@ -51,7 +50,6 @@ void main() {
 #ifdef PACK_W
 // weight (O, C, kh, kw) R32F (u_b) -> texel ((c4 * kh + ki) * kw + kj, o): 4 input channels
 uniform sampler2D u_b;
-uniform int u_b_w;
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     int kk = u_kernel.x * u_kernel.y;
@@ -61,7 +59,7 @@ void main() {
     for (int j = 0; j < 4; ++j) {
         int ch = c4 * 4 + j;
         if (ch < u_x.x && o < u_y.x) {
-            v[j] = fetch(u_b, u_b_w, u_off + o * u_st.x + ch * u_st.y +
+            v[j] = fetch(u_b, u_off + o * u_st.x + ch * u_st.y +
                                      (t / u_kernel.y) * u_st.z + (t % u_kernel.y) * u_st.w);
         }
     }
@@ -87,7 +85,6 @@ layout(location = 7) out vec4 o_color7;
 uniform sampler2D u_a;
 uniform sampler2D u_b;
 uniform sampler2D u_c;    // bias, R32F, when u_bias == 1
-uniform int u_c_w;
 uniform int u_bias;
 
 #define COL(j, acc) { vec4 x = texelFetch(u_a, a + ivec2((j) * sw, 0), 0); \
@@ -101,7 +98,7 @@ void main() {
     int o0 = o4 * 4;
     vec4 acc0 = vec4(0.0);
     if (u_bias == 1) {
-        for (int j = 0; j < 4; ++j) if (o0 + j < u_y.x) acc0[j] = fetch(u_c, u_c_w, o0 + j);
+        for (int j = 0; j < 4; ++j) if (o0 + j < u_y.x) acc0[j] = fetch(u_c, o0 + j);
     }
     vec4 acc1 = acc0, acc2 = acc0, acc3 = acc0, acc4 = acc0, acc5 = acc0, acc6 = acc0,
          acc7 = acc0;

@@ -1,6 +1,5 @@
 // col2im, the adjoint of unfold: (N, C*kh*kw, Ho*Wo) -> (N, C, H, W), overlaps summed.
 uniform sampler2D u_a;
-uniform int u_a_w;
 uniform ivec2 u_out;      // Ho, Wo (windows)
 uniform ivec2 u_kernel;
 uniform ivec2 u_dil;
@@ -24,7 +23,7 @@ void main() {
             int ow = ww / u_stride.y;
             if (ow >= u_out.y) continue;
             int row = c[3] * kk + ki * u_kernel.y + kj;
-            acc += fetch(u_a, u_a_w, (c[2] * C * kk + row) * L + oh * u_out.y + ow);
+            acc += fetch(u_a, (c[2] * C * kk + row) * L + oh * u_out.y + ow);
         }
     }
     emit(acc);

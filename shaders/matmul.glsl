@@ -2,11 +2,9 @@
 // at offset + dot(coords, strides): 4 batch strides (0 where broadcast), then row and
 // column strides (either may be a view, such as a transpose).
 uniform sampler2D u_a;
-uniform int u_a_w;
 uniform int u_a_st[6];
 uniform int u_a_off;
 uniform sampler2D u_b;
-uniform int u_b_w;
 uniform int u_b_st[6];
 uniform int u_b_off;
 uniform int u_k;
@@ -20,7 +18,7 @@ void main() {
              c[3] * u_b_st[3] + c[5] * u_b_st[5];
     float acc = 0.0;
     for (int k = 0; k < u_k; ++k) {
-        acc += fetch(u_a, u_a_w, ab + k * u_a_st[5]) * fetch(u_b, u_b_w, bb + k * u_b_st[4]);
+        acc += fetch(u_a, ab + k * u_a_st[5]) * fetch(u_b, bb + k * u_b_st[4]);
     }
     emit(acc);
 }

@@ -14,7 +14,6 @@ uniform int u_off;        // and its offset (the input may be a view, such as a 
 
 #ifdef PACK_A
 uniform sampler2D u_a;
-uniform int u_a_w;
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     int b = p.y / (u_mm.w * 8), i = p.y % (u_mm.w * 8);
@@ -22,7 +21,7 @@ void main() {
     if (i < u_mm.x) {
         for (int c = 0; c < 4; ++c) {
             int kk = p.x * 4 + c;
-            if (kk < u_mm.y) v[c] = fetch(u_a, u_a_w, u_off + b * u_st.x + i * u_st.y + kk * u_st.z);
+            if (kk < u_mm.y) v[c] = fetch(u_a, u_off + b * u_st.x + i * u_st.y + kk * u_st.z);
         }
     }
     o_color = v;
@@ -31,7 +30,6 @@ void main() {
 
 #ifdef PACK_B
 uniform sampler2D u_b;
-uniform int u_b_w;
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     int k4 = (u_mm.y + 7) / 8 * 2;
@@ -40,7 +38,7 @@ void main() {
     if (kk < u_mm.y) {
         for (int c = 0; c < 4; ++c) {
             int j = p.x * 4 + c;
-            if (j < u_mm.z) v[c] = fetch(u_b, u_b_w, u_off + b * u_st.x + kk * u_st.y + j * u_st.z);
+            if (j < u_mm.z) v[c] = fetch(u_b, u_off + b * u_st.x + kk * u_st.y + j * u_st.z);
         }
     }
     o_color = v;

@@ -16,7 +16,6 @@ uniform ivec2 u_r1;       // outer group: count, stride
 uniform ivec2 u_r2;       // inner group: count, stride
 uniform int u_split;      // chunks per output (1: the whole reduction)
 uniform sampler2D u_a;
-uniform int u_a_w;
 
 void main() {
     // with u_split > 1, output i holds the partial result of chunk i % u_split of the
@@ -39,16 +38,16 @@ void main() {
 #if OP == SUM
     float acc = 0.0;
     for (int q = q0; q < q1; ++q) {
-        acc += fetch(u_a, u_a_w, row + k2 * u_r2.y);
+        acc += fetch(u_a, row + k2 * u_r2.y);
         if (++k2 == u_r2.x) { k2 = 0; row += u_r1.y; }
     }
     emit(acc);
 #else
-    float best = fetch(u_a, u_a_w, row + k2 * u_r2.y);
+    float best = fetch(u_a, row + k2 * u_r2.y);
     int at = q0;
     for (int q = q0 + 1; q < q1; ++q) {
         if (++k2 == u_r2.x) { k2 = 0; row += u_r1.y; }
-        float v = fetch(u_a, u_a_w, row + k2 * u_r2.y);
+        float v = fetch(u_a, row + k2 * u_r2.y);
         if (isnan(best)) break;                    // the first NaN wins, as in PyTorch
 #if OP == MAX || OP == ARGMAX
         if (isnan(v) || v > best) { best = v; at = q; }

@@ -1,9 +1,7 @@
 // scatter_add into zeros: out[c] = sum over t of src[c'] where c' = c with c'[axis] = t
 // and index[c'] == c[axis]; src and index share one shape (u_idx_shape).
 uniform sampler2D u_a;     // src
-uniform int u_a_w;
 uniform sampler2D u_b;     // index
-uniform int u_b_w;
 uniform int u_idx_shape[6];
 uniform int u_idx_st[6];
 uniform int u_axis;
@@ -19,7 +17,7 @@ void main() {
     for (int t = 0; t < u_idx_shape[u_axis]; ++t) {
         c[u_axis] = t;
         int k = dot6(c, u_idx_st);
-        if (int(fetch(u_b, u_b_w, k)) == j) acc += fetch(u_a, u_a_w, k);
+        if (int(fetch(u_b, k)) == j) acc += fetch(u_a, k);
     }
     emit(acc);
 }

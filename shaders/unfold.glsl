@@ -1,6 +1,5 @@
 // im2col: (N, C, H, W) -> (N, C*kh*kw, Ho*Wo) in PyTorch's order.
 uniform sampler2D u_a;
-uniform int u_a_w;
 uniform ivec4 u_x;        // C, H, W, Wo
 uniform ivec2 u_kernel;
 uniform ivec2 u_dil;
@@ -15,5 +14,5 @@ void main() {
     int kj = c[4] % u_kernel.y;
     int h = (c[5] / u_x.w) * u_stride.x + ki * u_dil.x;
     int w = (c[5] % u_x.w) * u_stride.y + kj * u_dil.y;
-    emit(fetch(u_a, u_a_w, ((c[3] * u_x.x + ch) * u_x.y + h) * u_x.z + w));
+    emit(fetch(u_a, ((c[3] * u_x.x + ch) * u_x.y + h) * u_x.z + w));
 }

@@ -1,6 +1,5 @@
 // unslice: `value` everywhere, the input placed at start + i * step along every axis.
 uniform sampler2D u_a;
-uniform int u_a_w;
 uniform int u_a_shape[6];
 uniform int u_start[6];
 uniform int u_step[6];
@@ -18,5 +17,5 @@ void main() {
         }
         src = src * u_a_shape[d] + r / u_step[d];
     }
-    emit(fetch(u_a, u_a_w, src));
+    emit(fetch(u_a, src));
 }

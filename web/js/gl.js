@@ -334,8 +334,6 @@ class GLBridge {
       if (!t) throw new Error(`webgl: input texture ${inputs[name]} is gone`);
       gl.activeTexture(gl.TEXTURE0 + p.samplers.get(name));
       gl.bindTexture(gl.TEXTURE_2D, t.tex);
-      const wu = p.uniforms.get(name + "_w");
-      if (wu) gl.uniform1i(wu.loc, t.w);
     }
     for (const name in uniforms) {
       const u = p.uniforms.get(name);
@@ -351,8 +349,6 @@ class GLBridge {
         default: throw new Error(`webgl: uniform ${name} has an unsupported type`);
       }
     }
-    const ow = p.uniforms.get("u_out_w");
-    if (ow) gl.uniform1i(ow.loc, out.w);
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, out.tex, 0);
     const targets = [gl.COLOR_ATTACHMENT0];

@@ -143,6 +143,10 @@ class WebGLBackend(Backend):
         if not info.get("ok"):
             raise RuntimeError("webgl: " + info.get("error", "the GPU is not usable"))
         self.info = info
+        width = info.get("maxWidth", 4096)
+        if width & (width - 1):
+            raise RuntimeError(f"webgl: texture row width {width} is not a power of two")
+        self._layout = (("LOG2W", width.bit_length() - 1),)     # see shaders/common.glsl
         self.fused = frozenset({"conv2d"})
         self._programs = {}
         self._gen = _gl.generation
@@ -223,7 +227,7 @@ class WebGLBackend(Backend):
         if pid is None:
             common = _shader("common")
             version, rest = common.split("\n", 1)
-            head = "".join(f"#define {k} {v}\n" for k, v in defines)
+            head = "".join(f"#define {k} {v}\n" for k, v in defines + self._layout)
             src = f"{version}\n{head}{rest}\n{_shader(kernel)}\n{extra}"
             try:
                 pid = _gl.compile(key, src)
@@ -369,8 +373,7 @@ class WebGLBackend(Backend):
         # SwiftShader): at the output's own texel when it is dense in the output's shape
         # (its texture then has the same layout); otherwise at the coordinates of the output
         # index over the merged dims (neighbouring dims merge when every strided input's
-        # strides chain), unravelled with one division pair per merged dim; a one-row
-        # texture is indexed without dividing again.
+        # strides chain), unravelled with one division pair per merged dim.
         dense = tuple(_pad(_strides(buf.shape), 0))
         strided = [(k, b, st, off) for k, b, st, off in slots.values()
                    if st != dense or off]
@@ -384,7 +387,6 @@ class WebGLBackend(Backend):
             else:
                 dims.append([size, sts])
         rank = len(dims)
-        one_row = self.info.get("maxWidth", 4096)
         inputs, uniforms, decl, fetches = {}, {}, [], []
         if strided and rank:
             uniforms["u_dims"] = _pad([d[0] for d in dims])
@@ -402,11 +404,9 @@ class WebGLBackend(Backend):
             j = [t[0] for t in strided].index(k)
             uniforms[f"u_st{k}"] = _pad([dd[1][j] for dd in dims], 0)
             uniforms[f"u_off{k}"] = off
-            decl.append(f"uniform int u_in{k}_w;\nuniform int u_st{k}[6];\nuniform int u_off{k};\n")
+            decl.append(f"uniform int u_st{k}[6];\nuniform int u_off{k};\n")
             at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]" for d in range(6 - rank, 6)])
-            fetches.append(f"    float v{k} = " + (
-                f"texelFetch(u_in{k}, ivec2({at}, 0), 0).r;\n" if b.numel <= one_row else
-                f"fetch(u_in{k}, u_in{k}_w, {at});\n"))
+            fetches.append(f"    float v{k} = fetch(u_in{k}, {at});\n")
         decl += [f"layout(location = {j}) out vec4 o_color{j};\n" for j in range(1, len(outs))]
         main = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
                 "void main() {\n" + "".join(fetches) + f"    emit({exprs[0]});\n"
