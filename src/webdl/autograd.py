@@ -45,6 +45,18 @@ class enable_grad(_GradSwitch):
     mode = True
 
 
+_Tensor = []
+
+
+def _tensor_class():
+    """webdl.tensor.Tensor (whose module imports this one), cached after the first call: a
+    function-level import costs microseconds on every op in Pyodide."""
+    if not _Tensor:
+        from .tensor import Tensor
+        _Tensor.append(Tensor)
+    return _Tensor[0]
+
+
 class Function:
     """A primitive op. Subclasses set ``name`` and define ``infer``, ``ref``, ``backward``.
 
@@ -72,7 +84,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **attrs):
-        from .tensor import Tensor
+        Tensor = _tensor_class()
         shape, dtype = cls.infer(*inputs, **attrs)
         dev = inputs[0].device
         for t in inputs[1:]:

@@ -103,15 +103,19 @@ def drop(key):
     _ready.pop(key, None)
 
 
-def overhead(n=2000):
-    """Python-side cost of one small op (microseconds): a chain of adds on a tiny tensor,
-    with one readback at the end."""
+def overhead(n=2000, reps=5):
+    """Cost of one small op (microseconds; mostly Python, plus the draws its lazy chains
+    amortise): a chain of adds on a tiny tensor with one readback at the end; the median of
+    ``reps`` chains after one for warm-up, as the other cases are timed."""
     import webdl
     x = webdl.ones(4)
-    y = x + 1.0
-    y.numpy()
-    t = time.perf_counter()
-    for _ in range(n):
-        y = y + x
-    y.numpy()
-    return (time.perf_counter() - t) / n * 1e6
+    times = []
+    for _ in range(reps + 1):
+        y = x + 1.0
+        y.numpy()
+        t = time.perf_counter()
+        for _ in range(n):
+            y = y + x
+        y.numpy()
+        times.append((time.perf_counter() - t) / n * 1e6)
+    return sorted(times[1:])[reps // 2]

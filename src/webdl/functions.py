@@ -7,6 +7,7 @@ import builtins
 import collections
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -16,16 +17,14 @@ from .ops.reduce import Sum, Amax, Amin, Argmax, Argmin, norm_dim, norm_dims, re
 from .ops.movement import (Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gather,
                            ScatterAdd)
 from .ops.linalg import Matmul
+from .autograd import _tensor_class
 
 
-def _T():
-    from .tensor import Tensor
-    return Tensor
+_T = _tensor_class    # webdl.tensor imports this module: Tensor is looked up on first use
 
 
 def _t(v, ref):
-    from .tensor import as_tensor_like
-    return as_tensor_like(v, ref)
+    return sys.modules["webdl.tensor"].as_tensor_like(v, ref)
 
 
 def _check_tensor(op, x):

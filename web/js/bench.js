@@ -101,6 +101,25 @@
     return performance.now() - t0;
   }
 
+  // the same chains of small adds as webdl.bench.overhead(): one readback at the end, the
+  // median of `reps` after one for warm-up
+  async function tfjsOverhead(n = 2000, reps = 5) {
+    const x = tf.ones([4]);
+    const times = [];
+    for (let r = 0; r <= reps; r++) {
+      const t0 = performance.now();
+      const y = tf.tidy(() => {
+        let y = x.add(1);
+        for (let i = 0; i < n; i++) y = y.add(x);
+        return y;
+      });
+      await readback(y);
+      times.push((performance.now() - t0) / n * 1000);
+    }
+    x.dispose();
+    return stats(times.slice(1)).median;
+  }
+
   async function run({ cases, reps = 5, warmup = 1 }) {
     await tf.setBackend("webgl");
     await tf.ready();
@@ -112,9 +131,10 @@
       document.getElementById("out").textContent = JSON.stringify(results, null, 1);
     }
     const overhead = Number(await py("import webdl.bench as B\nB.overhead()"));
+    const tfOverhead = await tfjsOverhead();
     document.getElementById("status").textContent = "done";
     return {
-      results, overheadUs: overhead, tfjs: { version: tf.version.tfjs, backend: tf.getBackend() },
+      results, overheadUs: overhead, tfjsOverheadUs: tfOverhead, tfjs: { version: tf.version.tfjs, backend: tf.getBackend() },
       renderer: (await webdl.ready).renderer,
     };
   }

@@ -399,7 +399,7 @@ class WebGLBackend(Backend):
             inputs[f"u_in{k}"] = b
             decl.append(f"uniform sampler2D u_in{k};\n")
             if st == dense and not off:
-                fetches.append(f"    float v{k} = texelFetch(u_in{k}, ivec2(gl_FragCoord.xy), 0).r;\n")
+                fetches.append(f"    float v{k} = texelFetch(u_in{k}, p, 0).r;\n")
                 continue
             j = [t[0] for t in strided].index(k)
             uniforms[f"u_st{k}"] = _pad([dd[1][j] for dd in dims], 0)
@@ -409,7 +409,8 @@ class WebGLBackend(Backend):
             fetches.append(f"    float v{k} = fetch(u_in{k}, {at});\n")
         decl += [f"layout(location = {j}) out vec4 o_color{j};\n" for j in range(1, len(outs))]
         main = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
-                "void main() {\n" + "".join(fetches) + f"    emit({exprs[0]});\n"
+                "void main() {\n    ivec2 p = ivec2(gl_FragCoord.xy);\n" + "".join(fetches)
+                + f"    emit({exprs[0]});\n"
                 + "".join(f"    o_color{j} = vec4({e}, 0.0, 0.0, 1.0);\n"
                           for j, e in enumerate(exprs[1:], 1)) + "}\n")
         if params:

@@ -13,6 +13,8 @@ from .. import dtypes
 
 
 def broadcast_shapes(op, *shapes):
+    if all(s == shapes[0] for s in shapes):      # the common case, quickly
+        return tuple(shapes[0])
     nd = max(len(s) for s in shapes)
     out = []
     for i in range(nd):
