@@ -11,6 +11,7 @@ Layout: element i of a tensor (row-major) is texel (i % width, i / width); the w
 depends on the element count only, so reshape is free. int64 and bool are stored as
 floats (exact up to 2**24).
 """
+import functools
 import json
 import math
 
@@ -49,11 +50,13 @@ def _strides(shape):
     return st[::-1]
 
 
+@functools.lru_cache(maxsize=1024)
 def _bcast_strides(shape, out_shape):
-    """Strides of ``shape`` (aligned right to ``out_shape``), 0 where it is broadcast."""
+    """Strides of ``shape`` (aligned right to ``out_shape``), 0 where it is broadcast: a
+    tuple of 6 (cached: the same few shapes recur on every op)."""
     shape = [1] * (len(out_shape) - len(shape)) + list(shape)
     st = _strides(shape)
-    return _pad([0 if s == 1 else t for s, t in zip(shape, st)], 0)
+    return tuple(_pad([0 if s == 1 else t for s, t in zip(shape, st)], 0))
 
 
 def _numel(shape):
@@ -275,14 +278,19 @@ class WebGLBackend(Backend):
         return handler(bufs, shapes, out_shape, out_dtype, attrs)
 
     # --- lazy fusion of elementwise chains ----------------------------------------------
-    @staticmethod
-    def _elementwise(op):
-        return op.name in ("where", "cast") or hasattr(op, "params") or \
-            getattr(op, "kind", None) is not None
+    _ELEMENTWISE = {}
+
+    @classmethod
+    def _elementwise(cls, op):
+        e = cls._ELEMENTWISE.get(op)
+        if e is None:
+            e = cls._ELEMENTWISE[op] = op.name in ("where", "cast") or \
+                hasattr(op, "params") or getattr(op, "kind", None) is not None
+        return e
 
     def _lazy(self, op, bufs, shapes, shape, dtype, attrs):
         shape = tuple(shape)
-        kids, leaves, size = [], [], 1
+        kids, leaves, size = [], [], 1       # leaves: the distinct buffers read
         for b, s in zip(bufs, shapes):
             if isinstance(b, LazyBuf) and b.real is None and b.node is not None and \
                     tuple(s) == b.shape:
@@ -290,12 +298,13 @@ class WebGLBackend(Backend):
                 # broadcast dims' strides set to 0 (it is recomputed per element: cheaper
                 # than a draw)
                 kids.append(b.node if b.shape == shape else _broadcast(b.node, b.shape, shape))
-                leaves += b.leaves
+                leaves += [x for x in b.leaves if not any(x is y for y in leaves)]
                 size += b.size
             else:
                 b = self.realize(b)
-                kids.append(("leaf", b, tuple(_bcast_strides(s, shape)), 0))
-                leaves.append(b)
+                kids.append(("leaf", b, _bcast_strides(tuple(s), shape), 0))
+                if not any(b is y for y in leaves):
+                    leaves.append(b)
                 size += 1
         if op.name == "cast":
             node = ("op", "op_cast", kids, [_CAST_CODE[attrs["dtype"].name], 0.0])
@@ -311,7 +320,7 @@ class WebGLBackend(Backend):
         if dtype.name == "int64" and op.name in ("pow", "pow_scalar"):
             node = ("round", node)     # GPU pow is exp2(log2): round integer powers
         out = LazyBuf(shape, node, leaves, size)
-        if len({id(b) for b in leaves}) > LazyBuf.MAX_LEAVES or size > LazyBuf.MAX_SIZE:
+        if len(leaves) > LazyBuf.MAX_LEAVES or size > LazyBuf.MAX_SIZE:
             self.realize(out)
         return out
 
@@ -500,8 +509,8 @@ class WebGLBackend(Backend):
         return self._permute(bufs[0], shapes[0], attrs["dims"])
 
     def _op_expand(self, bufs, shapes, shape, dtype, attrs):
-        return self._strided(bufs[0], shape, _bcast_strides(shapes[0], shape)[-len(shape):]
-                             if shape else [])
+        st = _bcast_strides(tuple(shapes[0]), tuple(shape))
+        return self._strided(bufs[0], shape, st[-len(shape):] if shape else [])
 
     def _op_slice(self, bufs, shapes, shape, dtype, attrs):
         st = _strides(shapes[0])
