@@ -1,44 +1,29 @@
-// Matmul on packed RGBA textures: PACK_A / PACK_B / MM / UNPACK passes (one defined each).
-// K is padded to a multiple of 8 (k4 = 2 * ceil(k / 8) texels), so the MM loop takes two
-// K steps a turn.
-// A (batch, n, k) packs to texel (k4, b * n8 * 8 + i) = A[b, i, 4 k4 .. 4 k4 + 3];
-// B (batch, k, m) packs to texel (j4, b * k4 * 4 + kk) = B[b, kk, 4 j4 .. 4 j4 + 3];
-// past the edges the packed textures hold zeros, so the MM loop needs no bounds checks.
+// Matmul on packed RGBA textures: PACK (for A and for B) / MM / UNPACK passes (one
+// defined each). PACK turns a (batch, rows, cols) operand into texel (c4, b * Rp + r) =
+// M[b, r, 4 c4 .. 4 c4 + 3], rows padded to Rp per batch, zeros past the edges (so the MM
+// loop needs no bounds checks): A (batch, n, k) with Rp = 8 * ceil(n / 8), B (batch, k, m)
+// with Rp = 4 * k4, where K is padded to a multiple of 8 (k4 = 2 * ceil(k / 8) texels) so
+// the MM loop takes two K steps a turn.
 // MM: the fragment (j4, b * n8 + i8) computes rows 8 i8 .. 8 i8 + 7 and columns
 // 4 j4 .. 4 j4 + 3 of product b, row r into render target r: 12 fetches feed 128
 // multiply-adds (texture fetches are what costs most on SwiftShader).
 uniform ivec4 u_mm;       // n, k, m, n8 (= ceil(n / 8))
 uniform ivec2 u_batched;  // A, B: 1 when the input has the batch, 0 when it is shared
-uniform ivec3 u_st;       // PACK_A / PACK_B: the input's batch, row and column strides
-uniform int u_off;        // and its offset (the input may be a view, such as a transpose)
 
-#ifdef PACK_A
+#ifdef PACK
 uniform sampler2D u_a;
+uniform ivec3 u_pack;     // rows, cols, padded rows per batch (Rp)
+uniform ivec3 u_st;       // the operand's batch, row and column strides
+uniform int u_off;        // and its offset (it may be a view, such as a transpose)
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    int b = p.y / (u_mm.w * 8), i = p.y % (u_mm.w * 8);
+    int b = p.y / u_pack.z, r = p.y % u_pack.z;
     vec4 v = vec4(0.0);
-    if (i < u_mm.x) {
+    if (r < u_pack.x) {
+        int at = u_off + b * u_st.x + r * u_st.y;
         for (int c = 0; c < 4; ++c) {
-            int kk = p.x * 4 + c;
-            if (kk < u_mm.y) v[c] = fetch(u_a, u_off + b * u_st.x + i * u_st.y + kk * u_st.z);
-        }
-    }
-    o_color = v;
-}
-#endif
-
-#ifdef PACK_B
-uniform sampler2D u_b;
-void main() {
-    ivec2 p = ivec2(gl_FragCoord.xy);
-    int k4 = (u_mm.y + 7) / 8 * 2;
-    int b = p.y / (k4 * 4), kk = p.y % (k4 * 4);
-    vec4 v = vec4(0.0);
-    if (kk < u_mm.y) {
-        for (int c = 0; c < 4; ++c) {
-            int j = p.x * 4 + c;
-            if (j < u_mm.z) v[c] = fetch(u_b, u_off + b * u_st.x + kk * u_st.y + j * u_st.z);
+            int col = p.x * 4 + c;
+            if (col < u_pack.y) v[c] = fetch(u_a, at + col * u_st.z);
         }
     }
     o_color = v;

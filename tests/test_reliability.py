@@ -65,8 +65,10 @@ def test_context_loss_recovers(browser, fresh):
 def test_out_of_gpu_memory_is_clear_and_recoverable(browser, fresh):
     page = fresh("?gpumem=64")
     run = lambda code: browser.run(code, page)  # noqa: E731
+    # random data is uploaded, so each tensor holds a texture (zeros would stay a lazy
+    # constant until a kernel needs it)
     r = run("import webdl, gc\nxs = []\nfor i in range(100):\n"
-            "    xs.append(webdl.zeros(2 ** 21, device='webgl'))")
+            "    xs.append(webdl.rand(2 ** 21, device='webgl'))")
     line = error_line(r)
     assert line.startswith("RuntimeError: webgl: out of GPU memory:") and "limit 64 MiB" in line
     assert run("len(xs)")["result"] in ("7", "8")      # 8 MiB each, 64 MiB in all

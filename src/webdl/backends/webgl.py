@@ -194,8 +194,13 @@ class WebGLBackend(Backend):
     def full(self, shape, value, dtype):
         """A lazy constant: inlined as a uniform into the elementwise chains that use it,
         drawn only when another kernel needs it as a texture."""
-        if not _numel(shape):
+        n = _numel(shape)
+        if not n:
             return GLBuffer(0)
+        most = self.info.get("maxWidth", 4096) * self.info["maxTextureSize"]
+        if n > most:     # refused now, as a texture would be (gl.js alloc says the same)
+            raise RuntimeError(f"webgl: a tensor of {n} elements exceeds the largest texture "
+                               f"({most} elements)")
         return LazyBuf(shape, ("const", value), [], 1)
 
     def free(self, buf):
@@ -646,10 +651,13 @@ class WebGLBackend(Backend):
             return None
         u = {"u_mm": [n, k, m, n8], "u_batched": [int(na > 1), int(nbb > 1)]}
         kern = "matmul_packed"
-        a = self._new(shape, kern, (("PACK_A", 1),), {"u_a": a[0]},
-                      {**u, "u_st": list(a[1]), "u_off": a[2]}, packed=(k4, na * n8 * 8))
-        b = self._new(shape, kern, (("PACK_B", 1),), {"u_b": b[0]},
-                      {**u, "u_st": list(b[1]), "u_off": b[2]}, packed=(m4, nbb * k4 * 4))
+
+        def pack(op, rows, cols, padded, count, width):
+            return self._new(shape, kern, (("PACK", 1),), {"u_a": op[0]},
+                             {"u_pack": [rows, cols, padded], "u_st": list(op[1]),
+                              "u_off": op[2]}, packed=(width, count * padded))
+        a = pack(a, n, k, n8 * 8, na, k4)
+        b = pack(b, k, m, k4 * 4, nbb, m4)
         targets = [GLBuffer(0, (m4, nb * n8)) for _ in range(8)]
         self._draw(kern, (("MM", 1),), {"u_a": a, "u_b": b}, targets[0], shape, u,
                    extra=targets[1:])
