@@ -134,6 +134,32 @@ json.dumps([s1 - s0, webdl.memory_stats()['drawCalls'] - s1,
     assert err < 1e-5, r
 
 
+def test_large_shapes_on_wrapped_and_fallback_paths(in_pyodide):
+    """Shapes past one texture's height: the packed conv's input wraps into side-by-side
+    blocks (forward and backward), and a matmul too tall for the packed kernel falls back;
+    both match the numpy backend."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+rng = np.random.default_rng(5)
+x = rng.standard_normal((2, 16, 1100, 6)).astype(np.float32)
+w = (rng.standard_normal((8, 16, 3, 3)) * 0.1).astype(np.float32)
+a = rng.standard_normal((1100, 64, 8)).astype(np.float32)
+b = rng.standard_normal((8, 4)).astype(np.float32)
+out = {}
+for dev in ('cpu', 'webgl'):
+    X = webdl.tensor(x, device=dev, requires_grad=True)
+    W = webdl.tensor(w, device=dev, requires_grad=True)
+    y = F.conv2d(X, W, padding=1)
+    (y * y).sum().backward()
+    out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy(),
+                (webdl.tensor(a, device=dev) @ webdl.tensor(b, device=dev)).numpy()]
+json.dumps([float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
+            for g, c in zip(out['webgl'], out['cpu'])])
+""")
+    assert max(r) < 1e-4, r
+
+
 def test_freed_tensor_raises(in_pyodide):
     r = in_pyodide.run("import webdl\nt = webdl.ones(3, device='webgl')\nt.free_()\nt + 1")
     assert not r["ok"] and "GPU memory was already freed" in r["error"]
