@@ -182,23 +182,24 @@ def test_syntax_error_keeps_the_cell_text(nb):
     assert c["source"] == "def broken(:\n    pass"
 
 
+def run_example(page, name, ncells):
+    """Load one of the page's examples, Run all, wait; the cells afterwards."""
+    page.select_option("#examples", name)
+    page.wait_for_function(f"() => notebook.cells.length === {ncells}")
+    page.click("#run-all")
+    wait_idle(page, timeout=300_000)
+    return cells(page)
+
+
 def test_upscale_example(nb):
-    nb.select_option("#examples", "upscale")
-    nb.wait_for_function("() => notebook.cells.length === 3")
-    nb.click("#run-all")
-    wait_idle(nb, timeout=300_000)
-    out = cells(nb)
+    out = run_example(nb, "upscale", 3)
     images = [o for c in out for o in c["outputs"] if o["type"] == "image"]
     assert [(i["width"], i["height"]) for i in images] == [(128, 128), (256, 256), (256, 128)]
     assert "tile 1/1 after" in out[1]["outputs"][0]["text"]
 
 
 def test_training_example_with_live_plot(nb):
-    nb.select_option("#examples", "cnn")
-    nb.wait_for_function("() => notebook.cells.length === 4")
-    nb.click("#run-all")
-    wait_idle(nb, timeout=300_000)
-    out = cells(nb)
+    out = run_example(nb, "cnn", 4)
     assert all(c["count"] is not None for c in out)
     plot = [o for o in out[2]["outputs"] if o["type"] == "plot"]
     assert len(plot) == 1 and len(plot[0]["values"]) == 60        # one plot, updated live

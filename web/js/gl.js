@@ -212,41 +212,42 @@ class GLBridge {
     this.stats.uploads++;
   }
 
-  // readback straight into a Python buffer (a PyProxy of a float32 numpy array of at least
-  // the texture's rows x width elements): no JS array, no second copy
-  downloadInto(id, numel, target) {
-    this.checkContext();
-    const gl = this.gl;
-    const t = this.textures.get(id);
-    const rows = Math.ceil(Math.max(numel, 1) / t.w);
-    if (this.readRed === undefined) this.download(id, numel);   // probes the read format
-    if (!this.readRed) return false;
-    const buf = target.getBuffer("f32");
-    try {
-      if (buf.data.length < t.w * rows) throw new Error("webgl: readback buffer too small");
-      gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
-      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
-      gl.readPixels(0, 0, t.w, rows, gl.RED, gl.FLOAT, buf.data.subarray(0, t.w * rows));
-    } finally {
-      buf.release();
-    }
-    this.stats.readbacks++;
-    return true;
-  }
-
-  download(id, numel) {
+  // bind a tensor's texture for readPixels: [texture, rows]; the first time, probe whether
+  // the implementation reads RED/FLOAT (a quarter of the data of RGBA)
+  bindForRead(id, numel) {
     this.checkContext();
     const gl = this.gl;
     const t = this.textures.get(id);
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
-    const rows = Math.ceil(Math.max(numel, 1) / t.w);
-    this.stats.readbacks++;
     if (this.readRed === undefined) {
-      // RED/FLOAT readback (a quarter of the data) where the implementation offers it
       this.readRed = gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_FORMAT) === gl.RED &&
         gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_TYPE) === gl.FLOAT;
     }
+    this.stats.readbacks++;
+    return [t, Math.ceil(Math.max(numel, 1) / t.w)];
+  }
+
+  // readback straight into a Python buffer (a PyProxy of a float32 numpy array of at least
+  // the texture's rows x width elements): no JS array, no second copy; false (nothing read)
+  // where RED/FLOAT readback is not offered
+  downloadInto(id, numel, target) {
+    const [t, rows] = this.bindForRead(id, numel);
+    if (!this.readRed) return false;
+    const buf = target.getBuffer("f32");
+    try {
+      if (buf.data.length < t.w * rows) throw new Error("webgl: readback buffer too small");
+      this.gl.readPixels(0, 0, t.w, rows, this.gl.RED, this.gl.FLOAT,
+                         buf.data.subarray(0, t.w * rows));
+    } finally {
+      buf.release();
+    }
+    return true;
+  }
+
+  download(id, numel) {
+    const gl = this.gl;
+    const [t, rows] = this.bindForRead(id, numel);
     if (this.readRed) {
       const red = new Float32Array(t.w * rows);
       gl.readPixels(0, 0, t.w, rows, gl.RED, gl.FLOAT, red);

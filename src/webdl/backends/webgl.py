@@ -146,10 +146,11 @@ class WebGLBackend(Backend):
         if not info.get("ok"):
             raise RuntimeError("webgl: " + info.get("error", "the GPU is not usable"))
         self.info = info
-        width = info.get("maxWidth", 4096)
+        width = self._row = info["maxWidth"]       # a tensor's texture is this wide or one row
         if width & (width - 1):
             raise RuntimeError(f"webgl: texture row width {width} is not a power of two")
         self._layout = (("LOG2W", width.bit_length() - 1),)     # see shaders/common.glsl
+        self._targets = min(8, info["maxDrawBuffers"])          # render targets per draw
         self.fused = frozenset({"conv2d"})
         self._programs = {}
         self._gen = _gl.generation
@@ -177,7 +178,7 @@ class WebGLBackend(Backend):
         self._check(buf)
         if buf.host is not None:
             return buf.host.reshape(shape).astype(dtype.np, copy=True)
-        width = min(n, self.info.get("maxWidth", 4096))
+        width = min(n, self._row)
         data = np.empty(-(-n // width) * width, dtype=np.float32)   # whole texture rows
         try:
             if not _gl.downloadInto(buf.id, n, data):   # straight into numpy's memory
@@ -197,7 +198,7 @@ class WebGLBackend(Backend):
         n = _numel(shape)
         if not n:
             return GLBuffer(0)
-        most = self.info.get("maxWidth", 4096) * self.info["maxTextureSize"]
+        most = self._row * self.info["maxTextureSize"]
         if n > most:     # refused now, as a texture would be (gl.js alloc says the same)
             raise RuntimeError(f"webgl: a tensor of {n} elements exceeds the largest texture "
                                f"({most} elements)")
@@ -366,10 +367,9 @@ class WebGLBackend(Backend):
         for b in bufs:
             if isinstance(b, LazyBuf) and b.real is None and b.node is not None:
                 groups.setdefault(b.shape, []).append(b)
-        per = min(8, self.info.get("maxDrawBuffers", 4))
         for group in groups.values():
-            for i in range(0, len(group), per):
-                self.realize(*group[i:i + per])
+            for i in range(0, len(group), self._targets):
+                self.realize(*group[i:i + self._targets])
         return [self.realize(b) for b in bufs]
 
     def realize(self, buf, *more):
@@ -644,7 +644,7 @@ class WebGLBackend(Backend):
         exceed the GPU's size limit. ``a``, ``b``: (texture, (batch, row, column strides),
         offset)."""
         limit = self.info["maxTextureSize"]
-        if self.info.get("maxDrawBuffers", 4) < 8:    # WebGL2 promises only 4
+        if self._targets < 8:    # WebGL2 promises only 4
             return None
         n8, k4, m4 = -(-n // 8), -(-k // 8) * 2, -(-m // 4)
         if max(k4, m4) > limit or max(na * n8 * 8, nbb * k4 * 4, nb * n8) > limit:
@@ -706,8 +706,7 @@ class WebGLBackend(Backend):
         o, ho, wo, o4 = ydims
         (kh, kw), (sh, sw), (dh, dw) = geometry["u_kernel"], geometry["u_stride"], \
             geometry["u_dil"]
-        targets = min(8, self.info.get("maxDrawBuffers", 4))
-        cols = 2 if wo <= 2 else (4 if wo <= 4 or targets < 8 else 8)
+        cols = 2 if wo <= 2 else (4 if wo <= 4 or self._targets < 8 else 8)
         wq = -(-wo // cols)
         # the padded image covers every tap of every column computed (the last fragment's
         # columns past Wo included)
@@ -722,9 +721,9 @@ class WebGLBackend(Backend):
         k, cdef = "conv2d_packed", ("COLS", cols)
         x, xst, xoff = self._view(bufs[0], (n, c, h, w))   # views read in place
         wt, wst, woff = self._view(bufs[1], (o, c, kh, kw))
-        xp = self._new(shape, k, (("PACK_X", 1), cdef), {"u_a": x},
+        xp = self._new(shape, k, (("PACK_X", 1),), {"u_a": x},
                        {**u, "u_st": xst, "u_off": xoff}, packed=xblk[:2])
-        wk = self._new(shape, k, (("PACK_W", 1), cdef), {"u_b": wt},
+        wk = self._new(shape, k, (("PACK_W", 1),), {"u_b": wt},
                        {**u, "u_st": wst, "u_off": woff}, packed=(c4 * kh * kw, o4 * 4))
         inputs = {"u_a": xp, "u_b": wk}
         if len(bufs) == 3:
