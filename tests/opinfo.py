@@ -274,6 +274,10 @@ def _cases():
     add("where", lambda m, F, c, a, b: m.where(c, a, b), In((3, 4), "bool"), In((3, 4)),
         In((1, 4)))
     add("where_scalar", lambda m, F, c, a: m.where(c, a, 0.0), In((2, 3), "bool"), In((2, 3)))
+    add("logical", lambda m, F, a, b: (a & b, a | b, a ^ b, ~a), In((3, 4), "bool"),
+        In((1, 4), "bool"))
+    add("isnan", lambda m, F, x: (m.isnan(x), m.isinf(x), m.isfinite(x)), In((3, 7), "special"),
+        grad=False)
     add("masked_fill", lambda m, F, x, c: x.masked_fill(c, -1.0), In((3, 4)), In((3, 4), "bool"))
     add("int_arith", lambda m, F, a, b: (a * b + a - b) // 2, In((3, 4), "int", low=-5, high=5),
         In((3, 4), "int", low=1, high=5), grad=False)

@@ -1,17 +1,19 @@
 """webdl: PyTorch-style deep learning for Python, on numpy or on WebGL2 in the browser."""
 from .dtypes import float32, int64, bool_ as bool, float, long, dtype  # noqa: A004
+from . import backends as _backends
 from .backends import device, set_default_device, get_default_device, Device
 from .autograd import no_grad, enable_grad, is_grad_enabled
 from .random import manual_seed, seed, Generator
 from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, empty, full,
                      zeros_like, ones_like, empty_like, full_like, rand_like, randn_like, arange,
                      linspace, rand, randn, randint, randperm)
-from .functions import *  # noqa: F401,F403
-from .functions import (abs, all, any, max, min, pow, sum)  # noqa: F401,A004
+from .functions import FUNCTIONS as _FUNCTIONS
 from . import nn, optim  # noqa: F401
 from .nn import functional  # noqa: F401
 from .serialization import save, load  # noqa: F401
 from .display import show, plot  # noqa: F401
+
+globals().update(_FUNCTIONS)    # webdl.sum, webdl.cat, ...: the functions' one table
 
 __version__ = "0.1.0"
 
@@ -19,5 +21,4 @@ __version__ = "0.1.0"
 def memory_stats(device=None):
     """Device memory in use: for WebGL, live textures and bytes, pooled bytes, programs,
     and draw/upload/readback counts. Empty for the numpy backend."""
-    from .backends import device as _dev
-    return _dev(device).backend.memory_stats()
+    return _backends.device(device).backend.memory_stats()

@@ -1,12 +1,18 @@
 """Autograd in the micrograd way: each result keeps its inputs and a backward rule.
 
-A primitive op is a :class:`Function` subclass. ``Function.apply`` checks the inputs with
-the op's shape rule, asks the tensors' backend to run it, and -- when a gradient is
-wanted -- keeps the inputs and the output on a fresh instance of the class. ``backward``
-walks the graph in reverse topological order; every backward rule is written with
-Tensor ops, so it runs on the same backend as the forward pass.
+``apply(op, inputs, attrs)`` runs a primitive (a ``webdl.ops`` spec) on tensors: it checks
+the inputs with the op's shape rule, asks the tensors' backend to run it and -- when a
+gradient is wanted -- records a graph node, an instance of the op class holding the
+inputs, the output and the attributes (the tensor's ``grad_fn``). ``run_backward`` walks
+the graph in reverse topological order; every backward rule is written with tensor ops,
+so it runs on the same backend as the forward pass.
+
+Tensors are made by the class of the op's first input (``type(x)._wrap``), so this module
+needs no import of ``webdl.tensor``, which sits above it.
 """
 import functools
+
+from .ops.base import Op, DECOMPOSE
 
 
 class _GradMode:
@@ -45,90 +51,59 @@ class enable_grad(_GradSwitch):
     mode = True
 
 
-_Tensor = []
+def _record(op, inputs, attrs, out, keep_out=True):
+    """Make ``out`` the result of a graph node of ``op`` when a gradient is wanted. The
+    node keeps a second tensor over the output's buffer (``out`` itself would make a
+    reference cycle) when ``keep_out``."""
+    if _GradMode.enabled and op.differentiable and any(t.requires_grad for t in inputs):
+        node = op.__new__(op)
+        node.inputs, node.attrs = inputs, attrs
+        node.out = type(out)._wrap(out._buf, out.shape, out.dtype, out.device) if keep_out \
+            else None
+        out._ctx = node
+        out.requires_grad = True
+    return out
 
 
-def _tensor_class():
-    """webdl.tensor.Tensor (whose module imports this one), cached after the first call: a
-    function-level import costs microseconds on every op in Pyodide."""
-    if not _Tensor:
-        from .tensor import Tensor
-        _Tensor.append(Tensor)
-    return _Tensor[0]
+def apply(op, inputs, attrs):
+    """Run primitive ``op`` on tensors ``inputs`` (all on one device)."""
+    shape, dtype = op.infer(*inputs, **attrs)
+    dev = inputs[0].device
+    for t in inputs[1:]:
+        if t.device != dev:
+            raise RuntimeError(f"{op.name}: expected all tensors on one device, got "
+                               f"{dev} and {t.device}")
+    buf = dev.backend.run(op, [t._buf for t in inputs], [t.shape for t in inputs], shape,
+                          dtype, attrs)
+    return _record(op, inputs, attrs, type(inputs[0])._wrap(buf, shape, dtype, dev))
 
 
-class Function:
-    """A primitive op. Subclasses set ``name`` and define ``infer``, ``ref``, ``backward``.
-
-    - ``infer(*inputs, **attrs) -> (shape, dtype)``: the shape rule; raises on bad input.
-    - ``ref(*arrays, **attrs) -> ndarray``: the numpy reference implementation.
-    - ``backward(self, grad) -> tuple``: one gradient (Tensor or None) per input, written
-      with Tensor ops; ``self.inputs``, ``self.out`` and ``self.attrs`` are available.
-    """
-
-    name = None
-    differentiable = True
-
-    __slots__ = ("inputs", "out", "attrs")
-
-    @classmethod
-    def infer(cls, *inputs, **attrs):
-        raise NotImplementedError(cls.__name__)
-
-    @staticmethod
-    def ref(*arrays, **attrs):
-        raise NotImplementedError
-
-    def backward(self, grad):
-        raise RuntimeError(f"{self.name}: this op has no backward")
-
-    @classmethod
-    def apply(cls, *inputs, **attrs):
-        Tensor = _tensor_class()
-        shape, dtype = cls.infer(*inputs, **attrs)
-        dev = inputs[0].device
-        for t in inputs[1:]:
-            if t.device != dev:
-                raise RuntimeError(f"{cls.name}: expected all tensors on one device, got "
-                                   f"{dev} and {t.device}")
-        buf = dev.backend.run(cls, [t._buf for t in inputs], [t.shape for t in inputs], shape,
-                              dtype, attrs)
-        out = Tensor._wrap(buf, shape, dtype, dev)
-        if _GradMode.enabled and cls.differentiable and any(t.requires_grad for t in inputs):
-            ctx = cls.__new__(cls)
-            ctx.inputs = inputs
-            ctx.attrs = attrs
-            ctx.out = Tensor._wrap(buf, shape, dtype, dev)
-            out._ctx = ctx
-            out.requires_grad = True
-        return out
-
-    def __repr__(self):
-        return f"<{type(self).__name__}Backward>"
-
-
-class Fused(Function):
-    """A backend's fused kernel for a composite op (named in the set ``backend.fused``).
-
-    Subclasses define ``name``, ``infer``, ``ref`` and ``decompose(*inputs, **attrs)``, the
-    composite written with other ops. The backward pass recomputes ``decompose`` on the saved
-    inputs and differentiates that, so a fused kernel needs no backward rule of its own.
-    """
-
+class ToDevice(Op):
+    """A copy between devices (not a primitive: it spans two backends); its gradient goes
+    back to the source device."""
+    name = "to_device"
     __slots__ = ()
 
-    @staticmethod
-    def decompose(*inputs, **attrs):
-        raise NotImplementedError
+    def backward(self, g):
+        return (g.to(self.inputs[0].device),)
 
-    def backward(self, grad):
-        leaves = [t.detach() for t in self.inputs]
-        for leaf, t in zip(leaves, self.inputs):
-            leaf.requires_grad = t.requires_grad
-        with enable_grad():
-            out = self.decompose(*leaves, **self.attrs)
-        run_backward(out, grad)
-        return tuple(leaf.grad if leaf.requires_grad else None for leaf in leaves)
+
+def to_device(x, device):
+    """``x`` copied to ``device`` through the host, with a gradient path when wanted."""
+    buf = device.backend.from_numpy(x._value(), x.dtype)
+    out = type(x)._wrap(buf, x.shape, x.dtype, device)
+    return _record(ToDevice, (x,), {"device": device}, out, keep_out=False)
+
+
+def _backward_by_decomposition(node, grad):
+    """A fused op's gradients: recompute its composite on the saved inputs, differentiate."""
+    leaves = [t.detach() for t in node.inputs]
+    for leaf, t in zip(leaves, node.inputs):
+        leaf.requires_grad = t.requires_grad
+    with enable_grad():
+        out = node.decompose(*leaves, **node.attrs)
+    run_backward(out, grad)
+    return tuple(leaf.grad if leaf.requires_grad else None for leaf in leaves)
 
 
 def _topo(root):
@@ -162,6 +137,8 @@ def run_backward(root, gradient):
                     t.grad = g if t.grad is None else t.grad + g
                 continue
             in_grads = ctx.backward(g)
+            if in_grads is DECOMPOSE:
+                in_grads = _backward_by_decomposition(ctx, g)
             for inp, ig in zip(ctx.inputs, in_grads):
                 if ig is None or not inp.requires_grad:
                     continue

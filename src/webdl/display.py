@@ -2,11 +2,14 @@
 
 In the browser runtime they go to the running cell's output (through the worker's
 ``webdl_display`` module); on CPython they print a one-line summary."""
+import base64
 import json
 import struct
 import zlib
 
 import numpy as np
+
+from .tensor import Tensor
 
 
 def _emit(kind, payload):
@@ -33,7 +36,6 @@ def _png(rgb):
 def to_rgb8(x):
     """An HxWx3, 3xHxW, HxW (or 1xHxW / HxWx1) tensor or array as HxWx3 uint8. Floats
     whose values lie within [0, 1] are scaled by 255; others are taken as 0-255."""
-    from .tensor import Tensor
     a = x.detach().numpy() if isinstance(x, Tensor) else np.asarray(x)
     if a.ndim == 4 and a.shape[0] == 1:
         a = a[0]
@@ -56,7 +58,6 @@ def to_rgb8(x):
 
 def show(x, title=None):
     """Show an image (HxWx3, 3xHxW or HxW tensor or array) under the running cell."""
-    import base64
     rgb = to_rgb8(x)
     payload = {"png": base64.b64encode(_png(rgb)).decode(), "width": rgb.shape[1],
                "height": rgb.shape[0], "title": title}
@@ -67,7 +68,6 @@ def show(x, title=None):
 def plot(values, title=None, key="plot"):
     """A line plot of ``values``; calling it again with the same ``key`` in one cell updates
     the plot in place, so a training loop can show its loss curve live."""
-    from .tensor import Tensor
     if isinstance(values, Tensor):
         values = values.detach().numpy()
     ys = [float(v) for v in np.asarray(values, dtype=np.float64).reshape(-1)]

@@ -6,6 +6,8 @@ import struct
 
 import numpy as np
 
+from .tensor import Tensor, tensor
+
 _TO_ST = {"float32": "F32", "int64": "I64", "bool": "BOOL"}
 _FROM_ST = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64,
             "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
@@ -13,7 +15,6 @@ _FROM_ST = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.i
 
 def save(state_dict, path, metadata=None):
     """Write a dict of name -> Tensor to ``path`` as safetensors."""
-    from .tensor import Tensor
     header, chunks, offset = {}, [], 0
     for name, t in state_dict.items():
         if not isinstance(t, Tensor):
@@ -40,7 +41,6 @@ def save(state_dict, path, metadata=None):
 def load(path, device=None):
     """Read a safetensors file into an ordered dict of name -> Tensor (float16/64 become
     float32, smaller ints int64)."""
-    from .tensor import tensor
     try:
         with open(path, "rb") as f:
             raw = f.read()

@@ -1,12 +1,22 @@
-"""Tensor: a buffer on a backend plus shape, dtype, device and autograd links."""
+"""Tensor: a buffer on a backend plus shape, dtype, device and autograd links, and the
+functions that create tensors.
+
+This module holds what a tensor *is*. The op methods (``x + y``, ``x.sum()``, ``x[i]``,
+...) are the public functions of ``webdl.functions``, the layer above this one, bound onto
+``Tensor`` from that package's one table (``webdl/functions/__init__.py``) when it is
+imported -- which ``import webdl`` does first.
+"""
 import builtins
 import numbers
 
 import numpy as np
 
 from . import dtypes
-from .autograd import is_grad_enabled, run_backward
+from . import autograd
+from .autograd import is_grad_enabled, run_backward, to_device
 from .backends import Device, device as _device
+from .ops import Cast
+from .ops.reduce import norm_dim
 from . import random as _random
 
 
@@ -32,6 +42,7 @@ class Tensor:
     __slots__ = ("_buf", "shape", "dtype", "device", "requires_grad", "grad", "_ctx",
                  "__weakref__")
     __array_ufunc__ = None  # numpy scalars defer to Tensor's operators
+    _apply = staticmethod(autograd.apply)   # how ops.Op.apply runs an op on tensors
 
     @classmethod
     def _wrap(cls, buf, shape, dtype, device):
@@ -59,7 +70,6 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return self.shape
-        from .ops.reduce import norm_dim
         return self.shape[norm_dim("size", dim, self.ndim)]
 
     def numel(self):
@@ -194,20 +204,20 @@ class Tensor:
             other = other.to(self.dtype)
         if other.device != self.device:
             other = other.to(self.device)
-        self._buf = self.device.backend.materialize(other._buf)  # kept across steps: compute
+        self._buf = self.device.backend.realize(other._buf)  # kept across steps: compute
         return self
 
     @staticmethod
-    def _materialize_all(*tensors):
-        """``_materialize`` several tensors of one device, in one kernel where its backend
-        can (an optimizer's new state and parameter)."""
+    def _realize_all(*tensors):
+        """``_realize`` several tensors of one device, in one kernel where its backend can
+        (an optimizer's new state and parameter)."""
         backend = tensors[0].device.backend
-        for t, b in zip(tensors, backend.materialize_many([t._buf for t in tensors])):
+        for t, b in zip(tensors, backend.realize_many([t._buf for t in tensors])):
             t._buf = b
 
-    def _materialize(self):
+    def _realize(self):
         """Compute this tensor's value now if its backend deferred it (lazy fusion)."""
-        self._buf = self.device.backend.materialize(self._buf)
+        self._buf = self.device.backend.realize(self._buf)
         return self
 
     def copy_(self, src):
@@ -244,17 +254,11 @@ class Tensor:
                 dtype = a
         out = self
         if dtype is not None and dtypes.to_dtype(dtype) is not self.dtype:
-            from .ops.elementwise import Cast
             out = Cast.apply(out, dtype=dtypes.to_dtype(dtype))
         if device is not None:
             dev = _device(device)
             if dev != out.device:
-                if out.requires_grad and is_grad_enabled():
-                    from .ops.misc import ToDevice
-                    out = ToDevice.apply(out, device=dev)
-                else:
-                    out = Tensor._wrap(dev.backend.from_numpy(out._value(), out.dtype),
-                                       out.shape, out.dtype, dev)
+                out = to_device(out, dev)
         return out
 
     def cpu(self):
@@ -276,7 +280,6 @@ class Tensor:
         return self.to(other.dtype)
 
     def clone(self):
-        from .ops.elementwise import Cast
         return Cast.apply(self, dtype=self.dtype) if self.requires_grad else \
             Tensor._wrap(self._buf, self.shape, self.dtype, self.device)
 
@@ -562,6 +565,3 @@ def _fmt_nested(a, fmt, width, indent, summarize):
              for i in rows]
     return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
-
-from . import functions as _functions  # noqa: E402  (binds the Tensor methods)
-_functions._bind_methods(Tensor)

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import nn
 from .nn import functional as F
-from . import functions
+from .functions.shape import cat
 from .tensor import tensor
 
 
@@ -174,7 +174,7 @@ def _build(layer, weights, where):
         return add, None
     if kind == "Concatenate":
         axis = _channel_axis(cfg.get("axis", -1), where)
-        return (lambda *xs: functions.cat(list(xs), axis)), None
+        return (lambda *xs: cat(list(xs), axis)), None
     if kind == "UpSampling2D":
         size = tuple(cfg.get("size", (2, 2)))
         if cfg.get("interpolation", "nearest") != "nearest":

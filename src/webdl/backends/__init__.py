@@ -1,52 +1,6 @@
-"""The backend interface and the device registry.
-
-A backend stores tensor data in buffers of its own kind and runs *primitive ops*. A
-primitive is a :class:`webdl.autograd.Function` subclass; it carries its name (the kernel
-name, ``shaders/<name>.glsl`` on WebGL), its shape rule, its numpy reference (``ref``) and
-its backward rule. Everything else (softmax, conv2d, losses, ...) is written once on top of
-the primitives. A backend may also run a composite op as one *fused* kernel: it names the op
-in ``fused`` and implements the matching :class:`webdl.autograd.Fused` op (for example
-``webdl.ops.conv.Conv2d``), which has its own backward rule or recomputes the composite.
-
-What a backend must provide:
-
-- ``from_numpy(array, dtype) -> buf`` and ``to_numpy(buf, shape, dtype) -> ndarray``
-- ``full(shape, value, dtype) -> buf``
-- ``run(op, bufs, shapes, out_shape, out_dtype, attrs) -> buf``: run primitive ``op`` on
-  the input buffers (whose shapes are ``shapes``)
-- ``fused``: the set of composite ops it runs as fused kernels (may be empty)
-"""
-
-
-class Backend:
-    name = "?"
-    fused = frozenset()
-
-    def from_numpy(self, array, dtype):
-        raise NotImplementedError
-
-    def to_numpy(self, buf, shape, dtype):
-        raise NotImplementedError
-
-    def full(self, shape, value, dtype):
-        raise NotImplementedError
-
-    def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
-        raise NotImplementedError
-
-    def memory_stats(self):
-        return {}
-
-    def free(self, buf):
-        pass
-
-    def materialize(self, buf):
-        """Compute a buffer now if the backend deferred it (lazy fusion); returns it."""
-        return buf
-
-    def materialize_many(self, bufs):
-        """``materialize`` for several buffers, in one kernel where the backend can."""
-        return [self.materialize(b) for b in bufs]
+"""The device registry: device names (``cpu``, ``webgl``) to backends (see ``base``)."""
+from .base import Backend  # noqa: F401
+from .numpy_backend import NumpyBackend
 
 
 class Device:
@@ -116,6 +70,7 @@ def get_default_device():
 
 
 def _load_webgl():
+    """The WebGL backend, imported on first use: it exists only in the browser runtime."""
     try:
         from .webgl import WebGLBackend
     except ImportError as e:  # pragma: no cover - depends on the platform
@@ -125,10 +80,5 @@ def _load_webgl():
     return WebGLBackend()
 
 
-def _setup():
-    from .numpy_backend import NumpyBackend
-    register("cpu", NumpyBackend())
-    register("webgl", loader=_load_webgl)
-
-
-_setup()
+register("cpu", NumpyBackend())
+register("webgl", loader=_load_webgl)

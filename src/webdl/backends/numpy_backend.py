@@ -6,7 +6,7 @@ gradient checks).
 """
 import numpy as np
 
-from . import Backend
+from .base import Backend
 
 
 class NumpyBackend(Backend):

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from . import Backend
+from .base import Backend
 
 try:
     import webdl_gl as _gl  # the JS bridge, registered by the worker
@@ -207,9 +207,6 @@ class WebGLBackend(Backend):
     def free(self, buf):
         buf.free()
 
-    def materialize(self, buf):
-        return self.realize(buf)
-
     def memory_stats(self):
         return json.loads(_gl.memoryStats())
 
@@ -360,7 +357,7 @@ class WebGLBackend(Backend):
             return f"{fn}({', '.join(args)})"
         return [emit(n) for n in nodes], slots, params
 
-    def materialize_many(self, bufs):
+    def realize_many(self, bufs):
         """Lazy expressions of one shape computed together: one draw, a render target each
         (up to 8), their shared inputs read once."""
         groups = {}

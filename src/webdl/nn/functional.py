@@ -11,12 +11,18 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import no_grad
-from .. import functions as F
-from ..functions import (relu, sigmoid, tanh, softmax, log_softmax, leaky_relu, gelu,  # noqa: F401
-                         softplus, pad)
-from ..ops import UNARY
+from ..functions.elementwise import (UNARY_FUNCTIONS, where, leaky_relu, gelu,  # noqa: F401
+                                     softplus, broadcast_shapes)
+from ..functions.reduction import softmax, log_softmax, max as _max  # noqa: F401
+from ..functions.shape import pad
+from ..functions.indexing import index_select
+from ..functions.linalg import matmul
+from ..ops.conv import Conv2d
 from ..ops.linalg import Unfold, Fold
 from ..ops.movement import Gather
+from ..tensor import arange, rand, tensor
+
+relu, sigmoid, tanh = UNARY_FUNCTIONS["relu"], UNARY_FUNCTIONS["sigmoid"], UNARY_FUNCTIONS["tanh"]
 
 
 def _pair(v, name, op):
@@ -49,7 +55,7 @@ def silu(x):
 
 
 def elu(x, alpha=1.0):
-    return F.where(x > 0, x, (x.clamp(max=0.0).exp() - 1.0) * alpha)
+    return where(x > 0, x, (x.clamp(max=0.0).exp() - 1.0) * alpha)
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
@@ -62,7 +68,7 @@ def prelu(x, weight):
                          f"{x.shape[1] if x.ndim > 1 else 1} channels")
     w = weight.reshape((1, -1) + (1,) * (x.ndim - 2)) if weight.numel() != 1 and x.ndim > 1 \
         else weight.reshape(())
-    return F.where(x > 0, x, x * w)
+    return where(x > 0, x, x * w)
 
 
 def logsigmoid(x):
@@ -75,7 +81,7 @@ def linear(x, weight, bias=None):
         raise ValueError(f"linear: input shape {tuple(x.shape)} and weight shape "
                          f"{tuple(weight.shape)} don't match ({x.shape[-1]} input features vs "
                          f"{weight.shape[-1]})")
-    y = F.matmul(x, weight.t())
+    y = matmul(x, weight.t())
     return y + bias if bias is not None else y
 
 
@@ -122,35 +128,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if hp < dilation[0] * (kh - 1) + 1 or wp < dilation[1] * (kw - 1) + 1:
         raise ValueError(f"conv2d: input of shape {tuple(x.shape)} (padded {hp}x{wp}) is smaller"
                          f" than the kernel {kh}x{kw} (dilation {dilation})")
-    if "conv2d" in x.device.backend.fused:
-        from ..ops.conv import Conv2d
-        y = Conv2d.apply(x, weight, *([bias] if bias is not None else []), stride=stride,
-                         pads=(t, b_, l_, r_), dilation=dilation, groups=groups)
-    else:
-        y = _conv2d_composite(x, weight, bias, stride, (t, b_, l_, r_), dilation, groups)
+    inputs = (x, weight) + ((bias,) if bias is not None else ())
+    attrs = dict(stride=stride, pads=(t, b_, l_, r_), dilation=dilation, groups=groups)
+    if "conv2d" in x.device.backend.fused:     # one kernel
+        y = Conv2d.apply(*inputs, **attrs)
+    else:                                      # pad + unfold + matmul
+        y = Conv2d.decompose(*inputs, **attrs)
     return _out(y, unb)
-
-
-def _conv2d_composite(x, weight, bias, stride, pads, dilation, groups):
-    """conv2d as pad + unfold (im2col) + matmul: the reference form."""
-    t, b_, l_, r_ = pads
-    n = x.shape[0]
-    o, cg, kh, kw = weight.shape
-    if t or b_ or l_ or r_:
-        x = pad(x, (l_, r_, t, b_))
-    hp, wp = x.shape[2:]
-    ho = (hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    wo = (wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    cols = Unfold.apply(x, kernel=(kh, kw), dilation=dilation, stride=stride)
-    if groups == 1:
-        y = F.matmul(weight.reshape(o, -1), cols)
-    else:
-        y = F.matmul(weight.reshape(groups, o // groups, -1),
-                     cols.reshape(n, groups, cg * kh * kw, ho * wo))
-    y = y.reshape(n, o, ho, wo)
-    if bias is not None:
-        y = y + bias.reshape(1, o, 1, 1)
-    return y
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -179,10 +163,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         raise ValueError(f"conv_transpose2d: output size {(ho, wo)} is not positive")
     cg = cin // groups
     if groups == 1:
-        cols = F.matmul(weight.reshape(cin, -1).t(), x.reshape(n, cin, h * w))
+        cols = matmul(weight.reshape(cin, -1).t(), x.reshape(n, cin, h * w))
     else:
         wt = weight.reshape(groups, cg, og * kh * kw).transpose(1, 2)
-        cols = F.matmul(wt, x.reshape(n, groups, cg, h * w)).reshape(n, cout * kh * kw, h * w)
+        cols = matmul(wt, x.reshape(n, groups, cg, h * w)).reshape(n, cout * kh * kw, h * w)
     if oph or opw:
         # the extra output rows/cols get no window: fold into the exact size, then pad
         y = Fold.apply(cols, size=(hf - oph, wf - opw), kernel=(kh, kw), dilation=dilation,
@@ -263,10 +247,10 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     n, c = x.shape[:2]
     tiles = _tiles(x, k, s, p, d, ho, wo, exh, exw)
     if tiles is not None:
-        return _out(F.max(tiles, 4).values, unb)
+        return _out(_max(tiles, 4).values, unb)
     xp = pad(x, (p[1], p[1] + max(exw, 0), p[0], p[0] + max(exh, 0)), value=-math.inf)
     cols = Unfold.apply(xp, kernel=k, dilation=d, stride=s).reshape(n, c, k[0] * k[1], ho * wo)
-    y = F.max(cols, 2).values
+    y = _max(cols, 2).values
     return _out(y.reshape(n, c, ho, wo), unb)
 
 
@@ -302,7 +286,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
                 we = min(ws + k[1], lim_w)
                 ws = max(ws, off_w)
                 cnt[i, j] = (he - hs) * (we - ws)
-        y = total / F.tensor_on(cnt.reshape(1, 1, -1), x)
+        y = total / tensor(cnt.reshape(1, 1, -1), device=x.device)
     return _out(y.reshape(n, c, ho, wo), unb)
 
 
@@ -326,9 +310,9 @@ def adaptive_avg_pool2d(x, output_size):
         raise ValueError(f"adaptive_avg_pool2d: output size {(oh, ow)} must be positive")
     if h % oh == 0 and w % ow == 0:
         return _out(avg_pool2d(x, (h // oh, w // ow)), unb)
-    mh = F.tensor_on(_adaptive_matrix(h, oh), x)
-    mw = F.tensor_on(_adaptive_matrix(w, ow).T.copy(), x)
-    return _out(F.matmul(mh, F.matmul(x, mw)), unb)
+    mh = tensor(_adaptive_matrix(h, oh), device=x.device)
+    mw = tensor(_adaptive_matrix(w, ow).T.copy(), device=x.device)
+    return _out(matmul(mh, matmul(x, mw)), unb)
 
 
 def adaptive_max_pool2d(x, output_size):
@@ -389,13 +373,13 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
             scale = 1.0 / f if f is not None else insize / outsize
             idx = np.minimum(np.floor(np.arange(outsize, dtype=np.float32) * np.float32(scale)),
                              insize - 1).astype(np.int64)
-            y = F.index_select(y, axis, F.tensor_on(idx, x))
+            y = index_select(y, axis, tensor(idx, device=x.device))
         return _out(y, unb)
     if mode == "bilinear":
         ac = bool(align_corners)
-        mh = F.tensor_on(_linear_matrix(h, oh, ac, sf[0]), x)
-        mw = F.tensor_on(_linear_matrix(w, ow, ac, sf[1]).T.copy(), x)
-        return _out(F.matmul(mh, F.matmul(x, mw)), unb)
+        mh = tensor(_linear_matrix(h, oh, ac, sf[0]), device=x.device)
+        mw = tensor(_linear_matrix(w, ow, ac, sf[1]).T.copy(), device=x.device)
+        return _out(matmul(mh, matmul(x, mw)), unb)
     raise NotImplementedError(f"interpolate: mode {mode!r} is not supported (nearest, bilinear)")
 
 
@@ -460,7 +444,6 @@ def dropout(x, p=0.5, training=True, inplace=False):
         return x
     if p == 1.0:
         return x * 0.0
-    from ..tensor import rand
     keep = rand(*x.shape, device=x.device) >= p
     return x * keep * (1.0 / (1.0 - p))
 
@@ -470,10 +453,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None):  # noqa: A002
         raise TypeError(f"embedding: indices must be int64, got {input.dtype}")
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D, got shape {tuple(weight.shape)}")
-    out = F.index_select(weight, 0, input.reshape(-1)).reshape(*input.shape, weight.shape[1])
+    out = index_select(weight, 0, input.reshape(-1)).reshape(*input.shape, weight.shape[1])
     if padding_idx is not None and out.requires_grad:
         pi = padding_idx % weight.shape[0]
-        out = F.where((input == pi).unsqueeze(-1), out.detach(), out)
+        out = where((input == pi).unsqueeze(-1), out.detach(), out)
     return out
 
 
@@ -482,7 +465,6 @@ def one_hot(tensor, num_classes=-1):
         raise TypeError(f"one_hot: expects an int64 tensor, got {tensor.dtype}")
     if num_classes < 0:
         num_classes = int(tensor.max().item()) + 1 if tensor.numel() else 0
-    from ..tensor import arange
     return (tensor.unsqueeze(-1) == arange(num_classes, device=tensor.device)).long()
 
 
@@ -564,7 +546,7 @@ def _reduce(op, loss, reduction):
 
 def _same_shape(op, a, b):
     if tuple(a.shape) != tuple(b.shape):
-        F.broadcast_shapes(op, a.shape, b.shape)
+        broadcast_shapes(op, a.shape, b.shape)
 
 
 def mse_loss(input, target, reduction="mean"):  # noqa: A002
@@ -583,14 +565,14 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):  # noqa: A002
     d = (input - target).abs()
     if beta == 0:
         return _reduce("smooth_l1_loss", d, reduction)
-    return _reduce("smooth_l1_loss", F.where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta),
+    return _reduce("smooth_l1_loss", where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta),
                    reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):  # noqa: A002
     _same_shape("huber_loss", input, target)
     d = (input - target).abs()
-    return _reduce("huber_loss", F.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta),
+    return _reduce("huber_loss", where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta),
                    reduction)
 
 
@@ -625,12 +607,12 @@ def _check_class_targets(op, input, target, weight, ignore_index):
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):  # noqa: A002
     cdim, c = _check_class_targets("nll_loss", input, target, weight, ignore_index)
     valid = target != ignore_index
-    safe = F.where(valid, target, 0)
+    safe = where(valid, target, 0)
     # the targets were range-checked above: gather without reading them back again
     picked = Gather.apply(input, safe.unsqueeze(cdim), axis=cdim).squeeze(cdim)
     w = valid.float()
     if weight is not None:
-        w = w * F.index_select(weight, 0, safe.reshape(-1)).reshape(safe.shape)
+        w = w * index_select(weight, 0, safe.reshape(-1)).reshape(safe.shape)
     loss = -picked * w
     if reduction == "mean":
         return loss.sum() / w.sum()
@@ -667,8 +649,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     smooth = -lp.sum(cdim) * valid
     if reduction == "mean":
         if weight is not None:
-            safe = F.where(target != ignore_index, target, 0)
-            denom = (F.index_select(weight, 0, safe.reshape(-1)).reshape(safe.shape) *
+            safe = where(target != ignore_index, target, 0)
+            denom = (index_select(weight, 0, safe.reshape(-1)).reshape(safe.shape) *
                      valid).sum()
         else:
             denom = valid.sum()
@@ -694,7 +676,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(f"binary_cross_entropy_with_logits: target shape "
                          f"{tuple(target.shape)} must match input shape {tuple(input.shape)}")
-    soft = UNARY["log1p"].apply((-input.abs()).exp()) + (-input).clamp(min=0.0)
+    soft = UNARY_FUNCTIONS["log1p"]((-input.abs()).exp()) + (-input).clamp(min=0.0)
     if pos_weight is not None:
         lw = (pos_weight - 1.0) * target + 1.0
         loss = (1.0 - target) * input + lw * soft
@@ -709,7 +691,7 @@ def kl_div(input, target, reduction="mean", log_target=False):  # noqa: A002
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        loss = F.where(target > 0, target * (target.log() - input), 0.0)
+        loss = where(target > 0, target * (target.log() - input), 0.0)
     if reduction == "batchmean":
         return loss.sum() / input.shape[0]
     return _reduce("kl_div", loss, reduction)

@@ -6,10 +6,10 @@ import numpy as np
 
 from ..autograd import no_grad
 from .. import random as _random
+from ..tensor import tensor
 
 
 def _fill(t, arr):
-    from ..tensor import tensor
     with no_grad():
         t._assign(tensor(np.asarray(arr, dtype=np.float32).reshape(t.shape), device=t.device))
     return t

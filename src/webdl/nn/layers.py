@@ -2,6 +2,7 @@
 import collections
 import math
 
+from ..autograd import no_grad
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -449,7 +450,6 @@ class Embedding(Module):
         self.weight = Parameter(_empty(num_embeddings, embedding_dim, device=device))
         init.normal_(self.weight)
         if padding_idx is not None:
-            from ..autograd import no_grad
             with no_grad():
                 self.weight[padding_idx] = 0.0
 

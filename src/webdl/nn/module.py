@@ -1,7 +1,7 @@
 """nn.Module and Parameter, with PyTorch's bookkeeping and state_dict semantics."""
 import collections
 
-from ..tensor import Tensor
+from ..tensor import Tensor, tensor as _tensor, zeros
 
 
 class Parameter(Tensor):
@@ -9,7 +9,6 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __new__(cls, data=None, requires_grad=True):
-        from ..tensor import zeros
         if data is None:
             data = zeros(0)
         p = Tensor._wrap.__func__(cls, data._buf, data.shape, data.dtype, data.device)
@@ -209,7 +208,6 @@ class Module:
         if problems:
             raise RuntimeError(f"load_state_dict: error(s) loading into {type(self).__name__}: "
                                + ". ".join(problems))
-        from ..tensor import tensor as _tensor
         staged = {}
         for k, t in own.items():
             if k in state_dict:

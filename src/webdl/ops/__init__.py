@@ -1,20 +1,29 @@
-"""The primitive ops: the closed set every backend implements (see webdl.backends)."""
-from . import elementwise, reduce, movement, linalg, misc, conv  # noqa: F401
-from .elementwise import UNARY, BINARY, Cast, Where  # noqa: F401
-from .reduce import Sum, Amax, Amin, Argmax, Argmin  # noqa: F401
-from .movement import Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gather, ScatterAdd  # noqa: F401
-from .linalg import Matmul, Unfold, Fold  # noqa: F401
+"""The primitive ops: the closed set every backend implements, one module per family.
+
+- elementwise: the unary and binary tables, ``where``, ``cast`` (``elementwise = True``)
+- reduce: ``sum``, ``amax``, ``amin``, ``argmax``, ``argmin``
+- movement: ``reshape``, ``permute``, ``expand``, ``slice``/``unslice``, ``flip``, ``cat``,
+  ``gather``/``scatter_add``
+- linalg: ``matmul``, ``unfold``/``fold`` (im2col and its adjoint)
+- conv: ``conv2d``, a fused op (a backend may run it as one kernel; see ``base.Fused``)
+
+Everything else (softmax, losses, pooling, indexing, ...) is composed of these.
+"""
+from .base import Op, Fused, DECOMPOSE  # noqa: F401
+from .elementwise import UNARY, BINARY, Cast, Where
+from .reduce import Sum, Amax, Amin, Argmax, Argmin
+from .movement import Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gather, ScatterAdd
+from .linalg import Matmul, Unfold, Fold
+from .conv import Conv2d
+
+PRIMITIVES = {op.name: op for op in (
+    *UNARY.values(), *BINARY.values(), Cast, Where,
+    Sum, Amax, Amin, Argmax, Argmin,
+    Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gather, ScatterAdd,
+    Matmul, Unfold, Fold,
+    Conv2d)}
 
 
 def primitives():
     """Every primitive op class, by kernel name."""
-    from ..autograd import Function
-    out = {}
-    stack = [Function]
-    while stack:
-        c = stack.pop()
-        for s in c.__subclasses__():
-            stack.append(s)
-            if s.name and s.name != "to_device":
-                out[s.name] = s
-    return out
+    return dict(PRIMITIVES)

@@ -1,13 +1,15 @@
-"""conv2d as one fused op, for backends with a direct convolution kernel
-(``shaders/conv2d.glsl`` on WebGL). Its composite form, pad + unfold + matmul in
-webdl.nn.functional, is the reference. The backward pass is convolutions again (no
-im2col): the input gradient convolves the output gradient with the flipped, transposed
-kernel, the weight gradient convolves the input with the output gradient, batch taken as
-the channels."""
+"""conv2d as one fused op, for backends with a direct convolution kernel (WebGL's
+``conv2d`` kernels). Its composite form, pad + unfold (im2col) + matmul, is ``decompose``:
+the reference, and what the numpy backend runs. The backward pass is convolutions again
+when it can be: the input gradient convolves the output gradient with the flipped,
+transposed kernel, the weight gradient convolves the input with the output gradient, batch
+taken as the channels. Grouped convolutions, and input gradients of strided ones (or with
+padding past the kernel), differentiate the composite instead, which uses im2col."""
 import numpy as np
 
-from ..autograd import Fused
-from .linalg import _windows
+from .base import Fused, DECOMPOSE
+from .linalg import Matmul, Unfold, _windows
+from .movement import Unslice
 
 
 class Conv2d(Fused):
@@ -26,7 +28,6 @@ class Conv2d(Fused):
 
     @staticmethod
     def ref(x, w, *bias, stride, pads, dilation, groups):
-        from .linalg import Unfold
         x = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[1]), (pads[2], pads[3])))
         n = x.shape[0]
         o, cg, kh, kw = w.shape
@@ -39,8 +40,23 @@ class Conv2d(Fused):
 
     @staticmethod
     def decompose(x, w, *bias, stride, pads, dilation, groups):
-        from ..nn.functional import _conv2d_composite
-        return _conv2d_composite(x, w, bias[0] if bias else None, stride, pads, dilation, groups)
+        """Zero padding (unslice), unfold (im2col), then one (grouped) matmul."""
+        t, b, l, r = pads
+        n, c, h, wd = x.shape
+        o, cg, kh, kw = w.shape
+        if t or b or l or r:
+            x = Unslice.apply(x, starts=(0, 0, t, l), steps=(1, 1, 1, 1),
+                              shape=(n, c, h + t + b, wd + l + r), value=0.0)
+        ho = _windows(x.shape[2], kh, dilation[0], stride[0])
+        wo = _windows(x.shape[3], kw, dilation[1], stride[1])
+        cols = Unfold.apply(x, kernel=(kh, kw), dilation=dilation, stride=stride)
+        if groups == 1:
+            y = Matmul.apply(w.reshape(o, -1), cols)
+        else:
+            y = Matmul.apply(w.reshape(groups, o // groups, -1),
+                             cols.reshape(n, groups, cg * kh * kw, ho * wo))
+        y = y.reshape(n, o, ho, wo)
+        return y + bias[0].reshape(1, o, 1, 1) if bias else y
 
     def backward(self, grad):
         x, w = self.inputs[:2]
@@ -53,7 +69,7 @@ class Conv2d(Fused):
             dw * (kw - 1) - pr
         if a["groups"] != 1 or (x.requires_grad and ((sh, sw) != (1, 1) or
                                                      min(qt, qb, ql, qr) < 0)):
-            return super().backward(grad)
+            return DECOMPOSE
         gx = gw = gb = None
         if x.requires_grad:
             wt = w.flip((2, 3)).transpose(0, 1)

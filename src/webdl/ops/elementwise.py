@@ -1,14 +1,15 @@
 """Elementwise primitives: unary, binary (with broadcasting), where and cast.
 
-Each op is defined once here: its numpy reference and its backward rule. Its GLSL lives
-in ``shaders/elementwise.glsl`` as the function ``op_<name>``; elementwise ops of one
-kernel family, so a backend can fuse chains of them.
+Each op is one row here: its name, numpy reference, backward rule and flags. The public
+function and ``Tensor`` method of a row without parameters come from this table
+(``webdl.functions.elementwise``); its GLSL is the function ``op_<name>`` in
+``shaders/elementwise.glsl`` (the WebGL backend fuses chains of these ops into one shader).
 """
 import math
 
 import numpy as np
 
-from ..autograd import Function
+from .base import Op
 from .. import dtypes
 
 
@@ -63,8 +64,10 @@ _GELU_C = math.sqrt(2.0 / math.pi)
 
 
 # --- unary ---------------------------------------------------------------------------
-class Unary(Function):
-    """One input, same shape. ``int_ok``: ints stay ints (else the result is float32)."""
+class Unary(Op):
+    """One input, same shape. ``int_ok``: ints stay ints (else the result is float32);
+    ``params``: the names of its scalar attributes (passed to the GLSL function)."""
+    elementwise = True
     int_ok = False
     bool_out = False
     params = ()
@@ -84,9 +87,11 @@ class Unary(Function):
 UNARY = {}
 
 
-def _unary(name, ref, grad=None, int_ok=False, params=()):
+def _unary(name, ref, grad=None, int_ok=False, params=(), bool_out=False):
+    """One row of the unary table: a differentiable op when ``grad(ctx, x, g)`` is given."""
     cls = type(name.title().replace("_", ""), (Unary,), {
         "name": name, "ref": staticmethod(ref), "int_ok": int_ok, "params": params,
+        "bool_out": bool_out,
         "grad_rule": staticmethod(grad) if grad else None,
         "differentiable": grad is not None, "__slots__": ()})
     UNARY[name] = cls
@@ -120,7 +125,7 @@ def _softplus_ref(x, beta, threshold):
 
 def _softplus_grad(c, x, g):
     bx = x * c.attrs["beta"]
-    return g * where(bx > c.attrs["threshold"], 1.0, bx.sigmoid())
+    return g * Where.apply(bx > c.attrs["threshold"], bx.new_ones(()), bx.sigmoid())
 
 
 def _clamp_ref(x, lo, hi):
@@ -165,7 +170,7 @@ sigmoid = _unary("sigmoid", lambda x: 1.0 / (1.0 + np.exp(-x)),
 relu = _unary("relu", lambda x: np.where((x > 0) | (x != x), x, np.zeros((), x.dtype)),
               lambda c, x, g: g * (x > 0), int_ok=True)
 leaky_relu = _unary("leaky_relu", lambda x, slope: np.where(x > 0, x, x * slope),
-                    lambda c, x, g: where(x > 0, g, g * c.attrs["slope"]), params=("slope",))
+                    lambda c, x, g: Where.apply(x > 0, g, g * c.attrs["slope"]), params=("slope",))
 erf = _unary("erf", lambda x: 1.0 - _erfc(x),
              lambda c, x, g: g * (x * x * -1.0).exp() * (2.0 / math.sqrt(math.pi)))
 gelu = _unary("gelu", _gelu_ref, _gelu_grad, params=("approximate",))
@@ -175,15 +180,14 @@ pow_scalar = _unary("pow_scalar", lambda x, exponent: np.power(x, np.asarray(exp
                     _pow_scalar_grad, int_ok=True, params=("exponent",))
 log1p = _unary("log1p", np.log1p, lambda c, x, g: g / (x + 1.0))
 floor = _unary("floor", np.floor, lambda c, x, g: g * 0.0, int_ok=True)
-isnan = _unary("isnan", np.isnan)
-isnan.bool_out = True
-logical_not = _unary("logical_not", np.logical_not)
-logical_not.bool_out = True
+isnan = _unary("isnan", np.isnan, bool_out=True)
+logical_not = _unary("logical_not", np.logical_not, bool_out=True)
 
 
 # --- cast ------------------------------------------------------------------------------
-class Cast(Function):
+class Cast(Op):
     name = "cast"
+    elementwise = True
     __slots__ = ()
 
     @classmethod
@@ -200,7 +204,8 @@ class Cast(Function):
 
 
 # --- binary --------------------------------------------------------------------------
-class Binary(Function):
+class Binary(Op):
+    elementwise = True
     kind = "arith"   # arith | float (true division) | compare | logic
     __slots__ = ()
 
@@ -225,6 +230,7 @@ BINARY = {}
 
 
 def _binary(name, ref, grad=None, kind="arith"):
+    """One row of the binary table: a differentiable op when ``grad(ctx, a, b, g)`` is given."""
     cls = type(name.title(), (Binary,), {
         "name": name, "ref": staticmethod(ref), "kind": kind,
         "grad_rule": staticmethod(grad) if grad else None,
@@ -237,7 +243,7 @@ def _pow_grad(c, a, b, g):
     ga = g * b * a.pow(b - 1.0) if a.requires_grad else None
     gb = None
     if b.requires_grad:
-        gb = g * where((a == 0) & (b >= 0), 0.0, c.out * a.log())
+        gb = g * Where.apply((a == 0) & (b >= 0), g.new_zeros(()), c.out * a.log())
     return ga, gb
 
 
@@ -267,8 +273,9 @@ for _n, _f in (("logical_and", np.logical_and), ("logical_or", np.logical_or),
 
 
 # --- where -----------------------------------------------------------------------------
-class Where(Function):
+class Where(Op):
     name = "where"
+    elementwise = True
     __slots__ = ()
 
     @classmethod
@@ -287,13 +294,3 @@ class Where(Function):
                 unbroadcast(Where.apply(c, g, zero), a.shape) if a.requires_grad else None,
                 unbroadcast(Where.apply(c, zero, g), b.shape) if b.requires_grad else None)
 
-
-def where(cond, a, b):
-    """torch.where(cond, a, b): scalars allowed for a and b."""
-    from ..tensor import as_tensor_like
-    ref = a if hasattr(a, "_buf") else (b if hasattr(b, "_buf") else cond)
-    a = as_tensor_like(a, ref)
-    b = as_tensor_like(b, ref)
-    if cond.dtype is not dtypes.bool_:
-        cond = Cast.apply(cond, dtype=dtypes.bool_)
-    return Where.apply(cond, a, b)

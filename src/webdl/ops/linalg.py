@@ -1,11 +1,11 @@
 """Matmul (batched, broadcasting batch dims) and the im2col pair unfold/fold."""
 import numpy as np
 
-from ..autograd import Function
+from .base import Op
 from .elementwise import broadcast_shapes, unbroadcast
 
 
-class Matmul(Function):
+class Matmul(Op):
     """(..., n, k) @ (..., k, m) -> (..., n, m); both inputs at least 2-D."""
     name = "matmul"
     __slots__ = ()
@@ -33,7 +33,7 @@ def _windows(h, k, d, s):
     return (h - d * (k - 1) - 1) // s + 1
 
 
-class Unfold(Function):
+class Unfold(Op):
     """im2col on an already padded (N, C, H, W) input -> (N, C*kh*kw, L), PyTorch's order."""
     name = "unfold"
     __slots__ = ()
@@ -62,7 +62,7 @@ class Unfold(Function):
         return (Fold.apply(g, size=tuple(x.shape[2:]), **self.attrs),)
 
 
-class Fold(Function):
+class Fold(Op):
     """col2im, the adjoint of Unfold: (N, C*kh*kw, L) -> (N, C, H, W), overlaps summed."""
     name = "fold"
     __slots__ = ()

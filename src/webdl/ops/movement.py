@@ -5,10 +5,11 @@ so a backend implements this small closed set and every view-like op is built fr
 """
 import numpy as np
 
-from ..autograd import Function
+from .base import Op
+from .elementwise import unbroadcast
 
 
-class Reshape(Function):
+class Reshape(Op):
     name = "reshape"
     __slots__ = ()
 
@@ -24,7 +25,7 @@ class Reshape(Function):
         return (g.reshape(self.inputs[0].shape),)
 
 
-class Permute(Function):
+class Permute(Op):
     name = "permute"
     __slots__ = ()
 
@@ -40,7 +41,7 @@ class Permute(Function):
         return (Permute.apply(g, dims=tuple(np.argsort(self.attrs["dims"]).tolist())),)
 
 
-class Expand(Function):
+class Expand(Op):
     name = "expand"
     __slots__ = ()
 
@@ -53,11 +54,10 @@ class Expand(Function):
         return np.broadcast_to(x, shape)
 
     def backward(self, g):
-        from .elementwise import unbroadcast
         return (unbroadcast(g, self.inputs[0].shape),)
 
 
-class Slice(Function):
+class Slice(Op):
     """out[i] = x[start + i * step] along every axis (step >= 1)."""
     name = "slice"
     __slots__ = ()
@@ -76,7 +76,7 @@ class Slice(Function):
                               shape=tuple(self.inputs[0].shape), value=0.0),)
 
 
-class Unslice(Function):
+class Unslice(Op):
     """The adjoint of Slice: ``value`` everywhere, x placed at start + i * step."""
     name = "unslice"
     __slots__ = ()
@@ -97,7 +97,7 @@ class Unslice(Function):
                             shape=tuple(self.inputs[0].shape)),)
 
 
-class Flip(Function):
+class Flip(Op):
     name = "flip"
     __slots__ = ()
 
@@ -113,7 +113,7 @@ class Flip(Function):
         return (Flip.apply(g, dims=self.attrs["dims"]),)
 
 
-class Cat(Function):
+class Cat(Op):
     name = "cat"
     __slots__ = ()
 
@@ -143,7 +143,7 @@ class Cat(Function):
         return tuple(out)
 
 
-class Gather(Function):
+class Gather(Op):
     """torch.gather: out[..., i, ...] = x[..., index[..., i, ...], ...] along ``axis``."""
     name = "gather"
     __slots__ = ()
@@ -166,7 +166,7 @@ class Gather(Function):
                 None)
 
 
-class ScatterAdd(Function):
+class ScatterAdd(Op):
     """zeros(shape), then out[..., index[..., i, ...], ...] += src[..., i, ...] along ``axis``."""
     name = "scatter_add"
     __slots__ = ()

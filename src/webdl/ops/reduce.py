@@ -1,7 +1,7 @@
 """Reduction primitives: sum, amax, amin over a set of axes; argmax and argmin along one."""
 import numpy as np
 
-from ..autograd import Function
+from .base import Op
 from .. import dtypes
 
 
@@ -31,7 +31,7 @@ def reduced_shape(shape, axes, keepdim):
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-class Reduce(Function):
+class Reduce(Op):
     __slots__ = ()
 
     @classmethod
@@ -96,7 +96,7 @@ class Amin(_Extreme):
         return np.min(x, axis=axes, keepdims=keepdim) if axes else x.copy()
 
 
-class _ArgReduce(Function):
+class _ArgReduce(Op):
     differentiable = False
     __slots__ = ()
 

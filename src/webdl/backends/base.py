@@ -1,0 +1,50 @@
+"""The backend interface.
+
+A backend stores tensor data in buffers of its own kind and runs *primitive ops*: the
+:class:`webdl.ops.Op` specs listed in ``webdl.ops.PRIMITIVES``, each with its kernel name,
+shape rule, numpy reference (``ref``) and backward rule. Everything else (softmax, losses,
+pooling, ...) is written once on top of the primitives. A backend may also run a composite
+op as one *fused* kernel: it names the op in ``fused`` and runs the matching
+:class:`webdl.ops.Fused` op (``webdl.ops.conv.Conv2d``); other backends run its
+``decompose``.
+
+What a backend must provide:
+
+- ``from_numpy(array, dtype) -> buf`` and ``to_numpy(buf, shape, dtype) -> ndarray``
+- ``full(shape, value, dtype) -> buf``
+- ``run(op, bufs, shapes, out_shape, out_dtype, attrs) -> buf``: run primitive ``op`` on
+  the input buffers (whose shapes are ``shapes``)
+- ``fused``: the set of composite ops it runs as fused kernels (may be empty)
+- ``realize(buf)`` / ``realize_many(bufs)``: compute deferred buffers now (lazy backends)
+"""
+
+
+class Backend:
+    name = "?"
+    fused = frozenset()
+
+    def from_numpy(self, array, dtype):
+        raise NotImplementedError
+
+    def to_numpy(self, buf, shape, dtype):
+        raise NotImplementedError
+
+    def full(self, shape, value, dtype):
+        raise NotImplementedError
+
+    def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
+        raise NotImplementedError
+
+    def memory_stats(self):
+        return {}
+
+    def free(self, buf):
+        pass
+
+    def realize(self, buf):
+        """Compute a buffer now if the backend deferred it (lazy fusion); returns it."""
+        return buf
+
+    def realize_many(self, bufs):
+        """``realize`` for several buffers, in one kernel where the backend can."""
+        return [self.realize(b) for b in bufs]

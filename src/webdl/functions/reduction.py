@@ -1,0 +1,146 @@
+"""Reductions and what is built on them: sum, mean, amax/amin, argmax/argmin, max/min
+(values and indices), var/std, logsumexp, softmax/log_softmax, all/any."""
+import builtins
+import collections
+import math
+
+from .. import dtypes
+from ..ops.reduce import Sum, Amax, Amin, Argmax, Argmin, norm_dim, norm_dims, reduced_shape
+from ..ops.movement import Gather
+from ..tensor import Tensor
+from .common import BOTH, check_tensor, count
+from .elementwise import isfinite, maximum, minimum, where
+
+
+def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
+    check_tensor("sum", x)
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype is dtypes.bool_:
+        x = x.long()
+    return Sum.apply(x, axes=norm_dims("sum", dim, x.ndim), keepdim=bool(keepdim))
+
+
+def mean(x, dim=None, keepdim=False, dtype=None):
+    check_tensor("mean", x)
+    if not x.dtype.is_floating_point:
+        if dtype is None:
+            raise TypeError(f"mean: input dtype should be float, got {x.dtype}")
+        x = x.to(dtype)
+    axes = norm_dims("mean", dim, x.ndim)
+    s = Sum.apply(x, axes=axes, keepdim=bool(keepdim))
+    n = count(x, axes)
+    return s / n if n else s * math.nan
+
+
+def amax(x, dim=None, keepdim=False):
+    check_tensor("amax", x)
+    return Amax.apply(x, axes=norm_dims("amax", dim if dim != () else None, x.ndim),
+                      keepdim=bool(keepdim))
+
+
+def amin(x, dim=None, keepdim=False):
+    check_tensor("amin", x)
+    return Amin.apply(x, axes=norm_dims("amin", dim if dim != () else None, x.ndim),
+                      keepdim=bool(keepdim))
+
+
+def argmax(x, dim=None, keepdim=False):
+    check_tensor("argmax", x)
+    if dim is None:
+        return Argmax.apply(x.reshape(-1), axis=0, keepdim=False)
+    return Argmax.apply(x, axis=norm_dim("argmax", dim, x.ndim), keepdim=bool(keepdim)) \
+        if x.ndim else Argmax.apply(x.reshape(1), axis=0, keepdim=False)
+
+
+def argmin(x, dim=None, keepdim=False):
+    check_tensor("argmin", x)
+    if dim is None:
+        return Argmin.apply(x.reshape(-1), axis=0, keepdim=False)
+    return Argmin.apply(x, axis=norm_dim("argmin", dim, x.ndim), keepdim=bool(keepdim)) \
+        if x.ndim else Argmin.apply(x.reshape(1), axis=0, keepdim=False)
+
+
+MinMax = collections.namedtuple("MinMax", ["values", "indices"])
+
+
+def _minmax(name, x, dim, keepdim, other):
+    if isinstance(dim, Tensor) or other is not None:
+        return (maximum if name == "max" else minimum)(x, dim if other is None else other)
+    if dim is None:
+        return (amax if name == "max" else amin)(x)
+    if x.ndim == 0:
+        return MinMax(x, x.new_zeros((), dtype=dtypes.int64))
+    d = norm_dim(name, dim, x.ndim)
+    idx = (argmax if name == "max" else argmin)(x, d, keepdim=True)
+    values = Gather.apply(x, idx, axis=d)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return MinMax(values, idx)
+
+
+def max(x, dim=None, keepdim=False, other=None):  # noqa: A001
+    return _minmax("max", x, dim, keepdim, other)
+
+
+def min(x, dim=None, keepdim=False, other=None):  # noqa: A001
+    return _minmax("min", x, dim, keepdim, other)
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    check_tensor("var", x)
+    if isinstance(dim, bool):  # var(x, False): PyTorch's positional `unbiased`
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    axes = norm_dims("var", dim, x.ndim)
+    n = count(x, axes)
+    mu = mean(x, axes, keepdim=True)
+    d = x - mu
+    s = Sum.apply(d * d, axes=axes, keepdim=bool(keepdim))
+    return s / builtins.max(n - correction, 0)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    return var(x, dim, unbiased, keepdim, correction).sqrt()
+
+
+def logsumexp(x, dim, keepdim=False):
+    check_tensor("logsumexp", x)
+    axes = norm_dims("logsumexp", dim, x.ndim)
+    m = Amax.apply(x.detach(), axes=axes, keepdim=True)
+    m = where(isfinite(m), m, 0.0)
+    out = Sum.apply((x - m).exp(), axes=axes, keepdim=True).log() + m
+    return out if keepdim else out.reshape(reduced_shape(x.shape, axes, False))
+
+
+def softmax(x, dim, dtype=None):
+    check_tensor("softmax", x)
+    if dtype is not None:
+        x = x.to(dtype)
+    axes = norm_dims("softmax", dim, x.ndim)
+    e = (x - Amax.apply(x.detach(), axes=axes, keepdim=True)).exp()
+    return e / Sum.apply(e, axes=axes, keepdim=True)
+
+
+def log_softmax(x, dim, dtype=None):
+    check_tensor("log_softmax", x)
+    if dtype is not None:
+        x = x.to(dtype)
+    return x - logsumexp(x, norm_dims("log_softmax", dim, x.ndim), keepdim=True)
+
+
+def all(x, dim=None, keepdim=False):  # noqa: A001
+    b = x if x.dtype is dtypes.bool_ else x != 0
+    return sum(b.logical_not(), dim, keepdim) == 0
+
+
+def any(x, dim=None, keepdim=False):  # noqa: A001
+    b = x if x.dtype is dtypes.bool_ else x != 0
+    return sum(b, dim, keepdim) > 0
+
+
+API = {name: (fn, BOTH) for name, fn in {
+    "sum": sum, "mean": mean, "amax": amax, "amin": amin, "argmax": argmax, "argmin": argmin,
+    "max": max, "min": min, "var": var, "std": std, "logsumexp": logsumexp,
+    "softmax": softmax, "log_softmax": log_softmax, "all": all, "any": any}.items()}

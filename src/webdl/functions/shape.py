@@ -1,0 +1,324 @@
+"""Shape and movement functions: reshape/view, permute/transpose, squeeze/unsqueeze,
+expand, flatten, narrow/select/flip (views of the input), cat/stack/split/chunk, repeat
+and pad."""
+import math
+
+from .. import dtypes
+from ..ops.movement import Reshape, Permute, Expand, Slice, Unslice, Flip, Cat
+from ..ops.reduce import norm_dim, norm_dims
+from .common import BOTH, FUNCTION, METHOD, check_tensor, size_args
+
+
+def reshape(x, *shape):
+    check_tensor("reshape", x)
+    shape = [int(s) for s in size_args(shape)]
+    n = x.numel()
+    if shape.count(-1) > 1:
+        raise ValueError(f"reshape: only one dimension can be -1, got {tuple(shape)}")
+    if -1 in shape:
+        known = 1
+        for s in shape:
+            if s != -1:
+                known *= s
+        if known == 0 or n % known:
+            raise ValueError(f"reshape: shape {tuple(shape)} is invalid for input of size {n} "
+                             f"(input shape {tuple(x.shape)})")
+        shape[shape.index(-1)] = n // known
+    shape = tuple(shape)
+    if any(s < 0 for s in shape) or math.prod(shape) != n:
+        raise ValueError(f"reshape: shape {shape} is invalid for input of size {n} "
+                         f"(input shape {tuple(x.shape)})")
+    if shape == tuple(x.shape):
+        return x
+    return Reshape.apply(x, shape=shape)
+
+
+view = reshape
+
+
+def permute(x, *dims):
+    check_tensor("permute", x)
+    dims = size_args(dims)
+    if len(dims) != x.ndim:
+        raise ValueError(f"permute: number of dims {len(dims)} doesn't match the tensor's "
+                         f"{x.ndim} dims (shape {tuple(x.shape)})")
+    nd = tuple(norm_dim("permute", d, x.ndim) for d in dims)
+    if len(set(nd)) != len(nd):
+        raise ValueError(f"permute: repeated dim in {tuple(dims)}")
+    if nd == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, dims=nd)
+
+
+def transpose(x, dim0, dim1):
+    check_tensor("transpose", x)
+    if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return x
+    a, b = norm_dim("transpose", dim0, x.ndim), norm_dim("transpose", dim1, x.ndim)
+    dims = list(range(x.ndim))
+    dims[a], dims[b] = dims[b], dims[a]
+    return permute(x, dims)
+
+
+swapaxes = transpose
+
+
+def t(x):
+    if x.ndim > 2:
+        raise ValueError(f"t: expects a tensor of at most 2 dims, got shape {tuple(x.shape)}")
+    return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+def squeeze(x, dim=None):
+    if dim is None:
+        return reshape(x, tuple(s for s in x.shape if s != 1))
+    axes = norm_dims("squeeze", dim, x.ndim)
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in axes and s == 1)))
+
+
+def unsqueeze(x, dim):
+    d = norm_dim("unsqueeze", dim, x.ndim + 1)
+    shape = list(x.shape)
+    shape.insert(d, 1)
+    return reshape(x, tuple(shape))
+
+
+def expand(x, *sizes):
+    check_tensor("expand", x)
+    sizes = size_args(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"expand: the number of sizes {len(sizes)} must be at least the "
+                         f"tensor's number of dims {x.ndim} (shape {tuple(x.shape)})")
+    lead = len(sizes) - x.ndim
+    out = []
+    for i, s in enumerate(sizes):
+        cur = x.shape[i - lead] if i >= lead else None
+        if s == -1:
+            if cur is None:
+                raise ValueError("expand: -1 is not allowed for a new leading dim")
+            s = cur
+        if cur is not None and cur != 1 and cur != s:
+            raise ValueError(f"expand: the expanded size {s} must match the existing size "
+                             f"{cur} at dim {i} (shape {tuple(x.shape)} to {tuple(sizes)})")
+        out.append(int(s))
+    out = tuple(out)
+    if out == tuple(x.shape):
+        return x
+    if lead:
+        x = reshape(x, (1,) * lead + tuple(x.shape))
+    return Expand.apply(x, shape=out)
+
+
+def expand_as(x, other):
+    return expand(x, other.shape)
+
+
+def broadcast_to(x, shape):
+    return expand(x, shape)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s = norm_dim("flatten", start_dim, x.ndim)
+    e = norm_dim("flatten", end_dim, x.ndim)
+    if s > e:
+        raise ValueError("flatten: start_dim cannot come after end_dim")
+    shape = x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
+    return reshape(x, shape)
+
+
+def unflatten(x, dim, sizes):
+    d = norm_dim("unflatten", dim, x.ndim)
+    return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1:])
+
+
+def narrow(x, dim, start, length):
+    d = norm_dim("narrow", dim, x.ndim)
+    if start < 0:
+        start += x.shape[d]
+    if not (0 <= start and start + length <= x.shape[d]) or length < 0:
+        raise IndexError(f"narrow: start {start} + length {length} exceeds dim {d} of size "
+                         f"{x.shape[d]}")
+    return strided_slice(x, {d: (start, 1, length)})
+
+
+def strided_slice(x, spec):
+    """spec: {axis: (start, step, size)}; identity axes omitted."""
+    starts, steps, shape = [0] * x.ndim, [1] * x.ndim, list(x.shape)
+    for d, (s, st, n) in spec.items():
+        starts[d], steps[d], shape[d] = s, st, n
+    if tuple(shape) == tuple(x.shape):
+        return x
+    return Slice.apply(x, starts=tuple(starts), steps=tuple(steps), shape=tuple(shape))
+
+
+def select(x, dim, index):
+    d = norm_dim("select", dim, x.ndim)
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select: index {index} is out of bounds for dim {d} with size {n}")
+    return squeeze(narrow(x, d, index % n, 1), d)
+
+
+def flip(x, dims):
+    axes = norm_dims("flip", dims, x.ndim)
+    return Flip.apply(x, dims=axes) if axes else x
+
+
+def _promote_all(op, tensors):
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty list of tensors")
+    for t_ in tensors:
+        check_tensor(op, t_)
+    dt = tensors[0].dtype
+    for t_ in tensors[1:]:
+        dt = dtypes.promote(dt, t_.dtype)
+    return [t_ if t_.dtype is dt else t_.to(dt) for t_ in tensors]
+
+
+def cat(tensors, dim=0):
+    tensors = _promote_all("cat", list(tensors))
+    ref = next((t_ for t_ in tensors if not (t_.ndim == 1 and t_.shape[0] == 0)), tensors[0])
+    tensors = [t_ for t_ in tensors if not (t_.ndim == 1 and t_.shape[0] == 0)] or [ref]
+    d = norm_dim("cat", dim, ref.ndim)
+    for t_ in tensors:
+        if t_.ndim != ref.ndim or any(
+                a != b for i, (a, b) in enumerate(zip(t_.shape, ref.shape)) if i != d):
+            raise ValueError(f"cat: tensors must have the same shape except in dim {d}; got "
+                             f"{tuple(ref.shape)} and {tuple(t_.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return Cat.apply(*tensors, axis=d)
+
+
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    for t_ in tensors[1:]:
+        if tuple(t_.shape) != tuple(tensors[0].shape):
+            raise ValueError(f"stack: all tensors must have the same shape; got "
+                             f"{tuple(tensors[0].shape)} and {tuple(t_.shape)}")
+    d = norm_dim("stack", dim, tensors[0].ndim + 1)
+    return cat([unsqueeze(t_, d) for t_ in tensors], d)
+
+
+def split(x, split_size_or_sections, dim=0):
+    d = norm_dim("split", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        s = split_size_or_sections
+        if s <= 0:
+            raise ValueError(f"split: split_size must be positive, got {s}")
+        sizes = [s] * (n // s) + ([n % s] if n % s else [])
+        if n == 0:
+            sizes = [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sections {sizes} don't add up to {n}, the size of dim {d}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(x, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    d = norm_dim("chunk", dim, x.ndim)
+    n = x.shape[d]
+    return split(x, max(1, -(-n // chunks)), d)
+
+
+def unbind(x, dim=0):
+    d = norm_dim("unbind", dim, x.ndim)
+    return tuple(select(x, d, i) for i in range(x.shape[d]))
+
+
+def repeat(x, *sizes):
+    sizes = size_args(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: number of repeat dims {len(sizes)} can't be smaller than "
+                         f"the tensor's {x.ndim} dims")
+    x = reshape(x, (1,) * (len(sizes) - x.ndim) + tuple(x.shape))
+    inter = []
+    for r, s in zip(sizes, x.shape):
+        inter += [r, s]
+    y = expand(reshape(x, tuple(v for s in x.shape for v in (1, s))), tuple(inter))
+    return reshape(y, tuple(r * s for r, s in zip(sizes, x.shape)))
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    check_tensor("pad", x)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: padding length {len(pad)} must be even and at most twice the "
+                         f"number of dims ({x.ndim})")
+    pairs = [(pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]
+    if mode == "constant":
+        y = x
+        crop = {}
+        for i, (lo, hi) in enumerate(pairs):
+            d = x.ndim - 1 - i
+            if lo < 0 or hi < 0:
+                s = -min(lo, 0)
+                crop[d] = (s, 1, x.shape[d] - s - -min(hi, 0))
+        if crop:
+            y = strided_slice(y, crop)
+        starts, shape = [0] * x.ndim, list(y.shape)
+        for i, (lo, hi) in enumerate(pairs):
+            d = x.ndim - 1 - i
+            starts[d] = max(lo, 0)
+            shape[d] += max(lo, 0) + max(hi, 0)
+        if tuple(shape) == tuple(y.shape):
+            return y
+        return Unslice.apply(y, starts=tuple(starts), steps=(1,) * x.ndim, shape=tuple(shape),
+                             value=float(value) if y.dtype.is_floating_point else int(value))
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(f"pad: unknown mode {mode!r} (constant, reflect, replicate, circular)")
+    y = x
+    for i, (lo, hi) in enumerate(pairs):
+        d = x.ndim - 1 - i
+        n = y.shape[d]
+        if lo < 0 or hi < 0:
+            raise ValueError(f"pad: negative padding is not supported in {mode} mode")
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise ValueError(f"pad: padding ({lo}, {hi}) should be less than the size {n} of dim "
+                             f"{d} in reflect mode (shape {tuple(x.shape)})")
+        if mode == "circular" and (lo > n or hi > n):
+            raise ValueError(f"pad: padding ({lo}, {hi}) can't exceed the size {n} of dim {d} in"
+                             " circular mode")
+        parts = []
+        if lo:
+            parts.append(flip(narrow(y, d, 1, lo), d) if mode == "reflect" else
+                         expand(narrow(y, d, 0, 1), _with(y.shape, d, lo)) if mode == "replicate"
+                         else narrow(y, d, n - lo, lo))
+        parts.append(y)
+        if hi:
+            parts.append(flip(narrow(y, d, n - 1 - hi, hi), d) if mode == "reflect" else
+                         expand(narrow(y, d, n - 1, 1), _with(y.shape, d, hi))
+                         if mode == "replicate" else narrow(y, d, 0, hi))
+        y = cat(parts, d)
+    return y
+
+
+def _with(shape, d, v):
+    s = list(shape)
+    s[d] = v
+    return tuple(s)
+
+
+API = {
+    **{name: (fn, BOTH) for name, fn in {
+        "reshape": reshape, "view": view, "permute": permute, "transpose": transpose,
+        "swapaxes": swapaxes, "t": t, "squeeze": squeeze, "unsqueeze": unsqueeze,
+        "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to,
+        "flatten": flatten, "unflatten": unflatten, "narrow": narrow, "select": select,
+        "flip": flip, "split": split, "chunk": chunk, "unbind": unbind, "repeat": repeat}.items()},
+    **{name: (fn, FUNCTION) for name, fn in {
+        "cat": cat, "concat": cat, "concatenate": cat, "stack": stack, "pad": pad}.items()},
+    "T": (property(lambda self: permute(self, tuple(reversed(range(self.ndim))))), METHOD),
+    "mT": (property(lambda self: transpose(self, -2, -1)), METHOD),
+}
