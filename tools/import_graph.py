@@ -9,7 +9,7 @@ import sys
 LAYERS = [
     ("dtypes", "random"),
     ("ops",),
-    ("autograd", "backends"),
+    ("autograd", "storage", "backends"),
     ("tensor",),
     ("functions",),
     ("nn", "optim", "serialization", "tfjs", "display"),

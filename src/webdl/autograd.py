@@ -2,17 +2,24 @@
 
 ``apply(op, inputs, attrs)`` runs a primitive (a ``webdl.ops`` spec) on tensors: it checks
 the inputs with the op's shape rule, asks the tensors' backend to run it and -- when a
-gradient is wanted -- records a graph node, an instance of the op class holding the
-inputs, the output and the attributes (the tensor's ``grad_fn``). ``run_backward`` walks
-the graph in reverse topological order; every backward rule is written with tensor ops,
-so it runs on the same backend as the forward pass.
+gradient is wanted -- records a graph node, an instance of the op class (the tensor's
+``grad_fn``) holding the inputs, the output, the attributes, ``next_functions`` (for each
+input, the node its gradient goes to: the input's own ``grad_fn``, or the
+:class:`AccumulateGrad` of a leaf, as in PyTorch) and the versions of the values its
+backward rule reads. Edges go to nodes, not tensors, so a tensor modified in place can
+take a new ``grad_fn`` without rewiring what was recorded before.
+
+``run_backward`` walks the nodes in reverse topological order; every backward rule is
+written with tensor ops, so it runs on the same backend as the forward pass.
 
 Tensors are made by the class of the op's first input (``type(x)._wrap``), so this module
 needs no import of ``webdl.tensor``, which sits above it.
 """
 import functools
+import weakref
 
 from .ops.base import Op, DECOMPOSE
+from .storage import link_view, storage_of, version
 
 
 class _GradMode:
@@ -51,15 +58,53 @@ class enable_grad(_GradSwitch):
     mode = True
 
 
+class AccumulateGrad:
+    """The node of a leaf that requires grad: its gradient is added into ``leaf.grad``."""
+    __slots__ = ("variable", "__weakref__")
+    next_functions = ()
+    name = "accumulate_grad"
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def grad_edge(t):
+    """The node a gradient for ``t`` goes to, or None when ``t`` needs none. A leaf's
+    AccumulateGrad is kept weakly on the leaf, so every use of the leaf shares one."""
+    if not t.requires_grad:
+        return None
+    if t._ctx is not None:
+        return t._ctx
+    acc = t._accum() if t._accum is not None else None
+    if acc is None:
+        acc = AccumulateGrad(t)
+        t._accum = weakref.ref(acc)
+    return acc
+
+
 def _record(op, inputs, attrs, out, keep_out=True):
     """Make ``out`` the result of a graph node of ``op`` when a gradient is wanted. The
     node keeps a second tensor over the output's buffer (``out`` itself would make a
-    reference cycle) when ``keep_out``."""
+    reference cycle) when ``keep_out``; it shares ``out``'s storage version when the
+    backward rule reads the output."""
     if _GradMode.enabled and op.differentiable and any(t.requires_grad for t in inputs):
         node = op.__new__(op)
         node.inputs, node.attrs = inputs, attrs
-        node.out = type(out)._wrap(out._buf, out.shape, out.dtype, out.device) if keep_out \
-            else None
+        node.next_functions = tuple(((t._ctx or grad_edge(t)) if t.requires_grad else None, 0)
+                                    for t in inputs)
+        saves = op.saves
+        if saves is None:
+            saves = tuple(range(len(inputs))) + ("out",)
+        node.out = None
+        if keep_out:
+            node.out = type(out)._wrap(out._buf, out.shape, out.dtype, out.device)
+            if "out" in saves:     # the twin follows out's version, not its writes
+                node.out._storage, node.out._chain = storage_of(out), out._chain
+        node.versions = tuple((k, version(out if k == "out" else inputs[k])) for k in saves) \
+            if saves else ()
         out._ctx = node
         out.requires_grad = True
     return out
@@ -75,13 +120,17 @@ def apply(op, inputs, attrs):
                                f"{dev} and {t.device}")
     buf = dev.backend.run(op, [t._buf for t in inputs], [t.shape for t in inputs], shape,
                           dtype, attrs)
-    return _record(op, inputs, attrs, type(inputs[0])._wrap(buf, shape, dtype, dev))
+    out = type(inputs[0])._wrap(buf, shape, dtype, dev)
+    if op.view:
+        link_view(out, inputs[0], op, attrs)
+    return _record(op, inputs, attrs, out)
 
 
 class ToDevice(Op):
     """A copy between devices (not a primitive: it spans two backends); its gradient goes
     back to the source device."""
     name = "to_device"
+    saves = ()
     __slots__ = ()
 
     def backward(self, g):
@@ -106,44 +155,59 @@ def _backward_by_decomposition(node, grad):
     return tuple(leaf.grad if leaf.requires_grad else None for leaf in leaves)
 
 
+def _check_versions(node):
+    """PyTorch's error when a value the backward rule reads was modified in place."""
+    for k, v in node.versions:
+        t = node.out if k == "out" else node.inputs[k]
+        now = version(t)
+        if now != v:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: [{t.dtype} {list(t.shape)}], which is "
+                f"{'the output' if k == 'out' else f'input {k}'} of {type(node).__name__}, "
+                f"is at version {now}; expected version {v} instead")
+
+
 def _topo(root):
+    """The nodes reachable from ``root``, each after every node that feeds it."""
     order, seen, stack = [], set(), [(root, False)]
     while stack:
-        t, done = stack.pop()
+        node, done = stack.pop()
         if done:
-            order.append(t)
+            order.append(node)
             continue
-        if id(t) in seen:
+        if id(node) in seen:
             continue
-        seen.add(id(t))
-        stack.append((t, True))
-        if t._ctx is not None:
-            for i in t._ctx.inputs:
-                if i.requires_grad and id(i) not in seen:
-                    stack.append((i, False))
+        seen.add(id(node))
+        stack.append((node, True))
+        for nxt, _ in node.next_functions:
+            if nxt is not None and id(nxt) not in seen:
+                stack.append((nxt, False))
     return order
 
 
 def run_backward(root, gradient):
-    grads = {id(root): gradient}
+    """Backpropagate ``gradient`` from tensor ``root`` into the ``.grad`` of the leaves."""
+    start = grad_edge(root)
+    grads = {id(start): gradient}
     with no_grad():
-        for t in reversed(_topo(root)):
-            g = grads.pop(id(t), None)
+        for node in reversed(_topo(start)):
+            g = grads.pop(id(node), None)
             if g is None:
                 continue
-            ctx = t._ctx
-            if ctx is None:
-                if t.requires_grad:
-                    t.grad = g if t.grad is None else t.grad + g
+            if type(node) is AccumulateGrad:
+                leaf = node.variable
+                leaf.grad = g if leaf.grad is None else leaf.grad + g
                 continue
-            in_grads = ctx.backward(g)
+            _check_versions(node)
+            in_grads = node.backward(g)
             if in_grads is DECOMPOSE:
-                in_grads = _backward_by_decomposition(ctx, g)
-            for inp, ig in zip(ctx.inputs, in_grads):
-                if ig is None or not inp.requires_grad:
+                in_grads = _backward_by_decomposition(node, g)
+            for (nxt, _), inp, ig in zip(node.next_functions, node.inputs, in_grads):
+                if nxt is None or ig is None:
                     continue
                 if tuple(ig.shape) != tuple(inp.shape):
-                    raise AssertionError(f"{ctx.name} backward: gradient shape {tuple(ig.shape)}"
-                                         f" != input shape {tuple(inp.shape)}")
-                k = id(inp)
+                    raise AssertionError(f"{node.name} backward: gradient shape "
+                                         f"{tuple(ig.shape)} != input shape {tuple(inp.shape)}")
+                k = id(nxt)
                 grads[k] = ig if k not in grads else grads[k] + ig

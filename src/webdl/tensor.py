@@ -13,11 +13,13 @@ import numpy as np
 
 from . import dtypes
 from . import autograd
-from .autograd import is_grad_enabled, run_backward, to_device
+from .autograd import is_grad_enabled, no_grad, enable_grad, run_backward, to_device
 from .backends import Device, device as _device
-from .ops import Cast
+from .ops import Cast, Expand, Permute, Reshape, Unslice, Where
+from .ops.elementwise import broadcast_shapes
 from .ops.reduce import norm_dim
 from . import random as _random
+from .storage import (DETACH, contiguous_strides, geometry, replay, storage_of, version)
 
 
 class Size(tuple):
@@ -40,7 +42,7 @@ def _numel(shape):
 
 class Tensor:
     __slots__ = ("_buf", "shape", "dtype", "device", "requires_grad", "grad", "_ctx",
-                 "__weakref__")
+                 "_storage", "_chain", "_accum", "__weakref__")
     __array_ufunc__ = None  # numpy scalars defer to Tensor's operators
     _apply = staticmethod(autograd.apply)   # how ops.Op.apply runs an op on tensors
 
@@ -54,6 +56,9 @@ class Tensor:
         t.requires_grad = False
         t.grad = None
         t._ctx = None
+        t._storage = None    # see webdl.storage: set once views share this tensor's data
+        t._chain = None
+        t._accum = None      # weakref to this leaf's AccumulateGrad node (webdl.autograd)
         return t
 
     def __init__(self, *args, **kwargs):
@@ -81,10 +86,6 @@ class Tensor:
         return self.shape[0]
 
     @property
-    def is_leaf(self):
-        return self._ctx is None
-
-    @property
     def grad_fn(self):
         return self._ctx
 
@@ -94,11 +95,19 @@ class Tensor:
     def element_size(self):
         return self.dtype.np.itemsize
 
+    def stride(self, dim=None):
+        strides = geometry(self)[0]
+        return strides if dim is None else strides[norm_dim("stride", dim, self.ndim)]
+
+    def storage_offset(self):
+        return geometry(self)[1]
+
     def is_contiguous(self):
-        return True
+        want = contiguous_strides(self.shape)
+        return all(n == 1 or s == w for n, s, w in zip(self.shape, geometry(self)[0], want))
 
     def contiguous(self):
-        return self
+        return self if self.is_contiguous() else self.clone()
 
     # --- data across to Python ------------------------------------------------------------
     def numpy(self):
@@ -169,12 +178,26 @@ class Tensor:
         run_backward(self, gradient.detach())
 
     def detach(self):
-        return Tensor._wrap(self._buf, self.shape, self.dtype, self.device)
+        """A tensor sharing this one's storage (writes go through), outside the graph."""
+        out = Tensor._wrap(self._buf, self.shape, self.dtype, self.device)
+        st = storage_of(self)
+        out._storage, out._chain = st, self._chain + ((DETACH, None),)
+        st.add(out)
+        return out
 
     def detach_(self):
         self._ctx = None
         self.requires_grad = False
         return self
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's storage has had (PyTorch's counter)."""
+        return version(self)
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
 
     def requires_grad_(self, flag=True):
         if flag and not self.dtype.is_floating_point:
@@ -195,42 +218,119 @@ class Tensor:
     def retain_grad(self):
         raise NotImplementedError("retain_grad: gradients of non-leaf tensors are not kept")
 
-    # --- in-place updates (they swap the buffer; used by optimizers and nn.init) ----------
-    def _assign(self, other):
-        other = as_tensor_like(other, self)
-        if tuple(other.shape) != tuple(self.shape):
-            other = other.expand(self.shape)
-        if other.dtype is not self.dtype:
-            other = other.to(self.dtype)
-        if other.device != self.device:
-            other = other.to(self.device)
-        self._buf = self.device.backend.realize(other._buf)  # kept across steps: compute
+    # --- in-place writes (see webdl.storage) --------------------------------------------
+    def _check_inplace(self, op):
+        """PyTorch's refusals of an in-place write that autograd could not follow."""
+        if not is_grad_enabled() or not self.requires_grad:
+            return
+        if self._ctx is None:
+            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        root = self._storage.root() if self._chain else None
+        if root is not None and root.requires_grad and root._ctx is None:
+            raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being "
+                               "used in an in-place operation.")
+
+    def _snapshot(self):
+        """This tensor's current value and autograd identity, outside any storage: what an
+        in-place op computes its result from."""
+        t = Tensor._wrap(self._buf, self.shape, self.dtype, self.device)
+        t._ctx, t.requires_grad = self._ctx, self.requires_grad
+        return t
+
+    def _fit(self, value, op):
+        """``value`` as this tensor's in-place new contents: PyTorch's rules for the shape
+        (it broadcasts to ours, never beyond) and the dtype (no float into an int tensor,
+        nothing non-bool into a bool one)."""
+        value = as_tensor_like(value, self)
+        if value.device != self.device:
+            value = value.to(self.device)
+        if tuple(value.shape) != tuple(self.shape):
+            if broadcast_shapes(op, self.shape, value.shape) != tuple(self.shape):
+                raise RuntimeError(f"{op}: output with shape {list(self.shape)} doesn't match "
+                                   f"the broadcast shape {list(broadcast_shapes(op, self.shape, value.shape))}")
+            if value.ndim < self.ndim:
+                value = Reshape.apply(value, shape=(1,) * (self.ndim - value.ndim) + tuple(value.shape))
+            value = Expand.apply(value, shape=tuple(self.shape))
+        if value.dtype is not self.dtype:
+            if value.dtype.rank > self.dtype.rank and op != "copy_":
+                raise RuntimeError(f"{op}: result type {value.dtype.name} can't be cast to the "
+                                   f"desired output type {self.dtype.name}")
+            value = Cast.apply(value, dtype=self.dtype)
+        return value
+
+    def _inplace_from(self, fn, op):
+        """``x.op_(...)``: ``fn`` applied to the current value, written back in place."""
+        self._check_inplace(op)
+        return self._write(self._fit(fn(self._snapshot()), op))
+
+    def _write(self, value):
+        """Make ``value`` (this tensor's shape, dtype and device) this tensor's contents:
+        the storage it shares with its base and views gets a new buffer, every live tensor
+        of it re-reads its part, the version goes up. When autograd follows the write,
+        the root and the views take new ``grad_fn``s (PyTorch's CopySlices)."""
+        track = is_grad_enabled() and (value.requires_grad or self.requires_grad)
+        st = storage_of(self)
+        if self._chain:
+            strides = geometry(self)[0]
+            if any(s == 0 and n > 1 for s, n in zip(strides, self.shape)):
+                raise RuntimeError("unsupported operation: more than one element of the "
+                                   "written-to tensor refers to a single memory location. "
+                                   "Please clone() the tensor before performing the operation.")
+            root = st.root()
+            base = Tensor._wrap(st.buf, st.shape, self.dtype, self.device)
+            if track and root is not None and root.requires_grad:
+                base._ctx, base.requires_grad = root._ctx, True
+            with enable_grad() if track else no_grad():
+                value = _scatter_back(base, self._chain, value)
+        elif track and value._ctx is None:
+            value = Cast.apply(value, dtype=value.dtype)    # a node of its own (CopyBackwards)
+        backend = self.device.backend
+        st.buf = backend.realize(value._buf)   # kept across steps: computed now
+        st.version += 1
+        root = Tensor._wrap(st.buf, st.shape, self.dtype, self.device)
+        root._ctx, root.requires_grad = value._ctx, value.requires_grad and track
+        for t in st.members():
+            if track and all(op is not DETACH for op, _ in t._chain):
+                v = root        # a view autograd follows: replayed with ops
+                for op, attrs in t._chain:
+                    if op is not DETACH:
+                        v = op.apply(v, **attrs)
+                t._buf, t._ctx, t.requires_grad = v._buf, v._ctx, v.requires_grad
+            else:
+                t._buf = replay(backend, st, t._chain, t.dtype)
         return self
 
     @staticmethod
     def _realize_all(*tensors):
-        """``_realize`` several tensors of one device, in one kernel where its backend can
+        """Compute several tensors of one device now, in one kernel where its backend can
         (an optimizer's new state and parameter)."""
         backend = tensors[0].device.backend
         for t, b in zip(tensors, backend.realize_many([t._buf for t in tensors])):
             t._buf = b
 
-    def _realize(self):
-        """Compute this tensor's value now if its backend deferred it (lazy fusion)."""
-        self._buf = self.device.backend.realize(self._buf)
-        return self
+    def _overwrite(self, src, op):
+        """copy_ and fill_: contents that don't depend on the old ones."""
+        self._check_inplace(op)
+        value = self._fit(src, "copy_")
+        if self.requires_grad and is_grad_enabled() and not self._chain:
+            # the old value gets a zero gradient, as from PyTorch's CopyBackwards
+            value = Where.apply(full((), False, device=self.device), self._snapshot(), value)
+        return self._write(value)
 
-    def copy_(self, src):
-        if self.requires_grad and self._ctx is None and is_grad_enabled():
-            raise RuntimeError("copy_: a leaf tensor that requires grad can't be modified in "
-                               "place outside webdl.no_grad()")
-        return self._assign(src)
+    def copy_(self, src, non_blocking=False):
+        return self._overwrite(src, "copy_")
 
     def zero_(self):
-        return self._assign(zeros(self.shape, dtype=self.dtype, device=self.device))
+        return self._overwrite(0, "zero_")
 
     def fill_(self, value):
-        return self._assign(full(self.shape, value, dtype=self.dtype, device=self.device))
+        if isinstance(value, Tensor):
+            if value.numel() != 1:
+                raise RuntimeError(f"fill_: only supports 0-dimension value tensor but got "
+                                   f"tensor with {value.ndim} dimensions")
+            value = value.reshape(())
+        return self._overwrite(value, "fill_")
 
     @property
     def data(self):
@@ -238,10 +338,16 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        if tuple(value.shape) != tuple(self.shape):
-            self.shape = Size(value.shape)
-        self._buf = value.to(self.device)._buf
-        self.dtype = value.dtype
+        """``t.data = v``: ``t`` now shares ``v``'s storage (as in PyTorch)."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
+        if self._storage is not None:
+            self._storage.discard(self)
+        st = storage_of(value)
+        self._buf, self.shape, self.dtype, self.device = value._buf, value.shape, \
+            value.dtype, value.device
+        self._storage, self._chain = st, value._chain
+        st.add(self)
 
     # --- device and dtype -----------------------------------------------------------------
     def to(self, *args, dtype=None, device=None, **kw):
@@ -279,7 +385,9 @@ class Tensor:
     def type_as(self, other):
         return self.to(other.dtype)
 
-    def clone(self):
+    def clone(self, memory_format=None):
+        """A copy with storage of its own (its buffer is shared until either is written,
+        which is safe: buffers never change)."""
         return Cast.apply(self, dtype=self.dtype) if self.requires_grad else \
             Tensor._wrap(self._buf, self.shape, self.dtype, self.device)
 
@@ -294,6 +402,33 @@ class Tensor:
 
     def new_tensor(self, data, dtype=None):
         return tensor(data, dtype=dtype or self.dtype, device=self.device)
+
+
+def _scatter_back(base, chain, value):
+    """The storage's new root value after writing ``value`` into the view reached from
+    ``base`` by ``chain``: each view step undone in reverse (a slice becomes an unslice
+    merged over the old values), written with ops so autograd can follow it."""
+    befores, cur = [], base
+    for op, attrs in chain:
+        befores.append(cur)
+        if op is not DETACH:
+            cur = op.apply(cur, **attrs)
+    for (op, attrs), before in zip(reversed(chain), reversed(befores)):
+        if op is DETACH:
+            continue
+        if op.name in ("reshape", "expand"):
+            value = Reshape.apply(value, shape=tuple(before.shape))
+        elif op.name == "permute":
+            inverse = [0] * len(attrs["dims"])
+            for i, d in enumerate(attrs["dims"]):
+                inverse[d] = i
+            value = Permute.apply(value, dims=tuple(inverse))
+        else:                                                     # slice
+            kw = dict(starts=attrs["starts"], steps=attrs["steps"], shape=tuple(before.shape))
+            mask = full(tuple(value.shape), True, device=value.device)
+            value = Where.apply(Unslice.apply(mask, value=False, **kw),
+                                Unslice.apply(value, value=0, **kw), before)
+    return value
 
 
 def _looks_like_dtype(a):

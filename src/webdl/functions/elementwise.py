@@ -136,6 +136,26 @@ def softplus(x, beta=1.0, threshold=20.0):
     return UNARY["softplus"].apply(x, beta=float(beta), threshold=float(threshold))
 
 
+def clamp_min(x, min):  # noqa: A002
+    return clamp(x, min=min)
+
+
+def clamp_max(x, max):  # noqa: A002
+    return clamp(x, max=max)
+
+
+def lerp(x, end, weight):
+    return x + (end - x) * weight
+
+
+def addcmul(x, tensor1, tensor2, value=1):
+    return x + tensor1 * tensor2 * value if value != 1 else x + tensor1 * tensor2
+
+
+def addcdiv(x, tensor1, tensor2, value=1):
+    return x + tensor1 / tensor2 * value if value != 1 else x + tensor1 / tensor2
+
+
 def floor_divide(a, b):
     return div(a, b, rounding_mode="floor")
 
@@ -150,7 +170,9 @@ API = {
     "pow": (pow, BOTH), "square": (square, BOTH), "reciprocal": (reciprocal, BOTH),
     "greater": (BINARY_FUNCTIONS["gt"], BOTH), "less": (BINARY_FUNCTIONS["lt"], BOTH),
     "isfinite": (isfinite, BOTH), "isinf": (isinf, BOTH),
-    "clamp": (clamp, BOTH), "clip": (clip, BOTH),
+    "clamp": (clamp, BOTH), "clip": (clip, BOTH), "clamp_min": (clamp_min, BOTH),
+    "clamp_max": (clamp_max, BOTH), "lerp": (lerp, BOTH), "addcmul": (addcmul, BOTH),
+    "addcdiv": (addcdiv, BOTH),
     "where": (where, FUNCTION), "leaky_relu": (leaky_relu, FUNCTION), "gelu": (gelu, FUNCTION),
     "softplus": (softplus, FUNCTION), "broadcast_shapes": (broadcast_shapes, FUNCTION),
     # operators

@@ -1,12 +1,21 @@
-"""Indexing: ``x[...]`` and ``x[...] = v`` (ints, slices, None, ..., one integer or
-boolean tensor index), gather/scatter_add, index_select and masked_fill."""
+"""Indexing: ``x[...]`` and ``x[...] = v`` with PyTorch's (NumPy's) rules -- ints, slices,
+None, ..., and any number of integer or boolean tensor indices --, gather/scatter,
+index_select/index_add/index_fill/index_copy/index_put, take_along_dim, masked_fill.
+
+Basic indices (ints, slices, None, ...) give views of the tensor (they share its storage).
+Tensor indices give copies: the flat positions they select are worked out on the host
+(index values are read back; small index tensors made on the host keep a host copy, so
+that costs no GPU round trip) and one gather reads them. A write through tensor indices
+(``x[idx] = v``, ``index_put_``) gathers the new values into place and writes ``x`` in
+place; where two indices name one element, the last one wins (as PyTorch on the CPU).
+"""
 import numpy as np
 
 from .. import dtypes
-from ..autograd import is_grad_enabled
-from ..ops.movement import Gather, ScatterAdd, Unslice
+from ..ops.movement import Gather, ScatterAdd
 from ..ops.reduce import norm_dim
-from ..tensor import Tensor, as_tensor_like, full, tensor
+from ..storage import contiguous_strides
+from ..tensor import Tensor, as_tensor_like, tensor
 from .common import BOTH, METHOD
 from .elementwise import where
 from .shape import expand, reshape, strided_slice
@@ -26,6 +35,94 @@ def scatter_add(x, dim, index, src):
     d = norm_dim("scatter_add", dim, x.ndim)
     _check_index_range("scatter_add", index, x.shape[d])
     return x + ScatterAdd.apply(src, index, axis=d, shape=tuple(x.shape))
+
+
+def _scatter_positions(op, x, d, index):
+    """Flat positions in ``x`` of ``x[..., index[i, j, ...], ...]`` (index along dim d)."""
+    if index.dtype is not dtypes.int64:
+        raise TypeError(f"{op}: index must be int64, got {index.dtype}")
+    if index.ndim != x.ndim:
+        raise ValueError(f"{op}: index has {index.ndim} dims but self has {x.ndim}")
+    iv = index._value()
+    if iv.size and (iv.min() < 0 or iv.max() >= x.shape[d]):
+        bad = iv.min() if iv.min() < 0 else iv.max()
+        raise IndexError(f"{op}: index {bad} is out of bounds for dimension {d} with size "
+                         f"{x.shape[d]}")
+    coords = list(np.indices(iv.shape, sparse=True))
+    coords[d] = iv
+    return sum(c * s for c, s in zip(coords, contiguous_strides(x.shape)))
+
+
+def scatter(x, dim, index, src=None, value=None, reduce=None):
+    """torch.scatter: ``out[..., index[i], ...] = src[i]`` along ``dim`` (a copy of x)."""
+    d = norm_dim("scatter", dim, x.ndim)
+    if reduce is not None:
+        if reduce != "add":
+            raise NotImplementedError(f"scatter: reduce={reduce!r} is not supported (only "
+                                      "'add'; use scatter_add)")
+        return scatter_add(x, d, index, _scatter_src(x, index, src, value))
+    pos = _scatter_positions("scatter", x, d, index)
+    return _put(x, pos, _scatter_src(x, index, src, value))
+
+
+def _scatter_src(x, index, src, value):
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give exactly one of src (a tensor) and value (a number)")
+    if src is None or not isinstance(src, Tensor):
+        v = value if src is None else src
+        return as_tensor_like(v, x).to(x.dtype).expand(index.shape)
+    if any(i > s for i, s in zip(index.shape, src.shape)):
+        raise RuntimeError(f"scatter: index {tuple(index.shape)} is larger than src "
+                           f"{tuple(src.shape)}")
+    return strided_slice(src, {k: (0, 1, n) for k, n in enumerate(index.shape)})
+
+
+def index_add(x, dim, index, source, alpha=1):
+    d = norm_dim("index_add", dim, x.ndim)
+    idx = _along(x, d, index, source.shape, "index_add")
+    return x + ScatterAdd.apply(source if alpha == 1 else source * alpha, idx, axis=d,
+                                shape=tuple(x.shape))
+
+
+def index_copy(x, dim, index, source):
+    d = norm_dim("index_copy", dim, x.ndim)
+    idx = _along(x, d, index, source.shape, "index_copy")
+    return _put(x, _scatter_positions("index_copy", x, d, idx), source)
+
+
+def index_fill(x, dim, index, value):
+    d = norm_dim("index_fill", dim, x.ndim)
+    idx = reshape(index, (-1,))._value()
+    hit = np.zeros(x.shape[d], dtype=bool)
+    hit[idx] = True
+    shape = [1] * x.ndim
+    shape[d] = x.shape[d]
+    return where(tensor(hit.reshape(shape), device=x.device), as_tensor_like(value, x), x)
+
+
+def _along(x, d, index, shape, op):
+    """A 1-D index along dim d expanded to ``shape`` (the source's), for ScatterAdd."""
+    if index.ndim > 1 or index.dtype is not dtypes.int64:
+        raise ValueError(f"{op}: index must be a 0-d or 1-d int64 tensor")
+    index = reshape(index, (-1,))
+    if len(shape) != x.ndim or shape[d] != index.shape[0]:
+        raise ValueError(f"{op}: source of shape {tuple(shape)} doesn't match index of "
+                         f"{index.shape[0]} along dim {d} of self {tuple(x.shape)}")
+    _check_index_range(op, index, x.shape[d])
+    view = [1] * x.ndim
+    view[d] = index.shape[0]
+    return expand(reshape(index, tuple(view)), tuple(shape))
+
+
+def take_along_dim(x, indices, dim=None):
+    if dim is None:
+        return gather(reshape(x, (-1,)), 0, reshape(indices, (-1,)))
+    d = norm_dim("take_along_dim", dim, x.ndim)
+    shape = list(np.broadcast_shapes(tuple(x.shape[:d] + (1,) + x.shape[d + 1:]),
+                                     tuple(indices.shape[:d] + (1,) + indices.shape[d + 1:])))
+    xs, js = list(shape), list(shape)
+    xs[d], js[d] = x.shape[d], indices.shape[d]
+    return gather(expand(x, tuple(xs)), d, expand(indices, tuple(js)))
 
 
 def _check_index_range(op, index, size):
@@ -105,62 +202,111 @@ def _as_index(x, idx):
 def getitem(x, idx):
     idx, adv = _as_index(x, idx)
     if adv:
-        return _advanced_index(x, idx, adv)
+        pos = _positions(x, idx)
+        return reshape(Gather.apply(reshape(x, (-1,)), tensor(pos.reshape(-1), device=x.device),
+                                    axis=0), pos.shape)
     spec, out_shape = _parse_basic(x, idx)
     return reshape(strided_slice(x, spec), out_shape)
 
 
-def _advanced_index(x, idx, adv):
-    """One integer or boolean tensor (or list) among the indices: an index_select. A
-    boolean mask is read back to the host to find its True positions (the result's size
-    depends on its values), so it costs a GPU round trip on WebGL."""
-    if len(adv) > 1:
-        raise NotImplementedError("index: only one tensor/list index per indexing expression is "
-                                  "supported")
-    pos = adv[0]
-    if any(it is Ellipsis or it is None for it in idx):
-        raise NotImplementedError("index: a tensor index can't be combined with None or ...")
-    ind = idx[pos]
-    if not isinstance(ind, Tensor):
-        ind = tensor(np.asarray(ind), device=x.device)
-    if ind.dtype is dtypes.bool_:
-        m = ind._value()
-        if m.shape != tuple(x.shape[pos:pos + m.ndim]):
-            raise IndexError(f"index: mask of shape {m.shape} doesn't match the indexed dims "
-                             f"{tuple(x.shape[pos:pos + m.ndim])}")
-        flat = reshape(x, tuple(x.shape[:pos]) + (-1,) + tuple(x.shape[pos + m.ndim:]))
-        ind = tensor(np.flatnonzero(m), device=x.device)
-        x, idx = flat, idx[:pos] + (ind,) + idx[pos + 1:]
-    if ind.dtype.is_floating_point:
-        raise IndexError("index: tensors used as indices must be int64 or bool")
-    out = index_select(x, pos, ind)
-    out = reshape(out, tuple(out.shape[:pos]) + tuple(ind.shape) + tuple(out.shape[pos + 1:]))
-    rest = idx[:pos] + (slice(None),) * ind.ndim + idx[pos + 1:]
-    return getitem(out, rest)
+def _positions(x, idx):
+    """The flat positions in ``x`` (row-major) of the elements ``x[idx]`` selects, in the
+    result's shape: NumPy's indexing (which is PyTorch's) applied to per-dim coordinate
+    grids that are broadcast views, so nothing of x's size is made."""
+    np_idx = []
+    for it in idx:
+        if isinstance(it, Tensor):
+            if it.dtype.is_floating_point:
+                raise IndexError("index: tensors used as indices must be long, int or bool, "
+                                 f"got {it.dtype}")
+            it = it._value()
+        elif isinstance(it, (list, np.ndarray)):
+            it = np.asarray(it)
+            if it.dtype.kind not in "iub":
+                raise IndexError(f"index: lists used as indices must hold ints or bools, got "
+                                 f"{it.dtype}")
+        elif isinstance(it, slice) and it.step is not None and it.step <= 0:
+            raise ValueError(f"index: slice step must be positive, got {it.step}")
+        np_idx.append(it)
+    np_idx = tuple(np_idx)
+    shape, nd = tuple(x.shape), x.ndim
+    strides = contiguous_strides(shape)
+    try:
+        pos = 0
+        for d, n in enumerate(shape):
+            grid = np.arange(n, dtype=np.int64).reshape((1,) * d + (n,) + (1,) * (nd - d - 1))
+            pos = pos + np.broadcast_to(grid, shape)[np_idx] * strides[d]
+        if not nd:
+            pos = np.zeros((), np.int64)[np_idx]
+    except IndexError as e:
+        raise IndexError(f"index: {e} (tensor of shape {shape})") from None
+    return np.asarray(pos, dtype=np.int64)
+
+
+def _put(x, pos, values, accumulate=False):
+    """``x`` with ``values`` (broadcast to ``pos``'s shape) written at flat positions
+    ``pos``: one gather of the values into place (the last of repeated positions wins),
+    or with ``accumulate`` a scatter-add."""
+    n = x.numel()
+    values = as_tensor_like(values, x)
+    if values.dtype is not x.dtype:
+        values = values.to(x.dtype)
+    flat_v = reshape(expand(values, pos.shape) if tuple(values.shape) != pos.shape else values,
+                     (-1,))
+    flat_x = reshape(x, (-1,))
+    if accumulate:
+        new = flat_x + ScatterAdd.apply(flat_v, tensor(pos.reshape(-1), device=x.device),
+                                        axis=0, shape=(n,))
+    else:
+        src = np.full(n, -1, dtype=np.int64)
+        src[pos.reshape(-1)] = np.arange(pos.size)
+        hit = tensor(src >= 0, device=x.device)
+        taken = Gather.apply(flat_v, tensor(np.maximum(src, 0), device=x.device), axis=0) \
+            if pos.size else flat_x
+        new = where(hit, taken, flat_x)
+    return reshape(new, tuple(x.shape))
 
 
 def setitem(x, idx, value):
-    """``x[idx] = value`` for ints, slices, None and ...: builds the new value out of place
-    and swaps it into ``x`` (not recorded by autograd)."""
-    if x.requires_grad and is_grad_enabled():
-        raise RuntimeError("setitem: in-place assignment into a tensor that requires grad is "
-                           "not supported outside webdl.no_grad()")
+    """``x[idx] = value``: basic indices write through the view ``x[idx]``; a boolean mask
+    with one value is a ``where``; other tensor indices go through ``index_put_``."""
+    x._check_inplace("setitem")
     idx, adv = _as_index(x, idx)
-    if adv:
-        raise NotImplementedError("setitem: only ints, slices, None and ... are supported")
-    spec, out_shape = _parse_basic(x, idx)
-    starts, steps, shape = [0] * x.ndim, [1] * x.ndim, list(x.shape)
-    for d, (s, st, n) in spec.items():
-        starts[d], steps[d], shape[d] = s, st, n
-    v = expand(as_tensor_like(value, x).to(x.dtype), out_shape).reshape(tuple(shape))
-    kw = dict(starts=tuple(starts), steps=tuple(steps), shape=tuple(x.shape))
-    placed = Unslice.apply(v, value=0, **kw)
-    marked = Unslice.apply(full(tuple(shape), True, device=x.device), value=False, **kw)
-    x._assign(where(marked, placed, x))
+    if not adv:
+        spec, out_shape = _parse_basic(x, idx)
+        view = reshape(strided_slice(x, spec), out_shape)
+        view.copy_(value) if view is not x else x.copy_(value)
+        return
+    if len(idx) == 1 and isinstance(idx[0], Tensor) and idx[0].dtype is dtypes.bool_ and \
+            tuple(idx[0].shape) == tuple(x.shape[:idx[0].ndim]) and \
+            (not isinstance(value, Tensor) or value.numel() == 1):
+        mask = idx[0]
+        mask = reshape(mask, tuple(mask.shape) + (1,) * (x.ndim - mask.ndim))
+        value = as_tensor_like(value, x)
+        x.copy_(where(mask, reshape(value, ()) if value.ndim else value, x))
+        return
+    index_put_(x, idx, value)
+
+
+def index_put(x, indices, values, accumulate=False):
+    """torch.index_put: ``x[indices] = values`` (or ``+=`` with ``accumulate``) as a copy."""
+    if not isinstance(indices, tuple):
+        indices = tuple(indices)
+    return _put(x, _positions(x, indices), values, accumulate)
+
+
+def index_put_(x, indices, values, accumulate=False):
+    if not isinstance(indices, tuple):
+        indices = tuple(indices)
+    return x._inplace_from(lambda cur: index_put(cur, indices, values, accumulate),
+                           "index_put_")
 
 
 API = {
-    "gather": (gather, BOTH), "scatter_add": (scatter_add, BOTH),
+    "gather": (gather, BOTH), "scatter_add": (scatter_add, BOTH), "scatter": (scatter, BOTH),
     "index_select": (index_select, BOTH), "masked_fill": (masked_fill, BOTH),
+    "index_add": (index_add, BOTH), "index_copy": (index_copy, BOTH),
+    "index_fill": (index_fill, BOTH), "index_put": (index_put, BOTH),
+    "index_put_": (index_put_, METHOD), "take_along_dim": (take_along_dim, BOTH),
     "__getitem__": (getitem, METHOD), "__setitem__": (setitem, METHOD),
 }

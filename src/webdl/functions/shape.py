@@ -1,39 +1,62 @@
-"""Shape and movement functions: reshape/view, permute/transpose, squeeze/unsqueeze,
-expand, flatten, narrow/select/flip (views of the input), cat/stack/split/chunk, repeat
-and pad."""
+"""Shape and movement functions. Views of the input (they share its storage, see
+webdl.storage): reshape/view, permute/transpose/t, squeeze/unsqueeze, expand, flatten,
+narrow/select, split/chunk/unbind, diagonal. Copies: flip, cat/stack, repeat, pad."""
 import math
 
 from .. import dtypes
 from ..ops.movement import Reshape, Permute, Expand, Slice, Unslice, Flip, Cat
 from ..ops.reduce import norm_dim, norm_dims
+from ..storage import geometry, view_strides
 from .common import BOTH, FUNCTION, METHOD, check_tensor, size_args
 
 
-def reshape(x, *shape):
-    check_tensor("reshape", x)
+def _target_shape(op, x, shape):
+    """A requested shape with its -1 filled in, checked against x's element count."""
+    check_tensor(op, x)
     shape = [int(s) for s in size_args(shape)]
     n = x.numel()
     if shape.count(-1) > 1:
-        raise ValueError(f"reshape: only one dimension can be -1, got {tuple(shape)}")
+        raise ValueError(f"{op}: only one dimension can be -1, got {tuple(shape)}")
     if -1 in shape:
         known = 1
         for s in shape:
             if s != -1:
                 known *= s
         if known == 0 or n % known:
-            raise ValueError(f"reshape: shape {tuple(shape)} is invalid for input of size {n} "
+            raise ValueError(f"{op}: shape {tuple(shape)} is invalid for input of size {n} "
                              f"(input shape {tuple(x.shape)})")
         shape[shape.index(-1)] = n // known
     shape = tuple(shape)
     if any(s < 0 for s in shape) or math.prod(shape) != n:
-        raise ValueError(f"reshape: shape {shape} is invalid for input of size {n} "
+        raise ValueError(f"{op}: shape {shape} is invalid for input of size {n} "
                          f"(input shape {tuple(x.shape)})")
+    return shape
+
+
+def reshape(x, *shape):
+    """A view when strides allow it, else a copy (as PyTorch's reshape)."""
+    shape = _target_shape("reshape", x, shape)
     if shape == tuple(x.shape):
         return x
     return Reshape.apply(x, shape=shape)
 
 
-view = reshape
+def view(x, *shape):
+    """Always a view: refused when x's strides can't express the new shape."""
+    shape = _target_shape("view", x, shape)
+    if x._chain and view_strides(tuple(x.shape), geometry(x)[0], shape) is None:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride "
+                           "(at least one dimension spans across two contiguous subspaces). "
+                           "Use .reshape(...) instead.")
+    return reshape(x, shape)
+
+
+def view_as(x, other):
+    return view(x, other.shape)
+
+
+def reshape_as(x, other):
+    return reshape(x, other.shape)
 
 
 def permute(x, *dims):
@@ -159,6 +182,20 @@ def select(x, dim, index):
     if not -n <= index < n:
         raise IndexError(f"select: index {index} is out of bounds for dim {d} with size {n}")
     return squeeze(narrow(x, d, index % n, 1), d)
+
+
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """The diagonal of dims dim1, dim2 as the last dim: a view (a reshape merging the two
+    dims, then a slice stepping by the row length + 1) when those dims merge."""
+    d1, d2 = norm_dim("diagonal", dim1, x.ndim), norm_dim("diagonal", dim2, x.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    y = permute(x, [d for d in range(x.ndim) if d not in (d1, d2)] + [d1, d2])
+    n, m = y.shape[-2:]
+    length = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
+    start = (offset if offset >= 0 else -offset * m) if length else 0
+    flat = reshape(y, tuple(y.shape[:-2]) + (n * m,))
+    return strided_slice(flat, {flat.ndim - 1: (start, m + 1, length)})
 
 
 def flip(x, dims):
@@ -312,7 +349,8 @@ def _with(shape, d, v):
 
 API = {
     **{name: (fn, BOTH) for name, fn in {
-        "reshape": reshape, "view": view, "permute": permute, "transpose": transpose,
+        "reshape": reshape, "view": view, "view_as": view_as, "reshape_as": reshape_as,
+        "diagonal": diagonal, "permute": permute, "transpose": transpose,
         "swapaxes": swapaxes, "t": t, "squeeze": squeeze, "unsqueeze": unsqueeze,
         "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to,
         "flatten": flatten, "unflatten": unflatten, "narrow": narrow, "select": select,

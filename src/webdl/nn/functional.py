@@ -515,9 +515,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if training and running_mean is not None:
             with no_grad():
                 m = 0.1 if momentum is None else momentum
-                running_mean._assign(running_mean * (1 - m) + mu.detach().reshape(c) * m)
-                running_var._assign(running_var * (1 - m) +
-                                    var.detach().reshape(c) * (m * n / (n - 1)))
+                running_mean.copy_(running_mean * (1 - m) + mu.detach().reshape(c) * m)
+                running_var.copy_(running_var * (1 - m) +
+                                  var.detach().reshape(c) * (m * n / (n - 1)))
         y = d * (var + eps).rsqrt()
     else:
         y = (x - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()

@@ -11,7 +11,7 @@ from ..tensor import tensor
 
 def _fill(t, arr):
     with no_grad():
-        t._assign(tensor(np.asarray(arr, dtype=np.float32).reshape(t.shape), device=t.device))
+        t.copy_(tensor(np.asarray(arr, dtype=np.float32).reshape(t.shape), device=t.device))
     return t
 
 

@@ -378,7 +378,7 @@ class _BatchNorm(Module):
                              f"input shape {tuple(x.shape)}")
         use_batch = self.training or self.running_mean is None
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._assign(self.num_batches_tracked + 1)
+            self.num_batches_tracked.add_(1)
         return F.batch_norm(x, self.running_mean if not use_batch or self.training else None,
                             self.running_var if not use_batch or self.training else None,
                             self.weight, self.bias, use_batch, self.momentum, self.eps)

@@ -1,17 +1,23 @@
 """nn.Module and Parameter, with PyTorch's bookkeeping and state_dict semantics."""
 import collections
 
+from ..autograd import no_grad
+from ..storage import DETACH, storage_of
 from ..tensor import Tensor, tensor as _tensor, zeros
 
 
 class Parameter(Tensor):
-    """A tensor that a Module registers as a learnable parameter."""
+    """A tensor that a Module registers as a learnable parameter: a leaf sharing the
+    storage of ``data`` (as in PyTorch, writes to either reach both)."""
     __slots__ = ()
 
     def __new__(cls, data=None, requires_grad=True):
         if data is None:
             data = zeros(0)
         p = Tensor._wrap.__func__(cls, data._buf, data.shape, data.dtype, data.device)
+        st = storage_of(data)
+        p._storage, p._chain = st, data._chain + ((DETACH, None),)
+        st.add(p)
         p.requires_grad = requires_grad and data.dtype.is_floating_point
         return p
 
@@ -214,8 +220,9 @@ class Module:
                 v = state_dict[k]
                 v = v if isinstance(v, Tensor) else _tensor(v)
                 staged[k] = v.detach().to(dtype=t.dtype).to(t.device)
-        for k, v in staged.items():  # all checked and converted: now swap them in
-            own[k]._buf = v._buf
+        with no_grad():
+            for k, v in staged.items():  # all checked and converted: now write them in
+                own[k].copy_(v)
         return _IncompatibleKeys(missing, unexpected)
 
     # --- calling and printing ---------------------------------------------------------------

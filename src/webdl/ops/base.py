@@ -9,7 +9,11 @@ A primitive is an :class:`Op` subclass. It declares
   tensor methods and other ops' ``apply``; ``self.inputs``, ``self.out`` and ``self.attrs``
   hold what the forward pass saw;
 - flags: ``elementwise`` (a per-element map of inputs broadcast to one shape: backends may
-  fuse chains of them into one kernel) and ``differentiable``.
+  fuse chains of them into one kernel), ``differentiable``, ``view`` (the output is a view
+  of the first input: it shares its storage, see ``webdl.storage``);
+- ``saves``: which values the backward rule reads -- input indices and ``"out"``; autograd
+  checks that none of them was modified in place before it runs the rule (``None``: all
+  inputs and the output).
 
 Nothing here runs an op: ``Op.apply`` hands the op to the class of its first input
 (``Tensor._apply`` is ``webdl.autograd.apply``), which checks shapes, asks the backend to
@@ -21,8 +25,10 @@ class Op:
     name = None
     elementwise = False
     differentiable = True
+    view = False
+    saves = None
 
-    __slots__ = ("inputs", "out", "attrs")
+    __slots__ = ("inputs", "out", "attrs", "next_functions", "versions", "__weakref__")
 
     @classmethod
     def infer(cls, *inputs, **attrs):

@@ -87,11 +87,12 @@ class Unary(Op):
 UNARY = {}
 
 
-def _unary(name, ref, grad=None, int_ok=False, params=(), bool_out=False):
-    """One row of the unary table: a differentiable op when ``grad(ctx, x, g)`` is given."""
+def _unary(name, ref, grad=None, int_ok=False, params=(), bool_out=False, saves=(0,)):
+    """One row of the unary table: a differentiable op when ``grad(ctx, x, g)`` is given;
+    ``saves``: what ``grad`` reads (the input 0 and/or ``"out"``)."""
     cls = type(name.title().replace("_", ""), (Unary,), {
         "name": name, "ref": staticmethod(ref), "int_ok": int_ok, "params": params,
-        "bool_out": bool_out,
+        "bool_out": bool_out, "saves": saves,
         "grad_rule": staticmethod(grad) if grad else None,
         "differentiable": grad is not None, "__slots__": ()})
     UNARY[name] = cls
@@ -155,18 +156,19 @@ def _pow_scalar_grad(c, x, g):
     return g * e * x.pow(e - 1)
 
 
-neg = _unary("neg", np.negative, lambda c, x, g: -g, int_ok=True)
+neg = _unary("neg", np.negative, lambda c, x, g: -g, int_ok=True, saves=())
 abs_ = _unary("abs", np.abs, lambda c, x, g: g * x.sign(), int_ok=True)
-sign = _unary("sign", np.sign, lambda c, x, g: g * 0.0, int_ok=True)
-exp = _unary("exp", np.exp, lambda c, x, g: g * c.out)
+sign = _unary("sign", np.sign, lambda c, x, g: g * 0.0, int_ok=True, saves=())
+exp = _unary("exp", np.exp, lambda c, x, g: g * c.out, saves=("out",))
 log = _unary("log", np.log, lambda c, x, g: g / x)
-sqrt = _unary("sqrt", np.sqrt, lambda c, x, g: g / (c.out * 2.0))
-rsqrt = _unary("rsqrt", lambda x: 1.0 / np.sqrt(x), lambda c, x, g: g * c.out.pow(3) * -0.5)
+sqrt = _unary("sqrt", np.sqrt, lambda c, x, g: g / (c.out * 2.0), saves=("out",))
+rsqrt = _unary("rsqrt", lambda x: 1.0 / np.sqrt(x), lambda c, x, g: g * c.out.pow(3) * -0.5,
+               saves=("out",))
 sin = _unary("sin", np.sin, lambda c, x, g: g * x.cos())
 cos = _unary("cos", np.cos, lambda c, x, g: -g * x.sin())
-tanh = _unary("tanh", np.tanh, lambda c, x, g: g * (1.0 - c.out * c.out))
+tanh = _unary("tanh", np.tanh, lambda c, x, g: g * (1.0 - c.out * c.out), saves=("out",))
 sigmoid = _unary("sigmoid", lambda x: 1.0 / (1.0 + np.exp(-x)),
-                 lambda c, x, g: g * c.out * (1.0 - c.out))
+                 lambda c, x, g: g * c.out * (1.0 - c.out), saves=("out",))
 relu = _unary("relu", lambda x: np.where((x > 0) | (x != x), x, np.zeros((), x.dtype)),
               lambda c, x, g: g * (x > 0), int_ok=True)
 leaky_relu = _unary("leaky_relu", lambda x, slope: np.where(x > 0, x, x * slope),
@@ -179,7 +181,7 @@ clamp = _unary("clamp", _clamp_ref, _clamp_grad, int_ok=True, params=("lo", "hi"
 pow_scalar = _unary("pow_scalar", lambda x, exponent: np.power(x, np.asarray(exponent, x.dtype)),
                     _pow_scalar_grad, int_ok=True, params=("exponent",))
 log1p = _unary("log1p", np.log1p, lambda c, x, g: g / (x + 1.0))
-floor = _unary("floor", np.floor, lambda c, x, g: g * 0.0, int_ok=True)
+floor = _unary("floor", np.floor, lambda c, x, g: g * 0.0, int_ok=True, saves=())
 isnan = _unary("isnan", np.isnan, bool_out=True)
 logical_not = _unary("logical_not", np.logical_not, bool_out=True)
 
@@ -188,6 +190,7 @@ logical_not = _unary("logical_not", np.logical_not, bool_out=True)
 class Cast(Op):
     name = "cast"
     elementwise = True
+    saves = ()
     __slots__ = ()
 
     @classmethod
@@ -229,10 +232,11 @@ class Binary(Op):
 BINARY = {}
 
 
-def _binary(name, ref, grad=None, kind="arith"):
-    """One row of the binary table: a differentiable op when ``grad(ctx, a, b, g)`` is given."""
+def _binary(name, ref, grad=None, kind="arith", saves=(0, 1)):
+    """One row of the binary table: a differentiable op when ``grad(ctx, a, b, g)`` is given;
+    ``saves``: what ``grad`` reads (input indices and/or ``"out"``)."""
     cls = type(name.title(), (Binary,), {
-        "name": name, "ref": staticmethod(ref), "kind": kind,
+        "name": name, "ref": staticmethod(ref), "kind": kind, "saves": saves,
         "grad_rule": staticmethod(grad) if grad else None,
         "differentiable": grad is not None, "__slots__": ()})
     BINARY[name] = cls
@@ -257,11 +261,12 @@ def _min_grad(c, a, b, g):
     return g * m, g * (1.0 - m)
 
 
-add = _binary("add", np.add, lambda c, a, b, g: (g, g))
-sub = _binary("sub", np.subtract, lambda c, a, b, g: (g, -g))
+add = _binary("add", np.add, lambda c, a, b, g: (g, g), saves=())
+sub = _binary("sub", np.subtract, lambda c, a, b, g: (g, -g), saves=())
 mul = _binary("mul", np.multiply, lambda c, a, b, g: (g * b, g * a))
-div = _binary("div", np.true_divide, lambda c, a, b, g: (g / b, -g * c.out / b), kind="float")
-pow_ = _binary("pow", np.power, _pow_grad)
+div = _binary("div", np.true_divide, lambda c, a, b, g: (g / b, -g * c.out / b), kind="float",
+              saves=(1, "out"))
+pow_ = _binary("pow", np.power, _pow_grad, saves=(0, 1, "out"))
 maximum = _binary("maximum", np.maximum, _max_grad)
 minimum = _binary("minimum", np.minimum, _min_grad)
 for _n, _f in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
@@ -276,6 +281,7 @@ for _n, _f in (("logical_and", np.logical_and), ("logical_or", np.logical_or),
 class Where(Op):
     name = "where"
     elementwise = True
+    saves = (0,)
     __slots__ = ()
 
     @classmethod

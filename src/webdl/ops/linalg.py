@@ -8,6 +8,7 @@ from .elementwise import broadcast_shapes, unbroadcast
 class Matmul(Op):
     """(..., n, k) @ (..., k, m) -> (..., n, m); both inputs at least 2-D."""
     name = "matmul"
+    saves = (0, 1)
     __slots__ = ()
 
     @classmethod
@@ -36,6 +37,7 @@ def _windows(h, k, d, s):
 class Unfold(Op):
     """im2col on an already padded (N, C, H, W) input -> (N, C*kh*kw, L), PyTorch's order."""
     name = "unfold"
+    saves = ()
     __slots__ = ()
 
     @classmethod
@@ -65,6 +67,7 @@ class Unfold(Op):
 class Fold(Op):
     """col2im, the adjoint of Unfold: (N, C*kh*kw, L) -> (N, C, H, W), overlaps summed."""
     name = "fold"
+    saves = ()
     __slots__ = ()
 
     @classmethod

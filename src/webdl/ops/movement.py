@@ -11,6 +11,8 @@ from .elementwise import unbroadcast
 
 class Reshape(Op):
     name = "reshape"
+    saves = ()
+    view = True
     __slots__ = ()
 
     @classmethod
@@ -27,6 +29,8 @@ class Reshape(Op):
 
 class Permute(Op):
     name = "permute"
+    saves = ()
+    view = True
     __slots__ = ()
 
     @classmethod
@@ -43,6 +47,8 @@ class Permute(Op):
 
 class Expand(Op):
     name = "expand"
+    saves = ()
+    view = True
     __slots__ = ()
 
     @classmethod
@@ -60,6 +66,8 @@ class Expand(Op):
 class Slice(Op):
     """out[i] = x[start + i * step] along every axis (step >= 1)."""
     name = "slice"
+    saves = ()
+    view = True
     __slots__ = ()
 
     @classmethod
@@ -79,6 +87,7 @@ class Slice(Op):
 class Unslice(Op):
     """The adjoint of Slice: ``value`` everywhere, x placed at start + i * step."""
     name = "unslice"
+    saves = ()
     __slots__ = ()
 
     @classmethod
@@ -99,6 +108,7 @@ class Unslice(Op):
 
 class Flip(Op):
     name = "flip"
+    saves = ()
     __slots__ = ()
 
     @classmethod
@@ -115,6 +125,7 @@ class Flip(Op):
 
 class Cat(Op):
     name = "cat"
+    saves = ()
     __slots__ = ()
 
     @classmethod
@@ -146,6 +157,7 @@ class Cat(Op):
 class Gather(Op):
     """torch.gather: out[..., i, ...] = x[..., index[..., i, ...], ...] along ``axis``."""
     name = "gather"
+    saves = (1,)
     __slots__ = ()
 
     @classmethod
@@ -169,6 +181,7 @@ class Gather(Op):
 class ScatterAdd(Op):
     """zeros(shape), then out[..., index[..., i, ...], ...] += src[..., i, ...] along ``axis``."""
     name = "scatter_add"
+    saves = (1,)
     __slots__ = ()
 
     @classmethod

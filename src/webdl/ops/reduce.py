@@ -55,6 +55,7 @@ class Reduce(Op):
 
 class Sum(Reduce):
     name = "sum"
+    saves = ()
     __slots__ = ()
 
     @staticmethod
@@ -80,6 +81,7 @@ class _Extreme(Reduce):
 
 class Amax(_Extreme):
     name = "amax"
+    saves = (0, "out")
     __slots__ = ()
 
     @staticmethod
@@ -89,6 +91,7 @@ class Amax(_Extreme):
 
 class Amin(_Extreme):
     name = "amin"
+    saves = (0, "out")
     __slots__ = ()
 
     @staticmethod

@@ -102,7 +102,7 @@ class SGD(Optimizer):
             new = p.detach() - d * g["lr"]
             if g["momentum"]:           # the new state and parameter in one kernel
                 Tensor._realize_all(st["momentum_buffer"], new)
-            p._assign(new)
+            p.copy_(new)
         return loss
 
 
@@ -152,7 +152,7 @@ class Adam(Optimizer):
             # the moments and the parameter in one kernel where the backend can
             Tensor._realize_all(*[st[k] for k in ("exp_avg", "exp_avg_sq",
                                                       "max_exp_avg_sq") if k in st], new)
-            p._assign(new)
+            p.copy_(new)
         return loss
 
 
