@@ -543,6 +543,83 @@ def _cases():
     return C
 
 
+def _cases_api():
+    """The everyday API of PyTorch programs (issue #12): creation/shape helpers, scans,
+    sorting and selection, indexing by tensors, in-place ops on views."""
+    C = []
+
+    def add(name, fn, *inputs, **kw):
+        C.append(Case(name, fn, inputs, **kw))
+
+    x34, x345 = In((3, 4)), In((3, 4, 5))
+    add("tril", lambda m, F, x: (m.tril(x), x.tril(1), m.tril(x, -1)), x34)
+    add("triu", lambda m, F, x: (m.triu(x), x.triu(-1), m.triu(x, 2)), In((4, 3)))
+    add("roll", lambda m, F, x: (m.roll(x, 1, 0), x.roll((2, -1), (1, 2)), m.roll(x, 3)), x345)
+    add("movedim", lambda m, F, x: (m.movedim(x, 0, 2), x.movedim((0, 1), (2, 0))), x345)
+    add("tensor_split", lambda m, F, x: m.tensor_split(x, 3, 1) + x.tensor_split([1, 4], 2),
+        x345)
+    add("repeat_interleave", lambda m, F, x: (m.repeat_interleave(x, 2, 1),
+                                              x.repeat_interleave(3),
+                                              x.repeat_interleave(_on(m, x, [1, 0, 2]), 0)),
+        x34)
+    add("meshgrid", lambda m, F, a, b: m.meshgrid(a, b, indexing="ij") +
+        m.meshgrid(a, b, indexing="xy"), In((3,)), In((4,)))
+    add("eye", lambda m, F, x: (m.eye(3, device=x.device) * x, m.eye(3, 4, device=x.device)),
+        In((3, 3)))
+    add("diagonal", lambda m, F, x: (x.diagonal(), m.diagonal(x, 1), x.diagonal(-1, 1, 2),
+                                     x.diagonal(0, 0, 2)), x345)
+    for name in ("cumsum", "cumprod", "logcumsumexp"):
+        add(name, lambda m, F, x, name=name: (getattr(m, name)(x, 0), getattr(x, name)(-1)),
+            x345)
+    add("cumsum_int", lambda m, F, x: (x.cumsum(1), m.cumsum(x > 2, 0)),
+        In((3, 4), "int", low=-5, high=9), grad=False)
+    add("logaddexp", lambda m, F, a, b: m.logaddexp(a, b), x34, In((4,)))
+    add("sort", lambda m, F, x: (m.sort(x, 1)[0], m.sort(x, 1)[1], x.sort(0, descending=True)[0],
+                                 m.argsort(x, -1, descending=True)), x345)
+    add("topk", lambda m, F, x: tuple(m.topk(x, 2, 1)) + tuple(x.topk(3, largest=False)), x345)
+    add("kthvalue", lambda m, F, x: tuple(m.kthvalue(x, 2, 1)) + tuple(x.kthvalue(4, 2, True)),
+        x345)
+    add("median", lambda m, F, x: (x.median(), m.median(x, 1)[0], m.median(x, 1)[1]), x345)
+    add("unique", lambda m, F, x: m.unique(x, return_inverse=True, return_counts=True),
+        In((4, 6), "int", low=0, high=5), grad=False)
+    add("bincount", lambda m, F, x, w: (m.bincount(x), m.bincount(x, w, minlength=9)),
+        In((10,), "int", low=0, high=6), In((10,), grad=False), grad=False)
+    add("index_tensors", lambda m, F, x: (x[_on(m, x, [[0, 2], [1, 1]])], x[:, [3, 0, 3]],
+                                          x[_on(m, x, [0, 2]), :, _on(m, x, [1, 4])],
+                                          x[x > 0.5], x[1, [True, False, True, True]]), x345)
+    add("scatter", lambda m, F, x, s: (x.scatter(1, _on(m, x, [[2, 0], [1, 3], [0, 3]]), s),
+                                       m.scatter(x, 0, _on(m, x, [[2, 1, 0, 1]]), 2.5)),
+        x34, In((3, 2)))
+    add("index_add_copy_fill", lambda m, F, x, s: (
+        x.index_add(0, _on(m, x, [2, 0]), s), x.index_copy(0, _on(m, x, [1, 0]), s),
+        x.index_fill(1, _on(m, x, [0, 3]), -2.0)), x34, In((2, 4)))
+    add("take_along_dim", lambda m, F, x: (m.take_along_dim(x, _on(m, x, [[0], [2], [1]]), 1),
+                                           m.take_along_dim(x, _on(m, x, [5, 0]))), x34)
+    add("index_put", lambda m, F, x, v: x.index_put((_on(m, x, [0, 2]), _on(m, x, [1, 3])), v),
+        x34, In((2,)))
+    add("setitem_views", _setitem_views, x345, In((3,)))
+    add("inplace_chain", lambda m, F, x, y: (x * 1).add_(y).mul_(2).clamp_(-1, 1).exp_(),
+        x34, In((4,)))
+    add("lerp_addcmul", lambda m, F, x, y, z: (x.lerp(y, 0.3), m.addcmul(x, y, z, value=2),
+                                               m.addcdiv(x, y, z.abs() + 1)),
+        x34, x34, x34)
+    return C
+
+
+def _on(m, x, values):
+    """Index values as a tensor on x's device."""
+    return m.tensor(values, device=x.device)
+
+
+def _setitem_views(m, F, x, v):
+    """Writes through views of a non-leaf: what autograd follows (CopySlices)."""
+    y = x * 1
+    y[0, :, 1:4] = v
+    y.permute(2, 0, 1)[2] += 1
+    y[1].diagonal().mul_(3)
+    return y
+
+
 def _special_cases():
     """NaN and infinities propagate as in PyTorch: one case per op family (forward)."""
     C = []
@@ -569,5 +646,5 @@ def _special_cases():
     return C
 
 
-CASES = _cases()
+CASES = _cases() + _cases_api()
 SPECIAL = _special_cases()

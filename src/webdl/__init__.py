@@ -6,7 +6,7 @@ from .autograd import no_grad, enable_grad, is_grad_enabled
 from .random import manual_seed, seed, Generator
 from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, empty, full,
                      zeros_like, ones_like, empty_like, full_like, rand_like, randn_like, arange,
-                     linspace, rand, randn, randint, randperm)
+                     linspace, rand, randn, randint, randperm, eye)
 from .functions import FUNCTIONS as _FUNCTIONS
 from . import nn, optim  # noqa: F401
 from .nn import functional  # noqa: F401

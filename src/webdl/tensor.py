@@ -153,6 +153,15 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __format__(self, spec):
+        """``f"{loss:.4f}"``: a one-element tensor formats as its number (as in PyTorch)."""
+        if self.numel() == 1 and self.ndim <= 1:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string passed to Tensor.__format__ (a tensor "
+                            f"of shape {tuple(self.shape)})")
+        return str(self)
+
     def __repr__(self):
         return _format(self)
 
@@ -588,12 +597,26 @@ def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None):
     return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.float32), device, requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None, generator=None):
+def randint(low, high=None, size=None, dtype=None, device=None, generator=None,
+            requires_grad=False):
+    """``randint(high, size)`` or ``randint(low, high, size)``, as PyTorch."""
+    if size is None:
+        if not isinstance(high, (tuple, list, Size)):
+            raise TypeError("randint: expected a size, as randint(high, size) or "
+                            "randint(low, high, size)")
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    arr = _random.generator(generator).integers(low, high, size=_shape_arg((size,)) if isinstance(
-        size, int) else tuple(size))
-    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.int64), device)
+    if low >= high:
+        raise ValueError(f"randint: low ({low}) must be less than high ({high})")
+    size = _shape_arg((size,) if isinstance(size, int) else tuple(size))
+    arr = _random.generator(generator).integers(low, high, size=size)
+    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.int64), device, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    arr = np.eye(n, n if m is None else m, dtype=np.float32)
+    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.float32), device, requires_grad)
 
 
 def randperm(n, dtype=None, device=None, generator=None):

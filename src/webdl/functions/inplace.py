@@ -8,14 +8,14 @@ from .. import random as _random
 from ..autograd import is_grad_enabled
 from ..tensor import tensor
 from .common import METHOD
-from . import elementwise, indexing, shape
+from . import elementwise, indexing, reduction, shape
 
 # out-of-place functions whose in-place form is ``<name>_``
-_FAMILIES = (elementwise.API, indexing.API)
+_FAMILIES = (elementwise.API, indexing.API, shape.API, reduction.API)
 _INPLACE = ("add sub mul div pow neg abs sign exp log sqrt rsqrt sin cos tanh sigmoid relu "
             "erf floor log1p clamp clip square reciprocal logical_not floor_divide true_divide "
             "multiply subtract divide masked_fill scatter scatter_add index_add index_copy "
-            "index_fill lerp addcmul addcdiv clamp_min clamp_max").split()
+            "index_fill lerp addcmul addcdiv clamp_min clamp_max tril triu cumsum").split()
 _OPERATORS = {"__iadd__": "add", "__isub__": "sub", "__imul__": "mul", "__itruediv__": "div",
               "__ipow__": "pow", "__ifloordiv__": "floor_divide", "__iand__": "logical_and",
               "__ior__": "logical_or", "__ixor__": "logical_xor"}

@@ -10,6 +10,7 @@ from ..ops.movement import Gather
 from ..tensor import Tensor
 from .common import BOTH, check_tensor, count
 from .elementwise import isfinite, maximum, minimum, where
+from .shape import narrow, pad
 
 
 def sum(x, dim=None, keepdim=False, dtype=None):  # noqa: A001
@@ -105,6 +106,52 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return var(x, dim, unbiased, keepdim, correction).sqrt()
 
 
+def _scan(op, x, dim, combine, fill):
+    """An inclusive scan along dim in log2(n) steps (Hillis-Steele): each step combines
+    every element with the one 2**k before it (``fill`` past the start), so the result is
+    differentiable tensor ops and a few kernels on the GPU."""
+    check_tensor(op, x)
+    if x.ndim == 0:
+        return x
+    d = norm_dim(op, dim, x.ndim)
+    n, k = x.shape[d], 1
+    while k < n:
+        shifted = pad(narrow(x, d, 0, n - k), (0, 0) * (x.ndim - 1 - d) + (k, 0), value=fill)
+        x = combine(x, shifted)
+        k *= 2
+    return x
+
+
+def cumsum(x, dim, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype is dtypes.bool_:
+        x = x.long()
+    return _scan("cumsum", x, dim, lambda a, b: a + b, 0)
+
+
+def cumprod(x, dim, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype is dtypes.bool_:
+        x = x.long()
+    return _scan("cumprod", x, dim, lambda a, b: a * b, 1)
+
+
+def _logaddexp(a, b):
+    m = maximum(a, b).detach()
+    m = where(isfinite(m), m, 0.0)
+    return ((a - m).exp() + (b - m).exp()).log() + m
+
+
+def logcumsumexp(x, dim):
+    return _scan("logcumsumexp", x, dim, _logaddexp, -math.inf)
+
+
+def logaddexp(a, b):
+    return _logaddexp(a, b)
+
+
 def logsumexp(x, dim, keepdim=False):
     check_tensor("logsumexp", x)
     axes = norm_dims("logsumexp", dim, x.ndim)
@@ -143,4 +190,6 @@ def any(x, dim=None, keepdim=False):  # noqa: A001
 API = {name: (fn, BOTH) for name, fn in {
     "sum": sum, "mean": mean, "amax": amax, "amin": amin, "argmax": argmax, "argmin": argmin,
     "max": max, "min": min, "var": var, "std": std, "logsumexp": logsumexp,
-    "softmax": softmax, "log_softmax": log_softmax, "all": all, "any": any}.items()}
+    "softmax": softmax, "log_softmax": log_softmax, "all": all, "any": any,
+    "cumsum": cumsum, "cumprod": cumprod, "logcumsumexp": logcumsumexp,
+    "logaddexp": logaddexp}.items()}

@@ -1,12 +1,17 @@
 """Shape and movement functions. Views of the input (they share its storage, see
 webdl.storage): reshape/view, permute/transpose/t, squeeze/unsqueeze, expand, flatten,
-narrow/select, split/chunk/unbind, diagonal. Copies: flip, cat/stack, repeat, pad."""
+narrow/select, split/chunk/unbind/tensor_split, diagonal, movedim. Copies: flip, roll,
+cat/stack, repeat, repeat_interleave, pad, tril/triu."""
 import math
 
+import numpy as np
+
 from .. import dtypes
-from ..ops.movement import Reshape, Permute, Expand, Slice, Unslice, Flip, Cat
+from ..ops.elementwise import Where
+from ..ops.movement import Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gather
 from ..ops.reduce import norm_dim, norm_dims
 from ..storage import geometry, view_strides
+from ..tensor import Tensor, tensor
 from .common import BOTH, FUNCTION, METHOD, check_tensor, size_args
 
 
@@ -341,6 +346,121 @@ def pad(x, pad, mode="constant", value=0.0):
     return y
 
 
+def movedim(x, source, destination):
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {source} and destination {destination} must have "
+                         "the same number of dims")
+    src = [norm_dim("movedim", d, x.ndim) for d in src]
+    dst = [norm_dim("movedim", d, x.ndim) for d in dst]
+    order = [None] * x.ndim
+    for s_, d_ in zip(src, dst):
+        order[d_] = s_
+    rest = iter(d for d in range(x.ndim) if d not in src)
+    return permute(x, [d if d is not None else next(rest) for d in order])
+
+
+def tensor_split(x, indices_or_sections, dim=0):
+    """Views of x along dim: n nearly equal parts, or cut at the given indices."""
+    d = norm_dim("tensor_split", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        if k <= 0:
+            raise ValueError(f"tensor_split: number of sections must be positive, got {k}")
+        cuts = [i * (n // k) + min(i, n % k) for i in range(1, k)]
+    else:
+        cuts = [int(i) for i in indices_or_sections]
+    bounds = [0] + [min(max(c if c >= 0 else c + n, 0), n) for c in cuts] + [n]
+    return tuple(narrow(x, d, a, max(b - a, 0)) if b > a else narrow(x, d, a, 0)
+                 for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def roll(x, shifts, dims=None):
+    if dims is None:
+        return reshape(roll(reshape(x, (-1,)), shifts, 0), tuple(x.shape))
+    shifts = [shifts] if isinstance(shifts, int) else list(shifts)
+    dims = [dims] if isinstance(dims, int) else list(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    for s_, dim in zip(shifts, dims):
+        d = norm_dim("roll", dim, x.ndim)
+        n = x.shape[d]
+        s_ = s_ % n if n else 0
+        if s_:
+            x = cat([narrow(x, d, n - s_, s_), narrow(x, d, 0, n - s_)], d)
+    return x
+
+
+def _triangle(op, x, diagonal, lower):
+    if x.ndim < 2:
+        raise ValueError(f"{op}: input must have at least 2 dims, got shape {tuple(x.shape)}")
+    n, m = x.shape[-2:]
+    rows = np.arange(n).reshape(n, 1)
+    cols = np.arange(m).reshape(1, m)
+    keep = (cols - rows <= diagonal) if lower else (cols - rows >= diagonal)
+    zero = tensor(np.zeros((), dtype=x.dtype.np), device=x.device)
+    return Where.apply(tensor(keep, device=x.device), x, zero)
+
+
+def tril(x, diagonal=0):
+    return _triangle("tril", x, diagonal, True)
+
+
+def triu(x, diagonal=0):
+    return _triangle("triu", x, diagonal, False)
+
+
+def repeat_interleave(x, repeats=None, dim=None, output_size=None):
+    """Each element repeated ``repeats`` times along dim (x flattened when dim is None)."""
+    if not isinstance(x, Tensor):
+        raise TypeError("repeat_interleave: expected a Tensor")
+    if repeats is None:         # repeat_interleave(counts): indices repeated by counts
+        counts = x._value()
+        return tensor(np.repeat(np.arange(counts.size), counts), device=x.device)
+    if dim is None:
+        x, dim = reshape(x, (-1,)), 0
+    d = norm_dim("repeat_interleave", dim, x.ndim)
+    if isinstance(repeats, Tensor) and repeats.numel() == 1:
+        repeats = int(repeats.item())
+    if isinstance(repeats, int):
+        y = unsqueeze(x, d + 1)
+        shape = list(y.shape)
+        shape[d + 1] = repeats
+        y = expand(y, tuple(shape))
+        return reshape(y, tuple(x.shape[:d]) + (x.shape[d] * repeats,) + tuple(x.shape[d + 1:]))
+    reps = repeats._value() if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if reps.shape != (x.shape[d],):
+        raise ValueError(f"repeat_interleave: repeats must have shape ({x.shape[d]},), got "
+                         f"{tuple(reps.shape)}")
+    index = tensor(np.repeat(np.arange(x.shape[d]), reps), device=x.device)
+    shape = [1] * x.ndim
+    shape[d] = index.shape[0]
+    full_shape = list(x.shape)
+    full_shape[d] = index.shape[0]
+    return Gather.apply(x, expand(reshape(index, tuple(shape)), tuple(full_shape)), axis=d)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    ts = list(tensors)
+    if indexing == "xy" and len(ts) >= 2:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t_.numel() for t_ in ts)
+    out = []
+    for i, t_ in enumerate(ts):
+        view_shape = [1] * len(ts)
+        view_shape[i] = t_.numel()
+        out.append(expand(reshape(t_, tuple(view_shape)), shape))
+    if indexing == "xy" and len(out) >= 2:     # 'ij' of (y, x, ...), given back as (x, y, ...)
+        out[0], out[1] = out[1], out[0]
+    return tuple(out)
+
+
 def _with(shape, d, v):
     s = list(shape)
     s[d] = v
@@ -354,9 +474,12 @@ API = {
         "swapaxes": swapaxes, "t": t, "squeeze": squeeze, "unsqueeze": unsqueeze,
         "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to,
         "flatten": flatten, "unflatten": unflatten, "narrow": narrow, "select": select,
-        "flip": flip, "split": split, "chunk": chunk, "unbind": unbind, "repeat": repeat}.items()},
+        "flip": flip, "split": split, "chunk": chunk, "unbind": unbind, "repeat": repeat,
+        "movedim": movedim, "moveaxis": movedim, "tensor_split": tensor_split, "roll": roll,
+        "tril": tril, "triu": triu, "repeat_interleave": repeat_interleave}.items()},
     **{name: (fn, FUNCTION) for name, fn in {
-        "cat": cat, "concat": cat, "concatenate": cat, "stack": stack, "pad": pad}.items()},
+        "cat": cat, "concat": cat, "concatenate": cat, "stack": stack, "pad": pad,
+        "meshgrid": meshgrid}.items()},
     "T": (property(lambda self: permute(self, tuple(reversed(range(self.ndim))))), METHOD),
     "mT": (property(lambda self: transpose(self, -2, -1)), METHOD),
 }
