@@ -458,3 +458,22 @@ def next_functions_structure(m):
     return (len(nf), len(mul.next_functions), mul.next_functions[1][0] is None,
             type(mul.next_functions[0][0]).__name__ == "AccumulateGrad",
             mul.next_functions[0][0].variable is a, a.is_leaf, y.is_leaf)
+
+
+@case
+def out_argument(m):
+    o = m.zeros(4)
+    m.add(m.ones(2), 1, out=o[1:3])
+    s = m.zeros(0)
+    m.sum(m.ones(2, 3), 1, out=s)
+    v, i = m.zeros(3), m.zeros(3, dtype=m.long)
+    m.sort(m.tensor([3.0, 1.0, 2.0]), out=(v, i))
+    c = m.zeros(3)
+    m.cat([m.ones(1), m.zeros(2)], out=c)
+    return o, s, v, i, c
+
+
+@case
+def out_with_grad_raises(m):
+    a = m.ones(2, requires_grad=True)
+    return m.mul(a, 2, out=m.zeros(2))
