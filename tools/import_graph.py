@@ -12,7 +12,7 @@ LAYERS = [
     ("autograd", "storage", "backends"),
     ("tensor",),
     ("functions",),
-    ("nn", "optim", "serialization", "tfjs", "display"),
+    ("nn", "optim", "utils", "serialization", "tfjs", "display"),
     ("apps", "__init__", "__main__"),
 ]
 

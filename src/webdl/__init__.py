@@ -8,7 +8,7 @@ from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, e
                      zeros_like, ones_like, empty_like, full_like, rand_like, randn_like, arange,
                      linspace, rand, randn, randint, randperm, eye)
 from .functions import FUNCTIONS as _FUNCTIONS
-from . import nn, optim  # noqa: F401
+from . import nn, optim, utils  # noqa: F401
 from .nn import functional  # noqa: F401
 from .serialization import save, load  # noqa: F401
 from .display import show, plot  # noqa: F401

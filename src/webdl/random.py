@@ -19,23 +19,25 @@ def generator(g=None):
 
 
 class Generator:
-    """A private random stream: ``webdl.Generator().manual_seed(1)``."""
+    """A private random stream: ``webdl.Generator().manual_seed(1)``. It draws with
+    numpy's Generator methods (``random``, ``integers``, ``permutation``, ``choice``...)."""
 
     def __init__(self, device=None):
-        self._gen = np.random.default_rng()
+        self._seed = int(np.random.SeedSequence().entropy % (2 ** 63))
+        self._gen = np.random.default_rng(self._seed)
 
     def manual_seed(self, s):
-        self._gen = np.random.default_rng(int(s))
+        self._seed = int(s)
+        self._gen = np.random.default_rng(self._seed)
         return self
 
-    def random(self, *a, **k):
-        return self._gen.random(*a, **k)
+    def initial_seed(self):
+        return self._seed
 
-    def standard_normal(self, *a, **k):
-        return self._gen.standard_normal(*a, **k)
+    def seed(self):
+        return self.manual_seed(np.random.SeedSequence().entropy % (2 ** 63)).initial_seed()
 
-    def integers(self, *a, **k):
-        return self._gen.integers(*a, **k)
-
-    def permutation(self, *a, **k):
-        return self._gen.permutation(*a, **k)
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._gen, name)

@@ -1,0 +1,2 @@
+"""``webdl.utils``: data loading (``webdl.utils.data``)."""
+from . import data  # noqa: F401
