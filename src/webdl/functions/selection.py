@@ -102,7 +102,7 @@ def bincount(x, weights=None, minlength=0):
     if v.size and v.min() < 0:
         raise RuntimeError("bincount: only 1-d non-negative integral inputs are supported")
     w = None if weights is None else weights._value()
-    out = np.bincount(v, weights=w, minlength=minlength)
+    out = np.bincount(v.astype(np.intp), weights=w, minlength=minlength)  # intp: wasm32
     dt = dtypes.int64 if weights is None else dtypes.float32
     return tensor(out, dtype=dt, device=x.device)
 

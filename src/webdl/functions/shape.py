@@ -418,7 +418,8 @@ def repeat_interleave(x, repeats=None, dim=None, output_size=None):
         raise TypeError("repeat_interleave: expected a Tensor")
     if repeats is None:         # repeat_interleave(counts): indices repeated by counts
         counts = x._value()
-        return tensor(np.repeat(np.arange(counts.size), counts), device=x.device)
+        return tensor(np.repeat(np.arange(counts.size), counts.astype(np.intp)),
+                      device=x.device)
     if dim is None:
         x, dim = reshape(x, (-1,)), 0
     d = norm_dim("repeat_interleave", dim, x.ndim)
@@ -434,7 +435,7 @@ def repeat_interleave(x, repeats=None, dim=None, output_size=None):
     if reps.shape != (x.shape[d],):
         raise ValueError(f"repeat_interleave: repeats must have shape ({x.shape[d]},), got "
                          f"{tuple(reps.shape)}")
-    index = tensor(np.repeat(np.arange(x.shape[d]), reps), device=x.device)
+    index = tensor(np.repeat(np.arange(x.shape[d]), reps.astype(np.intp)), device=x.device)
     shape = [1] * x.ndim
     shape[d] = index.shape[0]
     full_shape = list(x.shape)
