@@ -6,4 +6,5 @@ from .layers import (Identity, Linear, Conv2d, ConvTranspose2d, ReLU, LeakyReLU,
                      BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Embedding, Flatten, Unflatten,
                      Upsample, PixelShuffle, PixelUnshuffle, MSELoss, L1Loss, SmoothL1Loss,
                      HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss)
+from .rnn import RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell  # noqa: F401
 from . import functional, init  # noqa: F401

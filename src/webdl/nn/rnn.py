@@ -1,0 +1,304 @@
+"""Recurrent layers with PyTorch's parameter names, shapes, initialisation and semantics:
+``RNN`` (tanh, relu), ``LSTM`` (with ``proj_size``), ``GRU``, their ``*Cell``s, and packed
+sequences (``webdl.nn.utils.rnn``).
+
+A layer projects the inputs of every time step at once (one matmul for the sequence),
+then each step is one matmul for the hidden state and one fused elementwise chain for the
+gates and the state update (the WebGL backend fuses the chain into one kernel). Sequences
+of different lengths (a PackedSequence) run padded: a step past a sequence's end keeps its
+state, and the reverse direction reads each sequence backwards from its own last step.
+"""
+import math
+
+import numpy as np
+
+from ..functions.elementwise import where
+from ..functions.shape import cat, stack
+from ..tensor import tensor, zeros
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+from .packed import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _cell_step(mode, gx, h, c, w_hh, b_hh, w_hr):
+    """One step: ``gx`` is the input's projection (bias included); returns (h', c')."""
+    gh = F.linear(h, w_hh, b_hh)
+    if mode == "RNN_TANH":
+        return (gx + gh).tanh(), None
+    if mode == "RNN_RELU":
+        return (gx + gh).relu(), None
+    if mode == "LSTM":
+        i, f, g, o = (gx + gh).chunk(4, -1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        return (F.linear(h, w_hr) if w_hr is not None else h), c
+    xr, xz, xn = gx.chunk(3, -1)
+    hr, hz, hn = gh.chunk(3, -1)
+    r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    return n + z * (h - n), None
+
+
+class RNNBase(Module):
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
+                 device=None, dtype=None):
+        super().__init__()
+        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError(f"{type(self).__name__}: dropout should be a number in range "
+                             f"[0, 1], got {dropout}")
+        if proj_size < 0 or (proj_size and mode != "LSTM"):
+            raise ValueError(f"{type(self).__name__}: proj_size should be a non-negative "
+                             f"integer (LSTM only), got {proj_size}")
+        if proj_size >= hidden_size and proj_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if hidden_size <= 0 or num_layers <= 0:
+            raise ValueError(f"{type(self).__name__}: hidden_size and num_layers must be "
+                             f"positive, got {hidden_size} and {num_layers}")
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
+        dirs = 2 if bidirectional else 1
+        out = proj_size or hidden_size
+        gate = _GATES[mode] * hidden_size
+        for layer in range(num_layers):
+            for d in range(dirs):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                inp = input_size if layer == 0 else out * dirs
+                self.register_parameter("weight_ih" + sfx, Parameter(zeros(gate, inp, device=device)))
+                self.register_parameter("weight_hh" + sfx, Parameter(zeros(gate, out, device=device)))
+                if bias:
+                    self.register_parameter("bias_ih" + sfx, Parameter(zeros(gate, device=device)))
+                    self.register_parameter("bias_hh" + sfx, Parameter(zeros(gate, device=device)))
+                if proj_size:
+                    self.register_parameter("weight_hr" + sfx,
+                                            Parameter(zeros(proj_size, hidden_size, device=device)))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        k = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -k, k)
+
+    def _weights(self, layer, d):
+        sfx = f"_l{layer}" + ("_reverse" if d else "")
+        get = lambda n: getattr(self, n + sfx, None)  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr")
+
+    def forward(self, input, hx=None):  # noqa: A002
+        name = type(self).__name__
+        packed = isinstance(input, PackedSequence)
+        if packed:      # run padded, in the original batch order, with each one's length
+            x, lengths = pad_packed_sequence(input)
+            lengths = lengths.tolist()
+        else:
+            x, lengths = input, None
+            if x.ndim not in (2, 3):
+                raise ValueError(f"{name}: expected input of 2 (unbatched) or 3 dims, got "
+                                 f"shape {tuple(x.shape)}")
+        unbatched = not packed and x.ndim == 2
+        if unbatched:
+            x = x.unsqueeze(1)
+            if hx is not None:
+                hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) else \
+                    hx.unsqueeze(1)
+        elif self.batch_first and not packed:
+            x = x.transpose(0, 1)
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input size {x.shape[-1]} doesn't match input_size "
+                             f"{self.input_size} (input shape {tuple(input.shape)})")
+        seq, batch = x.shape[0], x.shape[1]
+        dirs = 2 if self.bidirectional else 1
+        out_size = self.proj_size or self.hidden_size
+        h0, c0 = self._initial(hx, batch, dirs, out_size, x)
+        hs, cs = [], []
+        mask = None
+        if lengths is not None and min(lengths) < seq:
+            steps = np.arange(seq).reshape(seq, 1, 1) < np.asarray(lengths).reshape(1, -1, 1)
+            mask = tensor(steps, device=x.device)               # (L, N, 1): step is real
+        layer_in = x
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                seq_in = _reverse_each(layer_in, lengths) if d else layer_in
+                y, h, c = self._run_direction(seq_in, layer, d, h0[k],
+                                              c0[k] if c0 is not None else None, mask)
+                outs.append(_reverse_each(y, lengths) if d else y)
+                hs.append(h)
+                cs.append(c)
+            layer_in = outs[0] if dirs == 1 else cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_in = F.dropout(layer_in, self.dropout, True)
+        out = layer_in
+        if mask is not None:
+            out = out * mask
+        h_n = stack(hs, 0)
+        c_n = stack(cs, 0) if self.mode == "LSTM" else None
+        if packed:
+            out = PackedSequence(_pack_like(out, lengths, input), input.batch_sizes,
+                                 input.sorted_indices, input.unsorted_indices)
+        elif unbatched:
+            out, h_n = out.squeeze(1), h_n.squeeze(1)
+            c_n = c_n.squeeze(1) if c_n is not None else None
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        return out, ((h_n, c_n) if self.mode == "LSTM" else h_n)
+
+    def _initial(self, hx, batch, dirs, out_size, x):
+        n = self.num_layers * dirs
+        if self.mode == "LSTM":
+            if hx is None:
+                return (zeros(n, batch, out_size, device=x.device),
+                        zeros(n, batch, self.hidden_size, device=x.device))
+            h0, c0 = hx
+            self._check_hidden(h0, (n, batch, out_size), "h0")
+            self._check_hidden(c0, (n, batch, self.hidden_size), "c0")
+            return h0, c0
+        if hx is None:
+            return zeros(n, batch, out_size, device=x.device), None
+        self._check_hidden(hx, (n, batch, out_size), "hx")
+        return hx, None
+
+    def _check_hidden(self, h, shape, what):
+        if tuple(h.shape) != shape:
+            raise RuntimeError(f"{type(self).__name__}: expected {what} of size {list(shape)}, "
+                               f"got {list(h.shape)}")
+
+    def _run_direction(self, x, layer, d, h, c, mask):
+        """One direction of one layer over the sequence: (outputs (L, N, H), h_n, c_n)."""
+        w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d)
+        gx = F.linear(x, w_ih, b_ih)                     # every step's input projection
+        outs = []
+        for t in range(x.shape[0]):
+            h2, c2 = _cell_step(self.mode, gx[t], h, c, w_hh, b_hh, w_hr)
+            if mask is not None:                         # past a sequence's end: keep state
+                h2 = where(mask[t], h2, h)
+                c2 = where(mask[t], c2, c) if c2 is not None else None
+            h, c = h2, c2
+            outs.append(h)
+        return stack(outs, 0), h, c
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+
+def _pack_like(out, lengths, packed):
+    """The data of ``out`` (L, N, H) packed in the same order as ``packed``."""
+    order = packed.sorted_indices.tolist() if packed.sorted_indices is not None else \
+        list(range(out.shape[1]))
+    return pack_padded_sequence(out.index_select(1, tensor(order, device=out.device)),
+                                [lengths[b] for b in order]).data
+
+
+def _reverse_each(x, lengths):
+    """Each sequence of x (L, N, H) reversed within its own length (padding stays last)."""
+    seq = x.shape[0]
+    if lengths is None or min(lengths) == seq:
+        return x.flip(0)
+    idx = np.zeros((seq, len(lengths)), dtype=np.int64)
+    for b, n in enumerate(lengths):
+        idx[:n, b] = np.arange(n - 1, -1, -1)
+        idx[n:, b] = np.arange(n, seq)
+    index = tensor(idx.reshape(seq, len(lengths), 1), device=x.device).expand(x.shape)
+    return x.gather(0, index)
+
+
+class RNN(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: unknown nonlinearity '{nonlinearity}' (tanh or relu)")
+        super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, device=device)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, proj_size, device=device)
+
+
+class GRU(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, device=device)
+
+
+class RNNCellBase(Module):
+    def __init__(self, mode, input_size, hidden_size, bias=True, device=None):
+        super().__init__()
+        self.mode, self.input_size, self.hidden_size, self.bias = mode, input_size, \
+            hidden_size, bias
+        gate = _GATES[mode] * hidden_size
+        self.weight_ih = Parameter(zeros(gate, input_size, device=device))
+        self.weight_hh = Parameter(zeros(gate, hidden_size, device=device))
+        if bias:
+            self.bias_ih = Parameter(zeros(gate, device=device))
+            self.bias_hh = Parameter(zeros(gate, device=device))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        k = 1.0 / math.sqrt(hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -k, k)
+
+    def forward(self, input, hx=None):  # noqa: A002
+        name = type(self).__name__
+        if input.ndim not in (1, 2):
+            raise ValueError(f"{name}: expected input of 1 (unbatched) or 2 dims, got shape "
+                             f"{tuple(input.shape)}")
+        unbatched = input.ndim == 1
+        x = input.unsqueeze(0) if unbatched else input
+        if hx is None:
+            h = zeros(x.shape[0], self.hidden_size, device=x.device)
+            hx = (h, h) if self.mode == "LSTM" else h
+        elif unbatched:
+            hx = tuple(v.unsqueeze(0) for v in hx) if isinstance(hx, tuple) else hx.unsqueeze(0)
+        h, c = (hx if self.mode == "LSTM" else (hx, None))
+        h2, c2 = _cell_step(self.mode, F.linear(x, self.weight_ih, self.bias_ih), h, c,
+                            self.weight_hh, self.bias_hh, None)
+        if unbatched:
+            h2, c2 = h2.squeeze(0), (c2.squeeze(0) if c2 is not None else None)
+        return (h2, c2) if self.mode == "LSTM" else h2
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+
+class RNNCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: unknown nonlinearity '{nonlinearity}' (tanh or relu)")
+        super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, bias, device)
+        self.nonlinearity = nonlinearity
+
+
+class LSTMCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, bias, device)
+
+
+class GRUCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, bias, device)
