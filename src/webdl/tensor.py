@@ -153,6 +153,18 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __deepcopy__(self, memo):
+        """A copy with storage of its own (the buffer is shared: buffers never change)."""
+        if self._ctx is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment")
+        out = type(self)._wrap(self._buf, self.shape, self.dtype, self.device)
+        out.requires_grad = self.requires_grad
+        memo[id(self)] = out
+        if self.grad is not None:
+            out.grad = self.grad.__deepcopy__(memo)
+        return out
+
     def __format__(self, spec):
         """``f"{loss:.4f}"``: a one-element tensor formats as its number (as in PyTorch)."""
         if self.numel() == 1 and self.ndim <= 1:

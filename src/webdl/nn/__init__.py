@@ -7,4 +7,7 @@ from .layers import (Identity, Linear, Conv2d, ConvTranspose2d, ReLU, LeakyReLU,
                      Upsample, PixelShuffle, PixelUnshuffle, MSELoss, L1Loss, SmoothL1Loss,
                      HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss)
 from .rnn import RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell  # noqa: F401
+from .attention import MultiheadAttention  # noqa: F401
+from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,  # noqa: F401
+                          TransformerEncoderLayer, TransformerDecoderLayer)
 from . import functional, init  # noqa: F401
