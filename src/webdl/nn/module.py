@@ -174,8 +174,8 @@ class Module:
                     if t is None:
                         continue
                     moved = t.detach().to(*args, **kwargs)
-                    if moved is not t:
-                        t._buf, t.device, t.dtype = moved._buf, moved.device, moved.dtype
+                    if moved.device != t.device or moved.dtype is not t.dtype:
+                        t.data = moved           # the parameter itself, on its new device
                         if t.grad is not None:
                             t.grad = t.grad.to(*args, **kwargs)
         return self
