@@ -12,9 +12,9 @@ def run(make, inputs, dev):
     m = make().to(dev)
     xs = [webdl.tensor(a, device=dev, requires_grad=a.dtype == np.float32) for a in inputs]
     out = m(*xs)
-    outs = [o for o in (out if isinstance(out, tuple) else (out,)) for o in
-            (o if isinstance(o, tuple) else (o,)) if o is not None]
-    outs = [o.data if hasattr(o, 'batch_sizes') else o for o in outs]
+    flat = lambda o: [o.data] if hasattr(o, 'batch_sizes') else (
+        [v for p in o for v in flat(p)] if isinstance(o, tuple) else [o])
+    outs = [o for o in flat(out) if o is not None]
     sum((o * (k + 1.0)).sum() for k, o in enumerate(outs)).backward()
     vals = [o.detach().cpu().numpy() for o in outs]
     vals += [x.grad.cpu().numpy() for x in xs if x.requires_grad]

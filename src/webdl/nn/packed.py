@@ -1,8 +1,9 @@
 """Packed sequences (``webdl.nn.utils.rnn``): ``PackedSequence``, ``pack_padded_sequence``,
 ``pad_packed_sequence``, ``pad_sequence``, ``pack_sequence``, with PyTorch's layout --
 ``data`` holds the steps time-major, each step's sequences sorted longest first, and
-``batch_sizes`` counts the sequences still running at each step. Packing and unpacking
-are one gather each (positions worked out on the host from the lengths)."""
+``batch_sizes`` (on the CPU, as in PyTorch) counts the sequences still running at each
+step. Packing and unpacking are one gather each (positions worked out on the host from
+the lengths)."""
 import collections
 
 import numpy as np
@@ -18,7 +19,8 @@ PackedSequence_ = collections.namedtuple(
 class PackedSequence(PackedSequence_):
     def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
         if unsorted_indices is None and sorted_indices is not None:
-            unsorted_indices = tensor(np.argsort(sorted_indices.tolist()))
+            unsorted_indices = tensor(np.argsort(sorted_indices.tolist()),
+                                      device=sorted_indices.device)
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, **kwargs):
@@ -51,13 +53,13 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         sorted_indices = None
     else:
         order = np.argsort(-np.asarray(lens), kind="stable")
-        sorted_indices = tensor(order)
+        sorted_indices = tensor(order, device=input.device)
     sorted_lens = np.asarray(lens)[order]
     batch_sizes = [int((sorted_lens > t).sum()) for t in range(int(sorted_lens[0]))]
     pos = [t * batch + int(order[b]) for t, bs in enumerate(batch_sizes) for b in range(bs)]
     flat = input.reshape((seq * batch,) + tuple(input.shape[2:]))
     data = flat.index_select(0, tensor(np.asarray(pos, np.int64), device=input.device))
-    return PackedSequence(data, tensor(batch_sizes), sorted_indices)
+    return PackedSequence(data, tensor(batch_sizes, device="cpu"), sorted_indices)
 
 
 def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
@@ -88,7 +90,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
         lengths[order[b]] = sum(1 for bs in batch_sizes if bs > b)
     if batch_first:
         out = out.transpose(0, 1)
-    return out, tensor(lengths)
+    return out, tensor(lengths, device="cpu")
 
 
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
