@@ -68,6 +68,7 @@ class Function:
 
     name = None
     differentiable = True
+    elementwise = False     # True: same-shape (broadcast) per-element op, fusable in chains
 
     __slots__ = ("inputs", "out", "attrs")
 

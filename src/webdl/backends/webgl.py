@@ -272,7 +272,7 @@ class WebGLBackend(Backend):
 
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
         if op.name != "reshape":
-            if self._elementwise(op):
+            if op.elementwise:
                 if not _numel(out_shape):
                     return GLBuffer(0)
                 return self._lazy(op, bufs, shapes, out_shape, out_dtype, attrs)
@@ -284,16 +284,6 @@ class WebGLBackend(Backend):
         return handler(bufs, shapes, out_shape, out_dtype, attrs)
 
     # --- lazy fusion of elementwise chains ----------------------------------------------
-    _ELEMENTWISE = {}
-
-    @classmethod
-    def _elementwise(cls, op):
-        e = cls._ELEMENTWISE.get(op)
-        if e is None:
-            e = cls._ELEMENTWISE[op] = op.name in ("where", "cast") or \
-                hasattr(op, "params") or getattr(op, "kind", None) is not None
-        return e
-
     def _lazy(self, op, bufs, shapes, shape, dtype, attrs):
         shape = tuple(shape)
         kids, leaves, size = [], [], 1       # leaves: the distinct buffers read

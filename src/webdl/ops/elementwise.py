@@ -68,6 +68,7 @@ class Unary(Function):
     int_ok = False
     bool_out = False
     params = ()
+    elementwise = True
 
     @classmethod
     def infer(cls, x, **attrs):
@@ -184,6 +185,7 @@ logical_not.bool_out = True
 # --- cast ------------------------------------------------------------------------------
 class Cast(Function):
     name = "cast"
+    elementwise = True
     __slots__ = ()
 
     @classmethod
@@ -202,6 +204,7 @@ class Cast(Function):
 # --- binary --------------------------------------------------------------------------
 class Binary(Function):
     kind = "arith"   # arith | float (true division) | compare | logic
+    elementwise = True
     __slots__ = ()
 
     @classmethod
@@ -269,6 +272,7 @@ for _n, _f in (("logical_and", np.logical_and), ("logical_or", np.logical_or),
 # --- where -----------------------------------------------------------------------------
 class Where(Function):
     name = "where"
+    elementwise = True
     __slots__ = ()
 
     @classmethod
