@@ -122,7 +122,7 @@ c = rng.standard_normal(7).astype(np.float32)
 ta, tb, tc = (webdl.tensor(v, device='webgl') for v in (a, b, c))
 outs = [ta * tb + 1.0, (ta - tb).relu(), ta / (tb.abs() + 2.0) * tc, tc.exp() * 2.0]
 s0 = webdl.memory_stats()['drawCalls']
-webdl.Tensor._materialize_all(*outs)
+webdl.Tensor._realize_all(*outs)
 s1 = webdl.memory_stats()['drawCalls']
 got = [o.numpy() for o in outs]
 want = [a * b + 1, np.maximum(a - b, 0), a / (np.abs(b) + 2) * c, np.exp(c) * 2]

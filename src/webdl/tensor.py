@@ -194,20 +194,20 @@ class Tensor:
             other = other.to(self.dtype)
         if other.device != self.device:
             other = other.to(self.device)
-        self._buf = self.device.backend.materialize(other._buf)  # kept across steps: compute
+        self._buf = self.device.backend.realize(other._buf)  # kept across steps: compute
         return self
 
     @staticmethod
-    def _materialize_all(*tensors):
-        """``_materialize`` several tensors of one device, in one kernel where its backend
+    def _realize_all(*tensors):
+        """``_realize`` several tensors of one device, in one kernel where its backend
         can (an optimizer's new state and parameter)."""
         backend = tensors[0].device.backend
-        for t, b in zip(tensors, backend.materialize_many([t._buf for t in tensors])):
+        for t, b in zip(tensors, backend.realize_many([t._buf for t in tensors])):
             t._buf = b
 
-    def _materialize(self):
+    def _realize(self):
         """Compute this tensor's value now if its backend deferred it (lazy fusion)."""
-        self._buf = self.device.backend.materialize(self._buf)
+        self._buf = self.device.backend.realize(self._buf)
         return self
 
     def copy_(self, src):

@@ -15,6 +15,8 @@ What a backend must provide:
 - ``run(op, bufs, shapes, out_shape, out_dtype, attrs) -> buf``: run primitive ``op`` on
   the input buffers (whose shapes are ``shapes``)
 - ``fused``: the set of composite ops it runs as fused kernels (may be empty)
+- ``realize(buf)`` and ``realize_many(bufs)`` if it defers work (the WebGL backend's lazy
+  elementwise chains): compute the buffers now
 """
 
 
@@ -40,13 +42,13 @@ class Backend:
     def free(self, buf):
         pass
 
-    def materialize(self, buf):
+    def realize(self, buf):
         """Compute a buffer now if the backend deferred it (lazy fusion); returns it."""
         return buf
 
-    def materialize_many(self, bufs):
-        """``materialize`` for several buffers, in one kernel where the backend can."""
-        return [self.materialize(b) for b in bufs]
+    def realize_many(self, bufs):
+        """``realize`` for several buffers, in one kernel where the backend can."""
+        return [self.realize(b) for b in bufs]
 
 
 class Device:

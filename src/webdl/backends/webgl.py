@@ -207,9 +207,6 @@ class WebGLBackend(Backend):
     def free(self, buf):
         buf.free()
 
-    def materialize(self, buf):
-        return self.realize(buf)
-
     def memory_stats(self):
         return json.loads(_gl.memoryStats())
 
@@ -350,7 +347,7 @@ class WebGLBackend(Backend):
             return f"{fn}({', '.join(args)})"
         return [emit(n) for n in nodes], slots, params
 
-    def materialize_many(self, bufs):
+    def realize_many(self, bufs):
         """Lazy expressions of one shape computed together: one draw, a render target each
         (up to 8), their shared inputs read once."""
         groups = {}

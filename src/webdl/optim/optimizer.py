@@ -101,7 +101,7 @@ class SGD(Optimizer):
                 d = d + buf * g["momentum"] if g["nesterov"] else buf
             new = p.detach() - d * g["lr"]
             if g["momentum"]:           # the new state and parameter in one kernel
-                Tensor._materialize_all(st["momentum_buffer"], new)
+                Tensor._realize_all(st["momentum_buffer"], new)
             p._assign(new)
         return loss
 
@@ -150,8 +150,8 @@ class Adam(Optimizer):
             denom = v.sqrt() / math.sqrt(bc2) + g["eps"]
             new = pv - m / denom * (lr / bc1)
             # the moments and the parameter in one kernel where the backend can
-            Tensor._materialize_all(*[st[k] for k in ("exp_avg", "exp_avg_sq",
-                                                      "max_exp_avg_sq") if k in st], new)
+            Tensor._realize_all(*[st[k] for k in ("exp_avg", "exp_avg_sq",
+                                                  "max_exp_avg_sq") if k in st], new)
             p._assign(new)
         return loss
 
