@@ -1,11 +1,11 @@
 """The backend interface and the device registry.
 
 A backend stores tensor data in buffers of its own kind and runs *primitive ops*. A
-primitive is a :class:`webdl.autograd.Function` subclass; it carries its name (the kernel
-name, ``shaders/<name>.glsl`` on WebGL), its shape rule, its numpy reference (``ref``) and
-its backward rule. Everything else (softmax, conv2d, losses, ...) is written once on top of
-the primitives. A backend may also run a composite op as one *fused* kernel: it names the op
-in ``fused`` and implements the matching :class:`webdl.autograd.Fused` op (for example
+primitive is a :class:`webdl.autograd.Function` subclass; it carries its name (by which a
+backend finds its kernel), its shape rule, its numpy reference (``ref``) and its backward
+rule. Everything else (softmax, conv2d, losses, ...) is written once on top of the
+primitives. A backend may also run a composite op as one *fused* kernel: it names the op in
+``fused`` and implements the matching :class:`webdl.autograd.Fused` op (for example
 ``webdl.ops.conv.Conv2d``), which has its own backward rule or recomputes the composite.
 
 What a backend must provide:
@@ -118,13 +118,13 @@ def get_default_device():
 
 
 def _load_webgl():
+    from .webgl import WebGLBackend
     try:
-        from .webgl import WebGLBackend
+        return WebGLBackend()
     except ImportError as e:  # pragma: no cover - depends on the platform
         raise RuntimeError(
             "device 'webgl' needs the browser runtime (Pyodide in a page with WebGL2); "
             f"it is not available here: {e}") from None
-    return WebGLBackend()
 
 
 def _setup():
