@@ -1,7 +1,8 @@
 #version 300 es
 // Shared by every kernel. Layout: a tensor is an R32F texture holding its elements in
 // row-major order, element i at texel (i % width, i / width). Shapes are padded to 6 dims
-// with leading 1s and passed as uniforms, so one compiled program serves every shape.
+// with leading 1s and passed as uniforms, so one program (a kernel compiled with one set of
+// #defines) serves every shape.
 precision highp float;
 precision highp int;
 precision highp sampler2D;

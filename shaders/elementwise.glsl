@@ -1,6 +1,7 @@
-// Elementwise ops: op_<name>, one function per primitive of webdl/ops/elementwise.py
-// (unary ones take two scalar parameters). The WebGL backend fuses chains of them into one
-// generated main() (WebGLBackend.realize), with shapes and parameters as uniforms.
+// Elementwise ops: op_<name>, one function per primitive of webdl/ops/elementwise.py but
+// where (a ternary in the generated code); unary ones take two scalar parameters. The WebGL
+// backend fuses chains of them into one generated main() (webdl/backends/webgl/ir.py), with
+// shapes and parameters as uniforms.
 const float INF = uintBitsToFloat(0x7f800000u);
 const float NAN = uintBitsToFloat(0x7fc00000u);
 

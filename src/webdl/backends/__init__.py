@@ -1,6 +1,7 @@
 """The device registry: device names (``cpu``, ``webgl``) to backends (see ``base``)."""
 from .base import Backend  # noqa: F401
 from .numpy_backend import NumpyBackend
+from .webgl import WebGLBackend
 
 
 class Device:
@@ -70,14 +71,14 @@ def get_default_device():
 
 
 def _load_webgl():
-    """The WebGL backend, imported on first use: it exists only in the browser runtime."""
+    """The WebGL backend, made on first use: it runs only in the browser runtime (the
+    package imports anywhere; making the backend needs the JS bridge)."""
     try:
-        from .webgl import WebGLBackend
+        return WebGLBackend()
     except ImportError as e:  # pragma: no cover - depends on the platform
         raise RuntimeError(
             "device 'webgl' needs the browser runtime (Pyodide in a page with WebGL2); "
             f"it is not available here: {e}") from None
-    return WebGLBackend()
 
 
 register("cpu", NumpyBackend())

@@ -1,0 +1,147 @@
+"""The JS side of the backend: calls into ``webdl_gl`` (web/js/gl.js, which the browser
+worker registers as a Python module), GPU buffers, shader sources, compiled programs and
+the draw call. JS exceptions come back as RuntimeErrors carrying the bridge's message.
+
+``webdl_gl`` exists only in the browser runtime. Without it this module still imports (so
+the kernels and their registry can be checked on CPython); ``probe`` then raises.
+"""
+import json
+import math
+
+try:
+    import webdl_gl as _gl
+except ImportError:  # CPython: nothing can run, the package still imports
+    _gl = None
+
+# Render targets one draw writes at most: the packed matmul and conv shaders declare eight
+# outputs (o_color .. o_color7). WebGL2 promises only 4 (MAX_DRAW_BUFFERS); SwiftShader has 8.
+MAX_TARGETS = 8
+
+
+def probe():
+    """The GPU's capabilities as gl.js reports them; ImportError outside the browser."""
+    if _gl is None:
+        raise ImportError("the JS module 'webdl_gl' is missing (webdl's WebGL backend runs "
+                          "only inside the webdl browser runtime)")
+    return json.loads(_gl.probe())
+
+
+def js_error(e):
+    """A JS exception from the bridge as a Python RuntimeError with the bridge's message."""
+    msg = str(e)
+    if "Error: " in msg:
+        msg = msg.split("Error: ", 1)[1]
+    return RuntimeError(msg.strip().splitlines()[0] if msg.strip() else "webgl: GPU call failed")
+
+
+def num(v):
+    """A float uniform for the JSON draw spec: infinities and NaN travel as strings."""
+    v = float(v)
+    if math.isfinite(v):
+        return v
+    return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+
+
+class GLBuffer:
+    """A texture on the GPU, freed (back to the pool) when the last tensor using it is gone:
+    an R32F tensor texture of ``numel`` elements, or with ``packed=(w, h)`` an RGBA32F
+    texture for a packed kernel's intermediate."""
+    __slots__ = ("id", "numel", "gen", "host", "__weakref__")
+
+    def __init__(self, numel, packed=None):
+        self.id = None
+        self.host = None   # a host copy of small uploaded int/bool data (buffers never change)
+        try:
+            self.id = _gl.alloc(numel) if packed is None else _gl.allocTexture(*packed, 4)
+        except Exception as e:  # a JsException: too large, out of memory, context lost
+            raise js_error(e) from None
+        self.numel = numel
+        self.gen = _gl.generation
+
+    def free(self):
+        if self.id is not None:
+            if self.gen == _gl.generation:
+                _gl.free(self.id)
+            self.id = None
+
+    def __del__(self):
+        try:
+            self.free()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+def check(buf):
+    """Raise if ``buf``'s texture is gone (freed, or its context was lost)."""
+    if buf.id is None:
+        raise RuntimeError("webgl: this tensor's GPU memory was already freed")
+    if buf.gen != _gl.generation:
+        raise RuntimeError("webgl: this tensor lived on a GPU context that was lost; its "
+                           "values are gone (create it again)")
+
+
+def upload(buf, array):
+    try:
+        _gl.upload(buf.id, array)
+    except Exception as e:  # noqa: BLE001 - JsException
+        raise js_error(e) from None
+
+
+def download(buf, n, data):
+    """The first ``n`` values of ``buf`` into the float32 array ``data`` (whole texture rows
+    long)."""
+    try:
+        if not _gl.downloadInto(buf.id, n, data):   # straight into numpy's memory
+            _gl.download(buf.id, n).assign_to(data[:n])
+    except Exception as e:  # noqa: BLE001 - JsException
+        raise js_error(e) from None
+
+
+def memory_stats():
+    return json.loads(_gl.memoryStats())
+
+
+def _shader(name):
+    from importlib import resources
+    return resources.files("webdl").joinpath("_shaders", name + ".glsl").read_text()
+
+
+class Programs:
+    """Compiled programs, one per (shader file, #defines, generated code). Every program is
+    common.glsl, the defines (plus ``layout``'s, which every kernel gets) and
+    shaders/<kernel>.glsl, followed by ``code`` (a fused elementwise chain's generated
+    main). A lost context takes its programs with it: the cache empties when gl.js starts a
+    new context."""
+
+    def __init__(self, layout):
+        self._layout = layout
+        self._ids = {}
+        self._gen = _gl.generation
+
+    def get(self, kernel, defines, code=""):
+        key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines) + "|" + code
+        if self._gen != _gl.generation:
+            self._ids.clear()
+            self._gen = _gl.generation
+        pid = self._ids.get(key)
+        if pid is None:
+            version, rest = _shader("common").split("\n", 1)
+            head = "".join(f"#define {k} {v}\n" for k, v in defines + self._layout)
+            src = f"{version}\n{head}{rest}\n{_shader(kernel)}\n{code}"
+            try:
+                pid = _gl.compile(key, src)
+            except Exception as e:  # noqa: BLE001 - JsException
+                raise js_error(e) from None
+            self._ids[key] = pid
+        return pid
+
+
+def draw(pid, out, inputs, uniforms, extra=()):
+    """One draw of program ``pid``: ``inputs`` ({sampler: GLBuffer}) and ``uniforms`` in,
+    ``out`` at location 0 and the ``extra`` targets at locations 1, 2, ... out."""
+    spec = json.dumps([pid, out.id, {k: b.id for k, b in inputs.items()}, uniforms,
+                       [b.id for b in extra]])
+    try:
+        _gl.run(spec)
+    except Exception as e:  # noqa: BLE001 - JsException
+        raise js_error(e) from None

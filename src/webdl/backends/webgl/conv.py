@@ -1,0 +1,114 @@
+"""Convolution kernels: conv2d, the fused op (the packed kernel of shaders/conv2d_packed.glsl
+for groups == 1 where its textures fit, else the direct shaders/conv2d.glsl), and the
+primitives unfold and fold."""
+from .bridge import MAX_TARGETS, GLBuffer
+from .movement import view
+from .registry import register
+from .shapes import numel
+
+# Kernels of at most this many taps (7x7) have KH and KW compiled in, so the tap loops
+# unroll. Larger ones come from the weight gradient, a convolution whose kernel is the
+# output gradient (image-sized): they loop over uniforms, one program for every size,
+# instead of a long unrolled program compiled per image size (commit 1de02e0).
+UNROLL_MAX_TAPS = 49
+
+
+@register("conv2d", shaders=("conv2d", "conv2d_packed"), lazy_inputs=True)
+def conv2d(be, bufs, shapes, shape, dtype, attrs):
+    if numel(shape) == 0:
+        return GLBuffer(0)
+    n, c, h, w = shapes[0]
+    o, cg, kh, kw = shapes[1]
+    pads = attrs["pads"]
+    geometry = {"u_kernel": [kh, kw], "u_stride": list(attrs["stride"]),
+                "u_dil": list(attrs["dilation"]), "u_pad": [pads[0], pads[2]]}
+    c4, o4 = -(-c // 4), -(-o // 4)
+    _, _, ho, wo = shape
+    if attrs["groups"] == 1:
+        out = conv2d_packed(be, bufs, shape, geometry, (c, h, w, c4), (o, ho, wo, o4))
+        if out is not None:
+            return out
+    inputs = {"u_a": bufs[0], "u_b": bufs[1]}
+    if len(bufs) == 3:
+        inputs["u_c"] = bufs[2]
+    return be.new(shape, "conv2d", (), inputs,
+                  {"u_bias": int(len(bufs) == 3), "u_x": [c, h, w, cg],
+                   "u_og": o // attrs["groups"], **geometry})
+
+
+def _blocks(width, rows, limit):
+    """(texture width, height, rows per block) for a packed image of ``rows`` rows of
+    ``width`` texels, wrapping rows into side-by-side blocks; None if it can't fit."""
+    if rows <= limit:
+        return width, rows, rows
+    nblocks = -(-rows // limit)
+    if width * nblocks > limit:
+        return None
+    per = -(-rows // nblocks)
+    return width * nblocks, per, per
+
+
+def conv2d_packed(be, bufs, shape, geometry, xdims, ydims):
+    """groups == 1: pack x (zero-padded) and the weights 4 channels to an RGBA texel,
+    convolve producing COLS output columns of 4 output channels per fragment (one column
+    per render target), unpack (see shaders/conv2d_packed.glsl); None when a texture would
+    exceed the GPU's limit. ``xdims``, ``ydims``: (channels, height, width, channel texels)
+    of input and output."""
+    n = shape[0]
+    c, h, w, c4 = xdims
+    o, ho, wo, o4 = ydims
+    (kh, kw), (sh, sw), (dh, dw) = geometry["u_kernel"], geometry["u_stride"], \
+        geometry["u_dil"]
+    # output columns per fragment: as many as the targets allow, fewer for narrow outputs
+    cols = 2 if wo <= 2 else (4 if wo <= 4 or be.targets < MAX_TARGETS else 8)
+    wq = -(-wo // cols)
+    # the padded image covers every tap of every column computed (the last fragment's
+    # columns past Wo included)
+    hp, wp = (ho - 1) * sh + (kh - 1) * dh + 1, (wq * cols - 1) * sw + (kw - 1) * dw + 1
+    limit = be.info["maxTextureSize"]
+    xblk = _blocks(wp, n * c4 * hp, limit)
+    yblk = _blocks(wq, n * o4 * ho, limit)
+    if not xblk or not yblk or max(kh * kw * c4, o4 * 4) > limit:
+        return None
+    u = {"u_x": list(xdims), "u_xp": [hp, wp, xblk[2], n], "u_y": list(ydims),
+         "u_yq": [wq, yblk[2]], **geometry}
+    k, cdef = "conv2d_packed", ("COLS", cols)
+    x, xst, xoff = view(be, bufs[0], (n, c, h, w))   # views read in place
+    wt, wst, woff = view(be, bufs[1], (o, c, kh, kw))
+    xp = be.new(shape, k, (("PACK_X", 1),), {"u_a": x},
+                {**u, "u_st": xst, "u_off": xoff}, packed=xblk[:2])
+    wk = be.new(shape, k, (("PACK_W", 1),), {"u_b": wt},
+                {**u, "u_st": wst, "u_off": woff}, packed=(c4 * kh * kw, o4 * 4))
+    inputs = {"u_a": xp, "u_b": wk}
+    if len(bufs) == 3:
+        inputs["u_c"] = bufs[2]
+    # compiled in: the kernel size of small kernels, and whether packed x is one block
+    # (no wrapped rows: the tap loop then skips the division into blocks)
+    conv = (("CONV", 1), cdef) + \
+        ((("KH", kh), ("KW", kw)) if kh * kw <= UNROLL_MAX_TAPS else ()) + \
+        ((("ONE_BLOCK_X", 1),) if xblk[1] == xblk[2] and xblk[0] == wp else ())
+    outs = [GLBuffer(0, yblk[:2]) for _ in range(cols)]
+    be.draw(k, conv, inputs, outs[0], shape, {**u, "u_bias": int(len(bufs) == 3)},
+            extra=outs[1:])
+    return be.new(shape, k, (("UNPACK", 1), cdef),
+                  {f"u_t{j}": t for j, t in enumerate(outs)}, u)
+
+
+@register("unfold", shaders=("unfold",))
+def unfold(be, bufs, shapes, shape, dtype, attrs):
+    n, c, h, w = shapes[0]
+    kh, kw = attrs["kernel"]
+    wo = (w - attrs["dilation"][1] * (kw - 1) - 1) // attrs["stride"][1] + 1
+    return be.new(shape, "unfold", (), {"u_a": bufs[0]},
+                  {"u_x": [c, h, w, wo], "u_kernel": list(attrs["kernel"]),
+                   "u_dil": list(attrs["dilation"]), "u_stride": list(attrs["stride"])})
+
+
+@register("fold", shaders=("fold",))
+def fold(be, bufs, shapes, shape, dtype, attrs):
+    (kh, kw), (dh, dw), (sh, sw) = attrs["kernel"], attrs["dilation"], attrs["stride"]
+    h, w = attrs["size"]
+    ho, wo = (h - dh * (kh - 1) - 1) // sh + 1, (w - dw * (kw - 1) - 1) // sw + 1
+    return be.new(shape, "fold", (), {"u_a": bufs[0]},
+                  {"u_out": [ho, wo], "u_kernel": [kh, kw], "u_dil": [dh, dw],
+                   "u_stride": [sh, sw]})

@@ -1,0 +1,97 @@
+"""Elementwise primitives: each op extends a lazy expression (ir.LazyBuf) instead of drawing,
+and ``realize`` computes an expression -- or several of one shape, one render target each
+-- in one draw of a generated shader."""
+import math
+
+from ...ops.elementwise import Unary
+from .bridge import GLBuffer
+from .ir import Apply, LazyBuf, Leaf, Round, Where, broadcast, generate
+from .shapes import bcast_strides
+
+# op_cast's codes for the target dtype (shaders/elementwise.glsl)
+CAST_CODE = {"float32": 0.0, "int64": 1.0, "bool": 2.0}
+
+# A chain is drawn as soon as it reads more than MAX_LEAVES distinct textures or holds more
+# than MAX_SIZE nodes, so a generated shader stays small: each input is one sampler (WebGL2
+# promises 16 per shader) and a chain broadcast into its consumer is recomputed per element.
+# Both values were set with the lazy fusion (commit 668909d); no measurement is recorded.
+MAX_LEAVES = 8
+MAX_SIZE = 40
+
+
+def node(op, kids, attrs, dtype):
+    """The expression of elementwise primitive ``op`` (result dtype ``dtype``) on ``kids``."""
+    name = op.name
+    if name == "cast":
+        expr = Apply("op_cast", kids, (CAST_CODE[attrs["dtype"].name], 0.0))
+    elif name == "where":
+        expr = Where(kids)
+    elif issubclass(op, Unary):     # the op's parameters, 0 where it has fewer than two
+        p = [attrs.get(n) for n in op.params] + [None, None]
+        if name == "clamp":         # a missing bound is no bound
+            p = [-math.inf if p[0] is None else p[0], math.inf if p[1] is None else p[1]]
+        expr = Apply("op_" + name, kids, tuple(0.0 if v is None else float(v) for v in p[:2]))
+    else:
+        expr = Apply("op_" + name, kids, None)
+    if dtype.name == "int64" and name in ("pow", "pow_scalar"):
+        expr = Round(expr)          # GPU pow is exp2(log2): round integer powers
+    return expr
+
+
+def lazy(be, op, bufs, shapes, shape, dtype, attrs):
+    """Run an elementwise primitive: a LazyBuf whose expression inlines the lazy inputs'
+    expressions and reads the others as leaves (drawn at once past the chain limits)."""
+    shape = tuple(shape)
+    kids, leaves, size = [], [], 1       # leaves: the distinct buffers read
+    for b, s in zip(bufs, shapes):
+        if isinstance(b, LazyBuf) and b.real is None and b.node is not None and \
+                tuple(s) == b.shape:
+            # inlined; an expression broadcast into this op reads its leaves with the
+            # broadcast dims' strides set to 0 (it is recomputed per element: cheaper
+            # than a draw)
+            kids.append(b.node if b.shape == shape else broadcast(b.node, b.shape, shape))
+            leaves += [x for x in b.leaves if not any(x is y for y in leaves)]
+            size += b.size
+        else:
+            b = be.realize(b)
+            kids.append(Leaf(b, bcast_strides(tuple(s), shape), 0))
+            if not any(b is y for y in leaves):
+                leaves.append(b)
+            size += 1
+    out = LazyBuf(shape, node(op, tuple(kids), attrs, dtype), leaves, size)
+    if len(leaves) > MAX_LEAVES or size > MAX_SIZE:
+        be.realize(out)
+    return out
+
+
+def realize(be, buf, *more):
+    """The texture behind a buffer, computing a lazy expression now in one draw (with
+    ``more`` lazy buffers of the same shape: in the same draw, one render target each)."""
+    if not isinstance(buf, LazyBuf):
+        return buf
+    if buf.real is not None:
+        return buf.real
+    if buf.node is None:
+        raise RuntimeError("webgl: this tensor's GPU memory was already freed")
+    outs = (buf,) + more
+    code, inputs, uniforms = generate([b.node for b in outs], buf.shape)
+    reals = [GLBuffer(buf.numel) for _ in outs]
+    be.draw("elementwise", (), inputs, reals[0], buf.shape, uniforms, extra=reals[1:],
+            code=code)
+    for b, r in zip(outs, reals):
+        b.real, b.node, b.leaves = r, None, ()
+    return reals[0]
+
+
+def realize_many(be, bufs):
+    """``realize`` for several buffers: the lazy ones of one shape in one draw (up to the
+    render target count per draw), their shared inputs read once. Optimizers use it to
+    compute their new state and the new parameter together."""
+    groups = {}
+    for b in bufs:
+        if isinstance(b, LazyBuf) and b.real is None and b.node is not None:
+            groups.setdefault(b.shape, []).append(b)
+    for group in groups.values():
+        for i in range(0, len(group), be.targets):
+            be.realize(*group[i:i + be.targets])
+    return [be.realize(b) for b in bufs]

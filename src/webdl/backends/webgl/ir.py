@@ -1,0 +1,160 @@
+"""The lazy-fusion IR: an elementwise result not computed yet is a LazyBuf holding an
+expression tree over realized buffers, and ``generate`` turns expressions into the main()
+of one fragment shader (appended to shaders/elementwise.glsl, whose op_<name> functions it
+calls)."""
+from typing import NamedTuple
+
+from .bridge import num
+from .shapes import MAX_RANK, numel, pad, strides
+
+
+class Leaf(NamedTuple):
+    """Buffer ``buf`` read at ``offset`` + dot(output coordinates, ``strides``) (MAX_RANK
+    strides, 0 along broadcast dims): a realized input, or a view read in place."""
+    buf: object
+    strides: tuple
+    offset: int
+
+
+class Const(NamedTuple):
+    """A scalar, passed as a uniform."""
+    value: float
+
+
+class Apply(NamedTuple):
+    """``fn(kids..., params...)``, a function of elementwise.glsl: unary functions take two
+    float parameters (uniforms, 0 where unused), binary ones none (``params`` None)."""
+    fn: str
+    kids: tuple
+    params: tuple | None
+
+
+class Where(NamedTuple):
+    """``kids`` = (condition, then, else): a ternary in the generated code."""
+    kids: tuple
+
+
+class Round(NamedTuple):
+    """``kid`` rounded to the nearest integer."""
+    kid: object
+
+
+class LazyBuf:
+    """An elementwise result not computed yet: an expression (``node``) over realized
+    buffers (``leaves``, the distinct ones; ``size``, its node count). Chains of elementwise
+    ops grow one expression, compiled into one shader when something else needs the values
+    (another kernel, a readback, a stored optimizer state); ``real`` then holds the texture."""
+    __slots__ = ("shape", "numel", "node", "leaves", "size", "real", "__weakref__")
+
+    def __init__(self, shape, node, leaves, size):
+        self.shape, self.numel = tuple(shape), numel(shape)
+        self.node, self.leaves, self.size, self.real = node, leaves, size, None
+
+    def free(self):
+        if self.real is not None:
+            self.real.free()
+        self.node, self.leaves = None, ()
+
+
+def broadcast(node, shape, out_shape):
+    """Expression ``node`` over ``shape`` read at the coordinates of ``out_shape``: its
+    leaves' strides are 0 along the broadcast dims."""
+    kind = type(node)
+    if kind is Leaf:
+        keep = [a == b for a, b in zip(pad(shape), pad(out_shape))]
+        return Leaf(node.buf, tuple(t if k else 0 for t, k in zip(node.strides, keep)),
+                    node.offset)
+    if kind is Const:
+        return node
+    if kind is Apply:
+        return Apply(node.fn, tuple(broadcast(k, shape, out_shape) for k in node.kids),
+                     node.params)
+    if kind is Where:
+        return Where(tuple(broadcast(k, shape, out_shape) for k in node.kids))
+    return Round(broadcast(node.kid, shape, out_shape))
+
+
+def _expressions(nodes):
+    """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
+    offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p)."""
+    slots, params = {}, []
+
+    def emit(node):
+        kind = type(node)
+        if kind is Leaf:
+            key = (id(node.buf), node.strides, node.offset)
+            if key not in slots:
+                slots[key] = (len(slots), node)
+            return f"v{slots[key][0]}"
+        if kind is Const:
+            params.extend((num(node.value), 0.0))
+            return f"u_p[{len(params) - 2}]"
+        if kind is Where:
+            c, a, b = (emit(k) for k in node.kids)
+            return f"({c} != 0.0 ? {a} : {b})"
+        if kind is Round:
+            return f"round({emit(node.kid)})"
+        args = [emit(k) for k in node.kids]
+        if node.params is not None:
+            args += [f"u_p[{len(params)}]", f"u_p[{len(params) + 1}]"]
+            params.extend(num(v) for v in node.params)
+        return f"{node.fn}({', '.join(args)})"
+    return [emit(n) for n in nodes], slots, params
+
+
+def generate(nodes, shape):
+    """The main() computing expressions ``nodes`` over ``shape``, the first into location 0
+    (common.glsl's emit), the others into locations 1, 2, ...: (GLSL code, {sampler:
+    buffer}, {uniform: value}).
+
+    Each input is read the cheapest way it allows (integer division is what costs on
+    SwiftShader): at the output's own texel when it is dense in the output's shape (its
+    texture then has the same layout); otherwise at the coordinates of the output index
+    over the merged dims (neighbouring dims merge when every strided input's strides
+    chain), unravelled with one division pair per merged dim. The code depends on the
+    expressions' structure, on which inputs are dense and on the merged rank; constants,
+    parameters, dims, strides and offsets are uniforms."""
+    exprs, slots, params = _expressions(nodes)
+    dense = tuple(pad(strides(shape), 0))
+    strided = [(k, leaf) for k, leaf in slots.values()
+               if leaf.strides != dense or leaf.offset]
+    dims = []                                   # [size, [stride per strided input]]
+    for d, size in enumerate(pad(shape)):
+        if size == 1:
+            continue
+        sts = [leaf.strides[d] for _, leaf in strided]
+        if dims and all(p == t * size for p, t in zip(dims[-1][1], sts)):
+            dims[-1] = [dims[-1][0] * size, sts]
+        else:
+            dims.append([size, sts])
+    rank = len(dims)
+    inputs, uniforms, decl, fetches = {}, {}, [], []
+    if strided and rank:
+        uniforms["u_dims"] = pad([d[0] for d in dims])
+        decl.append(f"uniform int u_dims[{MAX_RANK}];\n")
+        fetches.append("    int i = out_index();\n")
+        for d in range(MAX_RANK - 1, MAX_RANK - rank, -1):
+            fetches.append(f"    int c{d} = i % u_dims[{d}];\n    i /= u_dims[{d}];\n")
+        fetches.append(f"    int c{MAX_RANK - rank} = i;\n")
+    for k, leaf in slots.values():
+        inputs[f"u_in{k}"] = leaf.buf
+        decl.append(f"uniform sampler2D u_in{k};\n")
+        if leaf.strides == dense and not leaf.offset:
+            fetches.append(f"    float v{k} = texelFetch(u_in{k}, p, 0).r;\n")
+            continue
+        j = [k2 for k2, _ in strided].index(k)
+        uniforms[f"u_st{k}"] = pad([dd[1][j] for dd in dims], 0)
+        uniforms[f"u_off{k}"] = leaf.offset
+        decl.append(f"uniform int u_st{k}[{MAX_RANK}];\nuniform int u_off{k};\n")
+        at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
+                                         for d in range(MAX_RANK - rank, MAX_RANK)])
+        fetches.append(f"    float v{k} = fetch(u_in{k}, {at});\n")
+    decl += [f"layout(location = {j}) out vec4 o_color{j};\n" for j in range(1, len(nodes))]
+    code = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
+            "void main() {\n    ivec2 p = ivec2(gl_FragCoord.xy);\n" + "".join(fetches)
+            + f"    emit({exprs[0]});\n"
+            + "".join(f"    o_color{j} = vec4({e}, 0.0, 0.0, 1.0);\n"
+                      for j, e in enumerate(exprs[1:], 1)) + "}\n")
+    if params:
+        uniforms["u_p"] = params
+    return code, inputs, uniforms

@@ -1,0 +1,121 @@
+"""matmul, three ways: one naive draw for small products (shaders/matmul.glsl), the packed
+kernel (shaders/matmul_packed.glsl) for the rest, and, where the packed textures would
+exceed the GPU's size limit, a 1x1 convolution on the packed conv path, whose images wrap
+into blocks. Operands that are views (a transposed weight) are read in place."""
+from .bridge import MAX_TARGETS, GLBuffer
+from .conv import conv2d_packed
+from .movement import view
+from .registry import register
+from .shapes import numel
+
+# Products of at most this many multiply-adds (64x32x64) run in one naive draw: for them
+# one draw beats the packed path's four passes (pack A, pack B, multiply, unpack) (commit
+# a0eff7e, "tiny matmuls in one draw").
+NAIVE_MAX_MACS = 1 << 17
+
+# The naive kernel's strides: 4 batch dims, then row and column (matmul.glsl's int[6]).
+NAIVE_MAX_BATCH_DIMS = 4
+
+
+@register("matmul", shaders=("matmul", "matmul_packed", "conv2d_packed"), lazy_inputs=True)
+def matmul(be, bufs, shapes, shape, dtype, attrs):
+    sa, sb = shapes
+    k = sa[-1]
+    if numel(shape) == 0:
+        return GLBuffer(0)
+    if k == 0:
+        return be.full(shape, 0.0, None)
+    n, m = sa[-2], sb[-1]
+    nb = numel(shape[:-2])
+    na, nbb = numel(sa[:-2]), numel(sb[:-2])
+    batch = list(shape[:-2])
+    # operands read in place when they are views (a transposed weight): the packing
+    # passes and the naive kernel both take strides
+    (ta, sta, oa), (tb, stb, ob) = view(be, bufs[0], sa), view(be, bufs[1], sb)
+    if nb * n * k * m > NAIVE_MAX_MACS:
+        fa, fb = _flat_batch(sa, sta), _flat_batch(sb, stb)
+        if na in (1, nb) and nbb in (1, nb) and fa is not None and fb is not None:
+            out = _packed(be, (ta, fa, oa), (tb, fb, ob), shape, n, k, m, nb, na, nbb)
+            if out is not None:
+                return out
+        # too large for the packed textures: as a 1x1 convolution on the packed conv
+        # path, whose images wrap into blocks (A (n, k) is the weight, B (.., k, m) the
+        # image), or A's rows stacked when B is shared
+        out = _as_conv(be, [be.realize(b) for b in bufs], sa, sb, shape)
+        if out is not None:
+            return out
+    if len(batch) > NAIVE_MAX_BATCH_DIMS:
+        raise NotImplementedError(f"webgl: matmul with more than {NAIVE_MAX_BATCH_DIMS} "
+                                  f"batch dims (shape {tuple(shape)})")
+
+    def naive_strides(s, st):      # batch strides (0 where broadcast), row, column
+        bs = [1] * (len(batch) - len(s[:-2])) + list(s[:-2])
+        bst = [0] * (len(batch) - len(s[:-2])) + list(st[:-2])
+        return [0] * (NAIVE_MAX_BATCH_DIMS - len(bs)) + \
+            [0 if d == 1 else t for d, t in zip(bs, bst)] + list(st[-2:])
+    return be.new(shape, "matmul", (), {"u_a": ta, "u_b": tb},
+                  {"u_a_st": naive_strides(sa, sta), "u_b_st": naive_strides(sb, stb),
+                   "u_a_off": oa, "u_b_off": ob, "u_k": k})
+
+
+def _flat_batch(shape, st):
+    """(batch stride, row stride, column stride) of a matrix view whose batch dims flatten
+    into one stride; None when they don't."""
+    bst = None
+    for d in range(len(shape) - 2):
+        if shape[d] == 1:
+            continue
+        if bst is not None and bst != st[d] * shape[d]:
+            return None
+        bst = st[d]
+    return (bst or 0, st[-2], st[-1])
+
+
+def _as_conv(be, bufs, sa, sb, shape):
+    """A @ B as a 1x1 convolution of B's columns by A; None when both operands are
+    batched or B is broadcast."""
+    n, k, m = sa[-2], sa[-1], sb[-1]
+    nb = numel(shape[:-2])
+    geometry = {"u_kernel": [1, 1], "u_stride": [1, 1], "u_dil": [1, 1], "u_pad": [0, 0]}
+    k4 = -(-k // 4)
+    if numel(sa[:-2]) != 1 and numel(sb[:-2]) != 1:
+        return None
+    if numel(sa[:-2]) == 1:
+        xdims, ydims, batch = (k, 1, m, k4), (n, 1, m, -(-n // 4)), nb
+        wbuf, xbuf = bufs[0], bufs[1] if numel(sb[:-2]) == nb else None
+    else:
+        rows = numel(sa[:-1])
+        xdims, ydims, batch = (k, 1, m, k4), (rows, 1, m, -(-rows // 4)), 1
+        wbuf, xbuf = bufs[0], bufs[1]
+    if xbuf is None:
+        return None
+    return conv2d_packed(be, [xbuf, wbuf], (batch, ydims[0], 1, m), geometry, xdims, ydims)
+
+
+def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
+    """Pack A and B four values to an RGBA texel (A's rows padded to a multiple of 8, K to a
+    multiple of 8 so the loop takes two texels a turn), multiply 8x4 output blocks per
+    fragment into MAX_TARGETS targets (one row of the block each), unpack (see
+    shaders/matmul_packed.glsl); None when a texture would exceed the GPU's size limit or
+    the GPU has fewer targets. ``a``, ``b``: (texture, (batch, row, column strides),
+    offset)."""
+    limit = be.info["maxTextureSize"]
+    if be.targets < MAX_TARGETS:
+        return None
+    n8, k4, m4 = -(-n // 8), -(-k // 8) * 2, -(-m // 4)
+    if max(k4, m4) > limit or max(na * n8 * 8, nbb * k4 * 4, nb * n8) > limit:
+        return None
+    u = {"u_mm": [n, k, m, n8], "u_batched": [int(na > 1), int(nbb > 1)]}
+    kern = "matmul_packed"
+
+    def pack(op, rows, cols, padded, count, width):
+        return be.new(shape, kern, (("PACK", 1),), {"u_a": op[0]},
+                      {"u_pack": [rows, cols, padded], "u_st": list(op[1]), "u_off": op[2]},
+                      packed=(width, count * padded))
+    a = pack(a, n, k, n8 * 8, na, k4)
+    b = pack(b, k, m, k4 * 4, nbb, m4)
+    targets = [GLBuffer(0, (m4, nb * n8)) for _ in range(MAX_TARGETS)]
+    be.draw(kern, (("MM", 1),), {"u_a": a, "u_b": b}, targets[0], shape, u,
+            extra=targets[1:])
+    return be.new(shape, kern, (("UNPACK", 1),),
+                  {f"u_t{r}": t for r, t in enumerate(targets)}, u)

@@ -1,0 +1,113 @@
+"""Movement primitives. Views (reshape, permute, expand, slice, flip) draw nothing: a view is
+a lazy leaf that the elementwise chain, reduction, matmul or conv consuming it reads in
+place (``view``), copied only when another kernel needs it. unslice, cat, gather and
+scatter_add are kernels."""
+from .bridge import GLBuffer, num
+from .ir import LazyBuf, Leaf
+from .registry import register
+from .shapes import MAX_RANK, bcast_strides, numel, pad, strides
+
+# Inputs per cat pass: shaders/cat.glsl declares eight samplers. Longer lists take several
+# passes, the result of one the first input of the next. (Before, one pass per input
+# copied O(k^2) in the many-input concatenations of esrgan-medium's dense blocks; eight a
+# pass took it from 9.3 s to 5.2 s at 64x64: commit 80ff167.)
+CAT_INPUTS = 8
+
+
+def strided(be, x, out_shape, st, offset=0):
+    """A view of ``x``: a lazy leaf reading it at offset + dot(coordinates, ``st``)."""
+    if not numel(out_shape):
+        return GLBuffer(0)
+    x = be.realize(x)
+    return LazyBuf(out_shape, Leaf(x, tuple(pad(st, 0)), offset), [x], 1)
+
+
+def permuted(be, x, in_shape, dims):
+    """``x`` (of ``in_shape``) with its dims in the order ``dims``, as a view."""
+    st = strides(in_shape)
+    return strided(be, x, [in_shape[d] for d in dims], [st[d] for d in dims])
+
+
+def view(be, buf, shape):
+    """(texture, strides, offset) to read ``buf`` (of ``shape``) from: a lazy view's source
+    in place, anything else realized and dense."""
+    if isinstance(buf, LazyBuf) and buf.real is None and type(buf.node) is Leaf and \
+            buf.shape == tuple(shape):
+        leaf = buf.node
+        return leaf.buf, list(leaf.strides[MAX_RANK - len(shape):]), leaf.offset
+    return be.realize(buf), strides(shape), 0
+
+
+@register("reshape", lazy_inputs=True)
+def reshape(be, bufs, shapes, shape, dtype, attrs):
+    return bufs[0]      # row-major in either shape; a lazy input stays lazy
+
+
+@register("permute")
+def permute(be, bufs, shapes, shape, dtype, attrs):
+    return permuted(be, bufs[0], shapes[0], attrs["dims"])
+
+
+@register("expand")
+def expand(be, bufs, shapes, shape, dtype, attrs):
+    st = bcast_strides(tuple(shapes[0]), tuple(shape))
+    return strided(be, bufs[0], shape, st[-len(shape):] if shape else [])
+
+
+@register("slice")
+def slice_(be, bufs, shapes, shape, dtype, attrs):
+    st = strides(shapes[0])
+    off = sum(s * t for s, t in zip(attrs["starts"], st))
+    return strided(be, bufs[0], shape, [s * t for s, t in zip(attrs["steps"], st)], off)
+
+
+@register("flip")
+def flip(be, bufs, shapes, shape, dtype, attrs):
+    st = strides(shape)
+    off = sum((shape[d] - 1) * st[d] for d in attrs["dims"])
+    return strided(be, bufs[0], shape, [-t if d in attrs["dims"] else t
+                                        for d, t in enumerate(st)], off)
+
+
+@register("unslice", shaders=("unslice",))
+def unslice(be, bufs, shapes, shape, dtype, attrs):
+    return be.new(shape, "unslice", (), {"u_a": bufs[0]},
+                  {"u_a_shape": pad(shapes[0]), "u_start": pad(attrs["starts"], 0),
+                   "u_step": pad(attrs["steps"]), "u_value": num(attrs["value"])})
+
+
+@register("cat", shaders=("cat",))
+def cat(be, bufs, shapes, shape, dtype, attrs):
+    """Up to CAT_INPUTS inputs per pass; longer lists in several passes."""
+    axis = attrs["axis"]
+    pairs = list(zip(bufs, [list(s) for s in shapes]))
+    while len(pairs) > 1:
+        group, pairs = pairs[:CAT_INPUTS], pairs[CAT_INPUTS:]
+        out_shape = list(group[0][1])
+        out_shape[axis] = sum(s[axis] for _, s in group)
+        ends, acc = [], 0
+        for _, s in group:
+            acc += s[axis]
+            ends.append(acc)
+        ends += [1 << 30] * (CAT_INPUTS - len(ends))     # unused slots, never read
+        inputs = {f"u_in{i}": b for i, (b, _) in enumerate(group)}
+        buf = be.new(out_shape, "cat", (("N", len(group)),), inputs,
+                     {"u_axis": axis + MAX_RANK - len(shape), "u_ends": ends,
+                      "u_inner": numel(out_shape[axis + 1:])})
+        pairs.insert(0, (buf, out_shape))
+    return pairs[0][0]
+
+
+@register("gather", shaders=("gather",))
+def gather(be, bufs, shapes, shape, dtype, attrs):
+    return be.new(shape, "gather", (), {"u_a": bufs[0], "u_b": bufs[1]},
+                  {"u_a_st": pad(strides(shapes[0]), 0),
+                   "u_axis": attrs["axis"] + MAX_RANK - len(shape)})
+
+
+@register("scatter_add", shaders=("scatter_add",))
+def scatter_add(be, bufs, shapes, shape, dtype, attrs):
+    idx_shape = shapes[1]
+    return be.new(shape, "scatter_add", (), {"u_a": bufs[0], "u_b": bufs[1]},
+                  {"u_idx_shape": pad(idx_shape), "u_idx_st": pad(strides(idx_shape), 0),
+                   "u_axis": attrs["axis"] + MAX_RANK - len(shape)})

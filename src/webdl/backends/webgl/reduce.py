@@ -1,0 +1,72 @@
+"""Reductions (sum, amax, amin, argmax, argmin): shaders/reduce.glsl, reading views in
+place, with long sums, maxima and minima split into chunks."""
+from .movement import permuted, view
+from .registry import register
+from .shapes import numel, pad, strides
+
+# Positions per chunk of a long sum, max or min: one fragment walks a chunk, and a second
+# pass combines the chunks, so few outputs over many positions still run as many parallel
+# fragments (commit a0eff7e). argmax/argmin run whole: a combining pass would need the
+# chunks' positions too.
+REDUCE_CHUNK = 256
+
+
+def reduce(be, which, bufs, in_shape, shape, axes):
+    """Reduce ``axes`` of ``bufs[0]`` (of ``in_shape``) to ``shape`` with reduce.glsl's OP
+    ``which`` (SUM, MAX, MIN, ARGMAX or ARGMIN)."""
+    if not axes:
+        return bufs[0]
+    if numel([in_shape[d] for d in axes]) == 0:
+        return be.full(shape, 0.0, None)
+    x, st, off = view(be, bufs[0], in_shape)
+    # the reduced axes as strided groups: neighbours merge when their strides chain
+    groups = []
+    for d in sorted(axes):
+        if groups and groups[-1][2] == d - 1 and groups[-1][1] == st[d] * in_shape[d]:
+            groups[-1] = [groups[-1][0] * in_shape[d], st[d], d]
+        else:
+            groups.append([in_shape[d], st[d], d])
+    if len(groups) > 2:    # the shader takes two: copy with the reduced axes last, then one
+        keep = [d for d in range(len(in_shape)) if d not in axes]
+        x = be.realize(permuted(be, bufs[0], in_shape, keep + sorted(axes)))
+        st, off = strides([in_shape[d] for d in keep + sorted(axes)])[:len(keep)], 0
+        groups = [[numel([in_shape[d] for d in axes]), 1, 0]]
+        kept = [in_shape[d] for d in keep]
+    else:
+        kept = [in_shape[d] for d in range(len(in_shape)) if d not in axes]
+        st = [st[d] for d in range(len(in_shape)) if d not in axes]
+    r1, r2 = ([1, 0], groups[0][:2]) if len(groups) == 1 else (groups[0][:2], groups[1][:2])
+    total = r1[0] * r2[0]
+    split = -(-total // REDUCE_CHUNK) if which in ("SUM", "MAX", "MIN") else 1
+    out_shape = (numel(shape), split) if split > 1 else shape
+    out = be.new(out_shape, "reduce", (("OP", which),), {"u_a": x},
+                 {"u_keep": pad(kept), "u_keep_st": pad(st, 0), "u_off": off,
+                  "u_r1": r1, "u_r2": r2, "u_split": split})
+    if split > 1:           # combine the chunks' partial results
+        out = reduce(be, which, [out], out_shape, shape, (1,))
+    return out
+
+
+@register("sum", shaders=("reduce",), lazy_inputs=True)
+def sum_(be, bufs, shapes, shape, dtype, attrs):
+    return reduce(be, "SUM", bufs, shapes[0], shape, attrs["axes"])
+
+
+@register("amax", shaders=("reduce",), lazy_inputs=True)
+def amax(be, bufs, shapes, shape, dtype, attrs):
+    return reduce(be, "MAX", bufs, shapes[0], shape, attrs["axes"])
+
+
+@register("amin", shaders=("reduce",), lazy_inputs=True)
+def amin(be, bufs, shapes, shape, dtype, attrs):
+    return reduce(be, "MIN", bufs, shapes[0], shape, attrs["axes"])
+
+
+@register("argmax", shaders=("reduce",), lazy_inputs=True)
+def argmax(be, bufs, shapes, shape, dtype, attrs):
+    return reduce(be, "ARGMAX", bufs, shapes[0], shape, (attrs["axis"],))
+
+
+@register("argmin", shaders=("reduce",), lazy_inputs=True)
+def argmin(be, bufs, shapes, shape, dtype, attrs):
+    return reduce(be, "ARGMIN", bufs, shapes[0], shape, (attrs["axis"],))
