@@ -4,6 +4,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "src"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# UpscalerJS's models as set-up installs them, unless $WEBDL_MODELS names others
+os.environ.setdefault("WEBDL_MODELS", os.path.join(ROOT, "node_modules", "@upscalerjs"))
 
 import pytest  # noqa: E402
 

@@ -9,8 +9,8 @@ import os
 import sys
 import time
 
-WEB_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "web")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WEB_ROOT = os.path.join(ROOT, "web")
 
 # Cross-origin isolation (SharedArrayBuffer for interrupting Python) and a CSP that allows
 # only the page's own origin and what WebAssembly needs.
@@ -98,8 +98,8 @@ async ([b64, width, height, model, scale, tile]) => {
   const off = webdl.onEvent((m) => {
     if (m.type === "display" && m.kind === "progress") console.log("webdl-progress " + JSON.stringify(m.data));
   });
-  const code = "import base64, webdl.superres, webdl.display\\n" +
-    "out, _ = webdl.superres.upscale_rgba(inputs, " + JSON.stringify(model) + ", " + scale +
+  const code = "import base64, webdl.apps.superres, webdl.display\\n" +
+    "out, _ = webdl.apps.superres.upscale_rgba(inputs, " + JSON.stringify(model) + ", " + scale +
     ", " + tile + ")\\nbase64.b64encode(webdl.display._png(out)).decode()";
   const r = await webdl.runPython(code, { rgba, width, height });
   off();
@@ -129,7 +129,7 @@ def _upscale_webgl(img, model, scale, tile):
 
 
 def upscale(args):
-    from . import superres
+    from .apps import superres
     from .display import _png
     t0 = time.perf_counter()
     tmp = args.output + ".part"
@@ -216,6 +216,8 @@ def bench(args):
 
 
 def main(argv=None):
+    # the checkout's models (installed by set-up) unless $WEBDL_MODELS names others
+    os.environ.setdefault("WEBDL_MODELS", os.path.join(ROOT, "node_modules", "@upscalerjs"))
     ap = argparse.ArgumentParser(prog="python -m webdl")
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("serve", help="serve the notebook and apps")
