@@ -113,7 +113,7 @@ def test_page_rejects_bad_files_and_keeps_the_image(upscale_page, tmp_path, name
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "webdl", "upscale", *args],
+    return subprocess.run([sys.executable, "-m", "webdl_tools", "upscale", *args],
                           capture_output=True, text=True, timeout=600)
 
 

@@ -281,8 +281,7 @@ def copy_models():
 
 
 def setup_chromium():
-    sys.path.insert(0, os.path.join(ROOT, "src"))
-    from webdl.browser import find_chromium
+    from webdl_tools.browser import find_chromium
     if find_chromium():
         return
     if os.geteuid() != 0:
