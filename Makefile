@@ -11,10 +11,12 @@ PORT ?= 8000
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# webdl itself editable; tools/ (python -m webdl_tools) on the venv's path by a .pth file
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	echo '$(CURDIR)/tools' > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/webdl_tools.pth"
 	touch $(STAMP)
 
 # Pyodide (verified), the webdl wheel, npm packages, Chromium: idempotent
@@ -25,7 +27,7 @@ test: setup
 	$(PY) -m pytest -q tests
 
 serve: setup
-	$(PY) -m webdl serve --host $(HOST) --port $(PORT)
+	$(PY) -m webdl_tools serve --host $(HOST) --port $(PORT)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info web/vendor node_modules .cache

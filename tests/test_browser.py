@@ -44,11 +44,13 @@ def test_conformance_webgl(case, webgl_results):
 
 
 def test_report_webgl_worst(webgl_results, capsys):
+    """How many cases pass and the largest absolute error of those that ran; all must pass."""
     worst = max(webgl_results.items(), key=lambda kv: kv[1][1] if kv[1][1] < 1e29 else -1)
     ok = sum(1 for v in webgl_results.values() if v[0] <= 1)
     with capsys.disabled():
         print(f"\nwebgl conformance: {ok}/{len(webgl_results)} cases pass; largest absolute "
               f"error against the numpy reference {worst[1][1]:.3g} ({worst[0]})")
+    assert ok == len(webgl_results)
 
 
 def _train_both(browser, make, data, steps, **kw):

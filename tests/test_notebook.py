@@ -91,6 +91,7 @@ def test_tensor_and_image_and_plot_outputs(nb):
 
 
 def test_reload_keeps_cells(nb):
+    run_new_cell(nb, "print('kept')\n'across reloads'")
     before = cells(nb)
     nb.reload()
     nb.wait_for_selector("body[data-ready='1']", timeout=120_000)
@@ -100,6 +101,7 @@ def test_reload_keeps_cells(nb):
 
 
 def test_ipynb_round_trip(nb, tmp_path):
+    run_new_cell(nb, "print('exported')\n1 / 0")      # stdout and an error, both exported
     before = cells(nb)
     with nb.expect_download() as dl:
         nb.click("#export")

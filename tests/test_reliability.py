@@ -22,7 +22,7 @@ def test_tensor_larger_than_a_texture_is_a_clear_error(browser):
 def test_large_image_is_tiled_not_refused(browser):
     """The upscale page's entry point tiles an image wider than one tile."""
     r = browser.check("""
-import json, numpy as np, webdl.superres as sr
+import json, numpy as np, webdl.apps.superres as sr
 img = (np.random.default_rng(1).random((40, 300, 3)) * 255).astype(np.uint8)
 up = sr.load('esrgan-slim', 2)
 tile = sr.auto_tile(up, 128)
@@ -113,7 +113,7 @@ json.dumps([marks[10], marks[999], loss.item()])
 
 def test_memory_flat_over_200_tiles(in_pyodide):
     r = in_pyodide.check("""
-import json, gc, numpy as np, webdl, webdl.superres as sr
+import json, gc, numpy as np, webdl, webdl.apps.superres as sr
 up = sr.load('esrgan-slim', 2, device='webgl')
 img = (np.random.default_rng(0).random((120, 112, 3)) * 255).astype(np.uint8)
 marks = {}

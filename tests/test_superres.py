@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import webdl
-from webdl import superres
+from webdl.apps import superres
 from webdl.tfjs import ModelFormatError, load_layers_model
 
 ROOT = superres.default_root()

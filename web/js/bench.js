@@ -70,7 +70,7 @@
 
   async function benchCase(c, reps, warmup) {
     const key = "c" + nextKey++;
-    await py(`import webdl.bench as B\nB.setup(${JSON.stringify(key)}, ${JSON.stringify(c.kind)}, **${JSON.stringify(c.args)})`);
+    await py(`import webdl.apps.bench as B\nB.setup(${JSON.stringify(key)}, ${JSON.stringify(c.kind)}, **${JSON.stringify(c.args)})`);
     const t = await TF[c.kind](c.args);
     const wRun = async () => Number(await py(`B.run(${JSON.stringify(key)})`));
     const tRun = async () => { const t0 = performance.now(); await t.run(); return performance.now() - t0; };
@@ -96,12 +96,12 @@
     }
     await webdl.ready;
     const t0 = performance.now();
-    await py(`import webdl.superres as sr, numpy as np\nup = sr.load(${JSON.stringify(model)}, ${scale})\n` +
+    await py(`import webdl.apps.superres as sr, numpy as np\nup = sr.load(${JSON.stringify(model)}, ${scale})\n` +
              `up._run(np.zeros((${size}, ${size}, 3), np.uint8)); None`);
     return performance.now() - t0;
   }
 
-  // the same chains of small adds as webdl.bench.overhead(): one readback at the end, the
+  // the same chains of small adds as webdl.apps.bench.overhead(): one readback at the end, the
   // median of `reps` after one for warm-up
   async function tfjsOverhead(n = 2000, reps = 5) {
     const x = tf.ones([4]);
@@ -130,7 +130,7 @@
       results.push(await benchCase(c, c.reps || reps, c.warmup ?? warmup));
       document.getElementById("out").textContent = JSON.stringify(results, null, 1);
     }
-    const overhead = Number(await py("import webdl.bench as B\nB.overhead()"));
+    const overhead = Number(await py("import webdl.apps.bench as B\nB.overhead()"));
     const tfOverhead = await tfjsOverhead();
     document.getElementById("status").textContent = "done";
     return {

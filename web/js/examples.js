@@ -73,7 +73,7 @@ f"accuracy {accuracy:.1%}"`,
     id: "upscale",
     title: "Upscale an image with ESRGAN (super-resolution)",
     cells: [
-`import numpy as np, webdl, webdl.superres as sr, webdl_fetch
+`import numpy as np, webdl, webdl.apps.superres as sr, webdl_fetch
 from PIL import Image
 # the 128x128 sample image shipped with UpscalerJS's models
 webdl_fetch.toFile("vendor/models/esrgan-slim/assets/fixture.png", "/tmp/fixture.png")

@@ -89,7 +89,7 @@
     const t0 = performance.now();
     const { width, height, rgba } = state.image;
     const r = await webdl.runPython(
-      `import webdl.superres\nwebdl.superres.page_upscale(inputs, ${JSON.stringify(model)}, ${scale})`,
+      `import webdl.apps.superres\nwebdl.apps.superres.page_upscale(inputs, ${JSON.stringify(model)}, ${scale})`,
       { rgba, width, height });
     state.busy = false;
     setKernel("idle", "Idle · " + idleText);

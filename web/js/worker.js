@@ -60,7 +60,7 @@ async function start() {
       pyodide.FS.writeFile(path, new Uint8Array(xhr.response));
     },
   });
-  pyodide.runPython("import webdl, numpy, webdl._runner");
+  pyodide.runPython("import webdl, numpy, webdl.apps.runner");
   let backend = "cpu";
   if (info.ok) {
     pyodide.runPython("import webdl; webdl.set_default_device('webgl')");
@@ -126,7 +126,7 @@ self.onmessage = async (ev) => {
     if (interrupt) Atomics.store(interrupt, 0, 0);
     let out;
     try {
-      const run = pyodide.globals.get("webdl")._runner.run_cell;
+      const run = pyodide.globals.get("webdl").apps.runner.run_cell;
       const inputs = msg.inputs ? pyodide.toPy(msg.inputs) : null;
       out = JSON.parse(run(msg.code, inputs));
       run.destroy();

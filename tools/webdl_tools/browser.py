@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import threading
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from .server import make_server
 
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -35,7 +35,6 @@ class Browser:
 
     def __init__(self, path=""):
         from playwright.sync_api import sync_playwright
-        from webdl.cli import make_server
         self.server = make_server(port=0)
         self.port = self.server.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}/"

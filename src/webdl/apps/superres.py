@@ -2,8 +2,9 @@
 TensorFlow.js files. The same code runs on CPython (numpy backend) and in the browser
 (WebGL backend); large images run in overlapping tiles so memory stays bounded.
 
-    up = webdl.superres.load("esrgan-slim", 2)
-    out = up(rgb_uint8_image, progress=lambda done, total: ...)
+    from webdl.apps import superres
+    up = superres.load("esrgan-slim", 2, root="node_modules/@upscalerjs")
+    out = up(rgb_uint8_image, progress=lambda done, total, seconds: ...)
 """
 import json
 import math
@@ -12,9 +13,8 @@ import time
 
 import numpy as np
 
-from .autograd import no_grad
-from .tensor import tensor
-from .tfjs import load_layers_model
+from webdl import no_grad, tensor
+from webdl.tfjs import load_layers_model
 
 # name -> (the model's value range, its scales)
 MODELS = {
@@ -50,13 +50,14 @@ def check_request(name, scale, height=None, width=None):
 
 
 def default_root():
-    """Where the model files are: $WEBDL_MODELS, the checkout's node_modules, or (in the
-    browser) the app's vendor/models fetched on demand."""
-    env = os.environ.get("WEBDL_MODELS")
-    if env:
-        return env
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(os.path.dirname(os.path.dirname(here)), "node_modules", "@upscalerjs")
+    """Where the model files are on CPython when no ``root`` is given: $WEBDL_MODELS, a
+    folder holding UpscalerJS's npm packages (``node_modules/@upscalerjs`` after set-up).
+    In the browser the files come from the app's vendor/models instead."""
+    root = os.environ.get("WEBDL_MODELS")
+    if not root:
+        raise UpscaleError("no model folder: pass root= or set WEBDL_MODELS to a folder "
+                           "holding UpscalerJS's packages (node_modules/@upscalerjs)")
+    return root
 
 
 def _browser_fetch(name, scale):

@@ -1,53 +1,14 @@
-"""``python -m webdl``: ``serve`` the web app, ``upscale`` images, ``bench`` against
-TensorFlow.js. CPython only."""
+"""``python -m webdl_tools``: ``serve`` the web app, ``upscale`` images, ``bench`` against
+TensorFlow.js. CPython, in a checkout after set-up."""
 import argparse
 import base64
-import functools
-import http.server
 import json
 import os
 import sys
 import time
 
-WEB_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "web")
-
-# Cross-origin isolation (SharedArrayBuffer for interrupting Python) and a CSP that allows
-# only the page's own origin and what WebAssembly needs.
-HEADERS = {
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Embedder-Policy": "require-corp",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
-                               "worker-src 'self' blob:; connect-src 'self'; img-src 'self' "
-                               "data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-cache",
-}
-
-
-class Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".wasm": "application/wasm", ".mjs": "text/javascript",
-                      ".js": "text/javascript", ".json": "application/json",
-                      ".whl": "application/octet-stream", ".zip": "application/zip"}
-
-    def end_headers(self):
-        for k, v in HEADERS.items():
-            if k == "Content-Security-Policy" and self.path.split("?")[0] == "/bench.html":
-                # the benchmark page loads TensorFlow.js, which evaluates strings
-                v = v.replace("'wasm-unsafe-eval'", "'wasm-unsafe-eval' 'unsafe-eval'")
-            self.send_header(k, v)
-        super().end_headers()
-
-    def log_message(self, fmt, *args):
-        if os.environ.get("WEBDL_SERVE_LOG"):
-            super().log_message(fmt, *args)
-
-
-def make_server(host="127.0.0.1", port=8000, root=WEB_ROOT):
-    handler = functools.partial(Handler, directory=root)
-    return http.server.ThreadingHTTPServer((host, port), handler)
+from . import ROOT
+from .server import WEB_ROOT, make_server
 
 
 def serve(args):
@@ -98,8 +59,8 @@ async ([b64, width, height, model, scale, tile]) => {
   const off = webdl.onEvent((m) => {
     if (m.type === "display" && m.kind === "progress") console.log("webdl-progress " + JSON.stringify(m.data));
   });
-  const code = "import base64, webdl.superres, webdl.display\\n" +
-    "out, _ = webdl.superres.upscale_rgba(inputs, " + JSON.stringify(model) + ", " + scale +
+  const code = "import base64, webdl.apps.superres, webdl.display\\n" +
+    "out, _ = webdl.apps.superres.upscale_rgba(inputs, " + JSON.stringify(model) + ", " + scale +
     ", " + tile + ")\\nbase64.b64encode(webdl.display._png(out)).decode()";
   const r = await webdl.runPython(code, { rgba, width, height });
   off();
@@ -129,8 +90,8 @@ def _upscale_webgl(img, model, scale, tile):
 
 
 def upscale(args):
-    from . import superres
-    from .display import _png
+    from webdl.apps import superres
+    from webdl.display import _png
     t0 = time.perf_counter()
     tmp = args.output + ".part"
     try:
@@ -216,7 +177,9 @@ def bench(args):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m webdl")
+    # the checkout's models (installed by set-up) unless $WEBDL_MODELS names others
+    os.environ.setdefault("WEBDL_MODELS", os.path.join(ROOT, "node_modules", "@upscalerjs"))
+    ap = argparse.ArgumentParser(prog="python -m webdl_tools")
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("serve", help="serve the notebook and apps")
     s.add_argument("--host", default="127.0.0.1")

@@ -1,4 +1,4 @@
-"""The webdl side of ``python -m webdl bench`` (runs in the browser worker).
+"""The webdl side of ``python -m webdl_tools bench`` (runs in the browser worker).
 
 Each case is prepared once by ``setup(name)`` and timed by ``run(name)``, which returns the
 milliseconds of one iteration, synchronised by reading the result back to Python (as the
