@@ -9,6 +9,11 @@ import time
 
 import numpy as np
 
+import webdl
+import webdl.nn as nn
+import webdl.nn.functional as F
+from . import superres
+
 _CASES = {}
 
 
@@ -25,7 +30,6 @@ def case(name):
 
 @case("matmul")
 def _matmul(n):
-    import webdl
     r = _rng()
     a = webdl.tensor(r.standard_normal((n, n)).astype(np.float32))
     b = webdl.tensor(r.standard_normal((n, n)).astype(np.float32))
@@ -34,8 +38,6 @@ def _matmul(n):
 
 @case("conv2d")
 def _conv2d(size=128, ch=64):
-    import webdl
-    import webdl.nn.functional as F
     r = _rng()
     x = webdl.tensor(r.standard_normal((1, ch, size, size)).astype(np.float32))
     w = webdl.tensor((r.standard_normal((ch, ch, 3, 3)) * 0.05).astype(np.float32))
@@ -45,7 +47,6 @@ def _conv2d(size=128, ch=64):
 
 @case("elementwise")
 def _elementwise(n=1 << 20):
-    import webdl
     r = _rng()
     x, w, b, s = (webdl.tensor(r.standard_normal(n).astype(np.float32)) for _ in range(4))
     return lambda: ((x * w + b).relu() * s).numpy()
@@ -53,7 +54,6 @@ def _elementwise(n=1 << 20):
 
 @case("esrgan")
 def _esrgan(model="esrgan-slim", scale=2, size=128):
-    from . import superres
     up = superres.load(model, scale)
     img = (_rng().random((size, size, 3)) * 255).astype(np.uint8)
     return lambda: up._run(img)
@@ -61,9 +61,6 @@ def _esrgan(model="esrgan-slim", scale=2, size=128):
 
 @case("train")
 def _train(batch=32, size=16):
-    import webdl
-    import webdl.nn as nn
-    import webdl.nn.functional as F
     webdl.manual_seed(0)
     r = _rng()
     x = webdl.tensor(r.standard_normal((batch, 1, size, size)).astype(np.float32))
@@ -107,7 +104,6 @@ def overhead(n=2000, reps=5):
     """Cost of one small op (microseconds; mostly Python, plus the draws its lazy chains
     amortise): a chain of adds on a tiny tensor with one readback at the end; the median of
     ``reps`` chains after one for warm-up, as the other cases are timed."""
-    import webdl
     x = webdl.ones(4)
     times = []
     for _ in range(reps + 1):
