@@ -7,3 +7,4 @@ from .layers import (Identity, Linear, Conv2d, ConvTranspose2d, ReLU, LeakyReLU,
                      Upsample, PixelShuffle, PixelUnshuffle, MSELoss, L1Loss, SmoothL1Loss,
                      HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss)
 from . import functional, init  # noqa: F401
+from . import utils  # noqa: F401
