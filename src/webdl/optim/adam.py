@@ -160,9 +160,12 @@ class NAdam(Optimizer):
                 v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
                 st["exp_avg"], st["exp_avg_sq"] = m, v
                 denom = (v / (1 - b2 ** t)).sqrt() + eps
-                new = pv + d * (-lr * (1.0 - mu) / (1.0 - mu_product)) / denom
-                new = new + m * (-lr * mu_next / (1.0 - mu_product * mu_next)) / denom
-                _commit(p, new, m, v)
+                # PyTorch adds the gradient and the momentum terms in two addcdiv_ calls;
+                # one quotient is the same to rounding and keeps the fused expression
+                # within the WebGL backend's size limit (one draw per parameter)
+                c_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
+                c_mom = -lr * mu_next / (1.0 - mu_product * mu_next)
+                _commit(p, pv + (d * c_grad + m * c_mom) / denom, m, v)
         return loss
 
 
@@ -194,13 +197,16 @@ class RAdam(Optimizer):
                 m = _lerp(st["exp_avg"], d, 1 - b1)
                 v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
                 st["exp_avg"], st["exp_avg_sq"] = m, v
-                bc2 = 1 - b2 ** t
-                update = m / (1 - b1 ** t) * lr
+                bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
                 rho_inf = 2 / (1 - b2) - 1
                 rho_t = rho_inf - 2 * t * (b2 ** t) / bc2
                 if rho_t > 5.0:         # the variance is tractable: rectified adaptive step
                     rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf /
                                      ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-                    update = update * (bc2 ** 0.5 / (v.sqrt() + eps)) * rect
+                    # PyTorch: m / bc1 * lr * adaptive * rect; the scalars folded into one
+                    # (equal to rounding) keep the fused expression within WebGL's limit
+                    update = m * (lr * rect / bc1) * (bc2 ** 0.5 / (v.sqrt() + eps))
+                else:
+                    update = m / bc1 * lr
                 _commit(p, pv - update, m, v)
         return loss

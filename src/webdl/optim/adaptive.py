@@ -82,8 +82,12 @@ class Adadelta(Optimizer):
                 _next_step(st)
                 d = _grad(g, p, d, wd)
                 sq = st["square_avg"] * rho + d * d * (1 - rho)
-                delta = (st["acc_delta"] + eps).sqrt() / (sq + eps).sqrt() * d
-                acc = st["acc_delta"] * rho + delta * delta * (1 - rho)
+                # delta = sqrt(acc + eps) / sqrt(sq + eps) * d, written through the ratio
+                # (equal to rounding) so that delta^2 doesn't repeat delta's expression:
+                # the fused step stays within the WebGL backend's size limit
+                ratio = (st["acc_delta"] + eps) / (sq + eps)
+                delta = ratio.sqrt() * d
+                acc = st["acc_delta"] * rho + ratio * (d * d) * (1 - rho)
                 st["square_avg"], st["acc_delta"] = sq, acc
                 _commit(p, p.detach() + delta * -lr, sq, acc)
         return loss
