@@ -3,6 +3,7 @@ from .dtypes import float32, int64, bool_ as bool, float, long, dtype  # noqa: A
 from . import backends as _backends
 from .backends import device, set_default_device, get_default_device, Device
 from .autograd import no_grad, enable_grad, is_grad_enabled
+from .autograd import inference_mode, set_grad_enabled, is_inference_mode_enabled  # noqa: F401
 from .random import manual_seed, seed, Generator
 from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, empty, full,
                      zeros_like, ones_like, empty_like, full_like, rand_like, randn_like, arange,

@@ -16,6 +16,7 @@ Tensors are made by the class of the op's first input (``type(x)._wrap``), so th
 needs no import of ``webdl.tensor``, which sits above it.
 """
 import functools
+import inspect
 import weakref
 
 from .ops.base import Op, DECOMPOSE
@@ -83,6 +84,104 @@ def grad_edge(t):
         acc = AccumulateGrad(t)
         t._accum = weakref.ref(acc)
     return acc
+class _InferenceMode:
+    enabled = False
+
+
+def _decorate(fn, make_context):
+    """``fn`` run inside a fresh ``make_context()`` at each call; for a generator function,
+    inside it at each resumption (as PyTorch's grad-mode decorators do)."""
+    if not inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            with make_context():
+                return fn(*a, **k)
+        return wrapper
+
+    @functools.wraps(fn)
+    def generator(*a, **k):
+        gen = fn(*a, **k)
+        try:
+            with make_context():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with make_context():
+                        gen.close()
+                    raise
+                except BaseException as e:  # noqa: B902 (thrown into the generator)
+                    with make_context():
+                        response = gen.throw(e)
+                else:
+                    with make_context():
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+    return generator
+
+
+def is_inference_mode_enabled():
+    return _InferenceMode.enabled
+
+
+class inference_mode:
+    """Context manager and decorator (``@inference_mode``, ``@inference_mode()``): like
+    ``no_grad``, ops inside build no graph. ``inference_mode(False)`` turns inference mode
+    off and grad mode on, as in PyTorch. (PyTorch's inference *tensors* -- which refuse
+    later use in autograd, even under ``enable_grad`` -- are not modelled: results made
+    here are ordinary tensors without a graph.)"""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)               # used bare as a decorator: mode is the function
+
+    def __init__(self, mode=True):
+        self.mode = mode
+
+    def __enter__(self):
+        self._prev = (_GradMode.enabled, _InferenceMode.enabled)
+        _GradMode.enabled = not self.mode
+        _InferenceMode.enabled = self.mode
+
+    def __exit__(self, *exc):
+        _GradMode.enabled, _InferenceMode.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        return _decorate(fn, self.clone)
+
+    def clone(self):
+        return type(self)(self.mode)
+
+
+class set_grad_enabled:
+    """Grad mode on or off: as a plain call (``set_grad_enabled(False)`` switches it now),
+    a context manager (restores the previous mode on exit) or a decorator."""
+
+    def __init__(self, mode):
+        self.prev = _GradMode.enabled
+        self.mode = bool(mode)
+        _GradMode.enabled = self.mode
+
+    def __call__(self, fn):
+        _GradMode.enabled = self.prev    # decorating doesn't switch; calls do
+        return _decorate(fn, self.clone)
+
+    def __enter__(self):
+        _GradMode.enabled = self.mode
+
+    def __exit__(self, *exc):
+        _GradMode.enabled = self.prev
+        return False
+
+    def __repr__(self):
+        return f"webdl.autograd.set_grad_enabled(mode={self.mode})"
+
+    def clone(self):
+        return type(self)(self.mode)
 
 
 def _record(op, inputs, attrs, out, keep_out=True):

@@ -11,3 +11,4 @@ from .attention import MultiheadAttention  # noqa: F401
 from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,  # noqa: F401
                           TransformerEncoderLayer, TransformerDecoderLayer)
 from . import functional, init  # noqa: F401
+from . import utils  # noqa: F401

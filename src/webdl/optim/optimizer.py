@@ -1,164 +1,288 @@
-import math
+"""The Optimizer base class with PyTorch's bookkeeping (parameter groups, per-parameter
+state keyed by the parameter, ``state_dict`` in PyTorch's layout) and the helpers every
+update rule shares.
 
-from ..autograd import no_grad
-from ..tensor import Tensor
+An update rule is a chain of elementwise tensor ops on the gradient, the old state and
+the parameter; ``_commit`` then computes the new state tensors and the new parameter
+together (one kernel on WebGL, where elementwise chains are fused) and writes the
+parameter. ``_commit`` is the one place optimizers write parameters.
+"""
+import collections
+
+import numpy as np
+
+from ..autograd import enable_grad
+from ..tensor import Tensor, tensor, zeros_like, full_like
+from .. import dtypes
+
+
+class _RequiredParameter:
+    """The default of a hyperparameter every group must give (PyTorch's ``required``)."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+# --- helpers of the update rules ------------------------------------------------------------
+def _commit(param, new, *state):
+    """Compute the new ``state`` tensors and the parameter's new value ``new`` (lazy
+    expressions on WebGL: one draw for all of them), then write ``new`` into ``param`` in
+    place (views of it and its storage see it). Every optimizer writes its parameters here."""
+    Tensor._realize_all(*state, new)
+    param.copy_(new)
+
+
+def _closure_loss(closure):
+    """The loss of an optimizer's ``closure`` (run with grad enabled, as in PyTorch: it
+    usually calls ``backward``)."""
+    if closure is None:
+        return None
+    with enable_grad():
+        return closure()
+
+
+def _scalar(v):
+    """A hyperparameter or a step count as a Python number (a 1-element tensor allowed)."""
+    return v.item() if isinstance(v, Tensor) else v
+
+
+def _next_step(state):
+    """Count a step in ``state["step"]``, kept as PyTorch keeps it: a float32 0-d tensor on
+    the host. Returns the new count as a Python float."""
+    t = float(_scalar(state.get("step", 0))) + 1.0
+    state["step"] = _host_scalar(t)
+    return t
+
+
+def _host_scalar(v):
+    return tensor(np.float32(v), dtype=dtypes.float32, device="cpu")
+
+
+def _copy(t):
+    """A tensor with its own memory holding the values of ``t`` (a new state tensor must
+    not share the gradient's memory: ``zero_grad(set_to_none=False)`` zeroes that)."""
+    return t * 1.0
+
+
+def _lerp(start, end, weight):
+    """``torch.lerp(start, end, weight)`` for a Python weight, in PyTorch's two forms (the
+    one it picks decides the float32 rounding)."""
+    if abs(weight) < 0.5:
+        return start + (end - start) * weight
+    return end - (end - start) * (1.0 - weight)
+
+
+def _zeros(p):
+    return zeros_like(p.detach())
+
+
+def _full(p, value):
+    return full_like(p.detach(), value)
+
+
+def _check_flags(name, differentiable=False):
+    if differentiable:
+        raise NotImplementedError(f"{name}: differentiable=True (autograd through the "
+                                  "optimizer step) is not supported by webdl")
+
+
+def _check_range(name, **checks):
+    """``checks``: {label: (value, ok)}; raises PyTorch's 'Invalid ...' ValueError."""
+    for label, (value, ok) in checks.items():
+        if not ok:
+            raise ValueError(f"{name}: Invalid {label}: {value}")
+
+
+def _copy_tree(v):
+    if isinstance(v, dict):
+        return {k: _copy_tree(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_copy_tree(x) for x in v]
+    return v
+
+
+def _as_state_tensor(v):
+    """A state value loaded from a state dict: webdl tensors stay, arrays (numpy, or a
+    PyTorch tensor through ``__array__``) become webdl tensors."""
+    if isinstance(v, Tensor) or isinstance(v, (bool, int, float, str, type(None))):
+        return v
+    if hasattr(v, "__array__"):
+        if hasattr(v, "detach"):
+            v = v.detach()
+        arr = np.asarray(v.cpu() if hasattr(v, "cpu") else v)
+        if arr.dtype.kind in "biuf":
+            return tensor(arr)
+    return v
 
 
 class Optimizer:
-    def __init__(self, params, defaults):
-        self.defaults = dict(defaults)
-        self.state = {}
-        self.param_groups = []
-        params = list(params)
-        if not params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        if not isinstance(params[0], dict):
-            params = [{"params": params}]
-        for g in params:
-            self.add_param_group(g)
+    """The base of the optimizers: ``params`` is an iterable of tensors, of
+    ``(name, tensor)`` pairs or of parameter-group dicts; ``defaults`` the hyperparameters
+    a group takes when it doesn't give them."""
 
-    def add_param_group(self, group):
-        group = dict(group)
-        ps = group["params"]
-        group["params"] = [ps] if isinstance(ps, Tensor) else list(ps)
-        for p in group["params"]:
+    def __init__(self, params, defaults):
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(f"{name}: params argument given to the optimizer should be an "
+                            "iterable of Tensors or dicts, but got webdl.Tensor")
+        self.defaults = defaults
+        self.state = collections.defaultdict(dict)
+        self.param_groups = []
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{name}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+        if not any(p.requires_grad for g in self.param_groups for p in g["params"]):
+            shapes = [tuple(p.shape) for g in self.param_groups for p in g["params"]]
+            raise ValueError(f"{name}: no parameter requires grad (a parameter of shape "
+                             f"{shapes[0]} does not require grad), so step() could never "
+                             "change one")
+
+    def __repr__(self):
+        s = type(self).__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            s += f"\nParameter Group {i}\n"
+            for key in sorted(group):
+                if key != "params":
+                    s += f"    {key}: {group[key]}\n"
+        return s + ")"
+
+    def add_param_group(self, param_group):
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}: param_group must be a dict, but got "
+                            f"{type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(f"{name}: optimizer parameters need to be organized in ordered "
+                            "collections, but the ordering of tensors in sets will change "
+                            "between runs. Please use a list instead.")
+        else:
+            params = list(params)
+        tensors, names = [], []
+        for p in params:
+            if isinstance(p, tuple):
+                names.append(p[0])
+                p = p[1]
+            tensors.append(p)
+        if names and len(names) != len(tensors):
+            raise ValueError(f"{name}: all optimizer params should be with/without names. "
+                             "Some param names are missing")
+        param_group["params"] = tensors
+        if names:
+            param_group["param_names"] = names
+        for p in tensors:
             if not isinstance(p, Tensor):
-                raise TypeError(f"{type(self).__name__}: params must be Tensors, got "
-                                f"{type(p).__name__}")
-            if not p.requires_grad:
-                raise ValueError(f"{type(self).__name__}: a parameter of shape "
-                                 f"{tuple(p.shape)} does not require grad")
-        for k, v in self.defaults.items():
-            group.setdefault(k, v)
-        self.param_groups.append(group)
+                raise TypeError(f"{name}: optimizer can only optimize Tensors, but one of "
+                                f"the params is {type(p).__module__}.{type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor")
+        for key, default in self.defaults.items():
+            if default is required and key not in param_group:
+                raise ValueError(f"{name}: parameter group didn't specify a value of "
+                                 f"required optimization parameter {key}")
+            param_group.setdefault(key, default)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in tensors):
+            raise ValueError(f"{name}: some parameters appear in more than one parameter "
+                             "group")
+        for g in self.param_groups:
+            if ("param_names" in g) != ("param_names" in param_group):
+                raise ValueError(f"{name}: all optimizer param groups should be "
+                                 "with/without names.")
+        self.param_groups.append(param_group)
 
     def zero_grad(self, set_to_none=True):
         for g in self.param_groups:
             for p in g["params"]:
+                if p.grad is None:
+                    continue
                 if set_to_none:
                     p.grad = None
-                elif p.grad is not None:
-                    p.grad = p.grad * 0.0
+                else:
+                    p.grad.detach_()
+                    p.grad.zero_()
 
-    def _state(self, p):
-        return self.state.setdefault(id(p), {})
+    def step(self, closure=None):
+        raise NotImplementedError(f"{type(self).__name__}.step is not implemented")
 
+    def _grads(self, group):
+        """(parameter, gradient) for the parameters of ``group`` that have a gradient."""
+        for p in group["params"]:
+            if p.grad is not None:
+                yield p, p.grad.detach()
+
+    # --- state dict ---------------------------------------------------------------------
     def state_dict(self):
-        index = {}
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}``:
+        the parameters numbered in group order, as PyTorch numbers them."""
+        mapping = {}
+        start = 0
         groups = []
         for g in self.param_groups:
-            ids = []
-            for p in g["params"]:
-                index.setdefault(id(p), len(index))
-                ids.append(index[id(p)])
-            groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
-        state = {index[k]: dict(v) for k, v in self.state.items() if k in index}
+            packed = {k: v for k, v in g.items() if k != "params"}
+            for i, p in enumerate(g["params"], start):
+                mapping.setdefault(id(p), i)
+            packed["params"] = [mapping[id(p)] for p in g["params"]]
+            start += len(packed["params"])
+            groups.append(packed)
+        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v
+                 for k, v in self.state.items()}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, sd):
-        groups = sd["param_groups"]
-        if len(groups) != len(self.param_groups) or any(
-                len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved groups don't "
-                             "match this optimizer's parameter groups")
-        params = [p for g in self.param_groups for p in g["params"]]
-        for g, saved in zip(self.param_groups, groups):
-            g.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = {id(params[i]): dict(v) for i, v in sd["state"].items()}
+    def load_state_dict(self, state_dict):
+        name = type(self).__name__
+        saved_groups = _copy_tree(state_dict["param_groups"])
+        groups = self.param_groups
+        if len(groups) != len(saved_groups):
+            raise ValueError(f"{name}.load_state_dict: loaded state dict has a different "
+                             "number of parameter groups")
+        if any(len(a["params"]) != len(b["params"]) for a, b in zip(groups, saved_groups)):
+            raise ValueError(f"{name}.load_state_dict: loaded state dict contains a "
+                             "parameter group that doesn't match the size of optimizer's "
+                             "group")
+        id_map = dict(zip((i for g in saved_groups for i in g["params"]),
+                          (p for g in groups for p in g["params"])))
 
-    def _params(self):
+        def cast(param, value, key=None):
+            value = _as_state_tensor(value)
+            if isinstance(value, Tensor):
+                if key == "step":
+                    return value
+                if param.is_floating_point():
+                    return value.to(dtype=param.dtype, device=param.device)
+                return value.to(device=param.device)
+            if isinstance(value, dict):
+                return {k: cast(param, v, k) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return type(value)(cast(param, v) for v in value)
+            return value
+
+        state = collections.defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                state[id_map[k]] = cast(id_map[k], v)
+            else:
+                state[k] = v
+        for g, new in zip(groups, saved_groups):
+            new["params"] = g["params"]
+            if "param_names" in g and "param_names" not in new:
+                new["param_names"] = g["param_names"]
+        self.state = state
+        self.param_groups = saved_groups
+        self._setstate_groups()
+
+    def _setstate_groups(self):
+        """Fill hyperparameters an older state dict lacks (PyTorch's ``__setstate__``)."""
         for g in self.param_groups:
-            for p in g["params"]:
-                if p.grad is not None:
-                    yield g, p, p.grad
-
-
-class SGD(Optimizer):
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: invalid lr {lr}, momentum {momentum} or weight_decay "
-                             f"{weight_decay}")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov momentum needs momentum > 0 and zero dampening")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
-
-    @no_grad()
-    def step(self, closure=None):
-        loss = closure() if closure is not None else None
-        for g, p, d in self._params():
-            if g["maximize"]:
-                d = -d
-            if g["weight_decay"]:
-                d = d + p.detach() * g["weight_decay"]
-            if g["momentum"]:
-                st = self._state(p)
-                buf = st.get("momentum_buffer")
-                buf = d if buf is None else buf * g["momentum"] + d * (1 - g["dampening"])
-                st["momentum_buffer"] = buf
-                d = d + buf * g["momentum"] if g["nesterov"] else buf
-            new = p.detach() - d * g["lr"]
-            if g["momentum"]:           # the new state and parameter in one kernel
-                Tensor._realize_all(st["momentum_buffer"], new)
-            p.copy_(new)
-        return loss
-
-
-class Adam(Optimizer):
-    decoupled = False
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, maximize=False):
-        if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"{type(self).__name__}: invalid lr {lr}, betas {betas} or eps "
-                             f"{eps}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
-
-    @no_grad()
-    def step(self, closure=None):
-        loss = closure() if closure is not None else None
-        for g, p, d in self._params():
-            if g["maximize"]:
-                d = -d
-            b1, b2 = g["betas"]
-            lr, wd = g["lr"], g["weight_decay"]
-            pv = p.detach()
-            if wd:
-                if self.decoupled:
-                    pv = pv * (1 - lr * wd)
-                else:
-                    d = d + pv * wd
-            st = self._state(p)
-            t = st.get("step", 0) + 1
-            st["step"] = t
-            m = st.get("exp_avg")
-            v = st.get("exp_avg_sq")
-            m = d * (1 - b1) if m is None else m + (d - m) * (1 - b1)
-            v = d * d * (1 - b2) if v is None else v * b2 + d * d * (1 - b2)
-            st["exp_avg"], st["exp_avg_sq"] = m, v
-            if g["amsgrad"]:
-                vmax = st.get("max_exp_avg_sq")
-                vmax = v if vmax is None else vmax.maximum(v)
-                st["max_exp_avg_sq"] = vmax
-                v = vmax
-            bc1 = 1 - b1 ** t
-            bc2 = 1 - b2 ** t
-            denom = v.sqrt() / math.sqrt(bc2) + g["eps"]
-            new = pv - m / denom * (lr / bc1)
-            # the moments and the parameter in one kernel where the backend can
-            Tensor._realize_all(*[st[k] for k in ("exp_avg", "exp_avg_sq",
-                                                      "max_exp_avg_sq") if k in st], new)
-            p.copy_(new)
-        return loss
-
-
-class AdamW(Adam):
-    decoupled = True
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+            for k, v in self.defaults.items():
+                if v is not required:
+                    g.setdefault(k, v)

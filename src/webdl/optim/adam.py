@@ -1,0 +1,212 @@
+"""The Adam family: Adam (amsgrad, decoupled weight decay), AdamW, Adamax, NAdam, RAdam,
+with PyTorch's update formulas, state layout and defaults."""
+import math
+
+import numpy as np
+
+from ..autograd import no_grad
+from .optimizer import (Optimizer, _closure_loss, _commit, _scalar, _next_step, _host_scalar,
+                        _lerp, _zeros, _check_flags, _check_range)
+
+
+def _check_adam_args(name, lr, betas, eps, weight_decay):
+    b1, b2 = (_scalar(b) for b in betas)
+    _check_range(name, **{"learning rate": (lr, _scalar(lr) >= 0),
+                          "epsilon value": (eps, eps >= 0),
+                          "beta parameter at index 0": (b1, 0 <= b1 < 1),
+                          "beta parameter at index 1": (b2, 0 <= b2 < 1),
+                          "weight_decay value": (weight_decay, weight_decay >= 0)})
+
+
+def _grad_and_param(group, p, d, lr, wd, decoupled):
+    """The gradient after ``maximize`` and L2 weight decay, and the parameter's value after
+    decoupled weight decay (PyTorch's order of the two)."""
+    pv = p.detach()
+    if group["maximize"]:
+        d = -d
+    if wd != 0:
+        if decoupled:
+            pv = pv * (1 - lr * wd)
+        else:
+            d = d + pv * wd
+    return d, pv
+
+
+class Adam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        name = type(self).__name__
+        _check_adam_args(name, lr, betas, eps, weight_decay)
+        _check_flags(name, differentiable)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, foreach=foreach,
+                                      capturable=capturable, differentiable=differentiable,
+                                      fused=fused,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = _closure_loss(closure)
+        for g in self.param_groups:
+            b1, b2 = (_scalar(b) for b in g["betas"])
+            lr, wd, eps = _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"]
+            for p, d in self._grads(g):
+                st = self.state[p]
+                if not st:
+                    st["step"] = _host_scalar(0)
+                    st["exp_avg"], st["exp_avg_sq"] = _zeros(p), _zeros(p)
+                if g["amsgrad"] and "max_exp_avg_sq" not in st:
+                    st["max_exp_avg_sq"] = _zeros(p)
+                t = _next_step(st)
+                d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
+                m = _lerp(st["exp_avg"], d, 1 - b1)
+                v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
+                st["exp_avg"], st["exp_avg_sq"] = m, v
+                new_state = [m, v]
+                if g["amsgrad"]:
+                    v = st["max_exp_avg_sq"].maximum(v)
+                    st["max_exp_avg_sq"] = v
+                    new_state.append(v)
+                step_size = lr / (1 - b1 ** t)
+                denom = v.sqrt() / (1 - b2 ** t) ** 0.5 + eps
+                _commit(p, pv + m / denom * -step_size, *new_state)
+        return loss
+
+
+class AdamW(Adam):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+    def _setstate_groups(self):
+        super()._setstate_groups()
+        for g in self.param_groups:     # AdamW is always decoupled, whatever was saved
+            g["decoupled_weight_decay"] = True
+
+
+class Adamax(Optimizer):
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+        _check_adam_args("Adamax", lr, betas, eps, weight_decay)
+        _check_flags("Adamax", differentiable)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable,
+                                      capturable=capturable))
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = _closure_loss(closure)
+        for g in self.param_groups:
+            b1, b2 = (_scalar(b) for b in g["betas"])
+            lr, wd, eps = _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"]
+            for p, d in self._grads(g):
+                st = self.state[p]
+                if not st:
+                    st["step"] = _host_scalar(0)
+                    st["exp_avg"], st["exp_inf"] = _zeros(p), _zeros(p)
+                t = _next_step(st)
+                d, pv = _grad_and_param(g, p, d, lr, wd, False)
+                m = _lerp(st["exp_avg"], d, 1 - b1)
+                u = (st["exp_inf"] * b2).maximum(d.abs() + eps)
+                st["exp_avg"], st["exp_inf"] = m, u
+                clr = lr / (1 - b1 ** t)
+                _commit(p, pv + m / u * -clr, m, u)
+        return loss
+
+
+class NAdam(Optimizer):
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False):
+        _check_adam_args("NAdam", lr, betas, eps, weight_decay)
+        _check_range("NAdam", **{"momentum_decay value": (momentum_decay,
+                                                          momentum_decay >= 0)})
+        _check_flags("NAdam", differentiable)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize, foreach=foreach,
+                                      capturable=capturable, differentiable=differentiable))
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = _closure_loss(closure)
+        for g in self.param_groups:
+            b1, b2 = (_scalar(b) for b in g["betas"])
+            lr, wd, eps = _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"]
+            psi = g["momentum_decay"]
+            for p, d in self._grads(g):
+                st = self.state[p]
+                if not st:
+                    st["step"] = _host_scalar(0)
+                    st["mu_product"] = _host_scalar(1.0)
+                    st["exp_avg"], st["exp_avg_sq"] = _zeros(p), _zeros(p)
+                t = _next_step(st)
+                d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
+                mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+                mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+                # the product is a float32 scalar in PyTorch: keep its rounding
+                mu_product = float(np.float32(_scalar(st["mu_product"])) * np.float32(mu))
+                st["mu_product"] = _host_scalar(mu_product)
+                m = _lerp(st["exp_avg"], d, 1 - b1)
+                v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
+                st["exp_avg"], st["exp_avg_sq"] = m, v
+                denom = (v / (1 - b2 ** t)).sqrt() + eps
+                # PyTorch adds the gradient and the momentum terms in two addcdiv_ calls;
+                # one quotient is the same to rounding and keeps the fused expression
+                # within the WebGL backend's size limit (one draw per parameter)
+                c_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
+                c_mom = -lr * mu_next / (1.0 - mu_product * mu_next)
+                _commit(p, pv + (d * c_grad + m * c_mom) / denom, m, v)
+        return loss
+
+
+class RAdam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False,
+                 capturable=False, differentiable=False):
+        _check_adam_args("RAdam", lr, betas, eps, weight_decay)
+        _check_flags("RAdam", differentiable)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, maximize=maximize,
+                                      foreach=foreach, capturable=capturable,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      differentiable=differentiable))
+
+    @no_grad()
+    def step(self, closure=None):
+        loss = _closure_loss(closure)
+        for g in self.param_groups:
+            b1, b2 = (_scalar(b) for b in g["betas"])
+            lr, wd, eps = _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"]
+            for p, d in self._grads(g):
+                st = self.state[p]
+                if not st:
+                    st["step"] = _host_scalar(0)
+                    st["exp_avg"], st["exp_avg_sq"] = _zeros(p), _zeros(p)
+                t = _next_step(st)
+                d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
+                m = _lerp(st["exp_avg"], d, 1 - b1)
+                v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
+                st["exp_avg"], st["exp_avg_sq"] = m, v
+                bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+                rho_inf = 2 / (1 - b2) - 1
+                rho_t = rho_inf - 2 * t * (b2 ** t) / bc2
+                if rho_t > 5.0:         # the variance is tractable: rectified adaptive step
+                    rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf /
+                                     ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+                    # PyTorch: m / bc1 * lr * adaptive * rect; the scalars folded into one
+                    # (equal to rounding) keep the fused expression within WebGL's limit
+                    update = m * (lr * rect / bc1) * (bc2 ** 0.5 / (v.sqrt() + eps))
+                else:
+                    update = m / bc1 * lr
+                _commit(p, pv - update, m, v)
+        return loss
