@@ -12,7 +12,7 @@ LAYERS = [
     ("autograd", "backends"),
     ("tensor",),
     ("functions",),
-    ("nn", "optim", "serialization", "tfjs", "display"),
+    ("nn", "optim", "serialization", "tfjs", "display", "cuda", "amp", "accelerator"),
     ("apps", "__init__", "__main__"),
 ]
 

@@ -14,6 +14,10 @@ from .functions import FUNCTIONS as _FUNCTIONS
 from . import nn, optim  # noqa: F401
 from .nn import functional  # noqa: F401
 from .serialization import save, load  # noqa: F401
+from . import cuda, amp, accelerator  # noqa: F401 - CUDA and mixed precision: absent, stubs
+from .amp import autocast, is_autocast_enabled  # noqa: F401
+from .backends.flags import (set_float32_matmul_precision,  # noqa: F401
+                             get_float32_matmul_precision)
 from .display import show, plot  # noqa: F401
 
 globals().update(_FUNCTIONS)    # webdl.sum, webdl.cat, ...: the functions' one table

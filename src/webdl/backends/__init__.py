@@ -1,6 +1,7 @@
 """The device registry: device names (``cpu``, ``webgl``) to backends (see ``base``)."""
 from .base import Backend  # noqa: F401
 from .numpy_backend import NumpyBackend
+from .flags import cudnn, cuda, mps  # noqa: F401 - PyTorch's switches, accepted, ignored
 
 
 class Device:
