@@ -57,3 +57,40 @@ def test_load_errors_name_the_file(tmp_path):
         webdl.load(str(tmp_path / "trunc.safetensors"))
     with pytest.raises(OSError, match="missing.safetensors"):
         webdl.load(str(tmp_path / "missing.safetensors"))
+
+
+def test_foreign_dtypes_load_as_webdls_storage_types(tmp_path):
+    """Files from PyTorch in other dtypes: floats come back float32 (bfloat16 and float16
+    exactly, float64 rounded as torch's .float() rounds), integers int64, bools bool."""
+    g = torch.Generator().manual_seed(0)
+    src = {"bf16": torch.randn(5, generator=g).to(torch.bfloat16),
+           "f16": torch.randn(2, 3, generator=g).half(),
+           "f64": torch.randn(4, generator=g, dtype=torch.float64),
+           "i32": torch.tensor([-(2 ** 31), 2 ** 31 - 1], dtype=torch.int32),
+           "u8": torch.tensor([0, 255], dtype=torch.uint8),
+           "i8": torch.tensor([-128, 127], dtype=torch.int8),
+           "b": torch.tensor([True, False]), "scalar": torch.tensor(3.5, dtype=torch.float64)}
+    path = tmp_path / "torch_dtypes.safetensors"
+    torch_save_file(src, str(path))
+    got = webdl.load(path)
+    assert set(got) == set(src)
+    for k, v in src.items():
+        want = v.float() if v.is_floating_point() else (v if v.dtype == torch.bool else v.long())
+        assert got[k].dtype == (webdl.float32 if v.is_floating_point() else
+                                webdl.bool if v.dtype == torch.bool else webdl.int64), k
+        assert tuple(got[k].shape) == tuple(v.shape), k
+        np.testing.assert_array_equal(got[k].numpy(), want.numpy(), err_msg=k)
+
+
+def test_torch_reads_webdl_state_dict_through_safetensors(tmp_path):
+    from safetensors.torch import load_file as torch_load_file
+    net_w = models.cnn(webdl)
+    path = tmp_path / "w.safetensors"
+    webdl.save(net_w.state_dict(), path)
+    net_t = models.cnn(torch)
+    res = net_t.load_state_dict(torch_load_file(str(path)))
+    assert not res.missing_keys and not res.unexpected_keys
+    x, _ = models.bars(n=4)
+    net_w.eval(), net_t.eval()
+    np.testing.assert_allclose(net_t(torch.tensor(x)).detach().numpy(),
+                               net_w(webdl.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)

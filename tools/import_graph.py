@@ -12,7 +12,8 @@ LAYERS = [
     ("autograd", "storage", "backends"),
     ("tensor",),
     ("functions",),
-    ("nn", "optim", "utils", "serialization", "tfjs", "display"),
+    ("nn", "optim", "utils", "serialization", "tfjs", "display", "cuda", "amp",
+     "accelerator"),
     ("apps", "__init__", "__main__"),
 ]
 

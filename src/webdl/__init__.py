@@ -1,5 +1,8 @@
 """webdl: PyTorch-style deep learning for Python, on numpy or on WebGL2 in the browser."""
 from .dtypes import float32, int64, bool_ as bool, float, long, dtype  # noqa: A004
+from .dtypes import (float64, double, float16, half, bfloat16, int32, int16, short,  # noqa: F401
+                     int8, uint8, finfo, iinfo)
+from .dtypes import int32 as int  # noqa: F401,A004 - torch.int; the same object as int64 here
 from . import backends as _backends
 from .backends import device, set_default_device, get_default_device, Device
 from .autograd import no_grad, enable_grad, is_grad_enabled
@@ -12,6 +15,10 @@ from .functions import FUNCTIONS as _FUNCTIONS
 from . import nn, optim, utils  # noqa: F401
 from .nn import functional  # noqa: F401
 from .serialization import save, load  # noqa: F401
+from . import cuda, amp, accelerator  # noqa: F401 - CUDA and mixed precision: absent, stubs
+from .amp import autocast, is_autocast_enabled  # noqa: F401
+from .backends.flags import (set_float32_matmul_precision,  # noqa: F401
+                             get_float32_matmul_precision)
 from .display import show, plot  # noqa: F401
 
 globals().update(_FUNCTIONS)    # webdl.sum, webdl.cat, ...: the functions' one table

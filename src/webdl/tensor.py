@@ -424,6 +424,27 @@ class Tensor:
     def new_tensor(self, data, dtype=None):
         return tensor(data, dtype=dtype or self.dtype, device=self.device)
 
+    # --- PyTorch names for what webdl lacks: no CUDA, floats stored as float32 ------------
+    @property
+    def is_cuda(self):
+        return False
+
+    def cuda(self, device=None, non_blocking=False):
+        """webdl has no CUDA: raises the device registry's error naming its devices."""
+        return self.to(_device("cuda"))
+
+    def half(self):
+        """float16 in PyTorch; webdl stores floats as float32 (``webdl.half is float32``)."""
+        return self.to(dtypes.float16)
+
+    def bfloat16(self):
+        """bfloat16 in PyTorch; webdl stores floats as float32."""
+        return self.to(dtypes.bfloat16)
+
+    def double(self):
+        """float64 in PyTorch; webdl stores floats as float32."""
+        return self.to(dtypes.float64)
+
 
 def _scatter_back(base, chain, value):
     """The storage's new root value after writing ``value`` into the view reached from

@@ -2,6 +2,7 @@
 from .base import Backend  # noqa: F401
 from .numpy_backend import NumpyBackend
 from .webgl import WebGLBackend
+from .flags import cudnn, cuda, mps  # noqa: F401 - PyTorch's switches, accepted, ignored
 
 
 class Device:

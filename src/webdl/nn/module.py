@@ -1,5 +1,8 @@
 """nn.Module and Parameter, with PyTorch's bookkeeping and state_dict semantics."""
 import collections
+import collections.abc
+
+import numpy as np
 
 from ..autograd import no_grad
 from ..storage import DETACH, storage_of
@@ -33,6 +36,7 @@ class Module:
         object.__setattr__(self, "_parameters", collections.OrderedDict())
         object.__setattr__(self, "_buffers", collections.OrderedDict())
         object.__setattr__(self, "_modules", collections.OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "training", True)
 
     # --- registration ---------------------------------------------------------------------
@@ -72,8 +76,12 @@ class Module:
         for key in ("_parameters", "_buffers", "_modules"):
             if name in self.__dict__[key]:
                 del self.__dict__[key][name]
+                self._non_persistent().discard(name)
                 return
         object.__delattr__(self, name)
+
+    def _non_persistent(self):
+        return self.__dict__.setdefault("_non_persistent_buffers_set", set())
 
     def register_parameter(self, name, param):
         if param is None:
@@ -82,9 +90,27 @@ class Module:
             setattr(self, name, param)
 
     def register_buffer(self, name, tensor, persistent=True):
+        """A tensor kept with the module (moved by ``to``); in ``state_dict`` unless
+        ``persistent=False``."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("register_buffer: call super().__init__() first")
+        if not isinstance(name, str):
+            raise TypeError(f"register_buffer: buffer name should be a string, got "
+                            f"{type(name).__name__}")
+        if "." in name or name == "":
+            raise KeyError(f"register_buffer: buffer name can't contain '.' or be empty, "
+                           f"got {name!r}")
+        if name not in self._buffers and (name in self.__dict__ or name in self._parameters
+                                          or name in self._modules):
+            raise KeyError(f"register_buffer: attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: cannot assign {type(tensor).__name__} object "
+                            f"to buffer '{name}' (Tensor or None required)")
         self._buffers[name] = tensor
-        if not persistent:
-            self.__dict__.setdefault("_non_persistent", set()).add(name)
+        if persistent:
+            self._non_persistent().discard(name)
+        else:
+            self._non_persistent().add(name)
 
     def add_module(self, name, module):
         self._modules[name] = module
@@ -183,28 +209,79 @@ class Module:
     def cpu(self):
         return self.to("cpu")
 
+    def cuda(self, device=None):
+        """webdl has no CUDA: raises the device registry's error naming its devices."""
+        return self.to("cuda")
+
     def float(self):
         return self
 
+    def half(self):
+        """PyTorch casts to float16; webdl stores floats as float32, so nothing changes."""
+        return self
+
+    def bfloat16(self):
+        """PyTorch casts to bfloat16; webdl stores floats as float32, so nothing changes."""
+        return self
+
+    def double(self):
+        """PyTorch casts to float64; webdl stores floats as float32, so nothing changes."""
+        return self
+
     # --- state ----------------------------------------------------------------------------
+    def _state_entries(self, prefix=""):
+        """(key, module, 'param'/'buffer', local name, tensor) in PyTorch's state_dict
+        order: a module's parameters, its persistent buffers, then each child's, recursing
+        without deduplication (a module or tensor shared by two paths is under both keys)."""
+        skip = self.__dict__.get("_non_persistent_buffers_set", ())
+        for name, t in self._parameters.items():
+            if t is not None:
+                yield prefix + name, self, "param", name, t
+        for name, t in self._buffers.items():
+            if t is not None and name not in skip:
+                yield prefix + name, self, "buffer", name, t
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m._state_entries(prefix + name + ".")
+
     def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An OrderedDict of every parameter and persistent buffer by dotted name
+        (``"0.weight"``, ``"bn.running_mean"``), detached unless ``keep_vars``."""
         out = collections.OrderedDict() if destination is None else destination
-        for mp, m in self.named_modules(prefix=prefix.rstrip(".")):
-            skip = m.__dict__.get("_non_persistent", set())
-            for name, t in list(m._parameters.items()) + [
-                    (k, v) for k, v in m._buffers.items() if k not in skip]:
-                if t is not None:
-                    out[mp + ("." if mp else "") + name] = t if keep_vars else t.detach()
+        for key, _, _, _, t in self._state_entries(prefix):
+            out[key] = t if keep_vars else t.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
-        own = self.state_dict(keep_vars=True)
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy parameters and buffers from ``state_dict`` (webdl Tensors, or arrays such as
+        numpy's -- a PyTorch checkpoint converted through numpy). Returns
+        ``(missing_keys, unexpected_keys)``; with ``strict`` (the default) either one
+        raises. A shape mismatch or a value that is not an array always raises, and on any
+        error nothing is changed. ``assign=True`` puts the checkpoint's tensors in place of
+        the module's (keeping each parameter's ``requires_grad``) instead of copying."""
+        if not isinstance(state_dict, collections.abc.Mapping):
+            raise TypeError(f"load_state_dict: expected state_dict to be dict-like, got "
+                            f"{type(state_dict).__name__}")
+        entries = list(self._state_entries())
+        own = {key: t for key, _, _, _, t in entries}
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        mismatched = [f"{k}: checkpoint {tuple(state_dict[k].shape)} vs model "
-                      f"{tuple(own[k].shape)}" for k in own
-                      if k in state_dict and tuple(state_dict[k].shape) != tuple(own[k].shape)]
-        problems = []
+        problems, mismatched, staged = [], [], {}
+        for key, _, _, _, t in entries:
+            if key not in state_dict:
+                continue
+            v = _as_tensor(state_dict[key])
+            if v is None:
+                problems.append(f"{key}: expected a Tensor or an array in the checkpoint, "
+                                f"got {type(state_dict[key]).__name__}")
+                continue
+            if t.ndim == 0 and tuple(v.shape) == (1,):
+                v = v.reshape(())   # PyTorch's rule for old 1-element checkpoints of 0-d
+            if tuple(v.shape) != tuple(t.shape):
+                mismatched.append(f"{key}: checkpoint {tuple(v.shape)} vs model "
+                                  f"{tuple(t.shape)}")
+                continue
+            staged[key] = v if assign else v.to(dtype=t.dtype).to(t.device)
         if strict and missing:
             problems.append("missing keys: " + ", ".join(missing))
         if strict and unexpected:
@@ -214,15 +291,17 @@ class Module:
         if problems:
             raise RuntimeError(f"load_state_dict: error(s) loading into {type(self).__name__}: "
                                + ". ".join(problems))
-        staged = {}
-        for k, t in own.items():
-            if k in state_dict:
-                v = state_dict[k]
-                v = v if isinstance(v, Tensor) else _tensor(v)
-                staged[k] = v.detach().to(dtype=t.dtype).to(t.device)
-        with no_grad():
-            for k, v in staged.items():  # all checked and converted: now write them in
-                own[k].copy_(v)
+        for key, module, kind, name, t in entries:  # all checked and converted: write them in
+            if key not in staged:
+                continue
+            v = staged[key]
+            if not assign:
+                with no_grad():
+                    t.copy_(v)       # in place: views of t and its storage see the values
+            elif kind == "param":
+                module._parameters[name] = Parameter(v, requires_grad=t.requires_grad)
+            else:
+                module._buffers[name] = v
         return _IncompatibleKeys(missing, unexpected)
 
     # --- calling and printing ---------------------------------------------------------------
@@ -256,5 +335,32 @@ class Module:
             list(self._buffers)
 
 
-_IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys",
-                                                                "unexpected_keys"])
+def _as_tensor(v):
+    """A checkpoint value as a detached webdl Tensor: a Tensor, or anything numpy reads as
+    a numeric array (numpy arrays, PyTorch tensors); None for anything else."""
+    if isinstance(v, Tensor):
+        return v.detach()
+    if not hasattr(v, "__array__"):
+        return None
+    if hasattr(v, "detach"):    # a PyTorch tensor that requires grad refuses __array__
+        v = v.detach()
+    try:
+        arr = np.asarray(v)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    if arr.dtype.kind not in "biuf":
+        return None
+    return _tensor(arr)
+
+
+class _IncompatibleKeys(collections.namedtuple("IncompatibleKeys",
+                                               ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns, printed as PyTorch prints it."""
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
