@@ -32,6 +32,7 @@ float op_sqrt(float x, float a, float b) { return x < 0.0 ? NAN : sqrt(x); }
 float op_rsqrt(float x, float a, float b) { return x < 0.0 ? NAN : (x == 0.0 ? INF : 1.0 / sqrt(x)); }
 float op_sin(float x, float a, float b) { return sin(x); }
 float op_cos(float x, float a, float b) { return cos(x); }
+float op_tan(float x, float a, float b) { return tan(x); }
 float op_tanh(float x, float a, float b) {
     if (isnan(x)) return x;
     float t = safe_exp(-2.0 * abs(x));

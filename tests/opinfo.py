@@ -220,6 +220,7 @@ def _cases():
         "rsqrt": (lambda m, F, x: m.rsqrt(x), "pos"),
         "sin": (lambda m, F, x: m.sin(x), "float"),
         "cos": (lambda m, F, x: m.cos(x), "float"),
+        "tan": (lambda m, F, x: m.tan(x), "unit"),
         "tanh": (lambda m, F, x: m.tanh(x), "float"),
         "sigmoid": (lambda m, F, x: m.sigmoid(x), "float"),
         "relu": (lambda m, F, x: F.relu(x), "float"),

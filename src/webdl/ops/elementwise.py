@@ -166,6 +166,7 @@ rsqrt = _unary("rsqrt", lambda x: 1.0 / np.sqrt(x), lambda c, x, g: g * c.out.po
                saves=("out",))
 sin = _unary("sin", np.sin, lambda c, x, g: g * x.cos())
 cos = _unary("cos", np.cos, lambda c, x, g: -g * x.sin())
+tan = _unary("tan", np.tan, lambda c, x, g: g * (1.0 + c.out * c.out), saves=("out",))
 tanh = _unary("tanh", np.tanh, lambda c, x, g: g * (1.0 - c.out * c.out), saves=("out",))
 sigmoid = _unary("sigmoid", lambda x: 1.0 / (1.0 + np.exp(-x)),
                  lambda c, x, g: g * c.out * (1.0 - c.out), saves=("out",))
