@@ -1,0 +1,24 @@
+"""``webdl.nn.functional``: the functional forms of layers, activations and losses.
+
+Everything here is a composite of the primitives in ``webdl.ops``. Where a backend names
+an op in ``backend.fused`` (conv2d on WebGL), that op runs as one fused kernel instead
+(``webdl.ops.conv``), with the composite as its reference and its backward pass.
+
+One module per family, as in PyTorch's ``torch.nn.modules``: ``activation``, ``linear``,
+``conv``, ``pooling``, ``vision`` (interpolate, pixel shuffles, pad), ``dropout``,
+``sparse`` (embedding, one_hot), ``normalization``, ``loss``; this package re-exports them.
+"""
+from .activation import (relu, sigmoid, tanh, relu6, silu, elu, hardtanh, prelu,  # noqa: F401
+                         logsigmoid, leaky_relu, gelu, softplus, softmax, log_softmax)
+from .linear import linear  # noqa: F401
+from .conv import conv2d, conv_transpose2d, unfold, fold  # noqa: F401
+from .pooling import (max_pool2d, avg_pool2d, adaptive_avg_pool2d,  # noqa: F401
+                      adaptive_max_pool2d)
+from .vision import (interpolate, upsample, pixel_shuffle, pixel_unshuffle,  # noqa: F401
+                     depth_to_space, space_to_depth, pad)
+from .dropout import dropout  # noqa: F401
+from .sparse import embedding, one_hot  # noqa: F401
+from .normalization import layer_norm, batch_norm, normalize  # noqa: F401
+from .loss import (mse_loss, l1_loss, smooth_l1_loss, huber_loss, nll_loss,  # noqa: F401
+                   cross_entropy, binary_cross_entropy, binary_cross_entropy_with_logits,
+                   kl_div)

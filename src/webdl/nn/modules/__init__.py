@@ -1,0 +1,15 @@
+"""The layers of webdl.nn, each a thin Module over webdl.nn.functional, one module per
+family as in PyTorch's ``torch.nn.modules``."""
+from .linear import Identity, Linear  # noqa: F401
+from .conv import Conv2d, ConvTranspose2d  # noqa: F401
+from .activation import (ReLU, Sigmoid, Tanh, SiLU, ReLU6, LeakyReLU, ELU, GELU,  # noqa: F401
+                         Softplus, PReLU, Softmax, LogSoftmax)
+from .container import Sequential, ModuleList, ModuleDict  # noqa: F401
+from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: F401
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .dropout import Dropout  # noqa: F401
+from .sparse import Embedding  # noqa: F401
+from .flatten import Flatten, Unflatten  # noqa: F401
+from .vision import Upsample, PixelShuffle, PixelUnshuffle  # noqa: F401
+from .loss import (MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss,  # noqa: F401
+                   NLLLoss, BCELoss, BCEWithLogitsLoss)
