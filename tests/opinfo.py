@@ -569,5 +569,64 @@ def _special_cases():
     return C
 
 
-CASES = _cases()
+def _cases_nn_api():
+    """Issue #12: the nn layers and nn.functional API real programs hit (activations,
+    normalisation, embeddings, resampling, convolutions, pooling, padding)."""
+    C = []
+
+    def add(name, fn, *inputs, **kw):
+        C.append(Case(name, fn, inputs, **kw))
+
+    # activations: inputs scaled by 4 so every branch (|x| > 3 for the hard ones) is hit
+    acts = {
+        "mish": lambda m, F, x: F.mish(x),
+        "hardswish": lambda m, F, x: F.hardswish(x),
+        "hardsigmoid": lambda m, F, x: F.hardsigmoid(x),
+        "selu": lambda m, F, x: F.selu(x),
+        "celu": lambda m, F, x: F.celu(x, alpha=0.7),
+        "elu_alpha": lambda m, F, x: F.elu(x, alpha=1.5),
+        "softsign": lambda m, F, x: F.softsign(x),
+        "tanhshrink": lambda m, F, x: F.tanhshrink(x),
+        "hardshrink": lambda m, F, x: F.hardshrink(x, 1.2),
+        "softshrink": lambda m, F, x: F.softshrink(x, 0.8),
+        "threshold": lambda m, F, x: F.threshold(x, 0.3, -2.0),
+        "hardtanh": lambda m, F, x: F.hardtanh(x, -2.0, 1.5),
+        "relu6": lambda m, F, x: F.relu6(x),
+        "logsigmoid": lambda m, F, x: F.logsigmoid(x),
+        "silu_inplace": lambda m, F, x: F.silu(x * 1, inplace=True),
+        "relu_inplace": lambda m, F, x: F.relu(x * 1, inplace=True),
+        "leaky_relu_inplace": lambda m, F, x: F.leaky_relu(x * 1, 0.1, inplace=True),
+        "gelu_tanh_scaled": lambda m, F, x: F.gelu(x, approximate="tanh"),
+    }
+    for name, fn in acts.items():
+        scaled = (lambda f: lambda m, F, x: f(m, F, x * 4.0))(fn)
+        add(f"act:{name}[2d]", scaled, In((3, 7)))
+        add(f"act:{name}[0d]", scaled, In(()))
+        add(f"act:{name}[noncontig]", scaled, In((4, 5), noncontig=True))
+        if name != "gelu_tanh_scaled":   # the gelu primitive gives NaN at +inf (torch: inf)
+            add(f"act:{name}[special]", fn, In((4, 7), "special"), grad=False)
+    add("act:glu", lambda m, F, x: (F.glu(x), F.glu(x, 1)), In((3, 4, 6)))
+    add("act:softmin", lambda m, F, x: (F.softmin(x, 1), F.softmin(x, dim=0)), In((3, 5)))
+    add("act:softmax_implicit_dim", lambda m, F, x, y: (m.nn.Softmax()(x), m.nn.LogSoftmax()(x),
+                                                        m.nn.Softmax()(y), m.nn.Softmin()(y)),
+        In((2, 3, 4)), In((3, 4)))
+    add("act:softmax2d", lambda m, F, x, y: (m.nn.Softmax2d()(x), m.nn.Softmax2d()(y)),
+        In((2, 3, 2, 2)), In((3, 2, 4)))
+    mods = {
+        "Mish": lambda m: m.nn.Mish(), "Hardswish": lambda m: m.nn.Hardswish(),
+        "Hardsigmoid": lambda m: m.nn.Hardsigmoid(), "SiLU": lambda m: m.nn.SiLU(inplace=True),
+        "SELU": lambda m: m.nn.SELU(), "CELU": lambda m: m.nn.CELU(2.0),
+        "Softsign": lambda m: m.nn.Softsign(), "Tanhshrink": lambda m: m.nn.Tanhshrink(),
+        "Hardshrink": lambda m: m.nn.Hardshrink(), "Softshrink": lambda m: m.nn.Softshrink(0.3),
+        "Threshold": lambda m: m.nn.Threshold(0.1, 20.0), "Hardtanh": lambda m: m.nn.Hardtanh(),
+        "ReLU6": lambda m: m.nn.ReLU6(inplace=True), "LogSigmoid": lambda m: m.nn.LogSigmoid(),
+        "GELU_tanh": lambda m: m.nn.GELU(approximate="tanh"), "GLU": lambda m: m.nn.GLU(1),
+        "ELU": lambda m: m.nn.ELU(0.5), "LeakyReLU": lambda m: m.nn.LeakyReLU(0.2, True),
+    }
+    for name, make in mods.items():
+        add(f"act:nn.{name}", lambda m, F, x, make=make: make(m)(x * 4.0), In((2, 4, 3)))
+    return C
+
+
+CASES = _cases() + _cases_nn_api()
 SPECIAL = _special_cases()

@@ -8,8 +8,10 @@ One module per family, as in PyTorch's ``torch.nn.modules``: ``activation``, ``l
 ``conv``, ``pooling``, ``vision`` (interpolate, pixel shuffles, pad), ``dropout``,
 ``sparse`` (embedding, one_hot), ``normalization``, ``loss``; this package re-exports them.
 """
-from .activation import (relu, sigmoid, tanh, relu6, silu, elu, hardtanh, prelu,  # noqa: F401
-                         logsigmoid, leaky_relu, gelu, softplus, softmax, log_softmax)
+from .activation import (relu, sigmoid, tanh, relu6, leaky_relu, gelu, softplus,  # noqa: F401
+                         silu, mish, hardsigmoid, hardswish, elu, selu, celu, hardtanh,
+                         threshold, hardshrink, softshrink, softsign, tanhshrink, logsigmoid,
+                         prelu, glu, softmax, softmin, log_softmax)
 from .linear import linear  # noqa: F401
 from .conv import conv2d, conv_transpose2d, unfold, fold  # noqa: F401
 from .pooling import (max_pool2d, avg_pool2d, adaptive_avg_pool2d,  # noqa: F401

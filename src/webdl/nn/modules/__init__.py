@@ -2,8 +2,10 @@
 family as in PyTorch's ``torch.nn.modules``."""
 from .linear import Identity, Linear  # noqa: F401
 from .conv import Conv2d, ConvTranspose2d  # noqa: F401
-from .activation import (ReLU, Sigmoid, Tanh, SiLU, ReLU6, LeakyReLU, ELU, GELU,  # noqa: F401
-                         Softplus, PReLU, Softmax, LogSoftmax)
+from .activation import (ReLU, SiLU, Mish, Hardswish, Hardsigmoid, SELU, Sigmoid,  # noqa: F401
+                         Tanh, Softsign, Tanhshrink, LogSigmoid, Hardtanh, ReLU6, LeakyReLU,
+                         ELU, CELU, Threshold, Hardshrink, Softshrink, GELU, Softplus, PReLU,
+                         GLU, Softmax, Softmin, LogSoftmax, Softmax2d)
 from .container import Sequential, ModuleList, ModuleDict  # noqa: F401
 from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: F401
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
@@ -13,3 +15,5 @@ from .flatten import Flatten, Unflatten  # noqa: F401
 from .vision import Upsample, PixelShuffle, PixelUnshuffle  # noqa: F401
 from .loss import (MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss,  # noqa: F401
                    NLLLoss, BCELoss, BCEWithLogitsLoss)
+
+__all__ = sorted(name for name in dir() if name[:1].isupper())   # the layers, not the files

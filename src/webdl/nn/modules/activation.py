@@ -1,46 +1,126 @@
-"""Activation modules."""
+"""Activation modules, with PyTorch's constructor arguments and reprs.
+
+``inplace=True`` is accepted and computed out of place (see ``nn.functional.activation``)."""
 from .. import functional as F
 from ..module import Module, Parameter
 from ...tensor import ones
 
 
-def _act(name, fn, repr_fn=lambda self: ""):
-    def forward(self, x):
-        return fn(self, x)
-    return type(name, (Module,), {"forward": forward, "extra_repr": repr_fn})
+class _Inplace(Module):
+    """An activation whose only argument is ``inplace``."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
-ReLU = _act("ReLU", lambda self, x: F.relu(x))
-Sigmoid = _act("Sigmoid", lambda self, x: F.sigmoid(x))
-Tanh = _act("Tanh", lambda self, x: F.tanh(x))
-SiLU = _act("SiLU", lambda self, x: F.silu(x))
-ReLU6 = _act("ReLU6", lambda self, x: F.relu6(x))
-for _cls in (ReLU, Sigmoid, Tanh, SiLU, ReLU6):
-    _cls.__init__ = lambda self, inplace=False: Module.__init__(self)
+def _inplace_act(name, fn):
+    return type(name, (_Inplace,), {"forward": lambda self, input: fn(input)})
+
+
+ReLU = _inplace_act("ReLU", F.relu)
+SiLU = _inplace_act("SiLU", F.silu)
+Mish = _inplace_act("Mish", F.mish)
+Hardswish = _inplace_act("Hardswish", F.hardswish)
+Hardsigmoid = _inplace_act("Hardsigmoid", F.hardsigmoid)
+SELU = _inplace_act("SELU", F.selu)
+
+
+def _plain_act(name, fn):
+    return type(name, (Module,), {"forward": lambda self, input: fn(input)})
+
+
+Sigmoid = _plain_act("Sigmoid", F.sigmoid)
+Tanh = _plain_act("Tanh", F.tanh)
+Softsign = _plain_act("Softsign", F.softsign)
+Tanhshrink = _plain_act("Tanhshrink", F.tanhshrink)
+LogSigmoid = _plain_act("LogSigmoid", F.logsigmoid)
+
+
+class Hardtanh(Module):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val {min_val} can't be greater than max_val "
+                             f"{max_val}")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input):  # noqa: A002
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}" + \
+            (", inplace=True" if self.inplace else "")
+
+
+class ReLU6(Hardtanh):
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
-    def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+    def forward(self, input):  # noqa: A002
+        return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class ELU(Module):
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha = alpha
+        self.alpha, self.inplace = alpha, inplace
 
-    def forward(self, x):
-        return F.elu(x, self.alpha)
+    def forward(self, input):  # noqa: A002
+        return F.elu(input, self.alpha)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class CELU(ELU):
+    def forward(self, input):  # noqa: A002
+        return F.celu(input, self.alpha)
+
+
+class Threshold(Module):
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input):  # noqa: A002
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}" + \
+            (", inplace=True" if self.inplace else "")
+
+
+class Hardshrink(Module):
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):  # noqa: A002
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    def forward(self, input):  # noqa: A002
+        return F.softshrink(input, self.lambd)
 
 
 class GELU(Module):
@@ -48,11 +128,11 @@ class GELU(Module):
         super().__init__()
         self.approximate = approximate
 
-    def forward(self, x):
-        return F.gelu(x, self.approximate)
+    def forward(self, input):  # noqa: A002
+        return F.gelu(input, self.approximate)
 
     def extra_repr(self):
-        return f"approximate='{self.approximate}'"
+        return f"approximate={self.approximate!r}"
 
 
 class Softplus(Module):
@@ -60,8 +140,8 @@ class Softplus(Module):
         super().__init__()
         self.beta, self.threshold = beta, threshold
 
-    def forward(self, x):
-        return F.softplus(x, self.beta, self.threshold)
+    def forward(self, input):  # noqa: A002
+        return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self):
         return f"beta={self.beta}, threshold={self.threshold}"
@@ -73,11 +153,23 @@ class PReLU(Module):
         self.num_parameters = num_parameters
         self.weight = Parameter(ones(num_parameters, device=device) * init)
 
-    def forward(self, x):
-        return F.prelu(x, self.weight)
+    def forward(self, input):  # noqa: A002
+        return F.prelu(input, self.weight)
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
+
+
+class GLU(Module):
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):  # noqa: A002
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
 
 
 class Softmax(Module):
@@ -85,14 +177,26 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x):
-        return F.softmax(x, self.dim if self.dim is not None else (0 if x.ndim in (0, 1, 3)
-                                                                     else 1))
+    def forward(self, input):  # noqa: A002
+        return F.softmax(input, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
 
 
+class Softmin(Softmax):
+    def forward(self, input):  # noqa: A002
+        return F.softmin(input, self.dim)
+
+
 class LogSoftmax(Softmax):
-    def forward(self, x):
-        return F.log_softmax(x, self.dim if self.dim is not None else 1)
+    def forward(self, input):  # noqa: A002
+        return F.log_softmax(input, self.dim)
+
+
+class Softmax2d(Module):
+    def forward(self, input):  # noqa: A002
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected a 3-D or 4-D input, got shape "
+                             f"{tuple(input.shape)}")
+        return F.softmax(input, -3)
