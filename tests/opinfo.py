@@ -624,7 +624,62 @@ def _cases_nn_api():
         "ELU": lambda m: m.nn.ELU(0.5), "LeakyReLU": lambda m: m.nn.LeakyReLU(0.2, True),
     }
     for name, make in mods.items():
-        add(f"act:nn.{name}", lambda m, F, x, make=make: make(m)(x * 4.0), In((2, 4, 3)))
+        add(f"act:nn.{name}", lambda m, F, x, make=make: make(m).to(x.device)(x * 4.0),
+            In((2, 4, 3)))
+
+    # normalisation
+    for tag, xs, g in (("4d", (2, 6, 3, 4), 3), ("one_group", (2, 4, 5), 1),
+                       ("per_channel", (3, 4, 2, 2), 4), ("2d_input", (5, 6), 2),
+                       ("5d", (2, 4, 2, 3, 2), 2)):
+        add(f"group_norm[{tag}]", lambda m, F, x, w, b, g=g: F.group_norm(x, g, w, b),
+            In(xs), In((xs[1],)), In((xs[1],)))
+    add("group_norm[no_affine_eps]", lambda m, F, x: F.group_norm(x, 2, eps=1e-2),
+        In((2, 4, 3, 3)))
+    add("group_norm[weight_only]", lambda m, F, x, w: F.group_norm(x, 2, w), In((1, 4, 6)),
+        In((4,)))
+    for tag, xs in (("1d", (2, 3, 7)), ("2d", (2, 3, 4, 5)), ("3d", (1, 2, 3, 2, 4))):
+        add(f"instance_norm[{tag}]", lambda m, F, x, w, b: F.instance_norm(x, weight=w, bias=b),
+            In(xs), In((xs[1],)), In((xs[1],)))
+    add("instance_norm[plain]", lambda m, F, x: F.instance_norm(x, eps=1e-3), In((3, 2, 5, 5)))
+    # running stats: updated in place from the batch's per-instance stats (returned as
+    # outputs to compare), then used by eval-mode normalisation
+    add("instance_norm[running_update]",
+        lambda m, F, x, rm, rv: (F.instance_norm(x, rm, rv, momentum=0.3), rm * 1, rv * 1),
+        In((3, 2, 4, 5)), In((2,), grad=False), In((2,), "pos", grad=False),
+        gradcheck=False)  # the running stats depend on x outside autograd, as in PyTorch
+    add("instance_norm[running_eval]",
+        lambda m, F, x, rm, rv, w, b: F.instance_norm(x, rm, rv, w, b, use_input_stats=False),
+        In((2, 3, 4, 4)), In((3,), grad=False), In((3,), "pos", grad=False), In((3,)), In((3,)))
+    inorm = {
+        "InstanceNorm1d": (lambda m: m.nn.InstanceNorm1d(3), (2, 3, 6)),
+        "InstanceNorm1d_unbatched": (lambda m: m.nn.InstanceNorm1d(3, affine=True), (3, 6)),
+        "InstanceNorm2d": (lambda m: m.nn.InstanceNorm2d(3), (2, 3, 4, 4)),
+        "InstanceNorm2d_unbatched": (lambda m: m.nn.InstanceNorm2d(3, affine=True), (3, 4, 5)),
+        "InstanceNorm2d_tracked_eval": (
+            lambda m: m.nn.InstanceNorm2d(3, affine=True, track_running_stats=True).eval(),
+            (2, 3, 4, 4)),
+        "InstanceNorm3d": (lambda m: m.nn.InstanceNorm3d(2, eps=1e-3), (1, 2, 3, 2, 3)),
+        "GroupNorm": (lambda m: m.nn.GroupNorm(2, 6), (2, 6, 3, 3)),
+        "GroupNorm_no_affine": (lambda m: m.nn.GroupNorm(3, 3, affine=False), (2, 3, 5)),
+        "LayerNorm_3d_shape": (lambda m: m.nn.LayerNorm((2, 3, 4)), (2, 2, 3, 4)),
+        "LayerNorm_no_affine": (lambda m: m.nn.LayerNorm([3, 4], elementwise_affine=False),
+                                (5, 3, 4)),
+        "LayerNorm_no_bias": (lambda m: m.nn.LayerNorm(4, bias=False, eps=1e-3), (2, 3, 4)),
+        "RMSNorm": (lambda m: m.nn.RMSNorm(4), (2, 3, 4)),
+        "RMSNorm_2d_eps": (lambda m: m.nn.RMSNorm([3, 4], eps=1e-3), (2, 3, 4)),
+        "RMSNorm_no_affine": (lambda m: m.nn.RMSNorm(5, elementwise_affine=False), (5,)),
+        "BatchNorm3d": (lambda m: m.nn.BatchNorm3d(2), (2, 2, 3, 2, 2)),
+    }
+    for name, (make, xs) in inorm.items():
+        add(f"norm:nn.{name}", lambda m, F, x, make=make: make(m).to(x.device)(x), In(xs))
+    for tag, shape, ns in (("last1", (2, 3, 5), (5,)), ("last2", (2, 3, 4), (3, 4)),
+                           ("all", (2, 3, 4), (2, 3, 4)), ("1d", (6,), (6,))):
+        add(f"layer_norm[{tag}]", lambda m, F, x, w, b, ns=ns: F.layer_norm(x, ns, w, b),
+            In(shape), In(ns), In(ns))
+    add("layer_norm[weight_only]", lambda m, F, x, w: F.layer_norm(x, (4,), w, None),
+        In((3, 4)), In((4,)))
+    add("rms_norm", lambda m, F, x, w: (F.rms_norm(x, (4,), w), F.rms_norm(x, [3, 4], eps=0.1)),
+        In((2, 3, 4)), In((4,)))
     return C
 
 

@@ -20,7 +20,8 @@ from .vision import (interpolate, upsample, pixel_shuffle, pixel_unshuffle,  # n
                      depth_to_space, space_to_depth, pad)
 from .dropout import dropout  # noqa: F401
 from .sparse import embedding, one_hot  # noqa: F401
-from .normalization import layer_norm, batch_norm, normalize  # noqa: F401
+from .normalization import (layer_norm, batch_norm, group_norm, instance_norm,  # noqa: F401
+                            rms_norm, normalize)
 from .loss import (mse_loss, l1_loss, smooth_l1_loss, huber_loss, nll_loss,  # noqa: F401
                    cross_entropy, binary_cross_entropy, binary_cross_entropy_with_logits,
                    kl_div)

@@ -8,7 +8,8 @@ from .activation import (ReLU, SiLU, Mish, Hardswish, Hardsigmoid, SELU, Sigmoid
                          GLU, Softmax, Softmin, LogSoftmax, Softmax2d)
 from .container import Sequential, ModuleList, ModuleDict  # noqa: F401
 from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: F401
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d,  # noqa: F401
+                            InstanceNorm2d, InstanceNorm3d, GroupNorm, LayerNorm, RMSNorm)
 from .dropout import Dropout  # noqa: F401
 from .sparse import Embedding  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401

@@ -1,0 +1,184 @@
+"""Issue #12's layers at module level, against PyTorch: the state_dict of a fresh webdl layer
+has PyTorch's keys and shapes; a PyTorch layer's state_dict (randomised) loads into the webdl
+layer, after which outputs, input and parameter gradients and the updated buffers match
+within 1e-5 in training and in eval mode. Also constructor checks and reprs."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import webdl
+import webdl.nn as wnn
+
+TOL = dict(rtol=1e-5, atol=1e-5)
+
+
+def _randomise(layer, seed):
+    """Give every float parameter and buffer of a PyTorch layer random values (variances
+    positive) so loading them checks that each lands where it belongs."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in list(layer.named_parameters()) + list(layer.named_buffers()):
+            if t.dtype.is_floating_point:
+                r = torch.rand(t.shape, generator=g) if "var" in name else \
+                    torch.randn(t.shape, generator=g)
+                t.copy_(r + 0.5 if "var" in name else r)
+
+
+def _load(make, seed=0):
+    tl = make(torch)
+    _randomise(tl, seed)
+    wl = make(webdl)
+    sd_t = tl.state_dict()
+    sd_w = wl.state_dict()
+    assert list(sd_w) == list(sd_t)
+    for k in sd_t:
+        assert tuple(sd_w[k].shape) == tuple(sd_t[k].shape), k
+    wl.load_state_dict({k: webdl.tensor(v.numpy()) for k, v in sd_t.items()})
+    return wl, tl
+
+
+def _inputs(shapes, seed, kinds=None):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, s in enumerate(shapes):
+        kind = (kinds or {}).get(i, "float")
+        if kind == "float":
+            out.append(rng.standard_normal(s).astype(np.float32))
+        else:                                          # ("index", high)
+            out.append(rng.integers(0, kind[1], size=s).astype(np.int64))
+    return out
+
+
+def _run(layer, lib, arrays, call):
+    xs = []
+    for a in arrays:
+        t = lib.tensor(a)
+        if a.dtype.kind == "f":
+            t.requires_grad_(True)
+        xs.append(t)
+    out = call(layer, *xs)
+    outs = out if isinstance(out, tuple) else (out,)
+    rng = np.random.default_rng(7)
+    total = None
+    for o in outs:
+        if o.dtype.is_floating_point and o.requires_grad:
+            w = lib.tensor(rng.standard_normal(tuple(o.shape)).astype(np.float32))
+            term = (o * w).sum()
+            total = term if total is None else total + term
+    if total is not None:
+        total.backward()
+    return ([o.detach().numpy() for o in outs],
+            [x.grad.numpy() if x.grad is not None else None for x in xs],
+            {k: (p.grad.numpy() if p.grad is not None else None)
+             for k, p in layer.named_parameters()},
+            {k: b.numpy() for k, b in layer.named_buffers() if b is not None})
+
+
+def check_layer(make, shapes, modes=("train", "eval"), call=None, kinds=None, seed=0):
+    call = call or (lambda layer, *xs: layer(*xs))
+    wl, tl = _load(make, seed)
+    for i, mode in enumerate(modes):
+        for layer in (wl, tl):
+            layer.train(mode == "train")
+        arrays = _inputs(shapes, seed + i, kinds)
+        got, ref = _run(wl, webdl, arrays, call), _run(tl, torch, arrays, call)
+        for a, b in zip(got[0], ref[0]):
+            assert a.dtype.kind == b.dtype.kind
+            np.testing.assert_allclose(a, b, **TOL, err_msg=f"{mode} output")
+        for a, b in zip(got[1], ref[1]):
+            assert (a is None) == (b is None), f"{mode}: input grad presence"
+            if a is not None:
+                np.testing.assert_allclose(a, b, **TOL, err_msg=f"{mode} input grad")
+        assert list(got[2]) == list(ref[2])
+        for k in ref[2]:
+            assert (got[2][k] is None) == (ref[2][k] is None), f"{mode}: grad of {k}"
+            if ref[2][k] is not None:
+                np.testing.assert_allclose(got[2][k], ref[2][k], **TOL,
+                                           err_msg=f"{mode} grad of {k}")
+        assert list(got[3]) == list(ref[3])
+        for k in ref[3]:
+            np.testing.assert_allclose(got[3][k], ref[3][k], **TOL, err_msg=f"{mode} buffer {k}")
+        for layer in (wl, tl):
+            layer.zero_grad()
+    return wl, tl
+
+
+# --- normalisation ---------------------------------------------------------------------------
+NORM = {
+    "GroupNorm": (lambda m: m.nn.GroupNorm(3, 6), [(2, 6, 4, 3)]),
+    "GroupNorm_no_affine": (lambda m: m.nn.GroupNorm(2, 4, eps=1e-3, affine=False), [(3, 4, 5)]),
+    "GroupNorm_no_bias": (lambda m: m.nn.GroupNorm(2, 4, bias=False), [(3, 4, 5)]),
+    "InstanceNorm1d": (lambda m: m.nn.InstanceNorm1d(3), [(2, 3, 8)]),
+    "InstanceNorm1d_affine_unbatched": (lambda m: m.nn.InstanceNorm1d(3, affine=True), [(3, 8)]),
+    "InstanceNorm2d_affine": (lambda m: m.nn.InstanceNorm2d(4, affine=True), [(2, 4, 5, 3)]),
+    "InstanceNorm2d_tracked": (lambda m: m.nn.InstanceNorm2d(3, track_running_stats=True,
+                                                             momentum=0.2), [(4, 3, 3, 5)]),
+    "InstanceNorm2d_tracked_affine": (
+        lambda m: m.nn.InstanceNorm2d(3, affine=True, track_running_stats=True), [(2, 3, 4, 4)]),
+    "InstanceNorm2d_tracked_unbatched": (
+        lambda m: m.nn.InstanceNorm2d(2, affine=True, track_running_stats=True), [(2, 4, 4)]),
+    "InstanceNorm2d_momentum_none": (
+        lambda m: m.nn.InstanceNorm2d(2, track_running_stats=True, momentum=None),
+        [(2, 2, 3, 3)]),
+    "InstanceNorm3d": (lambda m: m.nn.InstanceNorm3d(2, affine=True, track_running_stats=True),
+                       [(2, 2, 3, 2, 4)]),
+    "LayerNorm_shape3": (lambda m: m.nn.LayerNorm((2, 3, 4)), [(5, 2, 3, 4)]),
+    "LayerNorm_no_affine": (lambda m: m.nn.LayerNorm([3, 4], elementwise_affine=False),
+                            [(2, 3, 4)]),
+    "LayerNorm_no_bias": (lambda m: m.nn.LayerNorm(6, bias=False, eps=1e-3), [(2, 6)]),
+    "RMSNorm": (lambda m: m.nn.RMSNorm([3, 4]), [(2, 3, 4)]),
+    "RMSNorm_eps_no_affine": (lambda m: m.nn.RMSNorm(4, eps=1e-2, elementwise_affine=False),
+                              [(3, 4)]),
+    "BatchNorm2d_momentum_none": (lambda m: m.nn.BatchNorm2d(3, momentum=None), [(4, 3, 2, 2)]),
+    "BatchNorm3d": (lambda m: m.nn.BatchNorm3d(2), [(3, 2, 2, 3, 2)]),
+    "BatchNorm1d_no_affine": (lambda m: m.nn.BatchNorm1d(3, affine=False), [(4, 3, 5)]),
+}
+
+
+@pytest.mark.parametrize("name", list(NORM))
+def test_norm_layers(name):
+    make, shapes = NORM[name]
+    check_layer(make, shapes)
+
+
+def test_batchnorm_momentum_none_is_a_cumulative_average():
+    wl, tl = _load(lambda m: m.nn.BatchNorm1d(3, momentum=None))
+    for step in range(3):
+        x = np.random.default_rng(step).standard_normal((5, 3)).astype(np.float32)
+        wl(webdl.tensor(x))
+        tl(torch.tensor(x))
+    np.testing.assert_allclose(wl.running_mean.numpy(), tl.running_mean.numpy(), **TOL)
+    np.testing.assert_allclose(wl.running_var.numpy(), tl.running_var.numpy(), **TOL)
+    assert wl.num_batches_tracked.item() == tl.num_batches_tracked.item() == 3
+
+
+def test_instance_norm_keeps_num_batches_tracked():
+    """PyTorch registers num_batches_tracked for a tracking InstanceNorm but never counts."""
+    wl, tl = check_layer(lambda m: m.nn.InstanceNorm2d(2, track_running_stats=True),
+                         [(2, 2, 3, 3)], modes=("train", "train"))
+    assert wl.num_batches_tracked.item() == tl.num_batches_tracked.item()
+
+
+def test_norm_errors_and_reprs():
+    with pytest.raises(ValueError, match="divisible by num_groups"):
+        wnn.GroupNorm(4, 6)
+    with pytest.raises(ValueError, match="divisible by num_groups"):
+        wnn.functional.group_norm(webdl.randn(2, 6, 3), 4)
+    with pytest.raises(ValueError, match="expected 3D or 4D input"):
+        wnn.InstanceNorm2d(3)(webdl.randn(2, 3, 4, 4, 1))
+    with pytest.raises(ValueError, match="to match num_features"):
+        wnn.InstanceNorm2d(3, affine=True)(webdl.randn(2, 4, 4, 4))
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        wnn.InstanceNorm1d(3)(webdl.randn(2, 3, 1))
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        wnn.InstanceNorm2d(3)(webdl.randn(2, 4, 4, 4))
+    assert any("does not match num_features" in str(x.message) for x in w)
+    for make in (lambda m: m.nn.GroupNorm(2, 4), lambda m: m.nn.GroupNorm(2, 4, affine=False),
+                 lambda m: m.nn.InstanceNorm2d(3), lambda m: m.nn.InstanceNorm1d(3, affine=True),
+                 lambda m: m.nn.LayerNorm(4, bias=False), lambda m: m.nn.RMSNorm([2, 3]),
+                 lambda m: m.nn.LayerNorm(4, elementwise_affine=False),
+                 lambda m: m.nn.BatchNorm2d(3, affine=False), lambda m: m.nn.BatchNorm3d(3)):
+        assert repr(make(webdl)) == repr(make(torch))
