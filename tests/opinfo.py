@@ -680,6 +680,30 @@ def _cases_nn_api():
         In((3, 4)), In((4,)))
     add("rms_norm", lambda m, F, x, w: (F.rms_norm(x, (4,), w), F.rms_norm(x, [3, 4], eps=0.1)),
         In((2, 3, 4)), In((4,)))
+
+    # embeddings. The weight is returned after the call (w * 1): max_norm renormalises the
+    # looked-up rows in place. gradcheck=False where PyTorch's gradient is not the forward's
+    # derivative on purpose: the padding row's is held at 0, max_norm's renorm is outside
+    # autograd, scale_grad_by_freq divides by the counts.
+    add("embedding[pad_neg]", lambda m, F, i, w: F.embedding(i, w, padding_idx=-2),
+        In((3, 4), "index", high=5), In((5, 3)), gradcheck=False)
+    add("embedding[3d_index]", lambda m, F, i, w: F.embedding(i, w), In((2, 2, 3), "index", high=7),
+        In((7, 2)))
+    add("embedding[max_norm]", lambda m, F, i, w: (F.embedding(i, w * 1, max_norm=1.5), ),
+        In((2, 4), "index", high=6), In((6, 3)), gradcheck=False)
+    for tag, kw in (("max_norm_inplace", dict(max_norm=1.0)),
+                    ("max_norm_l1", dict(max_norm=1.2, norm_type=1.0)),
+                    ("max_norm_p3", dict(max_norm=0.9, norm_type=3.0)),
+                    ("max_norm_inf", dict(max_norm=0.8, norm_type=float("inf"))),
+                    ("freq", dict(scale_grad_by_freq=True)),
+                    ("pad_freq_max_norm", dict(padding_idx=0, scale_grad_by_freq=True,
+                                               max_norm=1.0))):
+        add(f"embedding[{tag}]",
+            lambda m, F, i, w, kw=kw: (F.embedding(i, w, **kw), w * 1),
+            In((3, 5), "index", high=4), In((6, 3)), gradcheck=False)
+    add("embedding[nn]", lambda m, F, i, w: m.nn.Embedding.from_pretrained(
+        w, freeze=False, padding_idx=1, max_norm=2.0, scale_grad_by_freq=True)(i),
+        In((4, 3), "index", high=5), In((5, 4)), gradcheck=False)
     return C
 
 

@@ -182,3 +182,43 @@ def test_norm_errors_and_reprs():
                  lambda m: m.nn.LayerNorm(4, elementwise_affine=False),
                  lambda m: m.nn.BatchNorm2d(3, affine=False), lambda m: m.nn.BatchNorm3d(3)):
         assert repr(make(webdl)) == repr(make(torch))
+
+
+# --- embeddings --------------------------------------------------------------------------------
+EMB = {
+    "plain": (lambda m: m.nn.Embedding(7, 3), [(2, 5)]),
+    "padding_idx": (lambda m: m.nn.Embedding(6, 4, padding_idx=2), [(3, 4)]),
+    "padding_idx_negative": (lambda m: m.nn.Embedding(6, 4, padding_idx=-1), [(3, 4)]),
+    "max_norm": (lambda m: m.nn.Embedding(5, 4, max_norm=1.0), [(2, 6)]),
+    "max_norm_l1_freq": (lambda m: m.nn.Embedding(5, 3, max_norm=2.0, norm_type=1.0,
+                                                  scale_grad_by_freq=True), [(4, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", list(EMB))
+def test_embedding_layers(name):
+    make, shapes = EMB[name]
+    num = make(torch).num_embeddings
+    wl, tl = check_layer(make, shapes, kinds={0: ("index", num)})
+    # max_norm renormalised the weight in place: the loaded weights moved the same way
+    np.testing.assert_allclose(wl.weight.detach().numpy(), tl.weight.detach().numpy(), **TOL)
+
+
+def test_embedding_constructor():
+    for kw in ({}, dict(padding_idx=-2), dict(max_norm=1.0, norm_type=1.0),
+               dict(scale_grad_by_freq=True, sparse=True)):
+        assert repr(wnn.Embedding(5, 3, **kw)) == repr(torch.nn.Embedding(5, 3, **kw))
+    e = wnn.Embedding(5, 3, padding_idx=-1)
+    assert e.padding_idx == 4
+    assert not e.weight.detach().numpy()[4].any() and e.weight.detach().numpy()[0].any()
+    w = webdl.randn(4, 2)
+    frozen = wnn.Embedding.from_pretrained(w)
+    assert not frozen.weight.requires_grad
+    np.testing.assert_array_equal(frozen(webdl.tensor([3, 0])).numpy(), w.numpy()[[3, 0]])
+    assert wnn.Embedding.from_pretrained(w, freeze=False).weight.requires_grad
+    with pytest.raises(ValueError, match="padding_idx"):
+        wnn.Embedding(5, 3, padding_idx=5)
+    with pytest.raises(NotImplementedError, match="sparse=True"):
+        wnn.Embedding(5, 3, sparse=True)(webdl.tensor([1, 2]))
+    with webdl.no_grad():      # inference with sparse=True is the dense lookup
+        wnn.Embedding(5, 3, sparse=True)(webdl.tensor([1, 2]))
