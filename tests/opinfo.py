@@ -704,6 +704,136 @@ def _cases_nn_api():
     add("embedding[nn]", lambda m, F, i, w: m.nn.Embedding.from_pretrained(
         w, freeze=False, padding_idx=1, max_norm=2.0, scale_grad_by_freq=True)(i),
         In((4, 3), "index", high=5), In((5, 4)), gradcheck=False)
+
+    # interpolate / Upsample: every mode, size and scale_factor, align_corners,
+    # recompute_scale_factor where it changes the result (non-integer scales)
+    interp = [
+        ("1d", (2, 3, 5), [
+            ("nearest_sf", dict(scale_factor=2.5)), ("nearest_same_sf", dict(scale_factor=1.3)),
+            ("nearest_exact", dict(size=8, mode="nearest-exact")),
+            ("linear_sf", dict(scale_factor=1.7, mode="linear")),
+            ("linear_sf_recompute", dict(scale_factor=1.7, mode="linear",
+                                         recompute_scale_factor=True)),
+            ("linear_ac", dict(size=9, mode="linear", align_corners=True)),
+            ("linear_down", dict(size=3, mode="linear")),
+            ("area", dict(size=3, mode="area"))]),
+        ("2d", (2, 2, 4, 5), [
+            ("nearest_sf_tuple", dict(scale_factor=(1.5, 2.0))),
+            ("nearest_exact_sf", dict(scale_factor=1.6, mode="nearest-exact")),
+            ("nearest_exact_down", dict(size=(3, 2), mode="nearest-exact")),
+            ("bilinear_sf", dict(scale_factor=1.7, mode="bilinear")),
+            ("bilinear_sf_recompute", dict(scale_factor=1.7, mode="bilinear",
+                                           recompute_scale_factor=True)),
+            ("bilinear_same_size_sf", dict(scale_factor=(1.2, 1.1), mode="bilinear")),
+            ("bilinear_ac_sf", dict(scale_factor=2, mode="bilinear", align_corners=True)),
+            ("bicubic_x2", dict(scale_factor=2, mode="bicubic")),
+            ("bicubic_ac", dict(size=(7, 9), mode="bicubic", align_corners=True)),
+            ("bicubic_size", dict(size=(5, 3), mode="bicubic")),
+            ("bicubic_down", dict(size=(2, 3), mode="bicubic")),
+            ("bicubic_sf", dict(scale_factor=1.3, mode="bicubic")),
+            ("bicubic_sf_recompute", dict(scale_factor=1.3, mode="bicubic",
+                                          recompute_scale_factor=True)),
+            ("bicubic_one", dict(size=(1, 1), mode="bicubic", align_corners=True)),
+            ("area_down", dict(size=(3, 2), mode="area")),
+            ("area_sf", dict(scale_factor=0.5, mode="area"))]),
+        ("3d", (1, 2, 3, 4, 3), [
+            ("nearest", dict(scale_factor=(2, 1.5, 1))),
+            ("nearest_exact", dict(size=(2, 5, 4), mode="nearest-exact")),
+            ("trilinear", dict(scale_factor=1.5, mode="trilinear")),
+            ("trilinear_ac", dict(size=(4, 3, 5), mode="trilinear", align_corners=True)),
+            ("area", dict(size=(2, 2, 2), mode="area"))]),
+    ]
+    for dim, shape, variants in interp:
+        for tag, kw in variants:
+            add(f"interpolate[{dim}_{tag}]", lambda m, F, x, kw=kw: F.interpolate(x, **kw),
+                In(shape))
+    add("interpolate[noncontig]",
+        lambda m, F, x: F.interpolate(x, size=(6, 3), mode="bicubic"),
+        In((1, 2, 4, 5), noncontig=True))
+    up = {
+        "Upsample_bilinear": lambda m: m.nn.Upsample(scale_factor=1.5, mode="bilinear"),
+        "Upsample_bicubic_ac": lambda m: m.nn.Upsample(size=(6, 7), mode="bicubic",
+                                                       align_corners=True),
+        "Upsample_recompute": lambda m: m.nn.Upsample(scale_factor=1.3, mode="bilinear",
+                                                      recompute_scale_factor=True),
+        "UpsamplingNearest2d": lambda m: m.nn.UpsamplingNearest2d(scale_factor=3),
+        "UpsamplingBilinear2d": lambda m: m.nn.UpsamplingBilinear2d(size=(5, 8)),
+    }
+    for name, make in up.items():
+        add(f"interpolate[nn.{name}]", lambda m, F, x, make=make: make(m)(x), In((2, 3, 4, 5)))
+
+    # pooling. Inputs are random floats: no ties, so the max is differentiable everywhere
+    pools1d = [
+        ("k3", dict(kernel_size=3)), ("k3s1p1", dict(kernel_size=3, stride=1, padding=1)),
+        ("k2s2_ceil", dict(kernel_size=2, stride=2, ceil_mode=True)),
+        ("k3s2p1_ceil", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ]
+    for tag, kw in pools1d:
+        add(f"max_pool1d[{tag}]", lambda m, F, x, kw=kw: F.max_pool1d(x, **kw), In((2, 3, 9)))
+        add(f"max_pool1d[{tag}_indices]",
+            lambda m, F, x, kw=kw: F.max_pool1d(x, return_indices=True, **kw), In((2, 3, 9)))
+        add(f"avg_pool1d[{tag}]", lambda m, F, x, kw=kw: F.avg_pool1d(x, **kw), In((2, 3, 9)))
+        add(f"avg_pool1d[{tag}_nopad]",
+            lambda m, F, x, kw=kw: F.avg_pool1d(x, count_include_pad=False, **kw), In((2, 3, 9)))
+    add("max_pool1d[dilation]", lambda m, F, x: F.max_pool1d(x, 3, 1, 1, dilation=2,
+                                                             return_indices=True), In((1, 2, 8)))
+    add("max_pool1d[unbatched]", lambda m, F, x: F.max_pool1d(x, 2, return_indices=True),
+        In((3, 8)))
+    add("avg_pool1d[unbatched]", lambda m, F, x: F.avg_pool1d(x, 3, 2), In((3, 8)))
+    pools2d = [
+        ("k2", dict(kernel_size=2)), ("k3s1p1", dict(kernel_size=3, stride=1, padding=1)),
+        ("k3s2", dict(kernel_size=3, stride=2)), ("rect", dict(kernel_size=(2, 3), stride=(1, 2))),
+        ("ceil", dict(kernel_size=2, stride=2, ceil_mode=True)),
+        ("tiles_rect", dict(kernel_size=(3, 2))),
+        ("dil_pad", dict(kernel_size=3, stride=2, padding=1, dilation=2)),
+        ("ceil_pad", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ]
+    for tag, kw in pools2d:
+        add(f"max_pool2d[{tag}_indices]",
+            lambda m, F, x, kw=kw: F.max_pool2d(x, return_indices=True, **kw), In((2, 3, 7, 6)))
+    add("max_pool2d[unbatched_indices]",
+        lambda m, F, x: F.max_pool2d(x, 3, 2, 1, return_indices=True), In((3, 5, 6)))
+    add("max_pool2d[nn_indices]",
+        lambda m, F, x: m.nn.MaxPool2d(2, return_indices=True)(x), In((1, 2, 4, 6)))
+    add("max_pool1d[nn]", lambda m, F, x: (m.nn.MaxPool1d(3, 2, 1)(x), m.nn.AvgPool1d(2)(x)),
+        In((2, 3, 7)))
+    # max unpooling: the pool's indices, a scaled input (so gradients reach x through both),
+    # overlapping windows (repeated indices: the last write wins) and output_size. Where
+    # indices repeat, PyTorch's gradient gives every repeated element the output's gradient,
+    # not the derivative of last-write-wins: no gradcheck there.
+    for tag, k, s, p, shape, osz in (("k2", 2, None, 0, (2, 3, 6, 4), None),
+                                     ("k3s2p1", 3, 2, 1, (1, 2, 7, 7), None),
+                                     ("overlap", 3, 1, 1, (1, 2, 5, 6), None),
+                                     ("output_size", 2, 2, 0, (1, 2, 5, 7), (5, 7)),
+                                     ("output_size_nc", 3, 2, 0, (2, 1, 7, 8), (2, 1, 7, 8))):
+        add(f"max_unpool2d[{tag}]", lambda m, F, x, k=k, s=s, p=p, osz=osz: F.max_unpool2d(
+            *F.max_pool2d(x * 2.0, k, s, p, return_indices=True), k, s, p, output_size=osz),
+            In(shape), gradcheck=tag != "overlap")
+    add("max_unpool2d[other_values]", lambda m, F, x, v: F.max_unpool2d(
+        v, F.max_pool2d(x, 3, 1, return_indices=True)[1], 3, 1), In((1, 2, 5, 5)),
+        In((1, 2, 3, 3)), gradcheck=False)
+    add("max_unpool2d[unbatched_nn]", lambda m, F, x: m.nn.MaxUnpool2d(2)(
+        *m.nn.MaxPool2d(2, return_indices=True)(x)), In((3, 4, 6)))
+    add("max_unpool1d", lambda m, F, x: (F.max_unpool1d(*F.max_pool1d(x, 2, return_indices=True),
+                                                        2), m.nn.MaxUnpool1d(3, 1)(
+        *m.nn.MaxPool1d(3, 1, return_indices=True)(x), output_size=(8,))), In((2, 3, 8)),
+        gradcheck=False)
+    for tag, fn, shape in (
+            ("avg1d", lambda m, F, x: F.adaptive_avg_pool1d(x, 3), (2, 3, 7)),
+            ("avg1d_div", lambda m, F, x: F.adaptive_avg_pool1d(x, 4), (2, 3, 8)),
+            ("avg2d_none", lambda m, F, x: F.adaptive_avg_pool2d(x, (None, 3)), (2, 3, 5, 7)),
+            ("avg3d", lambda m, F, x: F.adaptive_avg_pool3d(x, (2, 3, 2)), (1, 2, 3, 5, 4)),
+            ("avg3d_unbatched", lambda m, F, x: F.adaptive_avg_pool3d(x, 2), (2, 4, 4, 5)),
+            ("max1d", lambda m, F, x: F.adaptive_max_pool1d(x, 3, return_indices=True),
+             (2, 3, 7)),
+            ("max1d_div", lambda m, F, x: F.adaptive_max_pool1d(x, 2, True), (2, 3, 8)),
+            ("max2d", lambda m, F, x: F.adaptive_max_pool2d(x, (3, 2), return_indices=True),
+             (2, 3, 7, 5)),
+            ("max2d_div", lambda m, F, x: F.adaptive_max_pool2d(x, 2, True), (1, 3, 4, 6)),
+            ("max2d_unbatched_up", lambda m, F, x: F.adaptive_max_pool2d(x, (4, 6)), (2, 3, 4)),
+            ("nn", lambda m, F, x: (m.nn.AdaptiveMaxPool2d((2, None))(x),
+                                    m.nn.AdaptiveAvgPool2d(3)(x)), (1, 2, 5, 4))):
+        add(f"adaptive_pool[{tag}]", fn, In(shape))
     return C
 
 

@@ -222,3 +222,80 @@ def test_embedding_constructor():
         wnn.Embedding(5, 3, sparse=True)(webdl.tensor([1, 2]))
     with webdl.no_grad():      # inference with sparse=True is the dense lookup
         wnn.Embedding(5, 3, sparse=True)(webdl.tensor([1, 2]))
+
+
+# --- pooling and resampling --------------------------------------------------------------------
+POOL_REPRS = [
+    lambda m: m.nn.MaxPool1d(3), lambda m: m.nn.MaxPool1d(3, 2, 1, 2, True, True),
+    lambda m: m.nn.MaxPool2d((2, 3), return_indices=True), lambda m: m.nn.AvgPool1d(3, 2, 1),
+    lambda m: m.nn.AvgPool2d(3, 2, 1, True, False, 2), lambda m: m.nn.MaxUnpool1d(2),
+    lambda m: m.nn.MaxUnpool2d(2, 1), lambda m: m.nn.MaxUnpool2d((2, 3)),
+    lambda m: m.nn.AdaptiveAvgPool1d(3), lambda m: m.nn.AdaptiveMaxPool2d((3, None), True),
+    lambda m: m.nn.AdaptiveAvgPool3d(2), lambda m: m.nn.AdaptiveMaxPool1d(4),
+    lambda m: m.nn.Upsample(scale_factor=2), lambda m: m.nn.Upsample(size=(3, 4), mode="bilinear"),
+    lambda m: m.nn.Upsample(scale_factor=(2, 3)), lambda m: m.nn.UpsamplingBilinear2d(scale_factor=2),
+    lambda m: m.nn.UpsamplingNearest2d(size=4),
+]
+
+
+@pytest.mark.parametrize("i", range(len(POOL_REPRS)))
+def test_pool_and_upsample_reprs(i):
+    assert repr(POOL_REPRS[i](webdl)) == repr(POOL_REPRS[i](torch))
+
+
+def test_pool_indices_are_int64_and_round_trip():
+    x = np.random.default_rng(0).standard_normal((2, 3, 6, 5)).astype(np.float32)
+    for lib in (webdl, torch):
+        pool = lib.nn.MaxPool2d(2, stride=2, return_indices=True)
+        unpool = lib.nn.MaxUnpool2d(2, stride=2)
+        v, i = pool(lib.tensor(x))
+        assert i.dtype == lib.int64
+        y = unpool(v, i, output_size=(6, 5)).numpy()
+        if lib is webdl:
+            got = y
+        else:
+            np.testing.assert_array_equal(got, y)
+    for fn in (lambda m: m.nn.functional.max_pool1d(m.tensor(x[0]), 2, return_indices=True),
+               lambda m: m.nn.functional.adaptive_max_pool2d(m.tensor(x), (4, 3), True),
+               lambda m: m.nn.functional.adaptive_max_pool1d(m.tensor(x[0]), 3, True)):
+        (vw, iw), (vt, it) = fn(webdl), fn(torch)
+        assert iw.dtype == webdl.int64
+        np.testing.assert_array_equal(iw.numpy(), it.numpy())
+        np.testing.assert_allclose(vw.numpy(), vt.numpy(), **TOL)
+
+
+def test_pool_errors():
+    F = wnn.functional
+    x = webdl.randn(1, 2, 4, 4)
+    v, i = F.max_pool2d(x, 2, return_indices=True)
+    with pytest.raises(ValueError, match="invalid output_size"):
+        F.max_unpool2d(v, i, 2, output_size=(7, 4))
+    with pytest.raises(IndexError, match="invalid max index"):
+        F.max_unpool2d(v, i * 10, 2)
+    with pytest.raises(ValueError, match="indices"):
+        F.max_unpool2d(v, i[:, :1], 2)
+    with pytest.raises(ValueError, match="too small"):
+        F.max_pool1d(webdl.randn(2, 3, 4), 3, 1, 0, 2)
+    with pytest.raises(ValueError, match="half of the kernel"):
+        F.max_pool2d(x, 3, padding=2)
+
+
+def test_interpolate_errors():
+    F = wnn.functional
+    x = webdl.randn(1, 2, 4, 4)
+    with pytest.raises(ValueError, match="align_corners"):
+        F.interpolate(x, scale_factor=2, align_corners=True)
+    with pytest.raises(ValueError, match="needs 3D input"):
+        F.interpolate(x, scale_factor=2, mode="linear")
+    with pytest.raises(ValueError, match="needs 5D input"):
+        F.interpolate(x, scale_factor=2, mode="trilinear")
+    with pytest.raises(ValueError, match="not meaningful"):
+        F.interpolate(x, size=3, recompute_scale_factor=True)
+    with pytest.raises(ValueError, match="only one of"):
+        F.interpolate(x, size=3, scale_factor=2)
+    with pytest.raises(ValueError, match="mode"):
+        F.interpolate(x, scale_factor=2, mode="lanczos")
+    with pytest.raises(NotImplementedError, match="antialias"):
+        F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True)
+    # a 3-D input is (N, C, L), as in PyTorch, not an unbatched image
+    assert tuple(F.interpolate(webdl.randn(2, 3, 4), scale_factor=2).shape) == (2, 3, 8)

@@ -14,10 +14,11 @@ from .activation import (relu, sigmoid, tanh, relu6, leaky_relu, gelu, softplus,
                          prelu, glu, softmax, softmin, log_softmax)
 from .linear import linear  # noqa: F401
 from .conv import conv2d, conv_transpose2d, unfold, fold  # noqa: F401
-from .pooling import (max_pool2d, avg_pool2d, adaptive_avg_pool2d,  # noqa: F401
-                      adaptive_max_pool2d)
-from .vision import (interpolate, upsample, pixel_shuffle, pixel_unshuffle,  # noqa: F401
-                     depth_to_space, space_to_depth, pad)
+from .pooling import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
+                      adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,
+                      adaptive_max_pool1d, adaptive_max_pool2d, max_unpool1d, max_unpool2d)
+from .vision import (interpolate, upsample, upsample_nearest, upsample_bilinear,  # noqa: F401
+                     pixel_shuffle, pixel_unshuffle, depth_to_space, space_to_depth, pad)
 from .dropout import dropout  # noqa: F401
 from .sparse import embedding, one_hot  # noqa: F401
 from .normalization import (layer_norm, batch_norm, group_norm, instance_norm,  # noqa: F401

@@ -7,13 +7,16 @@ from .activation import (ReLU, SiLU, Mish, Hardswish, Hardsigmoid, SELU, Sigmoid
                          ELU, CELU, Threshold, Hardshrink, Softshrink, GELU, Softplus, PReLU,
                          GLU, Softmax, Softmin, LogSoftmax, Softmax2d)
 from .container import Sequential, ModuleList, ModuleDict  # noqa: F401
-from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d  # noqa: F401
+from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, MaxUnpool1d,  # noqa: F401
+                      MaxUnpool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d,
+                      AdaptiveMaxPool1d, AdaptiveMaxPool2d)
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d,  # noqa: F401
                             InstanceNorm2d, InstanceNorm3d, GroupNorm, LayerNorm, RMSNorm)
 from .dropout import Dropout  # noqa: F401
 from .sparse import Embedding  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401
-from .vision import Upsample, PixelShuffle, PixelUnshuffle  # noqa: F401
+from .vision import (Upsample, UpsamplingNearest2d, UpsamplingBilinear2d,  # noqa: F401
+                     PixelShuffle, PixelUnshuffle)
 from .loss import (MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss,  # noqa: F401
                    NLLLoss, BCELoss, BCEWithLogitsLoss)
 
