@@ -233,7 +233,8 @@ POOL_REPRS = [
     lambda m: m.nn.AdaptiveAvgPool1d(3), lambda m: m.nn.AdaptiveMaxPool2d((3, None), True),
     lambda m: m.nn.AdaptiveAvgPool3d(2), lambda m: m.nn.AdaptiveMaxPool1d(4),
     lambda m: m.nn.Upsample(scale_factor=2), lambda m: m.nn.Upsample(size=(3, 4), mode="bilinear"),
-    lambda m: m.nn.Upsample(scale_factor=(2, 3)), lambda m: m.nn.UpsamplingBilinear2d(scale_factor=2),
+    lambda m: m.nn.Upsample(scale_factor=(2, 3)),
+    lambda m: m.nn.UpsamplingBilinear2d(scale_factor=2),
     lambda m: m.nn.UpsamplingNearest2d(size=4),
 ]
 

@@ -84,8 +84,8 @@ def _max_pool(op, x, kernel_size, stride, padding, dilation, ceil_mode, return_i
     return values, row * w + col
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
-               return_indices=False):
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002
+               ceil_mode=False, return_indices=False):
     x, unb = _need4d("max_pool2d", input)
     out = _max_pool("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode,
                     return_indices)
@@ -100,8 +100,8 @@ def _as2d(op, kernel_size, stride, padding, dilation):
             (1, _single(dilation, "dilation", op)[0]))
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
-               return_indices=False):
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002
+               ceil_mode=False, return_indices=False):
     x, unb = _need3d("max_pool1d", input)
     k, s, p, d = _as2d("max_pool1d", kernel_size, stride, padding, dilation)
     out = _max_pool("max_pool1d", x.unsqueeze(2), k, s, p, d, ceil_mode, return_indices)
