@@ -834,7 +834,104 @@ def _cases_nn_api():
             ("nn", lambda m, F, x: (m.nn.AdaptiveMaxPool2d((2, None))(x),
                                     m.nn.AdaptiveAvgPool2d(3)(x)), (1, 2, 5, 4))):
         add(f"adaptive_pool[{tag}]", fn, In(shape))
+
+    # convolutions: 1-D as 2-D on a height-1 image; padding modes (F.pad then conv);
+    # transposed convolutions with every combination of stride, padding, output_padding,
+    # groups and dilation
+    conv1 = [
+        ("basic", (2, 3, 9), (4, 3, 3), {}),
+        ("stride_pad", (1, 2, 10), (3, 2, 4), dict(stride=2, padding=1)),
+        ("same_dil", (2, 2, 8), (2, 2, 3), dict(padding="same", dilation=2)),
+        ("valid", (1, 3, 7), (2, 3, 5), dict(padding="valid")),
+        ("groups", (2, 4, 6), (6, 2, 3), dict(groups=2, padding=(1,))),
+        ("depthwise_unbatched", (3, 8), (3, 1, 3), dict(groups=3, stride=3)),
+    ]
+    for tag, xs, ws, kw in conv1:
+        add(f"conv1d[{tag}]", lambda m, F, x, w, b, kw=kw: F.conv1d(x, w, b, **kw), In(xs),
+            In(ws), In((ws[0],)))
+    convt1 = [
+        ("basic", (2, 3, 5), (3, 2, 3), {}),
+        ("stride_pad_op", (1, 2, 4), (2, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+        ("groups_dil", (2, 4, 5), (4, 1, 3), dict(groups=2, dilation=2, padding=1)),
+        ("dil_op", (1, 2, 4), (2, 2, 2), dict(dilation=3, output_padding=2)),
+        ("unbatched", (3, 6), (3, 2, 4), dict(stride=2)),
+    ]
+    for tag, xs, ws, kw in convt1:
+        add(f"conv_transpose1d[{tag}]",
+            lambda m, F, x, w, b, kw=kw: F.conv_transpose1d(x, w, b, **kw), In(xs), In(ws),
+            In((ws[1] * kw.get("groups", 1),)))
+    convt2 = [
+        ("groups_op", (1, 4, 3, 4), (4, 3, 3, 3), dict(groups=2, stride=2, output_padding=1)),
+        ("groups_dil_pad", (2, 6, 4, 3), (6, 1, 3, 2), dict(groups=3, dilation=(2, 1),
+                                                            padding=(2, 1))),
+        ("dil_op", (1, 2, 3, 3), (2, 2, 2, 3), dict(dilation=2, output_padding=1)),
+        ("stride_hw_op", (1, 2, 3, 4), (2, 3, 3, 2), dict(stride=(3, 2), padding=(1, 0),
+                                                          output_padding=(2, 1))),
+        ("all", (2, 4, 3, 3), (4, 1, 3, 3), dict(stride=2, padding=1, output_padding=1,
+                                                 groups=4, dilation=2)),
+        ("unbatched", (3, 4, 3), (3, 2, 2, 2), dict(stride=2)),
+    ]
+    for tag, xs, ws, kw in convt2:
+        add(f"conv_transpose2d[{tag}]",
+            lambda m, F, x, w, b, kw=kw: F.conv_transpose2d(x, w, b, **kw), In(xs), In(ws),
+            In((ws[1] * kw.get("groups", 1),)))
+    for mode in ("reflect", "replicate", "circular"):
+        for tag, pad in (("p1", 1), ("same", "same"), ("hw", (2, 1))):
+            add(f"conv2d[mode_{mode}_{tag}]",
+                lambda m, F, x, w, b, mode=mode, pad=pad: F.conv2d(
+                    F.pad(x, _reversed_padding(pad, (3, 3)), mode=mode), w, b),
+                In((2, 3, 5, 6)), In((4, 3, 3, 3)), In((4,)))
+        add(f"conv1d[mode_{mode}]", lambda m, F, x, w, mode=mode: F.conv1d(
+            F.pad(x, (2, 2), mode=mode), w, stride=2), In((2, 3, 7)), In((2, 3, 5)))
+    mods = {
+        "Conv2d_reflect": (lambda m: m.nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"),
+                           (2, 3, 5, 6)),
+        "Conv2d_replicate_same": (lambda m: m.nn.Conv2d(2, 2, (3, 2), padding="same",
+                                                        padding_mode="replicate",
+                                                        dilation=(1, 2)), (1, 2, 5, 5)),
+        "Conv2d_circular_groups": (lambda m: m.nn.Conv2d(4, 2, 3, padding=(1, 2), groups=2,
+                                                         padding_mode="circular"), (2, 4, 4, 5)),
+        "Conv2d_reflect_unbatched": (lambda m: m.nn.Conv2d(3, 2, 3, padding=1, stride=2,
+                                                           padding_mode="reflect"), (3, 6, 6)),
+        "Conv1d_circular": (lambda m: m.nn.Conv1d(3, 4, 3, padding=1, padding_mode="circular"),
+                            (2, 3, 8)),
+        "Conv1d_reflect_same": (lambda m: m.nn.Conv1d(2, 2, 4, padding="same",
+                                                      padding_mode="reflect"), (2, 2, 7)),
+        "ConvTranspose1d": (lambda m: m.nn.ConvTranspose1d(3, 2, 3, stride=2, padding=1,
+                                                           output_padding=1), (2, 3, 5)),
+    }
+    for name, (make, xs) in mods.items():
+        add(f"conv:nn.{name}", lambda m, F, x, make=make: _seeded(m, make, x)(x), In(xs))
+    add("conv:nn.ConvTranspose2d_output_size",
+        lambda m, F, x: _seeded(m, lambda m: m.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1),
+                                x)(x, output_size=(8, 9)), In((1, 2, 4, 5)))
+    add("conv:nn.ConvTranspose1d_output_size_unbatched",
+        lambda m, F, x: _seeded(m, lambda m: m.nn.ConvTranspose1d(2, 3, 3, stride=3), x)(
+            x, output_size=[3, 14]), In((2, 4)))
     return C
+
+
+def _reversed_padding(padding, kernel):
+    """Conv2d's F.pad widths for a padding mode (PyTorch's _reversed_padding_repeated_twice)."""
+    if padding == "same":
+        out = []
+        for k in reversed(kernel):
+            out += [(k - 1) // 2, k - 1 - (k - 1) // 2]
+        return tuple(out)
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    return (pw, pw, ph, ph)
+
+
+def _seeded(m, make, x):
+    """A layer with the same deterministic weights in torch and webdl (values from numpy),
+    on the device of the input x."""
+    layer = make(m)
+    rng = np.random.default_rng(0)
+    sd = {}
+    for k, v in layer.state_dict().items():
+        sd[k] = m.tensor(rng.standard_normal(tuple(v.shape)).astype(np.float32) * 0.5)
+    layer.load_state_dict(sd)
+    return layer.to(x.device)
 
 
 CASES = _cases() + _cases_nn_api()

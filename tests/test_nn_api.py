@@ -300,3 +300,58 @@ def test_interpolate_errors():
         F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True)
     # a 3-D input is (N, C, L), as in PyTorch, not an unbatched image
     assert tuple(F.interpolate(webdl.randn(2, 3, 4), scale_factor=2).shape) == (2, 3, 8)
+
+
+# --- convolutions -----------------------------------------------------------------------------
+CONV = {
+    "Conv1d": (lambda m: m.nn.Conv1d(3, 4, 3, stride=2, padding=1), [(2, 3, 9)]),
+    "Conv1d_same_groups_nobias": (lambda m: m.nn.Conv1d(4, 6, 4, padding="same", groups=2,
+                                                        bias=False, dilation=2), [(2, 4, 7)]),
+    "Conv1d_circular_unbatched": (lambda m: m.nn.Conv1d(2, 3, 3, padding=2,
+                                                        padding_mode="circular"), [(2, 6)]),
+    "Conv2d_reflect": (lambda m: m.nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"),
+                       [(2, 3, 5, 6)]),
+    "Conv2d_replicate_same": (lambda m: m.nn.Conv2d(2, 3, (3, 4), padding="same",
+                                                    padding_mode="replicate"), [(1, 2, 6, 5)]),
+    "Conv2d_circular_stride": (lambda m: m.nn.Conv2d(2, 2, 3, stride=2, padding=(1, 2),
+                                                     padding_mode="circular"), [(2, 2, 7, 6)]),
+    "ConvTranspose1d": (lambda m: m.nn.ConvTranspose1d(3, 4, 3, stride=2, padding=1,
+                                                       output_padding=1), [(2, 3, 5)]),
+    "ConvTranspose1d_groups_dil": (lambda m: m.nn.ConvTranspose1d(4, 2, 3, groups=2,
+                                                                  dilation=2), [(4, 5)]),
+    "ConvTranspose2d_all": (lambda m: m.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1,
+                                                           output_padding=1, groups=2,
+                                                           dilation=2), [(2, 4, 3, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", list(CONV))
+def test_conv_layers(name):
+    make, shapes = CONV[name]
+    check_layer(make, shapes, modes=("train",))
+    assert repr(make(webdl)) == repr(make(torch))
+
+
+def test_conv_transpose_output_size():
+    for make, shape, size in (
+            (lambda m: m.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1), (1, 2, 4, 5), (8, 9)),
+            (lambda m: m.nn.ConvTranspose2d(2, 3, 3, stride=3), (2, 4, 4), (3, 12, 14)),
+            (lambda m: m.nn.ConvTranspose1d(2, 3, 3, stride=2), (1, 2, 4), [1, 3, 10])):
+        check_layer(make, [shape], modes=("train",),
+                    call=lambda layer, x, size=size: layer(x, output_size=size))
+    with pytest.raises(ValueError, match="valid sizes range from 7 to 8"):
+        wnn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)(webdl.randn(1, 2, 4, 5),
+                                                          output_size=(9, 9))
+
+
+def test_conv_constructor_errors():
+    with pytest.raises(ValueError, match="padding_mode"):
+        wnn.Conv2d(2, 2, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match='Only "zeros" padding mode'):
+        wnn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="strided"):
+        wnn.Conv1d(2, 2, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="invalid padding string"):
+        wnn.Conv2d(2, 2, 3, padding="full")
+    with pytest.raises(ValueError, match="divisible by groups"):
+        wnn.Conv1d(3, 2, 3, groups=2)

@@ -13,7 +13,8 @@ from .activation import (relu, sigmoid, tanh, relu6, leaky_relu, gelu, softplus,
                          threshold, hardshrink, softshrink, softsign, tanhshrink, logsigmoid,
                          prelu, glu, softmax, softmin, log_softmax)
 from .linear import linear  # noqa: F401
-from .conv import conv2d, conv_transpose2d, unfold, fold  # noqa: F401
+from .conv import (conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold,  # noqa: F401
+                   fold)
 from .pooling import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                       adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,
                       adaptive_max_pool1d, adaptive_max_pool2d, max_unpool1d, max_unpool2d)

@@ -4,7 +4,7 @@ from ...functions.shape import pad
 from ...functions.linalg import matmul
 from ...ops.conv import Conv2d
 from ...ops.linalg import Unfold, Fold
-from ._utils import _pair, _need4d, _out
+from ._utils import _pair, _single, _need4d, _need3d, _out
 
 
 def _conv_padding(op, padding, kernel, dilation, stride):
@@ -28,8 +28,8 @@ def _conv_padding(op, padding, kernel, dilation, stride):
     return (ph, ph, pw, pw)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    x, unb = _need4d("conv2d", x)
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    x, unb = _need4d("conv2d", input)
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must be 4-D (out, in/groups, kh, kw), got shape "
                          f"{tuple(weight.shape)}")
@@ -58,9 +58,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _out(y, unb)
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
-    x, unb = _need4d("conv_transpose2d", x)
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0,  # noqa: A002
+                     output_padding=0, groups=1, dilation=1):
+    x, unb = _need4d("conv_transpose2d", input)
     n, cin, h, w = x.shape
     if weight.ndim != 4 or weight.shape[0] != cin or cin % groups:
         raise ValueError(f"conv_transpose2d: input shape {tuple(x.shape)} with groups={groups} "
@@ -100,6 +100,41 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if bias is not None:
         y = y + bias.reshape(1, cout, 1, 1)
     return _out(y, unb)
+
+
+def _as2d_padding(op, padding):
+    if isinstance(padding, str):
+        return padding
+    return (0, _single(padding, "padding", op)[0])
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """conv2d on a height-1 image: (N, C, L) or (C, L) input, (out, in/groups, k) weight."""
+    x, unb = _need3d("conv1d", input)
+    if weight.ndim != 3:
+        raise ValueError(f"conv1d: weight must be 3-D (out, in/groups, k), got shape "
+                         f"{tuple(weight.shape)}")
+    y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias,
+               (1, _single(stride, "stride", "conv1d")[0]), _as2d_padding("conv1d", padding),
+               (1, _single(dilation, "dilation", "conv1d")[0]), groups)
+    return _out(y.squeeze(2), unb)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0,  # noqa: A002
+                     output_padding=0, groups=1, dilation=1):
+    """conv_transpose2d on a height-1 image: (N, C, L) or (C, L) input, (in, out/groups, k)
+    weight."""
+    x, unb = _need3d("conv_transpose1d", input)
+    if weight.ndim != 3:
+        raise ValueError(f"conv_transpose1d: weight must be 3-D (in, out/groups, k), got shape "
+                         f"{tuple(weight.shape)}")
+    op = "conv_transpose1d"
+    y = conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias,
+                         (1, _single(stride, "stride", op)[0]),
+                         (0, _single(padding, "padding", op)[0]),
+                         (0, _single(output_padding, "output_padding", op)[0]), groups,
+                         (1, _single(dilation, "dilation", op)[0]))
+    return _out(y.squeeze(2), unb)
 
 
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):

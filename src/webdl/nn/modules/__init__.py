@@ -1,7 +1,7 @@
 """The layers of webdl.nn, each a thin Module over webdl.nn.functional, one module per
 family as in PyTorch's ``torch.nn.modules``."""
 from .linear import Identity, Linear  # noqa: F401
-from .conv import Conv2d, ConvTranspose2d  # noqa: F401
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
 from .activation import (ReLU, SiLU, Mish, Hardswish, Hardsigmoid, SELU, Sigmoid,  # noqa: F401
                          Tanh, Softsign, Tanhshrink, LogSigmoid, Hardtanh, ReLU6, LeakyReLU,
                          ELU, CELU, Threshold, Hardshrink, Softshrink, GELU, Softplus, PReLU,
