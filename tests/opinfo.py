@@ -908,6 +908,39 @@ def _cases_nn_api():
     add("conv:nn.ConvTranspose1d_output_size_unbatched",
         lambda m, F, x: _seeded(m, lambda m: m.nn.ConvTranspose1d(2, 3, 3, stride=3), x)(
             x, output_size=[3, 14]), In((2, 4)))
+
+    # padding layers, shape layers, pixel (un)shuffle, dropout outside training
+    pads = {
+        "ZeroPad2d": (lambda m: m.nn.ZeroPad2d((1, 2, 0, 3)), (2, 3, 4, 5)),
+        "ZeroPad1d": (lambda m: m.nn.ZeroPad1d(2), (3, 4)),
+        "ConstantPad2d": (lambda m: m.nn.ConstantPad2d(1, -1.5), (3, 4, 5)),
+        "ConstantPad3d_neg": (lambda m: m.nn.ConstantPad3d((1, -1, 0, 2, -1, 1), 0.5),
+                              (1, 2, 3, 4, 5)),
+        "ReflectionPad2d": (lambda m: m.nn.ReflectionPad2d((1, 2, 3, 0)), (2, 3, 4, 5)),
+        "ReflectionPad1d_unbatched": (lambda m: m.nn.ReflectionPad1d(2), (3, 5)),
+        "ReplicationPad2d": (lambda m: m.nn.ReplicationPad2d(2), (1, 2, 3, 3)),
+        "ReplicationPad3d": (lambda m: m.nn.ReplicationPad3d((1, 0, 2, 1, 0, 1)),
+                             (1, 2, 2, 3, 3)),
+        "CircularPad2d": (lambda m: m.nn.CircularPad2d((2, 1, 1, 2)), (2, 2, 3, 4)),
+        "CircularPad1d": (lambda m: m.nn.CircularPad1d(1), (2, 3, 4)),
+        "Identity": (lambda m: m.nn.Identity(54, unused_argument=0.1), (2, 3)),
+        "Unflatten": (lambda m: m.nn.Unflatten(1, (2, 3)), (4, 6, 2)),
+        "Unflatten_neg_list": (lambda m: m.nn.Unflatten(-1, [2, -1]), (3, 8)),
+        "Flatten_range": (lambda m: m.nn.Flatten(0, 1), (2, 3, 4)),
+        "PixelUnshuffle": (lambda m: m.nn.PixelUnshuffle(3), (2, 2, 6, 9)),
+        "PixelUnshuffle_unbatched": (lambda m: m.nn.PixelUnshuffle(2), (3, 4, 2)),
+        "PixelUnshuffle_5d": (lambda m: m.nn.PixelUnshuffle(2), (2, 1, 3, 4, 6)),
+        "PixelShuffle_roundtrip": (lambda m: m.nn.Sequential(m.nn.PixelUnshuffle(2),
+                                                             m.nn.PixelShuffle(2)),
+                                   (1, 3, 4, 6)),
+        "Dropout2d_eval": (lambda m: m.nn.Dropout2d(0.4).eval(), (2, 3, 4, 4)),
+        "Dropout1d_eval": (lambda m: m.nn.Dropout1d(0.4).eval(), (3, 5)),
+        "Dropout3d_p0": (lambda m: m.nn.Dropout3d(0.0), (1, 2, 2, 2, 2)),
+    }
+    for name, (make, xs) in pads.items():
+        add(f"layer:nn.{name}", lambda m, F, x, make=make: make(m)(x), In(xs))
+    add("layer:dropout2d_p1", lambda m, F, x: (F.dropout2d(x, 1.0), F.dropout1d(x, 1.0)),
+        In((2, 3, 4)))
     return C
 
 

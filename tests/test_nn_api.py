@@ -286,15 +286,15 @@ def test_interpolate_errors():
     x = webdl.randn(1, 2, 4, 4)
     with pytest.raises(ValueError, match="align_corners"):
         F.interpolate(x, scale_factor=2, align_corners=True)
-    with pytest.raises(ValueError, match="needs 3D input"):
+    with pytest.raises(NotImplementedError, match="needs 3D input"):
         F.interpolate(x, scale_factor=2, mode="linear")
-    with pytest.raises(ValueError, match="needs 5D input"):
+    with pytest.raises(NotImplementedError, match="needs 5D input"):
         F.interpolate(x, scale_factor=2, mode="trilinear")
     with pytest.raises(ValueError, match="not meaningful"):
         F.interpolate(x, size=3, recompute_scale_factor=True)
     with pytest.raises(ValueError, match="only one of"):
         F.interpolate(x, size=3, scale_factor=2)
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(NotImplementedError, match="mode 'lanczos' is not supported"):
         F.interpolate(x, scale_factor=2, mode="lanczos")
     with pytest.raises(NotImplementedError, match="antialias"):
         F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True)
@@ -355,3 +355,50 @@ def test_conv_constructor_errors():
         wnn.Conv2d(2, 2, 3, padding="full")
     with pytest.raises(ValueError, match="divisible by groups"):
         wnn.Conv1d(3, 2, 3, groups=2)
+
+
+# --- dropout, padding, shape layers -------------------------------------------------------------
+@pytest.mark.parametrize("name,shape", [("Dropout1d", (40, 50, 7)), ("Dropout1d", (2000, 3)),
+                                        ("Dropout2d", (40, 50, 3, 2)),
+                                        ("Dropout3d", (40, 50, 2, 2, 2)),
+                                        ("Dropout3d", (2000, 2, 2, 2))])
+def test_channel_dropout_drops_whole_channels(name, shape):
+    webdl.manual_seed(0)
+    layer = getattr(wnn, name)(p=0.3)
+    x = webdl.ones(*shape)
+    y = layer(x).numpy()
+    batched = len(shape) == {"Dropout1d": 3, "Dropout2d": 4, "Dropout3d": 5}[name]
+    per_channel = y.reshape(shape[0] * shape[1], -1) if batched else y.reshape(shape[0], -1)
+    # every channel is all zeros or all 1/(1-p)
+    assert np.all((per_channel == 0).all(1) | np.isclose(per_channel, 1 / 0.7).all(1))
+    frac = (per_channel[:, 0] == 0).mean()
+    assert 0.25 < frac < 0.35, frac
+    layer.eval()
+    np.testing.assert_array_equal(layer(x).numpy(), x.numpy())
+
+
+def test_dropout_gradient_follows_the_mask():
+    webdl.manual_seed(1)
+    x = webdl.ones(8, 6, 3, 3, requires_grad=True)
+    y = wnn.functional.dropout2d(x, 0.5)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), y.detach().numpy())
+
+
+PAD_REPRS = [lambda m: m.nn.ZeroPad2d(1), lambda m: m.nn.ZeroPad1d((1, 2)),
+             lambda m: m.nn.ConstantPad2d((1, 2, 0, 1), 3.5), lambda m: m.nn.ConstantPad1d(2, 1),
+             lambda m: m.nn.ReflectionPad2d(2), lambda m: m.nn.ReplicationPad1d(1),
+             lambda m: m.nn.CircularPad2d(1), lambda m: m.nn.ReflectionPad3d(1),
+             lambda m: m.nn.Identity(3, a=2), lambda m: m.nn.Unflatten(1, (2, 3)),
+             lambda m: m.nn.Unflatten(1, [2, 3]), lambda m: m.nn.Dropout2d(0.3),
+             lambda m: m.nn.Dropout(0.2, True), lambda m: m.nn.PixelUnshuffle(2)]
+
+
+@pytest.mark.parametrize("i", range(len(PAD_REPRS)))
+def test_layer_reprs(i):
+    assert repr(PAD_REPRS[i](webdl)) == repr(PAD_REPRS[i](torch))
+
+
+def test_reflection_pad_needs_its_dims():
+    with pytest.raises(ValueError, match="expected a 3D or 4D input"):
+        wnn.ReflectionPad2d(1)(webdl.randn(4, 4))

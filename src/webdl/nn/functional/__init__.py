@@ -20,7 +20,7 @@ from .pooling import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F
                       adaptive_max_pool1d, adaptive_max_pool2d, max_unpool1d, max_unpool2d)
 from .vision import (interpolate, upsample, upsample_nearest, upsample_bilinear,  # noqa: F401
                      pixel_shuffle, pixel_unshuffle, depth_to_space, space_to_depth, pad)
-from .dropout import dropout  # noqa: F401
+from .dropout import dropout, dropout1d, dropout2d, dropout3d  # noqa: F401
 from .sparse import embedding, one_hot  # noqa: F401
 from .normalization import (layer_norm, batch_norm, group_norm, instance_norm,  # noqa: F401
                             rms_norm, normalize)

@@ -94,7 +94,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest",  # noqa: A0
     (N, C, D, H, W) input: nearest, nearest-exact, (bi/tri)linear, bicubic and area."""
     x = input
     if mode not in _MODES:
-        raise ValueError(f"interpolate: mode {mode!r} is not supported ({', '.join(_MODES)})")
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported "
+                                  f"({', '.join(_MODES)})")
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
             raise ValueError("interpolate: align_corners option can only be set with the "
@@ -102,12 +103,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest",  # noqa: A0
     else:
         align_corners = bool(align_corners)
     if x.ndim not in (3, 4, 5):
-        raise ValueError(f"interpolate: expected a 3-D (N, C, L), 4-D (N, C, H, W) or 5-D "
-                         f"(N, C, D, H, W) input, got shape {tuple(x.shape)}")
+        raise NotImplementedError(f"interpolate: expected a 3-D (N, C, L), 4-D (N, C, H, W) or "
+                                  f"5-D (N, C, D, H, W) input, got shape {tuple(x.shape)}")
     dim = x.ndim - 2
     if mode in _DIMS and _DIMS[mode] != dim:
-        raise ValueError(f"interpolate: got {x.ndim}D input, but {mode} mode needs "
-                         f"{_DIMS[mode] + 2}D input")
+        raise NotImplementedError(f"interpolate: got {x.ndim}D input, but {mode} mode needs "
+                                  f"{_DIMS[mode] + 2}D input")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     insizes = tuple(x.shape[2:])
