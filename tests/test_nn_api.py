@@ -402,3 +402,86 @@ def test_layer_reprs(i):
 def test_reflection_pad_needs_its_dims():
     with pytest.raises(ValueError, match="expected a 3D or 4D input"):
         wnn.ReflectionPad2d(1)(webdl.randn(4, 4))
+
+
+# --- every layer: state_dict keys and shapes, outputs and gradients -----------------------------
+ALL = {
+    "Identity": (lambda m: m.nn.Identity(), (2, 3)),
+    "Linear": (lambda m: m.nn.Linear(3, 4), (2, 3)),
+    "Conv1d": (lambda m: m.nn.Conv1d(2, 3, 3), (2, 2, 6)),
+    "Conv2d": (lambda m: m.nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect"), (1, 2, 4, 4)),
+    "ConvTranspose1d": (lambda m: m.nn.ConvTranspose1d(2, 3, 3, 2), (1, 2, 4)),
+    "ConvTranspose2d": (lambda m: m.nn.ConvTranspose2d(2, 3, 3, 2, 1, 1), (1, 2, 3, 3)),
+    "MaxPool1d": (lambda m: m.nn.MaxPool1d(2), (2, 3, 6)),
+    "MaxPool2d": (lambda m: m.nn.MaxPool2d(2, return_indices=True), (2, 3, 4, 4)),
+    "AvgPool1d": (lambda m: m.nn.AvgPool1d(3, 2, 1), (2, 3, 7)),
+    "AvgPool2d": (lambda m: m.nn.AvgPool2d(2), (2, 3, 4, 4)),
+    "AdaptiveAvgPool1d": (lambda m: m.nn.AdaptiveAvgPool1d(3), (2, 3, 7)),
+    "AdaptiveAvgPool2d": (lambda m: m.nn.AdaptiveAvgPool2d((2, 3)), (2, 3, 5, 7)),
+    "AdaptiveAvgPool3d": (lambda m: m.nn.AdaptiveAvgPool3d(2), (1, 2, 3, 4, 5)),
+    "AdaptiveMaxPool1d": (lambda m: m.nn.AdaptiveMaxPool1d(3, True), (2, 3, 7)),
+    "AdaptiveMaxPool2d": (lambda m: m.nn.AdaptiveMaxPool2d((2, 3)), (2, 3, 5, 7)),
+    "BatchNorm1d": (lambda m: m.nn.BatchNorm1d(3), (4, 3)),
+    "BatchNorm2d": (lambda m: m.nn.BatchNorm2d(3), (2, 3, 2, 2)),
+    "BatchNorm3d": (lambda m: m.nn.BatchNorm3d(3), (2, 3, 2, 2, 2)),
+    "InstanceNorm1d": (lambda m: m.nn.InstanceNorm1d(3, affine=True), (2, 3, 5)),
+    "InstanceNorm2d": (lambda m: m.nn.InstanceNorm2d(3, track_running_stats=True), (2, 3, 3, 3)),
+    "InstanceNorm3d": (lambda m: m.nn.InstanceNorm3d(3), (2, 3, 2, 2, 2)),
+    "GroupNorm": (lambda m: m.nn.GroupNorm(1, 3), (2, 3, 4)),
+    "LayerNorm": (lambda m: m.nn.LayerNorm([3, 4]), (2, 3, 4)),
+    "RMSNorm": (lambda m: m.nn.RMSNorm(4), (2, 3, 4)),
+    "Upsample": (lambda m: m.nn.Upsample(scale_factor=1.5, mode="bicubic"), (1, 2, 3, 4)),
+    "UpsamplingNearest2d": (lambda m: m.nn.UpsamplingNearest2d(scale_factor=2), (1, 2, 3, 4)),
+    "UpsamplingBilinear2d": (lambda m: m.nn.UpsamplingBilinear2d((5, 5)), (1, 2, 3, 4)),
+    "PixelShuffle": (lambda m: m.nn.PixelShuffle(2), (1, 8, 2, 3)),
+    "PixelUnshuffle": (lambda m: m.nn.PixelUnshuffle(2), (1, 2, 4, 6)),
+    "Flatten": (lambda m: m.nn.Flatten(), (2, 3, 4)),
+    "Unflatten": (lambda m: m.nn.Unflatten(1, (3, 4)), (2, 12)),
+    "Dropout": (lambda m: m.nn.Dropout(0.5), (2, 3)),
+    "Dropout1d": (lambda m: m.nn.Dropout1d(0.5), (2, 3, 4)),
+    "Dropout2d": (lambda m: m.nn.Dropout2d(0.5), (2, 3, 4, 4)),
+    "Dropout3d": (lambda m: m.nn.Dropout3d(0.5), (2, 3, 2, 2, 2)),
+    "PReLU": (lambda m: m.nn.PReLU(3), (2, 3, 4)),
+    "Softmax": (lambda m: m.nn.Softmax(1), (2, 3)),
+    "Softmin": (lambda m: m.nn.Softmin(0), (2, 3)),
+    "LogSoftmax": (lambda m: m.nn.LogSoftmax(-1), (2, 3)),
+    "Softmax2d": (lambda m: m.nn.Softmax2d(), (2, 3, 2, 2)),
+    "GLU": (lambda m: m.nn.GLU(), (2, 6)),
+    "Threshold": (lambda m: m.nn.Threshold(0.1, -1.0), (2, 5)),
+    "Hardtanh": (lambda m: m.nn.Hardtanh(-0.5, 0.5), (2, 5)),
+    "Hardshrink": (lambda m: m.nn.Hardshrink(0.3), (2, 5)),
+    "Softshrink": (lambda m: m.nn.Softshrink(0.3), (2, 5)),
+    "LeakyReLU": (lambda m: m.nn.LeakyReLU(0.2), (2, 5)),
+    "ELU": (lambda m: m.nn.ELU(0.5), (2, 5)),
+    "CELU": (lambda m: m.nn.CELU(0.5), (2, 5)),
+    "GELU": (lambda m: m.nn.GELU("tanh"), (2, 5)),
+    "Softplus": (lambda m: m.nn.Softplus(2.0, 5.0), (2, 5)),
+    "Embedding": (lambda m: m.nn.Embedding(5, 3, padding_idx=0), (2, 4)),
+}
+for _name in ("ReLU", "ReLU6", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "SELU", "Sigmoid",
+              "Tanh", "Softsign", "Tanhshrink", "LogSigmoid"):
+    ALL[_name] = ((lambda n: lambda m: getattr(m.nn, n)())(_name), (2, 5))
+for _n in (1, 2, 3):
+    for _kind, _args in (("ZeroPad", (1,)), ("ConstantPad", (1, 0.5)), ("ReflectionPad", (1,)),
+                         ("ReplicationPad", (1,)), ("CircularPad", (1,))):
+        ALL[f"{_kind}{_n}d"] = ((lambda k, a: lambda m: getattr(m.nn, k)(*a))(
+            f"{_kind}{_n}d", _args), (2, 3) + (3,) * _n)
+UNARY_INPUT_EXCLUDED = {"MaxUnpool1d", "MaxUnpool2d", "Sequential", "ModuleList", "ModuleDict",
+                        "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss",
+                        "NLLLoss", "BCELoss", "BCEWithLogitsLoss"}
+
+
+def test_every_layer_is_checked():
+    """Each layer webdl.nn exports has a row in ALL (or a test of its own)."""
+    missing = set(wnn.modules.__all__) - set(ALL) - UNARY_INPUT_EXCLUDED
+    assert not missing, sorted(missing)
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_layer_state_dict_and_outputs(name):
+    make, shape = ALL[name]
+    kinds = {0: ("index", 5)} if name == "Embedding" else None
+    # dropout is random: compare it in eval mode only
+    modes = ("eval",) if name.startswith("Dropout") else ("train", "eval")
+    check_layer(make, [shape], modes=modes, kinds=kinds)
+    assert repr(make(webdl)) == repr(make(torch))
