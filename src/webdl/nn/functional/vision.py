@@ -5,7 +5,7 @@ import numpy as np
 
 from ...functions.indexing import index_select
 from ...functions.linalg import matmul
-from ...functions.shape import pad  # noqa: F401
+from ...functions.shape import pad as _pad
 from ...tensor import tensor
 from ._utils import _along
 from .pooling import _adaptive_avg_pool
@@ -165,6 +165,11 @@ def upsample_nearest(input, size=None, scale_factor=None):  # noqa: A002
 
 def upsample_bilinear(input, size=None, scale_factor=None):  # noqa: A002
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def pad(input, pad, mode="constant", value=None):  # noqa: A002
+    """torch.nn.functional.pad: value=None is 0."""
+    return _pad(input, pad, mode, 0.0 if value is None else value)
 
 
 def pixel_shuffle(x, upscale_factor):
