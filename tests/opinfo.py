@@ -647,5 +647,403 @@ def _special_cases():
     return C
 
 
-CASES = _cases() + _cases_api()
+def _cases_nn_api():
+    """Issue #12: the nn layers and nn.functional API real programs hit (activations,
+    normalisation, embeddings, resampling, convolutions, pooling, padding)."""
+    C = []
+
+    def add(name, fn, *inputs, **kw):
+        C.append(Case(name, fn, inputs, **kw))
+
+    # activations: inputs scaled by 4 so every branch (|x| > 3 for the hard ones) is hit
+    acts = {
+        "mish": lambda m, F, x: F.mish(x),
+        "hardswish": lambda m, F, x: F.hardswish(x),
+        "hardsigmoid": lambda m, F, x: F.hardsigmoid(x),
+        "selu": lambda m, F, x: F.selu(x),
+        "celu": lambda m, F, x: F.celu(x, alpha=0.7),
+        "elu_alpha": lambda m, F, x: F.elu(x, alpha=1.5),
+        "softsign": lambda m, F, x: F.softsign(x),
+        "tanhshrink": lambda m, F, x: F.tanhshrink(x),
+        "hardshrink": lambda m, F, x: F.hardshrink(x, 1.2),
+        "softshrink": lambda m, F, x: F.softshrink(x, 0.8),
+        "threshold": lambda m, F, x: F.threshold(x, 0.3, -2.0),
+        "hardtanh": lambda m, F, x: F.hardtanh(x, -2.0, 1.5),
+        "relu6": lambda m, F, x: F.relu6(x),
+        "logsigmoid": lambda m, F, x: F.logsigmoid(x),
+        "silu_inplace": lambda m, F, x: F.silu(x * 1, inplace=True),
+        "relu_inplace": lambda m, F, x: F.relu(x * 1, inplace=True),
+        "leaky_relu_inplace": lambda m, F, x: F.leaky_relu(x * 1, 0.1, inplace=True),
+        "gelu_tanh_scaled": lambda m, F, x: F.gelu(x, approximate="tanh"),
+    }
+    for name, fn in acts.items():
+        scaled = (lambda f: lambda m, F, x: f(m, F, x * 4.0))(fn)
+        add(f"act:{name}[2d]", scaled, In((3, 7)))
+        add(f"act:{name}[0d]", scaled, In(()))
+        add(f"act:{name}[noncontig]", scaled, In((4, 5), noncontig=True))
+        if name != "gelu_tanh_scaled":   # the gelu primitive gives NaN at +inf (torch: inf)
+            add(f"act:{name}[special]", fn, In((4, 7), "special"), grad=False)
+    add("act:glu", lambda m, F, x: (F.glu(x), F.glu(x, 1)), In((3, 4, 6)))
+    add("act:softmin", lambda m, F, x: (F.softmin(x, 1), F.softmin(x, dim=0)), In((3, 5)))
+    add("act:softmax_implicit_dim", lambda m, F, x, y: (m.nn.Softmax()(x), m.nn.LogSoftmax()(x),
+                                                        m.nn.Softmax()(y), m.nn.Softmin()(y)),
+        In((2, 3, 4)), In((3, 4)))
+    add("act:softmax2d", lambda m, F, x, y: (m.nn.Softmax2d()(x), m.nn.Softmax2d()(y)),
+        In((2, 3, 2, 2)), In((3, 2, 4)))
+    mods = {
+        "Mish": lambda m: m.nn.Mish(), "Hardswish": lambda m: m.nn.Hardswish(),
+        "Hardsigmoid": lambda m: m.nn.Hardsigmoid(), "SiLU": lambda m: m.nn.SiLU(inplace=True),
+        "SELU": lambda m: m.nn.SELU(), "CELU": lambda m: m.nn.CELU(2.0),
+        "Softsign": lambda m: m.nn.Softsign(), "Tanhshrink": lambda m: m.nn.Tanhshrink(),
+        "Hardshrink": lambda m: m.nn.Hardshrink(), "Softshrink": lambda m: m.nn.Softshrink(0.3),
+        "Threshold": lambda m: m.nn.Threshold(0.1, 20.0), "Hardtanh": lambda m: m.nn.Hardtanh(),
+        "ReLU6": lambda m: m.nn.ReLU6(inplace=True), "LogSigmoid": lambda m: m.nn.LogSigmoid(),
+        "GELU_tanh": lambda m: m.nn.GELU(approximate="tanh"), "GLU": lambda m: m.nn.GLU(1),
+        "ELU": lambda m: m.nn.ELU(0.5), "LeakyReLU": lambda m: m.nn.LeakyReLU(0.2, True),
+    }
+    for name, make in mods.items():
+        add(f"act:nn.{name}", lambda m, F, x, make=make: make(m).to(x.device)(x * 4.0),
+            In((2, 4, 3)))
+
+    # normalisation
+    for tag, xs, g in (("4d", (2, 6, 3, 4), 3), ("one_group", (2, 4, 5), 1),
+                       ("per_channel", (3, 4, 2, 2), 4), ("2d_input", (5, 6), 2),
+                       ("5d", (2, 4, 2, 3, 2), 2)):
+        add(f"group_norm[{tag}]", lambda m, F, x, w, b, g=g: F.group_norm(x, g, w, b),
+            In(xs), In((xs[1],)), In((xs[1],)))
+    add("group_norm[no_affine_eps]", lambda m, F, x: F.group_norm(x, 2, eps=1e-2),
+        In((2, 4, 3, 3)))
+    add("group_norm[weight_only]", lambda m, F, x, w: F.group_norm(x, 2, w), In((1, 4, 6)),
+        In((4,)))
+    for tag, xs in (("1d", (2, 3, 7)), ("2d", (2, 3, 4, 5)), ("3d", (1, 2, 3, 2, 4))):
+        add(f"instance_norm[{tag}]", lambda m, F, x, w, b: F.instance_norm(x, weight=w, bias=b),
+            In(xs), In((xs[1],)), In((xs[1],)))
+    add("instance_norm[plain]", lambda m, F, x: F.instance_norm(x, eps=1e-3), In((3, 2, 5, 5)))
+    # running stats: updated in place from the batch's per-instance stats (returned as
+    # outputs to compare), then used by eval-mode normalisation
+    add("instance_norm[running_update]",
+        lambda m, F, x, rm, rv: (F.instance_norm(x, rm, rv, momentum=0.3), rm * 1, rv * 1),
+        In((3, 2, 4, 5)), In((2,), grad=False), In((2,), "pos", grad=False),
+        gradcheck=False)  # the running stats depend on x outside autograd, as in PyTorch
+    add("instance_norm[running_eval]",
+        lambda m, F, x, rm, rv, w, b: F.instance_norm(x, rm, rv, w, b, use_input_stats=False),
+        In((2, 3, 4, 4)), In((3,), grad=False), In((3,), "pos", grad=False), In((3,)), In((3,)))
+    inorm = {
+        "InstanceNorm1d": (lambda m: m.nn.InstanceNorm1d(3), (2, 3, 6)),
+        "InstanceNorm1d_unbatched": (lambda m: m.nn.InstanceNorm1d(3, affine=True), (3, 6)),
+        "InstanceNorm2d": (lambda m: m.nn.InstanceNorm2d(3), (2, 3, 4, 4)),
+        "InstanceNorm2d_unbatched": (lambda m: m.nn.InstanceNorm2d(3, affine=True), (3, 4, 5)),
+        "InstanceNorm2d_tracked_eval": (
+            lambda m: m.nn.InstanceNorm2d(3, affine=True, track_running_stats=True).eval(),
+            (2, 3, 4, 4)),
+        "InstanceNorm3d": (lambda m: m.nn.InstanceNorm3d(2, eps=1e-3), (1, 2, 3, 2, 3)),
+        "GroupNorm": (lambda m: m.nn.GroupNorm(2, 6), (2, 6, 3, 3)),
+        "GroupNorm_no_affine": (lambda m: m.nn.GroupNorm(3, 3, affine=False), (2, 3, 5)),
+        "LayerNorm_3d_shape": (lambda m: m.nn.LayerNorm((2, 3, 4)), (2, 2, 3, 4)),
+        "LayerNorm_no_affine": (lambda m: m.nn.LayerNorm([3, 4], elementwise_affine=False),
+                                (5, 3, 4)),
+        "LayerNorm_no_bias": (lambda m: m.nn.LayerNorm(4, bias=False, eps=1e-3), (2, 3, 4)),
+        "RMSNorm": (lambda m: m.nn.RMSNorm(4), (2, 3, 4)),
+        "RMSNorm_2d_eps": (lambda m: m.nn.RMSNorm([3, 4], eps=1e-3), (2, 3, 4)),
+        "RMSNorm_no_affine": (lambda m: m.nn.RMSNorm(5, elementwise_affine=False), (5,)),
+        "BatchNorm3d": (lambda m: m.nn.BatchNorm3d(2), (2, 2, 3, 2, 2)),
+    }
+    for name, (make, xs) in inorm.items():
+        add(f"norm:nn.{name}", lambda m, F, x, make=make: make(m).to(x.device)(x), In(xs))
+    for tag, shape, ns in (("last1", (2, 3, 5), (5,)), ("last2", (2, 3, 4), (3, 4)),
+                           ("all", (2, 3, 4), (2, 3, 4)), ("1d", (6,), (6,))):
+        add(f"layer_norm[{tag}]", lambda m, F, x, w, b, ns=ns: F.layer_norm(x, ns, w, b),
+            In(shape), In(ns), In(ns))
+    add("layer_norm[weight_only]", lambda m, F, x, w: F.layer_norm(x, (4,), w, None),
+        In((3, 4)), In((4,)))
+    add("rms_norm", lambda m, F, x, w: (F.rms_norm(x, (4,), w), F.rms_norm(x, [3, 4], eps=0.1)),
+        In((2, 3, 4)), In((4,)))
+
+    # embeddings. The weight is returned after the call (w * 1): max_norm renormalises the
+    # looked-up rows in place. gradcheck=False where PyTorch's gradient is not the forward's
+    # derivative on purpose: the padding row's is held at 0, max_norm's renorm is outside
+    # autograd, scale_grad_by_freq divides by the counts.
+    add("embedding[pad_neg]", lambda m, F, i, w: F.embedding(i, w, padding_idx=-2),
+        In((3, 4), "index", high=5), In((5, 3)), gradcheck=False)
+    add("embedding[3d_index]", lambda m, F, i, w: F.embedding(i, w), In((2, 2, 3), "index", high=7),
+        In((7, 2)))
+    add("embedding[max_norm]", lambda m, F, i, w: (F.embedding(i, w * 1, max_norm=1.5), ),
+        In((2, 4), "index", high=6), In((6, 3)), gradcheck=False)
+    for tag, kw in (("max_norm_inplace", dict(max_norm=1.0)),
+                    ("max_norm_l1", dict(max_norm=1.2, norm_type=1.0)),
+                    ("max_norm_p3", dict(max_norm=0.9, norm_type=3.0)),
+                    ("max_norm_inf", dict(max_norm=0.8, norm_type=float("inf"))),
+                    ("freq", dict(scale_grad_by_freq=True)),
+                    ("pad_freq_max_norm", dict(padding_idx=0, scale_grad_by_freq=True,
+                                               max_norm=1.0))):
+        add(f"embedding[{tag}]",
+            lambda m, F, i, w, kw=kw: (F.embedding(i, w, **kw), w * 1),
+            In((3, 5), "index", high=4), In((6, 3)), gradcheck=False)
+    add("embedding[nn]", lambda m, F, i, w: m.nn.Embedding.from_pretrained(
+        w, freeze=False, padding_idx=1, max_norm=2.0, scale_grad_by_freq=True)(i),
+        In((4, 3), "index", high=5), In((5, 4)), gradcheck=False)
+
+    # interpolate / Upsample: every mode, size and scale_factor, align_corners,
+    # recompute_scale_factor where it changes the result (non-integer scales)
+    interp = [
+        ("1d", (2, 3, 5), [
+            ("nearest_sf", dict(scale_factor=2.5)), ("nearest_same_sf", dict(scale_factor=1.3)),
+            ("nearest_exact", dict(size=8, mode="nearest-exact")),
+            ("linear_sf", dict(scale_factor=1.7, mode="linear")),
+            ("linear_sf_recompute", dict(scale_factor=1.7, mode="linear",
+                                         recompute_scale_factor=True)),
+            ("linear_ac", dict(size=9, mode="linear", align_corners=True)),
+            ("linear_down", dict(size=3, mode="linear")),
+            ("area", dict(size=3, mode="area"))]),
+        ("2d", (2, 2, 4, 5), [
+            ("nearest_sf_tuple", dict(scale_factor=(1.5, 2.0))),
+            ("nearest_exact_sf", dict(scale_factor=1.6, mode="nearest-exact")),
+            ("nearest_exact_down", dict(size=(3, 2), mode="nearest-exact")),
+            ("bilinear_sf", dict(scale_factor=1.7, mode="bilinear")),
+            ("bilinear_sf_recompute", dict(scale_factor=1.7, mode="bilinear",
+                                           recompute_scale_factor=True)),
+            ("bilinear_same_size_sf", dict(scale_factor=(1.2, 1.1), mode="bilinear")),
+            ("bilinear_ac_sf", dict(scale_factor=2, mode="bilinear", align_corners=True)),
+            ("bicubic_x2", dict(scale_factor=2, mode="bicubic")),
+            ("bicubic_ac", dict(size=(7, 9), mode="bicubic", align_corners=True)),
+            ("bicubic_size", dict(size=(5, 3), mode="bicubic")),
+            ("bicubic_down", dict(size=(2, 3), mode="bicubic")),
+            ("bicubic_sf", dict(scale_factor=1.3, mode="bicubic")),
+            ("bicubic_sf_recompute", dict(scale_factor=1.3, mode="bicubic",
+                                          recompute_scale_factor=True)),
+            ("bicubic_one", dict(size=(1, 1), mode="bicubic", align_corners=True)),
+            ("area_down", dict(size=(3, 2), mode="area")),
+            ("area_sf", dict(scale_factor=0.5, mode="area"))]),
+        ("3d", (1, 2, 3, 4, 3), [
+            ("nearest", dict(scale_factor=(2, 1.5, 1))),
+            ("nearest_exact", dict(size=(2, 5, 4), mode="nearest-exact")),
+            ("trilinear", dict(scale_factor=1.5, mode="trilinear")),
+            ("trilinear_ac", dict(size=(4, 3, 5), mode="trilinear", align_corners=True)),
+            ("area", dict(size=(2, 2, 2), mode="area"))]),
+    ]
+    for dim, shape, variants in interp:
+        for tag, kw in variants:
+            add(f"interpolate[{dim}_{tag}]", lambda m, F, x, kw=kw: F.interpolate(x, **kw),
+                In(shape))
+    add("interpolate[noncontig]",
+        lambda m, F, x: F.interpolate(x, size=(6, 3), mode="bicubic"),
+        In((1, 2, 4, 5), noncontig=True))
+    up = {
+        "Upsample_bilinear": lambda m: m.nn.Upsample(scale_factor=1.5, mode="bilinear"),
+        "Upsample_bicubic_ac": lambda m: m.nn.Upsample(size=(6, 7), mode="bicubic",
+                                                       align_corners=True),
+        "Upsample_recompute": lambda m: m.nn.Upsample(scale_factor=1.3, mode="bilinear",
+                                                      recompute_scale_factor=True),
+        "UpsamplingNearest2d": lambda m: m.nn.UpsamplingNearest2d(scale_factor=3),
+        "UpsamplingBilinear2d": lambda m: m.nn.UpsamplingBilinear2d(size=(5, 8)),
+    }
+    for name, make in up.items():
+        add(f"interpolate[nn.{name}]", lambda m, F, x, make=make: make(m)(x), In((2, 3, 4, 5)))
+
+    # pooling. Inputs are random floats: no ties, so the max is differentiable everywhere
+    pools1d = [
+        ("k3", dict(kernel_size=3)), ("k3s1p1", dict(kernel_size=3, stride=1, padding=1)),
+        ("k2s2_ceil", dict(kernel_size=2, stride=2, ceil_mode=True)),
+        ("k3s2p1_ceil", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ]
+    for tag, kw in pools1d:
+        add(f"max_pool1d[{tag}]", lambda m, F, x, kw=kw: F.max_pool1d(x, **kw), In((2, 3, 9)))
+        add(f"max_pool1d[{tag}_indices]",
+            lambda m, F, x, kw=kw: F.max_pool1d(x, return_indices=True, **kw), In((2, 3, 9)))
+        add(f"avg_pool1d[{tag}]", lambda m, F, x, kw=kw: F.avg_pool1d(x, **kw), In((2, 3, 9)))
+        add(f"avg_pool1d[{tag}_nopad]",
+            lambda m, F, x, kw=kw: F.avg_pool1d(x, count_include_pad=False, **kw), In((2, 3, 9)))
+    add("max_pool1d[dilation]", lambda m, F, x: F.max_pool1d(x, 3, 1, 1, dilation=2,
+                                                             return_indices=True), In((1, 2, 8)))
+    add("max_pool1d[unbatched]", lambda m, F, x: F.max_pool1d(x, 2, return_indices=True),
+        In((3, 8)))
+    add("avg_pool1d[unbatched]", lambda m, F, x: F.avg_pool1d(x, 3, 2), In((3, 8)))
+    pools2d = [
+        ("k2", dict(kernel_size=2)), ("k3s1p1", dict(kernel_size=3, stride=1, padding=1)),
+        ("k3s2", dict(kernel_size=3, stride=2)), ("rect", dict(kernel_size=(2, 3), stride=(1, 2))),
+        ("ceil", dict(kernel_size=2, stride=2, ceil_mode=True)),
+        ("tiles_rect", dict(kernel_size=(3, 2))),
+        ("dil_pad", dict(kernel_size=3, stride=2, padding=1, dilation=2)),
+        ("ceil_pad", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ]
+    for tag, kw in pools2d:
+        add(f"max_pool2d[{tag}_indices]",
+            lambda m, F, x, kw=kw: F.max_pool2d(x, return_indices=True, **kw), In((2, 3, 7, 6)))
+    add("max_pool2d[unbatched_indices]",
+        lambda m, F, x: F.max_pool2d(x, 3, 2, 1, return_indices=True), In((3, 5, 6)))
+    add("max_pool2d[nn_indices]",
+        lambda m, F, x: m.nn.MaxPool2d(2, return_indices=True)(x), In((1, 2, 4, 6)))
+    add("max_pool1d[nn]", lambda m, F, x: (m.nn.MaxPool1d(3, 2, 1)(x), m.nn.AvgPool1d(2)(x)),
+        In((2, 3, 7)))
+    # max unpooling: the pool's indices, a scaled input (so gradients reach x through both),
+    # overlapping windows (repeated indices: the last write wins) and output_size. Where
+    # indices repeat, PyTorch's gradient gives every repeated element the output's gradient,
+    # not the derivative of last-write-wins: no gradcheck there.
+    for tag, k, s, p, shape, osz in (("k2", 2, None, 0, (2, 3, 6, 4), None),
+                                     ("k3s2p1", 3, 2, 1, (1, 2, 7, 7), None),
+                                     ("overlap", 3, 1, 1, (1, 2, 5, 6), None),
+                                     ("output_size", 2, 2, 0, (1, 2, 5, 7), (5, 7)),
+                                     ("output_size_nc", 3, 2, 0, (2, 1, 7, 8), (2, 1, 7, 8))):
+        add(f"max_unpool2d[{tag}]", lambda m, F, x, k=k, s=s, p=p, osz=osz: F.max_unpool2d(
+            *F.max_pool2d(x * 2.0, k, s, p, return_indices=True), k, s, p, output_size=osz),
+            In(shape), gradcheck=tag != "overlap")
+    add("max_unpool2d[other_values]", lambda m, F, x, v: F.max_unpool2d(
+        v, F.max_pool2d(x, 3, 1, return_indices=True)[1], 3, 1), In((1, 2, 5, 5)),
+        In((1, 2, 3, 3)), gradcheck=False)
+    add("max_unpool2d[unbatched_nn]", lambda m, F, x: m.nn.MaxUnpool2d(2)(
+        *m.nn.MaxPool2d(2, return_indices=True)(x)), In((3, 4, 6)))
+    add("max_unpool1d", lambda m, F, x: (F.max_unpool1d(*F.max_pool1d(x, 2, return_indices=True),
+                                                        2), m.nn.MaxUnpool1d(3, 1)(
+        *m.nn.MaxPool1d(3, 1, return_indices=True)(x), output_size=(8,))), In((2, 3, 8)),
+        gradcheck=False)
+    for tag, fn, shape in (
+            ("avg1d", lambda m, F, x: F.adaptive_avg_pool1d(x, 3), (2, 3, 7)),
+            ("avg1d_div", lambda m, F, x: F.adaptive_avg_pool1d(x, 4), (2, 3, 8)),
+            ("avg2d_none", lambda m, F, x: F.adaptive_avg_pool2d(x, (None, 3)), (2, 3, 5, 7)),
+            ("avg3d", lambda m, F, x: F.adaptive_avg_pool3d(x, (2, 3, 2)), (1, 2, 3, 5, 4)),
+            ("avg3d_unbatched", lambda m, F, x: F.adaptive_avg_pool3d(x, 2), (2, 4, 4, 5)),
+            ("max1d", lambda m, F, x: F.adaptive_max_pool1d(x, 3, return_indices=True),
+             (2, 3, 7)),
+            ("max1d_div", lambda m, F, x: F.adaptive_max_pool1d(x, 2, True), (2, 3, 8)),
+            ("max2d", lambda m, F, x: F.adaptive_max_pool2d(x, (3, 2), return_indices=True),
+             (2, 3, 7, 5)),
+            ("max2d_div", lambda m, F, x: F.adaptive_max_pool2d(x, 2, True), (1, 3, 4, 6)),
+            ("max2d_unbatched_up", lambda m, F, x: F.adaptive_max_pool2d(x, (4, 6)), (2, 3, 4)),
+            ("nn", lambda m, F, x: (m.nn.AdaptiveMaxPool2d((2, None))(x),
+                                    m.nn.AdaptiveAvgPool2d(3)(x)), (1, 2, 5, 4))):
+        add(f"adaptive_pool[{tag}]", fn, In(shape))
+
+    # convolutions: 1-D as 2-D on a height-1 image; padding modes (F.pad then conv);
+    # transposed convolutions with every combination of stride, padding, output_padding,
+    # groups and dilation
+    conv1 = [
+        ("basic", (2, 3, 9), (4, 3, 3), {}),
+        ("stride_pad", (1, 2, 10), (3, 2, 4), dict(stride=2, padding=1)),
+        ("same_dil", (2, 2, 8), (2, 2, 3), dict(padding="same", dilation=2)),
+        ("valid", (1, 3, 7), (2, 3, 5), dict(padding="valid")),
+        ("groups", (2, 4, 6), (6, 2, 3), dict(groups=2, padding=(1,))),
+        ("depthwise_unbatched", (3, 8), (3, 1, 3), dict(groups=3, stride=3)),
+    ]
+    for tag, xs, ws, kw in conv1:
+        add(f"conv1d[{tag}]", lambda m, F, x, w, b, kw=kw: F.conv1d(x, w, b, **kw), In(xs),
+            In(ws), In((ws[0],)))
+    convt1 = [
+        ("basic", (2, 3, 5), (3, 2, 3), {}),
+        ("stride_pad_op", (1, 2, 4), (2, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+        ("groups_dil", (2, 4, 5), (4, 1, 3), dict(groups=2, dilation=2, padding=1)),
+        ("dil_op", (1, 2, 4), (2, 2, 2), dict(dilation=3, output_padding=2)),
+        ("unbatched", (3, 6), (3, 2, 4), dict(stride=2)),
+    ]
+    for tag, xs, ws, kw in convt1:
+        add(f"conv_transpose1d[{tag}]",
+            lambda m, F, x, w, b, kw=kw: F.conv_transpose1d(x, w, b, **kw), In(xs), In(ws),
+            In((ws[1] * kw.get("groups", 1),)))
+    convt2 = [
+        ("groups_op", (1, 4, 3, 4), (4, 3, 3, 3), dict(groups=2, stride=2, output_padding=1)),
+        ("groups_dil_pad", (2, 6, 4, 3), (6, 1, 3, 2), dict(groups=3, dilation=(2, 1),
+                                                            padding=(2, 1))),
+        ("dil_op", (1, 2, 3, 3), (2, 2, 2, 3), dict(dilation=2, output_padding=1)),
+        ("stride_hw_op", (1, 2, 3, 4), (2, 3, 3, 2), dict(stride=(3, 2), padding=(1, 0),
+                                                          output_padding=(2, 1))),
+        ("all", (2, 4, 3, 3), (4, 1, 3, 3), dict(stride=2, padding=1, output_padding=1,
+                                                 groups=4, dilation=2)),
+        ("unbatched", (3, 4, 3), (3, 2, 2, 2), dict(stride=2)),
+    ]
+    for tag, xs, ws, kw in convt2:
+        add(f"conv_transpose2d[{tag}]",
+            lambda m, F, x, w, b, kw=kw: F.conv_transpose2d(x, w, b, **kw), In(xs), In(ws),
+            In((ws[1] * kw.get("groups", 1),)))
+    for mode in ("reflect", "replicate", "circular"):
+        for tag, pad in (("p1", 1), ("same", "same"), ("hw", (2, 1))):
+            add(f"conv2d[mode_{mode}_{tag}]",
+                lambda m, F, x, w, b, mode=mode, pad=pad: F.conv2d(
+                    F.pad(x, _reversed_padding(pad, (3, 3)), mode=mode), w, b),
+                In((2, 3, 5, 6)), In((4, 3, 3, 3)), In((4,)))
+        add(f"conv1d[mode_{mode}]", lambda m, F, x, w, mode=mode: F.conv1d(
+            F.pad(x, (2, 2), mode=mode), w, stride=2), In((2, 3, 7)), In((2, 3, 5)))
+    mods = {
+        "Conv2d_reflect": (lambda m: m.nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"),
+                           (2, 3, 5, 6)),
+        "Conv2d_replicate_same": (lambda m: m.nn.Conv2d(2, 2, (3, 2), padding="same",
+                                                        padding_mode="replicate",
+                                                        dilation=(1, 2)), (1, 2, 5, 5)),
+        "Conv2d_circular_groups": (lambda m: m.nn.Conv2d(4, 2, 3, padding=(1, 2), groups=2,
+                                                         padding_mode="circular"), (2, 4, 4, 5)),
+        "Conv2d_reflect_unbatched": (lambda m: m.nn.Conv2d(3, 2, 3, padding=1, stride=2,
+                                                           padding_mode="reflect"), (3, 6, 6)),
+        "Conv1d_circular": (lambda m: m.nn.Conv1d(3, 4, 3, padding=1, padding_mode="circular"),
+                            (2, 3, 8)),
+        "Conv1d_reflect_same": (lambda m: m.nn.Conv1d(2, 2, 4, padding="same",
+                                                      padding_mode="reflect"), (2, 2, 7)),
+        "ConvTranspose1d": (lambda m: m.nn.ConvTranspose1d(3, 2, 3, stride=2, padding=1,
+                                                           output_padding=1), (2, 3, 5)),
+    }
+    for name, (make, xs) in mods.items():
+        add(f"conv:nn.{name}", lambda m, F, x, make=make: _seeded(m, make, x)(x), In(xs))
+    add("conv:nn.ConvTranspose2d_output_size",
+        lambda m, F, x: _seeded(m, lambda m: m.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1),
+                                x)(x, output_size=(8, 9)), In((1, 2, 4, 5)))
+    add("conv:nn.ConvTranspose1d_output_size_unbatched",
+        lambda m, F, x: _seeded(m, lambda m: m.nn.ConvTranspose1d(2, 3, 3, stride=3), x)(
+            x, output_size=[3, 14]), In((2, 4)))
+
+    # padding layers, shape layers, pixel (un)shuffle, dropout outside training
+    pads = {
+        "ZeroPad2d": (lambda m: m.nn.ZeroPad2d((1, 2, 0, 3)), (2, 3, 4, 5)),
+        "ZeroPad1d": (lambda m: m.nn.ZeroPad1d(2), (3, 4)),
+        "ConstantPad2d": (lambda m: m.nn.ConstantPad2d(1, -1.5), (3, 4, 5)),
+        "ConstantPad3d_neg": (lambda m: m.nn.ConstantPad3d((1, -1, 0, 2, -1, 1), 0.5),
+                              (1, 2, 3, 4, 5)),
+        "ReflectionPad2d": (lambda m: m.nn.ReflectionPad2d((1, 2, 3, 0)), (2, 3, 4, 5)),
+        "ReflectionPad1d_unbatched": (lambda m: m.nn.ReflectionPad1d(2), (3, 5)),
+        "ReplicationPad2d": (lambda m: m.nn.ReplicationPad2d(2), (1, 2, 3, 3)),
+        "ReplicationPad3d": (lambda m: m.nn.ReplicationPad3d((1, 0, 2, 1, 0, 1)),
+                             (1, 2, 2, 3, 3)),
+        "CircularPad2d": (lambda m: m.nn.CircularPad2d((2, 1, 1, 2)), (2, 2, 3, 4)),
+        "CircularPad1d": (lambda m: m.nn.CircularPad1d(1), (2, 3, 4)),
+        "Identity": (lambda m: m.nn.Identity(54, unused_argument=0.1), (2, 3)),
+        "Unflatten": (lambda m: m.nn.Unflatten(1, (2, 3)), (4, 6, 2)),
+        "Unflatten_neg_list": (lambda m: m.nn.Unflatten(-1, [2, -1]), (3, 8)),
+        "Flatten_range": (lambda m: m.nn.Flatten(0, 1), (2, 3, 4)),
+        "PixelUnshuffle": (lambda m: m.nn.PixelUnshuffle(3), (2, 2, 6, 9)),
+        "PixelUnshuffle_unbatched": (lambda m: m.nn.PixelUnshuffle(2), (3, 4, 2)),
+        "PixelUnshuffle_5d": (lambda m: m.nn.PixelUnshuffle(2), (2, 1, 3, 4, 6)),
+        "PixelShuffle_roundtrip": (lambda m: m.nn.Sequential(m.nn.PixelUnshuffle(2),
+                                                             m.nn.PixelShuffle(2)),
+                                   (1, 3, 4, 6)),
+        "Dropout2d_eval": (lambda m: m.nn.Dropout2d(0.4).eval(), (2, 3, 4, 4)),
+        "Dropout1d_eval": (lambda m: m.nn.Dropout1d(0.4).eval(), (3, 5)),
+        "Dropout3d_p0": (lambda m: m.nn.Dropout3d(0.0), (1, 2, 2, 2, 2)),
+    }
+    for name, (make, xs) in pads.items():
+        add(f"layer:nn.{name}", lambda m, F, x, make=make: make(m)(x), In(xs))
+    add("layer:dropout2d_p1", lambda m, F, x: (F.dropout2d(x, 1.0), F.dropout1d(x, 1.0)),
+        In((2, 3, 4)))
+    return C
+
+
+def _reversed_padding(padding, kernel):
+    """Conv2d's F.pad widths for a padding mode (PyTorch's _reversed_padding_repeated_twice)."""
+    if padding == "same":
+        out = []
+        for k in reversed(kernel):
+            out += [(k - 1) // 2, k - 1 - (k - 1) // 2]
+        return tuple(out)
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    return (pw, pw, ph, ph)
+
+
+def _seeded(m, make, x):
+    """A layer with the same deterministic weights in torch and webdl (values from numpy),
+    on the device of the input x."""
+    layer = make(m)
+    rng = np.random.default_rng(0)
+    sd = {}
+    for k, v in layer.state_dict().items():
+        sd[k] = m.tensor(rng.standard_normal(tuple(v.shape)).astype(np.float32) * 0.5)
+    layer.load_state_dict(sd)
+    return layer.to(x.device)
+
+
+CASES = _cases() + _cases_api() + _cases_nn_api()
 SPECIAL = _special_cases()

@@ -5,7 +5,7 @@ import pytest
 CODE = """
 import json, numpy as np, webdl
 import webdl.nn as nn
-from webdl.nn.packed import pack_padded_sequence
+from webdl.nn.utils.rnn import pack_padded_sequence
 
 def run(make, inputs, dev):
     webdl.manual_seed(0)

@@ -6,7 +6,7 @@ import torch
 
 import webdl
 import webdl.nn as wnn
-from webdl.nn.packed import pack_padded_sequence, pad_packed_sequence, pad_sequence
+from webdl.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 TOL = 1e-4
 

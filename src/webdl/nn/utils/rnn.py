@@ -1,4 +1,4 @@
-"""Packed sequences (``webdl.nn.utils.rnn``): ``PackedSequence``, ``pack_padded_sequence``,
+"""``webdl.nn.utils.rnn``, packed sequences: ``PackedSequence``, ``pack_padded_sequence``,
 ``pad_packed_sequence``, ``pad_sequence``, ``pack_sequence``, with PyTorch's layout --
 ``data`` holds the steps time-major, each step's sequences sorted longest first, and
 ``batch_sizes`` (on the CPU, as in PyTorch) counts the sequences still running at each
@@ -8,9 +8,9 @@ import collections
 
 import numpy as np
 
-from ..functions.elementwise import where
-from ..functions.shape import cat, stack
-from ..tensor import Tensor, tensor, full
+from ...functions.elementwise import where
+from ...functions.shape import cat, stack
+from ...tensor import Tensor, tensor, full
 
 PackedSequence_ = collections.namedtuple(
     "PackedSequence", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])

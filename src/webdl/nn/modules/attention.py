@@ -4,15 +4,16 @@ match. Its boolean masks mark what is *left out* (True), as in PyTorch (the oppo
 ``F.scaled_dot_product_attention``'s); float masks are added to the scores."""
 import math
 
-from ..functions.elementwise import where
-from ..functions.linalg import matmul
-from ..functions.shape import cat
-from ..functions.reduction import softmax
-from ..tensor import zeros
-from . import functional as F
-from . import init
-from .module import Module, Parameter
-from .layers import Linear
+from ...functions.elementwise import where
+from ...functions.linalg import matmul
+from ...functions.shape import cat
+from ...functions.reduction import softmax
+from ...tensor import zeros
+from .. import functional as F
+from ..functional.attention import _causal_mask
+from .. import init
+from ..module import Module, Parameter
+from .linear import Linear
 
 
 class MultiheadAttention(Module):
@@ -132,7 +133,7 @@ class MultiheadAttention(Module):
             return m.float()
         mask = None
         if attn_mask is None and is_causal:
-            attn_mask = F._causal_mask(tgt, src, ref.device).logical_not()
+            attn_mask = _causal_mask(tgt, src, ref.device).logical_not()
         if attn_mask is not None:
             m = as_float(attn_mask)
             if m.ndim == 2:

@@ -6,11 +6,14 @@ import math
 
 import numpy as np
 
-from ..tensor import tensor
-from . import functional as F
+from ...tensor import tensor
+from .. import functional as F
+from ..module import Module
 from .attention import MultiheadAttention
-from .layers import Dropout, LayerNorm, Linear, ModuleList
-from .module import Module
+from .container import ModuleList
+from .dropout import Dropout
+from .linear import Linear
+from .normalization import LayerNorm
 
 
 def _activation(activation):

@@ -12,13 +12,13 @@ import math
 
 import numpy as np
 
-from ..functions.elementwise import where
-from ..functions.shape import cat, stack
-from ..tensor import tensor, zeros
-from . import functional as F
-from . import init
-from .module import Module, Parameter
-from .packed import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from ...functions.elementwise import where
+from ...functions.shape import cat, stack
+from ...tensor import tensor, zeros
+from .. import functional as F
+from .. import init
+from ..module import Module, Parameter
+from ..utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 

@@ -1,0 +1,11 @@
+"""Linear maps."""
+from ...functions.linalg import matmul
+
+
+def linear(x, weight, bias=None):
+    if x.shape[-1] != weight.shape[-1]:
+        raise ValueError(f"linear: input shape {tuple(x.shape)} and weight shape "
+                         f"{tuple(weight.shape)} don't match ({x.shape[-1]} input features vs "
+                         f"{weight.shape[-1]})")
+    y = matmul(x, weight.t())
+    return y + bias if bias is not None else y

@@ -1,0 +1,161 @@
+"""Normalisation layers' functional forms."""
+import numbers
+
+import numpy as np
+
+from ...autograd import no_grad
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(x.shape[x.ndim - k:]) != normalized_shape:
+        raise ValueError(f"layer_norm: input shape {tuple(x.shape)} doesn't end with "
+                         f"normalized_shape {normalized_shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != normalized_shape:
+            raise ValueError(f"layer_norm: {name} shape {tuple(t.shape)} should be "
+                             f"{normalized_shape}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    mu = x.mean(axes, keepdim=True)
+    d = x - mu
+    y = d * ((d * d).mean(axes, keepdim=True) + eps).rsqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected at least 2-D input (N, C, ...), got shape "
+                         f"{tuple(x.shape)}")
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"batch_norm: {name} shape {tuple(t.shape)} should be ({c},) for "
+                             f"input shape {tuple(x.shape)}")
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training or running_mean is None:
+        n = x.numel() // max(c, 1)
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training,"
+                             f" got input shape {tuple(x.shape)}")
+        mu = x.mean(axes, keepdim=True)
+        d = x - mu
+        var = (d * d).mean(axes, keepdim=True)
+        if training and running_mean is not None:
+            with no_grad():
+                m = 0.1 if momentum is None else momentum
+                running_mean.copy_(running_mean * (1 - m) + mu.detach().reshape(c) * m)
+                running_var.copy_(running_var * (1 - m) +
+                                  var.detach().reshape(c) * (m * n / (n - 1)))
+        y = d * (var + eps).rsqrt()
+    else:
+        y = (x - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    x = input
+    if x.ndim < 2:
+        raise ValueError(f"group_norm: expected an input of at least 2 dims (N, C, ...), got "
+                         f"shape {tuple(x.shape)}")
+    n, c = x.shape[:2]
+    if num_groups < 1 or c % num_groups:
+        raise ValueError(f"group_norm: expected number of channels in input to be divisible by "
+                         f"num_groups, but got input of shape {tuple(x.shape)} and "
+                         f"num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"group_norm: {name} shape {tuple(t.shape)} should be ({c},)")
+    xg = x.reshape(n, num_groups, -1)
+    d = xg - xg.mean(2, keepdim=True)
+    y = (d * ((d * d).mean(2, keepdim=True) + eps).rsqrt()).reshape(x.shape)
+    return _channel_affine(y, weight, bias)
+
+
+def _channel_affine(y, weight, bias):
+    shape = (1, y.shape[1]) + (1,) * (y.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,  # noqa: A002
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Per-sample, per-channel normalisation of (N, C, *) input. With use_input_stats and
+    running stats, these are updated as PyTorch does: by the batch mean of the per-instance
+    means and of the per-instance unbiased variances."""
+    x = input
+    if x.ndim < 2:
+        raise ValueError(f"instance_norm: expected an input of at least 2 dims (N, C, ...), got "
+                         f"shape {tuple(x.shape)}")
+    n, c = x.shape[:2]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"instance_norm: {name} shape {tuple(t.shape)} should be ({c},) for "
+                             f"input shape {tuple(x.shape)}")
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: running_mean and running_var must be given when "
+                             "use_input_stats is False")
+        y = (x - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+        return _channel_affine(y, weight, bias)
+    count = x.numel() // max(n * c, 1)
+    if count <= 1:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element when training, "
+                         f"got input size {list(x.shape)}")
+    axes = tuple(range(2, x.ndim))
+    mu = x.mean(axes, keepdim=True)
+    d = x - mu
+    var = (d * d).mean(axes, keepdim=True)
+    if running_mean is not None or running_var is not None:
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(running_mean * (1 - momentum) +
+                                   mu.detach().reshape(n, c).mean(0) * momentum)
+            if running_var is not None:
+                running_var.copy_(running_var * (1 - momentum) +
+                                  var.detach().reshape(n, c).mean(0) *
+                                  (momentum * count / (count - 1)))
+    return _channel_affine(d * (var + eps).rsqrt(), weight, bias)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
+    """x / sqrt(mean(x^2) + eps) over the trailing normalized_shape dims; eps=None is the
+    float32 machine epsilon, as in PyTorch."""
+    x = input
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(x.shape[x.ndim - k:]) != normalized_shape:
+        raise ValueError(f"rms_norm: input shape {tuple(x.shape)} doesn't end with "
+                         f"normalized_shape {normalized_shape}")
+    if weight is not None and tuple(weight.shape) != normalized_shape:
+        raise ValueError(f"rms_norm: weight shape {tuple(weight.shape)} should be "
+                         f"{normalized_shape}")
+    eps = float(np.finfo(np.float32).eps) if eps is None else eps
+    axes = tuple(range(x.ndim - k, x.ndim))
+    y = x * ((x * x).mean(axes, keepdim=True) + eps).rsqrt()
+    return y * weight if weight is not None else y
+
+
+def normalize(x, p=2.0, dim=1, eps=1e-12):
+    n = (x.abs().pow(p)).sum(dim, keepdim=True).pow(1.0 / p)
+    return x / n.clamp(min=eps)
