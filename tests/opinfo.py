@@ -569,5 +569,20 @@ def _special_cases():
     return C
 
 
-CASES = _cases()
+def _cases_programs():
+    """Functions the published programs of tests/programs/ use that were missing."""
+    C = []
+
+    def add(name, fn, *inputs, **kw):
+        C.append(Case(name, fn, inputs, **kw))
+
+    # makemore's MLP shifts its token ids with torch.roll(idx, 1, 1)
+    add("roll", lambda m, F, x: (x.roll(1, 1), m.roll(x, (-2, 3), (0, 2)), m.roll(x, 5),
+                                 x.roll(0, 1), x.roll(-7, -1)), In((3, 4, 5)))
+    add("roll[nc]", lambda m, F, x: m.roll(x, 2, 0), In((4, 5), noncontig=True))
+    add("roll[int]", lambda m, F, x: m.roll(x, 1, 1), In((2, 5), "int"), grad=False)
+    return C
+
+
+CASES = _cases() + _cases_programs()
 SPECIAL = _special_cases()

@@ -1,6 +1,6 @@
 """Shape and movement functions. Views of the input (they share its storage, see
 webdl.storage): reshape/view, permute/transpose/t, squeeze/unsqueeze, expand, flatten,
-narrow/select, split/chunk/unbind, diagonal. Copies: flip, cat/stack, repeat, pad."""
+narrow/select, split/chunk/unbind, diagonal. Copies: flip, roll, cat/stack, repeat, pad."""
 import math
 
 from .. import dtypes
@@ -203,6 +203,28 @@ def flip(x, dims):
     return Flip.apply(x, dims=axes) if axes else x
 
 
+def roll(x, shifts, dims=None):
+    """Elements shifted along dims, those past the end coming back at the start (a copy: two
+    slices concatenated per dim). Without dims, over the flattened tensor."""
+    check_tensor("roll", x)
+    if dims is None:
+        if not isinstance(shifts, int) and len(shifts) != 1:
+            raise ValueError(f"roll: without dims, shifts must be one number, got {shifts}")
+        s = shifts if isinstance(shifts, int) else shifts[0]
+        return reshape(roll(reshape(x, (-1,)), s, 0), tuple(x.shape))
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    for s, d in zip(shifts, dims):
+        d = norm_dim("roll", d, x.ndim)
+        n = x.shape[d]
+        k = int(s) % n if n else 0
+        if k:
+            x = cat([narrow(x, d, n - k, k), narrow(x, d, 0, n - k)], d)
+    return x
+
+
 def _promote_all(op, tensors):
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty list of tensors")
@@ -354,7 +376,8 @@ API = {
         "swapaxes": swapaxes, "t": t, "squeeze": squeeze, "unsqueeze": unsqueeze,
         "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to,
         "flatten": flatten, "unflatten": unflatten, "narrow": narrow, "select": select,
-        "flip": flip, "split": split, "chunk": chunk, "unbind": unbind, "repeat": repeat}.items()},
+        "flip": flip, "roll": roll, "split": split, "chunk": chunk, "unbind": unbind,
+        "repeat": repeat}.items()},
     **{name: (fn, FUNCTION) for name, fn in {
         "cat": cat, "concat": cat, "concatenate": cat, "stack": stack, "pad": pad}.items()},
     "T": (property(lambda self: permute(self, tuple(reversed(range(self.ndim))))), METHOD),
