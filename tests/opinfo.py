@@ -581,6 +581,13 @@ def _cases_programs():
                                  x.roll(0, 1), x.roll(-7, -1)), In((3, 4, 5)))
     add("roll[nc]", lambda m, F, x: m.roll(x, 2, 0), In((4, 5), noncontig=True))
     add("roll[int]", lambda m, F, x: m.roll(x, 1, 1), In((2, 5), "int"), grad=False)
+    # the causal masks of makemore's and nanoGPT's attention: torch.tril(torch.ones(T, T))
+    add("tril_triu", lambda m, F, x: (m.tril(x), x.tril(1), m.triu(x), x.triu(-1),
+                                      m.tril(x, -5), x.triu(9)), In((2, 3, 4)))
+    add("tril[nc]", lambda m, F, x: m.tril(x, -1), In((5, 4), noncontig=True))
+    add("tril_triu[int_bool]", lambda m, F, x: (m.tril(x), m.triu(x > 1, 1),
+                                                m.tril(m.ones(4, 4, dtype=m.long))),
+        In((3, 4), "int"), grad=False)
     return C
 
 

@@ -1,13 +1,18 @@
 """Shape and movement functions. Views of the input (they share its storage, see
 webdl.storage): reshape/view, permute/transpose/t, squeeze/unsqueeze, expand, flatten,
-narrow/select, split/chunk/unbind, diagonal. Copies: flip, roll, cat/stack, repeat, pad."""
+narrow/select, split/chunk/unbind, diagonal. Copies: flip, roll, cat/stack, repeat, pad,
+tril/triu."""
 import math
+
+import numpy as np
 
 from .. import dtypes
 from ..ops.movement import Reshape, Permute, Expand, Slice, Unslice, Flip, Cat
 from ..ops.reduce import norm_dim, norm_dims
 from ..storage import geometry, view_strides
+from ..tensor import as_tensor_like, tensor
 from .common import BOTH, FUNCTION, METHOD, check_tensor, size_args
+from .elementwise import where
 
 
 def _target_shape(op, x, shape):
@@ -225,6 +230,28 @@ def roll(x, shifts, dims=None):
     return x
 
 
+def _triangle(op, x, diagonal, lower):
+    """x with the elements above (tril) or below (triu) the diagonal-th diagonal of its last
+    two dims set to zero: one where() against a constant mask on x's device."""
+    check_tensor(op, x)
+    if x.ndim < 2:
+        raise ValueError(f"{op}: input must have at least 2 dims, got shape {tuple(x.shape)}")
+    h, w = x.shape[-2], x.shape[-1]
+    keep = np.tri(h, w, k=diagonal, dtype=bool)
+    if not lower:
+        keep = ~np.tri(h, w, k=diagonal - 1, dtype=bool)
+    zero = as_tensor_like(False if x.dtype is dtypes.bool_ else 0, x)
+    return where(tensor(keep, device=x.device), x, zero)
+
+
+def tril(x, diagonal=0):
+    return _triangle("tril", x, diagonal, True)
+
+
+def triu(x, diagonal=0):
+    return _triangle("triu", x, diagonal, False)
+
+
 def _promote_all(op, tensors):
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty list of tensors")
@@ -377,7 +404,7 @@ API = {
         "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to,
         "flatten": flatten, "unflatten": unflatten, "narrow": narrow, "select": select,
         "flip": flip, "roll": roll, "split": split, "chunk": chunk, "unbind": unbind,
-        "repeat": repeat}.items()},
+        "repeat": repeat, "tril": tril, "triu": triu}.items()},
     **{name: (fn, FUNCTION) for name, fn in {
         "cat": cat, "concat": cat, "concatenate": cat, "stack": stack, "pad": pad}.items()},
     "T": (property(lambda self: permute(self, tuple(reversed(range(self.ndim))))), METHOD),
