@@ -588,6 +588,9 @@ def _cases_programs():
     add("tril_triu[int_bool]", lambda m, F, x: (m.tril(x), m.triu(x > 1, 1),
                                                 m.tril(m.ones(4, 4, dtype=m.long))),
         In((3, 4), "int"), grad=False)
+    # dcgan's forward: `if (input.is_cuda or input.is_xpu) and self.ngpu > 1:` (multi-GPU)
+    add("is_cuda_xpu", lambda m, F, x: x * 2.0 if (x.is_cuda or x.is_xpu) else x + 1.0,
+        In((2, 3)))
     return C
 
 
