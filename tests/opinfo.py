@@ -1045,5 +1045,30 @@ def _seeded(m, make, x):
     return layer.to(x.device)
 
 
-CASES = _cases() + _cases_api() + _cases_nn_api()
+def _cases_programs():
+    """Functions the published programs of tests/programs/ use that were missing."""
+    C = []
+
+    def add(name, fn, *inputs, **kw):
+        C.append(Case(name, fn, inputs, **kw))
+
+    # makemore's MLP shifts its token ids with torch.roll(idx, 1, 1)
+    add("roll", lambda m, F, x: (x.roll(1, 1), m.roll(x, (-2, 3), (0, 2)), m.roll(x, 5),
+                                 x.roll(0, 1), x.roll(-7, -1)), In((3, 4, 5)))
+    add("roll[nc]", lambda m, F, x: m.roll(x, 2, 0), In((4, 5), noncontig=True))
+    add("roll[int]", lambda m, F, x: m.roll(x, 1, 1), In((2, 5), "int"), grad=False)
+    # the causal masks of makemore's and nanoGPT's attention: torch.tril(torch.ones(T, T))
+    add("tril_triu", lambda m, F, x: (m.tril(x), x.tril(1), m.triu(x), x.triu(-1),
+                                      m.tril(x, -5), x.triu(9)), In((2, 3, 4)))
+    add("tril[nc]", lambda m, F, x: m.tril(x, -1), In((5, 4), noncontig=True))
+    add("tril_triu[int_bool]", lambda m, F, x: (m.tril(x), m.triu(x > 1, 1),
+                                                m.tril(m.ones(4, 4, dtype=m.long))),
+        In((3, 4), "int"), grad=False)
+    # dcgan's forward: `if (input.is_cuda or input.is_xpu) and self.ngpu > 1:` (multi-GPU)
+    add("is_cuda_xpu", lambda m, F, x: x * 2.0 if (x.is_cuda or x.is_xpu) else x + 1.0,
+        In((2, 3)))
+    return C
+
+
+CASES = _cases() + _cases_api() + _cases_nn_api() + _cases_programs()
 SPECIAL = _special_cases()

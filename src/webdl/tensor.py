@@ -92,6 +92,20 @@ class Tensor:
     def is_floating_point(self):
         return self.dtype.is_floating_point
 
+    # PyTorch's device predicates; webdl's devices are cpu and webgl, so the CUDA and XPU
+    # ones are False (programs test them to choose a multi-GPU path, e.g. dcgan's forward)
+    @property
+    def is_cpu(self):
+        return self.device.type == "cpu"
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def is_xpu(self):
+        return False
+
     def element_size(self):
         return self.dtype.np.itemsize
 
@@ -425,10 +439,6 @@ class Tensor:
         return tensor(data, dtype=dtype or self.dtype, device=self.device)
 
     # --- PyTorch names for what webdl lacks: no CUDA, floats stored as float32 ------------
-    @property
-    def is_cuda(self):
-        return False
-
     def cuda(self, device=None, non_blocking=False):
         """webdl has no CUDA: raises the device registry's error naming its devices."""
         return self.to(_device("cuda"))
