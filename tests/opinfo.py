@@ -172,7 +172,12 @@ def compare(case, got, ref, rtol=1e-5, atol=1e-5):
                 msgs.append(f"{what}: one side has no gradient")
                 worst = np.inf
             continue
-        if a.dtype.kind in "biu" or b.dtype.kind in "biu":
+        kinds = {"b": "bool", "i": "int", "u": "int", "f": "float"}
+        if kinds.get(a.dtype.kind) != kinds.get(b.dtype.kind):     # bool/int/float as torch
+            msgs.append(f"{what}: dtype {a.dtype} vs {b.dtype}")
+            worst = np.inf
+            continue
+        if a.dtype.kind in "biu":
             if a.shape != b.shape or (a.astype(np.int64) != b.astype(np.int64)).any():
                 msgs.append(f"{what}: integer/bool values differ")
                 worst = np.inf

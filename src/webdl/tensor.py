@@ -336,6 +336,12 @@ class Tensor:
                 t._buf = replay(backend, st, t._chain, t.dtype)
         return self
 
+    def _realize(self):
+        """Compute this tensor's value now if its backend deferred it (lazy fusion); the
+        value is the same, so views and storage need no update."""
+        self._buf = self.device.backend.realize(self._buf)
+        return self
+
     @staticmethod
     def _realize_all(*tensors):
         """Compute several tensors of one device now, in one kernel where its backend can

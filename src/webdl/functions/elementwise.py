@@ -72,12 +72,18 @@ def sub(a, b, alpha=1):
 
 
 def div(a, b, rounding_mode=None):
+    """True division; with ``rounding_mode`` ('floor' or 'trunc') the result keeps the
+    promoted dtype of the inputs, as in PyTorch (ints stay ints)."""
+    if rounding_mode not in (None, "floor", "trunc"):
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
+                         f"{rounding_mode!r}")
     out = _binary("div", a, b)
-    if rounding_mode == "floor":
-        return out.floor()
-    if rounding_mode == "trunc":
-        return out.sign() * out.abs().floor()
-    return out
+    if rounding_mode is None:
+        return out
+    out = out.floor() if rounding_mode == "floor" else out.sign() * out.abs().floor()
+    ref = a if isinstance(a, Tensor) else b
+    kind = dtypes.promote(as_tensor_like(a, ref).dtype, as_tensor_like(b, ref).dtype)
+    return out if kind.is_floating_point else Cast.apply(out, dtype=dtypes.int64)
 
 
 def true_divide(a, b):
@@ -181,7 +187,7 @@ API = {
     "__mul__": (BINARY_FUNCTIONS["mul"], METHOD),
     "__rmul__": (reflected(BINARY_FUNCTIONS["mul"]), METHOD),
     "__truediv__": (div, METHOD), "__rtruediv__": (reflected(div), METHOD),
-    "__floordiv__": (floor_divide, METHOD),
+    "__floordiv__": (floor_divide, METHOD), "__rfloordiv__": (reflected(floor_divide), METHOD),
     "__pow__": (pow, METHOD), "__rpow__": (reflected(pow), METHOD),
     "__neg__": (UNARY_FUNCTIONS["neg"], METHOD), "__abs__": (UNARY_FUNCTIONS["abs"], METHOD),
     **{f"__{name}__": (BINARY_FUNCTIONS[name], METHOD)
