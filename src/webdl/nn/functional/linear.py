@@ -2,7 +2,8 @@
 from ...functions.linalg import matmul
 
 
-def linear(x, weight, bias=None):
+def linear(input, weight, bias=None):  # noqa: A002
+    x = input
     if x.shape[-1] != weight.shape[-1]:
         raise ValueError(f"linear: input shape {tuple(x.shape)} and weight shape "
                          f"{tuple(weight.shape)} don't match ({x.shape[-1]} input features vs "

@@ -6,7 +6,8 @@ import numpy as np
 from ...autograd import no_grad
 
 
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    x = input
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
@@ -29,8 +30,9 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     return y
 
 
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002
+               training=False, momentum=0.1, eps=1e-5):
+    x = input
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected at least 2-D input (N, C, ...), got shape "
                          f"{tuple(x.shape)}")
@@ -156,6 +158,9 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     return y * weight if weight is not None else y
 
 
-def normalize(x, p=2.0, dim=1, eps=1e-12):
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
+    x = input
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported")
     n = (x.abs().pow(p)).sum(dim, keepdim=True).pow(1.0 / p)
     return x / n.clamp(min=eps)
