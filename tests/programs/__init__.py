@@ -117,8 +117,7 @@ class Run:
 class MNIST(Run):
     """pytorch/examples mnist: Net, the program's train() and test() once per step (main()
     runs them once an epoch; here an epoch is one batch), StepLR(gamma=0.7) after each.
-    Optimizer: SGD(lr=0.01, momentum=0.5), the example's own until it moved to Adadelta in
-    pytorch/examples 0634306 (#658); webdl has no Adadelta yet. Dropout: both layers p=0."""
+    Optimizer: the program's own, Adadelta(lr=1.0). Dropout: both layers p=0."""
 
     def __init__(self, lib, device):
         super().__init__(lib, device)
@@ -131,7 +130,7 @@ class MNIST(Run):
         self.model = self.mod.Net().to(device)
         self.model.dropout1.p = self.model.dropout2.p = 0.0
         self.models = {"net": self.model}
-        self.opt = lib.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.5)
+        self.opt = lib.optim.Adadelta(self.model.parameters(), lr=1.0)
         self.scheduler = lib.optim.lr_scheduler.StepLR(self.opt, step_size=1, gamma=0.7)
         self.args = types.SimpleNamespace(log_interval=1, dry_run=False)
         self.loader = Loader([(self.x, self.y)])
