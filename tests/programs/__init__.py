@@ -286,8 +286,8 @@ class NanoGPT(Run):
     """karpathy/nanoGPT: GPT (block_size=8, vocab_size=32, n_layer=2, n_head=2, n_embd=16,
     dropout=0.0, bias as given), its configure_optimizers (AdamW, weight decay on the 2-D
     weights only) with train.py's weight_decay=0.1, betas=(0.9, 0.95) and learning rate
-    1e-3 (config/train_shakespeare_char.py), and train.py's step without its GradScaler,
-    autocast and gradient clipping (not in webdl yet). Forward also checks the inference
+    1e-3 (config/train_shakespeare_char.py), and train.py's step without its GradScaler and
+    autocast (no-ops on a CPU) and gradient clipping. Forward also checks the inference
     path (logits of the last position only, ``x[:, [-1], :]``)."""
     bias = True
 
