@@ -23,11 +23,16 @@
   }
 
   // --- loading an image: decoded by the browser, checked before any work ------------------
+  // Only the latest load may change the page: an older one whose decode finishes later is
+  // dropped (it would otherwise replace a newer image or clear a newer error message).
+  let loads = 0;
   async function loadBlob(blob, name) {
+    const mine = ++loads;
     state.result = null;
     try {
       if (!blob || blob.size === 0) throw new Error("the file is empty");
       const bmp = await createImageBitmap(blob);
+      if (mine !== loads) return;
       if (!bmp.width || !bmp.height) throw new Error("the image has no pixels");
       if (bmp.width > MAX_SIDE || bmp.height > MAX_SIDE) {
         throw new Error(`the image is too large (${bmp.width}x${bmp.height}; at most ${MAX_SIDE} pixels a side)`);
@@ -41,6 +46,7 @@
       message("");
       showBefore();
     } catch (e) {
+      if (mine !== loads) return;
       // the previous image, if any, stays loaded
       message(`Could not open ${name || "the file"}: ${e.message.includes("decode") || e.name === "InvalidStateError" ? "not a PNG, JPEG or WebP image" : e.message}`);
     }
