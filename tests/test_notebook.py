@@ -210,3 +210,33 @@ def test_training_example_with_live_plot(nb):
         out[3]["outputs"][-1]["text"] == "'accuracy 100.0%'"
     os.makedirs(OUT, exist_ok=True)
     nb.screenshot(path=os.path.join(OUT, "notebook-training.png"), full_page=True)
+
+
+def run_example_shortened(page, name, ncells, steps, tokens):
+    """Load an example, shorten its run the way a user would (its first cell's step and
+    token counts), Run all, wait; the cells afterwards."""
+    page.select_option("#examples", name)
+    page.wait_for_function(f"() => notebook.cells.length === {ncells}")
+    page.evaluate("([steps, tokens]) => { const c = notebook.cells[0]; c.source = c.source"
+                  ".replace(/max_steps = [0-9]+/, 'max_steps = ' + steps)"
+                  ".replace(/new_tokens = [0-9]+/, 'new_tokens = ' + tokens); }", [steps, tokens])
+    assert f"= {steps}" in cells(page)[0]["source"]
+    page.click("#run-all")
+    wait_idle(page, timeout=600_000)
+    return cells(page)
+
+
+@pytest.mark.parametrize("name,ncells,steps,below", [("gpt", 4, 12, 3.2), ("lstm", 3, 10, 3.3)])
+def test_language_model_examples_train_and_generate(nb, name, ncells, steps, below):
+    """The tiny GPT and the LSTM examples from the Examples menu: the loss falls below a
+    stated value in a few steps on WebGL, and generation prints text of the vocabulary."""
+    out = run_example_shortened(nb, name, ncells, steps, 40)
+    errors = [o for c in out for o in c["outputs"] if o["type"] == "error"]
+    assert not errors, errors
+    plot = [o for c in out for o in c["outputs"] if o["type"] == "plot"][0]
+    assert len(plot["values"]) == steps
+    assert plot["values"][-1] < below < plot["values"][0], plot["values"]
+    text = "".join(o.get("text", "") for o in out[-1]["outputs"] if o["type"] == "stream")
+    generated = text.split("(")[0] if name == "gpt" else text
+    assert len(generated.strip()) >= 20 and set(generated) <= set(
+        "\n !$&',-.3:;?" + "".join(map(chr, range(65, 91))) + "".join(map(chr, range(97, 123))))
