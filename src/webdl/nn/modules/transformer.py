@@ -26,6 +26,12 @@ def _activation(activation):
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
 
 
+def _attend(attn, x, mem, mask, key_padding_mask, is_causal):
+    """``attn`` (a MultiheadAttention) of queries ``x`` over ``mem``, without the weights."""
+    return attn(x, mem, mem, attn_mask=mask, key_padding_mask=key_padding_mask,
+                need_weights=False, is_causal=is_causal and mask is None)[0]
+
+
 def _clones(module, n):
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
@@ -56,9 +62,7 @@ class TransformerEncoderLayer(Module):
         return self.norm2(x + self._ff(x))
 
     def _sa(self, x, mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal and mask is None)[0]
-        return self.dropout1(x)
+        return self.dropout1(_attend(self.self_attn, x, x, mask, key_padding_mask, is_causal))
 
     def _ff(self, x):
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
@@ -99,14 +103,11 @@ class TransformerDecoderLayer(Module):
         return self.norm3(x + self._ff(x))
 
     def _sa(self, x, mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal and mask is None)[0]
-        return self.dropout1(x)
+        return self.dropout1(_attend(self.self_attn, x, x, mask, key_padding_mask, is_causal))
 
     def _mha(self, x, mem, mask, key_padding_mask, is_causal):
-        x = self.multihead_attn(x, mem, mem, attn_mask=mask, key_padding_mask=key_padding_mask,
-                                need_weights=False, is_causal=is_causal and mask is None)[0]
-        return self.dropout2(x)
+        return self.dropout2(_attend(self.multihead_attn, x, mem, mask, key_padding_mask,
+                                     is_causal))
 
     def _ff(self, x):
         return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
