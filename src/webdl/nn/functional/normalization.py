@@ -6,15 +6,21 @@ import numpy as np
 from ...autograd import no_grad
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
-    x = input
+def _trailing(op, x, normalized_shape):
+    """``normalized_shape`` as a tuple and its length, checked against x's trailing dims."""
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
     k = len(normalized_shape)
     if tuple(x.shape[x.ndim - k:]) != normalized_shape:
-        raise ValueError(f"layer_norm: input shape {tuple(x.shape)} doesn't end with "
+        raise ValueError(f"{op}: input shape {tuple(x.shape)} doesn't end with "
                          f"normalized_shape {normalized_shape}")
+    return normalized_shape, k
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    x = input
+    normalized_shape, k = _trailing("layer_norm", x, normalized_shape)
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != normalized_shape:
             raise ValueError(f"layer_norm: {name} shape {tuple(t.shape)} should be "
@@ -142,13 +148,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     """x / sqrt(mean(x^2) + eps) over the trailing normalized_shape dims; eps=None is the
     float32 machine epsilon, as in PyTorch."""
     x = input
-    if isinstance(normalized_shape, numbers.Integral):
-        normalized_shape = (normalized_shape,)
-    normalized_shape = tuple(normalized_shape)
-    k = len(normalized_shape)
-    if tuple(x.shape[x.ndim - k:]) != normalized_shape:
-        raise ValueError(f"rms_norm: input shape {tuple(x.shape)} doesn't end with "
-                         f"normalized_shape {normalized_shape}")
+    normalized_shape, k = _trailing("rms_norm", x, normalized_shape)
     if weight is not None and tuple(weight.shape) != normalized_shape:
         raise ValueError(f"rms_norm: weight shape {tuple(weight.shape)} should be "
                          f"{normalized_shape}")

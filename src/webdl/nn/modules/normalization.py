@@ -7,6 +7,13 @@ from ..module import Module, Parameter
 from ...tensor import zeros, ones, tensor
 
 
+def _affine(module, n, affine, bias, device):
+    """A norm layer's per-channel ``weight`` (ones) and ``bias`` (zeros), or None each."""
+    module.register_parameter("weight", Parameter(ones(n, device=device)) if affine else None)
+    module.register_parameter("bias", Parameter(zeros(n, device=device))
+                              if affine and bias else None)
+
+
 class _NormBase(Module):
     """Batch and instance norm: affine weight/bias and the running-stat buffers, named and
     shaped as in PyTorch so its state_dicts load."""
@@ -16,15 +23,7 @@ class _NormBase(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features, device=device))
-            if bias:
-                self.bias = Parameter(zeros(num_features, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, num_features, affine, bias, device)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, device=device))
             self.register_buffer("running_var", ones(num_features, device=device))
@@ -133,15 +132,7 @@ class GroupNorm(Module):
                              f"({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
                                                                      eps, affine)
-        if affine:
-            self.weight = Parameter(ones(num_channels, device=device))
-            if bias:
-                self.bias = Parameter(zeros(num_channels, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, num_channels, affine, bias, device)
 
     def forward(self, input):  # noqa: A002
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
