@@ -373,8 +373,7 @@ def tensor_split(x, indices_or_sections, dim=0):
     else:
         cuts = [int(i) for i in indices_or_sections]
     bounds = [0] + [min(max(c if c >= 0 else c + n, 0), n) for c in cuts] + [n]
-    return tuple(narrow(x, d, a, max(b - a, 0)) if b > a else narrow(x, d, a, 0)
-                 for a, b in zip(bounds[:-1], bounds[1:]))
+    return tuple(narrow(x, d, a, max(b - a, 0)) for a, b in zip(bounds[:-1], bounds[1:]))
 
 
 def roll(x, shifts, dims=None):
