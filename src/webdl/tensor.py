@@ -281,11 +281,13 @@ class Tensor:
         if value.device != self.device:
             value = value.to(self.device)
         if tuple(value.shape) != tuple(self.shape):
-            if broadcast_shapes(op, self.shape, value.shape) != tuple(self.shape):
+            both = broadcast_shapes(op, self.shape, value.shape)
+            if both != tuple(self.shape):
                 raise RuntimeError(f"{op}: output with shape {list(self.shape)} doesn't match "
-                                   f"the broadcast shape {list(broadcast_shapes(op, self.shape, value.shape))}")
+                                   f"the broadcast shape {list(both)}")
             if value.ndim < self.ndim:
-                value = Reshape.apply(value, shape=(1,) * (self.ndim - value.ndim) + tuple(value.shape))
+                lead = (1,) * (self.ndim - value.ndim)
+                value = Reshape.apply(value, shape=lead + tuple(value.shape))
             value = Expand.apply(value, shape=tuple(self.shape))
         if value.dtype is not self.dtype:
             if value.dtype.rank > self.dtype.rank and op != "copy_":
@@ -323,11 +325,11 @@ class Tensor:
         backend = self.device.backend
         st.buf = backend.realize(value._buf)   # kept across steps: computed now
         st.version += 1
-        root = Tensor._wrap(st.buf, st.shape, self.dtype, self.device)
-        root._ctx, root.requires_grad = value._ctx, value.requires_grad and track
+        new_root = Tensor._wrap(st.buf, st.shape, self.dtype, self.device)
+        new_root._ctx, new_root.requires_grad = value._ctx, value.requires_grad and track
         for t in st.members():
             if track and all(op is not DETACH for op, _ in t._chain):
-                v = root        # a view autograd follows: replayed with ops
+                v = new_root    # a view autograd follows: replayed with ops
                 for op, attrs in t._chain:
                     if op is not DETACH:
                         v = op.apply(v, **attrs)

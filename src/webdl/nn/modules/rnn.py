@@ -68,14 +68,13 @@ class RNNBase(Module):
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 inp = input_size if layer == 0 else out * dirs
-                self.register_parameter("weight_ih" + sfx, Parameter(zeros(gate, inp, device=device)))
-                self.register_parameter("weight_hh" + sfx, Parameter(zeros(gate, out, device=device)))
+                shapes = {"weight_ih": (gate, inp), "weight_hh": (gate, out)}
                 if bias:
-                    self.register_parameter("bias_ih" + sfx, Parameter(zeros(gate, device=device)))
-                    self.register_parameter("bias_hh" + sfx, Parameter(zeros(gate, device=device)))
+                    shapes.update(bias_ih=(gate,), bias_hh=(gate,))
                 if proj_size:
-                    self.register_parameter("weight_hr" + sfx,
-                                            Parameter(zeros(proj_size, hidden_size, device=device)))
+                    shapes["weight_hr"] = (proj_size, hidden_size)
+                for name, shape in shapes.items():
+                    self.register_parameter(name + sfx, Parameter(zeros(*shape, device=device)))
         self.reset_parameters()
 
     def reset_parameters(self):
