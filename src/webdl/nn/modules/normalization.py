@@ -7,10 +7,13 @@ from ..module import Module, Parameter
 from ...tensor import zeros, ones, tensor
 
 
-def _affine(module, n, affine, bias, device):
-    """A norm layer's per-channel ``weight`` (ones) and ``bias`` (zeros), or None each."""
-    module.register_parameter("weight", Parameter(ones(n, device=device)) if affine else None)
-    module.register_parameter("bias", Parameter(zeros(n, device=device))
+def _affine(module, shape, affine, bias, device):
+    """A norm layer's ``weight`` (ones) and ``bias`` (zeros) of ``shape`` (an int: per
+    channel), or None each."""
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    module.register_parameter("weight", Parameter(ones(*shape, device=device)) if affine
+                              else None)
+    module.register_parameter("bias", Parameter(zeros(*shape, device=device))
                               if affine and bias else None)
 
 
@@ -171,15 +174,7 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape, self.eps = tuple(normalized_shape), eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ones(*self.normalized_shape, device=device))
-            if bias:
-                self.bias = Parameter(zeros(*self.normalized_shape, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, self.normalized_shape, elementwise_affine, bias, device)
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
