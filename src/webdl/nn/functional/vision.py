@@ -4,7 +4,6 @@ import math
 import numpy as np
 
 from ...functions.indexing import index_select
-from ...functions.linalg import matmul
 from ...functions.shape import pad as _pad
 from ...tensor import tensor
 from ._utils import _along
