@@ -32,6 +32,24 @@ def _grad_and_param(group, p, d, lr, wd, decoupled):
     return d, pv
 
 
+
+def _moment_steps(opt, second, **host):
+    """Each parameter with a gradient, as (group, (b1, b2, lr, wd, eps), parameter,
+    gradient, state), the state started as PyTorch starts it ('step', the ``host``
+    scalars, 'exp_avg' and the ``second`` moment, in that order). The Adam family's steps
+    loop over this."""
+    for g in opt.param_groups:
+        b1, b2 = (_scalar(b) for b in g["betas"])
+        scalars = (b1, b2, _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"])
+        for p, d in opt._grads(g):
+            st = opt.state[p]
+            if not st:
+                st["step"] = _host_scalar(0)
+                for k, v in host.items():
+                    st[k] = _host_scalar(v)
+                st["exp_avg"], st[second] = _zeros(p), _zeros(p)
+            yield g, scalars, p, d, st
+
 class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
@@ -49,29 +67,22 @@ class Adam(Optimizer):
     @no_grad()
     def step(self, closure=None):
         loss = _closure_loss(closure)
-        for g in self.param_groups:
-            b1, b2 = (_scalar(b) for b in g["betas"])
-            lr, wd, eps = _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"]
-            for p, d in self._grads(g):
-                st = self.state[p]
-                if not st:
-                    st["step"] = _host_scalar(0)
-                    st["exp_avg"], st["exp_avg_sq"] = _zeros(p), _zeros(p)
-                if g["amsgrad"] and "max_exp_avg_sq" not in st:
-                    st["max_exp_avg_sq"] = _zeros(p)
-                t = _next_step(st)
-                d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
-                m = _lerp(st["exp_avg"], d, 1 - b1)
-                v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
-                st["exp_avg"], st["exp_avg_sq"] = m, v
-                new_state = [m, v]
-                if g["amsgrad"]:
-                    v = st["max_exp_avg_sq"].maximum(v)
-                    st["max_exp_avg_sq"] = v
-                    new_state.append(v)
-                step_size = lr / (1 - b1 ** t)
-                denom = v.sqrt() / (1 - b2 ** t) ** 0.5 + eps
-                _commit(p, pv + m / denom * -step_size, *new_state)
+        for g, (b1, b2, lr, wd, eps), p, d, st in _moment_steps(self, "exp_avg_sq"):
+            if g["amsgrad"] and "max_exp_avg_sq" not in st:
+                st["max_exp_avg_sq"] = _zeros(p)
+            t = _next_step(st)
+            d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
+            m = _lerp(st["exp_avg"], d, 1 - b1)
+            v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
+            st["exp_avg"], st["exp_avg_sq"] = m, v
+            new_state = [m, v]
+            if g["amsgrad"]:
+                v = st["max_exp_avg_sq"].maximum(v)
+                st["max_exp_avg_sq"] = v
+                new_state.append(v)
+            step_size = lr / (1 - b1 ** t)
+            denom = v.sqrt() / (1 - b2 ** t) ** 0.5 + eps
+            _commit(p, pv + m / denom * -step_size, *new_state)
         return loss
 
 
@@ -103,21 +114,14 @@ class Adamax(Optimizer):
     @no_grad()
     def step(self, closure=None):
         loss = _closure_loss(closure)
-        for g in self.param_groups:
-            b1, b2 = (_scalar(b) for b in g["betas"])
-            lr, wd, eps = _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"]
-            for p, d in self._grads(g):
-                st = self.state[p]
-                if not st:
-                    st["step"] = _host_scalar(0)
-                    st["exp_avg"], st["exp_inf"] = _zeros(p), _zeros(p)
-                t = _next_step(st)
-                d, pv = _grad_and_param(g, p, d, lr, wd, False)
-                m = _lerp(st["exp_avg"], d, 1 - b1)
-                u = (st["exp_inf"] * b2).maximum(d.abs() + eps)
-                st["exp_avg"], st["exp_inf"] = m, u
-                clr = lr / (1 - b1 ** t)
-                _commit(p, pv + m / u * -clr, m, u)
+        for g, (b1, b2, lr, wd, eps), p, d, st in _moment_steps(self, "exp_inf"):
+            t = _next_step(st)
+            d, pv = _grad_and_param(g, p, d, lr, wd, False)
+            m = _lerp(st["exp_avg"], d, 1 - b1)
+            u = (st["exp_inf"] * b2).maximum(d.abs() + eps)
+            st["exp_avg"], st["exp_inf"] = m, u
+            clr = lr / (1 - b1 ** t)
+            _commit(p, pv + m / u * -clr, m, u)
         return loss
 
 
@@ -139,33 +143,26 @@ class NAdam(Optimizer):
     @no_grad()
     def step(self, closure=None):
         loss = _closure_loss(closure)
-        for g in self.param_groups:
-            b1, b2 = (_scalar(b) for b in g["betas"])
-            lr, wd, eps = _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"]
+        for g, (b1, b2, lr, wd, eps), p, d, st in _moment_steps(self, "exp_avg_sq",
+                                                                 mu_product=1.0):
             psi = g["momentum_decay"]
-            for p, d in self._grads(g):
-                st = self.state[p]
-                if not st:
-                    st["step"] = _host_scalar(0)
-                    st["mu_product"] = _host_scalar(1.0)
-                    st["exp_avg"], st["exp_avg_sq"] = _zeros(p), _zeros(p)
-                t = _next_step(st)
-                d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
-                mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
-                mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
-                # the product is a float32 scalar in PyTorch: keep its rounding
-                mu_product = float(np.float32(_scalar(st["mu_product"])) * np.float32(mu))
-                st["mu_product"] = _host_scalar(mu_product)
-                m = _lerp(st["exp_avg"], d, 1 - b1)
-                v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
-                st["exp_avg"], st["exp_avg_sq"] = m, v
-                denom = (v / (1 - b2 ** t)).sqrt() + eps
-                # PyTorch adds the gradient and the momentum terms in two addcdiv_ calls;
-                # one quotient is the same to rounding and keeps the fused expression
-                # within the WebGL backend's size limit (one draw per parameter)
-                c_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
-                c_mom = -lr * mu_next / (1.0 - mu_product * mu_next)
-                _commit(p, pv + (d * c_grad + m * c_mom) / denom, m, v)
+            t = _next_step(st)
+            d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
+            mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+            mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+            # the product is a float32 scalar in PyTorch: keep its rounding
+            mu_product = float(np.float32(_scalar(st["mu_product"])) * np.float32(mu))
+            st["mu_product"] = _host_scalar(mu_product)
+            m = _lerp(st["exp_avg"], d, 1 - b1)
+            v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
+            st["exp_avg"], st["exp_avg_sq"] = m, v
+            denom = (v / (1 - b2 ** t)).sqrt() + eps
+            # PyTorch adds the gradient and the momentum terms in two addcdiv_ calls;
+            # one quotient is the same to rounding and keeps the fused expression
+            # within the WebGL backend's size limit (one draw per parameter)
+            c_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
+            c_mom = -lr * mu_next / (1.0 - mu_product * mu_next)
+            _commit(p, pv + (d * c_grad + m * c_mom) / denom, m, v)
         return loss
 
 
@@ -184,29 +181,22 @@ class RAdam(Optimizer):
     @no_grad()
     def step(self, closure=None):
         loss = _closure_loss(closure)
-        for g in self.param_groups:
-            b1, b2 = (_scalar(b) for b in g["betas"])
-            lr, wd, eps = _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"]
-            for p, d in self._grads(g):
-                st = self.state[p]
-                if not st:
-                    st["step"] = _host_scalar(0)
-                    st["exp_avg"], st["exp_avg_sq"] = _zeros(p), _zeros(p)
-                t = _next_step(st)
-                d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
-                m = _lerp(st["exp_avg"], d, 1 - b1)
-                v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
-                st["exp_avg"], st["exp_avg_sq"] = m, v
-                bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
-                rho_inf = 2 / (1 - b2) - 1
-                rho_t = rho_inf - 2 * t * (b2 ** t) / bc2
-                if rho_t > 5.0:         # the variance is tractable: rectified adaptive step
-                    rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf /
-                                     ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-                    # PyTorch: m / bc1 * lr * adaptive * rect; the scalars folded into one
-                    # (equal to rounding) keep the fused expression within WebGL's limit
-                    update = m * (lr * rect / bc1) * (bc2 ** 0.5 / (v.sqrt() + eps))
-                else:
-                    update = m / bc1 * lr
-                _commit(p, pv - update, m, v)
+        for g, (b1, b2, lr, wd, eps), p, d, st in _moment_steps(self, "exp_avg_sq"):
+            t = _next_step(st)
+            d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
+            m = _lerp(st["exp_avg"], d, 1 - b1)
+            v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
+            st["exp_avg"], st["exp_avg_sq"] = m, v
+            bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+            rho_inf = 2 / (1 - b2) - 1
+            rho_t = rho_inf - 2 * t * (b2 ** t) / bc2
+            if rho_t > 5.0:         # the variance is tractable: rectified adaptive step
+                rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf /
+                                 ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+                # PyTorch: m / bc1 * lr * adaptive * rect; the scalars folded into one
+                # (equal to rounding) keep the fused expression within WebGL's limit
+                update = m * (lr * rect / bc1) * (bc2 ** 0.5 / (v.sqrt() + eps))
+            else:
+                update = m / bc1 * lr
+            _commit(p, pv - update, m, v)
         return loss
