@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: test serve setup venv clean
+.PHONY: test serve setup venv clean gpu-pack
 
 venv: $(STAMP)
 
@@ -28,6 +28,10 @@ test: setup
 
 serve: setup
 	$(PY) -m webdl_tools serve --host $(HOST) --port $(PORT)
+
+# the bench for a GPU host without network (tools/gpukit/README.md): pieces under .gpu/
+gpu-pack: setup
+	bash tools/gpukit/pack.sh .
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info web/vendor node_modules .cache
