@@ -133,7 +133,7 @@ def test_cli_numpy_backend(tmp_path):
 
 def test_cli_webgl_backend(tmp_path):
     out = tmp_path / "out.png"
-    r = cli(FIXTURE, str(out))
+    r = cli(FIXTURE, str(out), "--gpu", "swiftshader")
     assert r.returncode == 0, r.stderr
     assert "tile 1/1" in r.stderr and "webgl on" in r.stderr
     exact, within1, _ = lsb_stats(np.asarray(Image.open(out).convert("RGB")),

@@ -20,6 +20,7 @@ from .amp import autocast, is_autocast_enabled  # noqa: F401
 from .backends.flags import (set_float32_matmul_precision,  # noqa: F401
                              get_float32_matmul_precision)
 from .display import show, plot  # noqa: F401
+from .suggest import suggest_device  # noqa: F401
 
 globals().update(_FUNCTIONS)    # webdl.sum, webdl.cat, ...: the functions' one table
 

@@ -1,5 +1,5 @@
-"""Drive webdl's browser runtime from CPython: headless Chromium with real WebGL
-(SwiftShader when there is no GPU), the app served on 127.0.0.1, a page whose worker runs
+"""Drive webdl's browser runtime from CPython: headless Chromium with real WebGL (a
+hardware ANGLE backend when asked for and present, else SwiftShader), the app served on 127.0.0.1, a page whose worker runs
 Pyodide. Used by the CLI (`upscale`, `bench`) and the browser tests. Needs Playwright."""
 import json
 import os
@@ -11,7 +11,71 @@ from .server import make_server
 
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-dev-shm-usage"]
+         "--disable-dev-shm-usage"]
+# ANGLE backends (flags measured on an NVIDIA H100 host without a display: tools/gpukit).
+# Left to its default, headless Chromium silently renders with SwiftShader, so a hardware
+# backend is asked for by name and confirmed by the renderer string.
+GPU_FLAGS = {
+    "vulkan": ["--use-angle=vulkan", "--enable-features=Vulkan", "--disable-vulkan-surface",
+               "--ignore-gpu-blocklist"],
+    "gl": ["--use-gl=angle", "--use-angle=gl-egl", "--ignore-gpu-blocklist"],
+    "swiftshader": ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"],
+}
+GPU_CHOICES = ("auto", "vulkan", "gl", "swiftshader")
+SOFTWARE_RENDERERS = ("swiftshader", "llvmpipe", "softpipe", "software", "microsoft basic")
+
+# the renderer of a WebGL2 context in a worker-like OffscreenCanvas, and float targets
+_PROBE_JS = """() => {
+  const gl = new OffscreenCanvas(1, 1).getContext("webgl2");
+  if (!gl) return { error: "no WebGL2 context" };
+  const dbg = gl.getExtension("WEBGL_debug_renderer_info");
+  return { renderer: dbg ? gl.getParameter(dbg.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER),
+           float: !!gl.getExtension("EXT_color_buffer_float") };
+}"""
+
+
+def is_software(renderer):
+    return any(s in (renderer or "").lower() for s in SOFTWARE_RENDERERS)
+
+
+def probe_gpu(pw, exe, backend):
+    """{renderer, float} or {error} of a WebGL2 context in Chromium started with ``backend``'s
+    flags (a separate short-lived browser: ANGLE's backend is fixed per browser process)."""
+    try:
+        b = pw.chromium.launch(executable_path=exe, headless=True,
+                               args=FLAGS + GPU_FLAGS[backend])
+    except Exception as e:  # noqa: BLE001 - Playwright's launch error, one line
+        return {"error": str(e).strip().splitlines()[0]}
+    try:
+        return b.new_page().evaluate(_PROBE_JS)
+    except Exception as e:  # noqa: BLE001
+        return {"error": str(e).strip().splitlines()[0]}
+    finally:
+        b.close()
+
+
+def choose_gpu(pw, exe, want="auto", notice=print):
+    """The ANGLE backend to run on: ``want`` itself when it is 'swiftshader' or gives a
+    hardware renderer with float render targets; for 'auto' the first of vulkan, gl that
+    does, else SwiftShader with a one-line notice. A named hardware backend that falls back
+    to software is an error (it would silently be slow)."""
+    if want not in GPU_CHOICES:
+        raise ValueError(f"--gpu {want}: expected one of {', '.join(GPU_CHOICES)}")
+    if want == "swiftshader":
+        return want
+    tried = []
+    for backend in (("vulkan", "gl") if want == "auto" else (want,)):
+        info = probe_gpu(pw, exe, backend)
+        r = info.get("renderer")
+        if r and not is_software(r) and info.get("float"):
+            return backend
+        tried.append(f"{backend}: " + (info.get("error") or (
+            f"software renderer ({r})" if is_software(r) else f"{r} lacks float render targets")))
+    if want != "auto":
+        raise RuntimeError(f"--gpu {want}: no hardware WebGL2 this way ({tried[0]})")
+    notice("webdl: no hardware WebGL2 found (" + "; ".join(tried) +
+           "): running on SwiftShader, the software renderer")
+    return "swiftshader"
 
 
 def find_chromium():
@@ -33,7 +97,7 @@ class Browser:
     """``Browser(path)`` opens the app page ``path`` (default: the notebook at /) and waits
     until webdl's runtime is up; ``run``/``check`` execute Python in its worker."""
 
-    def __init__(self, path=""):
+    def __init__(self, path="", gpu="swiftshader", notice=print):
         from playwright.sync_api import sync_playwright
         self.server = make_server(port=0)
         self.port = self.server.server_address[1]
@@ -45,8 +109,14 @@ class Browser:
         if exe is None:
             raise RuntimeError("no Chromium found: run `make setup` (it installs Debian's) or "
                                "set WEBDL_CHROMIUM")
+        try:
+            self.gpu = choose_gpu(self.pw, exe, gpu, notice)
+        except Exception:
+            self.pw.stop()
+            self.server.shutdown()
+            raise
         self.ctx = self.pw.chromium.launch_persistent_context(
-            self.profile, executable_path=exe, headless=True, args=FLAGS,
+            self.profile, executable_path=exe, headless=True, args=FLAGS + GPU_FLAGS[self.gpu],
             viewport={"width": 1280, "height": 900})
         self.requests = []
         self.ctx.on("request", lambda r: self.requests.append(r.url))

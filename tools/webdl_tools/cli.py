@@ -8,6 +8,7 @@ import sys
 import time
 
 from . import ROOT
+from .browser import GPU_CHOICES
 from .server import WEB_ROOT, make_server
 
 
@@ -69,12 +70,16 @@ async ([b64, width, height, model, scale, tile]) => {
 """
 
 
-def _upscale_webgl(img, model, scale, tile):
+def _notice(msg):
+    print(msg, file=sys.stderr)
+
+
+def _upscale_webgl(img, model, scale, tile, gpu):
     import numpy as np
     from .browser import Browser
     h, w, _ = img.shape
     rgba = np.concatenate([img, np.full((h, w, 1), 255, np.uint8)], axis=2)
-    with Browser("runtime.html") as b:
+    with Browser("runtime.html", gpu=gpu, notice=_notice) as b:
         print(f"webdl: {b.info['backend']} on {b.info['renderer']}", file=sys.stderr)
         if b.info["backend"] != "webgl":
             raise RuntimeError("the browser has no usable WebGL2: " +
@@ -106,7 +111,7 @@ def upscale(args):
             up = superres.load(args.model, args.scale)
             png = _png(up(img, tile=args.tile, progress=_progress))
         else:
-            png = _upscale_webgl(img, args.model, args.scale, args.tile)
+            png = _upscale_webgl(img, args.model, args.scale, args.tile, args.gpu)
         with open(tmp, "wb") as f:
             f.write(png)
         os.replace(tmp, args.output)   # OUT appears whole or not at all
@@ -144,7 +149,7 @@ TARGETS = {"matmul 1024": 1.5, "conv2d 3x3 64->64 128x128": 1.5, "esrgan-slim x2
 def bench(args):
     from .browser import Browser
     cases = [c for c in BENCH_CASES if not args.only or any(o in c["id"] for o in args.only)]
-    with Browser("bench.html") as b:
+    with Browser("bench.html", gpu=args.gpu, notice=_notice) as b:
         out = b.page.evaluate("cfg => bench.run(cfg)", {"cases": cases, "reps": args.reps})
         if not args.only or any("cold" in o for o in args.only):
             cold = {}
@@ -164,7 +169,8 @@ def bench(args):
         print(json.dumps(out))
         return 0
     print(f"webdl vs TensorFlow.js {out['tfjs']['version']} ({out['tfjs']['backend']}) on "
-          f"{out['renderer']}; medians in ms [min-max], ratio = tfjs / webdl (> 1: webdl faster)")
+          f"{out['renderer']} (ANGLE backend: {b.gpu}); medians in ms [min-max], "
+          "ratio = tfjs / webdl (> 1: webdl faster)")
     print(f"{'case':34} {'webdl ms':>22} {'tfjs ms':>22} {'ratio':>7} {'target':>7}")
     for r in out["results"]:
         w, t = r["webdl"], r["tfjs"]
@@ -174,6 +180,12 @@ def bench(args):
     print(f"cost per small op (a chain of adds on 4 elements): webdl {out['overheadUs']:.1f}"
           f" us, TensorFlow.js {out['tfjsOverheadUs']:.1f} us")
     return 0
+
+
+GPU_ARG = dict(default="auto", choices=GPU_CHOICES,
+               help="the browser's GPU path: auto (default: a hardware ANGLE backend, Vulkan "
+                    "then GL, confirmed by its renderer, else SwiftShader with a notice), "
+                    "vulkan, gl or swiftshader")
 
 
 def main(argv=None):
@@ -194,11 +206,13 @@ def main(argv=None):
     u.add_argument("--backend", default="webgl", choices=["webgl", "numpy"],
                    help="webgl: headless Chromium on the GPU (default); numpy: CPython")
     u.add_argument("--tile", type=int, default=128, help="tile size in input pixels")
+    u.add_argument("--gpu", **GPU_ARG)
     u.set_defaults(fn=upscale)
     bp = sub.add_parser("bench", help="webdl's WebGL backend against TensorFlow.js's, one page")
     bp.add_argument("--json", action="store_true", help="print one JSON object")
     bp.add_argument("--reps", type=int, default=5, help="timed repetitions per case")
     bp.add_argument("--only", nargs="*", help="run only cases whose name contains one of these")
+    bp.add_argument("--gpu", **GPU_ARG)
     bp.set_defaults(fn=bench)
     args = ap.parse_args(argv)
     return args.fn(args)
