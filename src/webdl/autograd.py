@@ -189,23 +189,29 @@ def _record(op, inputs, attrs, out, keep_out=True):
     node keeps a second tensor over the output's buffer (``out`` itself would make a
     reference cycle) when ``keep_out``; it shares ``out``'s storage version when the
     backward rule reads the output."""
-    if _GradMode.enabled and op.differentiable and any(t.requires_grad for t in inputs):
-        node = op.__new__(op)
-        node.inputs, node.attrs = inputs, attrs
-        node.next_functions = tuple(((t._ctx or grad_edge(t)) if t.requires_grad else None, 0)
-                                    for t in inputs)
-        saves = op.saves
-        if saves is None:
-            saves = tuple(range(len(inputs))) + ("out",)
-        node.out = None
-        if keep_out:
-            node.out = type(out)._wrap(out._buf, out.shape, out.dtype, out.device)
-            if "out" in saves:     # the twin follows out's version, not its writes
-                node.out._storage, node.out._chain = storage_of(out), out._chain
-        node.versions = tuple((k, version(out if k == "out" else inputs[k])) for k in saves) \
-            if saves else ()
-        out._ctx = node
-        out.requires_grad = True
+    if not (_GradMode.enabled and op.differentiable):
+        return out
+    for t in inputs:
+        if t.requires_grad:
+            break
+    else:               # no input wants a gradient
+        return out
+    node = op.__new__(op)
+    node.inputs, node.attrs = inputs, attrs
+    node.next_functions = tuple(((t._ctx or grad_edge(t)) if t.requires_grad else None, 0)
+                                for t in inputs)
+    saves = op.saves
+    if saves is None:
+        saves = tuple(range(len(inputs))) + ("out",)
+    node.out = None
+    if keep_out:
+        node.out = type(out)._wrap(out._buf, out.shape, out.dtype, out.device)
+        if "out" in saves:     # the twin follows out's version, not its writes
+            node.out._storage, node.out._chain = storage_of(out), out._chain
+    node.versions = tuple((k, version(out if k == "out" else inputs[k])) for k in saves) \
+        if saves else ()
+    out._ctx = node
+    out.requires_grad = True
     return out
 
 
@@ -214,7 +220,7 @@ def apply(op, inputs, attrs):
     shape, dtype = op.infer(*inputs, **attrs)
     dev = inputs[0].device
     for t in inputs[1:]:
-        if t.device != dev:
+        if t.device is not dev and t.device != dev:
             raise RuntimeError(f"{op.name}: expected all tensors on one device, got "
                                f"{dev} and {t.device}")
     buf = dev.backend.run(op, [t._buf for t in inputs], [t.shape for t in inputs], shape,

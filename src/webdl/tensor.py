@@ -50,7 +50,7 @@ class Tensor:
     def _wrap(cls, buf, shape, dtype, device):
         t = object.__new__(cls)
         t._buf = buf
-        t.shape = Size(shape)
+        t.shape = shape if type(shape) is Size else Size(shape)
         t.dtype = dtype
         t.device = device
         t.requires_grad = False

@@ -14,8 +14,9 @@ from .. import dtypes
 
 
 def broadcast_shapes(op, *shapes):
-    if all(s == shapes[0] for s in shapes):      # the common case, quickly
-        return tuple(shapes[0])
+    first = shapes[0]
+    if len(shapes) == 2 and shapes[1] == first or all(s == first for s in shapes):
+        return first if isinstance(first, tuple) else tuple(first)   # the common case
     nd = max(len(s) for s in shapes)
     out = []
     for i in range(nd):

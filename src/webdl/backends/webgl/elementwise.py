@@ -27,10 +27,14 @@ def node(op, kids, attrs, dtype):
     elif name == "where":
         expr = Where(kids)
     elif issubclass(op, Unary):     # the op's parameters, 0 where it has fewer than two
-        p = [attrs.get(n) for n in op.params] + [None, None]
-        if name == "clamp":         # a missing bound is no bound
-            p = [-math.inf if p[0] is None else p[0], math.inf if p[1] is None else p[1]]
-        expr = Apply("op_" + name, kids, tuple(0.0 if v is None else float(v) for v in p[:2]))
+        if op.params:
+            p = [attrs.get(n) for n in op.params] + [None, None]
+            if name == "clamp":     # a missing bound is no bound
+                p = [-math.inf if p[0] is None else p[0], math.inf if p[1] is None else p[1]]
+            expr = Apply("op_" + name, kids, tuple(0.0 if v is None else float(v)
+                                                   for v in p[:2]))
+        else:
+            expr = Apply("op_" + name, kids, (0.0, 0.0))
     else:
         expr = Apply("op_" + name, kids, None)
     if dtype.name == "int64" and name in ("pow", "pow_scalar"):
@@ -41,21 +45,22 @@ def node(op, kids, attrs, dtype):
 def lazy(be, op, bufs, shapes, shape, dtype, attrs):
     """Run an elementwise primitive: a LazyBuf whose expression inlines the lazy inputs'
     expressions and reads the others as leaves (drawn at once past the chain limits)."""
-    shape = tuple(shape)
     kids, leaves, size = [], [], 1       # leaves: the distinct buffers read
     for b, s in zip(bufs, shapes):
-        if isinstance(b, LazyBuf) and b.real is None and b.node is not None and \
-                tuple(s) == b.shape:
+        if type(b) is LazyBuf and b.real is None and b.node is not None and \
+                (s == b.shape or tuple(s) == b.shape):
             # inlined; an expression broadcast into this op reads its leaves with the
             # broadcast dims' strides set to 0 (it is recomputed per element: cheaper
             # than a draw)
             kids.append(b.node if b.shape == shape else broadcast(b.node, b.shape, shape))
-            leaves += [x for x in b.leaves if not any(x is y for y in leaves)]
+            for x in b.leaves:
+                if x not in leaves:      # GLBuffers compare by identity
+                    leaves.append(x)
             size += b.size
         else:
             b = be.realize(b)
             kids.append(Leaf(b, bcast_strides(tuple(s), shape), 0))
-            if not any(b is y for y in leaves):
+            if b not in leaves:
                 leaves.append(b)
             size += 1
     out = LazyBuf(shape, node(op, tuple(kids), attrs, dtype), leaves, size)

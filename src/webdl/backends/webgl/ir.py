@@ -76,30 +76,52 @@ def broadcast(node, shape, out_shape):
 
 def _expressions(nodes):
     """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
-    offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p)."""
+    offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p). Each
+    expression is written piece by piece into one list, so its cost grows with its size
+    (nested strings would copy every subexpression once per level)."""
     slots, params = {}, []
 
-    def emit(node):
+    def emit(node, out):
         kind = type(node)
         if kind is Leaf:
             key = (id(node.buf), node.strides, node.offset)
-            if key not in slots:
-                slots[key] = (len(slots), node)
-            return f"v{slots[key][0]}"
-        if kind is Const:
+            slot = slots.get(key)
+            if slot is None:
+                slot = slots[key] = (len(slots), node)
+            out.append(f"v{slot[0]}")
+        elif kind is Const:
+            out.append(f"u_p[{len(params)}]")
             params.extend((num(node.value), 0.0))
-            return f"u_p[{len(params) - 2}]"
-        if kind is Where:
-            c, a, b = (emit(k) for k in node.kids)
-            return f"({c} != 0.0 ? {a} : {b})"
-        if kind is Round:
-            return f"round({emit(node.kid)})"
-        args = [emit(k) for k in node.kids]
-        if node.params is not None:
-            args += [f"u_p[{len(params)}]", f"u_p[{len(params) + 1}]"]
-            params.extend(num(v) for v in node.params)
-        return f"{node.fn}({', '.join(args)})"
-    return [emit(n) for n in nodes], slots, params
+        elif kind is Where:
+            c, a, b = node.kids
+            out.append("(")
+            emit(c, out)
+            out.append(" != 0.0 ? ")
+            emit(a, out)
+            out.append(" : ")
+            emit(b, out)
+            out.append(")")
+        elif kind is Round:
+            out.append("round(")
+            emit(node.kid, out)
+            out.append(")")
+        else:
+            out.append(node.fn + "(")
+            for i, k in enumerate(node.kids):
+                if i:
+                    out.append(", ")
+                emit(k, out)
+            if node.params is not None:
+                out.append(f", u_p[{len(params)}], u_p[{len(params) + 1}]")
+                params.extend(num(v) for v in node.params)
+            out.append(")")
+
+    exprs = []
+    for n in nodes:
+        out = []
+        emit(n, out)
+        exprs.append("".join(out))
+    return exprs, slots, params
 
 
 def generate(nodes, shape):
