@@ -399,7 +399,11 @@ def _cases():
                         ("empty_k", (3, 0), (0, 2)),
                         # past one 8x4 output block and one 4-wide K step, shared operands
                         ("blocks", (19, 13), (13, 10)), ("shared_b", (3, 19, 13), (13, 6)),
-                        ("shared_a", (9, 5), (2, 5, 17)), ("wide", (2, 40, 70), (2, 70, 33))):
+                        ("shared_a", (9, 5), (2, 5, 17)), ("wide", (2, 40, 70), (2, 70, 33)),
+                        # B shared with a batch dim of 1 (its gradient: one flattened product)
+                        ("shared_b1", (2, 3, 5, 4), (1, 4, 6)),
+                        # large enough for WebGL's packed kernel: A's batch flattens into rows
+                        ("shared_b_packed", (4, 30, 50), (50, 60))):
         add(f"matmul[{tag}]", lambda m, F, a, b: a @ b, In(sa), In(sb))
     # large enough for WebGL's packed kernel, with views read in place (transposes) and a
     # permuted batch that does not flatten
@@ -410,6 +414,8 @@ def _cases():
     add("matmul[nc]", lambda m, F, a, b: m.matmul(a, b), In((4, 3), noncontig=True),
         In((3, 5), noncontig=True))
     add("linear", lambda m, F, x, w, b: F.linear(x, w, b), In((2, 3, 4)), In((5, 4)), In((5,)))
+    add("linear_3d_packed", lambda m, F, x, w, b: F.linear(x, w, b), In((3, 20, 48)),
+        In((40, 48)), In((40,)))
     add("linear_nobias", lambda m, F, x, w: F.linear(x, w), In((3, 4)), In((2, 4)))
 
     # convolution family
