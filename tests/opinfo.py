@@ -602,6 +602,12 @@ def _cases_api():
     add("scatter", lambda m, F, x, s: (x.scatter(1, _on(m, x, [[2, 0], [1, 3], [0, 3]]), s),
                                        m.scatter(x, 0, _on(m, x, [[2, 1, 0, 1]]), 2.5)),
         x34, In((3, 2)))
+    # src larger than index (only its leading part is read; PyTorch 2.13 has no gradient
+    # for such a src); gather from a transposed view
+    add("scatter_add_src_larger", lambda m, F, x, s: m.scatter_add(
+        x, 1, _on(m, x, [[2, 0], [1, 3], [0, 3]]), s), x34, In((4, 3), grad=False))
+    add("gather_view", lambda m, F, x: m.gather(x.t(), 0, _on(m, x, [[2, 0, 1], [1, 1, 0]])),
+        x34)
     add("index_add_copy_fill", lambda m, F, x, s: (
         x.index_add(0, _on(m, x, [2, 0]), s), x.index_copy(0, _on(m, x, [1, 0]), s),
         x.index_fill(1, _on(m, x, [0, 3]), -2.0)), x34, In((2, 4)))

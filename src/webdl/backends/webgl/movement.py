@@ -98,16 +98,25 @@ def cat(be, bufs, shapes, shape, dtype, attrs):
     return pairs[0][0]
 
 
-@register("gather", shaders=("gather",))
+def _read(be, buf, shape, name):
+    """The sampler, strides and offset uniforms to read ``buf`` (of ``shape``) in place."""
+    tex, st, off = view(be, buf, shape)
+    return {name: tex}, {name + "_st": pad(st, 0), name + "_off": off}
+
+
+@register("gather", shaders=("gather",), lazy_inputs=True)
 def gather(be, bufs, shapes, shape, dtype, attrs):
-    return be.new(shape, "gather", (), {"u_a": bufs[0], "u_b": bufs[1]},
-                  {"u_a_st": pad(strides(shapes[0]), 0),
-                   "u_axis": attrs["axis"] + MAX_RANK - len(shape)})
+    (ia, ua), (ib, ub) = _read(be, bufs[0], shapes[0], "u_a"), _read(be, bufs[1], shape, "u_b")
+    return be.new(shape, "gather", (), {**ia, **ib},
+                  {**ua, **ub, "u_axis": attrs["axis"] + MAX_RANK - len(shape)})
 
 
-@register("scatter_add", shaders=("scatter_add",))
+@register("scatter_add", shaders=("scatter_add",), lazy_inputs=True)
 def scatter_add(be, bufs, shapes, shape, dtype, attrs):
     idx_shape = shapes[1]
-    return be.new(shape, "scatter_add", (), {"u_a": bufs[0], "u_b": bufs[1]},
-                  {"u_idx_shape": pad(idx_shape), "u_idx_st": pad(strides(idx_shape), 0),
+    # src may be larger than index: only its leading part (index's shape) is read, with
+    # src's own strides
+    (ia, ua), (ib, ub) = _read(be, bufs[0], shapes[0], "u_a"), _read(be, bufs[1], idx_shape, "u_b")
+    return be.new(shape, "scatter_add", (), {**ia, **ib},
+                  {**ua, **ub, "u_idx_shape": pad(idx_shape),
                    "u_axis": attrs["axis"] + MAX_RANK - len(shape)})
