@@ -389,6 +389,12 @@ def _cases():
             In((2, 3, 4, 5)))
     add("pad_value", lambda m, F, x: F.pad(x, (2, 0), value=-1.5), In((3, 4)))
     add("pad_negative", lambda m, F, x: F.pad(x, (-1, 2, 1, -2)), In((4, 5)))
+    # a padded (unsliced) row broadcast into its consumer, and strided slices' gradients
+    # summed (on WebGL: one expression, no draw per slice)
+    add("pad_broadcast", lambda m, F, x, y: F.pad(x, (1, 1), value=0.5) * y, In((1, 3)),
+        In((4, 5)))
+    add("slices_summed", lambda m, F, x: x[:, ::2] * x[:, 1::2] + x[1:, :3].sum(),
+        In((3, 6)))
     add("pad_3dims", lambda m, F, x: F.pad(x, (1, 1, 0, 1, 1, 0)), In((2, 3, 4)))
 
     # matmul and linear

@@ -1,9 +1,9 @@
 """Movement primitives. Views (reshape, permute, expand, slice, flip) draw nothing: a view is
 a lazy leaf that the elementwise chain, reduction, matmul or conv consuming it reads in
-place (``view``), copied only when another kernel needs it. unslice, cat, gather and
-scatter_add are kernels."""
-from .bridge import GLBuffer, num
-from .ir import LazyBuf, Leaf
+place (``view``), copied only when another kernel needs it. unslice is an
+expression of the elementwise chains (ir.Placed); cat, gather and scatter_add are kernels."""
+from .bridge import GLBuffer
+from .ir import LazyBuf, Leaf, Placed
 from .registry import register
 from .shapes import MAX_RANK, bcast_strides, numel, pad, strides
 
@@ -69,11 +69,17 @@ def flip(be, bufs, shapes, shape, dtype, attrs):
                                         for d, t in enumerate(st)], off)
 
 
-@register("unslice", shaders=("unslice",))
+@register("unslice", lazy_inputs=True)
 def unslice(be, bufs, shapes, shape, dtype, attrs):
-    return be.new(shape, "unslice", (), {"u_a": bufs[0]},
-                  {"u_a_shape": pad(shapes[0]), "u_start": pad(attrs["starts"], 0),
-                   "u_step": pad(attrs["steps"]), "u_value": num(attrs["value"])})
+    """No draw of its own: an expression (ir.Placed) that the elementwise chain consuming it
+    computes -- the sum of a split's slice gradients is one draw."""
+    if not numel(shape):
+        return GLBuffer(0)
+    tex, st, off = view(be, bufs[0], shapes[0])
+    node = Placed(Leaf(tex, tuple(pad(st, 0)), off), tuple(pad(attrs["starts"], 0)),
+                  tuple(pad(attrs["steps"])), tuple(pad(shapes[0])), (1,) * MAX_RANK,
+                  attrs["value"])
+    return LazyBuf(shape, node, [tex], 1)
 
 
 @register("cat", shaders=("cat",))
