@@ -971,6 +971,8 @@ def _cases_nn_api():
         ("all", (2, 4, 3, 3), (4, 1, 3, 3), dict(stride=2, padding=1, output_padding=1,
                                                  groups=4, dilation=2)),
         ("unbatched", (3, 4, 3), (3, 2, 2, 2), dict(stride=2)),
+        # padding past the kernel's reach (WebGL: not the direct convolution)
+        ("pad_past_kernel", (1, 2, 5, 5), (2, 3, 2, 2), dict(padding=2)),
     ]
     for tag, xs, ws, kw in convt2:
         add(f"conv_transpose2d[{tag}]",
