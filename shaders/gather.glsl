@@ -1,13 +1,17 @@
-// gather: out[c] = x[c with c[axis] = index[c]].
+// gather: out[c] = x[c with c[axis] = index[c]]. Both read in place (views: an expanded
+// index, a permuted x) at offset + dot(coordinates, strides).
 uniform sampler2D u_a;     // x
 uniform int u_a_st[6];
+uniform int u_a_off;
 uniform sampler2D u_b;     // index, the output's shape
+uniform int u_b_st[6];
+uniform int u_b_off;
 uniform int u_axis;
 
 void main() {
-    int i = out_index();
     int c[6];
-    unravel(i, c);
-    c[u_axis] = int(fetch(u_b, i));
-    emit(fetch(u_a, dot6(c, u_a_st)));
+    unravel(out_index(), c);
+    int j = int(fetch(u_b, u_b_off + dot6(c, u_b_st)));
+    c[u_axis] = j;
+    emit(fetch(u_a, u_a_off + dot6(c, u_a_st)));
 }

@@ -1,9 +1,13 @@
 // scatter_add into zeros: out[c] = sum over t of src[c'] where c' = c with c'[axis] = t
-// and index[c'] == c[axis]; src and index share one shape (u_idx_shape).
+// and index[c'] == c[axis]; src and index share one shape (u_idx_shape), each read in place
+// (views: an expanded index) at offset + dot(c', strides).
 uniform sampler2D u_a;     // src
+uniform int u_a_st[6];
+uniform int u_a_off;
 uniform sampler2D u_b;     // index
+uniform int u_b_st[6];
+uniform int u_b_off;
 uniform int u_idx_shape[6];
-uniform int u_idx_st[6];
 uniform int u_axis;
 
 void main() {
@@ -14,10 +18,12 @@ void main() {
         if (d != u_axis && c[d] >= u_idx_shape[d]) { emit(0.0); return; }
     }
     float acc = 0.0;
+    int a = u_a_off + dot6(c, u_a_st) - j * u_a_st[u_axis];
+    int b = u_b_off + dot6(c, u_b_st) - j * u_b_st[u_axis];
     for (int t = 0; t < u_idx_shape[u_axis]; ++t) {
-        c[u_axis] = t;
-        int k = dot6(c, u_idx_st);
-        if (int(fetch(u_b, k)) == j) acc += fetch(u_a, k);
+        if (int(fetch(u_b, b)) == j) acc += fetch(u_a, a);
+        a += u_a_st[u_axis];
+        b += u_b_st[u_axis];
     }
     emit(acc);
 }

@@ -389,6 +389,12 @@ def _cases():
             In((2, 3, 4, 5)))
     add("pad_value", lambda m, F, x: F.pad(x, (2, 0), value=-1.5), In((3, 4)))
     add("pad_negative", lambda m, F, x: F.pad(x, (-1, 2, 1, -2)), In((4, 5)))
+    # a padded (unsliced) row broadcast into its consumer, and strided slices' gradients
+    # summed (on WebGL: one expression, no draw per slice)
+    add("pad_broadcast", lambda m, F, x, y: F.pad(x, (1, 1), value=0.5) * y, In((1, 3)),
+        In((4, 5)))
+    add("slices_summed", lambda m, F, x: x[:, ::2] * x[:, 1::2] + x[1:, :3].sum(),
+        In((3, 6)))
     add("pad_3dims", lambda m, F, x: F.pad(x, (1, 1, 0, 1, 1, 0)), In((2, 3, 4)))
 
     # matmul and linear
@@ -399,7 +405,11 @@ def _cases():
                         ("empty_k", (3, 0), (0, 2)),
                         # past one 8x4 output block and one 4-wide K step, shared operands
                         ("blocks", (19, 13), (13, 10)), ("shared_b", (3, 19, 13), (13, 6)),
-                        ("shared_a", (9, 5), (2, 5, 17)), ("wide", (2, 40, 70), (2, 70, 33))):
+                        ("shared_a", (9, 5), (2, 5, 17)), ("wide", (2, 40, 70), (2, 70, 33)),
+                        # B shared with a batch dim of 1 (its gradient: one flattened product)
+                        ("shared_b1", (2, 3, 5, 4), (1, 4, 6)),
+                        # large enough for WebGL's packed kernel: A's batch flattens into rows
+                        ("shared_b_packed", (4, 30, 50), (50, 60))):
         add(f"matmul[{tag}]", lambda m, F, a, b: a @ b, In(sa), In(sb))
     # large enough for WebGL's packed kernel, with views read in place (transposes) and a
     # permuted batch that does not flatten
@@ -410,6 +420,8 @@ def _cases():
     add("matmul[nc]", lambda m, F, a, b: m.matmul(a, b), In((4, 3), noncontig=True),
         In((3, 5), noncontig=True))
     add("linear", lambda m, F, x, w, b: F.linear(x, w, b), In((2, 3, 4)), In((5, 4)), In((5,)))
+    add("linear_3d_packed", lambda m, F, x, w, b: F.linear(x, w, b), In((3, 20, 48)),
+        In((40, 48)), In((40,)))
     add("linear_nobias", lambda m, F, x, w: F.linear(x, w), In((3, 4)), In((2, 4)))
 
     # convolution family
@@ -596,6 +608,12 @@ def _cases_api():
     add("scatter", lambda m, F, x, s: (x.scatter(1, _on(m, x, [[2, 0], [1, 3], [0, 3]]), s),
                                        m.scatter(x, 0, _on(m, x, [[2, 1, 0, 1]]), 2.5)),
         x34, In((3, 2)))
+    # src larger than index (only its leading part is read; PyTorch 2.13 has no gradient
+    # for such a src); gather from a transposed view
+    add("scatter_add_src_larger", lambda m, F, x, s: m.scatter_add(
+        x, 1, _on(m, x, [[2, 0], [1, 3], [0, 3]]), s), x34, In((4, 3), grad=False))
+    add("gather_view", lambda m, F, x: m.gather(x.t(), 0, _on(m, x, [[2, 0, 1], [1, 1, 0]])),
+        x34)
     add("index_add_copy_fill", lambda m, F, x, s: (
         x.index_add(0, _on(m, x, [2, 0]), s), x.index_copy(0, _on(m, x, [1, 0]), s),
         x.index_fill(1, _on(m, x, [0, 3]), -2.0)), x34, In((2, 4)))
@@ -953,6 +971,8 @@ def _cases_nn_api():
         ("all", (2, 4, 3, 3), (4, 1, 3, 3), dict(stride=2, padding=1, output_padding=1,
                                                  groups=4, dilation=2)),
         ("unbatched", (3, 4, 3), (3, 2, 2, 2), dict(stride=2)),
+        # padding past the kernel's reach (WebGL: not the direct convolution)
+        ("pad_past_kernel", (1, 2, 5, 5), (2, 3, 2, 2), dict(padding=2)),
     ]
     for tag, xs, ws, kw in convt2:
         add(f"conv_transpose2d[{tag}]",

@@ -145,11 +145,52 @@ TARGETS = {"matmul 1024": 1.5, "conv2d 3x3 64->64 128x128": 1.5, "esrgan-slim x2
            "elementwise relu(x*w+b)*s 1M": 2.0, "train step small CNN (Adam)": 1.0,
            "cold esrgan-slim x2 128x128": 1.0}
 
+# Group "models": one training step of each published program of tests/programs/ (see its
+# __init__.py), webdl on WebGL against webdl's numpy backend in the same page (`--only models`)
+PROGRAMS_DIR = os.path.join(ROOT, "tests", "programs")
+PROGRAMS_IN_PAGE = "/tmp/webdl-bench"
+MODEL_PROGRAMS = ["mnist", "resnet20", "vae", "dcgan", "makemore_transformer", "makemore_mlp",
+                  "makemore_gru", "nanogpt"]
+MODEL_CASES = [{"id": f"model {n}", "group": "models", "vs": "cpu", "reps": 3,
+                "args": {"name": n, "path": PROGRAMS_IN_PAGE}} for n in MODEL_PROGRAMS]
+MODEL_TARGET = 1.0
+
+
+def _copy_programs(b):
+    """tests/programs/ of this checkout into the page's file system (the bench imports it)."""
+    if not os.path.isdir(PROGRAMS_DIR):
+        raise CliError(f"the models group needs a webdl checkout's tests/programs ({PROGRAMS_DIR})")
+    dest = PROGRAMS_IN_PAGE + "/programs"
+    b.check(f"import os; os.makedirs({dest!r}, exist_ok=True); None")
+    for name in sorted(os.listdir(PROGRAMS_DIR)):
+        if name.endswith(".py"):
+            with open(os.path.join(PROGRAMS_DIR, name)) as f:
+                b.put_file(f"{dest}/{name}", f.read())
+
+
+def _cell(s):
+    return f"{s['median']:.1f} [{s['min']:.0f}-{s['max']:.0f}]"
+
+
+def _print_models(rows):
+    print(f"\nmodels: one training step on WebGL against webdl's numpy backend in the same page; "
+          f"medians in ms [min-max], ratio = cpu / webgl (> 1: WebGL faster)")
+    print(f"{'model':34} {'webgl ms':>22} {'cpu ms':>22} {'ratio':>7} {'draws':>6} {'target':>7}")
+    for r in rows:
+        print(f"{r['id']:34} {_cell(r['webdl']):>22} {_cell(r['cpu']):>22} {r['ratio']:7.2f} "
+              f"{r['draws']:6d} {'>=' + str(MODEL_TARGET):>7}")
+
+
+def _selected(c, only):
+    return not only or any(o == c.get("group") or o in c["id"] for o in only)
+
 
 def bench(args):
     from .browser import Browser
-    cases = [c for c in BENCH_CASES if not args.only or any(o in c["id"] for o in args.only)]
+    cases = [c for c in BENCH_CASES + MODEL_CASES if _selected(c, args.only)]
     with Browser("bench.html", gpu=args.gpu, notice=_notice) as b:
+        if any(c.get("group") == "models" for c in cases):
+            _copy_programs(b)
         out = b.page.evaluate("cfg => bench.run(cfg)", {"cases": cases, "reps": args.reps})
         if not args.only or any("cold" in o for o in args.only):
             cold = {}
@@ -163,8 +204,13 @@ def bench(args):
                           "n": 1},
                 "tfjs": {"median": cold["tfjs"], "min": cold["tfjs"], "max": cold["tfjs"], "n": 1},
                 "ratio": cold["tfjs"] / cold["webdl"]})
+    models = [r for r in out["results"] if r.get("group") == "models"]
+    out["results"] = [r for r in out["results"] if r.get("group") != "models"]
     for r in out["results"]:
         r["target"] = TARGETS.get(r["id"])
+    for r in models:
+        r["target"] = MODEL_TARGET
+    out["models"] = models
     if args.json:
         print(json.dumps(out))
         return 0
@@ -174,11 +220,12 @@ def bench(args):
     print(f"{'case':34} {'webdl ms':>22} {'tfjs ms':>22} {'ratio':>7} {'target':>7}")
     for r in out["results"]:
         w, t = r["webdl"], r["tfjs"]
-        cell = lambda s: f"{s['median']:.1f} [{s['min']:.0f}-{s['max']:.0f}]"  # noqa: E731
         tgt = f">={r['target']}" if r["target"] else ""
-        print(f"{r['id']:34} {cell(w):>22} {cell(t):>22} {r['ratio']:7.2f} {tgt:>7}")
+        print(f"{r['id']:34} {_cell(w):>22} {_cell(t):>22} {r['ratio']:7.2f} {tgt:>7}")
     print(f"cost per small op (a chain of adds on 4 elements): webdl {out['overheadUs']:.1f}"
           f" us, TensorFlow.js {out['tfjsOverheadUs']:.1f} us")
+    if models:
+        _print_models(models)
     return 0
 
 
@@ -211,7 +258,8 @@ def main(argv=None):
     bp = sub.add_parser("bench", help="webdl's WebGL backend against TensorFlow.js's, one page")
     bp.add_argument("--json", action="store_true", help="print one JSON object")
     bp.add_argument("--reps", type=int, default=5, help="timed repetitions per case")
-    bp.add_argument("--only", nargs="*", help="run only cases whose name contains one of these")
+    bp.add_argument("--only", nargs="*", help="run only cases whose name contains one of these, "
+                    "or the cases of a group (models: training steps, WebGL against numpy)")
     bp.add_argument("--gpu", **GPU_ARG)
     bp.set_defaults(fn=bench)
     args = ap.parse_args(argv)

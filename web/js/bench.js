@@ -83,6 +83,24 @@
     return { id: c.id, webdl: ws, tfjs: ts, ratio: ts.median / ws.median };
   }
 
+  // Group "models": webdl on WebGL against webdl's own numpy backend (device="cpu") in this
+  // page, one training step of a program from the folder the host copied in (c.args.path),
+  // same weights, alternated after warm-up; ratio = cpu ms / webgl ms (> 1: WebGL faster)
+  async function benchVsCpu(c, reps, warmup) {
+    const key = "m" + nextKey++;
+    const k = JSON.stringify(key);
+    await py(`import webdl.apps.bench as B\nB.setup_model(${k}, ${JSON.stringify(c.args.name)}, ${JSON.stringify(c.args.path)})`);
+    const timed = (dev) => async () => Number(await py(`B.run(${JSON.stringify(key + ":" + dev)})`));
+    const gRun = timed("webgl"), cRun = timed("cpu");
+    for (let i = 0; i < warmup; i++) { await gRun(); await cRun(); }
+    const g = [], cpu = [];
+    for (let i = 0; i < reps; i++) { g.push(await gRun()); cpu.push(await cRun()); }
+    const draws = Number(await py(`B.draws(${JSON.stringify(key + ":webgl")})`));
+    await py(`B.drop(${JSON.stringify(key + ":webgl")}); B.drop(${JSON.stringify(key + ":cpu")})`);
+    const gs = stats(g), cs = stats(cpu);
+    return { id: c.id, group: c.group, webdl: gs, cpu: cs, ratio: cs.median / gs.median, draws };
+  }
+
   // Cold: model load and first inference in this fresh page, shader compilation included
   async function cold(which, model = "esrgan-slim", scale = 2, size = 128) {
     if (which === "tfjs") {
@@ -127,7 +145,8 @@
     const results = [];
     for (const c of cases) {
       document.getElementById("status").textContent = "running " + c.id;
-      results.push(await benchCase(c, c.reps || reps, c.warmup ?? warmup));
+      const one = c.vs === "cpu" ? benchVsCpu : benchCase;
+      results.push(await one(c, c.reps || reps, c.warmup ?? warmup));
       document.getElementById("out").textContent = JSON.stringify(results, null, 1);
     }
     const overhead = Number(await py("import webdl.apps.bench as B\nB.overhead()"));

@@ -5,6 +5,10 @@ milliseconds of one iteration, synchronised by reading the result back to Python
 TensorFlow.js side does with ``await tensor.data()``). web/js/bench.js holds the same cases
 for TensorFlow.js and alternates the two.
 """
+import contextlib
+import importlib
+import io
+import sys
 import time
 
 import numpy as np
@@ -98,6 +102,44 @@ def run(key):
 
 def drop(key):
     _ready.pop(key, None)
+
+
+# --- group "models": one training step of a published program, WebGL against numpy --------
+# The programs are tests/programs/ of a webdl checkout (each file a published program kept
+# verbatim, with its source and license in its header; tests/programs/__init__.py builds and
+# drives them). They are not in the wheel: the host copies that folder into the page's file
+# system (`python -m webdl_tools bench --only models` does) and names it here.
+
+def setup_model(key, name, path):
+    """Build program ``name`` of ``programs.RUNS`` (the package in folder ``path``) on 'cpu'
+    and on 'webgl', the WebGL side with the numpy side's weights, and ready two cases:
+    ``key + ":cpu"`` and ``key + ":webgl"``, each one training step of the program's own code
+    (its zero_grad, forward, loss, backward and optimizer step) synchronised by its loss."""
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    programs = importlib.import_module("programs")
+    runs = {}
+    with contextlib.redirect_stdout(io.StringIO()):    # the programs print as they train
+        for device in ("cpu", "webgl"):
+            runs[device] = programs.RUNS[name](webdl, device)
+    programs.copy_state(runs["cpu"], runs["webgl"])
+    for device, r in runs.items():
+        _ready[f"{key}:{device}"] = _quiet(r.step)
+    return key
+
+
+def _quiet(fn):
+    def run():
+        with contextlib.redirect_stdout(io.StringIO()):
+            return fn()
+    return run
+
+
+def draws(key):
+    """WebGL draws of one more run of case ``key``."""
+    before = webdl.memory_stats("webgl")["drawCalls"]
+    _ready[key]()
+    return webdl.memory_stats("webgl")["drawCalls"] - before
 
 
 def overhead(n=2000, reps=5):

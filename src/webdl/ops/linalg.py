@@ -26,7 +26,15 @@ class Matmul(Op):
     def backward(self, g):
         a, b = self.inputs
         ga = unbroadcast(Matmul.apply(g, b.transpose(-1, -2)), a.shape) if a.requires_grad else None
-        gb = unbroadcast(Matmul.apply(a.transpose(-1, -2), g), b.shape) if b.requires_grad else None
+        gb = None
+        if b.requires_grad and a.ndim > 2 and all(d == 1 for d in b.shape[:-2]):
+            # b shared by the whole batch (Linear's weight on a 3-D input): the batch dims
+            # flatten into the rows, one (k, B*n) @ (B*n, m) product instead of a batched
+            # product and a sum over the batch
+            k, m = a.shape[-1], g.shape[-1]
+            gb = Matmul.apply(a.reshape(-1, k).transpose(0, 1), g.reshape(-1, m)).reshape(b.shape)
+        elif b.requires_grad:
+            gb = unbroadcast(Matmul.apply(a.transpose(-1, -2), g), b.shape)
         return ga, gb
 
 

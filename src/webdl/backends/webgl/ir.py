@@ -39,6 +39,19 @@ class Round(NamedTuple):
     kid: object
 
 
+class Placed(NamedTuple):
+    """unslice as an expression: ``leaf`` (a buffer read at offset + dot(its own
+    coordinates, strides), of ``shape``) placed at ``starts`` + i * ``steps`` in the output,
+    ``value`` elsewhere. ``keep`` is 0 along the dims broadcast since (their coordinate
+    reads as 0). All tuples are MAX_RANK long, aligned on the right."""
+    leaf: Leaf
+    starts: tuple
+    steps: tuple
+    shape: tuple
+    keep: tuple
+    value: float
+
+
 class LazyBuf:
     """An elementwise result not computed yet: an expression (``node``) over realized
     buffers (``leaves``, the distinct ones; ``size``, its node count). Chains of elementwise
@@ -66,6 +79,9 @@ def broadcast(node, shape, out_shape):
                     node.offset)
     if kind is Const:
         return node
+    if kind is Placed:
+        keep = tuple(k if a == b else 0 for k, a, b in zip(node.keep, pad(shape), pad(out_shape)))
+        return node._replace(keep=keep)
     if kind is Apply:
         return Apply(node.fn, tuple(broadcast(k, shape, out_shape) for k in node.kids),
                      node.params)
@@ -76,14 +92,18 @@ def broadcast(node, shape, out_shape):
 
 def _expressions(nodes):
     """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
-    offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p). Each
-    expression is written piece by piece into one list, so its cost grows with its size
-    (nested strings would copy every subexpression once per level)."""
-    slots, params = {}, []
+    offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p, [Placed
+    nodes, computed before as w<k>]). Each expression is written piece by piece into one
+    list, so its cost grows with its size (nested strings would copy every subexpression
+    once per level)."""
+    slots, params, placed = {}, [], []
 
     def emit(node, out):
         kind = type(node)
-        if kind is Leaf:
+        if kind is Placed:
+            placed.append(node)
+            out.append(f"w{len(placed) - 1}")
+        elif kind is Leaf:
             key = (id(node.buf), node.strides, node.offset)
             slot = slots.get(key)
             if slot is None:
@@ -121,7 +141,23 @@ def _expressions(nodes):
         out = []
         emit(n, out)
         exprs.append("".join(out))
-    return exprs, slots, params
+    return exprs, slots, params, placed
+
+
+# A Placed node's value: its input where the output coordinate (cc, unravelled from the
+# output index) lands on start + i * step in every dim, its value elsewhere.
+_PLACED = """    float w{k} = u_pv{k};
+    {{
+        bool in_{k} = true;
+        int at = u_po{k};
+        for (int d = 0; d < 6; ++d) {{
+            int r = cc[d] * u_pk{k}[d] - u_pa{k}[d];
+            if (r < 0 || r % u_pb{k}[d] != 0 || r / u_pb{k}[d] >= u_pn{k}[d]) in_{k} = false;
+            at += (r / u_pb{k}[d]) * u_ps{k}[d];
+        }}
+        if (in_{k}) w{k} = fetch(u_pin{k}, at);
+    }}
+"""
 
 
 def generate(nodes, shape):
@@ -136,7 +172,7 @@ def generate(nodes, shape):
     chain), unravelled with one division pair per merged dim. The code depends on the
     expressions' structure, on which inputs are dense and on the merged rank; constants,
     parameters, dims, strides and offsets are uniforms."""
-    exprs, slots, params = _expressions(nodes)
+    exprs, slots, params, placed = _expressions(nodes)
     dense = tuple(pad(strides(shape), 0))
     strided = [(k, leaf) for k, leaf in slots.values()
                if leaf.strides != dense or leaf.offset]
@@ -171,6 +207,17 @@ def generate(nodes, shape):
         at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
                                          for d in range(MAX_RANK - rank, MAX_RANK)])
         fetches.append(f"    float v{k} = fetch(u_in{k}, {at});\n")
+    if placed:
+        fetches.append("    int cc[6];\n    unravel(out_index(), cc);\n")
+    for k, pl in enumerate(placed):
+        inputs[f"u_pin{k}"] = pl.leaf.buf
+        decl.append(f"uniform sampler2D u_pin{k};\nuniform float u_pv{k};\nuniform int u_po{k};\n"
+                    + "".join(f"uniform int u_p{x}{k}[{MAX_RANK}];\n" for x in "kabns"))
+        uniforms.update({f"u_pv{k}": num(pl.value), f"u_po{k}": pl.leaf.offset,
+                         f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts),
+                         f"u_pb{k}": list(pl.steps), f"u_pn{k}": list(pl.shape),
+                         f"u_ps{k}": list(pl.leaf.strides)})
+        fetches.append(_PLACED.format(k=k))
     decl += [f"layout(location = {j}) out vec4 o_color{j};\n" for j in range(1, len(nodes))]
     code = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
             "void main() {\n    ivec2 p = ivec2(gl_FragCoord.xy);\n" + "".join(fetches)

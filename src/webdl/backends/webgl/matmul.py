@@ -34,6 +34,9 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
     (ta, sta, oa), (tb, stb, ob) = view(be, bufs[0], sa), view(be, bufs[1], sb)
     if nb * n * k * m > NAIVE_MAX_MACS:
         fa, fb = _flat_batch(sa, sta), _flat_batch(sb, stb)
+        if fa is not None and nbb == 1 and na > 1 and fa[0] == n * fa[1]:
+            # B shared and A's matrices one after another: one (batch * n, k) matrix
+            n, nb, na, fa = n * na, 1, 1, (0,) + fa[1:]
         if na in (1, nb) and nbb in (1, nb) and fa is not None and fb is not None:
             out = _packed(be, (ta, fa, oa), (tb, fb, ob), shape, n, k, m, nb, na, nbb)
             if out is not None:

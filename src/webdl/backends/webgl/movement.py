@@ -1,9 +1,9 @@
 """Movement primitives. Views (reshape, permute, expand, slice, flip) draw nothing: a view is
 a lazy leaf that the elementwise chain, reduction, matmul or conv consuming it reads in
-place (``view``), copied only when another kernel needs it. unslice, cat, gather and
-scatter_add are kernels."""
-from .bridge import GLBuffer, num
-from .ir import LazyBuf, Leaf
+place (``view``), copied only when another kernel needs it. unslice is an
+expression of the elementwise chains (ir.Placed); cat, gather and scatter_add are kernels."""
+from .bridge import GLBuffer
+from .ir import LazyBuf, Leaf, Placed
 from .registry import register
 from .shapes import MAX_RANK, bcast_strides, numel, pad, strides
 
@@ -69,11 +69,17 @@ def flip(be, bufs, shapes, shape, dtype, attrs):
                                         for d, t in enumerate(st)], off)
 
 
-@register("unslice", shaders=("unslice",))
+@register("unslice", lazy_inputs=True)
 def unslice(be, bufs, shapes, shape, dtype, attrs):
-    return be.new(shape, "unslice", (), {"u_a": bufs[0]},
-                  {"u_a_shape": pad(shapes[0]), "u_start": pad(attrs["starts"], 0),
-                   "u_step": pad(attrs["steps"]), "u_value": num(attrs["value"])})
+    """No draw of its own: an expression (ir.Placed) that the elementwise chain consuming it
+    computes -- the sum of a split's slice gradients is one draw."""
+    if not numel(shape):
+        return GLBuffer(0)
+    tex, st, off = view(be, bufs[0], shapes[0])
+    node = Placed(Leaf(tex, tuple(pad(st, 0)), off), tuple(pad(attrs["starts"], 0)),
+                  tuple(pad(attrs["steps"])), tuple(pad(shapes[0])), (1,) * MAX_RANK,
+                  attrs["value"])
+    return LazyBuf(shape, node, [tex], 1)
 
 
 @register("cat", shaders=("cat",))
@@ -98,16 +104,25 @@ def cat(be, bufs, shapes, shape, dtype, attrs):
     return pairs[0][0]
 
 
-@register("gather", shaders=("gather",))
+def _read(be, buf, shape, name):
+    """The sampler, strides and offset uniforms to read ``buf`` (of ``shape``) in place."""
+    tex, st, off = view(be, buf, shape)
+    return {name: tex}, {name + "_st": pad(st, 0), name + "_off": off}
+
+
+@register("gather", shaders=("gather",), lazy_inputs=True)
 def gather(be, bufs, shapes, shape, dtype, attrs):
-    return be.new(shape, "gather", (), {"u_a": bufs[0], "u_b": bufs[1]},
-                  {"u_a_st": pad(strides(shapes[0]), 0),
-                   "u_axis": attrs["axis"] + MAX_RANK - len(shape)})
+    (ia, ua), (ib, ub) = _read(be, bufs[0], shapes[0], "u_a"), _read(be, bufs[1], shape, "u_b")
+    return be.new(shape, "gather", (), {**ia, **ib},
+                  {**ua, **ub, "u_axis": attrs["axis"] + MAX_RANK - len(shape)})
 
 
-@register("scatter_add", shaders=("scatter_add",))
+@register("scatter_add", shaders=("scatter_add",), lazy_inputs=True)
 def scatter_add(be, bufs, shapes, shape, dtype, attrs):
     idx_shape = shapes[1]
-    return be.new(shape, "scatter_add", (), {"u_a": bufs[0], "u_b": bufs[1]},
-                  {"u_idx_shape": pad(idx_shape), "u_idx_st": pad(strides(idx_shape), 0),
+    # src may be larger than index: only its leading part (index's shape) is read, with
+    # src's own strides
+    (ia, ua), (ib, ub) = _read(be, bufs[0], shapes[0], "u_a"), _read(be, bufs[1], idx_shape, "u_b")
+    return be.new(shape, "scatter_add", (), {**ia, **ib},
+                  {**ua, **ub, "u_idx_shape": pad(idx_shape),
                    "u_axis": attrs["axis"] + MAX_RANK - len(shape)})

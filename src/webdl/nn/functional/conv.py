@@ -4,6 +4,7 @@ from ...functions.shape import pad
 from ...functions.linalg import matmul
 from ...ops.conv import Conv2d
 from ...ops.linalg import Unfold, Fold
+from ...ops.movement import Unslice
 from ._utils import _pair, _single, _need4d, _need3d, _out
 
 
@@ -82,6 +83,20 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0,  # noqa: A00
     ho, wo = hf - 2 * ph, wf - 2 * pw
     if ho <= 0 or wo <= 0:
         raise ValueError(f"conv_transpose2d: output size {(ho, wo)} is not positive")
+    if groups == 1 and "conv2d" in x.device.backend.fused and \
+            ph <= dilation[0] * (kh - 1) and pw <= dilation[1] * (kw - 1):
+        # one direct convolution: the input with stride - 1 zeros between its pixels (an
+        # unslice, which the conv's packing pass reads as an expression), zero-padded by
+        # the kernel's reach less the padding, convolved with the flipped, transposed kernel
+        if stride != (1, 1):
+            x = Unslice.apply(x, starts=(0, 0, 0, 0), steps=(1, 1) + stride,
+                              shape=(n, cin, (h - 1) * stride[0] + 1, (w - 1) * stride[1] + 1),
+                              value=0.0)
+        qh, qw = dilation[0] * (kh - 1) - ph, dilation[1] * (kw - 1) - pw
+        y = Conv2d.apply(x, weight.flip((2, 3)).transpose(0, 1),
+                         *(() if bias is None else (bias,)), stride=(1, 1),
+                         pads=(qh, qh + oph, qw, qw + opw), dilation=dilation, groups=1)
+        return _out(y, unb)
     cg = cin // groups
     if groups == 1:
         cols = matmul(weight.reshape(cin, -1).t(), x.reshape(n, cin, h * w))
