@@ -255,6 +255,20 @@ def copy_models():
         log(f"copied {copied} model file(s) into web/vendor/models")
 
 
+def copy_programs():
+    """tests/programs/ (the published programs the bench group "models" trains) into
+    web/vendor/programs/, with index.json naming the files: the bench page fetches them from
+    there, also on a GPU host without Playwright (tools/gpukit)."""
+    src = os.path.join(ROOT, "tests", "programs")
+    dst = os.path.join(VENDOR, "programs")
+    os.makedirs(dst, exist_ok=True)
+    names = sorted(f for f in os.listdir(src) if f.endswith(".py"))
+    for f in names:
+        shutil.copyfile(os.path.join(src, f), os.path.join(dst, f))
+    with open(os.path.join(dst, "index.json"), "w") as f:
+        json.dump(names, f)
+
+
 def setup_chromium():
     from webdl_tools.browser import find_chromium
     if find_chromium():
@@ -283,6 +297,7 @@ def main(argv=None):
         setup_npm()
         build_editor()
         copy_models()
+        copy_programs()
         copy_tfjs()
         if not args.no_browser:
             setup_chromium()

@@ -146,26 +146,15 @@ TARGETS = {"matmul 1024": 1.5, "conv2d 3x3 64->64 128x128": 1.5, "esrgan-slim x2
            "cold esrgan-slim x2 128x128": 1.0}
 
 # Group "models": one training step of each published program of tests/programs/ (see its
-# __init__.py), webdl on WebGL against webdl's numpy backend in the same page (`--only models`)
-PROGRAMS_DIR = os.path.join(ROOT, "tests", "programs")
-PROGRAMS_IN_PAGE = "/tmp/webdl-bench"
+# __init__.py, copied into web/vendor/programs by set-up), webdl on WebGL against webdl's numpy
+# backend in the same page (`--only models`)
 MODEL_PROGRAMS = ["mnist", "resnet20", "vae", "dcgan", "makemore_transformer", "makemore_mlp",
                   "makemore_gru", "nanogpt"]
 MODEL_CASES = [{"id": f"model {n}", "group": "models", "vs": "cpu", "reps": 3,
-                "args": {"name": n, "path": PROGRAMS_IN_PAGE}} for n in MODEL_PROGRAMS]
+                "args": {"name": n}} for n in MODEL_PROGRAMS]
 MODEL_TARGET = 1.0
-
-
-def _copy_programs(b):
-    """tests/programs/ of this checkout into the page's file system (the bench imports it)."""
-    if not os.path.isdir(PROGRAMS_DIR):
-        raise CliError(f"the models group needs a webdl checkout's tests/programs ({PROGRAMS_DIR})")
-    dest = PROGRAMS_IN_PAGE + "/programs"
-    b.check(f"import os; os.makedirs({dest!r}, exist_ok=True); None")
-    for name in sorted(os.listdir(PROGRAMS_DIR)):
-        if name.endswith(".py"):
-            with open(os.path.join(PROGRAMS_DIR, name)) as f:
-                b.put_file(f"{dest}/{name}", f.read())
+# everything `bench` runs (the GPU kit, tools/gpukit, runs the same list)
+ALL_CASES = BENCH_CASES + MODEL_CASES
 
 
 def _cell(s):
@@ -187,10 +176,8 @@ def _selected(c, only):
 
 def bench(args):
     from .browser import Browser
-    cases = [c for c in BENCH_CASES + MODEL_CASES if _selected(c, args.only)]
+    cases = [c for c in ALL_CASES if _selected(c, args.only)]
     with Browser("bench.html", gpu=args.gpu, notice=_notice) as b:
-        if any(c.get("group") == "models" for c in cases):
-            _copy_programs(b)
         out = b.page.evaluate("cfg => bench.run(cfg)", {"cases": cases, "reps": args.reps})
         if not args.only or any("cold" in o for o in args.only):
             cold = {}

@@ -84,12 +84,12 @@
   }
 
   // Group "models": webdl on WebGL against webdl's own numpy backend (device="cpu") in this
-  // page, one training step of a program from the folder the host copied in (c.args.path),
+  // page, one training step of a program of vendor/programs (tests/programs, copied by set-up),
   // same weights, alternated after warm-up; ratio = cpu ms / webgl ms (> 1: WebGL faster)
   async function benchVsCpu(c, reps, warmup) {
     const key = "m" + nextKey++;
     const k = JSON.stringify(key);
-    await py(`import webdl.apps.bench as B\nB.setup_model(${k}, ${JSON.stringify(c.args.name)}, ${JSON.stringify(c.args.path)})`);
+    await py(`import webdl.apps.bench as B\nB.setup_model(${k}, ${JSON.stringify(c.args.name)})`);
     const timed = (dev) => async () => Number(await py(`B.run(${JSON.stringify(key + ":" + dev)})`));
     const gRun = timed("webgl"), cRun = timed("cpu");
     for (let i = 0; i < warmup; i++) { await gRun(); await cRun(); }

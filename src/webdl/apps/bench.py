@@ -8,6 +8,8 @@ for TensorFlow.js and alternates the two.
 import contextlib
 import importlib
 import io
+import json
+import os
 import sys
 import time
 
@@ -107,16 +109,30 @@ def drop(key):
 # --- group "models": one training step of a published program, WebGL against numpy --------
 # The programs are tests/programs/ of a webdl checkout (each file a published program kept
 # verbatim, with its source and license in its header; tests/programs/__init__.py builds and
-# drives them). They are not in the wheel: the host copies that folder into the page's file
-# system (`python -m webdl_tools bench --only models` does) and names it here.
+# drives them). They are not in the wheel: set-up copies them into the app's
+# vendor/programs/, and the page fetches them from there into ``PROGRAMS_IN_PAGE``.
+PROGRAMS_IN_PAGE = "/tmp/webdl-bench"
 
-def setup_model(key, name, path):
-    """Build program ``name`` of ``programs.RUNS`` (the package in folder ``path``) on 'cpu'
-    and on 'webgl', the WebGL side with the numpy side's weights, and ready two cases:
+
+def _fetch_programs():
+    """vendor/programs/ of the app into the page's file system (once)."""
+    import webdl_fetch
+    dest = os.path.join(PROGRAMS_IN_PAGE, "programs")
+    if os.path.exists(os.path.join(dest, "__init__.py")):
+        return
+    os.makedirs(dest, exist_ok=True)
+    webdl_fetch.toFile("vendor/programs/index.json", dest + "/index.json")
+    with open(dest + "/index.json") as f:
+        for name in json.load(f):
+            webdl_fetch.toFile("vendor/programs/" + name, f"{dest}/{name}")
+
+def setup_model(key, name):
+    """Build program ``name`` of ``programs.RUNS`` on 'cpu' and on 'webgl', the WebGL side with the numpy side's weights, and ready two cases:
     ``key + ":cpu"`` and ``key + ":webgl"``, each one training step of the program's own code
     (its zero_grad, forward, loss, backward and optimizer step) synchronised by its loss."""
-    if path not in sys.path:
-        sys.path.insert(0, path)
+    _fetch_programs()
+    if PROGRAMS_IN_PAGE not in sys.path:
+        sys.path.insert(0, PROGRAMS_IN_PAGE)
     programs = importlib.import_module("programs")
     runs = {}
     with contextlib.redirect_stdout(io.StringIO()):    # the programs print as they train

@@ -26,7 +26,7 @@ PROJECT = {
     # (COOP/COEP for SharedArrayBuffer; a CSP that allows 'unsafe-eval' on the bench page)
     "handler": os.environ.get("GPU_HANDLER", "webdl_tools.server:Handler"),
     # the cases `python -m webdl_tools bench` runs: [{"id", "kind", "args", "reps"?, "warmup"?}]
-    "cases": os.environ.get("GPU_CASES", "webdl_tools.cli:BENCH_CASES"),
+    "cases": os.environ.get("GPU_CASES", "webdl_tools.cli:ALL_CASES"),
     # optional {case id: minimum ratio}; "" for none
     "targets": os.environ.get("GPU_TARGETS", "webdl_tools.cli:TARGETS"),
     # the page that loads TensorFlow.js, webdl and the bench code
