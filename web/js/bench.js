@@ -78,9 +78,11 @@
     const w = [], f = [];
     for (let i = 0; i < reps; i++) { w.push(await wRun()); f.push(await tRun()); }
     t.dispose();
+    // c.profile: one more run with every draw timed (after the timed runs: it slows them)
+    const profile = c.profile ? JSON.parse(await py(`import json\njson.dumps(B.profile(${JSON.stringify(key)}))`)) : undefined;
     await py(`B.drop(${JSON.stringify(key)})`);
     const ws = stats(w), ts = stats(f);
-    return { id: c.id, webdl: ws, tfjs: ts, ratio: ts.median / ws.median };
+    return { id: c.id, webdl: ws, tfjs: ts, ratio: ts.median / ws.median, profile };
   }
 
   // Group "models": webdl on WebGL against webdl's own numpy backend (device="cpu") in this

@@ -18,6 +18,7 @@ import numpy as np
 import webdl
 import webdl.nn as nn
 import webdl.nn.functional as F
+from ..backends import webgl
 from . import superres
 
 _CASES = {}
@@ -100,6 +101,24 @@ def run(key):
     t = time.perf_counter()
     fn()
     return (time.perf_counter() - t) * 1000.0
+
+
+def profile(key, top=12):
+    """One more run of case ``key`` with every draw timed on the GPU (each waits for the
+    previous one): the ``top`` kernels by time as [kernel, draws, ms], kernels named by their
+    shader and defines (a fused elementwise chain's generated code left out)."""
+    webgl.bridge.start_profile()
+    try:
+        _ready[key]()
+    finally:
+        prof = webgl.bridge.stop_profile()
+    rows = {}
+    for k, (n, ms, _) in prof.items():
+        name = "|".join(k.split("|")[:2])
+        r = rows.setdefault(name, [name, 0, 0.0])
+        r[1] += n
+        r[2] += ms
+    return sorted(rows.values(), key=lambda r: -r[2])[:top]
 
 
 def drop(key):

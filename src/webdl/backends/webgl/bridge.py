@@ -101,6 +101,16 @@ def memory_stats():
     return json.loads(_gl.memoryStats())
 
 
+def start_profile():
+    """From now on every draw waits for the GPU and adds its time to its kernel's entry."""
+    _gl.startProfile()
+
+
+def stop_profile():
+    """{program key: [draws, milliseconds, output texels]} since ``start_profile``."""
+    return json.loads(_gl.stopProfile())
+
+
 def _shader(name):
     from importlib import resources
     return resources.files("webdl").joinpath("_shaders", name + ".glsl").read_text()
