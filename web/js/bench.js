@@ -68,6 +68,13 @@
     return r.result;
   }
 
+  // the value of a Python expression, through JSON on stdout (py() gives Python's repr)
+  async function pyJSON(expr) {
+    const r = await webdl.runPython(`import json\nprint(json.dumps(${expr}))`);
+    if (!r.ok) throw new Error(r.error);
+    return JSON.parse(r.stdout);
+  }
+
   async function benchCase(c, reps, warmup) {
     const key = "c" + nextKey++;
     await py(`import webdl.apps.bench as B\nB.setup(${JSON.stringify(key)}, ${JSON.stringify(c.kind)}, **${JSON.stringify(c.args)})`);
@@ -79,7 +86,7 @@
     for (let i = 0; i < reps; i++) { w.push(await wRun()); f.push(await tRun()); }
     t.dispose();
     // c.profile: one more run with every draw timed (after the timed runs: it slows them)
-    const profile = c.profile ? JSON.parse(await py(`import json\njson.dumps(B.profile(${JSON.stringify(key)}))`)) : undefined;
+    const profile = c.profile ? await pyJSON(`B.profile(${JSON.stringify(key)})`) : undefined;
     await py(`B.drop(${JSON.stringify(key)})`);
     const ws = stats(w), ts = stats(f);
     return { id: c.id, webdl: ws, tfjs: ts, ratio: ts.median / ws.median, profile };
