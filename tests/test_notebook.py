@@ -51,6 +51,13 @@ def test_startup_shows_gpu_and_is_fast_enough(nb):
     print(f"\nnotebook: load to first runnable cell {ready_ms} ms")
     assert ready_ms < 60_000
     assert nb.evaluate("crossOriginIsolated")
+    # the tests' browser renders with SwiftShader: the page says so and names the measurement
+    note = nb.locator("#gpu-note")
+    assert note.is_visible()
+    assert note.inner_text() == (
+        "WebGL runs on a software renderer here (SwiftShader (software WebGL)): small models "
+        "may train faster on device='cpu'. webdl.suggest_device(model, example_input) "
+        "measures both.")
 
 
 def test_type_into_a_cell_and_run_it(nb):

@@ -302,6 +302,9 @@
     return readyInfo ? `Idle · ${readyInfo.backend} on ${shortRenderer(readyInfo.renderer)}` : "Idle";
   }
 
+  // renderer strings of CPU rasterisers (as webdl_tools.browser.SOFTWARE_RENDERERS)
+  const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software|microsoft basic/i;
+
   function shortRenderer(r) {
     if (!r) return "no GPU";
     const m = /SwiftShader/.test(r) ? "SwiftShader (software WebGL)" : r.replace(/^ANGLE \((.*)\)$/, "$1");
@@ -339,6 +342,14 @@
     kernelEl.title = `${info.renderer}\nPyodide ${info.versions.pyodide}, Python ${info.versions.python}, ` +
       `numpy ${info.versions.numpy}, webdl ${info.versions.webdl}; ready in ${ms} ms` +
       (info.gpu && !info.gpu.ok ? `\nGPU not used: ${info.gpu.error}` : "");
+    // a software renderer: say so, and how to find out which device suits the model
+    if (info.backend === "webgl" && SOFTWARE_GL.test(info.renderer || "")) {
+      const note = $("#gpu-note");
+      note.innerHTML = "WebGL runs on a software renderer here (" + shortRenderer(info.renderer) +
+        "): small models may train faster on <code>device='cpu'</code>. " +
+        "<code>webdl.suggest_device(model, example_input)</code> measures both.";
+      note.hidden = false;
+    }
     document.body.dataset.readyMs = ms;
     document.body.dataset.ready = "1";
     pump();
