@@ -159,10 +159,11 @@
       document.getElementById("out").textContent = JSON.stringify(results, null, 1);
     }
     const overhead = Number(await py("import webdl.apps.bench as B\nB.overhead()"));
+    const drawCost = await pyJSON("B.draw_cost()");
     const tfOverhead = await tfjsOverhead();
     document.getElementById("status").textContent = "done";
     return {
-      results, overheadUs: overhead, tfjsOverheadUs: tfOverhead, tfjs: { version: tf.version.tfjs, backend: tf.getBackend() },
+      results, overheadUs: overhead, tfjsOverheadUs: tfOverhead, drawCost, tfjs: { version: tf.version.tfjs, backend: tf.getBackend() },
       renderer: (await webdl.ready).renderer,
     };
   }

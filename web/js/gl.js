@@ -22,7 +22,7 @@ class GLBridge {
     this.programIds = new Map(); // key -> id
     this.lost = false;
     this.generation = 0;
-    this.stats = { drawCalls: 0, uploads: 0, readbacks: 0, compiles: 0 };
+    this.stats = { drawCalls: 0, uploads: 0, readbacks: 0, compiles: 0, runMs: 0 };
     this.profile = null; // {key: [calls, ms]} while profiling (each draw then waits)
   }
 
@@ -312,11 +312,39 @@ class GLBridge {
     return s;
   }
 
-  // run(spec): spec is JSON [programId, outId, {sampler: texId}, {uniform: value}, extraOutIds]
-  // (extra outputs go to further color attachments, for kernels with several targets)
+  // run(spec): one draw, spec the JSON of draw()'s argument (extra outputs go to further
+  // color attachments, for kernels with several targets)
   run(spec) {
     this.checkContext();
-    const [pid, outId, inputs, uniforms, extra] = JSON.parse(spec);
+    this.draw(JSON.parse(spec));
+  }
+
+  // exec(cmds, numel, w, h): the commands Python queued since its last call, in order, then
+  // (numel >= 0) a texture allocated as alloc(numel), or as allocTexture(w, h, 4) when w > 0;
+  // returns its id (-1 for none). cmds: "" or JSON [["r", <run's spec>...] | ["f", id], ...].
+  // One call per realization instead of one per draw, free and allocation. After a failed
+  // draw the remaining draws are skipped (their inputs may be missing) but the frees still
+  // run, so the memory accounting stays right; then the first error is thrown.
+  exec(cmds, numel, w, h) {
+    this.checkContext();
+    let err = null;
+    if (cmds) {
+      for (const c of JSON.parse(cmds)) {
+        if (c[0] === "f") this.free(c[1]);
+        else if (!err) {
+          try { this.draw(c.slice(1)); } catch (e) { err = e; }
+        }
+      }
+    }
+    if (err) throw err;
+    if (numel < 0) return -1;
+    return w > 0 ? this.allocTexture(w, h, 4) : this.alloc(numel);
+  }
+
+  // one draw: [programId, outId, {sampler: texId}, {uniform: value}, extraOutIds]
+  draw(spec) {
+    const tRun = performance.now();
+    const [pid, outId, inputs, uniforms, extra] = spec;
     const gl = this.gl;
     const p = this.programs[pid];
     const out = this.textures.get(outId);
@@ -369,6 +397,7 @@ class GLBridge {
       extra.forEach((id, i) => gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT1 + i, gl.TEXTURE_2D, null, 0));
       gl.drawBuffers([gl.COLOR_ATTACHMENT0]);
     }
+    this.stats.runMs += performance.now() - tRun;   // the CPU time of a draw, in JS
     if (this.profile) {
       gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, this.syncPixel); // waits for the draw
       const e = this.profile[p.key] || (this.profile[p.key] = [0, 0, 0]);

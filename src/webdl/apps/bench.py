@@ -177,6 +177,25 @@ def draws(key):
     return webdl.memory_stats("webgl")["drawCalls"] - before
 
 
+def draw_cost(n=300):
+    """Where the CPU time of one small elementwise draw goes (microseconds per draw): the
+    whole realization from Python (code generation, the bridge call, allocation), and the part
+    spent inside the JS bridge's draw (WebGL calls), measured by the bridge itself."""
+    x = webdl.ones(4)
+    be = x.device.backend
+    for _ in range(3):                      # warm-up: program compiled, textures pooled
+        (x * 2.0 + 1.0).numpy()
+    before = webdl.memory_stats("webgl")
+    t = time.perf_counter()
+    for i in range(n):
+        be.realize((x * 2.0 + float(i))._buf)   # a fresh lazy expression: one draw
+    total = (time.perf_counter() - t) / n * 1e6
+    after = webdl.memory_stats("webgl")
+    draws = after["drawCalls"] - before["drawCalls"]
+    js = (after["runMs"] - before["runMs"]) / max(draws, 1) * 1e3
+    return {"total_us": total, "js_us": js, "draws_per_realize": draws / n}
+
+
 def overhead(n=2000, reps=5):
     """Cost of one small op (microseconds; mostly Python, plus the draws its lazy chains
     amortise): a chain of adds on a tiny tensor with one readback at the end; the median of

@@ -15,8 +15,14 @@ from .. import dtypes
 
 def broadcast_shapes(op, *shapes):
     first = shapes[0]
-    if len(shapes) == 2 and shapes[1] == first or all(s == first for s in shapes):
-        return first if isinstance(first, tuple) else tuple(first)   # the common case
+    if len(shapes) == 2:                # the common cases first: equal shapes, a scalar
+        second = shapes[1]
+        if second == first or not second:
+            return first if isinstance(first, tuple) else tuple(first)
+        if not first:
+            return second if isinstance(second, tuple) else tuple(second)
+    elif all(s == first for s in shapes):
+        return first if isinstance(first, tuple) else tuple(first)
     nd = max(len(s) for s in shapes)
     out = []
     for i in range(nd):

@@ -23,6 +23,7 @@ def probe():
     if _gl is None:
         raise ImportError("the JS module 'webdl_gl' is missing (webdl's WebGL backend runs "
                           "only inside the webdl browser runtime)")
+    _gen[0] = _gl.generation
     return json.loads(_gl.probe())
 
 
@@ -42,6 +43,40 @@ def num(v):
     return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
 
 
+# Draws and frees are queued here and sent to gl.js with the next call that needs an answer
+# (an allocation, a readback, an upload, the statistics): one crossing of the Python/JS
+# boundary per realization instead of one per draw, free and allocation. gl.js runs them in
+# order, so the queue changes no result. QUEUE_MAX bounds how far the GPU lags behind.
+_pending = []
+QUEUE_MAX = 256
+# gl.js's context generation as last seen: it changes only when a lost context is replaced,
+# which gl.js reports by throwing from the call that finds the loss (see _call)
+_gen = [None]
+_profiling = [False]
+
+
+def _call(fn, *args):
+    """``fn(*args)`` of gl.js; a JS exception as a RuntimeError, the generation re-read."""
+    try:
+        return fn(*args)
+    except Exception as e:  # noqa: BLE001 - a JsException: too large, out of memory, lost
+        _gen[0] = _gl.generation
+        raise js_error(e) from None
+
+
+def _exec(numel=-1, w=0, h=0):
+    """Send the queued commands, then allocate (``numel`` >= 0): the new texture's id."""
+    global _pending
+    cmds, _pending = _pending, []
+    return _call(_gl.exec, json.dumps(cmds) if cmds else "", numel, w, h)
+
+
+def flush():
+    """Run every queued draw and free now (before reading or writing textures directly)."""
+    if _pending:
+        _exec()
+
+
 class GLBuffer:
     """A texture on the GPU, freed (back to the pool) when the last tensor using it is gone:
     an R32F tensor texture of ``numel`` elements, or with ``packed=(w, h)`` an RGBA32F
@@ -51,17 +86,14 @@ class GLBuffer:
     def __init__(self, numel, packed=None):
         self.id = None
         self.host = None   # a host copy of small uploaded int/bool data (buffers never change)
-        try:
-            self.id = _gl.alloc(numel) if packed is None else _gl.allocTexture(*packed, 4)
-        except Exception as e:  # a JsException: too large, out of memory, context lost
-            raise js_error(e) from None
+        self.id = _exec(numel) if packed is None else _exec(0, *packed)
         self.numel = numel
-        self.gen = _gl.generation
+        self.gen = _gen[0]
 
     def free(self):
         if self.id is not None:
-            if self.gen == _gl.generation:
-                _gl.free(self.id)
+            if self.gen == _gen[0]:
+                _pending.append(("f", self.id))
             self.id = None
 
     def __del__(self):
@@ -75,39 +107,40 @@ def check(buf):
     """Raise if ``buf``'s texture is gone (freed, or its context was lost)."""
     if buf.id is None:
         raise RuntimeError("webgl: this tensor's GPU memory was already freed")
-    if buf.gen != _gl.generation:
+    if buf.gen != _gen[0]:
         raise RuntimeError("webgl: this tensor lived on a GPU context that was lost; its "
                            "values are gone (create it again)")
 
 
 def upload(buf, array):
-    try:
-        _gl.upload(buf.id, array)
-    except Exception as e:  # noqa: BLE001 - JsException
-        raise js_error(e) from None
+    flush()
+    _call(_gl.upload, buf.id, array)
 
 
 def download(buf, n, data):
     """The first ``n`` values of ``buf`` into the float32 array ``data`` (whole texture rows
     long)."""
-    try:
-        if not _gl.downloadInto(buf.id, n, data):   # straight into numpy's memory
-            _gl.download(buf.id, n).assign_to(data[:n])
-    except Exception as e:  # noqa: BLE001 - JsException
-        raise js_error(e) from None
+    flush()
+    if not _call(_gl.downloadInto, buf.id, n, data):   # straight into numpy's memory
+        _call(_gl.download, buf.id, n).assign_to(data[:n])
 
 
 def memory_stats():
-    return json.loads(_gl.memoryStats())
+    flush()
+    return json.loads(_call(_gl.memoryStats))
 
 
 def start_profile():
     """From now on every draw waits for the GPU and adds its time to its kernel's entry."""
+    flush()
     _gl.startProfile()
+    _profiling[0] = True
 
 
 def stop_profile():
     """{program key: [draws, milliseconds, output texels]} since ``start_profile``."""
+    _profiling[0] = False
+    flush()
     return json.loads(_gl.stopProfile())
 
 
@@ -126,22 +159,19 @@ class Programs:
     def __init__(self, layout):
         self._layout = layout
         self._ids = {}
-        self._gen = _gl.generation
+        self._gen = _gen[0]
 
     def get(self, kernel, defines, code=""):
         key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines) + "|" + code
-        if self._gen != _gl.generation:
+        if self._gen != _gen[0]:
             self._ids.clear()
-            self._gen = _gl.generation
+            self._gen = _gen[0]
         pid = self._ids.get(key)
         if pid is None:
             version, rest = _shader("common").split("\n", 1)
             head = "".join(f"#define {k} {v}\n" for k, v in defines + self._layout)
             src = f"{version}\n{head}{rest}\n{_shader(kernel)}\n{code}"
-            try:
-                pid = _gl.compile(key, src)
-            except Exception as e:  # noqa: BLE001 - JsException
-                raise js_error(e) from None
+            pid = _call(_gl.compile, key, src)
             self._ids[key] = pid
         return pid
 
@@ -149,9 +179,7 @@ class Programs:
 def draw(pid, out, inputs, uniforms, extra=()):
     """One draw of program ``pid``: ``inputs`` ({sampler: GLBuffer}) and ``uniforms`` in,
     ``out`` at location 0 and the ``extra`` targets at locations 1, 2, ... out."""
-    spec = json.dumps([pid, out.id, {k: b.id for k, b in inputs.items()}, uniforms,
-                       [b.id for b in extra]])
-    try:
-        _gl.run(spec)
-    except Exception as e:  # noqa: BLE001 - JsException
-        raise js_error(e) from None
+    _pending.append(("r", pid, out.id, {k: b.id for k, b in inputs.items()}, uniforms,
+                     [b.id for b in extra]))
+    if len(_pending) > QUEUE_MAX or _profiling[0]:   # profiling times each draw alone
+        _exec()
