@@ -257,8 +257,9 @@ def copy_models():
 
 def copy_programs():
     """tests/programs/ (the published programs the bench group "models" trains) into
-    web/vendor/programs/, with index.json naming the files: the bench page fetches them from
-    there, also on a GPU host without Playwright (tools/gpukit)."""
+    web/vendor/programs/, with index.json naming the files, and tests/opinfo.py (the
+    conformance cases) into web/vendor/conformance/: the bench page fetches them from there,
+    also on a GPU host without Playwright (tools/gpukit)."""
     src = os.path.join(ROOT, "tests", "programs")
     dst = os.path.join(VENDOR, "programs")
     os.makedirs(dst, exist_ok=True)
@@ -267,6 +268,10 @@ def copy_programs():
         shutil.copyfile(os.path.join(src, f), os.path.join(dst, f))
     with open(os.path.join(dst, "index.json"), "w") as f:
         json.dump(names, f)
+    # the conformance cases (numpy only), for the GPU kit's conformance run on real GPUs
+    os.makedirs(os.path.join(VENDOR, "conformance"), exist_ok=True)
+    shutil.copyfile(os.path.join(ROOT, "tests", "opinfo.py"),
+                    os.path.join(VENDOR, "conformance", "opinfo.py"))
 
 
 def setup_chromium():

@@ -17,7 +17,7 @@ set -euo pipefail
 # ---- what of the project is packed (adapt here if the project moves things) -----------------
 APP_PATHS=('web/*.html' web/js web/css src tools/webdl_tools)  # pages, scripts, styles; src/ and the host tools for the driver
 WHEEL_MANIFEST=web/vendor/manifest.json              # names the webdl wheel ("webdl_wheel")
-VENDOR_PATHS=(web/vendor/pyodide web/vendor/tfjs web/vendor/editor.js web/vendor/programs
+VENDOR_PATHS=(web/vendor/pyodide web/vendor/tfjs web/vendor/editor.js web/vendor/programs web/vendor/conformance
               web/vendor/models/esrgan-slim/x2 web/vendor/models/esrgan-medium/x2)
 GL_DEBS=(libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)  # the GL/Vulkan loaders the GPU host lacks
 # ldd results left out: glibc and the C++ runtime, which the GPU machine has (newer)

@@ -95,6 +95,16 @@
   // Group "models": webdl on WebGL against webdl's own numpy backend (device="cpu") in this
   // page, one training step of a program of vendor/programs (tests/programs, copied by set-up),
   // same weights, alternated after warm-up; ratio = cpu ms / webgl ms (> 1: WebGL faster)
+  // kind "conformance" (vs "reference"): tests/opinfo.py's cases on WebGL against the numpy
+  // backend in this page, for GPUs the test suite doesn't run on; ratio = cases passed / all
+  async function conformanceCase(c) {
+    const t0 = performance.now();
+    const conf = await pyJSON("__import__('webdl.apps.bench').apps.bench.conformance()");
+    const ms = performance.now() - t0;
+    const one = { median: ms, min: ms, max: ms, n: 1 };
+    return { id: c.id, webdl: one, tfjs: one, ratio: conf.pass / conf.cases, conformance: conf };
+  }
+
   async function benchVsCpu(c, reps, warmup) {
     const key = "m" + nextKey++;
     const k = JSON.stringify(key);
@@ -154,7 +164,7 @@
     const results = [];
     for (const c of cases) {
       document.getElementById("status").textContent = "running " + c.id;
-      const one = c.vs === "cpu" ? benchVsCpu : benchCase;
+      const one = c.vs === "cpu" ? benchVsCpu : c.vs === "reference" ? conformanceCase : benchCase;
       results.push(await one(c, c.reps || reps, c.warmup ?? warmup));
       document.getElementById("out").textContent = JSON.stringify(results, null, 1);
     }

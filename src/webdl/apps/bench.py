@@ -133,17 +133,24 @@ def drop(key):
 PROGRAMS_IN_PAGE = "/tmp/webdl-bench"
 
 
+def _fetch(folder, names, dest):
+    """Files ``names`` of the app's vendor/<folder>/ into folder ``dest`` of the page's file
+    system, once; ``names`` may be a callable giving them after index.json has come."""
+    import webdl_fetch
+    os.makedirs(dest, exist_ok=True)
+    if callable(names):
+        webdl_fetch.toFile(f"vendor/{folder}/index.json", dest + "/index.json")
+        names = names(dest + "/index.json")
+    for name in names:
+        if not os.path.exists(f"{dest}/{name}"):
+            webdl_fetch.toFile(f"vendor/{folder}/{name}", f"{dest}/{name}")
+
+
 def _fetch_programs():
     """vendor/programs/ of the app into the page's file system (once)."""
-    import webdl_fetch
     dest = os.path.join(PROGRAMS_IN_PAGE, "programs")
-    if os.path.exists(os.path.join(dest, "__init__.py")):
-        return
-    os.makedirs(dest, exist_ok=True)
-    webdl_fetch.toFile("vendor/programs/index.json", dest + "/index.json")
-    with open(dest + "/index.json") as f:
-        for name in json.load(f):
-            webdl_fetch.toFile("vendor/programs/" + name, f"{dest}/{name}")
+    if not os.path.exists(os.path.join(dest, "__init__.py")):
+        _fetch("programs", lambda index: json.load(open(index)), dest)
 
 def setup_model(key, name):
     """Build program ``name`` of ``programs.RUNS`` on 'cpu' and on 'webgl', the WebGL side with the numpy side's weights, and ready two cases:
@@ -161,6 +168,25 @@ def setup_model(key, name):
     for device, r in runs.items():
         _ready[f"{key}:{device}"] = _quiet(r.step)
     return key
+
+
+def conformance(rtol=1e-4, atol=1e-4):
+    """The conformance cases of tests/opinfo.py (set-up copies it to vendor/conformance) on
+    'webgl' against the numpy backend in this page, as tests/test_browser.py runs them: how
+    many pass, the largest absolute error and the cases that fail -- for a GPU the tests
+    don't run on (tools/gpukit)."""
+    dest = "/tmp/webdl-conformance"
+    _fetch("conformance", ["opinfo.py"], dest)
+    if dest not in sys.path:
+        sys.path.insert(0, dest)
+    opinfo = importlib.import_module("opinfo")
+    res = opinfo.run_all(opinfo.CASES, opinfo.Lib(webdl, "webgl"), opinfo.Lib(webdl, "cpu"),
+                         rtol, atol)
+    ran = {k: v for k, v in res.items() if v[1] < 1e29}
+    worst = max(ran.items(), key=lambda kv: kv[1][1]) if ran else ("", [0, 0.0])
+    return {"cases": len(res), "pass": sum(1 for v in res.values() if v[0] <= 1),
+            "worst_abs": worst[1][1], "worst_case": worst[0],
+            "failed": {k: v[2][:2] for k, v in res.items() if v[0] > 1}}
 
 
 def _quiet(fn):
