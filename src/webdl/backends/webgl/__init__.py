@@ -51,6 +51,7 @@ class WebGLBackend(Backend):
     fused = fused_ops(KERNELS, primitives())
     realize = elementwise.realize
     realize_many = elementwise.realize_many
+    max_leaves = elementwise.MAX_LEAVES     # distinct textures a fused chain reads at most
 
     def __init__(self):
         info = bridge.probe()

@@ -1,0 +1,41 @@
+"""matmul: shaders/wgsl/matmul.wgsl, 64x64 output tiles staged through workgroup memory,
+operands read in place (views such as a transposed weight need no copy)."""
+from ..webgl.movement import view
+from ..webgl.shapes import numel
+from .bridge import GPUBuffer
+from .registry import register
+
+MAX_BATCH_DIMS = 4     # matmul.wgsl's batch strides
+TILE = 64              # output rows and columns per workgroup
+
+
+@register("matmul", shaders=("matmul",), lazy_inputs=True)
+def matmul(be, bufs, shapes, shape, dtype, attrs):
+    sa, sb = shapes
+    n, k, m = sa[-2], sa[-1], sb[-1]
+    if numel(shape) == 0:
+        return GPUBuffer(0)
+    if k == 0:
+        return be.full(shape, 0.0, None)
+    batch = list(shape[:-2])
+    if len(batch) > MAX_BATCH_DIMS:
+        raise NotImplementedError(f"webgpu: matmul with more than {MAX_BATCH_DIMS} batch dims "
+                                  f"(shape {tuple(shape)})")
+    nb = numel(batch)
+    if nb > be.info.get("maxWorkgroups", 65535):
+        raise NotImplementedError(f"webgpu: matmul over {nb} matrices (at most "
+                                  f"{be.info.get('maxWorkgroups', 65535)} per dispatch)")
+    (ta, sta, oa), (tb, stb, ob) = view(be, bufs[0], sa), view(be, bufs[1], sb)
+
+    def strides(s, st):    # 4 batch strides (0 where broadcast), row, column
+        bs = [1] * (len(batch) - len(s[:-2])) + list(s[:-2])
+        bst = [0] * (len(batch) - len(s[:-2])) + list(st[:-2])
+        return [0] * (MAX_BATCH_DIMS - len(bs)) + \
+            [0 if d == 1 else t for d, t in zip(bs, bst)] + list(st[-2:])
+    out = GPUBuffer(numel(shape))
+    be.dispatch("matmul", (), {"u_a": ta, "u_b": tb}, [out], shape,
+                {"u_nkm": [n, k, m], "u_batch": [1] * (MAX_BATCH_DIMS - len(batch)) + batch,
+                 "u_a_st": strides(sa, sta), "u_b_st": strides(sb, stb),
+                 "u_a_off": oa, "u_b_off": ob},
+                groups=(-(-m // TILE), -(-n // TILE), nb))
+    return out
