@@ -114,7 +114,8 @@ fn op_div(x: f32, y: f32) -> f32 { return x / y; }
 fn op_maximum(x: f32, y: f32) -> f32 { if (isnan(x) || isnan(y)) { return nan(); } return max(x, y); }
 fn op_minimum(x: f32, y: f32) -> f32 { if (isnan(x) || isnan(y)) { return nan(); } return min(x, y); }
 fn op_eq(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x == y); }
-fn op_ne(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x != y); }
+// NaN != anything (SwiftShader compiles != as an ordered comparison)
+fn op_ne(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x != y || isnan(x) || isnan(y)); }
 fn op_lt(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x < y); }
 fn op_le(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x <= y); }
 fn op_gt(x: f32, y: f32) -> f32 { return select(0.0, 1.0, x > y); }

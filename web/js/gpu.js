@@ -57,6 +57,7 @@ class GPUBridge {
     this.uniI32 = new Int32Array(this.uniCpu);
     this.uniUsed = 0;
     this.uniGpu = device.createBuffer({ size: GPU_UNIFORM_RING, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.empty = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
     this.info = {
       ok: true, vendor: ai.vendor || "", architecture: ai.architecture || "", description: ai.description || "",
       isFallbackAdapter: !!(ai.isFallbackAdapter ?? adapter.isFallbackAdapter),
@@ -119,6 +120,7 @@ class GPUBridge {
   }
 
   _buf(id) {
+    if (id === null) return this.empty; // an empty tensor, bound but never read
     const b = this.bufs.get(id);
     if (!b) throw new Error(`webgpu: buffer ${id} is gone`);
     return b.buf;

@@ -108,6 +108,11 @@ class WebGLBackend(Backend):
     def free(self, buf):
         buf.free()
 
+    def empty(self):
+        """The buffer of a tensor with no elements (the kernel families share this call
+        with the WebGPU backend)."""
+        return GLBuffer(0)
+
     def memory_stats(self):
         return bridge.memory_stats()
 

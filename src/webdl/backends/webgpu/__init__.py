@@ -92,6 +92,9 @@ class WebGPUBackend(Backend):
     def free(self, buf):
         buf.free()
 
+    def empty(self):
+        return GPUBuffer(0)
+
     def memory_stats(self):
         return bridge.memory_stats()
 

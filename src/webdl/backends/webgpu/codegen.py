@@ -19,7 +19,7 @@ _PLACED = """    var w{k} = u_pv{k};
             if (r < 0 || r % u_pb{k}[d] != 0 || r / u_pb{k}[d] >= u_pn{k}[d]) {{ in_{k} = false; }}
             at += (r / u_pb{k}[d]) * u_ps{k}[d];
         }}
-        if (in_{k}) {{ w{k} = u_pin{k}[at]; }}
+        if (in_{k}) {{ w{k} = {src}[at]; }}
     }}
 """
 
@@ -43,11 +43,19 @@ def generate(nodes, shape):
             body.append(f"    let c{d} = r % u_dims[{d}];\n    r = r / u_dims[{d}];\n")
         body.append(f"    let c{MAX_RANK - rank} = r;\n")
     order = [k for k, _ in strided]
+    names = {}      # one binding per distinct buffer (a buffer read two ways binds once)
+
+    def bind(buf):
+        name = names.get(id(buf))
+        if name is None:
+            name = names[id(buf)] = f"u_in{len(names)}"
+            inputs[name] = buf
+            decl.append(f"var<storage, read> {name}: array<f32>;\n")
+        return name
     for k, leaf in slots.values():
-        inputs[f"u_in{k}"] = leaf.buf
-        decl.append(f"var<storage, read> u_in{k}: array<f32>;\n")
+        src = bind(leaf.buf)
         if leaf.strides == dense and not leaf.offset:
-            body.append(f"    let v{k} = u_in{k}[i];\n")
+            body.append(f"    let v{k} = {src}[i];\n")
             continue
         j = order.index(k)
         uniforms[f"u_st{k}"] = pad([dd[1][j] for dd in dims], 0)
@@ -55,19 +63,19 @@ def generate(nodes, shape):
         decl.append(f"var<private> u_st{k}: {_A6};\nvar<private> u_off{k}: i32;\n")
         at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
                                          for d in range(MAX_RANK - rank, MAX_RANK)])
-        body.append(f"    let v{k} = u_in{k}[{at}];\n")
+        body.append(f"    let v{k} = {src}[{at}];\n")
     if placed:
         body.append("    let cc = unravel(i);\n")
     for k, pl in enumerate(placed):
-        inputs[f"u_pin{k}"] = pl.leaf.buf
-        decl.append(f"var<storage, read> u_pin{k}: array<f32>;\nvar<private> u_pv{k}: f32;\n"
+        src = bind(pl.leaf.buf)
+        decl.append(f"var<private> u_pv{k}: f32;\n"
                     f"var<private> u_po{k}: i32;\n"
                     + "".join(f"var<private> u_p{x}{k}: {_A6};\n" for x in "kabns"))
         uniforms.update({f"u_pv{k}": num(pl.value), f"u_po{k}": pl.leaf.offset,
                          f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts),
                          f"u_pb{k}": list(pl.steps), f"u_pn{k}": list(pl.shape),
                          f"u_ps{k}": list(pl.leaf.strides)})
-        body.append(_PLACED.format(k=k))
+        body.append(_PLACED.format(k=k, src=src))
     if params:
         decl.append(f"var<private> u_p: array<f32, {len(params)}>;\n")
         uniforms["u_p"] = params
