@@ -138,3 +138,29 @@ got = registry.missing({}, {'fancy': Fake, 'sin': Fake}, {'sin'})
 json.dumps(json.dumps(got))
 """))
     assert r == ["fancy"]
+
+
+def test_both_matmul_kernels_match_numpy(in_pyodide):
+    """The tiled kernel (workgroup memory; hardware adapters) and the direct one (software
+    adapters, the default here) on odd, batched, broadcast and transposed operands."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+be = webdl.device('webgpu').backend
+rng = np.random.default_rng(7)
+shapes = [((1, 1), (1, 1)), ((70, 33), (33, 129)), ((3, 65, 17), (17, 5)),
+          ((2, 1, 9, 40), (3, 40, 70)), ((130, 300), (300, 2))]
+errs = []
+default = be.matmul_tiled
+for tiled in (True, False):
+    be.matmul_tiled = tiled
+    for sa, sb in shapes:
+        a = rng.standard_normal(sa).astype(np.float32)
+        b = rng.standard_normal(sb[:-2] + sb[-1:] + sb[-2:-1]).astype(np.float32)
+        ta = webdl.tensor(a, device='webgpu')
+        tb = webdl.tensor(b, device='webgpu').transpose(-1, -2)     # read in place
+        want = a @ np.swapaxes(b, -1, -2)
+        errs.append(float(np.abs((ta @ tb).numpy() - want).max() / max(1, np.abs(want).max())))
+be.matmul_tiled = default
+json.dumps(errs)
+""")
+    assert max(r) < 1e-5, r

@@ -51,6 +51,7 @@ class WebGPUBackend(Backend):
         # a fused chain binds its leaves and its outputs as storage buffers
         self.max_leaves = min(8, info["maxStorageBuffers"] - 1)
         self.functions = elementwise_functions(bridge._source("elementwise"))
+        self.matmul_tiled = not info["isFallbackAdapter"]     # see matmul.DIRECT_TILE
         self._programs = bridge.Programs()
 
     def realize_many(self, bufs):

@@ -1,5 +1,6 @@
-"""matmul: shaders/wgsl/matmul.wgsl, 64x64 output tiles staged through workgroup memory,
-operands read in place (views such as a transposed weight need no copy)."""
+"""matmul: shaders/wgsl/matmul.wgsl, 64x64 output tiles staged through workgroup memory (or
+matmul_direct.wgsl on software adapters), operands read in place (views such as a
+transposed weight need no copy)."""
 from ..webgl.movement import view
 from ..webgl.shapes import numel
 from .bridge import GPUBuffer
@@ -7,9 +8,16 @@ from .registry import register
 
 MAX_BATCH_DIMS = 4     # matmul.wgsl's batch strides
 TILE = 64              # output rows and columns per workgroup
+# On a fallback (software) adapter -- SwiftShader here -- matmul_direct.wgsl (8x8 invocations
+# of 4x4 outputs each, no workgroup memory) replaces the tiled kernel: SwiftShader runs
+# invocations as coroutines and a barrier switches every one of them. Measured on
+# SwiftShader (ms, one product, its sum and readback; tiled -> direct): (16, 72) @ (32, 72,
+# 256) 382 -> 15.5, 256^3 101 -> 30.6, 512^3 861 -> 312 (WebGL's packed kernel: 22, 13, 97).
+# ``WebGPUBackend.matmul_tiled`` holds the choice (tests set it to check both kernels).
+DIRECT_TILE = 32
 
 
-@register("matmul", shaders=("matmul",), lazy_inputs=True)
+@register("matmul", shaders=("matmul", "matmul_direct"), lazy_inputs=True)
 def matmul(be, bufs, shapes, shape, dtype, attrs):
     sa, sb = shapes
     n, k, m = sa[-2], sa[-1], sb[-1]
@@ -33,9 +41,11 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
         return [0] * (MAX_BATCH_DIMS - len(bs)) + \
             [0 if d == 1 else t for d, t in zip(bs, bst)] + list(st[-2:])
     out = GPUBuffer(numel(shape))
-    be.dispatch("matmul", (), {"u_a": ta, "u_b": tb}, [out], shape,
+    # software adapters take the kernel without workgroup memory (see DIRECT)
+    kern, tile = ("matmul", TILE) if be.matmul_tiled else ("matmul_direct", DIRECT_TILE)
+    be.dispatch(kern, (), {"u_a": ta, "u_b": tb}, [out], shape,
                 {"u_nkm": [n, k, m], "u_batch": [1] * (MAX_BATCH_DIMS - len(batch)) + batch,
                  "u_a_st": strides(sa, sta), "u_b_st": strides(sb, stb),
                  "u_a_off": oa, "u_b_off": ob},
-                groups=(-(-m // TILE), -(-n // TILE), nb))
+                groups=(-(-m // tile), -(-n // tile), nb))
     return out
