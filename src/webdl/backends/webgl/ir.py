@@ -90,7 +90,7 @@ def broadcast(node, shape, out_shape):
     return Round(broadcast(node.kid, shape, out_shape))
 
 
-def _expressions(nodes, ternary=True):
+def expressions(nodes, ternary=True):
     """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
     offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p, [Placed
     nodes, computed before as w<k>]). Each expression is written piece by piece into one
@@ -194,7 +194,7 @@ def generate(nodes, shape):
     chain), unravelled with one division pair per merged dim. The code depends on the
     expressions' structure, on which inputs are dense and on the merged rank; constants,
     parameters, dims, strides and offsets are uniforms."""
-    exprs, slots, params, placed = _expressions(nodes)
+    exprs, slots, params, placed = expressions(nodes)
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims)
     inputs, uniforms, decl, fetches = {}, {}, [], []

@@ -15,6 +15,7 @@ the kernels and their registry can be checked on CPython) and ``probe`` raises.
 import json
 import re
 import struct
+from importlib import resources
 
 from ..webgl.bridge import js_error
 
@@ -62,7 +63,7 @@ def wait(promise):
 class GPUBuffer:
     """A storage buffer of ``numel`` floats, back to gpu.js's pool when the last tensor
     using it is gone."""
-    __slots__ = ("id", "numel", "gen", "host", "__weakref__")
+    __slots__ = ("id", "numel", "host", "__weakref__")
 
     def __init__(self, numel):
         self.id = None
@@ -73,7 +74,6 @@ class GPUBuffer:
                 self.id = _gpu.alloc(numel)
             except Exception as e:  # JsException: budget, size, device lost
                 raise js_error(e) from None
-        self.gen = 0
 
     def free(self):
         if self.id is not None:
@@ -110,7 +110,6 @@ def memory_stats():
 
 
 def _source(name):
-    from importlib import resources
     return resources.files("webdl").joinpath("_shaders", "wgsl", name + ".wgsl").read_text()
 
 

@@ -3,7 +3,7 @@ by both GPU backends) turned into the main() of one compute kernel, appended to
 shaders/wgsl/elementwise.wgsl, whose op_<name> functions it calls."""
 from ..webgl.bridge import num
 from .bridge import MAIN_HEAD
-from ..webgl.ir import _expressions, merged_dims
+from ..webgl.ir import expressions, merged_dims
 from ..webgl.shapes import MAX_RANK, pad
 
 _A6 = f"array<i32, {MAX_RANK}>"
@@ -31,7 +31,7 @@ def generate(nodes, shape):
     coordinates of the index over the merged dims (one division pair per merged dim). The
     code depends on the structure, on which inputs are dense and on the merged rank;
     constants, dims, strides and offsets are uniforms."""
-    exprs, slots, params, placed = _expressions(nodes, ternary=False)
+    exprs, slots, params, placed = expressions(nodes, ternary=False)
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims)
     inputs, uniforms, decl, body = {}, {}, [], []
