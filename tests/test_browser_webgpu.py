@@ -76,6 +76,22 @@ json.dumps(losses)
     assert losses["webgpu"][-1] < losses["webgpu"][0] * 0.9
 
 
+def test_cnn_training_follows_cpu(in_pyodide):
+    """The small CNN (fused conv2d, batch norm, pooling) as WebGL's test: within 1e-3."""
+    losses = in_pyodide.check("""
+import json, webdl, models
+x, y = models.bars(n=32)
+losses = {}
+for dev in ('cpu', 'webgpu'):
+    webdl.manual_seed(0)
+    losses[dev] = models.train(webdl, models.cnn(webdl), x, y, steps=20, lr=1e-2, device=dev)
+json.dumps(losses)
+""")
+    diff = max(abs(a - b) for a, b in zip(losses["cpu"], losses["webgpu"]))
+    assert diff < 1e-3, (diff, losses)
+    assert losses["webgpu"][-1] < losses["webgpu"][0] * 0.9
+
+
 def test_one_submit_per_readback_and_its_cost(in_pyodide, capsys):
     """A chain of kernels records dispatches without waiting; the readback submits them in
     one command buffer and waits once (JSPI). Reports the cost of one wait."""
