@@ -10,8 +10,8 @@ back (or the queue grows long), so nothing but a readback or a first compile wai
 Layout: element i of a tensor (row-major) is element i of its buffer; int64 and bool are
 stored as floats (exact up to 2**24), as on WebGL, so both backends share the lazy
 elementwise IR (webgl/ir.py) and the Python side of the movement, reduction and im2col
-kernels (kernels.py) and the direct conv2d (a fused op: its backward is convolutions
-again, or its composite); matmul is its own kernel (matmul.py). What compiles when: a pipeline per (WGSL file, consts,
+kernels (kernels.py); matmul (matmul.py) and conv2d (conv.py: a fused op, direct or im2col;
+its backward is convolutions again, or its composite) are WebGPU's own. What compiles when: a pipeline per (WGSL file, consts,
 generated code, output count); shapes, strides and parameters are uniforms.
 """
 import numpy as np
@@ -21,7 +21,7 @@ from ...ops import primitives
 from ..webgl.elementwise import realize_many as _realize_many
 from ..webgl.ir import Const, LazyBuf
 from ..webgl.shapes import numel, pad
-from . import bridge, elementwise, kernels, matmul  # noqa: F401 - they register kernels
+from . import bridge, conv, elementwise, kernels, matmul  # noqa: F401 - they register kernels
 from .bridge import WORKGROUP, GPUBuffer
 from ..webgl.registry import fused_ops
 from .registry import KERNELS, check, elementwise_functions, missing
