@@ -180,3 +180,27 @@ be.matmul_tiled = default
 json.dumps(errs)
 """)
     assert max(r) < 1e-5, r
+
+
+def test_conv2d_im2col_path_matches_numpy(in_pyodide):
+    """Convolutions past conv.DIRECT_MAX_TAPS taps per output run as im2col + matmul (with
+    padding, stride, dilation, bias), forward and backward, against the numpy backend."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+from webdl.backends.webgpu import conv
+rng = np.random.default_rng(11)
+x = rng.standard_normal((2, 130, 9, 8)).astype(np.float32)
+w = (rng.standard_normal((5, 130, 3, 3)) * 0.1).astype(np.float32)
+b = rng.standard_normal(5).astype(np.float32)
+assert 130 * 9 > conv.DIRECT_MAX_TAPS
+out = {}
+for dev in ('cpu', 'webgpu'):
+    X, W, B = (webdl.tensor(v, device=dev, requires_grad=True) for v in (x, w, b))
+    y = F.conv2d(X, W, B, stride=(2, 1), padding=(1, 2), dilation=(1, 2))
+    (y * y).sum().backward()
+    out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy(), B.grad.numpy()]
+json.dumps([float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
+            for g, c in zip(out['webgpu'], out['cpu'])])
+""")
+    assert max(r) < 1e-4, r
