@@ -3,15 +3,14 @@ probed in a real headless Chromium and accepted only when its renderer is hardwa
 render targets; `auto` falls back to SwiftShader with one notice. This machine may or may not
 have a GPU: the expectations follow what the probe really saw."""
 import pytest
-from playwright.sync_api import sync_playwright
 
 from webdl_tools.browser import GPU_FLAGS, choose_gpu, find_chromium, is_software, probe_gpu
 
 
 @pytest.fixture(scope="module")
-def pw():
-    with sync_playwright() as p:
-        yield p
+def pw(browser):
+    """The session browser's Playwright (one sync Playwright per thread)."""
+    return browser.pw
 
 
 def test_renderer_classification():

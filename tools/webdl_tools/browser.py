@@ -11,7 +11,10 @@ from .server import make_server
 
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
+         "--disable-dev-shm-usage",
+         # WebGPU on Linux (the webgpu device; without a GPU it gives SwiftShader's fallback
+         # adapter). WebGL is unaffected (tests/test_browser.py runs with it).
+         "--enable-unsafe-webgpu"]
 # ANGLE backends (flags measured on an NVIDIA H100 host without a display: tools/gpukit).
 # Left to its default, headless Chromium silently renders with SwiftShader, so a hardware
 # backend is asked for by name and confirmed by the renderer string.

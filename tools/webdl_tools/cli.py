@@ -153,8 +153,19 @@ MODEL_PROGRAMS = ["mnist", "resnet20", "vae", "dcgan", "makemore_transformer", "
 MODEL_CASES = [{"id": f"model {n}", "group": "models", "vs": "cpu", "reps": 3,
                 "args": {"name": n}} for n in MODEL_PROGRAMS]
 MODEL_TARGET = 1.0
-# everything `bench` runs (the GPU kit, tools/gpukit, runs the same list)
+# everything `bench` runs by default, also on a GPU host (tools/gpukit runs this list)
 ALL_CASES = BENCH_CASES + MODEL_CASES
+
+# Group "webgpu": webdl's WebGPU backend (in progress) against its WebGL backend on the same
+# case in the same page (`--only webgpu`); ratio = webgl / webgpu (> 1: WebGPU faster)
+WEBGPU_CASES = [
+    {"id": "webgpu matmul 1024", "group": "webgpu", "device": "webgpu", "vs": "webgl",
+     "kind": "matmul", "args": {"n": 1024}, "reps": 3},
+    {"id": "webgpu elementwise 1M", "group": "webgpu", "device": "webgpu", "vs": "webgl",
+     "kind": "elementwise", "args": {}, "reps": 5},
+    {"id": "webgpu train step small CNN", "group": "webgpu", "device": "webgpu", "vs": "webgl",
+     "kind": "train", "args": {}, "reps": 5},
+]
 
 
 def _cell(s):
@@ -170,13 +181,22 @@ def _print_models(rows):
               f"{r['draws']:6d} {'>=' + str(MODEL_TARGET):>7}")
 
 
+def _print_webgpu(rows):
+    print("\nwebgpu: webdl's WebGPU backend against its WebGL backend in the same page; medians "
+          "in ms [min-max], ratio = webgl / webgpu (> 1: WebGPU faster)")
+    print(f"{'case':34} {'webgpu ms':>22} {'webgl ms':>22} {'ratio':>7} {'dispatches':>10}")
+    for r in rows:
+        print(f"{r['id']:34} {_cell(r['webdl']):>22} {_cell(r['webgl']):>22} {r['ratio']:7.2f} "
+              f"{r['draws']:10d}")
+
+
 def _selected(c, only):
     return not only or any(o == c.get("group") or o in c["id"] for o in only)
 
 
 def bench(args):
     from .browser import Browser
-    cases = [c for c in ALL_CASES if _selected(c, args.only)]
+    cases = [c for c in ALL_CASES + WEBGPU_CASES if _selected(c, args.only)]
     with Browser("bench.html", gpu=args.gpu, notice=_notice) as b:
         out = b.page.evaluate("cfg => bench.run(cfg)", {"cases": cases, "reps": args.reps})
         if not args.only or any("cold" in o for o in args.only):
@@ -192,12 +212,14 @@ def bench(args):
                 "tfjs": {"median": cold["tfjs"], "min": cold["tfjs"], "max": cold["tfjs"], "n": 1},
                 "ratio": cold["tfjs"] / cold["webdl"]})
     models = [r for r in out["results"] if r.get("group") == "models"]
-    out["results"] = [r for r in out["results"] if r.get("group") != "models"]
+    webgpu = [r for r in out["results"] if r.get("group") == "webgpu"]
+    out["results"] = [r for r in out["results"] if r.get("group") not in ("models", "webgpu")]
     for r in out["results"]:
         r["target"] = TARGETS.get(r["id"])
     for r in models:
         r["target"] = MODEL_TARGET
     out["models"] = models
+    out["webgpu"] = webgpu
     if args.json:
         print(json.dumps(out))
         return 0
@@ -213,6 +235,8 @@ def bench(args):
           f" us, TensorFlow.js {out['tfjsOverheadUs']:.1f} us")
     if models:
         _print_models(models)
+    if webgpu:
+        _print_webgpu(webgpu)
     return 0
 
 

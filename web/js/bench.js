@@ -92,9 +92,6 @@
     return { id: c.id, webdl: ws, tfjs: ts, ratio: ts.median / ws.median, profile };
   }
 
-  // Group "models": webdl on WebGL against webdl's own numpy backend (device="cpu") in this
-  // page, one training step of a program of vendor/programs (tests/programs, copied by set-up),
-  // same weights, alternated after warm-up; ratio = cpu ms / webgl ms (> 1: WebGL faster)
   // kind "conformance" (vs "reference"): tests/opinfo.py's cases on WebGL against the numpy
   // backend in this page, for GPUs the test suite doesn't run on; ratio = cases passed / all
   async function conformanceCase(c) {
@@ -105,19 +102,32 @@
     return { id: c.id, webdl: one, tfjs: one, ratio: conf.pass / conf.cases, conformance: conf };
   }
 
+  // Group "models": webdl on WebGL against webdl's own numpy backend (device="cpu") in this
+  // page, one training step of a program of vendor/programs (tests/programs, copied by set-up),
+  // same weights, alternated after warm-up; ratio = cpu ms / webgl ms (> 1: WebGL faster)
+  // Group "webgpu": a case on webdl's WebGPU backend (c.device) against the same case on its
+  // WebGL backend (c.vs) in this page, alternated; ratio = webgl ms / webgpu ms.
   async function benchVsCpu(c, reps, warmup) {
     const key = "m" + nextKey++;
     const k = JSON.stringify(key);
-    await py(`import webdl.apps.bench as B\nB.setup_model(${k}, ${JSON.stringify(c.args.name)})`);
-    const timed = (dev) => async () => Number(await py(`B.run(${JSON.stringify(key + ":" + dev)})`));
-    const gRun = timed("webgl"), cRun = timed("cpu");
+    const dev = c.device || "webgl", vs = c.vs;
+    const at = (d) => JSON.stringify(key + ":" + d);
+    if (c.group === "models") {
+      await py(`import webdl.apps.bench as B\nB.setup_model(${k}, ${JSON.stringify(c.args.name)})`);
+    } else {
+      for (const d of [dev, vs]) {
+        await py(`import webdl.apps.bench as B\nB.setup_on(${at(d)}, ${JSON.stringify(c.kind)}, ${JSON.stringify(d)}, **${JSON.stringify(c.args)})`);
+      }
+    }
+    const timed = (d) => async () => Number(await py(`B.run(${at(d)})`));
+    const gRun = timed(dev), cRun = timed(vs);
     for (let i = 0; i < warmup; i++) { await gRun(); await cRun(); }
-    const g = [], cpu = [];
-    for (let i = 0; i < reps; i++) { g.push(await gRun()); cpu.push(await cRun()); }
-    const draws = Number(await py(`B.draws(${JSON.stringify(key + ":webgl")})`));
-    await py(`B.drop(${JSON.stringify(key + ":webgl")}); B.drop(${JSON.stringify(key + ":cpu")})`);
-    const gs = stats(g), cs = stats(cpu);
-    return { id: c.id, group: c.group, webdl: gs, cpu: cs, ratio: cs.median / gs.median, draws };
+    const g = [], other = [];
+    for (let i = 0; i < reps; i++) { g.push(await gRun()); other.push(await cRun()); }
+    const draws = Number(await py(`B.draws(${at(dev)}, ${JSON.stringify(dev)})`));
+    await py(`B.drop(${at(dev)}); B.drop(${at(vs)})`);
+    const gs = stats(g), cs = stats(other);
+    return { id: c.id, group: c.group, webdl: gs, [vs]: cs, ratio: cs.median / gs.median, draws };
   }
 
   // Cold: model load and first inference in this fresh page, shader compilation included
@@ -164,7 +174,7 @@
     const results = [];
     for (const c of cases) {
       document.getElementById("status").textContent = "running " + c.id;
-      const one = c.vs === "cpu" ? benchVsCpu : c.vs === "reference" ? conformanceCase : benchCase;
+      const one = c.vs === "reference" ? conformanceCase : c.vs ? benchVsCpu : benchCase;
       results.push(await one(c, c.reps || reps, c.warmup ?? warmup));
       document.getElementById("out").textContent = JSON.stringify(results, null, 1);
     }

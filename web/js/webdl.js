@@ -8,7 +8,7 @@
   // ?gpu=nofloat and ?gpumem=MiB on the page pass through to the worker (tests)
   const wurl = new URL("worker.js", here);
   const q = new URLSearchParams(location.search);
-  for (const k of ["gpu", "gpumem"]) if (q.get(k)) wurl.searchParams.set(k, q.get(k));
+  for (const k of ["gpu", "gpumem", "device", "webgpu"]) if (q.get(k)) wurl.searchParams.set(k, q.get(k));
   const worker = new Worker(wurl);
   const pending = new Map();
   const listeners = new Set();

@@ -4,6 +4,7 @@
 // {type: "stream", id, name, text} for stdout/stderr.
 "use strict";
 importScripts("gl.js");
+importScripts("gpu.js"); // WebGPU (issue 17): the block "WebGPU" in start()
 
 const base = new URL("../", self.location.href).href;
 let pyodide = null;
@@ -60,14 +61,31 @@ async function start() {
       pyodide.FS.writeFile(path, new Uint8Array(xhr.response));
     },
   });
+  // --- WebGPU (issue 17): a second GPU backend where the page has an adapter (registered
+  // before webdl is imported, as webdl_gl). Python waits for its readbacks through JSPI
+  // (cells run via callPromising, see "run" below). ?webgpu=off skips the probe. ---
+  let webgpu = { ok: false, error: "not probed (?webgpu=off)" };
+  if (opts.get("webgpu") !== "off") {
+    const gpu = new GPUBridge({ liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined });
+    webgpu = JSON.parse(await gpu.init());
+    webgpu.jspi = typeof WebAssembly.Suspending === "function";
+    if (webgpu.ok) { self.gpuBridge = gpu; pyodide.registerJsModule("webdl_gpu", gpu); }
+  }
+  // --- end WebGPU ---
   pyodide.runPython("import webdl, numpy, webdl.apps.runner");
   let backend = "cpu";
   if (info.ok) {
     pyodide.runPython("import webdl; webdl.set_default_device('webgl')");
     backend = "webgl";
   }
+  // --- WebGPU (issue 17), continued: ?device=webgpu makes it the default ---
+  if (opts.get("device") === "webgpu" && webgpu.ok && webgpu.jspi) {
+    pyodide.runPython("import webdl; webdl.set_default_device('webgpu')");
+    backend = "webgpu";
+  }
+  // --- end WebGPU ---
   return {
-    renderer: info.renderer || null, backend, gpu: info,
+    renderer: info.renderer || null, backend, gpu: info, webgpu,
     versions: {
       pyodide: pyodide.version,
       python: pyodide.runPython("import sys; sys.version.split()[0]"),
@@ -128,7 +146,9 @@ self.onmessage = async (ev) => {
     try {
       const run = pyodide.globals.get("webdl").apps.runner.run_cell;
       const inputs = msg.inputs ? pyodide.toPy(msg.inputs) : null;
-      out = JSON.parse(run(msg.code, inputs));
+      // through JSPI where the browser has it, so Python can wait on WebGPU (run_sync)
+      out = JSON.parse(typeof WebAssembly.Suspending === "function"
+        ? await run.callPromising(msg.code, inputs) : run(msg.code, inputs));
       run.destroy();
       if (inputs) inputs.destroy();
     } catch (e) {

@@ -196,11 +196,23 @@ def _quiet(fn):
     return run
 
 
-def draws(key):
-    """WebGL draws of one more run of case ``key``."""
-    before = webdl.memory_stats("webgl")["drawCalls"]
+def setup_on(key, name, device, **kw):
+    """Case ``name`` prepared with ``device`` as the default device (group "webgpu": the
+    same case on WebGPU and on WebGL in one page)."""
+    before = webdl.get_default_device()
+    webdl.set_default_device(device)
+    try:
+        return setup(key, name, **kw)
+    finally:
+        webdl.set_default_device(before)
+
+
+def draws(key, device="webgl"):
+    """GPU kernel launches (WebGL draws, WebGPU dispatches) of one more run of case ``key``."""
+    count = "dispatches" if device == "webgpu" else "drawCalls"
+    before = webdl.memory_stats(device)[count]
     _ready[key]()
-    return webdl.memory_stats("webgl")["drawCalls"] - before
+    return webdl.memory_stats(device)[count] - before
 
 
 def draw_cost(n=300):

@@ -1,7 +1,8 @@
-"""The device registry: device names (``cpu``, ``webgl``) to backends (see ``base``)."""
+"""The device registry: device names (``cpu``, ``webgl``, ``webgpu``) to backends (see ``base``)."""
 from .base import Backend  # noqa: F401
 from .numpy_backend import NumpyBackend
 from .webgl import WebGLBackend
+from .webgpu import WebGPUBackend
 from .flags import cudnn, cuda, mps  # noqa: F401 - PyTorch's switches, accepted, ignored
 
 
@@ -82,5 +83,17 @@ def _load_webgl():
             f"it is not available here: {e}") from None
 
 
+def _load_webgpu():
+    """The WebGPU backend (in progress), made on first use: it needs the browser runtime and
+    a WebGPU adapter (the worker registers web/js/gpu.js only when the page has one)."""
+    try:
+        return WebGPUBackend()
+    except ImportError as e:  # pragma: no cover - depends on the platform
+        raise RuntimeError(
+            "device 'webgpu' needs the browser runtime (Pyodide in a page with a WebGPU "
+            f"adapter); it is not available here: {e}") from None
+
+
 register("cpu", NumpyBackend())
 register("webgl", loader=_load_webgl)
+register("webgpu", loader=_load_webgpu)

@@ -51,6 +51,7 @@ class WebGLBackend(Backend):
     fused = fused_ops(KERNELS, primitives())
     realize = elementwise.realize
     realize_many = elementwise.realize_many
+    max_leaves = elementwise.MAX_LEAVES     # distinct textures a fused chain reads at most
 
     def __init__(self):
         info = bridge.probe()
@@ -106,6 +107,11 @@ class WebGLBackend(Backend):
 
     def free(self, buf):
         buf.free()
+
+    def empty(self):
+        """The buffer of a tensor with no elements (the kernel families share this call
+        with the WebGPU backend)."""
+        return GLBuffer(0)
 
     def memory_stats(self):
         return bridge.memory_stats()

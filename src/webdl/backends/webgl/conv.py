@@ -28,12 +28,23 @@ def conv2d(be, bufs, shapes, shape, dtype, attrs):
         out = conv2d_packed(be, bufs, shape, geometry, (c, h, w, c4), (o, ho, wo, o4))
         if out is not None:
             return out
+    return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)
+
+
+def conv2d_direct(be, bufs, shapes, shape, dtype, attrs):
+    """shaders/conv2d.glsl, one fragment per output (any groups); the WebGPU backend runs
+    its WGSL port with the same uniforms."""
+    n, c, h, w = shapes[0]
+    o, cg, kh, kw = shapes[1]
+    pads = attrs["pads"]
     inputs = {"u_a": bufs[0], "u_b": bufs[1]}
     if len(bufs) == 3:
         inputs["u_c"] = bufs[2]
     return be.new(shape, "conv2d", (), inputs,
                   {"u_bias": int(len(bufs) == 3), "u_x": [c, h, w, cg],
-                   "u_og": o // attrs["groups"], **geometry})
+                   "u_og": o // attrs["groups"], "u_kernel": [kh, kw],
+                   "u_stride": list(attrs["stride"]), "u_dil": list(attrs["dilation"]),
+                   "u_pad": [pads[0], pads[2]]})
 
 
 def _blocks(width, rows, limit):

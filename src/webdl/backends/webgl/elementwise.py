@@ -15,6 +15,8 @@ CAST_CODE = {"float32": 0.0, "int64": 1.0, "bool": 2.0}
 # than MAX_SIZE nodes, so a generated shader stays small: each input is one sampler (WebGL2
 # promises 16 per shader) and a chain broadcast into its consumer is recomputed per element.
 # Both values were set with the lazy fusion (commit 668909d); no measurement is recorded.
+# A backend's ``max_leaves`` is its own limit (WebGL's is MAX_LEAVES; WebGPU's follows its
+# storage buffers per kernel).
 MAX_LEAVES = 8
 MAX_SIZE = 40
 
@@ -64,7 +66,7 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
                 leaves.append(b)
             size += 1
     out = LazyBuf(shape, node(op, tuple(kids), attrs, dtype), leaves, size)
-    if len(leaves) > MAX_LEAVES or size > MAX_SIZE:
+    if len(leaves) > be.max_leaves or size > MAX_SIZE:
         be.realize(out)
     return out
 

@@ -90,12 +90,13 @@ def broadcast(node, shape, out_shape):
     return Round(broadcast(node.kid, shape, out_shape))
 
 
-def _expressions(nodes):
+def expressions(nodes, ternary=True):
     """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
     offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p, [Placed
     nodes, computed before as w<k>]). Each expression is written piece by piece into one
     list, so its cost grows with its size (nested strings would copy every subexpression
-    once per level)."""
+    once per level). With ``ternary`` False (WGSL, which has no ?:) a Where is a call of
+    ``op_where(c, a, b)``; the rest of the syntax is common to GLSL and WGSL."""
     slots, params, placed = {}, [], []
 
     def emit(node, out):
@@ -112,6 +113,8 @@ def _expressions(nodes):
         elif kind is Const:
             out.append(f"u_p[{len(params)}]")
             params.extend((num(node.value), 0.0))
+        elif kind is Where and not ternary:
+            emit(Apply("op_where", node.kids, None), out)
         elif kind is Where:
             c, a, b = node.kids
             out.append("(")
@@ -160,6 +163,25 @@ _PLACED = """    float w{k} = u_pv{k};
 """
 
 
+def merged_dims(slots, shape):
+    """(the dense strides of ``shape``, [(k, Leaf) of the inputs not read densely], [[size,
+    [stride per strided input]] per merged dim]): neighbouring dims of size > 1 merge where
+    every strided input's strides chain."""
+    dense = tuple(pad(strides(shape), 0))
+    strided = [(k, leaf) for k, leaf in slots.values()
+               if leaf.strides != dense or leaf.offset]
+    dims = []
+    for d, size in enumerate(pad(shape)):
+        if size == 1:
+            continue
+        sts = [leaf.strides[d] for _, leaf in strided]
+        if dims and all(p == t * size for p, t in zip(dims[-1][1], sts)):
+            dims[-1] = [dims[-1][0] * size, sts]
+        else:
+            dims.append([size, sts])
+    return dense, strided, dims
+
+
 def generate(nodes, shape):
     """The main() computing expressions ``nodes`` over ``shape``, the first into location 0
     (common.glsl's emit), the others into locations 1, 2, ...: (GLSL code, {sampler:
@@ -172,19 +194,8 @@ def generate(nodes, shape):
     chain), unravelled with one division pair per merged dim. The code depends on the
     expressions' structure, on which inputs are dense and on the merged rank; constants,
     parameters, dims, strides and offsets are uniforms."""
-    exprs, slots, params, placed = _expressions(nodes)
-    dense = tuple(pad(strides(shape), 0))
-    strided = [(k, leaf) for k, leaf in slots.values()
-               if leaf.strides != dense or leaf.offset]
-    dims = []                                   # [size, [stride per strided input]]
-    for d, size in enumerate(pad(shape)):
-        if size == 1:
-            continue
-        sts = [leaf.strides[d] for _, leaf in strided]
-        if dims and all(p == t * size for p, t in zip(dims[-1][1], sts)):
-            dims[-1] = [dims[-1][0] * size, sts]
-        else:
-            dims.append([size, sts])
+    exprs, slots, params, placed = expressions(nodes)
+    dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims)
     inputs, uniforms, decl, fetches = {}, {}, [], []
     if strided and rank:

@@ -2,7 +2,6 @@
 a lazy leaf that the elementwise chain, reduction, matmul or conv consuming it reads in
 place (``view``), copied only when another kernel needs it. unslice is an
 expression of the elementwise chains (ir.Placed); cat, gather and scatter_add are kernels."""
-from .bridge import GLBuffer
 from .ir import LazyBuf, Leaf, Placed
 from .registry import register
 from .shapes import MAX_RANK, bcast_strides, numel, pad, strides
@@ -17,7 +16,7 @@ CAT_INPUTS = 8
 def strided(be, x, out_shape, st, offset=0):
     """A view of ``x``: a lazy leaf reading it at offset + dot(coordinates, ``st``)."""
     if not numel(out_shape):
-        return GLBuffer(0)
+        return be.empty()
     x = be.realize(x)
     return LazyBuf(out_shape, Leaf(x, tuple(pad(st, 0)), offset), [x], 1)
 
@@ -74,7 +73,7 @@ def unslice(be, bufs, shapes, shape, dtype, attrs):
     """No draw of its own: an expression (ir.Placed) that the elementwise chain consuming it
     computes -- the sum of a split's slice gradients is one draw."""
     if not numel(shape):
-        return GLBuffer(0)
+        return be.empty()
     tex, st, off = view(be, bufs[0], shapes[0])
     node = Placed(Leaf(tex, tuple(pad(st, 0)), off), tuple(pad(attrs["starts"], 0)),
                   tuple(pad(attrs["steps"])), tuple(pad(shapes[0])), (1,) * MAX_RANK,

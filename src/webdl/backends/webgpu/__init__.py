@@ -1,0 +1,141 @@
+"""The WebGPU backend (in progress): tensors live in f32 storage buffers and primitives run
+as WGSL compute kernels (shaders/wgsl/*.wgsl).
+
+It runs inside Pyodide, in the Web Worker, next to the WebGL backend: the worker registers
+the JS bridge (web/js/gpu.js) as the module ``webdl_gpu`` when the page has a WebGPU
+adapter. Python computes each dispatch's uniforms and bindings; gpu.js records the
+dispatches into one command encoder and submits them together when Python reads a value
+back (or the queue grows long), so nothing but a readback or a first compile waits.
+
+Layout: element i of a tensor (row-major) is element i of its buffer; int64 and bool are
+stored as floats (exact up to 2**24), as on WebGL, so both backends share the lazy
+elementwise IR (webgl/ir.py) and the Python side of the movement, reduction and im2col
+kernels (kernels.py); matmul (matmul.py) and conv2d (conv.py: a fused op, direct or im2col;
+its backward is convolutions again, or its composite) are WebGPU's own. What compiles when: a pipeline per (WGSL file, consts,
+generated code, output count); shapes, strides and parameters are uniforms.
+"""
+import numpy as np
+
+from ..base import Backend
+from ...ops import primitives
+from ..webgl.elementwise import realize_many as _realize_many
+from ..webgl.ir import Const, LazyBuf
+from ..webgl.shapes import numel, pad
+from . import bridge, conv, elementwise, kernels, matmul  # noqa: F401 - they register kernels
+from .bridge import WORKGROUP, GPUBuffer
+from ..webgl.registry import fused_ops
+from .registry import KERNELS, check, elementwise_functions, missing
+
+check(KERNELS, primitives())
+
+# As WebGL's: small uploaded int64/bool tensors keep a host copy, so reading them back
+# (index bounds, cross_entropy's target check) needs no GPU round trip.
+HOST_COPY_MAX = 1 << 16
+
+
+def missing_kernels():
+    """The primitives that have no WebGPU kernel yet (running one raises)."""
+    return missing(KERNELS, primitives(), elementwise_functions(bridge._source("elementwise")))
+
+
+class WebGPUBackend(Backend):
+    name = "webgpu"
+    fused = fused_ops(KERNELS, primitives())
+    realize = elementwise.realize
+    targets = 4            # results of one shape computed by one dispatch, at most
+
+    def __init__(self):
+        info = bridge.probe()
+        if not info.get("ok"):
+            raise RuntimeError("webgpu: " + info.get("error", "the GPU is not usable"))
+        self.info = info
+        # a fused chain binds its leaves and its outputs as storage buffers
+        self.max_leaves = min(8, info["maxStorageBuffers"] - 1)
+        self.functions = elementwise_functions(bridge._source("elementwise"))
+        self.matmul_tiled = not info["isFallbackAdapter"]     # see matmul.DIRECT_TILE
+        self._programs = bridge.Programs()
+
+    def realize_many(self, bufs):
+        return _realize_many(self, bufs)
+
+    # --- data across ---------------------------------------------------------------------------
+    def from_numpy(self, array, dtype):
+        a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
+        buf = GPUBuffer(a.size)
+        if not dtype.is_floating_point and a.size <= HOST_COPY_MAX:
+            buf.host = np.array(array, dtype=dtype.np).reshape(-1)
+        if a.size:
+            bridge.upload(buf, a)
+        return buf
+
+    def to_numpy(self, buf, shape, dtype):
+        n = numel(shape)
+        if n == 0:
+            return np.zeros(shape, dtype=dtype.np)
+        buf = self.realize(buf)
+        bridge.check(buf)
+        if buf.host is not None:
+            return buf.host.reshape(shape).astype(dtype.np, copy=True)
+        data = np.empty(n, dtype=np.float32)
+        bridge.download(buf, n, data)
+        data = data.reshape(shape)
+        if dtype.name == "bool":
+            return data != 0
+        if dtype.name == "int64":
+            return np.rint(data).astype(np.int64)
+        return data
+
+    def full(self, shape, value, dtype):
+        """A lazy constant, inlined into the chains that use it (as on WebGL)."""
+        if not numel(shape):
+            return GPUBuffer(0)
+        return LazyBuf(shape, Const(value), [], 1)
+
+    def free(self, buf):
+        buf.free()
+
+    def empty(self):
+        return GPUBuffer(0)
+
+    def memory_stats(self):
+        return bridge.memory_stats()
+
+    # --- running kernels ------------------------------------------------------------------------
+    def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
+        if op.elementwise:
+            if not numel(out_shape):
+                return GPUBuffer(0)
+            return elementwise.lazy(self, op, bufs, shapes, out_shape, out_dtype, attrs)
+        kernel = KERNELS.get(op.name)
+        if kernel is None:
+            raise NotImplementedError(f"webgpu: op '{op.name}' has no kernel yet")
+        if not kernel.lazy_inputs:
+            bufs = [self.realize(b) for b in bufs]
+        return kernel.run(self, bufs, shapes, out_shape, out_dtype, attrs)
+
+    def dispatch(self, kernel, defines, inputs, outs, shape, uniforms, code="", groups=None):
+        """Record one dispatch of shaders/wgsl/<kernel>.wgsl (``defines`` as consts, ``code``
+        appended) writing ``outs`` and reading ``inputs`` ({name: buffer}, lazy ones realized
+        first); ``u_shape``/``u_numel`` describe ``shape``; one invocation per element
+        unless ``groups`` says otherwise."""
+        prog = self._programs.get(kernel, defines, code, len(outs))
+        inputs = {k: self.realize(b) for k, b in inputs.items()}
+        for b in inputs.values():
+            bridge.check(b)
+        n = numel(shape)
+        uniforms["u_shape"] = pad(shape)
+        uniforms["u_numel"] = n
+        bridge.dispatch(prog, outs, inputs, uniforms, groups or (-(-n // WORKGROUP), 1, 1))
+
+    def new(self, shape, kernel, defines, inputs, uniforms, packed=None):
+        """A kernel's result in a new buffer (the call WebGL's kernel families make)."""
+        if packed is not None:
+            raise NotImplementedError("webgpu: packed intermediates are WebGL's")
+        out = GPUBuffer(numel(shape))
+        if out.numel:
+            self.dispatch(kernel, defines, inputs, [out], shape, uniforms)
+        return out
+
+    def sync(self):
+        """Wait until the GPU has run everything recorded (for timing)."""
+        bridge.wait(bridge._gpu.sync())

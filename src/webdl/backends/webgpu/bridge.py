@@ -1,0 +1,226 @@
+"""The JS side of the WebGPU backend: calls into ``webdl_gpu`` (web/js/gpu.js, which the
+browser worker registers as a Python module), storage buffers, WGSL sources, compiled
+pipelines and the dispatch. JS exceptions come back as RuntimeErrors with the bridge's
+message.
+
+Synchronous Python over asynchronous WebGPU: dispatches are only recorded (gpu.js submits
+them in one command buffer per flush); the calls that must wait -- a readback and a pipeline
+compile -- return JS promises that ``wait`` resolves with ``pyodide.ffi.run_sync`` (JSPI:
+the worker enters Python through ``callPromising``, so the WebAssembly stack can suspend
+while the promise settles).
+
+``webdl_gpu`` exists only in the browser runtime; without it this module still imports (so
+the kernels and their registry can be checked on CPython) and ``probe`` raises.
+"""
+import json
+import re
+import struct
+from importlib import resources
+
+from ..webgl.bridge import js_error
+
+try:
+    import webdl_gpu as _gpu
+except ImportError:  # CPython: nothing can run, the package still imports
+    _gpu = None
+
+try:
+    from pyodide.ffi import run_sync as _run_sync
+except ImportError:  # CPython, or a Pyodide without run_sync
+    _run_sync = None
+
+# Work-items per workgroup of the one-output-per-invocation kernels (MAIN_HEAD; common.wgsl's
+# flat_index assumes it).
+WORKGROUP = 64
+
+# The head of a one-invocation-per-output-element main(): ``i`` is the element.
+MAIN_HEAD = (f"@compute @workgroup_size({WORKGROUP})\n"
+             "fn main(@builtin(global_invocation_id) g: vec3<u32>, "
+             "@builtin(num_workgroups) nw: vec3<u32>) {\n"
+             "    load();\n    let i = flat_index(g, nw);\n    if (i >= u_numel) { return; }\n")
+
+
+def probe():
+    """The adapter and device as gpu.js reports them; ImportError outside the browser."""
+    if _gpu is None:
+        raise ImportError("the JS module 'webdl_gpu' is missing (webdl's WebGPU backend runs "
+                          "only inside the webdl browser runtime)")
+    return json.loads(_gpu.infoJson())
+
+
+def wait(promise):
+    """The value of a JS promise, waiting for it (JSPI). Raises a clear error when this
+    Python stack cannot suspend (called from a synchronous JS entry point)."""
+    if _run_sync is None:
+        raise RuntimeError("webgpu: waiting for the GPU needs pyodide.ffi.run_sync (JSPI), "
+                           "which this Pyodide lacks")
+    try:
+        return _run_sync(promise)
+    except Exception as e:  # noqa: BLE001 - JsException or run_sync's RuntimeError
+        raise js_error(e) from None
+
+
+class GPUBuffer:
+    """A storage buffer of ``numel`` floats, back to gpu.js's pool when the last tensor
+    using it is gone."""
+    __slots__ = ("id", "numel", "host", "__weakref__")
+
+    def __init__(self, numel):
+        self.id = None
+        self.host = None   # a host copy of small uploaded int/bool data (buffers never change)
+        self.numel = numel
+        if numel:
+            try:
+                self.id = _gpu.alloc(numel)
+            except Exception as e:  # JsException: budget, size, device lost
+                raise js_error(e) from None
+
+    def free(self):
+        if self.id is not None:
+            _gpu.free(self.id)
+            self.id = None
+
+    def __del__(self):
+        try:
+            self.free()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+def check(buf):
+    if buf.numel and buf.id is None:
+        raise RuntimeError("webgpu: this tensor's GPU memory was already freed")
+
+
+def upload(buf, array):
+    try:
+        _gpu.upload(buf.id, array)
+    except Exception as e:  # noqa: BLE001 - JsException
+        raise js_error(e) from None
+
+
+def download(buf, n, data):
+    """The first ``n`` floats of ``buf`` into the float32 array ``data``: one flush and one
+    wait for mapAsync."""
+    wait(_gpu.read(buf.id, n)).assign_to(data[:n])
+
+
+def memory_stats():
+    return json.loads(_gpu.memoryStats())
+
+
+def _source(name):
+    return resources.files("webdl").joinpath("_shaders", "wgsl", name + ".wgsl").read_text()
+
+
+# Uniforms are declared in the WGSL as ``var<private> u_name: type;`` (the kernel's source
+# is the schema): Python packs their values into int32 words in declaration order, and a
+# generated ``load()`` fills the private variables from the uniform buffer's words.
+_DECL = re.compile(r"^var<private>\s+(u_\w+)\s*:\s*([\w<>, ]+?)\s*;", re.M)
+_INPUT = re.compile(r"^var<storage,\s*read>\s+(\w+)\s*:", re.M)
+_TYPE = re.compile(r"^(?:(i32|f32)|vec([234])<(i32|f32)>|array<(i32|f32),\s*(\d+)>)$")
+
+
+def _layout(decl):
+    """(count, scalar type) of a declared uniform type."""
+    m = _TYPE.match(decl.strip())
+    if m is None:
+        raise RuntimeError(f"webgpu: uniform type '{decl}' is not supported")
+    if m.group(1):
+        return 1, m.group(1)
+    if m.group(2):
+        return int(m.group(2)), m.group(3)
+    return int(m.group(5)), m.group(4)
+
+
+def _words(values, kind):
+    if kind == "i32":
+        return [int(v) for v in values]
+    return list(struct.unpack(f"<{len(values)}i", struct.pack(f"<{len(values)}f",
+                                                              *[float(v) for v in values])))
+
+
+class Program:
+    """A compiled kernel: its pipeline id, uniform schema and input names (bindings)."""
+    __slots__ = ("pid", "uniforms", "inputs", "outputs", "nwords")
+
+    def pack(self, values):
+        """The uniform words of ``values`` ({name: value}); a missing uniform is an error."""
+        words = []
+        for name, count, kind in self.uniforms:
+            if name not in values:
+                raise RuntimeError(f"webgpu: uniform '{name}' was not given")
+            v = values[name]
+            v = list(v) if isinstance(v, (list, tuple)) else [v]
+            if len(v) != count:
+                raise RuntimeError(f"webgpu: uniform '{name}' takes {count} values, got {len(v)}")
+            words += _words([float(x) if isinstance(x, str) else x for x in v], kind)
+        return words
+
+
+def build(kernel, defines, code="", outputs=1):
+    """WGSL source of shaders/wgsl/<kernel>.wgsl after common.wgsl, with ``defines`` as
+    ``const`` declarations and ``code`` appended; (source, Program without pid)."""
+    body = "".join(f"const {k}: i32 = {v};\n" for k, v in defines)   # v: a number or a
+    body += _source(kernel) + "\n" + code                                # const's name
+    if "fn main(" not in body:
+        body += MAIN_HEAD + "    out0[i] = kernel(i);\n}\n"
+    if kernel != "common":
+        body = _source("common") + "\n" + body
+    prog = Program()
+    prog.uniforms = [(n, *_layout(t)) for n, t in _DECL.findall(body)]
+    prog.inputs = _INPUT.findall(body)
+    prog.outputs = outputs
+    prog.nwords = sum(c for _, c, _ in prog.uniforms)
+    load, at = [], 0
+    for name, count, kind in prog.uniforms:
+        vals = [f"W({at + j})" if kind == "i32" else f"bitcast<f32>(W({at + j}))"
+                for j in range(count)]
+        decl = dict(_DECL.findall(body))[name]
+        load.append(f"    {name} = {vals[0]};" if count == 1 else f"    {name} = {decl}({', '.join(vals)});")
+        at += count
+    nvec = max(1, -(-prog.nwords // 4))
+    # W(at_<name> + j): word j of a uniform read straight from the uniform buffer, a value
+    # WGSL's uniformity analysis knows is uniform (a loop bound around a barrier)
+    head = (f"@group(0) @binding(0) var<uniform> U: array<vec4<i32>, {nvec}>;\n"
+            "fn W(k: i32) -> i32 { return U[k / 4][k % 4]; }\n")
+    at = 0
+    for name, count, _ in prog.uniforms:
+        head += f"const at_{name}: i32 = {at};\n"
+        at += count
+    head += "".join(f"@group(0) @binding({1 + j}) var<storage, read_write> out{j}: array<f32>;\n"
+                    for j in range(outputs))
+    for j, name in enumerate(prog.inputs):
+        body = re.sub(rf"^var<storage,\s*read>\s+{name}\s*:",
+                      f"@group(0) @binding({1 + outputs + j}) var<storage, read> {name}:",
+                      body, count=1, flags=re.M)
+    body = body.replace("fn load() {}", "fn load() {\n" + "\n".join(load) + "\n}")
+    return head + body, prog
+
+
+class Programs:
+    """Compiled pipelines, one per (kernel, defines, generated code, output count)."""
+
+    def __init__(self):
+        self._progs = {}
+
+    def get(self, kernel, defines=(), code="", outputs=1):
+        key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines) + f"|{outputs}|" + code
+        prog = self._progs.get(key)
+        if prog is None:
+            src, prog = build(kernel, tuple(defines), code, outputs)
+            prog.pid = wait(_gpu.compile(key, src))
+            self._progs[key] = prog
+        return prog
+
+
+def dispatch(prog, outs, inputs, uniforms, groups):
+    """Record one dispatch of ``prog``: ``outs`` (buffers) written, ``inputs`` ({name:
+    buffer}, each declared input bound; an unused one to the first given) read."""
+    first = next(iter(inputs.values()), outs[0])
+    ids = [b.id for b in outs] + [inputs.get(n, first).id for n in prog.inputs]
+    spec = json.dumps([prog.pid, ids, prog.pack(uniforms), list(groups)])
+    try:
+        _gpu.run(spec)
+    except Exception as e:  # noqa: BLE001 - JsException
+        raise js_error(e) from None

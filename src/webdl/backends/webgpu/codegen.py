@@ -1,0 +1,84 @@
+"""WGSL for a fused elementwise chain: the expressions of the lazy IR (webgl/ir.py, shared
+by both GPU backends) turned into the main() of one compute kernel, appended to
+shaders/wgsl/elementwise.wgsl, whose op_<name> functions it calls."""
+from ..webgl.bridge import num
+from .bridge import MAIN_HEAD
+from ..webgl.ir import expressions, merged_dims
+from ..webgl.shapes import MAX_RANK, pad
+
+_A6 = f"array<i32, {MAX_RANK}>"
+
+# A Placed node (an unslice inlined into the chain): its input where the output coordinate
+# lands on start + i * step in every dim, its value elsewhere (as webgl/ir.py's _PLACED).
+_PLACED = """    var w{k} = u_pv{k};
+    {{
+        var in_{k} = true;
+        var at = u_po{k};
+        for (var d = 0; d < 6; d++) {{
+            let r = cc[d] * u_pk{k}[d] - u_pa{k}[d];
+            if (r < 0 || r % u_pb{k}[d] != 0 || r / u_pb{k}[d] >= u_pn{k}[d]) {{ in_{k} = false; }}
+            at += (r / u_pb{k}[d]) * u_ps{k}[d];
+        }}
+        if (in_{k}) {{ w{k} = {src}[at]; }}
+    }}
+"""
+
+
+def generate(nodes, shape):
+    """The kernel computing expressions ``nodes`` over ``shape``, the first into out0, the
+    others into out1, ...: (WGSL code, {input name: buffer}, {uniform: value}). Inputs
+    dense in the output's shape are read at the output's index; the others at the
+    coordinates of the index over the merged dims (one division pair per merged dim). The
+    code depends on the structure, on which inputs are dense and on the merged rank;
+    constants, dims, strides and offsets are uniforms."""
+    exprs, slots, params, placed = expressions(nodes, ternary=False)
+    dense, strided, dims = merged_dims(slots, shape)
+    rank = len(dims)
+    inputs, uniforms, decl, body = {}, {}, [], []
+    if strided and rank:
+        uniforms["u_dims"] = pad([d[0] for d in dims])
+        decl.append(f"var<private> u_dims: {_A6};\n")
+        body.append("    var r = i;\n")
+        for d in range(MAX_RANK - 1, MAX_RANK - rank, -1):
+            body.append(f"    let c{d} = r % u_dims[{d}];\n    r = r / u_dims[{d}];\n")
+        body.append(f"    let c{MAX_RANK - rank} = r;\n")
+    order = [k for k, _ in strided]
+    names = {}      # one binding per distinct buffer (a buffer read two ways binds once)
+
+    def bind(buf):
+        name = names.get(id(buf))
+        if name is None:
+            name = names[id(buf)] = f"u_in{len(names)}"
+            inputs[name] = buf
+            decl.append(f"var<storage, read> {name}: array<f32>;\n")
+        return name
+    for k, leaf in slots.values():
+        src = bind(leaf.buf)
+        if leaf.strides == dense and not leaf.offset:
+            body.append(f"    let v{k} = {src}[i];\n")
+            continue
+        j = order.index(k)
+        uniforms[f"u_st{k}"] = pad([dd[1][j] for dd in dims], 0)
+        uniforms[f"u_off{k}"] = leaf.offset
+        decl.append(f"var<private> u_st{k}: {_A6};\nvar<private> u_off{k}: i32;\n")
+        at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
+                                         for d in range(MAX_RANK - rank, MAX_RANK)])
+        body.append(f"    let v{k} = {src}[{at}];\n")
+    if placed:
+        body.append("    let cc = unravel(i);\n")
+    for k, pl in enumerate(placed):
+        src = bind(pl.leaf.buf)
+        decl.append(f"var<private> u_pv{k}: f32;\n"
+                    f"var<private> u_po{k}: i32;\n"
+                    + "".join(f"var<private> u_p{x}{k}: {_A6};\n" for x in "kabns"))
+        uniforms.update({f"u_pv{k}": num(pl.value), f"u_po{k}": pl.leaf.offset,
+                         f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts),
+                         f"u_pb{k}": list(pl.steps), f"u_pn{k}": list(pl.shape),
+                         f"u_ps{k}": list(pl.leaf.strides)})
+        body.append(_PLACED.format(k=k, src=src))
+    if params:
+        decl.append(f"var<private> u_p: array<f32, {len(params)}>;\n")
+        uniforms["u_p"] = params
+    code = ("".join(decl) + MAIN_HEAD + "".join(body)
+            + "".join(f"    out{j}[i] = {e};\n" for j, e in enumerate(exprs)) + "}\n")
+    return code, inputs, uniforms

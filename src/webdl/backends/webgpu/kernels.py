@@ -1,0 +1,19 @@
+"""The kernel families whose Python side WebGL's backend already has: views (lazy leaves
+read in place, unslice an IR node), cat, gather, scatter_add, the reductions, unfold and
+fold compute their uniforms the same way for both backends; their WGSL ports
+(shaders/wgsl/) declare the same uniforms and inputs. WebGPUBackend provides the calls they
+make (``new``, ``realize``, ``full``)."""
+from ..webgl import conv as _conv, movement as _mv, reduce as _red
+from .registry import register
+
+for _name, _fn, _shaders, _lazy in (
+        ("reshape", _mv.reshape, (), True), ("permute", _mv.permute, (), False),
+        ("expand", _mv.expand, (), False), ("slice", _mv.slice_, (), False),
+        ("flip", _mv.flip, (), False), ("unslice", _mv.unslice, (), True),
+        ("cat", _mv.cat, ("cat",), False), ("gather", _mv.gather, ("gather",), True),
+        ("scatter_add", _mv.scatter_add, ("scatter_add",), True),
+        ("sum", _red.sum_, ("reduce",), True), ("amax", _red.amax, ("reduce",), True),
+        ("amin", _red.amin, ("reduce",), True), ("argmax", _red.argmax, ("reduce",), True),
+        ("argmin", _red.argmin, ("reduce",), True),
+        ("unfold", _conv.unfold, ("unfold",), False), ("fold", _conv.fold, ("fold",), False)):
+    register(_name, _shaders, _lazy)(_fn)

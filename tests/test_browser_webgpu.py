@@ -1,0 +1,206 @@
+"""The WebGPU backend (in progress) in real headless Chromium (--enable-unsafe-webgpu: on a
+machine without a GPU, SwiftShader's fallback adapter): the conformance suite and the
+NaN/Inf cases on `webgpu` against the numpy reference (forward and backward, WebGL's
+tolerance), training, one submit per readback, the readback's cost, device choice."""
+import json
+
+import pytest
+
+import opinfo
+from test_browser import RTOL, ATOL
+
+
+def _webgpu_vs_numpy(browser, cases):
+    return browser.check(f"""
+import json, opinfo, webdl
+res = opinfo.run_all(opinfo.{cases}, opinfo.Lib(webdl, 'webgpu'), opinfo.Lib(webdl, 'cpu'),
+                     {RTOL}, {ATOL})
+json.dumps(res)
+""")
+
+
+@pytest.fixture(scope="session")
+def webgpu_results(in_pyodide):
+    return _webgpu_vs_numpy(in_pyodide, "CASES")
+
+
+@pytest.fixture(scope="session")
+def webgpu_special(in_pyodide):
+    return _webgpu_vs_numpy(in_pyodide, "SPECIAL")
+
+
+def test_adapter_is_reported(browser):
+    """The page's start-up info names the adapter; the default device stays webgl."""
+    info = browser.info["webgpu"]
+    assert info["ok"] and info["jspi"], info
+    assert {"vendor", "architecture", "isFallbackAdapter"} <= set(info)
+    assert browser.info["backend"] == "webgl"
+    assert browser.check("import webdl, json; json.dumps([str(webdl.get_default_device()), "
+                         "webdl.backends.webgpu.missing_kernels()])") == ["webgl", []]
+
+
+@pytest.mark.parametrize("case", opinfo.CASES, ids=str)
+def test_conformance_webgpu(case, webgpu_results):
+    worst, _, msgs = webgpu_results[case.name]
+    assert worst <= 1, f"{case.name} on webgpu: " + "\n".join(msgs)
+
+
+@pytest.mark.parametrize("case", opinfo.SPECIAL, ids=str)
+def test_nan_inf_on_webgpu(case, webgpu_special):
+    worst, _, msgs = webgpu_special[case.name]
+    assert worst <= 1, f"{case.name} on webgpu: " + "\n".join(msgs)
+
+
+def test_report_webgpu_worst(webgpu_results, capsys):
+    worst = max(webgpu_results.items(), key=lambda kv: kv[1][1] if kv[1][1] < 1e29 else -1)
+    ok = sum(1 for v in webgpu_results.values() if v[0] <= 1)
+    with capsys.disabled():
+        print(f"\nwebgpu conformance: {ok}/{len(webgpu_results)} cases pass; largest absolute "
+              f"error against the numpy reference {worst[1][1]:.3g} ({worst[0]})")
+    assert ok == len(webgpu_results)
+
+
+def test_mlp_training_matches_cpu(in_pyodide):
+    """20 Adam steps of the MLP from the same weights: losses equal the reference's to 1e-4."""
+    losses = in_pyodide.check("""
+import json, webdl, models
+x, y = models.blobs()
+losses = {}
+for dev in ('cpu', 'webgpu'):
+    webdl.manual_seed(0)
+    losses[dev] = models.train(webdl, models.mlp(webdl), x, y, steps=20, lr=1e-2, device=dev)
+json.dumps(losses)
+""")
+    diff = max(abs(a - b) for a, b in zip(losses["cpu"], losses["webgpu"]))
+    assert diff < 1e-4, (diff, losses)
+    assert losses["webgpu"][-1] < losses["webgpu"][0] * 0.9
+
+
+def test_cnn_training_follows_cpu(in_pyodide):
+    """The small CNN (fused conv2d, batch norm, pooling) as WebGL's test: within 1e-3."""
+    losses = in_pyodide.check("""
+import json, webdl, models
+x, y = models.bars(n=32)
+losses = {}
+for dev in ('cpu', 'webgpu'):
+    webdl.manual_seed(0)
+    losses[dev] = models.train(webdl, models.cnn(webdl), x, y, steps=20, lr=1e-2, device=dev)
+json.dumps(losses)
+""")
+    diff = max(abs(a - b) for a, b in zip(losses["cpu"], losses["webgpu"]))
+    assert diff < 1e-3, (diff, losses)
+    assert losses["webgpu"][-1] < losses["webgpu"][0] * 0.9
+
+
+def test_one_submit_per_readback_and_its_cost(in_pyodide, capsys):
+    """A chain of kernels records dispatches without waiting; the readback submits them in
+    one command buffer and waits once (JSPI). Reports the cost of one wait."""
+    r = in_pyodide.check("""
+import json, time, webdl
+dev = webdl.device('webgpu').backend
+x = webdl.randn(64, 64, device='webgpu')
+x.sum().item()
+s0 = dev.memory_stats()
+y = x
+for _ in range(10):
+    y = (y @ x).tanh().sum(0, keepdim=True).expand(64, 64) * 0.01 + x
+mid = dev.memory_stats()
+v = y.sum().item()
+s1 = dev.memory_stats()
+t = webdl.ones(1, device='webgpu') * 2
+t.item()
+n = 50
+t0 = time.perf_counter()
+for _ in range(n):
+    dev.sync()
+sync_ms = (time.perf_counter() - t0) * 1000 / n
+t0 = time.perf_counter()
+for _ in range(n):
+    (t + 1).item()
+item_ms = (time.perf_counter() - t0) * 1000 / n
+json.dumps([s0, mid, s1, sync_ms, item_ms, v])
+""")
+    s0, mid, s1, sync_ms, item_ms, _ = r
+    assert mid["submits"] == s0["submits"] and mid["readbacks"] == s0["readbacks"], (s0, mid)
+    assert mid["dispatches"] - s0["dispatches"] >= 30
+    assert s1["submits"] == s0["submits"] + 1 and s1["readbacks"] == s0["readbacks"] + 1
+    with capsys.disabled():
+        print(f"\nwebgpu: an empty wait (flush + onSubmittedWorkDone through run_sync) "
+              f"{sync_ms:.3f} ms; a one-op .item() {item_ms:.3f} ms")
+    assert sync_ms < 50 and item_ms < 50
+
+
+def test_device_flag_makes_webgpu_the_default(browser):
+    page = browser.new_page("?device=webgpu")
+    try:
+        info = page.evaluate("() => webdl.ready")
+        assert info["backend"] == "webgpu", info
+        r = browser.check("import webdl, json\nx = webdl.arange(4) * 2.0\n"
+                          "json.dumps([str(x.device), x.tolist()])", page)
+        assert r == ["webgpu", [0.0, 2.0, 4.0, 6.0]]
+    finally:
+        page.close()
+
+
+def test_missing_kernel_and_freed_tensor_errors(in_pyodide):
+    r = in_pyodide.run("import webdl\nt = webdl.ones(3, device='webgpu')\nt.free_()\n(t + 1).numpy()")
+    assert not r["ok"] and "GPU memory was already freed" in r["error"], r
+    r = json.loads(in_pyodide.check("""
+import json, webdl
+from webdl.backends.webgpu import registry
+class Fake:
+    elementwise = True
+got = registry.missing({}, {'fancy': Fake, 'sin': Fake}, {'sin'})
+json.dumps(json.dumps(got))
+"""))
+    assert r == ["fancy"]
+
+
+def test_both_matmul_kernels_match_numpy(in_pyodide):
+    """The tiled kernel (workgroup memory; hardware adapters) and the direct one (software
+    adapters, the default here) on odd, batched, broadcast and transposed operands."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+be = webdl.device('webgpu').backend
+rng = np.random.default_rng(7)
+shapes = [((1, 1), (1, 1)), ((70, 33), (33, 129)), ((3, 65, 17), (17, 5)),
+          ((2, 1, 9, 40), (3, 40, 70)), ((130, 300), (300, 2))]
+errs = []
+default = be.matmul_tiled
+for tiled in (True, False):
+    be.matmul_tiled = tiled
+    for sa, sb in shapes:
+        a = rng.standard_normal(sa).astype(np.float32)
+        b = rng.standard_normal(sb[:-2] + sb[-1:] + sb[-2:-1]).astype(np.float32)
+        ta = webdl.tensor(a, device='webgpu')
+        tb = webdl.tensor(b, device='webgpu').transpose(-1, -2)     # read in place
+        want = a @ np.swapaxes(b, -1, -2)
+        errs.append(float(np.abs((ta @ tb).numpy() - want).max() / max(1, np.abs(want).max())))
+be.matmul_tiled = default
+json.dumps(errs)
+""")
+    assert max(r) < 1e-5, r
+
+
+def test_conv2d_im2col_path_matches_numpy(in_pyodide):
+    """Convolutions past conv.DIRECT_MAX_TAPS taps per output run as im2col + matmul (with
+    padding, stride, dilation, bias), forward and backward, against the numpy backend."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+from webdl.backends.webgpu import conv
+rng = np.random.default_rng(11)
+x = rng.standard_normal((2, 130, 9, 8)).astype(np.float32)
+w = (rng.standard_normal((5, 130, 3, 3)) * 0.1).astype(np.float32)
+b = rng.standard_normal(5).astype(np.float32)
+assert 130 * 9 > conv.DIRECT_MAX_TAPS
+out = {}
+for dev in ('cpu', 'webgpu'):
+    X, W, B = (webdl.tensor(v, device=dev, requires_grad=True) for v in (x, w, b))
+    y = F.conv2d(X, W, B, stride=(2, 1), padding=(1, 2), dilation=(1, 2))
+    (y * y).sum().backward()
+    out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy(), B.grad.numpy()]
+json.dumps([float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
+            for g, c in zip(out['webgpu'], out['cpu'])])
+""")
+    assert max(r) < 1e-4, r

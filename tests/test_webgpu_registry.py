@@ -1,0 +1,66 @@
+"""The WebGPU backend's kernel registry and WGSL sources, on CPython (the package imports
+without the browser's JS bridge): which primitives lack a kernel (named, none today), every
+kernel's WGSL file exists and its uniform schema parses, and the generated code of a fused
+chain is well formed."""
+import os
+
+import numpy as np
+import pytest
+
+from webdl.backends import webgpu
+from webdl.backends.webgl.ir import Apply, Const, Leaf, Where
+from webdl.backends.webgpu import bridge, codegen, registry
+from webdl.ops import primitives
+
+WGSL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shaders", "wgsl")
+
+
+def test_no_primitive_is_missing_a_kernel_today():
+    assert webgpu.missing_kernels() == []
+
+
+def test_missing_names_unknown_primitives_and_check_names_stray_kernels():
+    """A primitive added to ops elsewhere is listed as missing (running it raises), not an
+    import error; a kernel for no primitive or for an elementwise one is an error."""
+    class NewOp:
+        elementwise = False
+    prims = dict(primitives(), softmax_fused=NewOp)
+    funcs = registry.elementwise_functions(bridge._source("elementwise"))
+    assert registry.missing(registry.KERNELS, prims, funcs) == ["softmax_fused"]
+    assert "tan" in registry.missing(registry.KERNELS, primitives(), funcs - {"tan"})
+    with pytest.raises(RuntimeError, match="kernel 'nonesuch' names no primitive.*'add' is "
+                                           "elementwise"):
+        registry.check(dict(registry.KERNELS, nonesuch=registry.KERNELS["sum"],
+                            add=registry.KERNELS["sum"]), primitives())
+
+
+@pytest.mark.parametrize("name", sorted(registry.KERNELS))
+def test_kernel_sources_exist_and_their_uniforms_parse(name):
+    for shader in registry.KERNELS[name].shaders:
+        assert os.path.exists(os.path.join(WGSL, shader + ".wgsl")), shader
+        defines = {"reduce": (("OP", "SUM"),), "cat": (("N", 2),)}.get(shader, ())
+        src, prog = bridge.build(shader, defines)
+        assert "fn load() {\n    u_shape = " in src and "fn main(" in src
+        assert [u[0] for u in prog.uniforms[:2]] == ["u_shape", "u_numel"]
+        assert prog.inputs, shader
+
+
+def test_uniform_packing_is_by_declaration_and_floats_travel_as_bits():
+    _, prog = bridge.build("unfold", ())
+    words = prog.pack({"u_shape": [1] * 6, "u_numel": 7, "u_x": [1, 2, 3, 4],
+                       "u_kernel": [3, 3], "u_dil": [1, 1], "u_stride": [2, 2]})
+    assert words == [1] * 6 + [7, 1, 2, 3, 4, 3, 3, 1, 1, 2, 2]
+    with pytest.raises(RuntimeError, match="uniform 'u_dil' was not given"):
+        prog.pack({"u_shape": [1] * 6, "u_numel": 7, "u_x": [1, 2, 3, 4], "u_kernel": [3, 3]})
+    assert bridge._words([1.5, "NaN"], "f32")[0] == int(np.float32(1.5).view(np.int32))
+
+
+def test_fused_chain_binds_each_buffer_once():
+    """A buffer read two ways (dense and transposed) is one binding; where is op_where."""
+    buf = object()
+    dense, trans = Leaf(buf, (0, 0, 0, 0, 3, 1), 0), Leaf(buf, (0, 0, 0, 0, 1, 3), 0)
+    node = Where((Apply("op_gt", (dense, Const(0.0)), None), trans, dense))
+    code, inputs, uniforms = codegen.generate([node], (3, 3))
+    assert list(inputs) == ["u_in0"] and code.count("var<storage, read>") == 1
+    assert "op_where(op_gt(v0, u_p[0]), v1, v0)" in code
+    assert uniforms["u_p"] == [0.0, 0.0] and uniforms["u_st1"][-2:] == [1, 3]

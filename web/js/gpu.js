@@ -1,0 +1,244 @@
+// The WebGPU bridge that webdl's Python WebGPU backend drives (registered in Pyodide as the
+// JS module `webdl_gpu`). It owns the device, a storage-buffer pool with a cap, compiled
+// compute pipelines, and one command encoder that collects every dispatch until something
+// reads back (or the queue grows long): one submit per flush, not one per op.
+// Tensors are f32 storage buffers in row-major order (int64 and bool as floats, as WebGL).
+"use strict";
+
+const GPU_POOL_CAP_BYTES = 256 * 1024 * 1024; // free buffers kept for reuse, at most
+const GPU_LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
+const GPU_MAX_PENDING = 512; // dispatches collected before a submit without a readback
+const GPU_UNIFORM_RING = 1 << 20; // bytes of uniforms per flush (a flush when full)
+
+class GPUBridge {
+  constructor(options = {}) {
+    this.liveCap = options.liveCap || GPU_LIVE_CAP_BYTES;
+    this.liveBytes = 0;
+    this.pooledBytes = 0;
+    this.bufs = new Map(); // id -> {buf, size}
+    this.pool = new Map(); // size class -> [GPUBuffer, ...]
+    this.deferred = []; // freed while the pending encoder may still use them
+    this.nextId = 1;
+    this.pipelines = []; // id -> {pipe, layout}
+    this.generation = 0;
+    this.lost = null;
+    this.encoder = null;
+    this.pass = null;
+    this.pending = 0;
+    this.stats = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0, compiles: 0 };
+  }
+
+  // Adapter and device. Returns a JSON string {ok, vendor, architecture, isFallbackAdapter, ...}.
+  async init() {
+    const fail = (error) => JSON.stringify(this.info = { ok: false, error });
+    if (!self.navigator || !navigator.gpu) return fail("WebGPU is not available in this browser (navigator.gpu is missing)");
+    let adapter;
+    try {
+      adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+    } catch (e) {
+      return fail("requestAdapter failed: " + e);
+    }
+    if (!adapter) return fail("no WebGPU adapter (Chromium needs --enable-unsafe-webgpu on Linux)");
+    const lim = adapter.limits;
+    const want = {};
+    for (const k of ["maxStorageBuffersPerShaderStage", "maxStorageBufferBindingSize", "maxBufferSize",
+                     "maxComputeWorkgroupStorageSize", "maxComputeInvocationsPerWorkgroup"]) want[k] = lim[k];
+    try {
+      this.device = await adapter.requestDevice({ requiredLimits: want });
+    } catch (e) {
+      return fail("requestDevice failed: " + e);
+    }
+    const device = this.device;
+    device.lost.then((info) => { if (this.device === device) this.lost = info.message || info.reason || "lost"; });
+    const ai = adapter.info || {};
+    this.align = device.limits.minUniformBufferOffsetAlignment;
+    this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
+    this.uniCpu = new ArrayBuffer(GPU_UNIFORM_RING);
+    this.uniI32 = new Int32Array(this.uniCpu);
+    this.uniUsed = 0;
+    this.uniGpu = device.createBuffer({ size: GPU_UNIFORM_RING, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.empty = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    this.info = {
+      ok: true, vendor: ai.vendor || "", architecture: ai.architecture || "", description: ai.description || "",
+      isFallbackAdapter: !!(ai.isFallbackAdapter ?? adapter.isFallbackAdapter),
+      features: [...adapter.features].sort(),
+      maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage,
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+      maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
+    };
+    return JSON.stringify(this.info);
+  }
+
+  infoJson() {
+    return JSON.stringify(this.info || { ok: false, error: "not initialised" });
+  }
+
+  _check() {
+    if (this.lost !== null) throw new Error(`webgpu: the device was lost (${this.lost}); tensors on it are gone`);
+    if (!this.device) throw new Error("webgpu: no device (init failed or was not called)");
+  }
+
+  static sizeClass(bytes) {
+    if (bytes <= 65536) return Math.max(16, 1 << Math.ceil(Math.log2(bytes)));
+    return Math.ceil(bytes / 65536) * 65536;
+  }
+
+  // A storage buffer of n floats (from the pool when one of its size class is free); its id.
+  alloc(n) {
+    this._check();
+    const size = GPUBridge.sizeClass(Math.max(4, n * 4));
+    if (this.liveBytes + size > this.liveCap) {
+      throw new Error(`webgpu: out of GPU memory budget (${(this.liveBytes / 2 ** 20).toFixed(0)} MiB live, ` +
+                      `${(size / 2 ** 20).toFixed(1)} MiB more asked, cap ${(this.liveCap / 2 ** 20).toFixed(0)} MiB)`);
+    }
+    if (size > this.device.limits.maxStorageBufferBindingSize) {
+      throw new Error(`webgpu: a tensor of ${n} elements exceeds the largest storage binding (${this.device.limits.maxStorageBufferBindingSize} bytes)`);
+    }
+    let buf = (this.pool.get(size) || []).pop();
+    if (buf) this.pooledBytes -= size;
+    else buf = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const id = this.nextId++;
+    this.bufs.set(id, { buf, size });
+    this.liveBytes += size;
+    return id;
+  }
+
+  free(id) {
+    const b = this.bufs.get(id);
+    if (!b) return;
+    this.bufs.delete(id);
+    this.liveBytes -= b.size;
+    if (this.encoder) this.deferred.push(b); // a queued dispatch may still read it
+    else this._release(b);
+  }
+
+  _release(b) {
+    if (this.pooledBytes + b.size > GPU_POOL_CAP_BYTES) { b.buf.destroy(); return; }
+    if (!this.pool.has(b.size)) this.pool.set(b.size, []);
+    this.pool.get(b.size).push(b.buf);
+    this.pooledBytes += b.size;
+  }
+
+  _buf(id) {
+    if (id === null) return this.empty; // an empty tensor, bound but never read
+    const b = this.bufs.get(id);
+    if (!b) throw new Error(`webgpu: buffer ${id} is gone`);
+    return b.buf;
+  }
+
+  // data: a Float32Array, or a PyProxy of a float32 buffer (read without a copy)
+  upload(id, data) {
+    this._check();
+    let view = null;
+    if (data && typeof data.getBuffer === "function") { view = data.getBuffer("f32"); data = view.data; }
+    try {
+      this.device.queue.writeBuffer(this._buf(id), 0, data.buffer, data.byteOffset, data.byteLength);
+    } finally {
+      if (view) view.release();
+    }
+    this.stats.uploads++;
+  }
+
+  // A compute pipeline from WGSL source; async so that compile errors come back as errors.
+  async compile(key, src) {
+    this._check();
+    const module = this.device.createShaderModule({ code: src, label: key });
+    const info = await module.getCompilationInfo();
+    const errs = info.messages.filter((m) => m.type === "error");
+    if (errs.length) {
+      const lines = src.split("\n");
+      throw new Error(`webgpu: kernel '${key.split("|")[0]}' does not compile: ` +
+                      errs.map((m) => `${m.lineNum}: ${m.message} [${(lines[m.lineNum - 1] || "").trim()}]`).join("; "));
+    }
+    const pipe = await this.device.createComputePipelineAsync({ layout: "auto", compute: { module, entryPoint: "main" } });
+    this.pipelines.push({ pipe, layout: pipe.getBindGroupLayout(0) });
+    this.stats.compiles++;
+    return this.pipelines.length - 1;
+  }
+
+  // One dispatch, recorded into the pending compute pass (no submit):
+  // spec = [pipeline, [buffer ids, bindings 1..], [uniform words (int32)], [groups x, y, z]]
+  run(spec) {
+    this._check();
+    const [pid, ids, words, groups] = JSON.parse(spec);
+    const bytes = Math.max(16, Math.ceil(words.length / 4) * 16);
+    let at = Math.ceil(this.uniUsed / this.align) * this.align;
+    if (at + bytes > GPU_UNIFORM_RING || this.pending >= GPU_MAX_PENDING) { this.flush(); at = 0; }
+    this.uniI32.set(words, at / 4);
+    this.uniUsed = at + bytes;
+    if (!this.encoder) {
+      this.device.pushErrorScope("validation");
+      this.encoder = this.device.createCommandEncoder();
+    }
+    const p = this.pipelines[pid];
+    const entries = [{ binding: 0, resource: { buffer: this.uniGpu, offset: at, size: bytes } }];
+    ids.forEach((id, k) => entries.push({ binding: k + 1, resource: { buffer: this._buf(id) } }));
+    const group = this.device.createBindGroup({ layout: p.layout, entries });
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    this.pass.setPipeline(p.pipe);
+    this.pass.setBindGroup(0, group);
+    let [x, y, z] = groups;
+    if (x > this.maxGroups && y === 1) { y = Math.ceil(x / this.maxGroups); x = this.maxGroups; }
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.pending++;
+    this.stats.dispatches++;
+  }
+
+  // Submit what is pending (uniforms first); freed buffers go back to the pool after it.
+  flush(extra) {
+    if (!this.encoder) return null;
+    if (this.pass) { this.pass.end(); this.pass = null; }
+    if (extra) extra(this.encoder);
+    this.device.queue.writeBuffer(this.uniGpu, 0, this.uniCpu, 0, Math.ceil(this.uniUsed / 4) * 4);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.pending = 0;
+    this.uniUsed = 0;
+    this.stats.submits++;
+    for (const b of this.deferred) this._release(b);
+    this.deferred = [];
+    this.errors = this.device.popErrorScope();
+    return this.errors;
+  }
+
+  // The first n floats of buffer id: flushes, copies into a mappable buffer, waits for
+  // mapAsync. Async: Python waits on it with pyodide.ffi.run_sync (JSPI).
+  async read(id, n) {
+    this._check();
+    const bytes = Math.max(4, n * 4);
+    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const src = this._buf(id);
+    if (!this.encoder) { this.device.pushErrorScope("validation"); this.encoder = this.device.createCommandEncoder(); }
+    const err = this.flush((enc) => enc.copyBufferToBuffer(src, 0, staging, 0, staging.size));
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new Float32Array(staging.getMappedRange().slice(0, n * 4));
+    staging.unmap();
+    staging.destroy();
+    const e = await err;
+    if (e) throw new Error("webgpu: a kernel failed validation: " + e.message);
+    this._check();
+    this.stats.readbacks++;
+    return out;
+  }
+
+  // Wait until the queue is idle (for timing): an empty round trip.
+  async sync() {
+    this._check();
+    const err = this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    const e = err && await err;
+    if (e) throw new Error("webgpu: a kernel failed validation: " + e.message);
+    return 0;
+  }
+
+  memoryStats() {
+    let pooled = 0;
+    for (const list of this.pool.values()) pooled += list.length;
+    return JSON.stringify({
+      buffers: this.bufs.size, bytes: this.liveBytes, pooledBuffers: pooled, pooledBytes: this.pooledBytes,
+      pipelines: this.pipelines.length, pending: this.pending, generation: this.generation, ...this.stats,
+    });
+  }
+}
+
+self.GPUBridge = GPUBridge;
