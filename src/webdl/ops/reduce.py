@@ -215,6 +215,7 @@ class SoftmaxBackward(Op):
     the last dim. Its own primitive, so a backend can run it in two passes (one row
     reduction, one elementwise pass)."""
     name = "softmax_backward"
+    differentiable = False      # backward passes run without recording (no create_graph)
     saves = None
     __slots__ = ()
 
@@ -233,18 +234,3 @@ class SoftmaxBackward(Op):
             else:
                 out = y * (g - np.sum(g * y, axis=-1, keepdims=True))
         return (out * np.float32(scale)).astype(y.dtype)
-
-    def backward(self, gg):
-        # the double backward, written with tensor ops
-        g, y = self.inputs
-        c = self.attrs["scale"]
-        if self.attrs["log"]:
-            e = y.exp()
-            dg = (gg - (gg * e).sum(-1, keepdim=True)) * c
-            dy = -(gg * e) * g.sum(-1, keepdim=True) * c
-        else:
-            r = (g * y).sum(-1, keepdim=True)
-            q = (gg * y).sum(-1, keepdim=True)
-            dg = y * (gg - q) * c
-            dy = (gg * (g - r) - q * g) * c
-        return (dg if g.requires_grad else None, dy if y.requires_grad else None)
