@@ -671,6 +671,9 @@ def _special_cases():
     add("amax_argmax", lambda m, F, x: (x.amax(1), x.argmax(1), x.amin(0)), S(4, 7))
     add("softmax", lambda m, F, x: (F.softmax(x, 1), F.log_softmax(x, 1), F.softmax(x, 0)),
         S(4, 7))
+    add("softmax_inf", lambda m, F, x: (F.softmax(m.where(x > 1.0, float("inf"), x), -1),
+                                        F.log_softmax(m.where(x > 1.0, float("inf"), x), -1)),
+        In((6, 7), "float"))     # rows with one +inf among finite values: NaN, as PyTorch
     add("matmul", lambda m, F, a, b: a @ b, S(4, 7), In((7, 3), "float"))
     add("conv2d", lambda m, F, x, w: F.conv2d(x, w, padding=1), S(1, 2, 5, 5),
         In((3, 2, 3, 3), "float"))

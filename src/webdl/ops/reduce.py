@@ -185,7 +185,7 @@ class Softmax(Op):
             s = np.where(_causal(x.shape), s, -np.inf)
         s = np.broadcast_to(s, x.shape)
         mx = np.max(s, axis=-1, keepdims=True) if x.shape[-1] else np.zeros(s.shape)
-        mx = np.where(np.isfinite(mx), mx, 0.0)
+        mx = np.where(mx == -np.inf, 0.0, mx)     # a row of +inf or NaN gives NaN, as PyTorch
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             e = np.exp(s - mx)
             z = np.sum(e, axis=-1, keepdims=True)
