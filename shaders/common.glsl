@@ -10,6 +10,17 @@ precision highp sampler2D;
 layout(location = 0) out vec4 o_color;
 uniform int u_shape[6];    // output shape, padded to 6 dims
 
+const float INF = uintBitsToFloat(0x7f800000u);
+const float NAN = uintBitsToFloat(0x7fc00000u);
+
+// exp with IEEE behaviour at the edges (GPU builtins may not honour infinities)
+float safe_exp(float x) {
+    if (isnan(x)) return x;
+    if (x > 88.7228) return INF;
+    if (x < -103.9721) return 0.0;
+    return exp(x);
+}
+
 // A tensor's texture is one row when it has at most 2^LOG2W elements and 2^LOG2W wide
 // otherwise (LOG2W is defined by the backend), so element i is at (i mod 2^LOG2W,
 // i / 2^LOG2W) in either case: shifts and masks, no integer division (which SwiftShader

@@ -2,19 +2,11 @@
 // where (a ternary in the generated code); unary ones take two scalar parameters. The WebGL
 // backend fuses chains of them into one generated main() (webdl/backends/webgl/ir.py), with
 // shapes and parameters as uniforms.
-const float INF = uintBitsToFloat(0x7f800000u);
-const float NAN = uintBitsToFloat(0x7fc00000u);
 
 float op_neg(float x, float a, float b) { return -x; }
 float op_abs(float x, float a, float b) { return abs(x); }
 float op_sign(float x, float a, float b) { return isnan(x) ? x : sign(x); }
-// exp and log with IEEE behaviour at the edges (GPU builtins may not honour infinities)
-float safe_exp(float x) {
-    if (isnan(x)) return x;
-    if (x > 88.7228) return INF;
-    if (x < -103.9721) return 0.0;
-    return exp(x);
-}
+// log with IEEE behaviour at the edges (common.glsl's safe_exp likewise for exp)
 float op_exp(float x, float a, float b) { return safe_exp(x); }
 float op_log(float x, float a, float b) {
     if (isnan(x) || x < 0.0) return NAN;

@@ -346,6 +346,32 @@ def _cases():
                               ("big", (2, 6), 1)):
             add(f"{name}[{tag}]", (lambda f, d: lambda m, F, x: f(m, F, x * 10, d))(fn, d),
                 In(shape))
+    # the fused softmax primitive (scale, masks, max-subtracted exp, normalisation) through
+    # scaled_dot_product_attention: scale, bool and float masks (broadcast over batch and
+    # heads, float masks with their own gradient), is_causal (also with more keys than
+    # queries), and rows whose every key is masked (zeros and zero gradients, as PyTorch)
+    def sdpa(**kw):
+        return lambda m, F, q, k, v, *mask: F.scaled_dot_product_attention(q, k, v, *mask, **kw)
+
+    def none_left(m, mask):     # row 1 of a (L, S) mask: every key dropped
+        return m.cat([mask[:1], mask[1:2].logical_and(mask[1:2].logical_not()), mask[2:]])
+    qkv = (In((2, 3, 4, 8)), In((2, 3, 6, 8)), In((2, 3, 6, 5)))
+    add("sdpa[plain]", sdpa(), *qkv)
+    add("sdpa[scale]", sdpa(scale=0.7), *qkv)
+    add("sdpa[causal]", sdpa(is_causal=True), *qkv)
+    add("sdpa[causal_square]", sdpa(is_causal=True, scale=2.0), In((3, 6, 8)), In((3, 6, 8)),
+        In((3, 6, 5)))
+    add("sdpa[bool]", sdpa(), *qkv, In((4, 6), "bool"))
+    add("sdpa[float]", sdpa(scale=0.5), *qkv, In((3, 1, 6)))
+    add("sdpa[bool_none_left]", lambda m, F, q, k, v, mask: F.scaled_dot_product_attention(
+        q, k, v, none_left(m, mask)), *qkv, In((4, 6), "bool"))
+    add("sdpa[float_none_left]", lambda m, F, q, k, v, mask, f: F.scaled_dot_product_attention(
+        q, k, v, m.where(none_left(m, mask), f, float("-inf"))), *qkv, In((4, 6), "bool"),
+        In((4, 6)))
+    add("softmax[none_left]", lambda m, F, x, mask: (
+        F.softmax(m.where(none_left(m, mask), x, float("-inf")), -1),
+        F.log_softmax(m.where(mask, x, float("-inf")), -1)), In((4, 6)), In((4, 6), "bool"),
+        gradcheck=False)   # NaN rows, as PyTorch
 
     # shape
     add("reshape", lambda m, F, x: x.reshape(4, -1), In((2, 3, 4)))
@@ -661,7 +687,11 @@ def _special_cases():
     add("compare", lambda m, F, a, b: (a < b, a == a, a != b), S(4, 7), In((4, 7), "float"))
     add("sum_mean", lambda m, F, x: (x.sum(1), x.mean(0)), S(4, 7))
     add("amax_argmax", lambda m, F, x: (x.amax(1), x.argmax(1), x.amin(0)), S(4, 7))
-    add("softmax", lambda m, F, x: F.softmax(x, 1), S(4, 7))
+    add("softmax", lambda m, F, x: (F.softmax(x, 1), F.log_softmax(x, 1), F.softmax(x, 0)),
+        S(4, 7))
+    add("softmax_inf", lambda m, F, x: (F.softmax(m.where(x > 1.0, float("inf"), x), -1),
+                                        F.log_softmax(m.where(x > 1.0, float("inf"), x), -1)),
+        In((6, 7), "float"))     # rows with one +inf among finite values: NaN, as PyTorch
     add("matmul", lambda m, F, a, b: a @ b, S(4, 7), In((7, 3), "float"))
     add("conv2d", lambda m, F, x, w: F.conv2d(x, w, padding=1), S(1, 2, 5, 5),
         In((3, 2, 3, 3), "float"))

@@ -20,6 +20,7 @@ import inspect
 import weakref
 
 from .ops.base import Op, DECOMPOSE
+from .ops.movement import Cat, Slice
 from .storage import link_view, storage_of, version
 
 
@@ -291,14 +292,64 @@ def _topo(root):
     return order
 
 
+def _run(pieces):
+    """Where a slice's gradient goes in its input, if it is one run along one axis (step 1,
+    the other axes whole): (axis, start, gradient, node), else None."""
+    node, g = pieces
+    a, full = node.attrs, tuple(node.inputs[0].shape)
+    axes = [d for d, (s, n) in enumerate(zip(a["starts"], a["shape"])) if s or n != full[d]]
+    if not full or any(st != 1 for st in a["steps"]) or len(axes) > 1:
+        return None
+    d = axes[0] if axes else 0
+    return d, a["starts"][d], g, node
+
+
+def _slices_gradient(pieces):
+    """The gradient of a tensor read through several slices (``pieces``: [(Slice node, its
+    output's gradient)]): disjoint runs along one axis are assembled with one cat (zeros in
+    the gaps), so the per-step slices of a sequence (an RNN's gates, ``unbind``, ``chunk``)
+    cost one pass instead of one full-size unslice each, summed; anything else sums the
+    unslices."""
+    runs = [_run(p) for p in pieces]
+    if len(pieces) > 1 and None not in runs and len({r[0] for r in runs}) == 1:
+        runs.sort(key=lambda r: r[1])
+        d, full = runs[0][0], tuple(runs[0][3].inputs[0].shape)
+        parts, at = [], 0
+        for _, s, g, _ in runs:
+            if s < at:
+                break               # overlapping runs: sum the unslices instead
+            if s > at:
+                parts.append(g.new_zeros(full[:d] + (s - at,) + full[d + 1:]))
+            parts.append(g)
+            at = s + g.shape[d]
+        else:
+            if at < full[d]:
+                parts.append(runs[0][2].new_zeros(full[:d] + (full[d] - at,) + full[d + 1:]))
+            return Cat.apply(*parts, axis=d)
+    total = None
+    for node, g in pieces:
+        u = node.backward(g)[0]
+        total = u if total is None else total + u
+    return total
+
+
 def run_backward(root, gradient):
-    """Backpropagate ``gradient`` from tensor ``root`` into the ``.grad`` of the leaves."""
+    """Backpropagate ``gradient`` from tensor ``root`` into the ``.grad`` of the leaves. The
+    gradients that slices send to one node wait for it (``_slices_gradient``)."""
     start = grad_edge(root)
     grads = {id(start): gradient}
+    sliced = {}
     with no_grad():
         for node in reversed(_topo(start)):
             g = grads.pop(id(node), None)
+            pieces = sliced.pop(id(node), None)
+            if pieces:
+                s = _slices_gradient(pieces)
+                g = s if g is None else g + s
             if g is None:
+                continue
+            if type(node) is Slice and node.next_functions[0][0] is not None:
+                sliced.setdefault(id(node.next_functions[0][0]), []).append((node, g))
                 continue
             if type(node) is AccumulateGrad:
                 leaf = node.variable

@@ -141,9 +141,21 @@ BENCH_CASES = [
      "args": {"model": "esrgan-medium", "size": 128}, "reps": 3, "warmup": 0},
     {"id": "train step small CNN (Adam)", "kind": "train", "args": {}, "reps": 15},
 ]
+# sequence models (issue #13); "profile": the webdl side also reports its per-op overhead
+SEQUENCE_CASES = [
+    {"id": "lstm 2x256 train step", "kind": "lstm", "args": {}, "reps": 3,
+     "profile": True},
+    {"id": "transformer 4x128 train step", "kind": "transformer", "args": {}, "reps": 3,
+     "profile": True},
+    {"id": "gpt generate 200 tokens", "kind": "generate", "args": {}, "reps": 3,
+     "warmup": 1, "profile": True},
+]
+SEQUENCE_TARGETS = {"lstm 2x256 train step": 1.3,
+                    "transformer 4x128 train step": 1.3}
+BENCH_CASES += SEQUENCE_CASES
 TARGETS = {"matmul 1024": 1.5, "conv2d 3x3 64->64 128x128": 1.5, "esrgan-slim x2 256x256": 1.3,
            "elementwise relu(x*w+b)*s 1M": 2.0, "train step small CNN (Adam)": 1.0,
-           "cold esrgan-slim x2 128x128": 1.0}
+           "cold esrgan-slim x2 128x128": 1.0, **SEQUENCE_TARGETS}
 
 # Group "models": one training step of each published program of tests/programs/ (see its
 # __init__.py, copied into web/vendor/programs by set-up), webdl on WebGL against webdl's numpy
@@ -233,11 +245,24 @@ def bench(args):
         print(f"{r['id']:34} {_cell(w):>22} {_cell(t):>22} {r['ratio']:7.2f} {tgt:>7}")
     print(f"cost per small op (a chain of adds on 4 elements): webdl {out['overheadUs']:.1f}"
           f" us, TensorFlow.js {out['tfjsOverheadUs']:.1f} us")
+    _print_profiles(out["results"])
     if models:
         _print_models(models)
     if webgpu:
         _print_webgpu(webgpu)
     return 0
+
+
+def _print_profiles(results):
+    """The per-op overhead of the webdl side of the cases that report it (one iteration)."""
+    rows = [r for r in results if r.get("profile")]
+    if not rows:
+        return
+    print("\nwebdl per iteration (host: until the result is read back; Python + bridge calls)")
+    print(f"{'case':34} {'ops':>7} {'draws':>7} {'host us/op':>11} {'host ms':>9} {'total ms':>9}")
+    for r in rows:
+        ops, draws, us, host, total = r["profile"]
+        print(f"{r['id']:34} {ops:7d} {draws:7d} {us:11.1f} {host:9.1f} {total:9.1f}")
 
 
 GPU_ARG = dict(default="auto", choices=GPU_CHOICES,

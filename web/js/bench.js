@@ -61,6 +61,101 @@
     },
   };
 
+  // --- sequence models (issue #13): the same work as webdl.apps.bench's lstm, transformer
+  // and generate cases, written with tf.layers where TensorFlow.js has the layer and with tf
+  // ops where it has not (a transformer). Their variables are the only ones alive while a
+  // case runs (cases run one at a time), so dispose() drops every variable.
+  const variable = (shape, scale) => tf.variable(scale === 0 ? tf.zeros(shape) : scale === 1 &&
+    shape.length === 1 ? tf.ones(shape) : rnd(shape, scale));
+  const layerNorm = (x, g, b) => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return x.sub(mean).mul(tf.rsqrt(variance.add(1e-5))).mul(g).add(b);
+  };
+  const lnParams = (d) => ({ g: variable([d], 1), b: variable([d], 0) });
+  const linParams = (i, o) => ({ w: variable([i, o], 1 / Math.sqrt(i)), b: variable([o], 0) });
+  const linear = (x, p) => x.matMul(p.w).add(p.b);
+  // (B*T, D) -> (B, H, T, D/H)
+  const splitHeads = (x, b, t, h) => x.reshape([b, t, h, -1]).transpose([0, 2, 1, 3]);
+  const mergeHeads = (x, b, t) => x.transpose([0, 2, 1, 3]).reshape([b * t, -1]);
+  function attention(q, k, v, mask) {
+    let s = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(q.shape[3]));
+    if (mask) s = tf.where(mask, s, tf.fill(s.shape, -1e30));
+    return tf.matMul(tf.softmax(s), v);
+  }
+  const gelu = (x) => x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
+  async function minimizeStep(lossFn) {
+    const opt = tf.train.adam(1e-3);
+    return async () => readback(opt.minimize(lossFn, true));
+  }
+  const TF_SEQUENCE = {
+    async lstm({ batch = 32, seq = 64, hidden = 256, inp = 64, layers = 2 }) {
+      const model = tf.sequential();
+      for (let l = 0; l < layers; l++) {
+        model.add(tf.layers.lstm({ units: hidden, returnSequences: true, recurrentActivation: "sigmoid",
+                                   ...(l === 0 ? { inputShape: [seq, inp] } : {}) }));
+      }
+      model.add(tf.layers.dense({ units: inp }));
+      const x = rnd([batch, seq, inp]), y = rnd([batch, seq, inp]);
+      const run = await minimizeStep(() => tf.losses.meanSquaredError(y, model.apply(x, { training: true })));
+      return { run, dispose: () => { tf.dispose([x, y]); model.dispose(); } };
+    },
+    async transformer({ batch = 16, seq = 64, d_model = 128, heads = 4, layers = 4, ffn = 512 }) {
+      const D = d_model, L = [];
+      for (let l = 0; l < layers; l++) {
+        L.push({ q: linParams(D, D), k: linParams(D, D), v: linParams(D, D), o: linParams(D, D),
+                 n1: lnParams(D), f1: linParams(D, ffn), f2: linParams(ffn, D), n2: lnParams(D) });
+      }
+      const x = rnd([batch * seq, D]), y = rnd([batch * seq, D]);
+      const forward = () => {   // post-norm encoder layers, as nn.TransformerEncoderLayer
+        let h = x;
+        for (const p of L) {
+          const [q, k, v] = [p.q, p.k, p.v].map((w) => splitHeads(linear(h, w), batch, seq, heads));
+          h = layerNorm(h.add(linear(mergeHeads(attention(q, k, v), batch, seq), p.o)), p.n1.g, p.n1.b);
+          h = layerNorm(h.add(linear(linear(h, p.f1).relu(), p.f2)), p.n2.g, p.n2.b);
+        }
+        return h;
+      };
+      const run = await minimizeStep(() => tf.losses.meanSquaredError(y, forward()));
+      return { run, dispose: () => { tf.dispose([x, y]); tf.disposeVariables(); } };
+    },
+    async generate({ tokens = 200, vocab = 65, d = 128, heads = 4, layers = 4, context = 64 }) {
+      const tok = variable([vocab, d], 1), pos = variable([context, d], 1), B = [];
+      for (let l = 0; l < layers; l++) {
+        B.push({ n1: lnParams(d), qkv: linParams(d, 3 * d), proj: linParams(d, d), n2: lnParams(d),
+                 f1: linParams(d, 4 * d), f2: linParams(4 * d, d) });
+      }
+      const nf = lnParams(d), head = linParams(d, vocab);
+      const causal = tf.linalg.bandPart(tf.ones([context, context], "bool"), -1, 0);
+      const forward = (idx) => {   // (1, T) int32 -> logits (T, vocab); pre-norm blocks
+        const t = idx.shape[1];
+        const mask = causal.slice([0, 0], [t, t]);
+        let x = tf.gather(tok, idx.reshape([-1])).add(pos.slice([0, 0], [t, d]));
+        for (const p of B) {
+          const [q, k, v] = tf.split(linear(layerNorm(x, p.n1.g, p.n1.b), p.qkv), 3, -1)
+            .map((u) => splitHeads(u, 1, t, heads));
+          x = x.add(linear(mergeHeads(attention(q, k, v, mask), 1, t), p.proj));
+          x = x.add(linear(gelu(linear(layerNorm(x, p.n2.g, p.n2.b), p.f1)), p.f2));
+        }
+        return linear(layerNorm(x, nf.g, nf.b), head);
+      };
+      const run = async () => {   // greedy; the tokens stay on the GPU, one readback at the end
+        let idx = tf.zeros([1, 1], "int32");
+        for (let i = 0; i < tokens; i++) {
+          const next = tf.tidy(() => {
+            const n = idx.shape[1], ctx = n > context ? idx.slice([0, n - context], [1, context]) : idx;
+            const logits = forward(ctx);
+            return tf.concat([idx, logits.slice([ctx.shape[1] - 1, 0], [1, vocab]).argMax(-1).reshape([1, 1])], 1);
+          });
+          idx.dispose();
+          idx = next;
+        }
+        await readback(idx);
+      };
+      return { run, dispose: () => { causal.dispose(); tf.disposeVariables(); } };
+    },
+  };
+  Object.assign(TF, TF_SEQUENCE);
+
   let nextKey = 0;
   async function py(code) {
     const r = await webdl.runPython(code);
@@ -85,11 +180,13 @@
     const w = [], f = [];
     for (let i = 0; i < reps; i++) { w.push(await wRun()); f.push(await tRun()); }
     t.dispose();
-    // c.profile: one more run with every draw timed (after the timed runs: it slows them)
-    const profile = c.profile ? await pyJSON(`B.profile(${JSON.stringify(key)})`) : undefined;
+    // per-op overhead of the webdl side (sequence cases): ops, draws, host us/op, host ms, ms
+    const profile = c.profile ? await pyJSON(`list(B.profile(${JSON.stringify(key)}))`) : undefined;
+    // c.kernels: one more run with every draw timed (after the timed runs: it slows them)
+    const kernels = c.kernels ? await pyJSON(`B.kernel_profile(${JSON.stringify(key)})`) : undefined;
     await py(`B.drop(${JSON.stringify(key)})`);
     const ws = stats(w), ts = stats(f);
-    return { id: c.id, webdl: ws, tfjs: ts, ratio: ts.median / ws.median, profile };
+    return { id: c.id, webdl: ws, tfjs: ts, ratio: ts.median / ws.median, profile, kernels };
   }
 
   // kind "conformance" (vs "reference"): tests/opinfo.py's cases on WebGL against the numpy

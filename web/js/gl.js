@@ -361,6 +361,9 @@ class GLBridge {
     for (const name in inputs) {
       const t = this.textures.get(inputs[name]);
       if (!t) throw new Error(`webgl: input texture ${inputs[name]} is gone`);
+      // a sampler the compiler optimised away has no unit: binding it would rebind
+      // whichever unit was active last (another input's)
+      if (!p.samplers.has(name)) continue;
       gl.activeTexture(gl.TEXTURE0 + p.samplers.get(name));
       gl.bindTexture(gl.TEXTURE_2D, t.tex);
     }

@@ -87,6 +87,139 @@ def _train(batch=32, size=16):
     return step
 
 
+
+# --- sequence models (issue #13): training steps of an LSTM and a transformer encoder, and
+# generation from a tiny GPT. Each case is a _Work: ``work()`` issues the step (Python, the
+# bridge's calls, the draws) and ``sync(result)`` reads its result back, so ``profile`` can
+# tell the host's share of a step from the wait for the GPU.
+class _Work:
+    def __init__(self, work, sync):
+        self.work, self.sync = work, sync
+
+    def __call__(self):
+        return self.sync(self.work())
+
+
+def _adam_step(model, loss_fn):
+    opt = webdl.optim.Adam(model.parameters(), lr=1e-3)
+
+    def work():
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        opt.step()
+        return loss
+    return _Work(work, lambda loss: loss.item())
+
+
+@case("lstm")
+def _lstm(batch=32, seq=64, hidden=256, inp=64, layers=2):
+    """One Adam step of a 2-layer LSTM (batch_first) with a linear head and an MSE loss."""
+    webdl.manual_seed(0)
+    r = _rng()
+    x = webdl.tensor(r.standard_normal((batch, seq, inp)).astype(np.float32))
+    y = webdl.tensor(r.standard_normal((batch, seq, inp)).astype(np.float32))
+    lstm = nn.LSTM(inp, hidden, num_layers=layers, batch_first=True)
+    head = nn.Linear(hidden, inp)
+    return _adam_step(nn.ModuleList([lstm, head]),
+                      lambda: F.mse_loss(head(lstm(x)[0]), y))
+
+
+@case("transformer")
+def _transformer(batch=16, seq=64, d_model=128, heads=4, layers=4, ffn=512):
+    """One Adam step of nn.TransformerEncoder (post-norm, ReLU, no dropout: the TF.js side
+    has none) on an MSE loss."""
+    webdl.manual_seed(0)
+    r = _rng()
+    x = webdl.tensor(r.standard_normal((batch, seq, d_model)).astype(np.float32))
+    y = webdl.tensor(r.standard_normal((batch, seq, d_model)).astype(np.float32))
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(
+        d_model, heads, ffn, dropout=0.0, batch_first=True), layers, enable_nested_tensor=False)
+    return _adam_step(enc, lambda: F.mse_loss(enc(x), y))
+
+
+class _Block(nn.Module):
+    """The notebook's "gpt" example's block: pre-norm causal self-attention, then a GELU MLP."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(c, dim=2)
+        q, k, v = (u.view(b, t, self.heads, c // self.heads).transpose(1, 2) for u in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.proj(y.transpose(1, 2).contiguous().view(b, t, c))
+        return x + self.mlp(self.ln2(x))
+
+
+class _GPT(nn.Module):
+    def __init__(self, vocab, d, heads, layers, context):
+        super().__init__()
+        self.context = context
+        self.tok, self.pos = nn.Embedding(vocab, d), nn.Embedding(context, d)
+        self.blocks = nn.Sequential(*[_Block(d, heads) for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, idx):
+        t = idx.shape[1]
+        x = self.tok(idx) + self.pos(webdl.arange(t, device=idx.device))
+        return self.head(self.ln_f(self.blocks(x)))
+
+
+@case("generate")
+def _generate(tokens=200, vocab=65, d=128, heads=4, layers=4, context=64):
+    """Greedy generation of ``tokens`` characters from the tiny GPT (no KV cache, the context
+    cropped to its last ``context`` tokens, as the notebook's generate): the tokens stay on
+    the GPU; one readback at the end."""
+    webdl.manual_seed(0)
+    model = _GPT(vocab, d, heads, layers, context).eval()
+
+    @webdl.no_grad()
+    def work():
+        idx = webdl.zeros((1, 1), dtype=webdl.long)
+        for _ in range(tokens):
+            logits = model(idx[:, -context:])
+            idx = webdl.cat([idx, logits[:, -1, :].argmax(-1, keepdim=True)], dim=1)
+        return idx
+    return _Work(work, lambda idx: idx.numpy())
+
+
+def profile(key):
+    """Where one iteration of a _Work case goes: (primitive ops dispatched, WebGL draws,
+    host microseconds per op, host ms, total ms). Host time is the time until the result
+    is read back (Python, the bridge's calls; the GPU may work meanwhile), the ops counted
+    at the backend's ``run`` in a second, untimed iteration."""
+    fn = _ready[key]
+    be = webdl.zeros(1).device.backend
+    d0 = webdl.memory_stats()["drawCalls"]
+    t0 = time.perf_counter()
+    res = fn.work()
+    t1 = time.perf_counter()
+    fn.sync(res)
+    t2 = time.perf_counter()
+    draws = webdl.memory_stats()["drawCalls"] - d0
+    ops = [0]
+    run = be.run
+
+    def counting(*args, **kw):
+        ops[0] += 1
+        return run(*args, **kw)
+    be.run = counting
+    try:
+        fn()
+    finally:
+        del be.run
+    host = (t1 - t0) * 1000.0
+    return ops[0], draws, host * 1000.0 / max(ops[0], 1), host, (t2 - t0) * 1000.0
+
+
 _ready = {}
 
 
@@ -103,7 +236,7 @@ def run(key):
     return (time.perf_counter() - t) * 1000.0
 
 
-def profile(key, top=12):
+def kernel_profile(key, top=12):
     """One more run of case ``key`` with every draw timed on the GPU (each waits for the
     previous one): the ``top`` kernels by time as [kernel, draws, ms], kernels named by their
     shader and defines (a fused elementwise chain's generated code left out)."""

@@ -5,7 +5,9 @@ import collections
 import math
 
 from .. import dtypes
-from ..ops.reduce import Sum, Amax, Amin, Argmax, Argmin, norm_dim, norm_dims, reduced_shape
+from ..ops.reduce import (Sum, Amax, Amin, Argmax, Argmin, Softmax, norm_dim, norm_dims,
+                          reduced_shape)
+from ..ops.elementwise import broadcast_shapes
 from ..ops.movement import Gather
 from ..tensor import Tensor
 from .common import BOTH, check_tensor, count
@@ -161,20 +163,41 @@ def logsumexp(x, dim, keepdim=False):
     return out if keepdim else out.reshape(reduced_shape(x.shape, axes, False))
 
 
-def softmax(x, dim, dtype=None):
+def masked_softmax(x, mask=None, scale=1.0, causal=False, log=False, safe=False):
+    """softmax (``log``: log_softmax) over the last dim of ``x * scale`` with an optional
+    ``mask`` (bool: False drops a position; float: added) and ``causal`` masking, as one
+    primitive (``ops.reduce.Softmax``: two passes on WebGL). ``safe``: a row with every
+    position dropped gives zeros (scaled_dot_product_attention) instead of NaN."""
     check_tensor("softmax", x)
+    if mask is not None and not isinstance(mask, Tensor):
+        raise TypeError(f"softmax: the mask must be a Tensor, got {type(mask).__name__}")
+    masks = () if mask is None else (mask,)
+    if mask is not None:     # a mask with more or larger leading dims widens the result
+        shape = broadcast_shapes("softmax", tuple(x.shape), tuple(mask.shape))
+        if shape != tuple(x.shape):
+            x = x.expand(shape)
+    return Softmax.apply(x, *masks, scale=float(scale), causal=bool(causal), log=bool(log),
+                         safe=bool(safe), mask_bool=mask is not None and mask.dtype is dtypes.bool_)
+
+
+def _softmax_along(name, x, dim, dtype, log):
+    check_tensor(name, x)
     if dtype is not None:
         x = x.to(dtype)
-    axes = norm_dims("softmax", dim, x.ndim)
-    e = (x - Amax.apply(x.detach(), axes=axes, keepdim=True)).exp()
-    return e / Sum.apply(e, axes=axes, keepdim=True)
+    if x.ndim == 0:
+        return _softmax_along(name, x.reshape(1), 0, None, log).reshape(())
+    d = norm_dim(name, dim, x.ndim)
+    if d == x.ndim - 1:
+        return masked_softmax(x, log=log)
+    return masked_softmax(x.transpose(d, -1), log=log).transpose(d, -1)
+
+
+def softmax(x, dim, dtype=None):
+    return _softmax_along("softmax", x, dim, dtype, False)
 
 
 def log_softmax(x, dim, dtype=None):
-    check_tensor("log_softmax", x)
-    if dtype is not None:
-        x = x.to(dtype)
-    return x - logsumexp(x, norm_dims("log_softmax", dim, x.ndim), keepdim=True)
+    return _softmax_along("log_softmax", x, dim, dtype, True)
 
 
 def all(x, dim=None, keepdim=False):  # noqa: A001

@@ -1,7 +1,9 @@
-"""Reduction primitives: sum, amax, amin over a set of axes; argmax and argmin along one."""
+"""Reduction primitives: sum, amax, amin over a set of axes; argmax and argmin along one;
+softmax over the last dim (scale and masks fused in) and its backward."""
 import numpy as np
 
 from .base import Op
+from .elementwise import unbroadcast
 from .. import dtypes
 
 
@@ -127,3 +129,108 @@ class Argmin(_ArgReduce):
     @staticmethod
     def ref(x, axis, keepdim):
         return np.argmin(x, axis=axis, keepdims=keepdim)
+
+
+# --- softmax over the last dim, with its scale and masks fused --------------------------------
+def _causal(shape):
+    """True where query i (dim -2) may attend to key j (dim -1): j <= i, PyTorch's
+    upper-left aligned ``is_causal``."""
+    return np.tril(np.ones(shape[-2:], dtype=bool))
+
+
+class Softmax(Op):
+    """softmax (``log``: log_softmax) over the last dim of ``s``, where ``s`` is ``x *
+    scale`` with an optional ``mask`` (bool: False drops the position, as -inf; float:
+    added) broadcast to ``x``'s shape, and with ``causal`` the keys past each query's
+    position (dim -2) dropped (``mask_bool`` says which kind of mask: a kernel sees no
+    dtypes). A row with nothing left gives NaN, as PyTorch's softmax;
+    with ``safe``, zeros (PyTorch's scaled_dot_product_attention). One primitive, so a
+    backend can run the whole row -- scale, mask, max, exp and normalisation -- in two
+    passes (WebGL: one row statistic, one output pass)."""
+    name = "softmax"
+    saves = ("out",)
+    __slots__ = ()
+
+    @classmethod
+    def infer(cls, x, *mask, scale, causal, log, safe, mask_bool=False):
+        if not x.dtype.is_floating_point:
+            raise TypeError(f"softmax: expected a floating point input, got {x.dtype}")
+        if x.ndim == 0:
+            raise ValueError("softmax: the fused kernel needs at least one dim "
+                             "(reshape a scalar to (1,) first)")
+        if causal and x.ndim < 2:
+            raise ValueError(f"softmax: a causal mask needs (..., L, S) scores, got shape "
+                             f"{tuple(x.shape)}")
+        if mask:
+            m = mask[0]
+            nd = len(x.shape)
+            if m.ndim > nd or any(d not in (1, e) for d, e in
+                                  zip(m.shape, x.shape[nd - m.ndim:])):
+                raise ValueError(f"softmax: mask of shape {tuple(m.shape)} does not broadcast "
+                                 f"to the scores' shape {tuple(x.shape)}")
+            if not (m.dtype is dtypes.bool_ or m.dtype.is_floating_point):
+                raise TypeError(f"softmax: the mask must be bool or floating point, got "
+                                f"{m.dtype}")
+            if mask_bool != (m.dtype is dtypes.bool_):
+                raise ValueError(f"softmax: mask_bool={mask_bool} but the mask is {m.dtype}")
+        return tuple(x.shape), x.dtype
+
+    @staticmethod
+    def ref(x, *mask, scale, causal, log, safe, mask_bool=False):
+        s = x * np.float32(scale)
+        if mask:
+            m = mask[0]
+            s = np.where(m, s, -np.inf) if m.dtype == bool else s + m
+        if causal:
+            s = np.where(_causal(x.shape), s, -np.inf)
+        s = np.broadcast_to(s, x.shape)
+        mx = np.max(s, axis=-1, keepdims=True) if x.shape[-1] else np.zeros(s.shape)
+        mx = np.where(mx == -np.inf, 0.0, mx)     # a row of +inf or NaN gives NaN, as PyTorch
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            e = np.exp(s - mx)
+            z = np.sum(e, axis=-1, keepdims=True)
+            out = s - mx - np.log(z) if log else e / z
+        if safe:
+            out = np.where(np.all(s == -np.inf, axis=-1, keepdims=True), 0.0, out)
+        return out.astype(x.dtype)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        a = self.attrs
+        gx = SoftmaxBackward.apply(g, self.out, scale=a["scale"], log=a["log"]) \
+            if x.requires_grad else None
+        if len(self.inputs) == 1:
+            return (gx,)
+        m = self.inputs[1]
+        gm = None
+        if m.requires_grad and m.dtype.is_floating_point:  # an added mask: d s / d mask = 1
+            gm = unbroadcast(SoftmaxBackward.apply(g, self.out, scale=1.0, log=a["log"]),
+                             m.shape)
+        return gx, gm
+
+
+class SoftmaxBackward(Op):
+    """The gradient of :class:`Softmax` with respect to its scaled scores, times ``scale``:
+    ``scale * y * (g - sum(g * y))`` (``log``: ``scale * (g - exp(y) * sum(g))``), sums over
+    the last dim. Its own primitive, so a backend can run it in two passes (one row
+    reduction, one elementwise pass)."""
+    name = "softmax_backward"
+    differentiable = False      # backward passes run without recording (no create_graph)
+    saves = None
+    __slots__ = ()
+
+    @classmethod
+    def infer(cls, g, y, *, scale, log):
+        if tuple(g.shape) != tuple(y.shape):
+            raise ValueError(f"softmax_backward: gradient {tuple(g.shape)} and output "
+                             f"{tuple(y.shape)} differ in shape")
+        return tuple(y.shape), y.dtype
+
+    @staticmethod
+    def ref(g, y, *, scale, log):
+        with np.errstate(invalid="ignore", over="ignore"):
+            if log:
+                out = g - np.exp(y) * np.sum(g, axis=-1, keepdims=True)
+            else:
+                out = y * (g - np.sum(g * y, axis=-1, keepdims=True))
+        return (out * np.float32(scale)).astype(y.dtype)

@@ -1,8 +1,10 @@
 """Reductions (sum, amax, amin, argmax, argmin): shaders/reduce.glsl, reading views in
-place, with long sums, maxima and minima split into chunks."""
+place, with long sums, maxima and minima split into chunks; softmax and its backward over
+the last dim, scale and masks fused in: shaders/softmax.glsl, two passes each."""
+from .bridge import GLBuffer
 from .movement import permuted, view
 from .registry import register
-from .shapes import numel, pad, strides
+from .shapes import bcast_strides, numel, pad, strides
 
 # Positions per chunk of a long sum, max or min: one fragment walks a chunk, and a second
 # pass combines the chunks, so few outputs over many positions still run as many parallel
@@ -70,3 +72,38 @@ def argmax(be, bufs, shapes, shape, dtype, attrs):
 @register("argmin", shaders=("reduce",), lazy_inputs=True)
 def argmin(be, bufs, shapes, shape, dtype, attrs):
     return reduce(be, "ARGMIN", bufs, shapes[0], shape, (attrs["axis"],))
+
+
+# --- softmax and its backward: shaders/softmax.glsl, two passes each ------------------------
+def _softmax_pass(be, which, shape, inputs, uniforms, defines=()):
+    """One pass of softmax.glsl (PASS ``which``) into a new buffer of ``shape``."""
+    return be.new(shape, "softmax", (("PASS", which),) + tuple(defines), inputs, uniforms)
+
+
+@register("softmax", shaders=("softmax",))
+def softmax(be, bufs, shapes, shape, dtype, attrs):
+    if not numel(shape):
+        return GLBuffer(0)
+    rows = numel(shape[:-1])
+    mask = len(bufs) == 2
+    kind = 0 if not mask else (1 if attrs["mask_bool"] else 2)
+    uniforms = {"u_xshape": pad(shape), "u_scale": attrs["scale"],
+                "u_mst": list(bcast_strides(tuple(shapes[1]), tuple(shape))) if mask
+                else [0] * 6}
+    inputs = {"u_a": bufs[0], "u_b": bufs[1] if mask else bufs[0]}
+    defines = (("MASK", kind), ("CAUSAL", int(attrs["causal"])))
+    lse = _softmax_pass(be, 0, (rows,), inputs, dict(uniforms), defines)
+    return _softmax_pass(be, 1, shape, {**inputs, "u_c": lse}, uniforms,
+                         defines + (("LOG", int(attrs["log"])), ("SAFE", int(attrs["safe"]))))
+
+
+@register("softmax_backward", shaders=("softmax",))
+def softmax_backward(be, bufs, shapes, shape, dtype, attrs):
+    if not numel(shape):
+        return GLBuffer(0)
+    rows = numel(shape[:-1])
+    inputs = {"u_a": bufs[0], "u_b": bufs[1]}
+    uniforms = {"u_xshape": pad(shape), "u_scale": attrs["scale"], "u_mst": [0] * 6}
+    defines = (("LOG", int(attrs["log"])),)
+    r = _softmax_pass(be, 2, (rows,), inputs, dict(uniforms), defines)
+    return _softmax_pass(be, 3, shape, {**inputs, "u_c": r}, uniforms, defines)

@@ -1,18 +1,9 @@
 """Attention: ``scaled_dot_product_attention``, with PyTorch's masks and results."""
 import math
 
-import numpy as np
-
-from ...functions.elementwise import where
 from ...functions.linalg import matmul
-from ...functions.reduction import softmax
-from ...tensor import tensor
+from ...functions.reduction import masked_softmax
 from .dropout import dropout
-
-
-def _causal_mask(n, s, device=None):
-    """True on and below the diagonal: query i may attend to keys 0..i."""
-    return tensor(np.tril(np.ones((n, s), dtype=bool)), device=device)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
@@ -27,20 +18,15 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         reps = query.shape[-3] // key.shape[-3]
         key = key.repeat_interleave(reps, -3)
         value = value.repeat_interleave(reps, -3)
-    n, s = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = matmul(query, key.transpose(-2, -1)) * scale
-    if is_causal:
-        if attn_mask is not None:
-            raise RuntimeError("scaled_dot_product_attention: explicit attn_mask should not "
-                               "be set when is_causal=True")
-        attn_mask = _causal_mask(n, s, query.device)
-    if attn_mask is not None:
-        if attn_mask.dtype.name == "bool":
-            scores = where(attn_mask, scores, -math.inf)
-        else:
-            scores = scores + attn_mask
-    weights = softmax(scores, -1)
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("scaled_dot_product_attention: explicit attn_mask should not "
+                           "be set when is_causal=True")
+    # scale, mask (the causal one made in the kernel, not uploaded), max-subtracted exp and
+    # normalisation as one primitive; a row left with no key gives zeros, as PyTorch's
+    # SDPA does (its plain softmax gives NaN)
+    weights = masked_softmax(matmul(query, key.transpose(-2, -1)), attn_mask, scale,
+                             causal=is_causal, safe=True)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
     return matmul(weights, value)

@@ -4,16 +4,22 @@ match. Its boolean masks mark what is *left out* (True), as in PyTorch (the oppo
 ``F.scaled_dot_product_attention``'s); float masks are added to the scores."""
 import math
 
+import numpy as np
+
 from ...functions.elementwise import where
 from ...functions.linalg import matmul
 from ...functions.shape import cat
-from ...functions.reduction import softmax
-from ...tensor import zeros
+from ...functions.reduction import masked_softmax
+from ...tensor import tensor, zeros
 from .. import functional as F
-from ..functional.attention import _causal_mask
 from .. import init
 from ..module import Module, Parameter
 from .linear import Linear
+
+
+def _causal_mask(n, s, device=None):
+    """True on and below the diagonal: query i may attend to keys 0..i."""
+    return tensor(np.tril(np.ones((n, s), dtype=bool)), device=device)
 
 
 class MultiheadAttention(Module):
@@ -105,10 +111,8 @@ class MultiheadAttention(Module):
         q = q.reshape(tgt, bsz, h, hd).permute(1, 2, 0, 3)
         k = k.reshape(src, bsz, h, hd).permute(1, 2, 0, 3)
         v = v.reshape(src, bsz, h, hd).permute(1, 2, 0, 3)
-        scores = matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))
-        if mask is not None:
-            scores = scores + mask
-        weights = softmax(scores, -1)
+        # scale, mask and softmax as one primitive (two passes on WebGL)
+        weights = masked_softmax(matmul(q, k.transpose(-2, -1)), mask, 1.0 / math.sqrt(hd))
         if self.dropout > 0.0 and self.training:
             weights = F.dropout(weights, self.dropout, True)
         out = matmul(weights, v).permute(2, 0, 1, 3).reshape(tgt, bsz, e)

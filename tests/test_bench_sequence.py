@@ -1,0 +1,31 @@
+"""The sequence-model bench cases (issue #13: an LSTM and a transformer training step, GPT
+generation) run on both sides of the bench page at tiny sizes, and the webdl side reports
+its per-op overhead. A smoke test: the timings themselves come from `webdl_tools bench`."""
+from webdl_tools.cli import BENCH_CASES, SEQUENCE_CASES, TARGETS, _print_profiles
+
+TINY = {"lstm": {"batch": 2, "seq": 3, "hidden": 8, "inp": 4},
+        "transformer": {"batch": 2, "seq": 4, "d_model": 8, "heads": 2, "layers": 2, "ffn": 16},
+        "generate": {"tokens": 5, "vocab": 11, "d": 8, "heads": 2, "layers": 2, "context": 4}}
+
+
+def test_sequence_cases_registered():
+    assert {c["kind"] for c in SEQUENCE_CASES} == set(TINY)
+    assert all(c in BENCH_CASES and c["profile"] for c in SEQUENCE_CASES)
+    assert TARGETS["lstm 2x256 train step"] == TARGETS["transformer 4x128 train step"] == 1.3
+
+
+def test_sequence_cases_run_in_the_page(browser, capsys):
+    page = browser.new_page("bench.html")
+    try:
+        cases = [{**c, "args": TINY[c["kind"]], "reps": 1, "warmup": 0} for c in SEQUENCE_CASES]
+        out = page.evaluate("cfg => bench.run(cfg)", {"cases": cases})
+    finally:
+        page.close()
+    assert [r["id"] for r in out["results"]] == [c["id"] for c in SEQUENCE_CASES]
+    for r in out["results"]:
+        assert r["webdl"]["median"] > 0 and r["tfjs"]["median"] > 0, r
+        ops, draws, us_per_op, host_ms, total_ms = r["profile"]
+        assert ops > 20 and draws > 0 and 0 < host_ms <= total_ms, r
+        assert abs(us_per_op - host_ms * 1000 / ops) < 1e-6 * us_per_op + 1e-9, r
+    _print_profiles(out["results"])
+    assert "host us/op" in capsys.readouterr().out
