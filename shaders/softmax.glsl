@@ -11,7 +11,8 @@
 //   PASS 1 (one fragment per element): exp(s - lse) (LOG: s - lse); SAFE: 0 in a row whose
 //          lse is -inf (scaled_dot_product_attention), else NaN there.
 //   PASS 2 (one fragment per row): r = sum(g * y) (LOG: sum(g)).
-//   PASS 3 (one fragment per element): u_scale * y * (g - r) (LOG: u_scale * (g - exp(y) r)).
+//   PASS 3 (one fragment per element): u_scale * y * (g - r) (LOG: u_scale * (g - exp(y) r),
+//   0 where y = -inf: a dropped position takes no gradient).
 #ifndef MASK
 #define MASK 0
 #endif
@@ -93,7 +94,8 @@ void main() {
 #else
     float g = fetch(u_a, i), y = fetch(u_b, i), r = fetch(u_c, i / n);
 #if LOG
-    emit(u_scale * (g - safe_exp(y) * r));
+    // a dropped position (y = -inf) takes no gradient, as after PyTorch's masked_fill
+    emit(isinf(y) && y < 0.0 ? 0.0 : u_scale * (g - safe_exp(y) * r));
 #else
     emit(u_scale * y * (g - r));
 #endif

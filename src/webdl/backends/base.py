@@ -16,6 +16,8 @@ What a backend must provide:
   the input buffers (whose shapes are ``shapes``)
 - ``fused``: the set of composite ops it runs as fused kernels (may be empty)
 - ``realize(buf)`` / ``realize_many(bufs)``: compute deferred buffers now (lazy backends)
+- ``has_kernel(name)``: False for a primitive it cannot run yet (a backend in progress);
+  the functions above then write that op with others where they can (softmax)
 """
 
 
@@ -37,6 +39,9 @@ class Backend:
 
     def memory_stats(self):
         return {}
+
+    def has_kernel(self, name):
+        return True
 
     def free(self, buf):
         pass

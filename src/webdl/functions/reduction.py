@@ -4,6 +4,8 @@ import builtins
 import collections
 import math
 
+import numpy as np
+
 from .. import dtypes
 from ..ops.reduce import (Sum, Amax, Amin, Argmax, Argmin, Softmax, norm_dim, norm_dims,
                           reduced_shape)
@@ -176,8 +178,30 @@ def masked_softmax(x, mask=None, scale=1.0, causal=False, log=False, safe=False)
         shape = broadcast_shapes("softmax", tuple(x.shape), tuple(mask.shape))
         if shape != tuple(x.shape):
             x = x.expand(shape)
+    if not x.device.backend.has_kernel("softmax"):
+        return _softmax_composite(x, mask, float(scale), bool(causal), bool(log), bool(safe))
     return Softmax.apply(x, *masks, scale=float(scale), causal=bool(causal), log=bool(log),
                          safe=bool(safe), mask_bool=mask is not None and mask.dtype is dtypes.bool_)
+
+
+def _softmax_composite(x, mask, scale, causal, log, safe):
+    """``masked_softmax`` written with other primitives (``Softmax.ref``'s steps), for a
+    backend without the fused kernel: several passes instead of two."""
+    s = x * scale
+    if mask is not None:
+        s = where(mask, s, -math.inf) if mask.dtype is dtypes.bool_ else s + mask
+    if causal:
+        keep = x.new_tensor(np.tril(np.ones(tuple(x.shape[-2:]), dtype=bool)))
+        s = where(keep, s, -math.inf)
+    last = (s.ndim - 1,)
+    m = Amax.apply(s.detach(), axes=last, keepdim=True)
+    m = where(m == -math.inf, 0.0, m)     # a row of +inf or NaN still gives NaN
+    z = Sum.apply((s - m).exp(), axes=last, keepdim=True)
+    out = (s - m) - z.log() if log else (s - m).exp() / z
+    if safe:                              # a row with every position dropped: zeros
+        dropped = Sum.apply((s != -math.inf).float(), axes=last, keepdim=True) == 0
+        out = where(dropped, 0.0, out)
+    return out
 
 
 def _softmax_along(name, x, dim, dtype, log):

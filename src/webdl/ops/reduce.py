@@ -229,8 +229,9 @@ class SoftmaxBackward(Op):
     @staticmethod
     def ref(g, y, *, scale, log):
         with np.errstate(invalid="ignore", over="ignore"):
-            if log:
-                out = g - np.exp(y) * np.sum(g, axis=-1, keepdims=True)
+            if log:     # a dropped position (y = -inf) takes no gradient
+                out = np.where(y == -np.inf, 0.0,
+                               g - np.exp(y) * np.sum(g, axis=-1, keepdims=True))
             else:
                 out = y * (g - np.sum(g * y, axis=-1, keepdims=True))
         return (out * np.float32(scale)).astype(y.dtype)

@@ -54,6 +54,10 @@ class WebGPUBackend(Backend):
         self.functions = elementwise_functions(bridge._source("elementwise"))
         self.matmul_tiled = not info["isFallbackAdapter"]     # see matmul.DIRECT_TILE
         self._programs = bridge.Programs()
+        self._missing = frozenset(missing_kernels())
+
+    def has_kernel(self, name):
+        return name not in self._missing
 
     def realize_many(self, bufs):
         return _realize_many(self, bufs)
