@@ -123,3 +123,18 @@ def test_jupyterlite_notebook(browser, reference_loss):
     assert "Error" not in outputs
     local_only(browser, since)
     page.close()
+
+
+def test_notebook_menu_links_the_three_hosts(browser):
+    """The notebook's Other hosts menu opens each host page, and the server serves it."""
+    import urllib.request
+    page = browser.new_page("")
+    page.click("#hosts summary")
+    links = page.eval_on_selector_all("#hosts a", "as => as.map(a => a.href)")
+    assert [u.split("?")[0][len(browser.base):] for u in links] == [
+        "vendor/pyodide/console.html", "vendor/lite/notebooks/index.html", "hosts/pyscript.html"]
+    assert page.is_visible("#hosts a >> nth=0")
+    for u in links:
+        with urllib.request.urlopen(u) as r:
+            assert r.status == 200 and b"<html" in r.read().lower()
+    page.close()
