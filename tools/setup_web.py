@@ -327,8 +327,11 @@ def setup_console():
 def setup_pyscript():
     """@pyscript/core's dist/ (npm) into web/vendor/pyscript/."""
     src = os.path.join(ROOT, "node_modules", "@pyscript", "core", "dist")
-    n = sum(copy_if_changed(os.path.join(src, f), os.path.join(VENDOR, "pyscript", f))
-            for f in sorted(os.listdir(src)) if not f.endswith(".map"))
+    dst = os.path.join(VENDOR, "pyscript")
+    files = [f for f in sorted(os.listdir(src)) if not f.endswith(".map")]
+    for f in set(os.listdir(dst) if os.path.isdir(dst) else ()) - set(files):
+        os.remove(os.path.join(dst, f))   # another version's chunks
+    n = sum(copy_if_changed(os.path.join(src, f), os.path.join(dst, f)) for f in files)
     if n:
         log(f"copied {n} PyScript file(s) into web/vendor/pyscript")
 
