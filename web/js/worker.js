@@ -60,7 +60,8 @@ async function start() {
   progress("gpu", "probing WebGL2");
   pyodide.runPython("import webdl, numpy, webdl.apps.runner");
   const info = JSON.parse(pyodide.runPython(
-    "import json, webdl.backends.webgl.bridge as b; json.dumps(b.probe())"));
+    "import json, webdl.backends.webgl.bridge as b; json.dumps(b.gpu_info())",
+    { globals: pyodide.toPy({}) }));
   const backend = pyodide.runPython("str(webdl.get_default_device())");
   return {
     renderer: info.renderer || null, backend, gpu: info,

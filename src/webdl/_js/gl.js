@@ -1,8 +1,9 @@
-// The WebGL2 bridge that webdl's Python WebGL backend drives. It ships inside the webdl
-// wheel (webdl/_js/gl.js); webdl.backends.webgl.bridge instantiates it through Pyodide's
-// FFI in whatever Pyodide imports webdl (a worker or a page's main thread). It owns the context, a texture pool keyed by texture size, a
-// program cache keyed by kernel name, and upload/readback. Tensors are R32F textures in
-// row-major order, element i at texel (i % width, i / width).
+// The WebGL2 bridge that webdl's Python WebGL backend drives. It ships inside the wheel
+// (webdl/_js/gl.js); webdl.backends.webgl.bridge evaluates it through Pyodide's FFI in any
+// Pyodide that imports webdl (a worker or a page's main thread). It owns the context, a
+// texture pool keyed by texture size, a program cache keyed by kernel name, and
+// upload/readback. Tensors are R32F textures in row-major order, element i at texel
+// (i % width, i / width).
 "use strict";
 
 const MAX_WIDTH = 4096;

@@ -57,12 +57,18 @@ def js_error(e):
 _gl, _why = _start()
 
 
+def gpu_info():
+    """What the start found: gl.js's probe ({ok, renderer, ..., error}), or {ok: False,
+    error} where there is no bridge."""
+    return json.loads(_gl.probe()) if _gl is not None else {"ok": False, "error": _why}
+
+
 def probe():
-    """The GPU's capabilities as gl.js reports them ({ok, renderer, ..., error});
-    ImportError where there is no bridge (CPython, a JS runtime without WebGL2)."""
+    """The GPU's capabilities as gl.js reports them; ImportError where there is no bridge
+    (CPython, a JS runtime without WebGL2, a page that forbids evaluating it)."""
     if _gl is None:
         raise ImportError(_why)
-    return json.loads(_gl.probe())
+    return gpu_info()
 
 
 def on_main_thread():
