@@ -34,6 +34,11 @@ def reference_loss():
     return float(loss)
 
 
+def shot(page, name):
+    os.makedirs(os.path.join(ROOT, "test-output"), exist_ok=True)
+    page.screenshot(path=os.path.join(ROOT, "test-output", name))
+
+
 def wheel_url(browser):
     import json
     return browser.base + "vendor/" + json.load(open(os.path.join(VENDOR, "manifest.json")))[
@@ -68,7 +73,10 @@ def test_pyodide_console(browser, reference_loss):
         page.wait_for_function(f"n => {TERM_TEXT}.split('\\n').filter(l => /^(>>>|\\.\\.\\.) /"
                                ".test(l)).length >= n", arg=k + 2)
     text = page.evaluate(f"() => {TERM_TEXT}")
-    device, loss = LOSS.search(text).groups()
+    shot(page, "host-console.png")
+    m = LOSS.search(text)
+    assert m, text[-2000:]
+    device, loss = m.groups()
     assert device == "webgl"
     assert abs(float(loss) - reference_loss) <= 1e-3 * max(1.0, reference_loss), (
         loss, reference_loss)
@@ -89,6 +97,7 @@ def test_pyscript_superres(browser):
     page.goto(browser.base + "hosts/pyscript.html")
     page.wait_for_function("() => document.getElementById('status').textContent"
                            ".startsWith('upscaled')")
+    shot(page, "host-pyscript.png")
     assert page.inner_text("#status") == "upscaled 128x128 to 256x256 on webgl"
     pixels = page.evaluate("""() => {
         const c = document.getElementById('result');
@@ -113,14 +122,17 @@ def test_jupyterlite_notebook(browser, reference_loss):
     page.wait_for_selector(".jp-Notebook .jp-Cell")   # the cells run once the kernel is up
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).first.click()
-    page.wait_for_function("() => /device \\w+ loss \\d/.test("
+    page.wait_for_function("() => /device \\w+ loss \\d|Error/.test("   # an error ends it early
                            "document.querySelector('.jp-Notebook').innerText)")
     outputs = page.inner_text(".jp-Notebook")
+    assert "Error" not in outputs, outputs
+    first = page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputArea").inner_text()
+    assert "%pip install webdl" in first
+    shot(page, "host-jupyterlite.png")
     device, loss = LOSS.search(outputs).groups()
     assert device == "webgl"
     assert abs(float(loss) - reference_loss) <= 1e-3 * max(1.0, reference_loss)
     assert "webdl: default device 'webgl'" in outputs
-    assert "Error" not in outputs
     local_only(browser, since)
     page.close()
 
