@@ -150,3 +150,21 @@ def test_notebook_menu_links_the_three_hosts(browser):
         with urllib.request.urlopen(u) as r:
             assert r.status == 200 and b"<html" in r.read().lower()
     page.close()
+
+
+def test_a_page_that_forbids_eval_gets_cpu_and_the_reason(browser):
+    """Under a Content-Security-Policy without 'unsafe-eval' the bridge can't be evaluated:
+    `import webdl` still works, on cpu, and says why. The server sends the strict policy for
+    any path but the worker's own, so the worker script under another spelling of its path
+    (js%2Fworker.js) runs under it."""
+    page = browser.new_page("")
+    info = page.evaluate("""() => new Promise((resolve) => {
+        const w = new Worker(new URL('js%2Fworker.js', location.href));
+        w.onmessage = (ev) => { if (ev.data.type === 'ready') { resolve(ev.data.info || ev.data); w.terminate(); } };
+        w.postMessage({ type: 'ready', id: 1 });
+    })""")
+    assert "backend" in info, info
+    assert info["backend"] == "cpu"
+    assert info["gpu"]["ok"] is False
+    assert "Content-Security-Policy" in info["gpu"]["error"] and "unsafe-eval" in info["gpu"]["error"]
+    page.close()
