@@ -51,15 +51,16 @@ CORE = {
 PACKAGES = ["numpy", "pillow", "micropip", "packaging", "ssl", "sqlite3", "ipython", "jedi"]
 # console.html of npm pyodide@0.27.7 (the REPL page of the Pyodide distribution)
 CONSOLE_SHA256 = "348486f4d0ac9792644bfabe2b49bcfa73197baafd7634244c97ae160343ba6b"
-# its CDN scripts -> the same files from npm packages (package.json), served from vendor/console/
+# its CDN scripts (each a quoted URL in the page) -> the same files from npm packages
+# (package.json; jquery.terminal 2.35.2 is not on npm, 2.35.3 is), served from vendor/console/
 CONSOLE_CDN = {
-    "https://cdn.jsdelivr.net/npm/jquery\"": ("jquery/dist/jquery.min.js", "jquery.min.js\""),
-    "https://cdn.jsdelivr.net/npm/jquery.terminal@2.35.2/js/jquery.terminal.min.js": (
-        "jquery.terminal/js/jquery.terminal.min.js", "jquery.terminal.min.js"),
-    "https://cdn.jsdelivr.net/npm/jquery.terminal@2.35.2/js/unix_formatting.min.js": (
-        "jquery.terminal/js/unix_formatting.js", "unix_formatting.min.js"),
-    "https://cdn.jsdelivr.net/npm/jquery.terminal@2.35.2/css/jquery.terminal.min.css": (
-        "jquery.terminal/css/jquery.terminal.min.css", "jquery.terminal.min.css"),
+    "https://cdn.jsdelivr.net/npm/jquery": "jquery/dist/jquery.min.js",
+    "https://cdn.jsdelivr.net/npm/jquery.terminal@2.35.2/js/jquery.terminal.min.js":
+        "jquery.terminal/js/jquery.terminal.min.js",
+    "https://cdn.jsdelivr.net/npm/jquery.terminal@2.35.2/js/unix_formatting.min.js":
+        "jquery.terminal/js/unix_formatting.js",
+    "https://cdn.jsdelivr.net/npm/jquery.terminal@2.35.2/css/jquery.terminal.min.css":
+        "jquery.terminal/css/jquery.terminal.min.css",
 }
 # JupyterLite: the kernel 0.6.x runs Pyodide 0.27 (built against 0.27.6, the same ABI);
 # jupyter-server indexes the site's notebooks at build time
@@ -311,12 +312,13 @@ def setup_console():
     if hashlib.sha256(html).hexdigest() != CONSOLE_SHA256:
         raise SetupError("sha256 mismatch for console.html of npm pyodide@" + PYODIDE_VERSION)
     html = html.decode()
-    for url, (src, local) in CONSOLE_CDN.items():
-        if url not in html:
+    for url, src in CONSOLE_CDN.items():
+        local = os.path.basename(src)
+        if f'"{url}"' not in html:
             raise SetupError(f"console.html no longer loads {url}")
-        html = html.replace(url, "../console/" + local)
+        html = html.replace(f'"{url}"', f'"../console/{local}"')
         copy_if_changed(os.path.join(ROOT, "node_modules", src),
-                        os.path.join(VENDOR, "console", local.rstrip('"')))
+                        os.path.join(VENDOR, "console", local))
     out = os.path.join(PYODIDE_DIR, "console.html")
     if not os.path.exists(out) or open(out).read() != html:
         with open(out, "w") as f:
