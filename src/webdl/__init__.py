@@ -26,6 +26,10 @@ globals().update(_FUNCTIONS)    # webdl.sum, webdl.cat, ...: the functions' one 
 
 __version__ = "0.1.0"
 
+_line = _backends.choose_default()   # webgl where the browser's GPU is usable, else cpu
+if _line and not _backends._bridge.quiet():
+    print(_line)
+
 
 def memory_stats(device=None):
     """Device memory in use: for WebGL, live textures and bytes, pooled bytes, programs,

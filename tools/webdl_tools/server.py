@@ -21,6 +21,17 @@ HEADERS = {
     "Cache-Control": "no-cache",
 }
 
+# Pages and workers whose scripts evaluate code: the benchmark page loads TensorFlow.js,
+# which evaluates strings; in the worker, `import webdl` evaluates its WebGL bridge (gl.js,
+# shipped in the wheel) with Function, as it does in any Pyodide. A dedicated worker takes
+# its CSP from its own script's response. The worker runs the user's Python, which reaches
+# all of JS through Pyodide's `js` module anyway.
+EVAL_ALLOWED = ("/bench.html", "/js/worker.js")
+# Other projects' apps we serve as hosts of webdl (Pyodide's console.html, JupyterLite,
+# PyScript and our pages for it): they come with their own scripts' needs (inline scripts,
+# eval, blob workers), so this site's CSP is not sent for them; the isolation headers are.
+HOST_APPS = ("/vendor/pyodide/console.html", "/vendor/lite/", "/vendor/pyscript/", "/hosts/")
+
 
 class Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
@@ -29,9 +40,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                       ".whl": "application/octet-stream", ".zip": "application/zip"}
 
     def end_headers(self):
+        path = self.path.split("?")[0]
         for k, v in HEADERS.items():
-            if k == "Content-Security-Policy" and self.path.split("?")[0] == "/bench.html":
-                # the benchmark page loads TensorFlow.js, which evaluates strings
+            if k == "Content-Security-Policy" and path.startswith(HOST_APPS):
+                continue
+            if k == "Content-Security-Policy" and path in EVAL_ALLOWED:
                 v = v.replace("'wasm-unsafe-eval'", "'wasm-unsafe-eval' 'unsafe-eval'")
             self.send_header(k, v)
         super().end_headers()

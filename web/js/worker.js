@@ -2,8 +2,8 @@
 // Python drives the GPU synchronously while the page stays responsive. The page talks to
 // it by messages: {type: "run", id, code} -> {type: "result", id, ...} and streamed
 // {type: "stream", id, name, text} for stdout/stderr.
+// The GL bridge is not here: `import webdl` makes it from the wheel, as in any Pyodide.
 "use strict";
-importScripts("gl.js");
 importScripts("gpu.js"); // WebGPU (issue 17): the block "WebGPU" in start()
 
 const base = new URL("../", self.location.href).href;
@@ -30,15 +30,12 @@ async function start() {
   await pyodide.loadPackage(manifest.packages, { messageCallback: () => {} });
   progress("webdl", "installing webdl");
   await pyodide.loadPackage(base + "vendor/" + manifest.webdl_wheel, { messageCallback: () => {} });
-  progress("gpu", "probing WebGL2");
   const opts = new URL(self.location.href).searchParams;
-  const bridge = new GLBridge(new OffscreenCanvas(1, 1), {
+  self.webdlConfig = {   // read by webdl's bridge on import
+    quiet: true,                                             // the page shows the device itself
     noFloat: opts.get("gpu") === "nofloat",                  // tests force the refusal path
     liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined,
-  });
-  const info = JSON.parse(bridge.init());
-  self.bridge = bridge;
-  pyodide.registerJsModule("webdl_gl", bridge);
+  };
   pyodide.registerJsModule("webdl_display", {
     emit: (kind, json) => { flush(); postMessage({ type: "display", id: current, kind, data: JSON.parse(json) }); },
     // binary payloads (images) travel as transferable bytes, not JSON
@@ -62,8 +59,8 @@ async function start() {
     },
   });
   // --- WebGPU (issue 17): a second GPU backend where the page has an adapter (registered
-  // before webdl is imported, as webdl_gl). Python waits for its readbacks through JSPI
-  // (cells run via callPromising, see "run" below). ?webgpu=off skips the probe. ---
+  // before webdl is imported). Python waits for its readbacks through JSPI (cells run via
+  // callPromising, see "run" below). ?webgpu=off skips the probe. ---
   let webgpu = { ok: false, error: "not probed (?webgpu=off)" };
   if (opts.get("webgpu") !== "off") {
     const gpu = new GPUBridge({ liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined });
@@ -72,12 +69,12 @@ async function start() {
     if (webgpu.ok) { self.gpuBridge = gpu; pyodide.registerJsModule("webdl_gpu", gpu); }
   }
   // --- end WebGPU ---
+  progress("gpu", "probing WebGL2");
   pyodide.runPython("import webdl, numpy, webdl.apps.runner");
-  let backend = "cpu";
-  if (info.ok) {
-    pyodide.runPython("import webdl; webdl.set_default_device('webgl')");
-    backend = "webgl";
-  }
+  const info = JSON.parse(pyodide.runPython(
+    "import json, webdl.backends.webgl.bridge as b; json.dumps(b.gpu_info())",
+    { globals: pyodide.toPy({}) }));
+  let backend = pyodide.runPython("str(webdl.get_default_device())");
   // --- WebGPU (issue 17), continued: ?device=webgpu makes it the default ---
   if (opts.get("device") === "webgpu" && webgpu.ok && webgpu.jspi) {
     pyodide.runPython("import webdl; webdl.set_default_device('webgpu')");

@@ -1,7 +1,7 @@
 """The device registry: device names (``cpu``, ``webgl``, ``webgpu``) to backends (see ``base``)."""
 from .base import Backend  # noqa: F401
 from .numpy_backend import NumpyBackend
-from .webgl import WebGLBackend
+from .webgl import WebGLBackend, bridge as _bridge
 from .webgpu import WebGPUBackend
 from .flags import cudnn, cuda, mps  # noqa: F401 - PyTorch's switches, accepted, ignored
 
@@ -97,3 +97,23 @@ def _load_webgpu():
 register("cpu", NumpyBackend())
 register("webgl", loader=_load_webgl)
 register("webgpu", loader=_load_webgpu)
+
+
+def choose_default():
+    """In a browser: ``webgl`` as the default device when the GPU is usable, ``cpu``
+    otherwise. Returns the line that says which (None on CPython, where ``cpu`` is the one
+    choice and nothing needs saying)."""
+    try:
+        _bridge.probe()
+    except ImportError:
+        return None
+    try:
+        set_default_device("webgl")
+        line = f"webdl: default device 'webgl' ({device('webgl').backend.info.get('renderer')})"
+    except RuntimeError as e:
+        set_default_device("cpu")
+        line = f"webdl: default device 'cpu' (the GPU is not usable: {e})"
+    if _bridge.on_main_thread():
+        line += ("\nwebdl: Python runs on this page's main thread, so the page is frozen while "
+                 "it computes; run Pyodide in a Web Worker for a responsive page")
+    return line

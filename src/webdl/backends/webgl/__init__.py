@@ -1,8 +1,8 @@
 """The WebGL2 backend: tensors live on the GPU as R32F textures and primitives run as GLSL
 ES 3.0 fragment shaders (shaders/*.glsl).
 
-It runs inside Pyodide, in the Web Worker that owns the WebGL2 context; the worker
-registers the JS bridge (web/js/gl.js) as the module ``webdl_gl``. Python computes each
+It runs inside Pyodide (a worker or a page's main thread); ``bridge`` evaluates the JS
+bridge (webdl/_js/gl.js, package data), which owns the WebGL2 context. Python computes each
 draw's uniforms (shapes, strides, parameters) and the bridge makes the GL calls. Data
 crosses to Python only in ``to_numpy`` (``.numpy()``, ``.item()``, printing).
 

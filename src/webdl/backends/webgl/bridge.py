@@ -1,30 +1,49 @@
-"""The JS side of the backend: calls into ``webdl_gl`` (web/js/gl.js, which the browser
-worker registers as a Python module), GPU buffers, shader sources, compiled programs and
-the draw call. JS exceptions come back as RuntimeErrors carrying the bridge's message.
+"""The JS side of the backend: the WebGL2 bridge (webdl/_js/gl.js, shipped in the wheel),
+GPU buffers, shader sources, compiled programs and the draw call. JS exceptions come back
+as RuntimeErrors carrying the bridge's message.
 
-``webdl_gl`` exists only in the browser runtime. Without it this module still imports (so
-the kernels and their registry can be checked on CPython); ``probe`` then raises.
+In any Pyodide (a worker or a page's main thread) this module instantiates the bridge
+itself: it evaluates gl.js from the package data through Pyodide's FFI (``js.Function``),
+and the bridge creates its own WebGL2 context (an OffscreenCanvas where one exists, else a
+canvas element). A host may set ``globalThis.webdlConfig`` before ``import webdl``:
+``{noFloat, liveCap}`` go to the bridge (tests force the refusal paths with them), and
+``quiet`` silences the one line ``import webdl`` prints. The bridge is also importable as the
+module ``webdl_gl`` (tests and tools call its hooks). On CPython there is no ``js`` module:
+this module still imports (so the kernels and their registry can be checked); ``probe``
+then raises.
 """
 import json
 import math
+import sys
+from importlib import resources
 
 try:
-    import webdl_gl as _gl
+    import js   # Pyodide's view of the JS global scope
 except ImportError:  # CPython: nothing can run, the package still imports
-    _gl = None
-
-# Render targets one draw writes at most: the packed matmul and conv shaders declare eight
-# outputs (o_color .. o_color7). WebGL2 promises only 4 (MAX_DRAW_BUFFERS); SwiftShader has 8.
-MAX_TARGETS = 8
+    js = None
 
 
-def probe():
-    """The GPU's capabilities as gl.js reports them; ImportError outside the browser."""
-    if _gl is None:
-        raise ImportError("the JS module 'webdl_gl' is missing (webdl's WebGL backend runs "
-                          "only inside the webdl browser runtime)")
-    _gen[0] = _gl.generation
-    return json.loads(_gl.probe())
+def _config():
+    """``globalThis.webdlConfig`` as a JS object, or None."""
+    return getattr(js, "webdlConfig", None) if js is not None else None
+
+
+def _start():
+    """Evaluate the wheel's gl.js and make the bridge: (bridge or None, why not)."""
+    if js is None:
+        return None, "no JS runtime (webdl's WebGL backend runs in Pyodide in a browser)"
+    if not (hasattr(js, "WebGL2RenderingContext")):
+        return None, "this JS runtime has no WebGL2"
+    source = resources.files("webdl").joinpath("_js", "gl.js").read_text()
+    try:
+        make = js.Function(source)
+    except Exception as e:  # noqa: BLE001 - a JsException: the page's CSP forbids eval
+        return None, (f"could not load webdl's WebGL bridge ({js_error(e)}); a page whose "
+                      "Content-Security-Policy lacks 'unsafe-eval' in script-src can't run it")
+    bridge = make().new(None, _config())
+    bridge.init()   # the context and the capability probe (its result: probe())
+    sys.modules["webdl_gl"] = bridge
+    return bridge, None
 
 
 def js_error(e):
@@ -33,6 +52,40 @@ def js_error(e):
     if "Error: " in msg:
         msg = msg.split("Error: ", 1)[1]
     return RuntimeError(msg.strip().splitlines()[0] if msg.strip() else "webgl: GPU call failed")
+
+
+_gl, _why = _start()
+
+
+def gpu_info():
+    """What the start found: gl.js's probe ({ok, renderer, ..., error}), or {ok: False,
+    error} where there is no bridge."""
+    return json.loads(_gl.probe()) if _gl is not None else {"ok": False, "error": _why}
+
+
+def probe():
+    """The GPU's capabilities as gl.js reports them; ImportError where there is no bridge
+    (CPython, a JS runtime without WebGL2, a page that forbids evaluating it)."""
+    if _gl is None:
+        raise ImportError(_why)
+    _gen[0] = _gl.generation
+    return gpu_info()
+
+
+def on_main_thread():
+    """True where Python runs on a page's main thread (PyScript's default, Pyodide's
+    console): there a long computation freezes the page until it ends."""
+    return js is not None and hasattr(js, "document")
+
+
+def quiet():
+    cfg = _config()
+    return bool(cfg is not None and getattr(cfg, "quiet", False))
+
+
+# Render targets one draw writes at most: the packed matmul and conv shaders declare eight
+# outputs (o_color .. o_color7). WebGL2 promises only 4 (MAX_DRAW_BUFFERS); SwiftShader has 8.
+MAX_TARGETS = 8
 
 
 def num(v):
@@ -145,7 +198,6 @@ def stop_profile():
 
 
 def _shader(name):
-    from importlib import resources
     return resources.files("webdl").joinpath("_shaders", name + ".glsl").read_text()
 
 

@@ -1,16 +1,23 @@
-// The WebGL2 bridge that webdl's Python WebGL backend drives (registered in Pyodide as the
-// JS module `webdl_gl`). It owns the context, a texture pool keyed by texture size, a
-// program cache keyed by kernel name, and upload/readback. Tensors are R32F textures in
-// row-major order, element i at texel (i % width, i / width).
+// The WebGL2 bridge that webdl's Python WebGL backend drives. It ships inside the wheel
+// (webdl/_js/gl.js); webdl.backends.webgl.bridge evaluates it through Pyodide's FFI in any
+// Pyodide that imports webdl (a worker or a page's main thread). It owns the context, a
+// texture pool keyed by texture size, a program cache keyed by kernel name, and
+// upload/readback. Tensors are R32F textures in row-major order, element i at texel
+// (i % width, i / width).
 "use strict";
 
 const MAX_WIDTH = 4096;
 const POOL_CAP_BYTES = 256 * 1024 * 1024; // free textures kept for reuse, at most
 const LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
 
+// an OffscreenCanvas where there is one (workers, modern pages), else a canvas element
+function newCanvas() {
+  return typeof OffscreenCanvas !== "undefined" ? new OffscreenCanvas(1, 1) : document.createElement("canvas");
+}
+
 class GLBridge {
   constructor(canvas, options = {}) {
-    this.canvas = canvas || new OffscreenCanvas(1, 1);
+    this.canvas = canvas || newCanvas();
     this.options = options; // {noFloat: true} pretends float32 rendering is missing (tests)
     this.liveBytes = 0;
     this.liveCap = options.liveCap || LIVE_CAP_BYTES;
@@ -87,7 +94,7 @@ class GLBridge {
   }
 
   recover() {
-    this.canvas = new OffscreenCanvas(1, 1);
+    this.canvas = newCanvas();
     this.gl = null;
     this.lost = false;
     this.textures = new Map();
@@ -440,4 +447,4 @@ class GLBridge {
   }
 }
 
-self.GLBridge = GLBridge;
+return GLBridge; // the file is a function body: webdl's loader evaluates it with Function
