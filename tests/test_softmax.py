@@ -64,3 +64,27 @@ def test_softmax_paths_match_pytorch(monkeypatch, kw, fused):
     np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5,
                                atol=1e-6)
     np.testing.assert_allclose(wx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_composite_safe_rows_of_added_minus_inf(monkeypatch):
+    """An added mask of -inf over a whole row (scaled_dot_product_attention's float masks):
+    the composite gives zeros and zero gradients there, as the primitive (checked against
+    PyTorch's SDPA in opinfo's sdpa[float_none_left]) does -- no 0/0 in its backward."""
+    import numpy as np
+    r = np.random.default_rng(3)
+    x = r.standard_normal((3, 4, 5)).astype("f4")
+    mask = r.standard_normal((4, 5)).astype("f4")
+    mask[1] = -np.inf
+    res = []
+    for fused in (True, False):
+        with monkeypatch.context() as mp:
+            mp.setattr(type(webdl.device("cpu").backend), "has_kernel",
+                       lambda self, name: fused or name != "softmax")
+            wx = webdl.tensor(x, requires_grad=True)
+            wm = webdl.tensor(mask, requires_grad=True)
+            y = masked_softmax(wx, wm, scale=0.5, safe=True)
+            (y * webdl.tensor(r.standard_normal(y.shape).astype("f4"))).sum().backward()
+            res.append([y.detach().numpy(), wx.grad.numpy()])
+    (a, ga), (b, gb) = res
+    assert np.isfinite(gb).all() and (b[:, 1] == 0).all() and (gb[:, 1] == 0).all()
+    np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)

@@ -194,14 +194,15 @@ def _softmax_composite(x, mask, scale, causal, log, safe):
         keep = x.new_tensor(np.tril(np.ones(tuple(x.shape[-2:]), dtype=bool)))
         s = where(keep, s, -math.inf)
     last = (s.ndim - 1,)
+    if safe:     # a row with every position dropped gives zeros, and zero gradients: its
+        # scores are replaced before the exp, so no 0/0 reaches the backward pass
+        dropped = Sum.apply((s != -math.inf).float(), axes=last, keepdim=True) == 0
+        s = where(dropped, 0.0, s)
     m = Amax.apply(s.detach(), axes=last, keepdim=True)
     m = where(m == -math.inf, 0.0, m)     # a row of +inf or NaN still gives NaN
     z = Sum.apply((s - m).exp(), axes=last, keepdim=True)
     out = (s - m) - z.log() if log else (s - m).exp() / z
-    if safe:                              # a row with every position dropped: zeros
-        dropped = Sum.apply((s != -math.inf).float(), axes=last, keepdim=True) == 0
-        out = where(dropped, 0.0, out)
-    return out
+    return where(dropped, 0.0, out) if safe else out
 
 
 def _softmax_along(name, x, dim, dtype, log):
