@@ -161,7 +161,9 @@ def test_a_page_that_forbids_eval_gets_cpu_and_the_reason(browser):
     info = page.evaluate("""() => new Promise((resolve) => {
         const w = new Worker(new URL('js%2Fworker.js', location.href));
         w.onmessage = (ev) => { if (ev.data.type === 'ready') { resolve(ev.data.info || ev.data); w.terminate(); } };
+        w.onerror = (e) => resolve({ error: 'worker failed: ' + e.message });
         w.postMessage({ type: 'ready', id: 1 });
+        setTimeout(() => resolve({ error: 'no ready message in 120 s' }), 120000);
     })""")
     assert "backend" in info, info
     assert info["backend"] == "cpu"

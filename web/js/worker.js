@@ -4,12 +4,13 @@
 // {type: "stream", id, name, text} for stdout/stderr.
 // The GL bridge is not here: `import webdl` makes it from the wheel, as in any Pyodide.
 "use strict";
-importScripts("gpu.js"); // WebGPU (issue 17): the block "WebGPU" in start()
 
 const base = new URL("../", self.location.href).href;
+importScripts(base + "js/gpu.js"); // WebGPU (issue 17): the block "WebGPU" in start()
 let pyodide = null;
 let current = null; // id of the cell being run
 let interrupt = null; // Int32Array over the page's SharedArrayBuffer, when isolated
+let promising = false; // cells run through JSPI (callPromising): only where WebGPU is usable
 
 function progress(stage, detail) {
   postMessage({ type: "progress", stage, detail });
@@ -67,6 +68,7 @@ async function start() {
     webgpu = JSON.parse(await gpu.init());
     webgpu.jspi = typeof WebAssembly.Suspending === "function";
     if (webgpu.ok) { self.gpuBridge = gpu; pyodide.registerJsModule("webdl_gpu", gpu); }
+    promising = webgpu.ok && webgpu.jspi;
   }
   // --- end WebGPU ---
   progress("gpu", "probing WebGL2");
@@ -143,9 +145,10 @@ self.onmessage = async (ev) => {
     try {
       const run = pyodide.globals.get("webdl").apps.runner.run_cell;
       const inputs = msg.inputs ? pyodide.toPy(msg.inputs) : null;
-      // through JSPI where the browser has it, so Python can wait on WebGPU (run_sync)
-      out = JSON.parse(typeof WebAssembly.Suspending === "function"
-        ? await run.callPromising(msg.code, inputs) : run(msg.code, inputs));
+      // through JSPI where WebGPU is usable, so Python can wait on it (run_sync); a plain
+      // call elsewhere (WebGL alone never waits on a promise)
+      out = JSON.parse(promising ? await run.callPromising(msg.code, inputs)
+        : run(msg.code, inputs));
       run.destroy();
       if (inputs) inputs.destroy();
     } catch (e) {
