@@ -125,8 +125,9 @@ def _exec(numel=-1, w=0, h=0):
 
 
 def flush():
-    """Run every queued draw and free now (before reading or writing textures directly)."""
-    if _pending:
+    """Run every queued draw and free now (before reading or writing textures directly).
+    A loop: the garbage collector may queue frees while the queue is being sent."""
+    while _pending:
         _exec()
 
 
