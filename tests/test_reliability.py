@@ -107,7 +107,10 @@ for step in range(1000):
         marks[step] = [s['textures'], s['bytes']]
 json.dumps([marks[10], marks[999], loss.item()])
 """)
-    assert r[0] == r[1], r
+    # no growth: after the shared page's earlier tests one texture they held may still go
+    # between the marks (the full suite sees 151 -> 150), never one more
+    assert r[1][0] <= r[0][0] and r[1][1] <= r[0][1], r
+    assert r[0][0] - r[1][0] <= 1, r
     assert r[2] < 0.3
 
 
