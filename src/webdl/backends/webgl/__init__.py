@@ -46,7 +46,42 @@ check(KERNELS, primitives())
 HOST_COPY_MAX = 1 << 16
 
 
-class WebGLBackend(Backend):
+class HostTransfer:
+    """Copies between numpy and a GPU backend's buffers, shared by the GPU backends: the
+    class names its buffer type (``buffer``), the bridge module that moves the data
+    (``transfer``: upload, check, download) and how many floats a readback of n writes."""
+
+    def _download_size(self, n):
+        return n
+
+    def from_numpy(self, array, dtype):
+        a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
+        buf = self.buffer(a.size)
+        if not dtype.is_floating_point and a.size <= HOST_COPY_MAX:
+            buf.host = np.array(array, dtype=dtype.np).reshape(-1)
+        if a.size:
+            self.transfer.upload(buf, a)
+        return buf
+
+    def to_numpy(self, buf, shape, dtype):
+        n = numel(shape)
+        if n == 0:
+            return np.zeros(shape, dtype=dtype.np)
+        buf = self.realize(buf)
+        self.transfer.check(buf)
+        if buf.host is not None:
+            return buf.host.reshape(shape).astype(dtype.np, copy=True)
+        data = np.empty(self._download_size(n), dtype=np.float32)
+        self.transfer.download(buf, n, data)
+        data = data[:n].reshape(shape)
+        if dtype.name == "bool":
+            return data != 0
+        if dtype.name == "int64":
+            return np.rint(data).astype(np.int64)
+        return data
+
+
+class WebGLBackend(HostTransfer, Backend):
     name = "webgl"
     fused = fused_ops(KERNELS, primitives())
     realize = elementwise.realize
@@ -65,33 +100,13 @@ class WebGLBackend(Backend):
         self._programs = bridge.Programs((("LOG2W", width.bit_length() - 1),))
         self.targets = min(MAX_TARGETS, info["maxDrawBuffers"])   # render targets per draw
 
-    # --- data across ---------------------------------------------------------------------------
-    def from_numpy(self, array, dtype):
-        a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
-        buf = GLBuffer(a.size)
-        if not dtype.is_floating_point and a.size <= HOST_COPY_MAX:
-            buf.host = np.array(array, dtype=dtype.np).reshape(-1)
-        if a.size:
-            bridge.upload(buf, a)
-        return buf
+    # --- data across: HostTransfer ---------------------------------------------------------
+    buffer = GLBuffer
+    transfer = bridge
 
-    def to_numpy(self, buf, shape, dtype):
-        n = numel(shape)
-        if n == 0:
-            return np.zeros(shape, dtype=dtype.np)
-        buf = self.realize(buf)
-        bridge.check(buf)
-        if buf.host is not None:
-            return buf.host.reshape(shape).astype(dtype.np, copy=True)
+    def _download_size(self, n):
         width = min(n, self._row)
-        data = np.empty(-(-n // width) * width, dtype=np.float32)   # whole texture rows
-        bridge.download(buf, n, data)
-        data = data[:n].reshape(shape)
-        if dtype.name == "bool":
-            return data != 0
-        if dtype.name == "int64":
-            return np.rint(data).astype(np.int64)
-        return data
+        return -(-n // width) * width                 # readback takes whole texture rows
 
     def full(self, shape, value, dtype):
         """A lazy constant: inlined as a uniform into the elementwise chains that use it,

@@ -14,10 +14,9 @@ kernels (kernels.py); matmul (matmul.py) and conv2d (conv.py: a fused op, direct
 its backward is convolutions again, or its composite) are WebGPU's own. What compiles when: a pipeline per (WGSL file, consts,
 generated code, output count); shapes, strides and parameters are uniforms.
 """
-import numpy as np
-
 from ..base import Backend
 from ...ops import primitives
+from ..webgl import HostTransfer
 from ..webgl.elementwise import realize_many as _realize_many
 from ..webgl.ir import Const, LazyBuf
 from ..webgl.shapes import numel, pad
@@ -28,17 +27,13 @@ from .registry import KERNELS, check, elementwise_functions, missing
 
 check(KERNELS, primitives())
 
-# As WebGL's: small uploaded int64/bool tensors keep a host copy, so reading them back
-# (index bounds, cross_entropy's target check) needs no GPU round trip.
-HOST_COPY_MAX = 1 << 16
-
 
 def missing_kernels():
     """The primitives that have no WebGPU kernel yet (running one raises)."""
     return missing(KERNELS, primitives(), elementwise_functions(bridge._source("elementwise")))
 
 
-class WebGPUBackend(Backend):
+class WebGPUBackend(HostTransfer, Backend):
     name = "webgpu"
     fused = fused_ops(KERNELS, primitives())
     realize = elementwise.realize
@@ -62,32 +57,9 @@ class WebGPUBackend(Backend):
     def realize_many(self, bufs):
         return _realize_many(self, bufs)
 
-    # --- data across ---------------------------------------------------------------------------
-    def from_numpy(self, array, dtype):
-        a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
-        buf = GPUBuffer(a.size)
-        if not dtype.is_floating_point and a.size <= HOST_COPY_MAX:
-            buf.host = np.array(array, dtype=dtype.np).reshape(-1)
-        if a.size:
-            bridge.upload(buf, a)
-        return buf
-
-    def to_numpy(self, buf, shape, dtype):
-        n = numel(shape)
-        if n == 0:
-            return np.zeros(shape, dtype=dtype.np)
-        buf = self.realize(buf)
-        bridge.check(buf)
-        if buf.host is not None:
-            return buf.host.reshape(shape).astype(dtype.np, copy=True)
-        data = np.empty(n, dtype=np.float32)
-        bridge.download(buf, n, data)
-        data = data.reshape(shape)
-        if dtype.name == "bool":
-            return data != 0
-        if dtype.name == "int64":
-            return np.rint(data).astype(np.int64)
-        return data
+    # --- data across: webgl.HostTransfer, with this backend's buffers and bridge ---------
+    buffer = GPUBuffer
+    transfer = bridge
 
     def full(self, shape, value, dtype):
         """A lazy constant, inlined into the chains that use it (as on WebGL)."""
