@@ -35,6 +35,10 @@ def test_adapter_is_reported(browser):
     assert info["ok"] and info["jspi"], info
     assert {"vendor", "architecture", "isFallbackAdapter"} <= set(info)
     assert browser.info["backend"] == "webgl"
+    # SwiftShader's adapter is a software fallback: WebGL is the faster choice, and says why
+    assert info["isFallbackAdapter"] and "software fallback" in browser.info["why"], browser.info
+    chosen = browser.check("import webdl, json; json.dumps(webdl.backend_info()['chosen'])")
+    assert chosen["device"] == "webgl" and "software fallback" in chosen["why"]
     assert browser.check("import webdl, json; json.dumps([str(webdl.get_default_device()), "
                          "webdl.backends.webgpu.missing_kernels()])") == \
         ["webgl", ["softmax", "softmax_backward"]]   # softmax runs as a composite there
@@ -135,12 +139,51 @@ def test_device_flag_makes_webgpu_the_default(browser):
     page = browser.new_page("?device=webgpu")
     try:
         info = page.evaluate("() => webdl.ready")
-        assert info["backend"] == "webgpu", info
+        assert info["backend"] == "webgpu" and info["why"] == "forced (device=webgpu)", info
         r = browser.check("import webdl, json\nx = webdl.arange(4) * 2.0\n"
                           "json.dumps([str(x.device), x.tolist()])", page)
         assert r == ["webgpu", [0.0, 2.0, 4.0, 6.0]]
     finally:
         page.close()
+
+
+def test_forced_device_that_cannot_start_falls_back_and_says_why(browser):
+    page = browser.new_page("?device=webgpu&webgpu=off")
+    try:
+        info = page.evaluate("() => webdl.ready")
+        assert info["backend"] == "webgl", info
+        assert "forced device 'webgpu' is not usable" in info["why"], info
+    finally:
+        page.close()
+
+
+def test_device_loss_is_a_clear_error_and_a_new_device_works(in_pyodide):
+    """GPUDevice.lost (here: destroy()) as WebGL's context loss: the next call fails with a
+    clear error, a new device starts, old tensors refuse, new ones compute."""
+    r = json.loads(in_pyodide.check("""
+import json, webdl
+from webdl.backends.webgpu import bridge
+old = webdl.arange(6, device='webgpu') * 3.0
+before = old.tolist()
+bridge.wait(bridge._gpu.loseDevice())
+errors = []
+try:
+    (webdl.ones(2, device='webgpu') + 1).tolist()
+except RuntimeError as e:
+    errors.append(str(e))
+new = (webdl.arange(4, device='webgpu') * 2.0 + 1).tolist()   # the new device
+try:
+    (old + 1).tolist()
+except RuntimeError as e:
+    errors.append(str(e))
+json.dumps(json.dumps([before, errors, new, bridge.generation()]))
+"""))
+    before, errors, new, gen = r
+    assert before == [0.0, 3.0, 6.0, 9.0, 12.0, 15.0]
+    assert len(errors) == 2, errors
+    assert "GPU device was lost" in errors[0] and "started a new one" in errors[0], errors
+    assert "device that was lost" in errors[1], errors
+    assert new == [1.0, 3.0, 5.0, 7.0] and gen >= 1
 
 
 def test_missing_kernel_and_freed_tensor_errors(in_pyodide):

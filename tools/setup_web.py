@@ -261,15 +261,17 @@ def build_editor():
 
 
 def copy_tfjs():
-    """TensorFlow.js (the benchmark's reference) into web/vendor/tfjs/."""
-    src = os.path.join(ROOT, "node_modules", "@tensorflow", "tfjs", "dist", "tf.min.js")
-    if not os.path.exists(src):
-        return
-    dst = os.path.join(VENDOR, "tfjs", "tf.min.js")
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    if not os.path.exists(dst) or sha256_file(dst) != sha256_file(src):
-        shutil.copyfile(src, dst)
-        log("copied TensorFlow.js into web/vendor/tfjs")
+    """TensorFlow.js (the benchmark's reference) and its WebGPU backend (same version) into
+    web/vendor/tfjs/."""
+    for pkg, name in (("tfjs", "tf.min.js"), ("tfjs-backend-webgpu", "tf-backend-webgpu.min.js")):
+        src = os.path.join(ROOT, "node_modules", "@tensorflow", pkg, "dist", name)
+        if not os.path.exists(src):
+            continue
+        dst = os.path.join(VENDOR, "tfjs", name)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if not os.path.exists(dst) or sha256_file(dst) != sha256_file(src):
+            shutil.copyfile(src, dst)
+            log(f"copied {pkg} into web/vendor/tfjs")
 
 
 def copy_models():

@@ -26,7 +26,8 @@ globals().update(_FUNCTIONS)    # webdl.sum, webdl.cat, ...: the functions' one 
 
 __version__ = "0.1.0"
 
-_line = _backends.choose_default()   # webgl where the browser's GPU is usable, else cpu
+_line = _backends.choose_default()   # webgpu, else webgl, where usable; else cpu
+backend_info = _backends.backend_info
 if _line and not _backends._bridge.quiet():
     print(_line)
 

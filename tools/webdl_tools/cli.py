@@ -74,16 +74,22 @@ def _notice(msg):
     print(msg, file=sys.stderr)
 
 
-def _upscale_webgl(img, model, scale, tile, gpu):
+def _page(path, device):
+    """The page's URL with ``?device=`` when one is forced ("auto": the page chooses)."""
+    return path if device in (None, "auto") else f"{path}?device={device}"
+
+
+def _upscale_browser(img, model, scale, tile, gpu, device):
     import numpy as np
     from .browser import Browser
     h, w, _ = img.shape
     rgba = np.concatenate([img, np.full((h, w, 1), 255, np.uint8)], axis=2)
-    with Browser("runtime.html", gpu=gpu, notice=_notice) as b:
-        print(f"webdl: {b.info['backend']} on {b.info['renderer']}", file=sys.stderr)
-        if b.info["backend"] != "webgl":
-            raise RuntimeError("the browser has no usable WebGL2: " +
-                               str(b.info.get("gpu", {}).get("error")))
+    with Browser(_page("runtime.html", device), gpu=gpu, notice=_notice) as b:
+        print(f"webdl: {b.info['backend']} on {b.info['renderer']} ({b.info.get('why')})",
+              file=sys.stderr)
+        if b.info["backend"] not in ("webgl", "webgpu"):
+            raise RuntimeError("the browser has no usable GPU: " +
+                               str(b.info.get("why") or b.info.get("gpu", {}).get("error")))
         b.page.on("console", lambda m: m.text.startswith("webdl-progress ") and _progress(
             **json.loads(m.text[len("webdl-progress "):])))
         r = b.page.evaluate(_PAGE_UPSCALE, [base64.b64encode(rgba.tobytes()).decode(), w, h,
@@ -111,7 +117,8 @@ def upscale(args):
             up = superres.load(args.model, args.scale)
             png = _png(up(img, tile=args.tile, progress=_progress))
         else:
-            png = _upscale_webgl(img, args.model, args.scale, args.tile, args.gpu)
+            png = _upscale_browser(img, args.model, args.scale, args.tile, args.gpu,
+                                   None if args.backend == "browser" else args.backend)
         with open(tmp, "wb") as f:
             f.write(png)
         os.replace(tmp, args.output)   # OUT appears whole or not at all
@@ -209,12 +216,14 @@ def _selected(c, only):
 def bench(args):
     from .browser import Browser
     cases = [c for c in ALL_CASES + WEBGPU_CASES if _selected(c, args.only)]
-    with Browser("bench.html", gpu=args.gpu, notice=_notice) as b:
+    page = _page("bench.html", args.device)
+    sep = "&" if "?" in page else "?"
+    with Browser(page, gpu=args.gpu, notice=_notice) as b:
         out = b.page.evaluate("cfg => bench.run(cfg)", {"cases": cases, "reps": args.reps})
         if not args.only or any("cold" in o for o in args.only):
             cold = {}
             for which in ("tfjs", "webdl"):   # each in a fresh page
-                page = b.new_page(f"bench.html?cold={which}")
+                page = b.new_page(f"{_page('bench.html', args.device)}{sep}cold={which}")
                 cold[which] = page.evaluate("w => bench.cold(w)", which)
                 page.close()
             out["results"].append({
@@ -235,8 +244,9 @@ def bench(args):
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"webdl vs TensorFlow.js {out['tfjs']['version']} ({out['tfjs']['backend']}) on "
-          f"{out['renderer']} (ANGLE backend: {b.gpu}); medians in ms [min-max], "
+    print(f"webdl ({out['device']}) vs TensorFlow.js {out['tfjs']['version']} "
+          f"({out['tfjs']['backend']}) on {out['renderer']} (ANGLE backend: {b.gpu}); "
+          "medians in ms [min-max], "
           "ratio = tfjs / webdl (> 1: webdl faster)")
     print(f"{'case':34} {'webdl ms':>22} {'tfjs ms':>22} {'ratio':>7} {'target':>7}")
     for r in out["results"]:
@@ -286,8 +296,9 @@ def main(argv=None):
     u.add_argument("--model", default="esrgan-slim",
                    help="esrgan-slim (default), esrgan-medium or esrgan-thick")
     u.add_argument("--scale", type=int, default=2, help="2 (default), 3, 4 or 8")
-    u.add_argument("--backend", default="webgl", choices=["webgl", "numpy"],
-                   help="webgl: headless Chromium on the GPU (default); numpy: CPython")
+    u.add_argument("--backend", default="browser", choices=["browser", "webgpu", "webgl", "numpy"],
+                   help="browser: headless Chromium on the GPU, WebGPU where it has a hardware "
+                   "adapter, else WebGL2 (default); webgpu, webgl: that one; numpy: CPython")
     u.add_argument("--tile", type=int, default=128, help="tile size in input pixels")
     u.add_argument("--gpu", **GPU_ARG)
     u.set_defaults(fn=upscale)
@@ -297,6 +308,9 @@ def main(argv=None):
     bp.add_argument("--only", nargs="*", help="run only cases whose name contains one of these, "
                     "or the cases of a group (models: training steps, WebGL against numpy)")
     bp.add_argument("--gpu", **GPU_ARG)
+    bp.add_argument("--device", default="auto", choices=["auto", "webgpu", "webgl"],
+                    help="webdl's device (auto: the page's choice, WebGPU on a hardware adapter, "
+                    "else WebGL); TensorFlow.js runs on the same kind of backend")
     bp.set_defaults(fn=bench)
     args = ap.parse_args(argv)
     return args.fn(args)

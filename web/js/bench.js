@@ -2,6 +2,11 @@
 // on the same work, alternating, after warm-up, each synchronised by reading its result back.
 "use strict";
 (function () {
+  // TensorFlow.js runs on the same kind of GPU backend as webdl: its WebGPU backend
+  // (@tensorflow/tfjs-backend-webgpu) where webdl's default device is webgpu (a hardware
+  // adapter, or ?device=webgpu), its WebGL backend otherwise; ?tfjs=webgl|webgpu forces one
+  const tfjsBackend = async () => new URLSearchParams(location.search).get("tfjs") ||
+    ((await webdl.ready).backend === "webgpu" ? "webgpu" : "webgl");
   const rnd = (shape, scale = 1) => tf.randomNormal(shape, 0, scale, "float32", 1);
   const stats = (xs) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -230,7 +235,7 @@
   // Cold: model load and first inference in this fresh page, shader compilation included
   async function cold(which, model = "esrgan-slim", scale = 2, size = 128) {
     if (which === "tfjs") {
-      await tf.setBackend("webgl");
+      await setTfBackend();
       await tf.ready();
       const t0 = performance.now();
       const m = await tf.loadLayersModel(`vendor/models/${model}/x${scale}/model.json`);
@@ -264,10 +269,15 @@
     return stats(times.slice(1)).median;
   }
 
-  async function run({ cases, reps = 5, warmup = 1 }) {
-    await tf.setBackend("webgl");
+  async function setTfBackend() {
+    const name = await tfjsBackend();
+    if (!(await tf.setBackend(name))) throw new Error(`TensorFlow.js's ${name} backend did not start`);
     await tf.ready();
-    await webdl.ready;
+  }
+
+  async function run({ cases, reps = 5, warmup = 1 }) {
+    await setTfBackend();
+    const info = await webdl.ready;
     const results = [];
     for (const c of cases) {
       document.getElementById("status").textContent = "running " + c.id;
@@ -281,7 +291,7 @@
     document.getElementById("status").textContent = "done";
     return {
       results, overheadUs: overhead, tfjsOverheadUs: tfOverhead, drawCost, tfjs: { version: tf.version.tfjs, backend: tf.getBackend() },
-      renderer: (await webdl.ready).renderer,
+      renderer: info.renderer, device: info.backend, adapter: info.webgpu,
     };
   }
 

@@ -21,7 +21,9 @@ class GPUBridge {
     this.nextId = 1;
     this.pipelines = []; // id -> {pipe, layout}
     this.generation = 0;
-    this.lost = null;
+    this.lost = null; // the loss message, until the call that finds it reports it
+    this.restarting = null; // a new device starting after a loss
+    this.options = options;
     this.encoder = null;
     this.pass = null;
     this.pending = 0;
@@ -73,9 +75,49 @@ class GPUBridge {
     return JSON.stringify(this.info || { ok: false, error: "not initialised" });
   }
 
+  // Device loss (GPUDevice.lost: a driver reset, a GPU removed, destroy()), as WebGL's context
+  // loss: the call that finds it fails with a clear error and a new device starts
+  // (generation + 1); tensors and pipelines of the old one are gone (Python checks each
+  // buffer's generation). Calls made while the new device starts fail clearly too.
   _check() {
-    if (this.lost !== null) throw new Error(`webgpu: the device was lost (${this.lost}); tensors on it are gone`);
+    if (this.lost !== null) {
+      const why = this.lost;
+      this._restart();
+      throw new Error(`webgpu: the GPU device was lost (${why}); webdl has started a new one, and ` +
+                      "tensors created before are gone (create them again)");
+    }
+    if (this.restarting) throw new Error("webgpu: a new GPU device is still starting after a device loss; try again");
     if (!this.device) throw new Error("webgpu: no device (init failed or was not called)");
+  }
+
+  _restart() {
+    this.lost = null;
+    this.device = null;
+    this.bufs = new Map();
+    this.pool = new Map();
+    this.deferred = [];
+    this.liveBytes = 0;
+    this.pooledBytes = 0;
+    this.pipelines = [];
+    this.encoder = null;
+    this.pass = null;
+    this.pending = 0;
+    this.generation++;
+    this.restarting = this.init().then((j) => {
+      this.restarting = null;
+      if (!JSON.parse(j).ok) this.lost = "no new device: " + this.info.error;
+    });
+  }
+
+  // a promise settled when a restart after a loss is done (null when none runs)
+  whenRestarted() {
+    return this.restarting;
+  }
+
+  // test hook: lose the device as a GPU reset would
+  loseDevice() {
+    this.device.destroy();
+    return this.device.lost.then(() => 0);
   }
 
   static sizeClass(bytes) {
@@ -210,7 +252,12 @@ class GPUBridge {
     const src = this._buf(id);
     if (!this.encoder) { this.device.pushErrorScope("validation"); this.encoder = this.device.createCommandEncoder(); }
     const err = this.flush((enc) => enc.copyBufferToBuffer(src, 0, staging, 0, staging.size));
-    await staging.mapAsync(GPUMapMode.READ);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this._check(); // a lost device: its clear error (and a new device)
+      throw e;
+    }
     const out = new Float32Array(staging.getMappedRange().slice(0, n * 4));
     staging.unmap();
     staging.destroy();

@@ -36,6 +36,7 @@ async function start() {
     quiet: true,                                             // the page shows the device itself
     noFloat: opts.get("gpu") === "nofloat",                  // tests force the refusal path
     liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined,
+    device: opts.get("device") || undefined,                 // ?device=cpu|webgl|webgpu forces one
   };
   pyodide.registerJsModule("webdl_display", {
     emit: (kind, json) => { flush(); postMessage({ type: "display", id: current, kind, data: JSON.parse(json) }); },
@@ -59,32 +60,26 @@ async function start() {
       pyodide.FS.writeFile(path, new Uint8Array(xhr.response));
     },
   });
-  // --- WebGPU (issue 17): a second GPU backend where the page has an adapter (registered
-  // before webdl is imported). Python waits for its readbacks through JSPI (cells run via
-  // callPromising, see "run" below). ?webgpu=off skips the probe. ---
+  // WebGPU: a second GPU backend where the page has an adapter, registered before webdl is
+  // imported (which picks the default device: a hardware WebGPU adapter, else WebGL2, else
+  // the CPU). Python waits for its readbacks through JSPI (cells run via callPromising, see
+  // "run" below), so without JSPI it is not offered. ?webgpu=off skips the probe.
   let webgpu = { ok: false, error: "not probed (?webgpu=off)" };
   if (opts.get("webgpu") !== "off") {
     const gpu = new GPUBridge({ liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined });
     webgpu = JSON.parse(await gpu.init());
     webgpu.jspi = typeof WebAssembly.Suspending === "function";
+    if (webgpu.ok && !webgpu.jspi) webgpu = { ...webgpu, ok: false, error: "this browser has no JSPI (WebAssembly.Suspending), which webdl needs to wait for WebGPU" };
     if (webgpu.ok) { self.gpuBridge = gpu; pyodide.registerJsModule("webdl_gpu", gpu); }
-    promising = webgpu.ok && webgpu.jspi;
+    promising = webgpu.ok;
   }
-  // --- end WebGPU ---
-  progress("gpu", "probing WebGL2");
+  progress("gpu", "probing the GPU");
   pyodide.runPython("import webdl, numpy, webdl.apps.runner");
   const info = JSON.parse(pyodide.runPython(
-    "import json, webdl.backends.webgl.bridge as b; json.dumps(b.gpu_info())",
-    { globals: pyodide.toPy({}) }));
-  let backend = pyodide.runPython("str(webdl.get_default_device())");
-  // --- WebGPU (issue 17), continued: ?device=webgpu makes it the default ---
-  if (opts.get("device") === "webgpu" && webgpu.ok && webgpu.jspi) {
-    pyodide.runPython("import webdl; webdl.set_default_device('webgpu')");
-    backend = "webgpu";
-  }
-  // --- end WebGPU ---
+    "import json, webdl; json.dumps(webdl.backend_info())", { globals: pyodide.toPy({}) }));
   return {
-    renderer: info.renderer || null, backend, gpu: info, webgpu,
+    renderer: info.webgl.renderer || null, backend: info.default, why: info.chosen.why,
+    gpu: info.webgl, webgpu,
     versions: {
       pyodide: pyodide.version,
       python: pyodide.runPython("import sys; sys.version.split()[0]"),

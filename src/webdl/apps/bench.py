@@ -198,13 +198,13 @@ def profile(key):
     at the backend's ``run`` in a second, untimed iteration."""
     fn = _ready[key]
     be = webdl.zeros(1).device.backend
-    d0 = webdl.memory_stats()["drawCalls"]
+    d0 = _launches()
     t0 = time.perf_counter()
     res = fn.work()
     t1 = time.perf_counter()
     fn.sync(res)
     t2 = time.perf_counter()
-    draws = webdl.memory_stats()["drawCalls"] - d0
+    draws = _launches() - d0
     ops = [0]
     run = be.run
 
@@ -340,12 +340,21 @@ def setup_on(key, name, device, **kw):
         webdl.set_default_device(before)
 
 
-def draws(key, device="webgl"):
-    """GPU kernel launches (WebGL draws, WebGPU dispatches) of one more run of case ``key``."""
-    count = "dispatches" if device == "webgpu" else "drawCalls"
-    before = webdl.memory_stats(device)[count]
+def _count(stats):
+    """GPU kernel launches in ``memory_stats`` (WebGL draws, WebGPU dispatches)."""
+    return stats["dispatches"] if "dispatches" in stats else stats.get("drawCalls", 0)
+
+
+def _launches(device=None):
+    """GPU kernel launches so far on ``device``."""
+    return _count(webdl.memory_stats(device))
+
+
+def draws(key, device=None):
+    """GPU kernel launches of one more run of case ``key``."""
+    before = _launches(device)
     _ready[key]()
-    return webdl.memory_stats(device)[count] - before
+    return _launches(device) - before
 
 
 def draw_cost(n=300):
@@ -356,14 +365,16 @@ def draw_cost(n=300):
     be = x.device.backend
     for _ in range(3):                      # warm-up: program compiled, textures pooled
         (x * 2.0 + 1.0).numpy()
-    before = webdl.memory_stats("webgl")
+    before = webdl.memory_stats(x.device)
     t = time.perf_counter()
     for i in range(n):
         be.realize((x * 2.0 + float(i))._buf)   # a fresh lazy expression: one draw
     total = (time.perf_counter() - t) / n * 1e6
-    after = webdl.memory_stats("webgl")
-    draws = after["drawCalls"] - before["drawCalls"]
-    js = (after["runMs"] - before["runMs"]) / max(draws, 1) * 1e3
+    after = webdl.memory_stats(x.device)
+    draws = _count(after) - _count(before)
+    # the bridge's own time (WebGL's gl.js measures it; WebGPU's does not: None)
+    js = ((after["runMs"] - before["runMs"]) / max(draws, 1) * 1e3 if "runMs" in after
+          else None)
     return {"total_us": total, "js_us": js, "draws_per_realize": draws / n}
 
 

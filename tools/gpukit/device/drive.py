@@ -76,6 +76,8 @@ FRESH_DELAY_MS = int(env("GPU_FRESH_DELAY_MS", "3000"))
 FRESH_TIMEOUT = float(env("GPU_FRESH_TIMEOUT", "60"))
 RUN_TIMEOUT = float(env("GPU_RUN_TIMEOUT", "240"))
 ACCEPT = env("GPU_ACCEPT", "nvidia").lower()
+# more of the page's query, e.g. "device=webgpu" or "device=webgl&tfjs=webgl" (kept by the cold runs)
+QUERY = "&" + env("GPU_QUERY", "") if env("GPU_QUERY", "") else ""
 
 
 def say(*a):
@@ -288,7 +290,7 @@ def run_once(b, rnd):
     tag = f"{b}-r{rnd}"
     run = {"backend": b, "round": rnd, "tag": tag, "flags": BACKENDS[b], "errors": []}
     with Clocks() as clk:
-        ok, run["seconds"] = chrome(tag, BACKENDS[b], f"{PROJECT['page']}?gpukit=1", RUN_TIMEOUT)
+        ok, run["seconds"] = chrome(tag, BACKENDS[b], f"{PROJECT['page']}?gpukit=1{QUERY}", RUN_TIMEOUT)
     run["clocks"] = clk.summary()
     main = last(f"{tag}.main")
     run["ready"] = last(f"{tag}.ready")
@@ -325,7 +327,7 @@ def run_once(b, rnd):
                 run["errors"].append("fresh-browser cold runs skipped: deadline")
                 break
             t = f"{tag}-fresh-{which}"
-            chrome(t, BACKENDS[b], f"{PROJECT['page']}?gpukit=1&cold={which}&delay={FRESH_DELAY_MS}",
+            chrome(t, BACKENDS[b], f"{PROJECT['page']}?gpukit=1{QUERY}&cold={which}&delay={FRESH_DELAY_MS}",
                    FRESH_TIMEOUT)
             fr[which] = last(f"{t}.cold_{which}") or {"error": "no result (timeout)"}
             if posts.get(f"{t}.lost"):

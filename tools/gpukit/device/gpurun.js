@@ -94,7 +94,9 @@
       }
       clearInterval(timer);
       if (cfg.cold) {   // as the CLI: each cold run in a new page of this browser, tfjs first
-        const page = (w) => `${location.pathname}?gpukit=1&tag=${encodeURIComponent(tag)}&cold=${w}`;
+        const keep = [...q].filter(([k]) => !["gpukit", "tag", "cold", "next", "delay"].includes(k))
+          .map(([k, v]) => `&${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("");
+        const page = (w) => `${location.pathname}?gpukit=1${keep}&tag=${encodeURIComponent(tag)}&cold=${w}`;
         location.href = page("tfjs") + "&next=" + encodeURIComponent(page("webdl"));
         return;
       }

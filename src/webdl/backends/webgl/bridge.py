@@ -6,8 +6,9 @@ In any Pyodide (a worker or a page's main thread) this module instantiates the b
 itself: it evaluates gl.js from the package data through Pyodide's FFI (``js.Function``),
 and the bridge creates its own WebGL2 context (an OffscreenCanvas where one exists, else a
 canvas element). A host may set ``globalThis.webdlConfig`` before ``import webdl``:
-``{noFloat, liveCap}`` go to the bridge (tests force the refusal paths with them), and
-``quiet`` silences the one line ``import webdl`` prints. The bridge is also importable as the
+``{noFloat, liveCap}`` go to the bridge (tests force the refusal paths with them),
+``device`` forces the default device (``backends.choose_default``), and ``quiet`` silences the
+one line ``import webdl`` prints. The bridge is also importable as the
 module ``webdl_gl`` (tests and tools call its hooks). On CPython there is no ``js`` module:
 this module still imports (so the kernels and their registry can be checked); ``probe``
 then raises.
@@ -79,8 +80,13 @@ def on_main_thread():
 
 
 def quiet():
+    return bool(config_value("quiet"))
+
+
+def config_value(name):
+    """``webdlConfig[name]`` as a Python value (None where it is not set)."""
     cfg = _config()
-    return bool(cfg is not None and getattr(cfg, "quiet", False))
+    return getattr(cfg, name, None) if cfg is not None else None
 
 
 # Render targets one draw writes at most: the packed matmul and conv shaders declare eight

@@ -94,10 +94,11 @@ class WebGPUBackend(HostTransfer, Backend):
         appended) writing ``outs`` and reading ``inputs`` ({name: buffer}, lazy ones realized
         first); ``u_shape``/``u_numel`` describe ``shape``; one invocation per element
         unless ``groups`` says otherwise."""
-        prog = self._programs.get(kernel, defines, code, len(outs))
+        gen = bridge.generation()
+        prog = self._programs.get(kernel, defines, code, len(outs), gen)
         inputs = {k: self.realize(b) for k, b in inputs.items()}
         for b in inputs.values():
-            bridge.check(b)
+            bridge.check(b, gen)
         n = numel(shape)
         uniforms["u_shape"] = pad(shape)
         uniforms["u_numel"] = n

@@ -57,23 +57,44 @@ def wait(promise):
     try:
         return _run_sync(promise)
     except Exception as e:  # noqa: BLE001 - JsException or run_sync's RuntimeError
-        raise js_error(e) from None
+        raise failed(e) from None
+
+
+def failed(e):
+    """The Python error for a failed bridge call. After a device loss (gpu.js then starts a
+    new device) it first waits for the new device, so that the next call works."""
+    err = js_error(e)
+    if "device was lost" in str(err):
+        restart = _gpu.whenRestarted()
+        if restart is not None and _run_sync is not None:
+            try:
+                _run_sync(restart)
+            except Exception:  # noqa: BLE001 - reported by the next call
+                pass
+    return err
+
+
+def generation():
+    """How many times the device was replaced after a loss (a buffer of an older one is gone)."""
+    return _gpu.generation
 
 
 class GPUBuffer:
     """A storage buffer of ``numel`` floats, back to gpu.js's pool when the last tensor
     using it is gone."""
-    __slots__ = ("id", "numel", "host", "__weakref__")
+    __slots__ = ("id", "numel", "host", "gen", "__weakref__")
 
     def __init__(self, numel):
         self.id = None
         self.host = None   # a host copy of small uploaded int/bool data (buffers never change)
         self.numel = numel
+        self.gen = 0
         if numel:
             try:
                 self.id = _gpu.alloc(numel)
             except Exception as e:  # JsException: budget, size, device lost
-                raise js_error(e) from None
+                raise failed(e) from None
+            self.gen = _gpu.generation
 
     def free(self):
         if self.id is not None:
@@ -87,21 +108,25 @@ class GPUBuffer:
             pass
 
 
-def check(buf):
+def check(buf, gen=None):
     if buf.numel and buf.id is None:
         raise RuntimeError("webgpu: this tensor's GPU memory was already freed")
+    if buf.numel and buf.gen != (_gpu.generation if gen is None else gen):
+        raise RuntimeError("webgpu: this tensor was on a GPU device that was lost; it is gone "
+                           "(create it again)")
 
 
 def upload(buf, array):
     try:
         _gpu.upload(buf.id, array)
     except Exception as e:  # noqa: BLE001 - JsException
-        raise js_error(e) from None
+        raise failed(e) from None
 
 
 def download(buf, n, data):
     """The first ``n`` floats of ``buf`` into the float32 array ``data``: one flush and one
     wait for mapAsync."""
+    check(buf)
     wait(_gpu.read(buf.id, n)).assign_to(data[:n])
 
 
@@ -203,8 +228,13 @@ class Programs:
 
     def __init__(self):
         self._progs = {}
+        self._gen = None
 
-    def get(self, kernel, defines=(), code="", outputs=1):
+    def get(self, kernel, defines=(), code="", outputs=1, gen=0):
+        """The program of ``kernel``; ``gen``: the device's generation (a new device after a
+        loss has none of the old one's pipelines)."""
+        if gen != self._gen:
+            self._progs, self._gen = {}, gen
         key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines) + f"|{outputs}|" + code
         prog = self._progs.get(key)
         if prog is None:
@@ -223,4 +253,4 @@ def dispatch(prog, outs, inputs, uniforms, groups):
     try:
         _gpu.run(spec)
     except Exception as e:  # noqa: BLE001 - JsException
-        raise js_error(e) from None
+        raise failed(e) from None
