@@ -303,9 +303,10 @@ def setup_model(key, name):
     return key
 
 
-def conformance(rtol=1e-4, atol=1e-4):
+def conformance(rtol=1e-4, atol=1e-4, device=None):
     """The conformance cases of tests/opinfo.py (set-up copies it to vendor/conformance) on
-    'webgl' against the numpy backend in this page, as tests/test_browser.py runs them: how
+    ``device`` (the default device) against the numpy backend in this page, as
+    tests/test_browser.py runs them: how
     many pass, the largest absolute error and the cases that fail -- for a GPU the tests
     don't run on (tools/gpukit)."""
     dest = "/tmp/webdl-conformance"
@@ -313,11 +314,12 @@ def conformance(rtol=1e-4, atol=1e-4):
     if dest not in sys.path:
         sys.path.insert(0, dest)
     opinfo = importlib.import_module("opinfo")
-    res = opinfo.run_all(opinfo.CASES, opinfo.Lib(webdl, "webgl"), opinfo.Lib(webdl, "cpu"),
-                         rtol, atol)
+    dev = str(webdl.device(device))
+    res = opinfo.run_all(opinfo.CASES + opinfo.SPECIAL, opinfo.Lib(webdl, dev),
+                         opinfo.Lib(webdl, "cpu"), rtol, atol)
     ran = {k: v for k, v in res.items() if v[1] < 1e29}
     worst = max(ran.items(), key=lambda kv: kv[1][1]) if ran else ("", [0, 0.0])
-    return {"cases": len(res), "pass": sum(1 for v in res.values() if v[0] <= 1),
+    return {"device": dev, "cases": len(res), "pass": sum(1 for v in res.values() if v[0] <= 1),
             "worst_abs": worst[1][1], "worst_case": worst[0],
             "failed": {k: v[2][:2] for k, v in res.items() if v[0] > 1}}
 
