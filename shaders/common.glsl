@@ -13,9 +13,13 @@ uniform int u_shape[6];    // output shape, padded to 6 dims
 const float INF = uintBitsToFloat(0x7f800000u);
 const float NAN = uintBitsToFloat(0x7fc00000u);
 
+// by the bits, not isnan()/isinf() or x != x: a GPU compiler may assume floats are finite
+bool is_nan(float x) { return (floatBitsToUint(x) & 0x7fffffffu) > 0x7f800000u; }
+bool is_inf(float x) { return (floatBitsToUint(x) & 0x7fffffffu) == 0x7f800000u; }
+
 // exp with IEEE behaviour at the edges (GPU builtins may not honour infinities)
 float safe_exp(float x) {
-    if (isnan(x)) return x;
+    if (is_nan(x)) return x;
     if (x > 88.7228) return INF;
     if (x < -103.9721) return 0.0;
     return exp(x);

@@ -5,18 +5,18 @@
 
 float op_neg(float x, float a, float b) { return -x; }
 float op_abs(float x, float a, float b) { return abs(x); }
-float op_sign(float x, float a, float b) { return isnan(x) ? x : sign(x); }
+float op_sign(float x, float a, float b) { return is_nan(x) ? x : sign(x); }
 // log with IEEE behaviour at the edges (common.glsl's safe_exp likewise for exp)
 float op_exp(float x, float a, float b) { return safe_exp(x); }
 float op_log(float x, float a, float b) {
-    if (isnan(x) || x < 0.0) return NAN;
+    if (is_nan(x) || x < 0.0) return NAN;
     if (x == 0.0) return -INF;
-    return isinf(x) ? x : log(x);
+    return is_inf(x) ? x : log(x);
 }
 float op_log1p(float x, float a, float b) {
     float u = 1.0 + x;
-    if (isnan(x) || x < -1.0) return NAN;
-    if (isinf(x)) return x;
+    if (is_nan(x) || x < -1.0) return NAN;
+    if (is_inf(x)) return x;
     if (u == 1.0) return x;
     return u == 0.0 ? -INF : log(u) * x / (u - 1.0);
 }
@@ -26,12 +26,12 @@ float op_sin(float x, float a, float b) { return sin(x); }
 float op_cos(float x, float a, float b) { return cos(x); }
 float op_tan(float x, float a, float b) { return tan(x); }
 float op_tanh(float x, float a, float b) {
-    if (isnan(x)) return x;
+    if (is_nan(x)) return x;
     float t = safe_exp(-2.0 * abs(x));
     return sign(x) * (1.0 - t) / (1.0 + t);
 }
 float op_sigmoid(float x, float a, float b) { return 1.0 / (1.0 + safe_exp(-x)); }
-float op_relu(float x, float a, float b) { return (x > 0.0 || isnan(x)) ? x : 0.0; }
+float op_relu(float x, float a, float b) { return (x > 0.0 || is_nan(x)) ? x : 0.0; }
 float op_leaky_relu(float x, float slope, float b) { return x > 0.0 ? x : x * slope; }
 float erfc_nr(float z) {
     // Numerical Recipes erfc, fractional error < 1.2e-7 (same formula as the reference)
@@ -45,7 +45,7 @@ float erfc_nr(float z) {
 }
 float op_erf(float x, float a, float b) { return 1.0 - erfc_nr(x); }
 float op_gelu(float x, float approx, float b) {
-    if (isinf(x)) return NAN;    // as PyTorch
+    if (is_inf(x)) return NAN;    // as PyTorch
     if (approx > 0.5) {
         float inner = 0.7978845608028654 * (x + 0.044715 * x * x * x);
         return 0.5 * x * (1.0 + op_tanh(inner, 0.0, 0.0));
@@ -54,9 +54,10 @@ float op_gelu(float x, float approx, float b) {
 }
 float op_softplus(float x, float beta, float threshold) {
     float bx = x * beta;
-    return (bx > threshold || isnan(x)) ? x : op_log1p(safe_exp(bx), 0.0, 0.0) / beta;
+    return (bx > threshold || is_nan(x)) ? x : op_log1p(safe_exp(bx), 0.0, 0.0) / beta;
 }
 float op_clamp(float x, float lo, float hi) {
+    if (is_nan(x)) return x;    // else a compiler may make the selects a NaN-dropping max/min
     float y = x < lo ? lo : x;
     return x > hi ? hi : y;
 }
@@ -64,13 +65,13 @@ bool is_int(float e) { return floor(e) == e; }
 // pow with C's (and PyTorch's) rules for zeros, negatives and infinities
 float torch_pow(float x, float e) {
     if (e == 0.0) return 1.0;
-    if (isnan(x) || isnan(e)) return NAN;
+    if (is_nan(x) || is_nan(e)) return NAN;
     bool odd = is_int(e) && mod(abs(e), 2.0) == 1.0;
-    if (isinf(x)) {
+    if (is_inf(x)) {
         float r = e > 0.0 ? INF : 0.0;
         return (x < 0.0 && odd) ? -r : r;
     }
-    if (isinf(e)) {
+    if (is_inf(e)) {
         float ax = abs(x);
         if (ax == 1.0) return 1.0;
         return (ax > 1.0) == (e > 0.0) ? INF : 0.0;
@@ -86,7 +87,9 @@ float torch_pow(float x, float e) {
 float op_pow_scalar(float x, float e, float b) { return torch_pow(x, e); }
 float op_pow(float x, float e) { return torch_pow(x, e); }
 float op_floor(float x, float a, float b) { return floor(x); }
-float op_isnan(float x, float a, float b) { return isnan(x) ? 1.0 : 0.0; }
+float op_isnan(float x, float a, float b) { return is_nan(x) ? 1.0 : 0.0; }
+float op_isinf(float x, float a, float b) { return is_inf(x) ? 1.0 : 0.0; }
+float op_isfinite(float x, float a, float b) { return is_nan(x) || is_inf(x) ? 0.0 : 1.0; }
 float op_logical_not(float x, float a, float b) { return x == 0.0 ? 1.0 : 0.0; }
 // cast: a = 0 float32, 1 int64 (truncate toward zero), 2 bool
 float op_cast(float x, float to, float b) {
@@ -99,8 +102,8 @@ float op_add(float x, float y) { return x + y; }
 float op_sub(float x, float y) { return x - y; }
 float op_mul(float x, float y) { return x * y; }
 float op_div(float x, float y) { return x / y; }
-float op_maximum(float x, float y) { return isnan(x) || isnan(y) ? NAN : max(x, y); }
-float op_minimum(float x, float y) { return isnan(x) || isnan(y) ? NAN : min(x, y); }
+float op_maximum(float x, float y) { return is_nan(x) || is_nan(y) ? NAN : max(x, y); }
+float op_minimum(float x, float y) { return is_nan(x) || is_nan(y) ? NAN : min(x, y); }
 float op_eq(float x, float y) { return x == y ? 1.0 : 0.0; }
 float op_ne(float x, float y) { return x != y ? 1.0 : 0.0; }
 float op_lt(float x, float y) { return x < y ? 1.0 : 0.0; }

@@ -48,11 +48,11 @@ void main() {
     for (int q = q0 + 1; q < q1; ++q) {
         if (++k2 == u_r2.x) { k2 = 0; row += u_r1.y; }
         float v = fetch(u_a, row + k2 * u_r2.y);
-        if (isnan(best)) break;                    // the first NaN wins, as in PyTorch
+        if (is_nan(best)) break;                    // the first NaN wins, as in PyTorch
 #if OP == MAX || OP == ARGMAX
-        if (isnan(v) || v > best) { best = v; at = q; }
+        if (is_nan(v) || v > best) { best = v; at = q; }
 #else
-        if (isnan(v) || v < best) { best = v; at = q; }
+        if (is_nan(v) || v < best) { best = v; at = q; }
 #endif
     }
 #if OP == ARGMAX || OP == ARGMIN

@@ -64,17 +64,17 @@ void main() {
     bool bad = false;
     for (int j = 0; j < n; ++j) {
         float s = score(i, j, moff);
-        if (isnan(s) || (isinf(s) && s > 0.0)) bad = true;
+        if (is_nan(s) || (is_inf(s) && s > 0.0)) bad = true;
         else if (s > m) { l = l * safe_exp(m - s) + 1.0; m = s; }
-        else if (!isinf(s)) l += safe_exp(s - m);
+        else if (!is_inf(s)) l += safe_exp(s - m);
     }
-    emit(bad ? NAN : (isinf(m) ? -INF : m + log(l)));
+    emit(bad ? NAN : (is_inf(m) ? -INF : m + log(l)));
 #elif PASS == 1
     int row = i / n;
     float s = score(row, i - row * n, mask_offset(row));
     float lse = fetch(u_c, row);
 #if SAFE
-    if (isinf(lse) && lse < 0.0) { emit(0.0); return; }
+    if (is_inf(lse) && lse < 0.0) { emit(0.0); return; }
 #endif
 #if LOG
     emit(s - lse);
@@ -95,7 +95,7 @@ void main() {
     float g = fetch(u_a, i), y = fetch(u_b, i), r = fetch(u_c, i / n);
 #if LOG
     // a dropped position (y = -inf) takes no gradient, as after PyTorch's masked_fill
-    emit(isinf(y) && y < 0.0 ? 0.0 : u_scale * (g - safe_exp(y) * r));
+    emit(is_inf(y) && y < 0.0 ? 0.0 : u_scale * (g - safe_exp(y) * r));
 #else
     emit(u_scale * y * (g - r));
 #endif

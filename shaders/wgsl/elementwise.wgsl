@@ -69,6 +69,7 @@ fn op_softplus(x: f32, beta: f32, threshold: f32) -> f32 {
     return op_log1p(safe_exp(bx), 0.0, 0.0) / beta;
 }
 fn op_clamp(x: f32, lo: f32, hi: f32) -> f32 {
+    if (isnan(x)) { return x; }    // else a compiler may make the selects a NaN-dropping max/min
     let y = select(x, lo, x < lo);
     return select(y, hi, x > hi);
 }
@@ -99,6 +100,8 @@ fn op_pow_scalar(x: f32, e: f32, b: f32) -> f32 { return torch_pow(x, e); }
 fn op_pow(x: f32, e: f32) -> f32 { return torch_pow(x, e); }
 fn op_floor(x: f32, a: f32, b: f32) -> f32 { return floor(x); }
 fn op_isnan(x: f32, a: f32, b: f32) -> f32 { return select(0.0, 1.0, isnan(x)); }
+fn op_isinf(x: f32, a: f32, b: f32) -> f32 { return select(0.0, 1.0, isinf(x)); }
+fn op_isfinite(x: f32, a: f32, b: f32) -> f32 { return select(1.0, 0.0, isnan(x) || isinf(x)); }
 fn op_logical_not(x: f32, a: f32, b: f32) -> f32 { return select(0.0, 1.0, x == 0.0); }
 // cast: a = 0 float32, 1 int64 (truncate toward zero), 2 bool
 fn op_cast(x: f32, to: f32, b: f32) -> f32 {

@@ -1,7 +1,6 @@
 """Elementwise functions: the unary and binary tables of ``webdl.ops.elementwise`` as
 public functions and ``Tensor`` methods, the operators, and the rows that take arguments
 (``clamp``, ``pow``, ``div(rounding_mode)``, ``add(alpha)``, ``gelu``, ...)."""
-import math
 import numbers
 
 from .. import dtypes
@@ -46,12 +45,7 @@ BINARY_FUNCTIONS = {name: _binary_fn(name) for name in BINARY
 maximum, minimum = BINARY_FUNCTIONS["maximum"], BINARY_FUNCTIONS["minimum"]
 
 
-def isfinite(x):
-    return (x - x) == 0
-
-
-def isinf(x):
-    return x.abs() == math.inf
+isfinite, isinf = UNARY_FUNCTIONS["isfinite"], UNARY_FUNCTIONS["isinf"]
 
 
 def where(cond, a, b):

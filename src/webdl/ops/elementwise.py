@@ -191,6 +191,10 @@ pow_scalar = _unary("pow_scalar", lambda x, exponent: np.power(x, np.asarray(exp
 log1p = _unary("log1p", np.log1p, lambda c, x, g: g / (x + 1.0))
 floor = _unary("floor", np.floor, lambda c, x, g: g * 0.0, int_ok=True, saves=())
 isnan = _unary("isnan", np.isnan, bool_out=True)
+# their own kernels (bit tests), not compositions such as (x - x) == 0 or |x| == inf: a GPU
+# compiler may fold those assuming finite floats (NVIDIA's did, under WebGPU)
+isinf = _unary("isinf", np.isinf, bool_out=True)
+isfinite = _unary("isfinite", np.isfinite, bool_out=True)
 logical_not = _unary("logical_not", np.logical_not, bool_out=True)
 
 
