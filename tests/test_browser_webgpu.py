@@ -248,3 +248,37 @@ json.dumps([float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
             for g, c in zip(out['webgpu'], out['cpu'])])
 """)
     assert max(r) < 1e-4, r
+
+
+def test_conv2d_tiled_product_matches_numpy(in_pyodide):
+    """The hardware adapters' convolution (matmul.wgsl with conv2d_operands.wgsl: patches
+    gathered as tiles load), forced here on the fallback adapter: padding, stride, dilation,
+    bias, a batch, a weight read in place from a view and one copied, sizes past one 64x64
+    tile, forward and backward, against the numpy backend."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+be = webdl.device('webgpu').backend
+rng = np.random.default_rng(12)
+x = rng.standard_normal((2, 6, 11, 13)).astype(np.float32)
+w = (rng.standard_normal((70, 6, 3, 2)) * 0.1).astype(np.float32)
+b = rng.standard_normal(70).astype(np.float32)
+errs = []
+be.matmul_tiled = True
+try:
+    for stride, pad, dil, view in (((1, 1), (1, 0), (1, 1), False), ((2, 1), (2, 1), (2, 1), True)):
+        out = {}
+        for dev in ('cpu', 'webgpu'):
+            X, W, B = (webdl.tensor(v, device=dev, requires_grad=True) for v in (x, w, b))
+            Wv = W.permute(1, 0, 2, 3).contiguous().permute(1, 0, 2, 3) if view else W
+            Wv = Wv[:, :, :, :] if not view else Wv.flip(3).flip(3)
+            y = F.conv2d(X, Wv, B, stride=stride, padding=pad, dilation=dil)
+            (y * y).sum().backward()
+            out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy(), B.grad.numpy()]
+        errs += [float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
+                 for g, c in zip(out['webgpu'], out['cpu'])]
+finally:
+    be.matmul_tiled = False
+json.dumps(errs)
+""")
+    assert max(r) < 1e-4, r

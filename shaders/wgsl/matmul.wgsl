@@ -1,19 +1,15 @@
-// Batched matmul, tiled in workgroup memory: a workgroup of 16x16 invocations computes a
-// 64x64 block of one output matrix, each invocation a 4x4 sub-block, over K in steps of 16
+// Tiled matrix product, the main() of two kernels: a workgroup of 16x16 invocations computes
+// a 64x64 block of one output matrix, each invocation a 4x4 sub-block, over K in steps of 16
 // (A's 64x16 and B's 16x64 tiles staged in workgroup memory, each value read once from the
-// storage buffer per workgroup). Operands are read in place at offset + batch + row and
-// column strides (a transposed weight needs no copy); up to 4 batch dims, broadcast ones
-// with stride 0. Dispatched as (ceil(m / 64), ceil(n / 64), batch).
+// storage buffers per workgroup). Where the operands come from is the second half of the
+// kernel, appended by Python: matmul_operands.wgsl (batched matmul, operands read in place
+// through strides) or conv2d_operands.wgsl (convolution as a product with the image's patch
+// matrix, its elements gathered from the image as the tile is loaded: no im2col buffer).
+// Each defines `offsets(z)` (the operands' offsets for output matrix z), `a_at(offset, row,
+// k)` and `b_at(offset, k, column)`. Dispatched as (ceil(m / 64), ceil(n / 64), matrices).
 var<private> u_nkm: vec3<i32>;            // n, k, m
-var<private> u_batch: array<i32, 4>;      // the output's batch dims
-var<private> u_a_st: array<i32, 6>;       // 4 batch strides, row, column
-var<private> u_b_st: array<i32, 6>;
-var<private> u_a_off: i32;
-var<private> u_b_off: i32;
-var<storage, read> u_a: array<f32>;
-var<storage, read> u_b: array<f32>;
-var<workgroup> ta: array<array<f32, 64>, 16>;    // [k][row]
-var<workgroup> tb: array<array<f32, 64>, 16>;    // [k][column]
+var<workgroup> ta: array<array<vec4<f32>, 16>, 16>;    // [k][row / 4][row % 4]
+var<workgroup> tb: array<array<vec4<f32>, 16>, 16>;    // [k][column / 4][column % 4]
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -21,21 +17,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let n = u_nkm.x;
     let k = W(at_u_nkm + 1);    // uniform: the loop holds barriers
     let m = u_nkm.z;
-    var z = i32(wg.z);
-    var oa = u_a_off;
-    var ob = u_b_off;
-    for (var d = 3; d >= 0; d--) {
-        let c = z % u_batch[d];
-        z = z / u_batch[d];
-        oa += c * u_a_st[d];
-        ob += c * u_b_st[d];
-    }
+    let offs = offsets(i32(wg.z));
+    let oa = offs.x;
+    let ob = offs.y;
     let row0 = i32(wg.y) * 64;
     let col0 = i32(wg.x) * 64;
     let tx = i32(lid.x);
     let ty = i32(lid.y);
     let t = ty * 16 + tx;
-    var acc: array<array<f32, 4>, 4>;
+    var acc: array<vec4<f32>, 4>;
     for (var k0 = 0; k0 < k; k0 += 16) {
         for (var j = 0; j < 4; j++) {
             let e = t + j * 256;
@@ -43,27 +33,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             let ka = e % 16;
             var v = 0.0;
             if (row0 + r < n && k0 + ka < k) {
-                v = u_a[oa + (row0 + r) * u_a_st[4] + (k0 + ka) * u_a_st[5]];
+                v = a_at(oa, row0 + r, k0 + ka);
             }
-            ta[ka][r] = v;
+            ta[ka][r / 4][r % 4] = v;
             let kb = e / 64;
             let c = e % 64;
             var w = 0.0;
             if (k0 + kb < k && col0 + c < m) {
-                w = u_b[ob + (k0 + kb) * u_b_st[4] + (col0 + c) * u_b_st[5]];
+                w = b_at(ob, k0 + kb, col0 + c);
             }
-            tb[kb][c] = w;
+            tb[kb][c / 4][c % 4] = w;
         }
         workgroupBarrier();
         for (var kk = 0; kk < 16; kk++) {
-            let a = vec4<f32>(ta[kk][ty * 4], ta[kk][ty * 4 + 1], ta[kk][ty * 4 + 2], ta[kk][ty * 4 + 3]);
-            let b = vec4<f32>(tb[kk][tx * 4], tb[kk][tx * 4 + 1], tb[kk][tx * 4 + 2], tb[kk][tx * 4 + 3]);
-            for (var i = 0; i < 4; i++) {
-                acc[i][0] += a[i] * b.x;
-                acc[i][1] += a[i] * b.y;
-                acc[i][2] += a[i] * b.z;
-                acc[i][3] += a[i] * b.w;
-            }
+            let a = ta[kk][ty];    // one load each: rows ty*4.., columns tx*4..
+            let b = tb[kk][tx];
+            acc[0] += a.x * b;
+            acc[1] += a.y * b;
+            acc[2] += a.z * b;
+            acc[3] += a.w * b;
         }
         workgroupBarrier();
     }

@@ -1,12 +1,17 @@
-"""conv2d, the fused op: the direct kernel (shaders/wgsl/conv2d.wgsl, one invocation per
-output) where each output's loop is short, otherwise im2col at the buffer level -- zero
-padding (unslice), unfold, one matmul, the bias added in the consumer's chain -- which
-spreads a long reduction (the weight gradient's: the whole batch and image per output)
-over the matmul's invocations."""
+"""conv2d, the fused op. On a hardware adapter (groups 1): the tiled matrix product of
+matmul.wgsl with conv2d_operands.wgsl -- the weight times the image's patch matrix, gathered
+from the image as each tile loads (no im2col buffer). On a software adapter, or with groups:
+the direct kernel (shaders/wgsl/conv2d.wgsl, one invocation per output) where each output's
+loop is short. Otherwise (a long reduction per output: the weight gradient's, the whole batch
+and image) im2col at the buffer level -- zero padding (unslice), unfold, one matmul -- which
+spreads it over the matmul's invocations. The bias is added in the consumer's chain."""
 from ...ops.elementwise import BINARY
 from ..webgl.conv import conv2d_direct
+from ..webgl.movement import view
+from ..webgl.shapes import numel, strides
 from . import elementwise
-from .matmul import matmul
+from .bridge import GPUBuffer, _source
+from .matmul import TILE, matmul
 from .registry import KERNELS, register
 
 # Taps per output (C/groups * kh * kw) up to which the direct kernel runs. Measured on
@@ -17,10 +22,45 @@ from .registry import KERNELS, register
 DIRECT_MAX_TAPS = 1024
 
 
-@register("conv2d", shaders=("conv2d", "unfold", "matmul", "matmul_direct"))
+# Taps up to which the tiled product runs on a hardware adapter (past it, im2col: see above).
+MM_MAX_TAPS = 4608
+
+
+def _with_bias(be, y, bufs, shape, dtype):
+    if len(bufs) == 3:
+        o = shape[1]
+        y = elementwise.lazy(be, BINARY["add"], [y, bufs[2]], [shape, (o, 1, 1)], shape, dtype,
+                             {})
+    return y
+
+
+def conv2d_mm(be, bufs, shapes, shape, dtype, attrs):
+    """groups 1 on a hardware adapter: matmul.wgsl + conv2d_operands.wgsl."""
+    (n, c, h, w), (o, _, kh, kw) = shapes[0], shapes[1]
+    x = be.realize(bufs[0])                                   # dense (N, C, H, W)
+    wt, wst, woff = view(be, bufs[1], shapes[1])
+    if list(wst[1:]) != strides(shapes[1])[1:]:               # rows of C*kh*kw read in place
+        wt, wst, woff = be.realize(bufs[1]), strides(shapes[1]), 0
+    ho, wo = shape[2], shape[3]
+    k = c * kh * kw
+    out = GPUBuffer(numel(shape))
+    be.dispatch("matmul", (), {"u_a": wt, "u_b": x}, [out], shape, {
+        "u_nkm": [o, k, ho * wo], "u_x": [c, h, w, wo], "u_kernel": [kh, kw],
+        "u_stride": list(attrs["stride"]), "u_dil": list(attrs["dilation"]),
+        "u_pad": [attrs["pads"][0], attrs["pads"][2]], "u_w_row": wst[0], "u_a_off": woff},
+        code=_source("conv2d_operands"), groups=(-(-(ho * wo) // TILE), -(-o // TILE), n))
+    return _with_bias(be, out, bufs, shape, dtype)
+
+
+@register("conv2d", shaders=("conv2d", "unfold", "matmul", "matmul_operands", "matmul_direct",
+                             "conv2d_operands"))
 def conv2d(be, bufs, shapes, shape, dtype, attrs):
     (n, c, h, w), (o, cg, kh, kw) = shapes[0], shapes[1]
-    if attrs["groups"] != 1 or cg * kh * kw <= DIRECT_MAX_TAPS:
+    taps = cg * kh * kw
+    if attrs["groups"] == 1 and be.matmul_tiled and taps <= MM_MAX_TAPS and \
+            n <= be.info.get("maxWorkgroups", 65535):
+        return conv2d_mm(be, bufs, shapes, shape, dtype, attrs)
+    if attrs["groups"] != 1 or taps <= DIRECT_MAX_TAPS:
         return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)
     t, b, l, r = attrs["pads"]
     x, xs = bufs[0], tuple(shapes[0])
@@ -34,7 +74,4 @@ def conv2d(be, bufs, shapes, shape, dtype, attrs):
         "kernel": (kh, kw), "dilation": attrs["dilation"], "stride": attrs["stride"]})
     y = matmul(be, [bufs[1], cols], [(o, c * kh * kw), cols_shape], (n, o, cols_shape[2]),
                dtype, {})
-    if len(bufs) == 3:
-        y = elementwise.lazy(be, BINARY["add"], [y, bufs[2]], [shape, (o, 1, 1)], shape, dtype,
-                             {})
-    return y
+    return _with_bias(be, y, bufs, shape, dtype)

@@ -1,9 +1,9 @@
-"""matmul: shaders/wgsl/matmul.wgsl, 64x64 output tiles staged through workgroup memory (or
-matmul_direct.wgsl on software adapters), operands read in place (views such as a
-transposed weight need no copy)."""
+"""matmul: shaders/wgsl/matmul.wgsl, 64x64 output tiles staged through workgroup memory, with
+matmul_operands.wgsl (or matmul_direct.wgsl on software adapters), operands read in place
+(views such as a transposed weight need no copy)."""
 from ..webgl.movement import view
 from ..webgl.shapes import numel
-from .bridge import GPUBuffer
+from .bridge import GPUBuffer, _source
 from .registry import register
 
 MAX_BATCH_DIMS = 4     # matmul.wgsl's batch strides
@@ -17,7 +17,7 @@ TILE = 64              # output rows and columns per workgroup
 DIRECT_TILE = 32
 
 
-@register("matmul", shaders=("matmul", "matmul_direct"), lazy_inputs=True)
+@register("matmul", shaders=("matmul", "matmul_operands", "matmul_direct"), lazy_inputs=True)
 def matmul(be, bufs, shapes, shape, dtype, attrs):
     sa, sb = shapes
     n, k, m = sa[-2], sa[-1], sb[-1]
@@ -42,10 +42,11 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
             [0 if d == 1 else t for d, t in zip(bs, bst)] + list(st[-2:])
     out = GPUBuffer(numel(shape))
     # software adapters take the kernel without workgroup memory (see DIRECT)
-    kern, tile = ("matmul", TILE) if be.matmul_tiled else ("matmul_direct", DIRECT_TILE)
+    kern, tile, code = ("matmul", TILE, _source("matmul_operands")) if be.matmul_tiled else \
+        ("matmul_direct", DIRECT_TILE, "")
     be.dispatch(kern, (), {"u_a": ta, "u_b": tb}, [out], shape,
                 {"u_nkm": [n, k, m], "u_batch": [1] * (MAX_BATCH_DIMS - len(batch)) + batch,
                  "u_a_st": strides(sa, sta), "u_b_st": strides(sb, stb),
                  "u_a_off": oa, "u_b_off": ob},
-                groups=(-(-m // tile), -(-n // tile), nb))
+                code=code, groups=(-(-m // tile), -(-n // tile), nb))
     return out
