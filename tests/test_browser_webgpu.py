@@ -264,7 +264,7 @@ x = rng.standard_normal((2, 6, 11, 13)).astype(np.float32)
 w = (rng.standard_normal((70, 6, 3, 2)) * 0.1).astype(np.float32)
 b = rng.standard_normal(70).astype(np.float32)
 errs = []
-be.matmul_tiled = True
+be.conv_tiled = True
 try:
     for stride, pad, dil, view in (((1, 1), (1, 0), (1, 1), False), ((2, 1), (2, 1), (2, 1), True)):
         out = {}
@@ -278,7 +278,7 @@ try:
         errs += [float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
                  for g, c in zip(out['webgpu'], out['cpu'])]
 finally:
-    be.matmul_tiled = False
+    be.conv_tiled = False
 json.dumps(errs)
 """)
     assert max(r) < 1e-4, r

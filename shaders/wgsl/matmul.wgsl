@@ -8,8 +8,8 @@
 // Each defines `offsets(z)` (the operands' offsets for output matrix z), `a_at(offset, row,
 // k)` and `b_at(offset, k, column)`. Dispatched as (ceil(m / 64), ceil(n / 64), matrices).
 var<private> u_nkm: vec3<i32>;            // n, k, m
-var<workgroup> ta: array<array<vec4<f32>, 16>, 16>;    // [k][row / 4][row % 4]
-var<workgroup> tb: array<array<vec4<f32>, 16>, 16>;    // [k][column / 4][column % 4]
+var<workgroup> ta: array<array<f32, 64>, 16>;    // [k][row]
+var<workgroup> tb: array<array<f32, 64>, 16>;    // [k][column]
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -35,19 +35,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             if (row0 + r < n && k0 + ka < k) {
                 v = a_at(oa, row0 + r, k0 + ka);
             }
-            ta[ka][r / 4][r % 4] = v;
+            ta[ka][r] = v;
             let kb = e / 64;
             let c = e % 64;
             var w = 0.0;
             if (k0 + kb < k && col0 + c < m) {
                 w = b_at(ob, k0 + kb, col0 + c);
             }
-            tb[kb][c / 4][c % 4] = w;
+            tb[kb][c] = w;
         }
         workgroupBarrier();
         for (var kk = 0; kk < 16; kk++) {
-            let a = ta[kk][ty];    // one load each: rows ty*4.., columns tx*4..
-            let b = tb[kk][tx];
+            let a = vec4<f32>(ta[kk][ty * 4], ta[kk][ty * 4 + 1], ta[kk][ty * 4 + 2], ta[kk][ty * 4 + 3]);
+            let b = vec4<f32>(tb[kk][tx * 4], tb[kk][tx * 4 + 1], tb[kk][tx * 4 + 2], tb[kk][tx * 4 + 3]);
             acc[0] += a.x * b;
             acc[1] += a.y * b;
             acc[2] += a.z * b;

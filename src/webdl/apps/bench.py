@@ -223,10 +223,29 @@ def profile(key):
 _ready = {}
 
 
-def setup(key, name, **kw):
+def setup(key, name, backend=None, **kw):
+    """Case ``name`` ready to run as ``key``; ``backend``: attributes of the default device's
+    backend set while it runs (a kernel variant, e.g. {"conv_tiled": False} on WebGPU)."""
     fn = _CASES[name](**kw)
-    _ready[key] = fn
+    _ready[key] = fn if not backend else _Variant(fn, backend)
     return key
+
+
+class _Variant:
+    """A case run with some backend attributes set (and restored after)."""
+
+    def __init__(self, fn, attrs):
+        self.fn, self.attrs, self.be = fn, attrs, webdl.zeros(1).device.backend
+
+    def __call__(self):
+        saved = {k: getattr(self.be, k) for k in self.attrs}
+        for k, v in self.attrs.items():
+            setattr(self.be, k, v)
+        try:
+            return self.fn()
+        finally:
+            for k, v in saved.items():
+                setattr(self.be, k, v)
 
 
 def run(key):

@@ -48,6 +48,7 @@ class WebGPUBackend(HostTransfer, Backend):
         self.max_leaves = min(8, info["maxStorageBuffers"] - 1)
         self.functions = elementwise_functions(bridge._source("elementwise"))
         self.matmul_tiled = not info["isFallbackAdapter"]     # see matmul.DIRECT_TILE
+        self.conv_tiled = self.matmul_tiled                    # see conv.conv2d
         self._programs = bridge.Programs()
         self._missing = frozenset(missing_kernels())
 

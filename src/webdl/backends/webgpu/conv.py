@@ -57,7 +57,7 @@ def conv2d_mm(be, bufs, shapes, shape, dtype, attrs):
 def conv2d(be, bufs, shapes, shape, dtype, attrs):
     (n, c, h, w), (o, cg, kh, kw) = shapes[0], shapes[1]
     taps = cg * kh * kw
-    if attrs["groups"] == 1 and be.matmul_tiled and taps <= MM_MAX_TAPS and \
+    if attrs["groups"] == 1 and be.conv_tiled and taps <= MM_MAX_TAPS and \
             n <= be.info.get("maxWorkgroups", 65535):
         return conv2d_mm(be, bufs, shapes, shape, dtype, attrs)
     if attrs["groups"] != 1 or taps <= DIRECT_MAX_TAPS:
