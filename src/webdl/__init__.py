@@ -31,6 +31,14 @@ if _line and not _backends._bridge.quiet():
     print(_line)
 
 
+def backend_info(device=None):
+    """How a device (the default one unless named) computes: ``{device, storage, precision}``,
+    for WebGL also the renderer. On a GPU without float32 render targets WebGL runs on
+    float16 storage and says so here: ``storage`` is ``'float16'`` and ``precision`` states
+    it."""
+    return _backends.device(device).backend.backend_info()
+
+
 def memory_stats(device=None):
     """Device memory in use: for WebGL, live textures and bytes, pooled bytes, programs,
     and draw/upload/readback counts. Empty for the numpy backend."""

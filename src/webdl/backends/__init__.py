@@ -109,7 +109,10 @@ def choose_default():
         return None
     try:
         set_default_device("webgl")
-        line = f"webdl: default device 'webgl' ({device('webgl').backend.info.get('renderer')})"
+        info = device('webgl').backend.backend_info()
+        line = f"webdl: default device 'webgl' ({info['renderer']})"
+        if info["storage"] != "float32":    # the float16 path: say what it costs
+            line += f"; no float32 render targets, so {info['precision']}"
     except RuntimeError as e:
         set_default_device("cpu")
         line = f"webdl: default device 'cpu' (the GPU is not usable: {e})"

@@ -40,6 +40,11 @@ class Backend:
     def memory_stats(self):
         return {}
 
+    def backend_info(self):
+        """The device, how it stores values and how precisely (``webdl.backend_info``)."""
+        return {"device": self.name, "storage": "float32",
+                "precision": "float32 storage and arithmetic"}
+
     def has_kernel(self, name):
         return True
 
