@@ -36,7 +36,8 @@ def backend_info(device=None):
     for WebGL also the renderer. On a GPU without float32 render targets WebGL runs on
     float16 storage and says so here: ``storage`` is ``'float16'`` and ``precision`` states
     it."""
-    return _backends.device(device).backend.backend_info()
+    d = _backends.device(device)
+    return {"device": d.type, **d.backend.backend_info()}
 
 
 def memory_stats(device=None):

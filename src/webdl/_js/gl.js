@@ -4,9 +4,9 @@
 // texture pool keyed by texture size, a program cache keyed by kernel name, and
 // upload/readback. Tensors are R32F textures in row-major order, element i at texel
 // (i % width, i / width). Where the GPU can't render to float32 textures but can to float16
-// ones (EXT_color_buffer_half_float), it runs on float16 storage instead: what kernels
-// write is R16F (RGBA16F for packed kernels), data uploaded from Python stays R32F (core
-// WebGL2 samples R32F; only rendering into it needs the extension). See "storage" below.
+// ones (EXT_color_buffer_half_float), it runs on float16 storage instead: tensors are R16F
+// (RGBA16F for packed kernels), but uploaded integer data stays R32F (core WebGL2 samples
+// R32F; only rendering into it needs the extension), so indices stay exact.
 "use strict";
 
 const MAX_WIDTH = 4096;
@@ -189,8 +189,8 @@ class GLBridge {
   }
 
   // --- textures -----------------------------------------------------------------------------
-  // a tensor's texture; upload: one that only Python's data is written to (R32F on the
-  // float16 path: sampled, never rendered into)
+  // a tensor's texture; upload: one that only Python's integer data is written to (R32F on
+  // the float16 path: sampled, never rendered into nor read back)
   alloc(numel, upload = false) {
     if (numel > this.maxTexels) {
       throw new Error(`webgl: a tensor of ${numel} elements exceeds the largest texture ` +
@@ -272,18 +272,27 @@ class GLBridge {
       view = pybuf.data;
     }
     try {
+      gl.bindTexture(gl.TEXTURE_2D, t.tex);
+      gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+      if (this.half && !t.upload) {
+        // float16 storage: converted here (round to nearest even, overflow to infinity), as
+        // GPUs differ (SwiftShader turns 70000 into NaN)
+        const bits = new Uint16Array(t.w * t.h);
+        const n = Math.min(view.length, bits.length);
+        for (let i = 0; i < n; i++) bits[i] = floatToHalf(view[i]);
+        gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, t.h, gl.RED, gl.HALF_FLOAT, bits);
+        return;
+      }
       let full = view;
       if (view.length !== t.w * t.h) {
         full = new Float32Array(t.w * t.h);
         full.set(view.subarray(0, Math.min(view.length, full.length)));
       }
-      gl.bindTexture(gl.TEXTURE_2D, t.tex);
-      gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
       gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, t.h, gl.RED, gl.FLOAT, full);
     } finally {
       if (pybuf) pybuf.release();
+      this.stats.uploads++;
     }
-    this.stats.uploads++;
   }
 
   // bind a tensor's texture for readPixels: [texture, rows]; the first time, probe whether
@@ -530,6 +539,34 @@ class GLBridge {
       programs: this.programs.length, ...this.stats,
     });
   }
+}
+
+// a float32 value's float16 bit pattern: round to nearest even, overflow to infinity,
+// subnormals kept, NaN kept
+const F32 = new Float32Array(1), U32 = new Uint32Array(F32.buffer);
+function floatToHalf(x) {
+  F32[0] = x;
+  const b = U32[0];
+  const sign = (b >>> 16) & 0x8000, exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 112;                              // float16's biased exponent
+  if (e >= 31) return sign | 0x7c00;
+  let h, rem, halfway;
+  if (e <= 0) {                                     // a float16 subnormal, or zero
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    h = mant >>> shift;
+    rem = mant & ((1 << shift) - 1);
+    halfway = 1 << (shift - 1);
+  } else {
+    h = (e << 10) | (mant >>> 13);
+    rem = mant & 0x1fff;
+    halfway = 0x1000;
+  }
+  if (rem > halfway || (rem === halfway && (h & 1))) h++;   // a carry may make infinity
+  return sign | h;
 }
 
 // float16 bit patterns (0 .. 65535) to their float32 values, for RED/HALF_FLOAT readback

@@ -41,9 +41,8 @@ class Backend:
         return {}
 
     def backend_info(self):
-        """The device, how it stores values and how precisely (``webdl.backend_info``)."""
-        return {"device": self.name, "storage": "float32",
-                "precision": "float32 storage and arithmetic"}
+        """How it stores values and how precisely (``webdl.backend_info``)."""
+        return {"storage": "float32", "precision": "float32 storage and arithmetic"}
 
     def has_kernel(self, name):
         return True

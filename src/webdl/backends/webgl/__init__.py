@@ -12,12 +12,14 @@ floats (exact up to 2**24).
 
 The float16 path: where the GPU renders to float16 textures but not to float32 ones
 (EXT_color_buffer_half_float without EXT_color_buffer_float; ``?gpu=half`` forces it), what
-kernels write is stored as float16 (relative error up to 2**-11 per stored value; the
-arithmetic inside each shader stays highp float). Data uploaded from Python stays float32
-(R32F textures are sampled in core WebGL2, only rendering into them needs the extension),
-and Python keeps a copy of it to read back, as such a texture can't be read. Integers
-computed on the GPU are exact up to 2047 in float16: reading back one of 2048 or more
-raises rather than return a value that may be rounded.
+float tensors are stored as float16 (relative error up to 2**-11 per stored value; the
+arithmetic inside each shader stays highp float), uploads included, so that a value
+compares equal to itself whatever computed it (max's gradient finds its argument).
+Uploaded int64 and bool data stays float32 (R32F textures are sampled in core WebGL2, only
+rendering into them needs the extension: indices stay exact up to 2**24), and Python keeps
+a copy of it to read back, as such a texture can't be read. Integers computed on the GPU
+are exact up to 2047 in float16: reading back one of 2048 or more raises rather than
+return a value that may be rounded.
 
 The parts: ``registry`` (which kernel runs each primitive), ``elementwise`` and ``ir``
 (elementwise ops fuse lazily into generated shaders), ``movement``, ``reduce``, ``matmul``
@@ -67,7 +69,7 @@ class HostTransfer:
     def _download_size(self, n):
         return n
 
-    def _upload_buffer(self, n):
+    def _upload_buffer(self, n, dtype):
         return self.buffer(n)
 
     def _keeps_host(self, dtype, n):
@@ -79,7 +81,7 @@ class HostTransfer:
 
     def from_numpy(self, array, dtype):
         a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
-        buf = self._upload_buffer(a.size)
+        buf = self._upload_buffer(a.size, dtype)
         if self._keeps_host(dtype, a.size):
             buf.host = np.array(array, dtype=dtype.np).reshape(-1)
         if a.size:
@@ -128,7 +130,7 @@ class WebGLBackend(HostTransfer, Backend):
 
     def backend_info(self):
         info = self.info
-        return {"device": self.name, "storage": info["storage"], "precision": info["precision"],
+        return {"storage": info["storage"], "precision": info["precision"],
                 "renderer": info["renderer"], "version": info["version"]}
 
     # --- data across: HostTransfer ---------------------------------------------------------
@@ -139,20 +141,20 @@ class WebGLBackend(HostTransfer, Backend):
         width = min(n, self._row)
         return -(-n // width) * width                 # readback takes whole texture rows
 
-    # on the float16 path uploads go to R32F textures, which can't be read back: their host
-    # copy answers instead
-    def _upload_buffer(self, n):
-        return GLBuffer(n, upload=self.half)
+    # on the float16 path uploaded integers go to R32F textures (exact up to 2**24), which
+    # can't be read back: their host copy answers instead
+    def _upload_buffer(self, n, dtype):
+        return GLBuffer(n, upload=self.half and not dtype.is_floating_point)
 
     def _keeps_host(self, dtype, n):
-        return self.half or super()._keeps_host(dtype, n)
+        return (self.half and not dtype.is_floating_point) or super()._keeps_host(dtype, n)
 
     def _check_download(self, data, dtype):
         if self.half and dtype.name == "int64" and data.size and \
                 float(np.abs(data).max()) >= HALF_INT_EXACT:
             raise RuntimeError(
-                f"webgl: an int64 result of {float(np.abs(data).max()):.0f} on the float16 "
-                f"path, where integers computed on the GPU are exact only below "
+                f"webgl: an int64 result reads back as {float(np.abs(data).max()):.0f} on the "
+                f"float16 path, where integers computed on the GPU are exact only below "
                 f"{HALF_INT_EXACT} (this GPU can't render to float32 textures)")
 
     def full(self, shape, value, dtype):

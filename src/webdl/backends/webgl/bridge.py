@@ -136,7 +136,7 @@ class GLBuffer:
     """A texture on the GPU, freed (back to the pool) when the last tensor using it is gone:
     an R32F tensor texture of ``numel`` elements, or with ``packed=(w, h)`` an RGBA32F
     texture for a packed kernel's intermediate (R16F and RGBA16F on the float16 path, where
-    ``upload=True`` makes an R32F texture that only Python's data is written to)."""
+    ``upload=True`` makes an R32F texture that only Python's integer data is written to)."""
     __slots__ = ("id", "numel", "gen", "host", "__weakref__")
 
     def __init__(self, numel, packed=None, upload=False):
