@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import opinfo
-from test_superres import fixture_image, lsb_stats, sample
+from test_superres import lsb_stats, sample
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 U = 2.0 ** -11               # float16's unit roundoff
@@ -147,3 +147,71 @@ def test_report_half_worst(half_results, capsys):
               f"t*max(1,max|ref|)+t*|ref|) {worst[1]:.3g} ({worst[0]}), {plain[0]:.3g} "
               f"({plain[1]}) outside softmax")
     assert ok == len(errs)
+
+
+def _train(half, make, data, steps, opt, eps=1e-8):
+    """Losses of the same training (same initial weights) on the numpy backend and on the
+    float16 page."""
+    return half(f"""
+import json, webdl, models
+x, y = models.{data}
+losses = {{}}
+for dev in ('cpu', 'webgl'):
+    webdl.manual_seed(0)
+    net = models.{make}(webdl).to(dev)
+    params = list(net.parameters())
+    opt = (webdl.optim.Adam(params, lr=1e-2, eps={eps}) if {opt!r} == 'adam'
+           else webdl.optim.SGD(params, lr=5e-2, momentum=0.9))
+    xt, yt = webdl.tensor(x, device=dev), webdl.tensor(y, device=dev)
+    losses[dev] = []
+    for _ in range({steps}):
+        opt.zero_grad()
+        loss = webdl.nn.functional.cross_entropy(net(xt), yt)
+        loss.backward()
+        opt.step()
+        losses[dev].append(loss.item())
+json.dumps(losses)
+""")
+
+
+@pytest.mark.parametrize("make,data,opt,eps,steps,below", [
+    ("mlp", "blobs()", "adam", 1e-8, 100, 0.15),
+    ("cnn", "bars(n=32)", "sgd", 1e-8, 40, 0.05),
+    # Adam's exp_avg_sq is (1 - 0.999) * grad**2: it underflows float16 (below 6e-8) for
+    # gradients under about 8e-3, and with eps=1e-8 the step m / (sqrt(v) + eps) then blows
+    # up (the CNN's loss goes to NaN within 15 steps); eps=1e-4, usual for float16 training,
+    # bounds it
+    ("cnn", "bars(n=32)", "adam", 1e-4, 40, 0.05),
+])
+def test_training_learns_on_half(half, make, data, opt, eps, steps, below, capsys):
+    losses = _train(half, make, data, steps, opt, eps)
+    cpu, gpu = losses["cpu"], losses["webgl"]
+    with capsys.disabled():
+        print(f"\n  float16 {make} {opt}: loss {gpu[0]:.4f} -> {gpu[-1]:.4f} "
+              f"(numpy backend {cpu[0]:.4f} -> {cpu[-1]:.4f})")
+    assert gpu[-1] < below and cpu[-1] < below, losses
+    assert abs(gpu[0] - cpu[0]) < 8 * U * max(1.0, cpu[0]), losses   # the same start
+
+
+def test_superres_within_2_lsb_on_half(half, capsys):
+    """esrgan-slim x2 on the fixture against UpscalerJS's own result (the float32 path is
+    within 1 LSB)."""
+    r = half("""
+import webdl_fetch, numpy as np, json, base64, time
+from PIL import Image
+import webdl.apps.superres as sr
+webdl_fetch.toFile('vendor/models/esrgan-slim/assets/fixture.png', '/tmp/fixture.png')
+img = np.asarray(Image.open('/tmp/fixture.png').convert('RGB'))
+up = sr.load('esrgan-slim', 2, device='webgl')
+t = time.perf_counter()
+out = up(img, tile=None)
+json.dumps([base64.b64encode(out.tobytes()).decode(), list(out.shape), time.perf_counter() - t])
+""")
+    out = np.frombuffer(base64.b64decode(r[0]), np.uint8).reshape(r[1])
+    ref = sample("esrgan-slim", 2)
+    d = np.abs(out.astype(int) - ref.astype(int))
+    exact, within1, dmax = lsb_stats(out, ref)
+    with capsys.disabled():
+        print(f"\n  float16 esrgan-slim x2: exact {exact:.4%}, within 1 LSB {within1:.4%}, "
+              f"max {dmax} LSB, {r[2]:.1f} s")
+    assert out.shape == ref.shape and d.max() <= 2
