@@ -193,6 +193,30 @@ def test_training_learns_on_half(half, make, data, opt, eps, steps, below, capsy
     assert abs(gpu[0] - cpu[0]) < 8 * U * max(1.0, cpu[0]), losses   # the same start
 
 
+def test_adam_warns_of_a_small_eps_on_half(half):
+    r = half("""
+import json, warnings, webdl
+out = []
+for eps in (1e-8, 1e-4):
+    p = webdl.nn.Parameter(webdl.ones(3, device='webgl'))
+    opt = webdl.optim.Adam([p], eps=eps)
+    (p * p).sum().backward()
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        opt.step()
+    out.append([str(x.message) for x in w])
+cpu = webdl.nn.Parameter(webdl.ones(3, device='cpu'))
+(cpu * cpu).sum().backward()
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter('always')
+    webdl.optim.Adam([cpu]).step()
+json.dumps(out + [[str(x.message) for x in w]])
+""")
+    assert r == [["Adam: this GPU stores float16 (no float32 render targets), where the second "
+                  "moment underflows for small gradients and a step with eps=1e-08 can blow "
+                  "up; use eps=0.0001 or more"], [], []], r
+
+
 def test_superres_within_2_lsb_on_half(half, capsys):
     """esrgan-slim x2 on the fixture against UpscalerJS's own result (the float32 path is
     within 1 LSB)."""
