@@ -1,6 +1,6 @@
 #version 300 es
-// Shared by every kernel. Layout: a tensor is an R32F texture (R16F on the float16 path) holding its elements in
-// row-major order, element i at texel (i % width, i / width). Shapes are padded to 6 dims
+// Shared by every kernel. Layout: a tensor is an R32F texture (R16F on the float16 path)
+// holding its elements in row-major order, element i at texel (i % width, i / width). Shapes are padded to 6 dims
 // with leading 1s and passed as uniforms, so one program (a kernel compiled with one set of
 // #defines) serves every shape.
 precision highp float;

@@ -136,7 +136,8 @@ void main() {
     o_color2 = stored(acc2); o_color3 = stored(acc3);
 #endif
 #if COLS > 4
-    o_color4 = stored(acc4); o_color5 = stored(acc5); o_color6 = stored(acc6); o_color7 = stored(acc7);
+    o_color4 = stored(acc4); o_color5 = stored(acc5);
+    o_color6 = stored(acc6); o_color7 = stored(acc7);
 #endif
 }
 #endif
