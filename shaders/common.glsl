@@ -1,6 +1,6 @@
 #version 300 es
-// Shared by every kernel. Layout: a tensor is an R32F texture holding its elements in
-// row-major order, element i at texel (i % width, i / width). Shapes are padded to 6 dims
+// Shared by every kernel. Layout: a tensor is an R32F texture (R16F on the float16 path)
+// holding its elements in row-major order, element i at texel (i % width, i / width). Shapes are padded to 6 dims
 // with leading 1s and passed as uniforms, so one program (a kernel compiled with one set of
 // #defines) serves every shape.
 precision highp float;
@@ -49,6 +49,28 @@ int dot6(int c[6], int s[6]) {
     return c[0] * s[0] + c[1] * s[1] + c[2] * s[2] + c[3] * s[3] + c[4] * s[4] + c[5] * s[5];
 }
 
+// What a kernel stores goes through stored(). On the float16 path (HALF defined: the GPU
+// renders to float16 textures only) a value past float16's range must be stored as an
+// infinity, and GPUs differ on how they convert one: SwiftShader stores NaN for an
+// infinity and for most finite values past it, but infinity for 65520 (the first value
+// that rounds past 65504; gl.js's probe checks this). So every overflow is written as
+// +-65520. Elsewhere stored() changes nothing.
+float stored(float v) {
+#ifdef HALF
+    return abs(v) >= 65520.0 ? sign(v) * 65520.0 : v;
+#else
+    return v;
+#endif
+}
+
+vec4 stored(vec4 v) {
+#ifdef HALF
+    return mix(v, sign(v) * 65520.0, greaterThanEqual(abs(v), vec4(65520.0)));
+#else
+    return v;
+#endif
+}
+
 void emit(float v) {
-    o_color = vec4(v, 0.0, 0.0, 1.0);
+    o_color = vec4(stored(v), 0.0, 0.0, 1.0);
 }

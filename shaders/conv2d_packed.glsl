@@ -43,7 +43,7 @@ void main() {
             if (ch < u_x.x) v[j] = fetch(u_a, at + ch * u_st.y);
         }
     }
-    o_color = v;
+    o_color = stored(v);
 }
 #endif
 
@@ -63,7 +63,7 @@ void main() {
                                      (t / u_kernel.y) * u_st.z + (t % u_kernel.y) * u_st.w);
         }
     }
-    o_color = v;
+    o_color = stored(v);
 }
 #endif
 
@@ -131,12 +131,13 @@ void main() {
             }
         }
     }
-    o_color = acc0; o_color1 = acc1;
+    o_color = stored(acc0); o_color1 = stored(acc1);
 #if COLS > 2
-    o_color2 = acc2; o_color3 = acc3;
+    o_color2 = stored(acc2); o_color3 = stored(acc3);
 #endif
 #if COLS > 4
-    o_color4 = acc4; o_color5 = acc5; o_color6 = acc6; o_color7 = acc7;
+    o_color4 = stored(acc4); o_color5 = stored(acc5);
+    o_color6 = stored(acc6); o_color7 = stored(acc7);
 #endif
 }
 #endif

@@ -26,7 +26,7 @@ void main() {
             if (col < u_pack.y) v[c] = fetch(u_a, at + col * u_st.z);
         }
     }
-    o_color = v;
+    o_color = stored(v);
 }
 #endif
 
@@ -59,8 +59,8 @@ void main() {
         KSTEP(t)
         KSTEP(t + 1)
     }
-    o_color = c0; o_color1 = c1; o_color2 = c2; o_color3 = c3;
-    o_color4 = c4; o_color5 = c5; o_color6 = c6; o_color7 = c7;
+    o_color = stored(c0); o_color1 = stored(c1); o_color2 = stored(c2); o_color3 = stored(c3);
+    o_color4 = stored(c4); o_color5 = stored(c5); o_color6 = stored(c6); o_color7 = stored(c7);
 }
 #endif
 

@@ -27,9 +27,18 @@ globals().update(_FUNCTIONS)    # webdl.sum, webdl.cat, ...: the functions' one 
 __version__ = "0.1.0"
 
 _line = _backends.choose_default()   # webgpu, else webgl, where usable; else cpu
-backend_info = _backends.backend_info
 if _line and not _backends._bridge.quiet():
     print(_line)
+
+
+def backend_info(device=None):
+    """How a device (the default one unless named) computes: ``{device, storage, precision}``,
+    for WebGL also the renderer. On a GPU without float32 render targets WebGL runs on
+    float16 storage and says so here: ``storage`` is ``'float16'`` and ``precision`` states
+    it. Also which device is the default and why (``default``, ``chosen``), and what each GPU
+    backend found at start-up (``webgl``, ``webgpu``)."""
+    d = _backends.device(device)
+    return {"device": d.type, **d.backend.backend_info(), **_backends.backend_info()}
 
 
 def memory_stats(device=None):

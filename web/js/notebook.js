@@ -341,7 +341,8 @@
     setKernel("idle", idleText());
     kernelEl.title = `${info.renderer}\nPyodide ${info.versions.pyodide}, Python ${info.versions.python}, ` +
       `numpy ${info.versions.numpy}, webdl ${info.versions.webdl}; ready in ${ms} ms` +
-      (info.gpu && !info.gpu.ok ? `\nGPU not used: ${info.gpu.error}` : "");
+      (info.gpu && !info.gpu.ok ? `\nGPU not used: ${info.gpu.error}` : "") +
+      (info.gpu && info.gpu.ok && info.gpu.storage !== "float32" ? `\nGPU: ${info.gpu.precision}` : "");
     // a software renderer: say so, and how to find out which device suits the model
     if (info.backend === "webgl" && SOFTWARE_GL.test(info.renderer || "")) {
       const note = $("#gpu-note");

@@ -5,7 +5,7 @@
 "use strict";
 (function () {
   const here = document.currentScript ? document.currentScript.src : location.href;
-  // ?gpu=nofloat and ?gpumem=MiB on the page pass through to the worker (tests)
+  // ?gpu=nofloat|half and ?gpumem=MiB on the page pass through to the worker (tests)
   const wurl = new URL("worker.js", here);
   const q = new URLSearchParams(location.search);
   for (const k of ["gpu", "gpumem", "device", "webgpu"]) if (q.get(k)) wurl.searchParams.set(k, q.get(k));

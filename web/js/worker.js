@@ -35,6 +35,7 @@ async function start() {
   self.webdlConfig = {   // read by webdl's bridge on import
     quiet: true,                                             // the page shows the device itself
     noFloat: opts.get("gpu") === "nofloat",                  // tests force the refusal path
+    half: opts.get("gpu") === "half",                        // ... and the float16 path
     liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined,
     device: opts.get("device") || undefined,                 // ?device=cpu|webgl|webgpu forces one
   };

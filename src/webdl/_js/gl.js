@@ -3,12 +3,22 @@
 // Pyodide that imports webdl (a worker or a page's main thread). It owns the context, a
 // texture pool keyed by texture size, a program cache keyed by kernel name, and
 // upload/readback. Tensors are R32F textures in row-major order, element i at texel
-// (i % width, i / width).
+// (i % width, i / width). Where the GPU can't render to float32 textures but can to float16
+// ones (EXT_color_buffer_half_float), it runs on float16 storage instead: tensors are R16F
+// (RGBA16F for packed kernels), but uploaded integer data stays R32F (core WebGL2 samples
+// R32F; only rendering into it needs the extension), so indices stay exact.
 "use strict";
 
 const MAX_WIDTH = 4096;
 const POOL_CAP_BYTES = 256 * 1024 * 1024; // free textures kept for reuse, at most
 const LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
+// what init() reports as the precision of each storage
+const PRECISION = {
+  float32: "float32 storage and arithmetic",
+  float16: "float16 storage, ~3 decimal digits (relative error up to 2^-11 per stored value); " +
+    "arithmetic in highp float within each shader; integers computed on the GPU exact up to " +
+    "2047, uploaded ones up to 2^24",
+};
 
 // an OffscreenCanvas where there is one (workers, modern pages), else a canvas element
 function newCanvas() {
@@ -18,7 +28,10 @@ function newCanvas() {
 class GLBridge {
   constructor(canvas, options = {}) {
     this.canvas = canvas || newCanvas();
-    this.options = options; // {noFloat: true} pretends float32 rendering is missing (tests)
+    // {noFloat: true} pretends float32 and float16 rendering are missing, {half: true} that
+    // float32 rendering is (tests force the refusal and the float16 path with them)
+    this.options = options;
+    this.half = false;      // float16 render targets (set by init)
     this.liveBytes = 0;
     this.liveCap = options.liveCap || LIVE_CAP_BYTES;
     this.textures = new Map(); // id -> {tex, w, h}
@@ -46,21 +59,32 @@ class GLBridge {
       e.preventDefault();
       if (this.canvas === canvas) this.lost = true;
     });
-    const cbf = this.options.noFloat ? null : gl.getExtension("EXT_color_buffer_float");
+    const opts = this.options;
+    const cbf = opts.noFloat || opts.half ? null : gl.getExtension("EXT_color_buffer_float");
+    const cbh = cbf || opts.noFloat ? null : gl.getExtension("EXT_color_buffer_half_float");
     const dbg = gl.getExtension("WEBGL_debug_renderer_info");
     const renderer = dbg ? gl.getParameter(dbg.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
     const info = {
       ok: true, renderer, version: gl.getParameter(gl.VERSION),
       maxTextureSize: gl.getParameter(gl.MAX_TEXTURE_SIZE),
       maxDrawBuffers: gl.getParameter(gl.MAX_DRAW_BUFFERS),
-      floatRender: !!cbf,
+      floatRender: !!cbf, halfRender: !!cbh,
+      storage: cbf ? "float32" : "float16",
     };
-    if (!cbf) {
+    info.precision = PRECISION[info.storage];
+    if (!cbf && !cbh) {
       info.ok = false;
-      info.error = "this GPU can't render to float32 textures (EXT_color_buffer_float missing)";
+      info.error = "this GPU can't render to float32 textures (EXT_color_buffer_float missing) " +
+        "nor to float16 ones (EXT_color_buffer_half_float missing)";
       this.info = info;
       return JSON.stringify(info);
     }
+    this.half = !cbf;
+    // texture formats: [internal format, bytes a texel] for 1 and 4 channels, and for
+    // uploads (which are never rendered into)
+    this.formats = this.half
+      ? { 1: [gl.R16F, 2], 4: [gl.RGBA16F, 8], up: [gl.R32F, 4] }
+      : { 1: [gl.R32F, 4], 4: [gl.RGBA32F, 16], up: [gl.R32F, 4] };
     this.vbo = gl.createBuffer();
     gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
     gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 3, -1, -1, 3]), gl.STATIC_DRAW);
@@ -69,6 +93,11 @@ class GLBridge {
     this.maxWidth = Math.min(MAX_WIDTH, info.maxTextureSize);
     info.maxWidth = this.maxWidth;   // a tensor's texture is one row up to this many elements
     this.maxTexels = this.maxWidth * info.maxTextureSize;
+    if (this.half) {
+      this.probeHalf(info);
+      this.info = info;
+      return JSON.stringify(info);
+    }
     // a probe: render a float value that needs 32 bits and read it back bit-exactly
     const probe = this.alloc(4);
     this.upload(probe, new Float32Array([1.0000001, -3.5e-20, 65504.5, 123456.789]));
@@ -82,6 +111,40 @@ class GLBridge {
     }
     this.info = info;
     return JSON.stringify(info);
+  }
+
+  // The float16 probe, a real render: upload float32 values (an R32F texture), draw them
+  // doubled into an R16F target, read it back. Each value must come back within float16's
+  // rounding (2^-11 relative), and -65520 must be stored as -infinity: the kernels write
+  // every overflow as +-65520 (common.glsl's stored()), as GPUs differ on larger values
+  // (SwiftShader stores NaN for an infinity).
+  probeHalf(info) {
+    const gl = this.gl;
+    const vals = [1.0009765625, -0.1, 1000.3, -32760];
+    const src = this.alloc(4, true), dst = this.alloc(4);
+    let back = [];
+    try {
+      this.upload(src, new Float32Array(vals));
+      const pid = this.compile("webdl-probe-half", "#version 300 es\nprecision highp float;\n" +
+        "uniform highp sampler2D u_a;\nout vec4 o;\nvoid main() {\n" +
+        "  o = vec4(2.0 * texelFetch(u_a, ivec2(gl_FragCoord.xy), 0).r, 0.0, 0.0, 1.0);\n}\n");
+      this.draw([pid, dst, { u_a: src }, {}, []]);
+      back = Array.from(this.download(dst, 4));
+    } catch (e) {
+      back = [String(e)];
+    } finally {
+      this.free(src);
+      this.free(dst);
+    }
+    const err = gl.getError();
+    const close = (i) => Math.abs(back[i] - 2 * vals[i]) <= Math.abs(2 * vals[i]) * 2 ** -11;
+    info.halfProbe = back.map(String);   // JSON has no Infinity
+    info.halfExact = err === gl.NO_ERROR && [0, 1, 2].every(close) && back[3] === -Infinity;
+    if (!info.halfExact) {
+      info.ok = false;
+      info.error = `float16 render targets failed webdl's probe on this GPU (read back ` +
+        `${info.halfProbe.join(", ")} for ${JSON.stringify(vals.map((v) => 2 * v))}, GL error ${err})`;
+    }
   }
 
   // Context loss: the call that finds the context lost fails with a clear error, and the
@@ -126,21 +189,26 @@ class GLBridge {
   }
 
   // --- textures -----------------------------------------------------------------------------
-  alloc(numel) {
+  // a tensor's texture; upload: one that only Python's integer data is written to (R32F on
+  // the float16 path: sampled, never rendered into nor read back)
+  alloc(numel, upload = false) {
     if (numel > this.maxTexels) {
       throw new Error(`webgl: a tensor of ${numel} elements exceeds the largest texture ` +
         `(${this.maxTexels} elements)`);
     }
     const [w, h] = this.dims(numel);
-    return this.allocTexture(w, h, 1);
+    return this.allocTexture(w, h, 1, upload);
   }
 
-  // a texture of explicit size; channels 1 (R32F, tensors) or 4 (RGBA32F, packed kernels)
-  allocTexture(w, h, channels) {
+  // a texture of explicit size; channels 1 (R32F, tensors) or 4 (RGBA32F, packed kernels),
+  // float16 ones on the float16 path (but R32F for uploads)
+  allocTexture(w, h, channels, upload = false) {
     this.checkContext();
     const gl = this.gl;
     const max = this.maxTextureSize;
-    const need = w * h * 4 * channels;
+    const fmt = upload && this.half ? "up" : channels;
+    const [internal, texel] = this.formats[fmt];
+    const need = w * h * texel;
     if (this.liveBytes + need > this.liveCap) {
       throw new Error(`webgl: out of GPU memory: ${(this.liveBytes / 2 ** 20).toFixed(0)} MiB in ` +
         `use, ${(need / 2 ** 20).toFixed(1)} MiB more requested, limit ` +
@@ -149,19 +217,19 @@ class GLBridge {
     if (w > max || h > max) {
       throw new Error(`webgl: a ${w}x${h} texture exceeds the GPU's limit of ${max}`);
     }
-    const key = w + "x" + h + "x" + channels;
+    const key = w + "x" + h + "x" + fmt;
     const free = this.pool.get(key);
     let tex;
     if (free && free.length) {
       tex = free.pop();
-      this.pooledBytes -= w * h * 4 * channels;
+      this.pooledBytes -= need;
     } else {
       tex = gl.createTexture();
       gl.bindTexture(gl.TEXTURE_2D, tex);
       for (let e = gl.getError(); e !== gl.NO_ERROR; e = gl.getError()) {
         this.staleError = this.staleError || e;   // kept for glError()
       }
-      gl.texStorage2D(gl.TEXTURE_2D, 1, channels === 4 ? gl.RGBA32F : gl.R32F, w, h);
+      gl.texStorage2D(gl.TEXTURE_2D, 1, internal, w, h);
       if (gl.getError() === gl.OUT_OF_MEMORY) {
         gl.deleteTexture(tex);
         throw new Error(`webgl: out of GPU memory allocating a ${w}x${h} texture`);
@@ -172,7 +240,7 @@ class GLBridge {
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
     }
     const id = this.nextId++;
-    this.textures.set(id, { tex, w, h, channels });
+    this.textures.set(id, { tex, w, h, channels, key, bytes: need, upload: fmt === "up" });
     this.liveBytes += need;
     return id;
   }
@@ -181,16 +249,15 @@ class GLBridge {
     const t = this.textures.get(id);
     if (!t) return;
     this.textures.delete(id);
-    const bytes = t.w * t.h * 4 * t.channels;
+    const bytes = t.bytes;
     this.liveBytes -= bytes;
     if (this.lost) return;
     if (this.pooledBytes + bytes > POOL_CAP_BYTES) {
       this.gl.deleteTexture(t.tex);
       return;
     }
-    const key = t.w + "x" + t.h + "x" + t.channels;
-    if (!this.pool.has(key)) this.pool.set(key, []);
-    this.pool.get(key).push(t.tex);
+    if (!this.pool.has(t.key)) this.pool.set(t.key, []);
+    this.pool.get(t.key).push(t.tex);
     this.pooledBytes += bytes;
   }
 
@@ -205,47 +272,72 @@ class GLBridge {
       view = pybuf.data;
     }
     try {
+      gl.bindTexture(gl.TEXTURE_2D, t.tex);
+      gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+      if (this.half && !t.upload) {
+        // float16 storage: converted here (round to nearest even, overflow to infinity), as
+        // GPUs differ (SwiftShader turns 70000 into NaN)
+        const bits = new Uint16Array(t.w * t.h);
+        const n = Math.min(view.length, bits.length);
+        for (let i = 0; i < n; i++) bits[i] = floatToHalf(view[i]);
+        gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, t.h, gl.RED, gl.HALF_FLOAT, bits);
+        return;
+      }
       let full = view;
       if (view.length !== t.w * t.h) {
         full = new Float32Array(t.w * t.h);
         full.set(view.subarray(0, Math.min(view.length, full.length)));
       }
-      gl.bindTexture(gl.TEXTURE_2D, t.tex);
-      gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
       gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, t.h, gl.RED, gl.FLOAT, full);
     } finally {
       if (pybuf) pybuf.release();
+      this.stats.uploads++;
     }
-    this.stats.uploads++;
   }
 
   // bind a tensor's texture for readPixels: [texture, rows]; the first time, probe whether
-  // the implementation reads RED/FLOAT (a quarter of the data of RGBA)
+  // the implementation reads RED/FLOAT (a quarter of the data of RGBA) or, from float16
+  // targets, RED/HALF_FLOAT (an eighth; converted here)
   bindForRead(id, numel) {
     this.checkContext();
     const gl = this.gl;
     const t = this.textures.get(id);
+    if (t.upload) {   // Python keeps the values of what it uploaded on the float16 path
+      throw new Error("webgl: an uploaded float32 texture can't be read back without " +
+        "EXT_color_buffer_float");
+    }
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
     if (this.readRed === undefined) {
-      this.readRed = gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_FORMAT) === gl.RED &&
-        gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_TYPE) === gl.FLOAT;
+      const format = gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_FORMAT);
+      const type = gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_TYPE);
+      this.readRed = format === gl.RED && type === gl.FLOAT;
+      this.readHalf = this.half && format === gl.RED && type === gl.HALF_FLOAT;
     }
     this.stats.readbacks++;
     return [t, Math.ceil(Math.max(numel, 1) / t.w)];
   }
 
+  // RED/HALF_FLOAT readback into the float32 array out (at least w * rows long)
+  readHalfInto(t, rows, out) {
+    const bits = new Uint16Array(t.w * rows);
+    this.gl.readPixels(0, 0, t.w, rows, this.gl.RED, this.gl.HALF_FLOAT, bits);
+    const table = this.halfTable || (this.halfTable = halfToFloatTable());
+    for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
+  }
+
   // readback straight into a Python buffer (a PyProxy of a float32 numpy array of at least
   // the texture's rows x width elements): no JS array, no second copy; false (nothing read)
-  // where RED/FLOAT readback is not offered
+  // where neither RED/FLOAT nor RED/HALF_FLOAT readback is offered
   downloadInto(id, numel, target) {
     const [t, rows] = this.bindForRead(id, numel);
-    if (!this.readRed) return false;
+    if (!this.readRed && !this.readHalf) return false;
     const buf = target.getBuffer("f32");
     try {
       if (buf.data.length < t.w * rows) throw new Error("webgl: readback buffer too small");
-      this.gl.readPixels(0, 0, t.w, rows, this.gl.RED, this.gl.FLOAT,
-                         buf.data.subarray(0, t.w * rows));
+      if (this.readHalf) this.readHalfInto(t, rows, buf.data);
+      else this.gl.readPixels(0, 0, t.w, rows, this.gl.RED, this.gl.FLOAT,
+                              buf.data.subarray(0, t.w * rows));
     } finally {
       buf.release();
     }
@@ -255,9 +347,10 @@ class GLBridge {
   download(id, numel) {
     const gl = this.gl;
     const [t, rows] = this.bindForRead(id, numel);
-    if (this.readRed) {
+    if (this.readRed || this.readHalf) {
       const red = new Float32Array(t.w * rows);
-      gl.readPixels(0, 0, t.w, rows, gl.RED, gl.FLOAT, red);
+      if (this.readHalf) this.readHalfInto(t, rows, red);
+      else gl.readPixels(0, 0, t.w, rows, gl.RED, gl.FLOAT, red);
       return red.length === numel ? red : red.subarray(0, numel);
     }
     const rgba = new Float32Array(t.w * rows * 4);
@@ -327,12 +420,12 @@ class GLBridge {
   }
 
   // exec(cmds, numel, w, h): the commands Python queued since its last call, in order, then
-  // (numel >= 0) a texture allocated as alloc(numel), or as allocTexture(w, h, 4) when w > 0;
+  // (numel >= 0) a texture allocated as alloc(numel, upload), or as allocTexture(w, h, 4) when w > 0;
   // returns its id (-1 for none). cmds: "" or JSON [["r", <run's spec>...] | ["f", id], ...].
   // One call per realization instead of one per draw, free and allocation. After a failed
   // draw the remaining draws are skipped (their inputs may be missing) but the frees still
   // run, so the memory accounting stays right; then the first error is thrown.
-  exec(cmds, numel, w, h) {
+  exec(cmds, numel, w, h, upload = false) {
     this.checkContext();
     let err = null;
     if (cmds) {
@@ -345,7 +438,7 @@ class GLBridge {
     }
     if (err) throw err;
     if (numel < 0) return -1;
-    return w > 0 ? this.allocTexture(w, h, 4) : this.alloc(numel);
+    return w > 0 ? this.allocTexture(w, h, 4) : this.alloc(numel, upload);
   }
 
   // one draw: [programId, outId, {sampler: texId}, {uniform: value}, extraOutIds]
@@ -355,6 +448,7 @@ class GLBridge {
     const gl = this.gl;
     const p = this.programs[pid];
     const out = this.textures.get(outId);
+    if (out.upload) throw new Error("webgl: a draw into an uploaded float32 texture (float16 path)");
     gl.useProgram(p.prog);
     // samplers this draw leaves unbound get no texture: a unit still holding an earlier
     // draw's texture that is now this draw's render target would be a feedback loop, and
@@ -438,13 +532,53 @@ class GLBridge {
 
   memoryStats() {
     let bytes = 0;
-    for (const t of this.textures.values()) bytes += t.w * t.h * 4 * t.channels;
+    for (const t of this.textures.values()) bytes += t.bytes;
     return JSON.stringify({
       textures: this.textures.size, bytes, pooledBytes: this.pooledBytes, limitBytes: this.liveCap,
       generation: this.generation,
       programs: this.programs.length, ...this.stats,
     });
   }
+}
+
+// a float32 value's float16 bit pattern: round to nearest even, overflow to infinity,
+// subnormals kept, NaN kept
+const F32 = new Float32Array(1), U32 = new Uint32Array(F32.buffer);
+function floatToHalf(x) {
+  F32[0] = x;
+  const b = U32[0];
+  const sign = (b >>> 16) & 0x8000, exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 112;                              // float16's biased exponent
+  if (e >= 31) return sign | 0x7c00;
+  let h, rem, halfway;
+  if (e <= 0) {                                     // a float16 subnormal, or zero
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    h = mant >>> shift;
+    rem = mant & ((1 << shift) - 1);
+    halfway = 1 << (shift - 1);
+  } else {
+    h = (e << 10) | (mant >>> 13);
+    rem = mant & 0x1fff;
+    halfway = 0x1000;
+  }
+  if (rem > halfway || (rem === halfway && (h & 1))) h++;   // a carry may make infinity
+  return sign | h;
+}
+
+// float16 bit patterns (0 .. 65535) to their float32 values, for RED/HALF_FLOAT readback
+function halfToFloatTable() {
+  const table = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+    table[h] = exp === 0 ? sign * frac * 2 ** -24
+      : exp === 31 ? (frac ? NaN : sign * Infinity)
+        : sign * (1 + frac / 1024) * 2 ** (exp - 15);
+  }
+  return table;
 }
 
 return GLBridge; // the file is a function body: webdl's loader evaluates it with Function

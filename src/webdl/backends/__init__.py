@@ -128,7 +128,11 @@ def _use(name):
     what = (be.info.get("renderer") if name == "webgl" else
             be.info.get("description") or be.info.get("vendor") if name == "webgpu" else
             "numpy")
-    return f"webdl: default device '{name}' ({what})"
+    line = f"webdl: default device '{name}' ({what})"
+    info = be.backend_info()
+    if info["storage"] != "float32":    # the float16 path: say what it costs
+        line += f"; no float32 render targets, so {info['precision']}"
+    return line
 
 
 def choose_default():

@@ -40,6 +40,10 @@ class Backend:
     def memory_stats(self):
         return {}
 
+    def backend_info(self):
+        """How it stores values and how precisely (``webdl.backend_info``)."""
+        return {"storage": "float32", "precision": "float32 storage and arithmetic"}
+
     def has_kernel(self, name):
         return True
 

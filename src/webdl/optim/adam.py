@@ -1,6 +1,7 @@
 """The Adam family: Adam (amsgrad, decoupled weight decay), AdamW, Adamax, NAdam, RAdam,
 with PyTorch's update formulas, state layout and defaults."""
 import math
+import warnings
 
 import numpy as np
 
@@ -33,6 +34,20 @@ def _grad_and_param(group, p, d, lr, wd, decoupled):
 
 
 
+# On WebGL's float16 path the second moment (1 - beta2) * grad**2 underflows float16 (below
+# 6e-8) for gradients under about 8e-3; with a smaller eps the step m / (sqrt(v) + eps)
+# then blows up (tests/test_half_browser.py: the CNN's loss is NaN within 15 steps)
+HALF_MIN_EPS = 1e-4
+
+
+def _warn_half_eps(opt, p, eps):
+    if eps < HALF_MIN_EPS and p.device.backend.backend_info()["storage"] == "float16":
+        warnings.warn(f"{type(opt).__name__}: this GPU stores float16 (no float32 render "
+                      f"targets), where the second moment underflows for small gradients "
+                      f"and a step with eps={eps:g} can blow up; use eps={HALF_MIN_EPS:g} "
+                      "or more", stacklevel=4)
+
+
 def _moment_steps(opt, second, **host):
     """Each parameter with a gradient, as (group, (b1, b2, lr, wd, eps), parameter,
     gradient, state), the state started as PyTorch starts it ('step', the ``host``
@@ -44,6 +59,8 @@ def _moment_steps(opt, second, **host):
         for p, d in opt._grads(g):
             st = opt.state[p]
             if not st:
+                if second == "exp_avg_sq":
+                    _warn_half_eps(opt, p, g["eps"])
                 st["step"] = _host_scalar(0)
                 for k, v in host.items():
                     st[k] = _host_scalar(v)

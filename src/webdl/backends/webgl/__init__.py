@@ -10,6 +10,17 @@ Layout: element i of a tensor (row-major) is texel (i % width, i / width); the w
 depends on the element count only, so reshape is free. int64 and bool are stored as
 floats (exact up to 2**24).
 
+The float16 path: where the GPU renders to float16 textures but not to float32 ones
+(EXT_color_buffer_half_float without EXT_color_buffer_float; ``?gpu=half`` forces it), what
+float tensors are stored as float16 (relative error up to 2**-11 per stored value; the
+arithmetic inside each shader stays highp float), uploads included, so that a value
+compares equal to itself whatever computed it (max's gradient finds its argument).
+Uploaded int64 and bool data stays float32 (R32F textures are sampled in core WebGL2, only
+rendering into them needs the extension: indices stay exact up to 2**24), and Python keeps
+a copy of it to read back, as such a texture can't be read. Integers computed on the GPU
+are exact up to 2047 in float16: reading back one of 2048 or more raises rather than
+return a value that may be rounded.
+
 The parts: ``registry`` (which kernel runs each primitive), ``elementwise`` and ``ir``
 (elementwise ops fuse lazily into generated shaders), ``movement``, ``reduce``, ``matmul``
 and ``conv`` (the kernel families), ``bridge`` (the JS calls, buffers and programs) and
@@ -45,6 +56,10 @@ check(KERNELS, primitives())
 # step went from 530 ms to 272 ms (commit a740745, together with the two-column conv).
 HOST_COPY_MAX = 1 << 16
 
+# Integers computed on the float16 path are exact below this (float16 has 11 significant
+# bits: 2049 is stored as 2048)
+HALF_INT_EXACT = 2048
+
 
 class HostTransfer:
     """Copies between numpy and a GPU backend's buffers, shared by the GPU backends: the
@@ -54,10 +69,20 @@ class HostTransfer:
     def _download_size(self, n):
         return n
 
+    def _upload_buffer(self, n, dtype):
+        return self.buffer(n)
+
+    def _keeps_host(self, dtype, n):
+        """Whether an upload keeps a host copy that readbacks return."""
+        return not dtype.is_floating_point and n <= HOST_COPY_MAX
+
+    def _check_download(self, data, dtype):
+        """Raise where values read back can't be trusted (the float16 path's integers)."""
+
     def from_numpy(self, array, dtype):
         a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
-        buf = self.buffer(a.size)
-        if not dtype.is_floating_point and a.size <= HOST_COPY_MAX:
+        buf = self._upload_buffer(a.size, dtype)
+        if self._keeps_host(dtype, a.size):
             buf.host = np.array(array, dtype=dtype.np).reshape(-1)
         if a.size:
             self.transfer.upload(buf, a)
@@ -74,6 +99,7 @@ class HostTransfer:
         data = np.empty(self._download_size(n), dtype=np.float32)
         self.transfer.download(buf, n, data)
         data = data[:n].reshape(shape)
+        self._check_download(data, dtype)
         if dtype.name == "bool":
             return data != 0
         if dtype.name == "int64":
@@ -96,9 +122,16 @@ class WebGLBackend(HostTransfer, Backend):
         width = self._row = info["maxWidth"]       # a tensor's texture is this wide or one row
         if width & (width - 1):
             raise RuntimeError(f"webgl: texture row width {width} is not a power of two")
-        # every program gets LOG2W (see shaders/common.glsl)
-        self._programs = bridge.Programs((("LOG2W", width.bit_length() - 1),))
+        self.half = info["storage"] == "float16"               # the float16 path
+        # every program gets LOG2W, and HALF on the float16 path (see shaders/common.glsl)
+        self._programs = bridge.Programs((("LOG2W", width.bit_length() - 1),)
+                                         + ((("HALF", 1),) if self.half else ()))
         self.targets = min(MAX_TARGETS, info["maxDrawBuffers"])   # render targets per draw
+
+    def backend_info(self):
+        info = self.info
+        return {"storage": info["storage"], "precision": info["precision"],
+                "renderer": info["renderer"], "version": info["version"]}
 
     # --- data across: HostTransfer ---------------------------------------------------------
     buffer = GLBuffer
@@ -107,6 +140,22 @@ class WebGLBackend(HostTransfer, Backend):
     def _download_size(self, n):
         width = min(n, self._row)
         return -(-n // width) * width                 # readback takes whole texture rows
+
+    # on the float16 path uploaded integers go to R32F textures (exact up to 2**24), which
+    # can't be read back: their host copy answers instead
+    def _upload_buffer(self, n, dtype):
+        return GLBuffer(n, upload=self.half and not dtype.is_floating_point)
+
+    def _keeps_host(self, dtype, n):
+        return (self.half and not dtype.is_floating_point) or super()._keeps_host(dtype, n)
+
+    def _check_download(self, data, dtype):
+        if self.half and dtype.name == "int64" and data.size and \
+                float(np.abs(data).max()) >= HALF_INT_EXACT:
+            raise RuntimeError(
+                f"webgl: an int64 result reads back as {float(np.abs(data).max()):.0f} on the "
+                f"float16 path, where integers computed on the GPU are exact only below "
+                f"{HALF_INT_EXACT} (this GPU can't render to float32 textures)")
 
     def full(self, shape, value, dtype):
         """A lazy constant: inlined as a uniform into the elementwise chains that use it,

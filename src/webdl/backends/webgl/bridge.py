@@ -6,9 +6,9 @@ In any Pyodide (a worker or a page's main thread) this module instantiates the b
 itself: it evaluates gl.js from the package data through Pyodide's FFI (``js.Function``),
 and the bridge creates its own WebGL2 context (an OffscreenCanvas where one exists, else a
 canvas element). A host may set ``globalThis.webdlConfig`` before ``import webdl``:
-``{noFloat, liveCap}`` go to the bridge (tests force the refusal paths with them),
-``device`` forces the default device (``backends.choose_default``), and ``quiet`` silences the
-one line ``import webdl`` prints. The bridge is also importable as the
+``{noFloat, half, liveCap}`` go to the bridge (tests force the refusal path and the float16
+path with them), ``device`` forces the default device (``backends.choose_default``), and
+``quiet`` silences the one line ``import webdl`` prints. The bridge is also importable as the
 module ``webdl_gl`` (tests and tools call its hooks). On CPython there is no ``js`` module:
 this module still imports (so the kernels and their registry can be checked); ``probe``
 then raises.
@@ -123,11 +123,11 @@ def _call(fn, *args):
         raise js_error(e) from None
 
 
-def _exec(numel=-1, w=0, h=0):
+def _exec(numel=-1, w=0, h=0, upload=False):
     """Send the queued commands, then allocate (``numel`` >= 0): the new texture's id."""
     global _pending
     cmds, _pending = _pending, []
-    return _call(_gl.exec, json.dumps(cmds) if cmds else "", numel, w, h)
+    return _call(_gl.exec, json.dumps(cmds) if cmds else "", numel, w, h, upload)
 
 
 def flush():
@@ -140,13 +140,14 @@ def flush():
 class GLBuffer:
     """A texture on the GPU, freed (back to the pool) when the last tensor using it is gone:
     an R32F tensor texture of ``numel`` elements, or with ``packed=(w, h)`` an RGBA32F
-    texture for a packed kernel's intermediate."""
+    texture for a packed kernel's intermediate (R16F and RGBA16F on the float16 path, where
+    ``upload=True`` makes an R32F texture that only Python's integer data is written to)."""
     __slots__ = ("id", "numel", "gen", "host", "__weakref__")
 
-    def __init__(self, numel, packed=None):
+    def __init__(self, numel, packed=None, upload=False):
         self.id = None
-        self.host = None   # a host copy of small uploaded int/bool data (buffers never change)
-        self.id = _exec(numel) if packed is None else _exec(0, *packed)
+        self.host = None   # a host copy of uploaded data (see HostTransfer; buffers never change)
+        self.id = _exec(numel, upload=upload) if packed is None else _exec(0, *packed)
         self.numel = numel
         self.gen = _gen[0]
 

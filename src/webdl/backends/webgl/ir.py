@@ -233,7 +233,7 @@ def generate(nodes, shape):
     code = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
             "void main() {\n    ivec2 p = ivec2(gl_FragCoord.xy);\n" + "".join(fetches)
             + f"    emit({exprs[0]});\n"
-            + "".join(f"    o_color{j} = vec4({e}, 0.0, 0.0, 1.0);\n"
+            + "".join(f"    o_color{j} = vec4(stored({e}), 0.0, 0.0, 1.0);\n"
                       for j, e in enumerate(exprs[1:], 1)) + "}\n")
     if params:
         uniforms["u_p"] = params
