@@ -1,11 +1,18 @@
 // cat of N (<= 8) inputs along u_axis: the output coordinate along the axis picks the input
-// (u_ends holds each input's end offset along the axis).
+// (u_ends holds each input's end offset along the axis). The inputs are int textures
+// exactly when the output is (OUT_INT): cat's inputs share its dtype.
+#ifdef OUT_INT
+uniform isampler2D u_in0, u_in1, u_in2, u_in3, u_in4, u_in5, u_in6, u_in7;
+#define T int
+#else
 uniform sampler2D u_in0, u_in1, u_in2, u_in3, u_in4, u_in5, u_in6, u_in7;
+#define T float
+#endif
 uniform int u_ends[8];
 uniform int u_axis;
 uniform int u_inner;      // elements after the axis (the product of the later dims)
 
-float pick(int k, int i) {
+T pick(int k, int i) {
     if (k == 0) return fetch(u_in0, i);
 #if N > 1
     if (k == 1) return fetch(u_in1, i);
@@ -28,7 +35,7 @@ float pick(int k, int i) {
 #if N > 7
     if (k == 7) return fetch(u_in7, i);
 #endif
-    return 0.0;
+    return T(0);
 }
 
 void main() {

@@ -1,13 +1,23 @@
 #version 300 es
 // Shared by every kernel. Layout: a tensor is an R32F texture (R16F on the float16 path)
-// holding its elements in row-major order, element i at texel (i % width, i / width). Shapes are padded to 6 dims
-// with leading 1s and passed as uniforms, so one program (a kernel compiled with one set of
-// #defines) serves every shape.
+// holding its elements in row-major order, element i at texel (i % width, i / width); an
+// int64 tensor's texture is R32I on either path (an isampler2D; exact over the int32
+// range). Shapes are padded to 6 dims with leading 1s and passed as uniforms, so one
+// program (a kernel compiled with one set of #defines) serves every shape. The backend
+// defines OUT_INT when the output (location 0) is an int texture, and INT_<sampler> for
+// each int texture a draw reads (see backends/webgl/__init__.py's draw); a kernel that may
+// read ints declares those samplers isampler2D under them (fetch, emit and is_nan have int
+// overloads).
 precision highp float;
 precision highp int;
 precision highp sampler2D;
+precision highp isampler2D;
 
+#ifdef OUT_INT
+layout(location = 0) out ivec4 o_color;
+#else
 layout(location = 0) out vec4 o_color;
+#endif
 uniform int u_shape[6];    // output shape, padded to 6 dims
 
 const float INF = uintBitsToFloat(0x7f800000u);
@@ -16,6 +26,7 @@ const float NAN = uintBitsToFloat(0x7fc00000u);
 // by the bits, not isnan()/isinf() or x != x: a GPU compiler may assume floats are finite
 bool is_nan(float x) { return (floatBitsToUint(x) & 0x7fffffffu) > 0x7f800000u; }
 bool is_inf(float x) { return (floatBitsToUint(x) & 0x7fffffffu) == 0x7f800000u; }
+bool is_nan(int x) { return false; }
 
 // exp with IEEE behaviour at the edges (GPU builtins may not honour infinities)
 float safe_exp(float x) {
@@ -35,6 +46,10 @@ int out_index() {
 }
 
 float fetch(sampler2D t, int i) {
+    return texelFetch(t, ivec2(i & ((1 << LOG2W) - 1), i >> LOG2W), 0).r;
+}
+
+int fetch(isampler2D t, int i) {
     return texelFetch(t, ivec2(i & ((1 << LOG2W) - 1), i >> LOG2W), 0).r;
 }
 
@@ -71,6 +86,12 @@ vec4 stored(vec4 v) {
 #endif
 }
 
+#ifdef OUT_INT
+void emit(int v) {
+    o_color = ivec4(v, 0, 0, 1);
+}
+#else
 void emit(float v) {
     o_color = vec4(stored(v), 0.0, 0.0, 1.0);
 }
+#endif

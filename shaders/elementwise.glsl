@@ -113,3 +113,37 @@ float op_ge(float x, float y) { return x >= y ? 1.0 : 0.0; }
 float op_logical_and(float x, float y) { return (x != 0.0 && y != 0.0) ? 1.0 : 0.0; }
 float op_logical_or(float x, float y) { return (x != 0.0 || y != 0.0) ? 1.0 : 0.0; }
 float op_logical_xor(float x, float y) { return ((x != 0.0) != (y != 0.0)) ? 1.0 : 0.0; }
+
+// int64 results (int textures): the int overloads, exact over int32 (overflow wraps, as
+// int32 would). Unary ones take two int parameters (ir.int_param). A comparison of two
+// ints compares ints (floats past 2**24 would merge neighbours).
+int op_neg(int x, int a, int b) { return -x; }
+int op_abs(int x, int a, int b) { return abs(x); }
+int op_sign(int x, int a, int b) { return sign(x); }
+int op_relu(int x, int a, int b) { return max(x, 0); }
+int op_floor(int x, int a, int b) { return x; }
+int op_clamp(int x, int lo, int hi) { return min(max(x, lo), hi); }
+// x ** e by squaring; a negative e gives C's integer result (0 unless |x| is 1)
+int int_pow(int x, int e) {
+    if (e < 0) return x == 1 ? 1 : (x == -1 ? ((e & 1) == 1 ? -1 : 1) : 0);
+    int r = 1;
+    for (int i = 0; i < 32 && e > 0; ++i) {
+        if ((e & 1) == 1) r *= x;
+        x *= x;
+        e >>= 1;
+    }
+    return r;
+}
+int op_pow_scalar(int x, int e, int b) { return int_pow(x, e); }
+int op_pow(int x, int e) { return int_pow(x, e); }
+int op_add(int x, int y) { return x + y; }
+int op_sub(int x, int y) { return x - y; }
+int op_mul(int x, int y) { return x * y; }
+int op_maximum(int x, int y) { return max(x, y); }
+int op_minimum(int x, int y) { return min(x, y); }
+float op_eq(int x, int y) { return x == y ? 1.0 : 0.0; }
+float op_ne(int x, int y) { return x != y ? 1.0 : 0.0; }
+float op_lt(int x, int y) { return x < y ? 1.0 : 0.0; }
+float op_le(int x, int y) { return x <= y ? 1.0 : 0.0; }
+float op_gt(int x, int y) { return x > y ? 1.0 : 0.0; }
+float op_ge(int x, int y) { return x >= y ? 1.0 : 0.0; }

@@ -4,6 +4,9 @@
 // place (a view such as a permute needs no copy first). Flat position k1 * u_r2.x + k2 is
 // what argmax/argmin return. Long sums, maxima and minima run in chunks of at most 256
 // positions, combined by further passes. Specialised by `#define OP SUM|MAX|MIN|ARGMAX|ARGMIN`.
+// Integers stay integers: an int input (INT_u_a) is compared as int, an int output
+// (OUT_INT: int64 sums, maxima, argmax/argmin's positions) accumulates as int, so sums in
+// the int32 range and positions past 2**24 are exact.
 #define SUM 0
 #define MAX 1
 #define MIN 2
@@ -15,7 +18,18 @@ uniform int u_off;
 uniform ivec2 u_r1;       // outer group: count, stride
 uniform ivec2 u_r2;       // inner group: count, stride
 uniform int u_split;      // chunks per output (1: the whole reduction)
+#ifdef INT_u_a
+uniform isampler2D u_a;
+#define A_T int
+#else
 uniform sampler2D u_a;
+#define A_T float
+#endif
+#ifdef OUT_INT
+#define O_T int
+#else
+#define O_T float
+#endif
 
 void main() {
     // with u_split > 1, output i holds the partial result of chunk i % u_split of the
@@ -36,19 +50,19 @@ void main() {
     int k2 = q0 % u_r2.x;
     int row = base + (q0 / u_r2.x) * u_r1.y;
 #if OP == SUM
-    float acc = 0.0;
+    O_T acc = O_T(0);
     for (int q = q0; q < q1; ++q) {
-        acc += fetch(u_a, row + k2 * u_r2.y);
+        acc += O_T(fetch(u_a, row + k2 * u_r2.y));
         if (++k2 == u_r2.x) { k2 = 0; row += u_r1.y; }
     }
     emit(acc);
 #else
-    float best = fetch(u_a, row + k2 * u_r2.y);
+    A_T best = fetch(u_a, row + k2 * u_r2.y);
     int at = q0;
     for (int q = q0 + 1; q < q1; ++q) {
         if (++k2 == u_r2.x) { k2 = 0; row += u_r1.y; }
-        float v = fetch(u_a, row + k2 * u_r2.y);
-        if (is_nan(best)) break;                    // the first NaN wins, as in PyTorch
+        A_T v = fetch(u_a, row + k2 * u_r2.y);
+        if (is_nan(best)) break;                   // the first NaN wins, as in PyTorch
 #if OP == MAX || OP == ARGMAX
         if (is_nan(v) || v > best) { best = v; at = q; }
 #else
@@ -56,9 +70,9 @@ void main() {
 #endif
     }
 #if OP == ARGMAX || OP == ARGMIN
-    emit(float(at));
+    emit(O_T(at));
 #else
-    emit(best);
+    emit(O_T(best));
 #endif
 #endif
 }

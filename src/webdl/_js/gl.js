@@ -2,7 +2,8 @@
 // (webdl/_js/gl.js); webdl.backends.webgl.bridge evaluates it through Pyodide's FFI in any
 // Pyodide that imports webdl (a worker or a page's main thread). It owns the context, a
 // texture pool keyed by texture size, a program cache keyed by kernel name, and
-// upload/readback. Tensors are R32F textures in row-major order, element i at texel
+// upload/readback. Tensors are R32F textures (int64 tensors: R32I, exact over int32, on
+// either path: R32I is color-renderable in core WebGL2) in row-major order, element i at texel
 // (i % width, i / width). Where the GPU can't render to float32 textures but can to float16
 // ones (EXT_color_buffer_half_float), it runs on float16 storage instead: tensors are R16F
 // (RGBA16F for packed kernels), but uploaded integer data stays R32F (core WebGL2 samples
@@ -80,11 +81,11 @@ class GLBridge {
       return JSON.stringify(info);
     }
     this.half = !cbf;
-    // texture formats: [internal format, bytes a texel] for 1 and 4 channels, and for
-    // uploads (which are never rendered into)
+    // texture formats: [internal format, bytes a texel] for 1 and 4 channels, for uploads
+    // (which are never rendered into) and for int tensors
     this.formats = this.half
-      ? { 1: [gl.R16F, 2], 4: [gl.RGBA16F, 8], up: [gl.R32F, 4] }
-      : { 1: [gl.R32F, 4], 4: [gl.RGBA32F, 16], up: [gl.R32F, 4] };
+      ? { 1: [gl.R16F, 2], 4: [gl.RGBA16F, 8], up: [gl.R32F, 4], int: [gl.R32I, 4] }
+      : { 1: [gl.R32F, 4], 4: [gl.RGBA32F, 16], up: [gl.R32F, 4], int: [gl.R32I, 4] };
     this.vbo = gl.createBuffer();
     gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
     gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 3, -1, -1, 3]), gl.STATIC_DRAW);
@@ -189,24 +190,25 @@ class GLBridge {
   }
 
   // --- textures -----------------------------------------------------------------------------
-  // a tensor's texture; upload: one that only Python's integer data is written to (R32F on
-  // the float16 path: sampled, never rendered into nor read back)
-  alloc(numel, upload = false) {
+  // a tensor's texture; upload: one that only Python's bool data is written to (R32F on
+  // the float16 path: sampled, never rendered into nor read back); isInt: an int64 tensor's
+  // (R32I)
+  alloc(numel, upload = false, isInt = false) {
     if (numel > this.maxTexels) {
       throw new Error(`webgl: a tensor of ${numel} elements exceeds the largest texture ` +
         `(${this.maxTexels} elements)`);
     }
     const [w, h] = this.dims(numel);
-    return this.allocTexture(w, h, 1, upload);
+    return this.allocTexture(w, h, 1, upload, isInt);
   }
 
-  // a texture of explicit size; channels 1 (R32F, tensors) or 4 (RGBA32F, packed kernels),
-  // float16 ones on the float16 path (but R32F for uploads)
-  allocTexture(w, h, channels, upload = false) {
+  // a texture of explicit size; channels 1 (R32F, tensors; R32I with isInt, int tensors) or
+  // 4 (RGBA32F, packed kernels), float16 ones on the float16 path (but R32F for uploads)
+  allocTexture(w, h, channels, upload = false, isInt = false) {
     this.checkContext();
     const gl = this.gl;
     const max = this.maxTextureSize;
-    const fmt = upload && this.half ? "up" : channels;
+    const fmt = isInt ? "int" : (upload && this.half ? "up" : channels);
     const [internal, texel] = this.formats[fmt];
     const need = w * h * texel;
     if (this.liveBytes + need > this.liveCap) {
@@ -240,7 +242,7 @@ class GLBridge {
       gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
     }
     const id = this.nextId++;
-    this.textures.set(id, { tex, w, h, channels, key, bytes: need, upload: fmt === "up" });
+    this.textures.set(id, { tex, w, h, channels, key, bytes: need, upload: fmt === "up", isInt });
     this.liveBytes += need;
     return id;
   }
@@ -262,19 +264,20 @@ class GLBridge {
   }
 
   upload(id, data) {
-    // data: a Float32Array, or a PyProxy of a float32 buffer (zero-copy through getBuffer)
+    // data: a Float32Array (an Int32Array for an R32I texture), or a PyProxy of a float32
+    // (int32) buffer (zero-copy through getBuffer)
     this.checkContext();
     const gl = this.gl;
     const t = this.textures.get(id);
     let view = data, pybuf = null;
     if (data && typeof data.getBuffer === "function") {
-      pybuf = data.getBuffer("f32");
+      pybuf = data.getBuffer(t.isInt ? "i32" : "f32");
       view = pybuf.data;
     }
     try {
       gl.bindTexture(gl.TEXTURE_2D, t.tex);
       gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
-      if (this.half && !t.upload) {
+      if (this.half && !t.upload && !t.isInt) {
         // float16 storage: converted here (round to nearest even, overflow to infinity), as
         // GPUs differ (SwiftShader turns 70000 into NaN)
         const bits = new Uint16Array(t.w * t.h);
@@ -285,10 +288,11 @@ class GLBridge {
       }
       let full = view;
       if (view.length !== t.w * t.h) {
-        full = new Float32Array(t.w * t.h);
+        full = new (t.isInt ? Int32Array : Float32Array)(t.w * t.h);
         full.set(view.subarray(0, Math.min(view.length, full.length)));
       }
-      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, t.h, gl.RED, gl.FLOAT, full);
+      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, t.h, t.isInt ? gl.RED_INTEGER : gl.RED,
+                       t.isInt ? gl.INT : gl.FLOAT, full);
     } finally {
       if (pybuf) pybuf.release();
       this.stats.uploads++;
@@ -297,7 +301,7 @@ class GLBridge {
 
   // bind a tensor's texture for readPixels: [texture, rows]; the first time, probe whether
   // the implementation reads RED/FLOAT (a quarter of the data of RGBA) or, from float16
-  // targets, RED/HALF_FLOAT (an eighth; converted here)
+  // targets, RED/HALF_FLOAT (an eighth; converted here). Int textures: readInt.
   bindForRead(id, numel) {
     this.checkContext();
     const gl = this.gl;
@@ -308,7 +312,12 @@ class GLBridge {
     }
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
-    if (this.readRed === undefined) {
+    if (t.isInt) {
+      if (this.readRedInt === undefined) {
+        this.readRedInt = gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_FORMAT) === gl.RED_INTEGER &&
+          gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_TYPE) === gl.INT;
+      }
+    } else if (this.readRed === undefined) {
       const format = gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_FORMAT);
       const type = gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_TYPE);
       this.readRed = format === gl.RED && type === gl.FLOAT;
@@ -326,11 +335,35 @@ class GLBridge {
     for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
   }
 
-  // readback straight into a Python buffer (a PyProxy of a float32 numpy array of at least
-  // the texture's rows x width elements): no JS array, no second copy; false (nothing read)
-  // where neither RED/FLOAT nor RED/HALF_FLOAT readback is offered
+  // an R32I texture's rows into the Int32Array out (at least w * rows long): RED_INTEGER
+  // where offered, else RGBA_INTEGER (which WebGL2 always offers)
+  readInt(t, rows, out) {
+    const gl = this.gl;
+    if (this.readRedInt) {
+      gl.readPixels(0, 0, t.w, rows, gl.RED_INTEGER, gl.INT, out.subarray(0, t.w * rows));
+      return;
+    }
+    const rgba = new Int32Array(t.w * rows * 4);
+    gl.readPixels(0, 0, t.w, rows, gl.RGBA_INTEGER, gl.INT, rgba);
+    for (let i = 0; i < t.w * rows; i++) out[i] = rgba[4 * i];
+  }
+
+  // readback straight into a Python buffer (a PyProxy of a float32 numpy array -- int32 for
+  // an int texture -- of at least the texture's rows x width elements): no JS array, no
+  // second copy; false (nothing read) where neither RED/FLOAT nor RED/HALF_FLOAT readback
+  // is offered
   downloadInto(id, numel, target) {
     const [t, rows] = this.bindForRead(id, numel);
+    if (t.isInt) {
+      const buf = target.getBuffer("i32");
+      try {
+        if (buf.data.length < t.w * rows) throw new Error("webgl: readback buffer too small");
+        this.readInt(t, rows, buf.data);
+      } finally {
+        buf.release();
+      }
+      return true;
+    }
     if (!this.readRed && !this.readHalf) return false;
     const buf = target.getBuffer("f32");
     try {
@@ -347,6 +380,11 @@ class GLBridge {
   download(id, numel) {
     const gl = this.gl;
     const [t, rows] = this.bindForRead(id, numel);
+    if (t.isInt) {
+      const out = new Int32Array(t.w * rows);
+      this.readInt(t, rows, out);
+      return out.subarray(0, numel);
+    }
     if (this.readRed || this.readHalf) {
       const red = new Float32Array(t.w * rows);
       if (this.readHalf) this.readHalfInto(t, rows, red);
@@ -390,7 +428,7 @@ class GLBridge {
       const u = gl.getActiveUniform(prog, i);
       const name = u.name.replace(/\[0\]$/, "");
       uniforms.set(name, { loc: gl.getUniformLocation(prog, name), type: u.type });
-      if (u.type === gl.SAMPLER_2D) samplers.set(name, unit++);
+      if (u.type === gl.SAMPLER_2D || u.type === gl.INT_SAMPLER_2D) samplers.set(name, unit++);
     }
     gl.useProgram(prog);
     for (const [name, u] of samplers) gl.uniform1i(uniforms.get(name).loc, u);
@@ -419,13 +457,14 @@ class GLBridge {
     this.draw(JSON.parse(spec));
   }
 
-  // exec(cmds, numel, w, h): the commands Python queued since its last call, in order, then
-  // (numel >= 0) a texture allocated as alloc(numel, upload), or as allocTexture(w, h, 4) when w > 0;
+  // exec(cmds, numel, w, h, upload, isInt): the commands Python queued since its last call,
+  // in order, then (numel >= 0) a texture allocated as alloc(numel, upload, isInt), or as
+  // allocTexture(w, h, 4) when w > 0;
   // returns its id (-1 for none). cmds: "" or JSON [["r", <run's spec>...] | ["f", id], ...].
   // One call per realization instead of one per draw, free and allocation. After a failed
   // draw the remaining draws are skipped (their inputs may be missing) but the frees still
   // run, so the memory accounting stays right; then the first error is thrown.
-  exec(cmds, numel, w, h, upload = false) {
+  exec(cmds, numel, w, h, upload = false, isInt = false) {
     this.checkContext();
     let err = null;
     if (cmds) {
@@ -438,7 +477,7 @@ class GLBridge {
     }
     if (err) throw err;
     if (numel < 0) return -1;
-    return w > 0 ? this.allocTexture(w, h, 4) : this.alloc(numel, upload);
+    return w > 0 ? this.allocTexture(w, h, 4) : this.alloc(numel, upload, !!isInt);
   }
 
   // one draw: [programId, outId, {sampler: texId}, {uniform: value}, extraOutIds]
@@ -503,7 +542,8 @@ class GLBridge {
     }
     this.stats.runMs += performance.now() - tRun;   // the CPU time of a draw, in JS
     if (this.profile) {
-      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, this.syncPixel); // waits for the draw
+      if (out.isInt) gl.readPixels(0, 0, 1, 1, gl.RGBA_INTEGER, gl.INT, this.syncInt);
+      else gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, this.syncPixel); // waits for the draw
       const e = this.profile[p.key] || (this.profile[p.key] = [0, 0, 0]);
       e[0]++;
       e[1] += performance.now() - t0;
@@ -522,6 +562,7 @@ class GLBridge {
   startProfile() {
     this.profile = {};
     this.syncPixel = new Float32Array(4);
+    this.syncInt = new Int32Array(4);
   }
 
   stopProfile() {

@@ -7,19 +7,22 @@ draw's uniforms (shapes, strides, parameters) and the bridge makes the GL calls.
 crosses to Python only in ``to_numpy`` (``.numpy()``, ``.item()``, printing).
 
 Layout: element i of a tensor (row-major) is texel (i % width, i / width); the width
-depends on the element count only, so reshape is free. int64 and bool are stored as
-floats (exact up to 2**24).
+depends on the element count only, so reshape is free. int64 tensors are R32I textures
+(int32 values: uploads outside the int32 range raise; integer arithmetic, comparisons,
+gather indices, sums, argmax/argmin positions and cumsum are exact over int32); bool is
+stored as float 0/1. A kernel registered without ``ints`` (matmul, conv, softmax, fold,
+unfold) refuses int64 tensors rather than computing them in float32.
 
 The float16 path: where the GPU renders to float16 textures but not to float32 ones
 (EXT_color_buffer_half_float without EXT_color_buffer_float; ``?gpu=half`` forces it), what
 float tensors are stored as float16 (relative error up to 2**-11 per stored value; the
 arithmetic inside each shader stays highp float), uploads included, so that a value
 compares equal to itself whatever computed it (max's gradient finds its argument).
-Uploaded int64 and bool data stays float32 (R32F textures are sampled in core WebGL2, only
-rendering into them needs the extension: indices stay exact up to 2**24), and Python keeps
-a copy of it to read back, as such a texture can't be read. Integers computed on the GPU
-are exact up to 2047 in float16: reading back one of 2048 or more raises rather than
-return a value that may be rounded.
+int64 tensors are R32I there too (core WebGL2 renders to and reads back R32I without an
+extension), so integers stay exact over int32 on this path as well. Uploaded bool data
+stays float32 (R32F textures are sampled in core WebGL2, only rendering into them needs the
+extension), and Python keeps a copy of it to read back, as such a texture can't be read;
+bools computed on the GPU are 0/1, exact in float16.
 
 The parts: ``registry`` (which kernel runs each primitive), ``elementwise`` and ``ir``
 (elementwise ops fuse lazily into generated shaders), ``movement``, ``reduce``, ``matmul``
@@ -39,6 +42,7 @@ uniforms.
 import numpy as np
 
 from ..base import Backend
+from ... import dtypes
 from ...ops import primitives
 # the kernel families register their kernels when imported
 from . import bridge, conv, elementwise, matmul, movement, reduce  # noqa: F401
@@ -55,16 +59,26 @@ check(KERNELS, primitives())
 # target check, index bounds) needs no GPU round trip: with it, the benchmark CNN's Adam
 # step went from 530 ms to 272 ms (commit a740745, together with the two-column conv).
 HOST_COPY_MAX = 1 << 16
+INT32 = (-(1 << 31), (1 << 31) - 1)
 
-# Integers computed on the float16 path are exact below this (float16 has 11 significant
-# bits: 2049 is stored as 2048)
-HALF_INT_EXACT = 2048
+
+def int_range_error(backend, values, lo, hi, stored):
+    """The error for int64 ``values`` outside [lo, hi], the integers ``backend`` stores
+    exactly (as ``stored``)."""
+    return ValueError(f"{backend}: int64 values must lie in [{lo}, {hi}] on {backend}, which "
+                      f"stores integers as {stored}; got values in [{int(np.min(values))}, "
+                      f"{int(np.max(values))}]. Keep this tensor on 'cpu' (int64 beyond that "
+                      "range is not supported on the GPU)")
 
 
 class HostTransfer:
     """Copies between numpy and a GPU backend's buffers, shared by the GPU backends: the
     class names its buffer type (``buffer``), the bridge module that moves the data
-    (``transfer``: upload, check, download) and how many floats a readback of n writes."""
+    (``transfer``: upload, check, download), how many values a readback of n writes, and
+    how it stores int64 (``int_textures``: as int32, exact over the int32 range, in buffers
+    made with ``is_int=True``; otherwise as float32, exact up to 2**24 in magnitude). Either
+    way an int64 upload outside what is stored exactly raises instead of rounding."""
+    int_textures = False
 
     def _download_size(self, n):
         return n
@@ -76,11 +90,22 @@ class HostTransfer:
         """Whether an upload keeps a host copy that readbacks return."""
         return not dtype.is_floating_point and n <= HOST_COPY_MAX
 
-    def _check_download(self, data, dtype):
-        """Raise where values read back can't be trusted (the float16 path's integers)."""
+    def _int_values(self, array):
+        """int64 ``array`` as the values the buffer stores, range-checked."""
+        v = np.ascontiguousarray(array, dtype=np.int64).reshape(-1)
+        if self.int_textures:
+            (lo, hi), stored, kind = INT32, "int32", np.int32
+        else:
+            lo, hi, stored, kind = -(1 << 24), 1 << 24, "float32 (exact up to 2**24)", np.float32
+        if v.size and (v.min() < lo or v.max() > hi):
+            raise int_range_error(self.name, v, lo, hi, stored)
+        return v.astype(kind)
 
     def from_numpy(self, array, dtype):
-        a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
+        if dtype is dtypes.int64:
+            a = self._int_values(array)
+        else:
+            a = np.ascontiguousarray(array, dtype=np.float32).reshape(-1)
         buf = self._upload_buffer(a.size, dtype)
         if self._keeps_host(dtype, a.size):
             buf.host = np.array(array, dtype=dtype.np).reshape(-1)
@@ -96,19 +121,20 @@ class HostTransfer:
         self.transfer.check(buf)
         if buf.host is not None:
             return buf.host.reshape(shape).astype(dtype.np, copy=True)
-        data = np.empty(self._download_size(n), dtype=np.float32)
+        is_int = getattr(buf, "is_int", False)
+        data = np.empty(self._download_size(n), dtype=np.int32 if is_int else np.float32)
         self.transfer.download(buf, n, data)
         data = data[:n].reshape(shape)
-        self._check_download(data, dtype)
         if dtype.name == "bool":
             return data != 0
         if dtype.name == "int64":
-            return np.rint(data).astype(np.int64)
+            return data.astype(np.int64) if is_int else np.rint(data).astype(np.int64)
         return data
 
 
 class WebGLBackend(HostTransfer, Backend):
     name = "webgl"
+    int_textures = True
     fused = fused_ops(KERNELS, primitives())
     realize = elementwise.realize
     realize_many = elementwise.realize_many
@@ -141,21 +167,15 @@ class WebGLBackend(HostTransfer, Backend):
         width = min(n, self._row)
         return -(-n // width) * width                 # readback takes whole texture rows
 
-    # on the float16 path uploaded integers go to R32F textures (exact up to 2**24), which
-    # can't be read back: their host copy answers instead
+    # int64 goes to R32I textures (rendered into and read back without an extension); on the
+    # float16 path uploaded bools go to R32F textures, which can't be read back: their host
+    # copy answers instead
     def _upload_buffer(self, n, dtype):
-        return GLBuffer(n, upload=self.half and not dtype.is_floating_point)
+        return GLBuffer(n, upload=self.half and dtype is dtypes.bool_,
+                        is_int=dtype is dtypes.int64)
 
     def _keeps_host(self, dtype, n):
-        return (self.half and not dtype.is_floating_point) or super()._keeps_host(dtype, n)
-
-    def _check_download(self, data, dtype):
-        if self.half and dtype.name == "int64" and data.size and \
-                float(np.abs(data).max()) >= HALF_INT_EXACT:
-            raise RuntimeError(
-                f"webgl: an int64 result reads back as {float(np.abs(data).max()):.0f} on the "
-                f"float16 path, where integers computed on the GPU are exact only below "
-                f"{HALF_INT_EXACT} (this GPU can't render to float32 textures)")
+        return (self.half and dtype is dtypes.bool_) or super()._keeps_host(dtype, n)
 
     def full(self, shape, value, dtype):
         """A lazy constant: inlined as a uniform into the elementwise chains that use it,
@@ -167,7 +187,10 @@ class WebGLBackend(HostTransfer, Backend):
         if n > most:     # refused now, as a texture would be (gl.js alloc says the same)
             raise RuntimeError(f"webgl: a tensor of {n} elements exceeds the largest texture "
                                f"({most} elements)")
-        return LazyBuf(shape, Const(value), [], 1)
+        is_int = dtype is dtypes.int64
+        if is_int and not INT32[0] <= value <= INT32[1]:
+            raise int_range_error(self.name, [value], *INT32, "int32")
+        return LazyBuf(shape, Const(value, is_int), [], 1, is_int)
 
     def free(self, buf):
         buf.free()
@@ -189,6 +212,11 @@ class WebGLBackend(HostTransfer, Backend):
         kernel = KERNELS.get(op.name)
         if kernel is None:
             raise NotImplementedError(f"webgl: op '{op.name}' has no GPU kernel yet")
+        if not kernel.ints and (out_dtype is dtypes.int64 or
+                                any(getattr(b, "is_int", False) for b in bufs)):
+            raise NotImplementedError(f"webgl: '{op.name}' of int64 tensors is not supported "
+                                      "(its kernel computes in float32, exact only up to "
+                                      "2**24); convert with .float() first")
         if not kernel.lazy_inputs:
             bufs = [self.realize(b) for b in bufs]
         return kernel.run(self, bufs, shapes, out_shape, out_dtype, attrs)
@@ -196,19 +224,24 @@ class WebGLBackend(HostTransfer, Backend):
     def draw(self, kernel, defines, inputs, out, out_shape, uniforms, extra=(), code=""):
         """Draw shaders/<kernel>.glsl (compiled with ``defines``, and ``code`` appended) into
         ``out`` (and the ``extra`` targets), reading ``inputs`` ({sampler: buffer}, lazy
-        ones realized first); ``u_shape`` is set to ``out_shape``."""
-        pid = self._programs.get(kernel, defines, code)
+        ones realized first); ``u_shape`` is set to ``out_shape``. Int textures get their
+        defines (common.glsl): OUT_INT for an int ``out``, INT_<sampler> per int input."""
         inputs = {k: self.realize(b) for k, b in inputs.items()}
+        ints = tuple((f"INT_{k}", 1) for k, b in inputs.items() if b.is_int)
+        if ints or out.is_int:
+            defines = tuple(defines) + ((("OUT_INT", 1),) if out.is_int else ()) + ints
+        pid = self._programs.get(kernel, defines, code)
         for b in inputs.values():
             bridge.check(b)
         uniforms["u_shape"] = pad(out_shape)
         bridge.draw(pid, out, inputs, uniforms, extra)
         return out
 
-    def new(self, shape, kernel, defines, inputs, uniforms, packed=None):
-        """Draw a kernel into a new buffer: a tensor of ``shape``, or with ``packed=(w, h)``
-        an RGBA texture of that size for a packed kernel's intermediate."""
-        out = GLBuffer(numel(shape), packed)
+    def new(self, shape, kernel, defines, inputs, uniforms, packed=None, is_int=False):
+        """Draw a kernel into a new buffer: a tensor of ``shape`` (an int texture with
+        ``is_int``), or with ``packed=(w, h)`` an RGBA texture of that size for a packed
+        kernel's intermediate."""
+        out = GLBuffer(numel(shape), packed, is_int)
         if out.numel:
             self.draw(kernel, defines, inputs, out, shape, uniforms)
         return out

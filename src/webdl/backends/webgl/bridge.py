@@ -123,11 +123,11 @@ def _call(fn, *args):
         raise js_error(e) from None
 
 
-def _exec(numel=-1, w=0, h=0, upload=False):
+def _exec(numel=-1, w=0, h=0, upload=False, is_int=False):
     """Send the queued commands, then allocate (``numel`` >= 0): the new texture's id."""
     global _pending
     cmds, _pending = _pending, []
-    return _call(_gl.exec, json.dumps(cmds) if cmds else "", numel, w, h, upload)
+    return _call(_gl.exec, json.dumps(cmds) if cmds else "", numel, w, h, upload, is_int)
 
 
 def flush():
@@ -139,15 +139,18 @@ def flush():
 
 class GLBuffer:
     """A texture on the GPU, freed (back to the pool) when the last tensor using it is gone:
-    an R32F tensor texture of ``numel`` elements, or with ``packed=(w, h)`` an RGBA32F
+    an R32F tensor texture of ``numel`` elements (R32I with ``is_int``: an int64 tensor's,
+    exact over the int32 range, on either path), or with ``packed=(w, h)`` an RGBA32F
     texture for a packed kernel's intermediate (R16F and RGBA16F on the float16 path, where
-    ``upload=True`` makes an R32F texture that only Python's integer data is written to)."""
-    __slots__ = ("id", "numel", "gen", "host", "__weakref__")
+    ``upload=True`` makes an R32F texture that only Python's bool data is written to)."""
+    __slots__ = ("id", "numel", "gen", "host", "is_int", "__weakref__")
 
-    def __init__(self, numel, packed=None, upload=False):
+    def __init__(self, numel, packed=None, upload=False, is_int=False):
         self.id = None
         self.host = None   # a host copy of uploaded data (see HostTransfer; buffers never change)
-        self.id = _exec(numel, upload=upload) if packed is None else _exec(0, *packed)
+        self.is_int = is_int
+        self.id = _exec(numel, upload=upload, is_int=is_int) if packed is None else \
+            _exec(0, *packed)
         self.numel = numel
         self.gen = _gen[0]
 
@@ -179,8 +182,8 @@ def upload(buf, array):
 
 
 def download(buf, n, data):
-    """The first ``n`` values of ``buf`` into the float32 array ``data`` (whole texture rows
-    long)."""
+    """The first ``n`` values of ``buf`` into the array ``data`` (float32, int32 for an int
+    texture; whole texture rows long)."""
     flush()
     if not _call(_gl.downloadInto, buf.id, n, data):   # straight into numpy's memory
         _call(_gl.download, buf.id, n).assign_to(data[:n])

@@ -3,6 +3,7 @@ and ``realize`` computes an expression -- or several of one shape, one render ta
 -- in one draw of a generated shader."""
 import math
 
+from ... import dtypes
 from ...ops.elementwise import Unary
 from .bridge import GLBuffer
 from .ir import Apply, LazyBuf, Leaf, Round, Where, broadcast, generate
@@ -24,23 +25,24 @@ MAX_SIZE = 40
 def node(op, kids, attrs, dtype):
     """The expression of elementwise primitive ``op`` (result dtype ``dtype``) on ``kids``."""
     name = op.name
+    is_int = dtype is dtypes.int64
     if name == "cast":
-        expr = Apply("op_cast", kids, (CAST_CODE[attrs["dtype"].name], 0.0))
+        expr = Apply("op_cast", kids, (CAST_CODE[attrs["dtype"].name], 0.0), is_int)
     elif name == "where":
-        expr = Where(kids)
+        expr = Where(kids, is_int)
     elif issubclass(op, Unary):     # the op's parameters, 0 where it has fewer than two
         if op.params:
             p = [attrs.get(n) for n in op.params] + [None, None]
             if name == "clamp":     # a missing bound is no bound
                 p = [-math.inf if p[0] is None else p[0], math.inf if p[1] is None else p[1]]
-            expr = Apply("op_" + name, kids, tuple(0.0 if v is None else float(v)
-                                                   for v in p[:2]))
+            expr = Apply("op_" + name, kids, tuple(0.0 if v is None else v if is_int
+                                                   else float(v) for v in p[:2]), is_int)
         else:
-            expr = Apply("op_" + name, kids, (0.0, 0.0))
+            expr = Apply("op_" + name, kids, (0.0, 0.0), is_int)
     else:
-        expr = Apply("op_" + name, kids, None)
-    if dtype.name == "int64" and name in ("pow", "pow_scalar"):
-        expr = Round(expr)          # GPU pow is exp2(log2): round integer powers
+        expr = Apply("op_" + name, kids, None, is_int)
+    if is_int and name in ("pow", "pow_scalar"):
+        expr = Round(expr)  # in f32 (WebGPU) pow is exp2(log2): rounded; WebGL's int pow is exact
     return expr
 
 
@@ -65,7 +67,8 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
             if b not in leaves:
                 leaves.append(b)
             size += 1
-    out = LazyBuf(shape, node(op, tuple(kids), attrs, dtype), leaves, size)
+    out = LazyBuf(shape, node(op, tuple(kids), attrs, dtype), leaves, size,
+                  dtype is dtypes.int64)
     if len(leaves) > be.max_leaves or size > MAX_SIZE:
         be.realize(out)
     return out
@@ -81,8 +84,9 @@ def realize(be, buf, *more):
     if buf.node is None:
         raise RuntimeError("webgl: this tensor's GPU memory was already freed")
     outs = (buf,) + more
-    code, inputs, uniforms = generate([b.node for b in outs], buf.shape)
-    reals = [GLBuffer(buf.numel) for _ in outs]
+    code, inputs, uniforms = generate([b.node for b in outs], buf.shape,
+                                      [b.is_int for b in outs])
+    reals = [GLBuffer(buf.numel, is_int=b.is_int) for b in outs]
     be.draw("elementwise", (), inputs, reals[0], buf.shape, uniforms, extra=reals[1:],
             code=code)
     for b, r in zip(outs, reals):
@@ -97,7 +101,7 @@ def realize_many(be, bufs):
     groups = {}
     for b in bufs:
         if isinstance(b, LazyBuf) and b.real is None and b.node is not None:
-            groups.setdefault(b.shape, []).append(b)
+            groups.setdefault((b.shape, b.is_int), []).append(b)
     for group in groups.values():
         for i in range(0, len(group), be.targets):
             be.realize(*group[i:i + be.targets])

@@ -1,7 +1,13 @@
 """The lazy-fusion IR: an elementwise result not computed yet is a LazyBuf holding an
 expression tree over realized buffers, and ``generate`` turns expressions into the main()
 of one fragment shader (appended to shaders/elementwise.glsl, whose op_<name> functions it
-calls)."""
+calls).
+
+Integers: a node whose result is int64 (``is_int`` on Const, Apply, Where and LazyBuf; a
+Leaf's buffer knows its own texture kind) is computed as GLSL ``int`` on WebGL, through the
+int overloads of elementwise.glsl, so int64 stays exact over the int32 range; an op on ints
+with a float result converts its inputs with float(), a comparison of two ints compares
+ints. WebGPU's codegen (``typed=False``) computes everything in f32 as before."""
 from typing import NamedTuple
 
 from .bridge import num
@@ -17,8 +23,9 @@ class Leaf(NamedTuple):
 
 
 class Const(NamedTuple):
-    """A scalar, passed as a uniform."""
+    """A scalar, passed as a uniform (an int uniform when ``is_int``)."""
     value: float
+    is_int: bool = False
 
 
 class Apply(NamedTuple):
@@ -27,11 +34,13 @@ class Apply(NamedTuple):
     fn: str
     kids: tuple
     params: tuple | None
+    is_int: bool = False    # its result is int64
 
 
 class Where(NamedTuple):
     """``kids`` = (condition, then, else): a ternary in the generated code."""
     kids: tuple
+    is_int: bool = False
 
 
 class Round(NamedTuple):
@@ -57,11 +66,12 @@ class LazyBuf:
     buffers (``leaves``, the distinct ones; ``size``, its node count). Chains of elementwise
     ops grow one expression, compiled into one shader when something else needs the values
     (another kernel, a readback, a stored optimizer state); ``real`` then holds the texture."""
-    __slots__ = ("shape", "numel", "node", "leaves", "size", "real", "__weakref__")
+    __slots__ = ("shape", "numel", "node", "leaves", "size", "real", "is_int", "__weakref__")
 
-    def __init__(self, shape, node, leaves, size):
+    def __init__(self, shape, node, leaves, size, is_int=False):
         self.shape, self.numel = tuple(shape), numel(shape)
         self.node, self.leaves, self.size, self.real = node, leaves, size, None
+        self.is_int = is_int    # an int64 result: realized into an int texture on WebGL
 
     def free(self):
         if self.real is not None:
@@ -82,26 +92,54 @@ def broadcast(node, shape, out_shape):
     if kind is Placed:
         keep = tuple(k if a == b else 0 for k, a, b in zip(node.keep, pad(shape), pad(out_shape)))
         return node._replace(keep=keep)
-    if kind is Apply:
-        return Apply(node.fn, tuple(broadcast(k, shape, out_shape) for k in node.kids),
-                     node.params)
-    if kind is Where:
-        return Where(tuple(broadcast(k, shape, out_shape) for k in node.kids))
+    if kind is Apply or kind is Where:
+        return node._replace(kids=tuple(broadcast(k, shape, out_shape) for k in node.kids))
     return Round(broadcast(node.kid, shape, out_shape))
 
 
-def expressions(nodes, ternary=True):
-    """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
-    offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p, [Placed
-    nodes, computed before as w<k>]). Each expression is written piece by piece into one
-    list, so its cost grows with its size (nested strings would copy every subexpression
-    once per level). With ``ternary`` False (WGSL, which has no ?:) a Where is a call of
-    ``op_where(c, a, b)``; the rest of the syntax is common to GLSL and WGSL."""
-    slots, params, placed = {}, [], []
+COMPARE = frozenset(("op_eq", "op_ne", "op_lt", "op_le", "op_gt", "op_ge"))
+INT32 = (-(1 << 31), (1 << 31) - 1)
 
-    def emit(node, out):
+
+def is_int(node):
+    """Whether ``node``'s value is an int (an int texture's, or an int64 result)."""
+    kind = type(node)
+    if kind is Leaf:
+        return getattr(node.buf, "is_int", False)
+    if kind is Placed:
+        return getattr(node.leaf.buf, "is_int", False)
+    if kind is Round:
+        return is_int(node.kid)
+    return node.is_int
+
+
+def int_param(v):
+    """A parameter of an int op as an int uniform (infinite bounds: the int32 limits)."""
+    return int(min(max(v, INT32[0]), INT32[1]))
+
+
+def expressions(nodes, ternary=True, typed=False, want=None):
+    """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
+    offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p (and of
+    the int uniform u_q), [Placed nodes, computed before as w<k>]). Each expression is
+    written piece by piece into one list, so its cost grows with its size (nested strings
+    would copy every subexpression once per level). With ``ternary`` False (WGSL, which has
+    no ?:) a Where is a call of ``op_where(c, a, b)``; the rest of the syntax is common to
+    GLSL and WGSL. With ``typed`` (WebGL) int nodes compute as GLSL ints (see the module
+    docstring), each value converted where its consumer wants the other type, and node j
+    as an int when ``want[j]``."""
+    slots, params, iparams, placed = {}, [], [], []
+
+    def emit(node, out, as_int=None):
+        if typed and as_int is not None and as_int != is_int(node):
+            out.append("int(" if as_int else "float(")
+            emit(node, out)
+            out.append(")")
+            return
         kind = type(node)
-        if kind is Placed:
+        if typed and kind is Apply and (node.is_int or node.fn in COMPARE):
+            emit_int(node, out)
+        elif kind is Placed:
             placed.append(node)
             out.append(f"w{len(placed) - 1}")
         elif kind is Leaf:
@@ -110,6 +148,9 @@ def expressions(nodes, ternary=True):
             if slot is None:
                 slot = slots[key] = (len(slots), node)
             out.append(f"v{slot[0]}")
+        elif kind is Const and typed and node.is_int:
+            out.append(f"u_q[{len(iparams)}]")
+            iparams.append(int(node.value))
         elif kind is Const:
             out.append(f"u_p[{len(params)}]")
             params.extend((num(node.value), 0.0))
@@ -119,11 +160,13 @@ def expressions(nodes, ternary=True):
             c, a, b = node.kids
             out.append("(")
             emit(c, out)
-            out.append(" != 0.0 ? ")
-            emit(a, out)
+            out.append(" != 0 ? " if typed and is_int(c) else " != 0.0 ? ")
+            emit(a, out, node.is_int)
             out.append(" : ")
-            emit(b, out)
+            emit(b, out, node.is_int)
             out.append(")")
+        elif kind is Round and typed and is_int(node.kid):
+            emit(node.kid, out)     # an int result is exact already
         elif kind is Round:
             out.append("round(")
             emit(node.kid, out)
@@ -133,23 +176,44 @@ def expressions(nodes, ternary=True):
             for i, k in enumerate(node.kids):
                 if i:
                     out.append(", ")
-                emit(k, out)
+                emit(k, out, False)
             if node.params is not None:
                 out.append(f", u_p[{len(params)}], u_p[{len(params) + 1}]")
                 params.extend(num(v) for v in node.params)
             out.append(")")
 
+    def emit_int(node, out):
+        """An int op (its int overload in elementwise.glsl, params as int uniforms), or a
+        comparison: of ints when both sides are ints, else of floats."""
+        if node.fn == "op_cast":        # to int64: int() truncates toward zero, as torch
+            emit(node.kids[0], out, True)
+            return
+        ints = node.is_int or all(is_int(k) for k in node.kids)
+        out.append(node.fn + "(")
+        for i, k in enumerate(node.kids):
+            if i:
+                out.append(", ")
+            emit(k, out, ints)
+        if node.params is not None:
+            if node.is_int:
+                out.append(f", u_q[{len(iparams)}], u_q[{len(iparams) + 1}]")
+                iparams.extend(int_param(v) for v in node.params)
+            else:
+                out.append(f", u_p[{len(params)}], u_p[{len(params) + 1}]")
+                params.extend(num(v) for v in node.params)
+        out.append(")")
+
     exprs = []
-    for n in nodes:
+    for j, n in enumerate(nodes):
         out = []
-        emit(n, out)
+        emit(n, out, want[j] if want else None)
         exprs.append("".join(out))
-    return exprs, slots, params, placed
+    return exprs, slots, params, iparams, placed
 
 
 # A Placed node's value: its input where the output coordinate (cc, unravelled from the
 # output index) lands on start + i * step in every dim, its value elsewhere.
-_PLACED = """    float w{k} = u_pv{k};
+_PLACED = """    {t} w{k} = u_pv{k};
     {{
         bool in_{k} = true;
         int at = u_po{k};
@@ -182,10 +246,11 @@ def merged_dims(slots, shape):
     return dense, strided, dims
 
 
-def generate(nodes, shape):
+def generate(nodes, shape, ints=None):
     """The main() computing expressions ``nodes`` over ``shape``, the first into location 0
     (common.glsl's emit), the others into locations 1, 2, ...: (GLSL code, {sampler:
-    buffer}, {uniform: value}).
+    buffer}, {uniform: value}). ``ints[j]``: output j is an int texture (its node computed
+    as an int).
 
     Each input is read the cheapest way it allows (integer division is what costs on
     SwiftShader): at the output's own texel when it is dense in the output's shape (its
@@ -194,7 +259,8 @@ def generate(nodes, shape):
     chain), unravelled with one division pair per merged dim. The code depends on the
     expressions' structure, on which inputs are dense and on the merged rank; constants,
     parameters, dims, strides and offsets are uniforms."""
-    exprs, slots, params, placed = expressions(nodes)
+    ints = ints or [False] * len(nodes)
+    exprs, slots, params, iparams, placed = expressions(nodes, typed=True, want=ints)
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims)
     inputs, uniforms, decl, fetches = {}, {}, [], []
@@ -207,9 +273,10 @@ def generate(nodes, shape):
         fetches.append(f"    int c{MAX_RANK - rank} = i;\n")
     for k, leaf in slots.values():
         inputs[f"u_in{k}"] = leaf.buf
-        decl.append(f"uniform sampler2D u_in{k};\n")
+        t, sampler = _TYPES[is_int(leaf)]
+        decl.append(f"uniform {sampler} u_in{k};\n")
         if leaf.strides == dense and not leaf.offset:
-            fetches.append(f"    float v{k} = texelFetch(u_in{k}, p, 0).r;\n")
+            fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, p, 0).r;\n")
             continue
         j = [k2 for k2, _ in strided].index(k)
         uniforms[f"u_st{k}"] = pad([dd[1][j] for dd in dims], 0)
@@ -217,24 +284,35 @@ def generate(nodes, shape):
         decl.append(f"uniform int u_st{k}[{MAX_RANK}];\nuniform int u_off{k};\n")
         at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
                                          for d in range(MAX_RANK - rank, MAX_RANK)])
-        fetches.append(f"    float v{k} = fetch(u_in{k}, {at});\n")
+        fetches.append(f"    {t} v{k} = fetch(u_in{k}, {at});\n")
     if placed:
         fetches.append("    int cc[6];\n    unravel(out_index(), cc);\n")
     for k, pl in enumerate(placed):
         inputs[f"u_pin{k}"] = pl.leaf.buf
-        decl.append(f"uniform sampler2D u_pin{k};\nuniform float u_pv{k};\nuniform int u_po{k};\n"
+        t, sampler = _TYPES[is_int(pl)]
+        decl.append(f"uniform {sampler} u_pin{k};\nuniform {t} u_pv{k};\nuniform int u_po{k};\n"
                     + "".join(f"uniform int u_p{x}{k}[{MAX_RANK}];\n" for x in "kabns"))
-        uniforms.update({f"u_pv{k}": num(pl.value), f"u_po{k}": pl.leaf.offset,
+        uniforms.update({f"u_pv{k}": int(pl.value) if is_int(pl) else num(pl.value),
+                         f"u_po{k}": pl.leaf.offset,
                          f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts),
                          f"u_pb{k}": list(pl.steps), f"u_pn{k}": list(pl.shape),
                          f"u_ps{k}": list(pl.leaf.strides)})
-        fetches.append(_PLACED.format(k=k))
-    decl += [f"layout(location = {j}) out vec4 o_color{j};\n" for j in range(1, len(nodes))]
+        fetches.append(_PLACED.format(k=k, t=t))
+    decl += [f"layout(location = {j}) out {'ivec4' if ints[j] else 'vec4'} o_color{j};\n"
+             for j in range(1, len(nodes))]
+    if iparams:
+        decl.append(f"uniform int u_q[{len(iparams)}];\n")
+        uniforms["u_q"] = iparams
     code = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
             "void main() {\n    ivec2 p = ivec2(gl_FragCoord.xy);\n" + "".join(fetches)
             + f"    emit({exprs[0]});\n"
-            + "".join(f"    o_color{j} = vec4(stored({e}), 0.0, 0.0, 1.0);\n"
+            + "".join(f"    o_color{j} = ivec4({e}, 0, 0, 1);\n" if ints[j] else
+                      f"    o_color{j} = vec4(stored({e}), 0.0, 0.0, 1.0);\n"
                       for j, e in enumerate(exprs[1:], 1)) + "}\n")
     if params:
         uniforms["u_p"] = params
     return code, inputs, uniforms
+
+
+# the GLSL value and sampler types of a float and of an int input
+_TYPES = {False: ("float", "sampler2D"), True: ("int", "isampler2D")}

@@ -1,7 +1,9 @@
 """Movement primitives. Views (reshape, permute, expand, slice, flip) draw nothing: a view is
 a lazy leaf that the elementwise chain, reduction, matmul or conv consuming it reads in
 place (``view``), copied only when another kernel needs it. unslice is an
-expression of the elementwise chains (ir.Placed); cat, gather and scatter_add are kernels."""
+expression of the elementwise chains (ir.Placed); cat, gather and scatter_add are kernels.
+All of them keep int64 tensors in int textures (``ints=True``), exact over int32."""
+from ...dtypes import int64
 from .ir import LazyBuf, Leaf, Placed
 from .registry import register
 from .shapes import MAX_RANK, bcast_strides, numel, pad, strides
@@ -18,7 +20,8 @@ def strided(be, x, out_shape, st, offset=0):
     if not numel(out_shape):
         return be.empty()
     x = be.realize(x)
-    return LazyBuf(out_shape, Leaf(x, tuple(pad(st, 0)), offset), [x], 1)
+    return LazyBuf(out_shape, Leaf(x, tuple(pad(st, 0)), offset), [x], 1,
+                   getattr(x, "is_int", False))
 
 
 def permuted(be, x, in_shape, dims):
@@ -37,30 +40,30 @@ def view(be, buf, shape):
     return be.realize(buf), strides(shape), 0
 
 
-@register("reshape", lazy_inputs=True)
+@register("reshape", lazy_inputs=True, ints=True)
 def reshape(be, bufs, shapes, shape, dtype, attrs):
     return bufs[0]      # row-major in either shape; a lazy input stays lazy
 
 
-@register("permute")
+@register("permute", ints=True)
 def permute(be, bufs, shapes, shape, dtype, attrs):
     return permuted(be, bufs[0], shapes[0], attrs["dims"])
 
 
-@register("expand")
+@register("expand", ints=True)
 def expand(be, bufs, shapes, shape, dtype, attrs):
     st = bcast_strides(tuple(shapes[0]), tuple(shape))
     return strided(be, bufs[0], shape, st[-len(shape):] if shape else [])
 
 
-@register("slice")
+@register("slice", ints=True)
 def slice_(be, bufs, shapes, shape, dtype, attrs):
     st = strides(shapes[0])
     off = sum(s * t for s, t in zip(attrs["starts"], st))
     return strided(be, bufs[0], shape, [s * t for s, t in zip(attrs["steps"], st)], off)
 
 
-@register("flip")
+@register("flip", ints=True)
 def flip(be, bufs, shapes, shape, dtype, attrs):
     st = strides(shape)
     off = sum((shape[d] - 1) * st[d] for d in attrs["dims"])
@@ -68,7 +71,7 @@ def flip(be, bufs, shapes, shape, dtype, attrs):
                                         for d, t in enumerate(st)], off)
 
 
-@register("unslice", lazy_inputs=True)
+@register("unslice", lazy_inputs=True, ints=True)
 def unslice(be, bufs, shapes, shape, dtype, attrs):
     """No draw of its own: an expression (ir.Placed) that the elementwise chain consuming it
     computes -- the sum of a split's slice gradients is one draw."""
@@ -78,10 +81,10 @@ def unslice(be, bufs, shapes, shape, dtype, attrs):
     node = Placed(Leaf(tex, tuple(pad(st, 0)), off), tuple(pad(attrs["starts"], 0)),
                   tuple(pad(attrs["steps"])), tuple(pad(shapes[0])), (1,) * MAX_RANK,
                   attrs["value"])
-    return LazyBuf(shape, node, [tex], 1)
+    return LazyBuf(shape, node, [tex], 1, getattr(tex, "is_int", False))
 
 
-@register("cat", shaders=("cat",))
+@register("cat", shaders=("cat",), ints=True)
 def cat(be, bufs, shapes, shape, dtype, attrs):
     """Up to CAT_INPUTS inputs per pass; longer lists in several passes."""
     axis = attrs["axis"]
@@ -98,7 +101,7 @@ def cat(be, bufs, shapes, shape, dtype, attrs):
         inputs = {f"u_in{i}": b for i, (b, _) in enumerate(group)}
         buf = be.new(out_shape, "cat", (("N", len(group)),), inputs,
                      {"u_axis": axis + MAX_RANK - len(shape), "u_ends": ends,
-                      "u_inner": numel(out_shape[axis + 1:])})
+                      "u_inner": numel(out_shape[axis + 1:])}, is_int=dtype is int64)
         pairs.insert(0, (buf, out_shape))
     return pairs[0][0]
 
@@ -109,14 +112,15 @@ def _read(be, buf, shape, name):
     return {name: tex}, {name + "_st": pad(st, 0), name + "_off": off}
 
 
-@register("gather", shaders=("gather",), lazy_inputs=True)
+@register("gather", shaders=("gather",), lazy_inputs=True, ints=True)
 def gather(be, bufs, shapes, shape, dtype, attrs):
     (ia, ua), (ib, ub) = _read(be, bufs[0], shapes[0], "u_a"), _read(be, bufs[1], shape, "u_b")
     return be.new(shape, "gather", (), {**ia, **ib},
-                  {**ua, **ub, "u_axis": attrs["axis"] + MAX_RANK - len(shape)})
+                  {**ua, **ub, "u_axis": attrs["axis"] + MAX_RANK - len(shape)},
+                  is_int=dtype is int64)
 
 
-@register("scatter_add", shaders=("scatter_add",), lazy_inputs=True)
+@register("scatter_add", shaders=("scatter_add",), lazy_inputs=True, ints=True)
 def scatter_add(be, bufs, shapes, shape, dtype, attrs):
     idx_shape = shapes[1]
     # src may be larger than index: only its leading part (index's shape) is read, with
@@ -124,4 +128,4 @@ def scatter_add(be, bufs, shapes, shape, dtype, attrs):
     (ia, ua), (ib, ub) = _read(be, bufs[0], shapes[0], "u_a"), _read(be, bufs[1], idx_shape, "u_b")
     return be.new(shape, "scatter_add", (), {**ia, **ib},
                   {**ua, **ub, "u_idx_shape": pad(idx_shape),
-                   "u_axis": attrs["axis"] + MAX_RANK - len(shape)})
+                   "u_axis": attrs["axis"] + MAX_RANK - len(shape)}, is_int=dtype is int64)

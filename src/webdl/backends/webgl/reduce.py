@@ -1,6 +1,7 @@
 """Reductions (sum, amax, amin, argmax, argmin): shaders/reduce.glsl, reading views in
 place, with long sums, maxima and minima split into chunks; softmax and its backward over
 the last dim, scale and masks fused in: shaders/softmax.glsl, two passes each."""
+from ...dtypes import int64
 from .bridge import GLBuffer
 from .movement import permuted, view
 from .registry import register
@@ -13,13 +14,14 @@ from .shapes import bcast_strides, numel, pad, strides
 REDUCE_CHUNK = 256
 
 
-def reduce(be, which, bufs, in_shape, shape, axes):
-    """Reduce ``axes`` of ``bufs[0]`` (of ``in_shape``) to ``shape`` with reduce.glsl's OP
-    ``which`` (SUM, MAX, MIN, ARGMAX or ARGMIN)."""
+def reduce(be, which, bufs, in_shape, shape, axes, dtype):
+    """Reduce ``axes`` of ``bufs[0]`` (of ``in_shape``) to ``shape`` (a result of ``dtype``:
+    int64 into an int texture, accumulated as int) with reduce.glsl's OP ``which`` (SUM,
+    MAX, MIN, ARGMAX or ARGMIN)."""
     if not axes:
         return bufs[0]
     if numel([in_shape[d] for d in axes]) == 0:
-        return be.full(shape, 0.0, None)
+        return be.full(shape, 0, dtype)
     x, st, off = view(be, bufs[0], in_shape)
     # the reduced axes as strided groups: neighbours merge when their strides chain
     groups = []
@@ -43,35 +45,35 @@ def reduce(be, which, bufs, in_shape, shape, axes):
     out_shape = (numel(shape), split) if split > 1 else shape
     out = be.new(out_shape, "reduce", (("OP", which),), {"u_a": x},
                  {"u_keep": pad(kept), "u_keep_st": pad(st, 0), "u_off": off,
-                  "u_r1": r1, "u_r2": r2, "u_split": split})
+                  "u_r1": r1, "u_r2": r2, "u_split": split}, is_int=dtype is int64)
     if split > 1:           # combine the chunks' partial results
-        out = reduce(be, which, [out], out_shape, shape, (1,))
+        out = reduce(be, which, [out], out_shape, shape, (1,), dtype)
     return out
 
 
-@register("sum", shaders=("reduce",), lazy_inputs=True)
+@register("sum", shaders=("reduce",), lazy_inputs=True, ints=True)
 def sum_(be, bufs, shapes, shape, dtype, attrs):
-    return reduce(be, "SUM", bufs, shapes[0], shape, attrs["axes"])
+    return reduce(be, "SUM", bufs, shapes[0], shape, attrs["axes"], dtype)
 
 
-@register("amax", shaders=("reduce",), lazy_inputs=True)
+@register("amax", shaders=("reduce",), lazy_inputs=True, ints=True)
 def amax(be, bufs, shapes, shape, dtype, attrs):
-    return reduce(be, "MAX", bufs, shapes[0], shape, attrs["axes"])
+    return reduce(be, "MAX", bufs, shapes[0], shape, attrs["axes"], dtype)
 
 
-@register("amin", shaders=("reduce",), lazy_inputs=True)
+@register("amin", shaders=("reduce",), lazy_inputs=True, ints=True)
 def amin(be, bufs, shapes, shape, dtype, attrs):
-    return reduce(be, "MIN", bufs, shapes[0], shape, attrs["axes"])
+    return reduce(be, "MIN", bufs, shapes[0], shape, attrs["axes"], dtype)
 
 
-@register("argmax", shaders=("reduce",), lazy_inputs=True)
+@register("argmax", shaders=("reduce",), lazy_inputs=True, ints=True)
 def argmax(be, bufs, shapes, shape, dtype, attrs):
-    return reduce(be, "ARGMAX", bufs, shapes[0], shape, (attrs["axis"],))
+    return reduce(be, "ARGMAX", bufs, shapes[0], shape, (attrs["axis"],), dtype)
 
 
-@register("argmin", shaders=("reduce",), lazy_inputs=True)
+@register("argmin", shaders=("reduce",), lazy_inputs=True, ints=True)
 def argmin(be, bufs, shapes, shape, dtype, attrs):
-    return reduce(be, "ARGMIN", bufs, shapes[0], shape, (attrs["axis"],))
+    return reduce(be, "ARGMIN", bufs, shapes[0], shape, (attrs["axis"],), dtype)
 
 
 # --- softmax and its backward: shaders/softmax.glsl, two passes each ------------------------

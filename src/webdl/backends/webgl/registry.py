@@ -13,17 +13,19 @@ class Kernel(NamedTuple):
     run: Callable       # (backend, bufs, shapes, out_shape, out_dtype, attrs) -> buffer
     shaders: tuple      # the shaders/<name>.glsl files it may draw with
     lazy_inputs: bool   # takes lazy inputs as they are (reads views in place); else realized
+    ints: bool = False  # reads and writes int textures (R32I) exactly; else floats only
 
 
 KERNELS = {}
 
 
-def register(primitive, shaders=(), lazy_inputs=False):
-    """Decorator: the function is the WebGL kernel of ``primitive``."""
+def register(primitive, shaders=(), lazy_inputs=False, ints=False):
+    """Decorator: the function is the WebGL kernel of ``primitive``; with ``ints`` it takes
+    and makes int64 tensors (int textures) exactly, else the backend refuses them."""
     def add(fn):
         if primitive in KERNELS:
             raise RuntimeError(f"webgl: two kernels registered for '{primitive}'")
-        KERNELS[primitive] = Kernel(fn, tuple(shaders), lazy_inputs)
+        KERNELS[primitive] = Kernel(fn, tuple(shaders), lazy_inputs, ints)
         return fn
     return add
 

@@ -8,7 +8,8 @@ dispatches into one command encoder and submits them together when Python reads 
 back (or the queue grows long), so nothing but a readback or a first compile waits.
 
 Layout: element i of a tensor (row-major) is element i of its buffer; int64 and bool are
-stored as floats (exact up to 2**24), as on WebGL, so both backends share the lazy
+stored as floats (int64 exact up to 2**24: an upload or constant past it raises; WebGL
+keeps int64 in int textures, exact over int32). Both backends share the lazy
 elementwise IR (webgl/ir.py) and the Python side of the movement, reduction and im2col
 kernels (kernels.py); matmul (matmul.py) and conv2d (conv.py: a fused op, direct or im2col;
 its backward is convolutions again, or its composite) are WebGPU's own. What compiles when: a pipeline per (WGSL file, consts,
@@ -16,7 +17,8 @@ generated code, output count); shapes, strides and parameters are uniforms.
 """
 from ..base import Backend
 from ...ops import primitives
-from ..webgl import HostTransfer
+from ... import dtypes
+from ..webgl import HostTransfer, int_range_error
 from ..webgl.elementwise import realize_many as _realize_many
 from ..webgl.ir import Const, LazyBuf
 from ..webgl.shapes import numel, pad
@@ -66,6 +68,9 @@ class WebGPUBackend(HostTransfer, Backend):
         """A lazy constant, inlined into the chains that use it (as on WebGL)."""
         if not numel(shape):
             return GPUBuffer(0)
+        if dtype is dtypes.int64 and abs(value) > 1 << 24:
+            raise int_range_error(self.name, [value], -(1 << 24), 1 << 24,
+                                  "float32 (exact up to 2**24)")
         return LazyBuf(shape, Const(value), [], 1)
 
     def free(self, buf):
@@ -105,8 +110,9 @@ class WebGPUBackend(HostTransfer, Backend):
         uniforms["u_numel"] = n
         bridge.dispatch(prog, outs, inputs, uniforms, groups or (-(-n // WORKGROUP), 1, 1))
 
-    def new(self, shape, kernel, defines, inputs, uniforms, packed=None):
-        """A kernel's result in a new buffer (the call WebGL's kernel families make)."""
+    def new(self, shape, kernel, defines, inputs, uniforms, packed=None, is_int=False):
+        """A kernel's result in a new buffer (the call WebGL's kernel families make; ints
+        are f32 here, so ``is_int`` changes nothing)."""
         if packed is not None:
             raise NotImplementedError("webgpu: packed intermediates are WebGL's")
         out = GPUBuffer(numel(shape))

@@ -31,7 +31,7 @@ def generate(nodes, shape):
     coordinates of the index over the merged dims (one division pair per merged dim). The
     code depends on the structure, on which inputs are dense and on the merged rank;
     constants, dims, strides and offsets are uniforms."""
-    exprs, slots, params, placed = expressions(nodes, ternary=False)
+    exprs, slots, params, _, placed = expressions(nodes, ternary=False)
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims)
     inputs, uniforms, decl, body = {}, {}, [], []
