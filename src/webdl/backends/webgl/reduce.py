@@ -3,15 +3,18 @@ place, with long sums, maxima and minima split into chunks; softmax and its back
 the last dim, scale and masks fused in: shaders/softmax.glsl, two passes each."""
 from ...dtypes import int64
 from .bridge import GLBuffer
-from .movement import permuted, view
+from .movement import gather, permuted, view
 from .registry import register
 from .shapes import bcast_strides, numel, pad, strides
 
 # Positions per chunk of a long sum, max or min: one fragment walks a chunk, and a second
 # pass combines the chunks, so few outputs over many positions still run as many parallel
-# fragments (commit a0eff7e). argmax/argmin run whole: a combining pass would need the
-# chunks' positions too.
+# fragments (commit a0eff7e). A long argmax/argmin takes each chunk's best value (MAX/MIN)
+# and position (ARGMAX/ARGMIN, a position in the whole reduction), the best chunk (an
+# argmax of the chunks' values: the first one wins ties and NaNs, as the first position
+# does) and gathers its position: positions are ints, exact past 2**24.
 REDUCE_CHUNK = 256
+ARG_BEST = {"ARGMAX": "MAX", "ARGMIN": "MIN"}
 
 
 def reduce(be, which, bufs, in_shape, shape, axes, dtype):
@@ -41,12 +44,23 @@ def reduce(be, which, bufs, in_shape, shape, axes, dtype):
         st = [st[d] for d in range(len(in_shape)) if d not in axes]
     r1, r2 = ([1, 0], groups[0][:2]) if len(groups) == 1 else (groups[0][:2], groups[1][:2])
     total = r1[0] * r2[0]
-    split = -(-total // REDUCE_CHUNK) if which in ("SUM", "MAX", "MIN") else 1
-    out_shape = (numel(shape), split) if split > 1 else shape
-    out = be.new(out_shape, "reduce", (("OP", which),), {"u_a": x},
-                 {"u_keep": pad(kept), "u_keep_st": pad(st, 0), "u_off": off,
-                  "u_r1": r1, "u_r2": r2, "u_split": split}, is_int=dtype is int64)
-    if split > 1:           # combine the chunks' partial results
+    if which in ARG_BEST and total > 1 << 24 and not be.int_textures:
+        raise ValueError(f"{be.name}: {which.lower()} over {total} positions: positions past "
+                         "2**24 are not exact in this backend's float32 int64 storage")
+    split = -(-total // REDUCE_CHUNK)
+    n = numel(shape)
+    out_shape = (n, split) if split > 1 else shape
+
+    def draw(op, is_int):
+        return be.new(out_shape, "reduce", (("OP", op),), {"u_a": x},
+                      {"u_keep": pad(kept), "u_keep_st": pad(st, 0), "u_off": off,
+                       "u_r1": r1, "u_r2": r2, "u_split": split}, is_int=is_int)
+    out = draw(which, dtype is int64)
+    if split > 1 and which in ARG_BEST:     # the position in the best chunk
+        best = draw(ARG_BEST[which], getattr(x, "is_int", False))
+        chunk = reduce(be, which, [best], out_shape, (n, 1), (1,), int64)
+        out = gather(be, [out, chunk], [out_shape, (n, 1)], (n, 1), int64, {"axis": 1})
+    elif split > 1:         # combine the chunks' partial results
         out = reduce(be, which, [out], out_shape, shape, (1,), dtype)
     return out
 
