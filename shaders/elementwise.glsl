@@ -100,6 +100,7 @@ float op_cast(float x, float to, float b) {
 
 float op_add(float x, float y) { return x + y; }
 float op_sub(float x, float y) { return x - y; }
+float op_floor_divide(float x, float y) { return y == 0.0 ? 0.0 : floor(x / y); }
 float op_mul(float x, float y) { return x * y; }
 float op_div(float x, float y) { return x / y; }
 float op_maximum(float x, float y) { return is_nan(x) || is_nan(y) ? NAN : max(x, y); }
@@ -139,6 +140,14 @@ int op_pow(int x, int e) { return int_pow(x, e); }
 int op_add(int x, int y) { return x + y; }
 int op_sub(int x, int y) { return x - y; }
 int op_mul(int x, int y) { return x * y; }
+// floor division on magnitudes (GLSL leaves / of negative ints undefined); x // 0 is 0
+int op_floor_divide(int x, int y) {
+    if (y == 0) return 0;
+    uint ax = uint(abs(x)), ay = uint(abs(y));     // abs(-2**31) wraps; as uint it is 2**31
+    uint q = ax / ay;
+    if ((x < 0) == (y < 0)) return int(q);
+    return -int(q) - (q * ay != ax ? 1 : 0);
+}
 int op_maximum(int x, int y) { return max(x, y); }
 int op_minimum(int x, int y) { return min(x, y); }
 float op_eq(int x, int y) { return x == y ? 1.0 : 0.0; }

@@ -289,6 +289,13 @@ def _cases():
         In((3, 4), "int", low=1, high=5), grad=False)
     add("int_pow", lambda m, F, a, b: (a ** 3, a ** 2 * a, m.pow(a, b)),
         In((3, 4), "int", low=-5, high=6), In((3, 4), "int", low=0, high=4), grad=False)
+    add("int_floordiv", lambda m, F, a, b: (m.div(a, b, rounding_mode="floor"),
+                                            m.div(a, -b, rounding_mode="floor"),
+                                            m.div(a, b, rounding_mode="trunc"),
+                                            m.div(a, -b, rounding_mode="trunc"), 7 // b, a // 3),
+        In((4, 5), "int", low=-20, high=21), In((4, 5), "int", low=1, high=6), grad=False)
+    add("floordiv_float", lambda m, F, a, b: (a // b, m.div(a, b, rounding_mode="trunc")),
+        In((3, 4)), In((3, 4), "pos"), grad=False)
     add("int_div_float", lambda m, F, a, b: a / b, In((3,), "int", low=1, high=9),
         In((3,), "int", low=1, high=5), grad=False)
     add("cast_chain", lambda m, F, x: (x > 0).float() * x + x.long().float(), In((3, 4)))

@@ -112,6 +112,7 @@ fn op_cast(x: f32, to: f32, b: f32) -> f32 {
 
 fn op_add(x: f32, y: f32) -> f32 { return x + y; }
 fn op_sub(x: f32, y: f32) -> f32 { return x - y; }
+fn op_floor_divide(x: f32, y: f32) -> f32 { if (y == 0.0) { return 0.0; } return floor(x / y); }
 fn op_mul(x: f32, y: f32) -> f32 { return x * y; }
 fn op_div(x: f32, y: f32) -> f32 { return x / y; }
 fn op_maximum(x: f32, y: f32) -> f32 { if (isnan(x) || isnan(y)) { return nan(); } return max(x, y); }

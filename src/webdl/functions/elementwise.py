@@ -41,7 +41,7 @@ def _binary_fn(name):
 # the rows without parameters, one function each
 UNARY_FUNCTIONS = {name: _unary(op) for name, op in UNARY.items() if not op.params}
 BINARY_FUNCTIONS = {name: _binary_fn(name) for name in BINARY
-                    if name not in ("add", "sub", "div", "pow")}
+                    if name not in ("add", "sub", "div", "pow", "floor_divide")}
 maximum, minimum = BINARY_FUNCTIONS["maximum"], BINARY_FUNCTIONS["minimum"]
 
 
@@ -71,13 +71,19 @@ def div(a, b, rounding_mode=None):
     if rounding_mode not in (None, "floor", "trunc"):
         raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
                          f"{rounding_mode!r}")
+    if rounding_mode is not None:
+        ref = a if isinstance(a, Tensor) else b
+        a, b = as_tensor_like(a, ref), as_tensor_like(b, ref)
+        if not dtypes.promote(a.dtype, b.dtype).is_floating_point:   # ints: exact
+            q = BINARY["floor_divide"].apply(a, b)
+            if rounding_mode == "floor":
+                return q
+            # trunc: one up where the quotient is inexact and negative
+            return q + ((q * b != a) & ((a < 0) != (b < 0)))
     out = _binary("div", a, b)
     if rounding_mode is None:
         return out
-    out = out.floor() if rounding_mode == "floor" else out.sign() * out.abs().floor()
-    ref = a if isinstance(a, Tensor) else b
-    kind = dtypes.promote(as_tensor_like(a, ref).dtype, as_tensor_like(b, ref).dtype)
-    return out if kind.is_floating_point else Cast.apply(out, dtype=dtypes.int64)
+    return out.floor() if rounding_mode == "floor" else out.sign() * out.abs().floor()
 
 
 def true_divide(a, b):

@@ -280,6 +280,9 @@ div = _binary("div", np.true_divide, lambda c, a, b, g: (g / b, -g * c.out / b),
               saves=(1, "out"))
 pow_ = _binary("pow", np.power, _pow_grad, saves=(0, 1, "out"))
 maximum = _binary("maximum", np.maximum, _max_grad)
+# integer floor division (div(rounding_mode=...) of ints; floats use floor(a / b)): x // 0
+# is 0, as numpy's; exact on every backend where ints are (WebGL's int textures)
+floor_divide = _binary("floor_divide", np.floor_divide, saves=())
 minimum = _binary("minimum", np.minimum, _min_grad)
 for _n, _f in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
                ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal)):
