@@ -97,8 +97,9 @@ class finfo:
 
 class iinfo:
     """Limits of an integer dtype as webdl stores it: every integer name is int64 here
-    (``iinfo(uint8).max`` is int64's max). On the WebGL backend integers travel as float32
-    and are exact up to 2**24 only."""
+    (``iinfo(uint8).max`` is int64's max). On the WebGL backend int64 tensors are stored as
+    int32 (exact over the int32 range; values beyond it raise on upload, results beyond it
+    wrap), on WebGPU as float32 (exact up to 2**24; values past it raise on upload)."""
     __slots__ = ("bits", "max", "min", "dtype")
 
     def __init__(self, type):  # noqa: A002 - PyTorch's argument name
