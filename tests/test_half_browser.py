@@ -98,23 +98,20 @@ json.dumps([s(x.numpy()), s(h(v)), s(y.numpy()), s(h(h(v) * 3 - 1))])
     assert r[0] == r[1] and r[2] == r[3], r
 
 
-def test_integers_exact_or_refused(half):
-    """Uploaded indices stay exact past float16's 2048 (R32F textures); integers computed on
-    the GPU are exact below 2048 and reading back a larger one raises."""
+def test_integers_exact(half):
+    """int64 tensors are R32I textures on the float16 path too (core WebGL2 renders to and
+    reads back R32I): indices and integers computed on the GPU stay exact past float16's
+    2048 and past float32's 2**24."""
     r = half("""
 import json, numpy as np, webdl
 table = webdl.tensor(np.arange(4000) % 7, dtype=webdl.float32, device='webgl')
 idx = webdl.tensor([3001, 3999, 2049, 5], device='webgl')
-small = webdl.arange(2047, device='webgl') * 1
-json.dumps([table[idx].tolist(), idx.tolist(), int(small.max()), small.argmax().item()])
+big = webdl.arange(3000, device='webgl') * 1 + (2**24 - 1000)
+json.dumps([table[idx].tolist(), (idx * 1).tolist(), int(big.max()), big.argmax().item(),
+            int(big[:100].sum()), (big == 2**24 + 1).long().argmax().item()])
 """)
-    assert r == [[3001 % 7, 3999 % 7, 2049 % 7, 5], [3001, 3999, 2049, 5], 2046, 2046]
-    r = half.run("import webdl\n(webdl.arange(3000, device='webgl') * 1).max().item()")
-    assert not r["ok"] and r["error"].strip().splitlines()[-1] == (
-        "RuntimeError: webgl: an int64 result reads back as 3000 on the float16 path, where "
-        "integers "
-        "computed on the GPU are exact only below 2048 (this GPU can't render to float32 "
-        "textures)"), r
+    assert r == [[3001 % 7, 3999 % 7, 2049 % 7, 5], [3001, 3999, 2049, 5], 2 ** 24 + 1999,
+                 2999, sum(range(2 ** 24 - 1000, 2 ** 24 - 900)), 1001]
 
 
 @pytest.fixture(scope="module")

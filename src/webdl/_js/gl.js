@@ -6,8 +6,8 @@
 // either path: R32I is color-renderable in core WebGL2) in row-major order, element i at texel
 // (i % width, i / width). Where the GPU can't render to float32 textures but can to float16
 // ones (EXT_color_buffer_half_float), it runs on float16 storage instead: tensors are R16F
-// (RGBA16F for packed kernels), but uploaded integer data stays R32F (core WebGL2 samples
-// R32F; only rendering into it needs the extension), so indices stay exact.
+// (RGBA16F for packed kernels), but uploaded bool data stays R32F (core WebGL2 samples
+// R32F; only rendering into it needs the extension) and int64 tensors stay R32I.
 "use strict";
 
 const MAX_WIDTH = 4096;

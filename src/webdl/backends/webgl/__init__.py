@@ -241,7 +241,7 @@ class WebGLBackend(HostTransfer, Backend):
         """Draw a kernel into a new buffer: a tensor of ``shape`` (an int texture with
         ``is_int``), or with ``packed=(w, h)`` an RGBA texture of that size for a packed
         kernel's intermediate."""
-        out = GLBuffer(numel(shape), packed, is_int)
+        out = GLBuffer(numel(shape), packed, is_int=is_int)
         if out.numel:
             self.draw(kernel, defines, inputs, out, shape, uniforms)
         return out
