@@ -3,10 +3,14 @@
 // Pyodide that imports webdl (a worker or a page's main thread). It owns the context, a
 // texture pool keyed by texture size, a program cache keyed by kernel name, and
 // upload/readback. Tensors are R32F textures in row-major order, element i at texel
-// (i % width, i / width).
+// (i % width, i / width). A tensor larger than one texture (more than splitAbove elements)
+// is a texture array instead: layers of layerRows rows (a power of two), element i at
+// texel (i % width, (i / width) % layerRows) of layer i / (width * layerRows); a draw into
+// it is one draw per layer, with the uniform u_layer set to the layer.
 "use strict";
 
 const MAX_WIDTH = 4096;
+const LAYER_ROWS = 2048; // rows per layer of a split tensor: 8M elements, 32 MiB at width 4096
 const POOL_CAP_BYTES = 256 * 1024 * 1024; // free textures kept for reuse, at most
 const LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
 
@@ -69,6 +73,9 @@ class GLBridge {
     this.maxWidth = Math.min(MAX_WIDTH, info.maxTextureSize);
     info.maxWidth = this.maxWidth;   // a tensor's texture is one row up to this many elements
     this.maxTexels = this.maxWidth * info.maxTextureSize;
+    // larger tensors: texture arrays (see the top of this file)
+    info.maxLayers = gl.getParameter(gl.MAX_ARRAY_TEXTURE_LAYERS);
+    this.setSplit(this.maxTexels, Math.min(LAYER_ROWS, info.maxTextureSize), info);
     // a probe: render a float value that needs 32 bits and read it back bit-exactly
     const probe = this.alloc(4);
     this.upload(probe, new Float32Array([1.0000001, -3.5e-20, 65504.5, 123456.789]));
@@ -119,6 +126,17 @@ class GLBridge {
     return JSON.stringify(this.info || { ok: false, error: "the GPU was not initialised" });
   }
 
+  // split tensors of more than `above` elements into layers of `rows` rows (a power of
+  // two); tests lower both to exercise the split path at small sizes
+  setSplit(above, rows, info = this.info) {
+    this.splitAbove = Math.min(above, this.maxTexels);
+    this.layerRows = rows;
+    // the largest split tensor: every layer, and flat indices within int32
+    this.maxSplit = Math.min(info.maxLayers * rows * this.maxWidth, 2 ** 31 - 1);
+    Object.assign(info, { splitAbove: this.splitAbove, layerRows: rows, maxSplit: this.maxSplit });
+    return JSON.stringify(info);
+  }
+
   dims(numel) {
     const n = Math.max(numel, 1);
     const w = Math.min(n, this.maxWidth);
@@ -127,20 +145,26 @@ class GLBridge {
 
   // --- textures -----------------------------------------------------------------------------
   alloc(numel) {
-    if (numel > this.maxTexels) {
-      throw new Error(`webgl: a tensor of ${numel} elements exceeds the largest texture ` +
-        `(${this.maxTexels} elements)`);
+    if (numel > this.splitAbove) {
+      if (numel > this.maxSplit) {
+        throw new Error(`webgl: a tensor of ${numel} elements exceeds the largest split ` +
+          `texture (${this.maxSplit} elements: ${this.info.maxLayers} layers of ` +
+          `${this.maxWidth}x${this.layerRows})`);
+      }
+      const layers = Math.ceil(numel / (this.maxWidth * this.layerRows));
+      return this.allocTexture(this.maxWidth, this.layerRows, 1, layers);
     }
     const [w, h] = this.dims(numel);
     return this.allocTexture(w, h, 1);
   }
 
-  // a texture of explicit size; channels 1 (R32F, tensors) or 4 (RGBA32F, packed kernels)
-  allocTexture(w, h, channels) {
+  // a texture of explicit size; channels 1 (R32F, tensors) or 4 (RGBA32F, packed kernels);
+  // layers > 0: a texture array of that many layers (a split tensor)
+  allocTexture(w, h, channels, layers = 0) {
     this.checkContext();
     const gl = this.gl;
     const max = this.maxTextureSize;
-    const need = w * h * 4 * channels;
+    const need = w * h * 4 * channels * Math.max(layers, 1);
     if (this.liveBytes + need > this.liveCap) {
       throw new Error(`webgl: out of GPU memory: ${(this.liveBytes / 2 ** 20).toFixed(0)} MiB in ` +
         `use, ${(need / 2 ** 20).toFixed(1)} MiB more requested, limit ` +
@@ -149,30 +173,36 @@ class GLBridge {
     if (w > max || h > max) {
       throw new Error(`webgl: a ${w}x${h} texture exceeds the GPU's limit of ${max}`);
     }
-    const key = w + "x" + h + "x" + channels;
+    const key = w + "x" + h + "x" + channels + "x" + layers;
     const free = this.pool.get(key);
     let tex;
     if (free && free.length) {
       tex = free.pop();
-      this.pooledBytes -= w * h * 4 * channels;
+      this.pooledBytes -= need;
     } else {
+      const target = layers ? gl.TEXTURE_2D_ARRAY : gl.TEXTURE_2D;
       tex = gl.createTexture();
-      gl.bindTexture(gl.TEXTURE_2D, tex);
+      gl.bindTexture(target, tex);
       for (let e = gl.getError(); e !== gl.NO_ERROR; e = gl.getError()) {
         this.staleError = this.staleError || e;   // kept for glError()
       }
-      gl.texStorage2D(gl.TEXTURE_2D, 1, channels === 4 ? gl.RGBA32F : gl.R32F, w, h);
-      if (gl.getError() === gl.OUT_OF_MEMORY) {
+      const format = channels === 4 ? gl.RGBA32F : gl.R32F;
+      if (layers) gl.texStorage3D(target, 1, format, w, h, layers);
+      else gl.texStorage2D(target, 1, format, w, h);
+      const e = gl.getError();
+      if (e !== gl.NO_ERROR) {
         gl.deleteTexture(tex);
-        throw new Error(`webgl: out of GPU memory allocating a ${w}x${h} texture`);
+        const size = `${w}x${h}` + (layers ? `x${layers} layers` : "");
+        throw new Error(e === gl.OUT_OF_MEMORY ? `webgl: out of GPU memory allocating a ${size} texture`
+          : `webgl: the GPU refused a ${size} texture (GL error ${e})`);
       }
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+      gl.texParameteri(target, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+      gl.texParameteri(target, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+      gl.texParameteri(target, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+      gl.texParameteri(target, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
     }
     const id = this.nextId++;
-    this.textures.set(id, { tex, w, h, channels });
+    this.textures.set(id, { tex, w, h, channels, layers, bytes: need });
     this.liveBytes += need;
     return id;
   }
@@ -181,14 +211,14 @@ class GLBridge {
     const t = this.textures.get(id);
     if (!t) return;
     this.textures.delete(id);
-    const bytes = t.w * t.h * 4 * t.channels;
+    const bytes = t.bytes;
     this.liveBytes -= bytes;
     if (this.lost) return;
     if (this.pooledBytes + bytes > POOL_CAP_BYTES) {
       this.gl.deleteTexture(t.tex);
       return;
     }
-    const key = t.w + "x" + t.h + "x" + t.channels;
+    const key = t.w + "x" + t.h + "x" + t.channels + "x" + t.layers;
     if (!this.pool.has(key)) this.pool.set(key, []);
     this.pool.get(key).push(t.tex);
     this.pooledBytes += bytes;
@@ -205,18 +235,54 @@ class GLBridge {
       view = pybuf.data;
     }
     try {
-      let full = view;
-      if (view.length !== t.w * t.h) {
-        full = new Float32Array(t.w * t.h);
-        full.set(view.subarray(0, Math.min(view.length, full.length)));
-      }
-      gl.bindTexture(gl.TEXTURE_2D, t.tex);
       gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
-      gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, t.h, gl.RED, gl.FLOAT, full);
+      if (t.layers) {
+        this.uploadLayers(t, view);
+      } else {
+        let full = view;
+        if (view.length !== t.w * t.h) {
+          full = new Float32Array(t.w * t.h);
+          full.set(view.subarray(0, Math.min(view.length, full.length)));
+        }
+        gl.bindTexture(gl.TEXTURE_2D, t.tex);
+        gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.w, t.h, gl.RED, gl.FLOAT, full);
+      }
     } finally {
       if (pybuf) pybuf.release();
     }
     this.stats.uploads++;
+  }
+
+  // a split tensor's upload, layer by layer: whole rows straight from `view`, a last
+  // partial row padded
+  uploadLayers(t, view) {
+    const gl = this.gl;
+    gl.bindTexture(gl.TEXTURE_2D_ARRAY, t.tex);
+    const per = t.w * t.h;
+    for (let l = 0; l < t.layers && l * per < view.length; l++) {
+      const part = view.subarray(l * per, Math.min((l + 1) * per, view.length));
+      const whole = Math.floor(part.length / t.w);
+      if (whole) {
+        gl.texSubImage3D(gl.TEXTURE_2D_ARRAY, 0, 0, 0, l, t.w, whole, 1, gl.RED, gl.FLOAT,
+                         part.subarray(0, whole * t.w));
+      }
+      if (part.length > whole * t.w) {
+        const row = new Float32Array(t.w);
+        row.set(part.subarray(whole * t.w));
+        gl.texSubImage3D(gl.TEXTURE_2D_ARRAY, 0, 0, whole, l, t.w, 1, 1, gl.RED, gl.FLOAT, row);
+      }
+    }
+  }
+
+  // readPixels of the first `numel` elements' rows, layer by layer for a split tensor:
+  // read(x, y, w, rows, offset) reads rows into the destination at element `offset`
+  readLayers(t, numel, read) {
+    const gl = this.gl;
+    const per = t.w * t.h;
+    for (let l = 0; l * per < numel; l++) {
+      gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, l);
+      read(t.w, Math.ceil(Math.min(per, numel - l * per) / t.w), l * per);
+    }
   }
 
   // bind a tensor's texture for readPixels: [texture, rows]; the first time, probe whether
@@ -226,7 +292,8 @@ class GLBridge {
     const gl = this.gl;
     const t = this.textures.get(id);
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
-    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+    if (t.layers) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, 0);
+    else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
     if (this.readRed === undefined) {
       this.readRed = gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_FORMAT) === gl.RED &&
         gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_TYPE) === gl.FLOAT;
@@ -244,8 +311,13 @@ class GLBridge {
     const buf = target.getBuffer("f32");
     try {
       if (buf.data.length < t.w * rows) throw new Error("webgl: readback buffer too small");
-      this.gl.readPixels(0, 0, t.w, rows, this.gl.RED, this.gl.FLOAT,
-                         buf.data.subarray(0, t.w * rows));
+      const gl = this.gl;
+      if (t.layers) {
+        this.readLayers(t, numel, (w, r, at) =>
+          gl.readPixels(0, 0, w, r, gl.RED, gl.FLOAT, buf.data.subarray(at, at + w * r)));
+      } else {
+        gl.readPixels(0, 0, t.w, rows, gl.RED, gl.FLOAT, buf.data.subarray(0, t.w * rows));
+      }
     } finally {
       buf.release();
     }
@@ -255,6 +327,15 @@ class GLBridge {
   download(id, numel) {
     const gl = this.gl;
     const [t, rows] = this.bindForRead(id, numel);
+    if (t.layers) {   // RGBA layer by layer
+      const out = new Float32Array(numel);
+      this.readLayers(t, numel, (w, r, at) => {
+        const rgba = new Float32Array(w * r * 4);
+        gl.readPixels(0, 0, w, r, gl.RGBA, gl.FLOAT, rgba);
+        for (let i = 0; i < w * r && at + i < numel; i++) out[at + i] = rgba[4 * i];
+      });
+      return out;
+    }
     if (this.readRed) {
       const red = new Float32Array(t.w * rows);
       gl.readPixels(0, 0, t.w, rows, gl.RED, gl.FLOAT, red);
@@ -297,7 +378,7 @@ class GLBridge {
       const u = gl.getActiveUniform(prog, i);
       const name = u.name.replace(/\[0\]$/, "");
       uniforms.set(name, { loc: gl.getUniformLocation(prog, name), type: u.type });
-      if (u.type === gl.SAMPLER_2D) samplers.set(name, unit++);
+      if (u.type === gl.SAMPLER_2D || u.type === gl.SAMPLER_2D_ARRAY) samplers.set(name, unit++);
     }
     gl.useProgram(prog);
     for (const [name, u] of samplers) gl.uniform1i(uniforms.get(name).loc, u);
@@ -363,6 +444,7 @@ class GLBridge {
       if (!(name in inputs)) {
         gl.activeTexture(gl.TEXTURE0 + unit);
         gl.bindTexture(gl.TEXTURE_2D, null);
+        gl.bindTexture(gl.TEXTURE_2D_ARRAY, null);
       }
     }
     for (const name in inputs) {
@@ -372,7 +454,7 @@ class GLBridge {
       // whichever unit was active last (another input's)
       if (!p.samplers.has(name)) continue;
       gl.activeTexture(gl.TEXTURE0 + p.samplers.get(name));
-      gl.bindTexture(gl.TEXTURE_2D, t.tex);
+      gl.bindTexture(t.layers ? gl.TEXTURE_2D_ARRAY : gl.TEXTURE_2D, t.tex);
     }
     for (const name in uniforms) {
       const u = p.uniforms.get(name);
@@ -389,20 +471,25 @@ class GLBridge {
       }
     }
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
-    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, out.tex, 0);
-    const targets = [gl.COLOR_ATTACHMENT0];
-    (extra || []).forEach((id, i) => {
-      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT1 + i, gl.TEXTURE_2D, this.textures.get(id).tex, 0);
-      targets.push(gl.COLOR_ATTACHMENT1 + i);
-    });
-    gl.drawBuffers(targets);
+    const outs = [out].concat((extra || []).map((id) => this.textures.get(id)));
+    gl.drawBuffers(outs.map((_, i) => gl.COLOR_ATTACHMENT0 + i));
     gl.viewport(0, 0, out.w, out.h);
     gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
     gl.enableVertexAttribArray(0);
     gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
     const t0 = this.profile ? performance.now() : 0;
-    gl.drawArrays(gl.TRIANGLES, 0, 3);
-    this.stats.drawCalls++;
+    // a split output (its extra targets are split alike): one draw per layer, u_layer set
+    // (where the compiler kept it: a kernel whose result depends on the position does)
+    const layer = out.layers ? p.uniforms.get("u_layer") : null;
+    for (let l = 0; l < Math.max(out.layers, 1); l++) {
+      outs.forEach((t, i) => {
+        if (t.layers) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + i, t.tex, 0, l);
+        else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + i, gl.TEXTURE_2D, t.tex, 0);
+      });
+      if (layer) gl.uniform1i(layer.loc, l);
+      gl.drawArrays(gl.TRIANGLES, 0, 3);
+      this.stats.drawCalls++;
+    }
     if (extra && extra.length) { // detach, so the next single-target draw is unaffected
       extra.forEach((id, i) => gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT1 + i, gl.TEXTURE_2D, null, 0));
       gl.drawBuffers([gl.COLOR_ATTACHMENT0]);
@@ -413,7 +500,7 @@ class GLBridge {
       const e = this.profile[p.key] || (this.profile[p.key] = [0, 0, 0]);
       e[0]++;
       e[1] += performance.now() - t0;
-      e[2] += out.w * out.h;
+      e[2] += out.w * out.h * Math.max(out.layers, 1);
     }
   }
 
@@ -438,7 +525,7 @@ class GLBridge {
 
   memoryStats() {
     let bytes = 0;
-    for (const t of this.textures.values()) bytes += t.w * t.h * 4 * t.channels;
+    for (const t of this.textures.values()) bytes += t.bytes;
     return JSON.stringify({
       textures: this.textures.size, bytes, pooledBytes: this.pooledBytes, limitBytes: this.liveCap,
       generation: this.generation,
