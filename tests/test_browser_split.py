@@ -112,3 +112,60 @@ def test_split_copy_is_exact(small):
 def test_unsupported_op_names_the_limit(small):
     err = small["err"]
     assert err is not None and "conv2d" in err and "larger than one texture" in err, err
+
+
+LARGE = """
+import json, time
+import numpy as np
+import webdl
+V, D = 50257, 768
+rng = np.random.default_rng(1)
+Wn = rng.standard_normal((V, D), dtype=np.float32) * 0.02
+IDX = np.array([[0, 5, 50256, 5, 1234, 40000, 7, 5],
+                [9, 9, 0, 31337, 2, 50256, 11, 3]], dtype=np.int64)
+C = rng.standard_normal((2, 8, D), dtype=np.float32)
+r = {}
+emb = webdl.nn.Embedding(V, D, _weight=webdl.from_numpy(Wn)).to('webgl')
+be = webdl.device('webgl').backend
+r['split'] = be.realize(emb.weight._buf).split
+r['limit'] = be.info['splitAbove']
+idx, c = webdl.tensor(IDX, device='webgl'), webdl.tensor(C, device='webgl')
+t0 = time.perf_counter()
+out = emb(idx)
+got = out.detach().numpy()
+r['forward_s'] = time.perf_counter() - t0
+t0 = time.perf_counter()
+(out * c).sum().backward()
+g = emb.weight.grad
+total = g.sum().item()
+r['backward_s'] = time.perf_counter() - t0
+# the reference: the gathered rows; the gradient's rows, each the sum of the cotangent's
+# rows that looked it up, zeros elsewhere (computed for the rows sampled only)
+used = np.unique(IDX)
+rows = np.concatenate([used, [1, 4, 25000, 50255]])
+ref = np.stack([C.reshape(-1, D)[IDX.reshape(-1) == i].sum(0, dtype=np.float64) for i in rows])
+g_rows = webdl.index_select(g, 0, webdl.tensor(rows, device='webgl')).numpy()
+r['forward_err'] = float(np.abs(got - Wn[IDX]).max())
+r['grad_rows_err'] = float(np.abs(g_rows - ref).max())
+r['grad_sum'] = [total, float(C.sum(dtype=np.float64))]
+r['grad_abs_sum'] = [g.abs().sum().item(), float(np.abs(ref).sum())]
+r['grad_nonzero'] = [(g != 0).sum().item(), int(np.count_nonzero(ref))]
+json.dumps(r)
+"""
+
+
+def test_gpt2_embedding_forward_backward(in_pyodide, capsys):
+    """GPT-2's 50257x768 token embedding, forward and backward, against numpy: the rows
+    gathered for 16 tokens (repeats, the first and last rows), a sample of the gradient's
+    rows (each used row and a few unused ones) and its sums (the whole 154 MB is not read
+    back)."""
+    r = in_pyodide.check(LARGE)
+    assert r["split"] > 0 and 50257 * 768 > r["limit"]          # it did need splitting
+    assert r["forward_err"] == 0.0                              # a gather is exact
+    assert r["grad_rows_err"] < 1e-5
+    assert r["grad_sum"][0] == pytest.approx(r["grad_sum"][1], rel=1e-4, abs=1e-3)
+    assert r["grad_abs_sum"][0] == pytest.approx(r["grad_abs_sum"][1], rel=1e-4)
+    assert r["grad_nonzero"][0] == r["grad_nonzero"][1] == 11 * 768  # 11 distinct tokens
+    with capsys.disabled():
+        print(f"\n50257x768 embedding on WebGL: forward {r['forward_s']:.2f} s, backward "
+              f"(and the gradient's sum) {r['backward_s']:.2f} s")
