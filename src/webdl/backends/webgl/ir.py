@@ -212,7 +212,7 @@ def generate(nodes, shape, split_out=False):
         if leaf.strides == dense and not leaf.offset:
             # at the output's texel; a split input in the layer being drawn where the
             # output is split alike, else (a prefix of it) at the output's index
-            if not leaf.buf.split:
+            if not getattr(leaf.buf, "split", 0):
                 fetches.append(f"    float v{k} = texelFetch(u_in{k}, p, 0).r;\n")
             elif split_out:
                 fetches.append(f"    float v{k} = texelFetch(u_in{k}, ivec3(p, u_layer), 0).r;\n")
