@@ -70,7 +70,8 @@ def probe():
         raise ImportError(_why)
     _gen[0] = _gl.generation
     info = gpu_info()
-    _split[:] = [info["splitAbove"], info["layerRows"]]
+    if "splitAbove" in info:    # absent where the GPU was refused
+        _split[:] = [info["splitAbove"], info["layerRows"]]
     return info
 
 
