@@ -1,6 +1,13 @@
 // cat of N (<= 8) inputs along u_axis: the output coordinate along the axis picks the input
 // (u_ends holds each input's end offset along the axis).
-uniform sampler2D u_in0, u_in1, u_in2, u_in3, u_in4, u_in5, u_in6, u_in7;
+uniform sampler2D u_in0;
+uniform sampler2D u_in1;
+uniform sampler2D u_in2;
+uniform sampler2D u_in3;
+uniform sampler2D u_in4;
+uniform sampler2D u_in5;
+uniform sampler2D u_in6;
+uniform sampler2D u_in7;
 uniform int u_ends[8];
 uniform int u_axis;
 uniform int u_inner;      // elements after the axis (the product of the later dims)

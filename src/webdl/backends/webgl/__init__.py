@@ -59,6 +59,11 @@ HOST_COPY_MAX = 1 << 16
 # Integers computed on the float16 path are exact below this (float16 has 11 significant
 # bits: 2049 is stored as 2048)
 HALF_INT_EXACT = 2048
+# The shaders that read and write split tensors (larger than one texture: texture arrays,
+# see gl.js and common.glsl): they read their inputs only through fetch() and index their
+# output only through out_index(). Any other kernel given a split tensor raises.
+SPLIT_SHADERS = frozenset(("elementwise", "gather", "scatter_add", "reduce", "softmax",
+                           "matmul", "matmul_packed", "cat"))
 
 
 class HostTransfer:
@@ -123,10 +128,27 @@ class WebGLBackend(HostTransfer, Backend):
         if width & (width - 1):
             raise RuntimeError(f"webgl: texture row width {width} is not a power of two")
         self.half = info["storage"] == "float16"               # the float16 path
-        # every program gets LOG2W, and HALF on the float16 path (see shaders/common.glsl)
-        self._programs = bridge.Programs((("LOG2W", width.bit_length() - 1),)
-                                         + ((("HALF", 1),) if self.half else ()))
+        # every program gets LOG2W and LOG2R, and HALF on the float16 path (see
+        # shaders/common.glsl)
+        self._programs = bridge.Programs(self._layout())
         self.targets = min(MAX_TARGETS, info["maxDrawBuffers"])   # render targets per draw
+        # the side of the packed matmul's RGBA textures, at most (tests lower it)
+        self.max_texture = info["maxTextureSize"]
+        self._op = None     # the primitive running, for the split tensor error
+
+    def _layout(self):
+        return (("LOG2W", self._row.bit_length() - 1),
+                ("LOG2R", self.info["layerRows"].bit_length() - 1)) + \
+            ((("HALF", 1),) if self.half else ())
+
+    def set_split(self, above, layer_rows, max_texture=None):
+        """Test hook: split tensors of more than ``above`` elements into layers of
+        ``layer_rows`` rows, and keep the packed matmul's textures within ``max_texture``
+        (default: the GPU's limit), so the split paths run at small sizes. Split tensors
+        made under other settings can't be read after (draw raises)."""
+        self.info.update(bridge.set_split(above, layer_rows))
+        self.max_texture = max_texture or self.info["maxTextureSize"]
+        self._programs.set_layout(self._layout())
 
     def backend_info(self):
         info = self.info
@@ -163,10 +185,10 @@ class WebGLBackend(HostTransfer, Backend):
         n = numel(shape)
         if not n:
             return GLBuffer(0)
-        most = self._row * self.info["maxTextureSize"]
+        most = self.info["maxSplit"]
         if n > most:     # refused now, as a texture would be (gl.js alloc says the same)
-            raise RuntimeError(f"webgl: a tensor of {n} elements exceeds the largest texture "
-                               f"({most} elements)")
+            raise RuntimeError(f"webgl: a tensor of {n} elements exceeds the largest split "
+                               f"texture ({most} elements)")
         return LazyBuf(shape, Const(value), [], 1)
 
     def free(self, buf):
@@ -189,21 +211,47 @@ class WebGLBackend(HostTransfer, Backend):
         kernel = KERNELS.get(op.name)
         if kernel is None:
             raise NotImplementedError(f"webgl: op '{op.name}' has no GPU kernel yet")
-        if not kernel.lazy_inputs:
-            bufs = [self.realize(b) for b in bufs]
-        return kernel.run(self, bufs, shapes, out_shape, out_dtype, attrs)
+        self._op = op.name
+        try:
+            if not kernel.lazy_inputs:
+                bufs = [self.realize(b) for b in bufs]
+            return kernel.run(self, bufs, shapes, out_shape, out_dtype, attrs)
+        finally:
+            self._op = None
 
     def draw(self, kernel, defines, inputs, out, out_shape, uniforms, extra=(), code=""):
         """Draw shaders/<kernel>.glsl (compiled with ``defines``, and ``code`` appended) into
         ``out`` (and the ``extra`` targets), reading ``inputs`` ({sampler: buffer}, lazy
         ones realized first); ``u_shape`` is set to ``out_shape``."""
-        pid = self._programs.get(kernel, defines, code)
         inputs = {k: self.realize(b) for k, b in inputs.items()}
         for b in inputs.values():
             bridge.check(b)
+        arrays = tuple(k for k, b in inputs.items() if b.split)
+        if arrays or out.split:
+            self._check_split(kernel, list(inputs.values()) + [out, *extra])
+            if out.split:
+                defines = tuple(defines) + (("SPLIT_OUT", 1),)
+        pid = self._programs.get(kernel, defines, code, arrays)
         uniforms["u_shape"] = pad(out_shape)
         bridge.draw(pid, out, inputs, uniforms, extra)
         return out
+
+    def _check_split(self, kernel, bufs):
+        """Raise unless ``kernel`` takes split tensors and ``bufs``' split ones are split
+        as gl.js splits now."""
+        big = max((b.numel for b in bufs if b.split), default=0)
+        if kernel not in SPLIT_SHADERS:
+            what = f"op '{self._op}'" if self._op else f"kernel '{kernel}'"
+            raise NotImplementedError(
+                f"webgl: {what} can't take a tensor of {big} elements, larger than one "
+                f"texture ({self.info['splitAbove']} elements): such tensors are split "
+                "across texture layers, which only elementwise ops, reductions, softmax, "
+                "matmul, gather/scatter_add (embedding), cat and copies to and from the host "
+                "handle")
+        rows = self.info["layerRows"]
+        if any(b.split and b.split != rows for b in bufs):
+            raise RuntimeError("webgl: a split tensor made under other split settings "
+                               "(set_split) can't be read now")
 
     def new(self, shape, kernel, defines, inputs, uniforms, packed=None):
         """Draw a kernel into a new buffer: a tensor of ``shape``, or with ``packed=(w, h)``

@@ -70,7 +70,25 @@ def probe():
     if _gl is None:
         raise ImportError(_why)
     _gen[0] = _gl.generation
-    return gpu_info()
+    info = gpu_info()
+    if "splitAbove" in info:    # absent where the GPU was refused
+        _split[:] = [info["splitAbove"], info["layerRows"]]
+    return info
+
+
+# Split tensors (gl.js): a tensor of more than _split[0] elements is a texture array of
+# layers of _split[1] rows. GLBuffer mirrors gl.js's rule to know which buffers are split.
+_split = [1 << 62, 0]
+
+
+def set_split(above, rows):
+    """Split tensors of more than ``above`` elements into layers of ``rows`` rows (a power
+    of two): tests lower the limit to exercise the split path at small sizes. Returns the
+    probe's new values."""
+    flush()
+    info = json.loads(_call(_gl.setSplit, above, rows))
+    _split[:] = [info["splitAbove"], info["layerRows"]]
+    return info
 
 
 def on_main_thread():
@@ -142,7 +160,7 @@ class GLBuffer:
     an R32F tensor texture of ``numel`` elements, or with ``packed=(w, h)`` an RGBA32F
     texture for a packed kernel's intermediate (R16F and RGBA16F on the float16 path, where
     ``upload=True`` makes an R32F texture that only Python's integer data is written to)."""
-    __slots__ = ("id", "numel", "gen", "host", "__weakref__")
+    __slots__ = ("id", "numel", "gen", "host", "split", "__weakref__")
 
     def __init__(self, numel, packed=None, upload=False):
         self.id = None
@@ -150,6 +168,8 @@ class GLBuffer:
         self.id = _exec(numel, upload=upload) if packed is None else _exec(0, *packed)
         self.numel = numel
         self.gen = _gen[0]
+        # a split tensor (a texture array, see gl.js): its rows per layer, else 0
+        self.split = _split[1] if packed is None and numel > _split[0] else 0
 
     def free(self):
         if self.id is not None:
@@ -217,12 +237,22 @@ class Programs:
     new context."""
 
     def __init__(self, layout):
-        self._layout = layout
         self._ids = {}
         self._gen = _gen[0]
+        self.set_layout(layout)
 
-    def get(self, kernel, defines, code=""):
+    def set_layout(self, layout):
+        """New layout defines (a test's split setting): programs compile again."""
+        self._layout = layout
+        self._ids.clear()
+
+    def get(self, kernel, defines, code="", arrays=()):
+        """The program; ``arrays`` names the samplers that read split tensors: their
+        ``uniform sampler2D <name>;`` lines become sampler2DArray (common.glsl's fetch
+        overload reads them)."""
         key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines) + "|" + code
+        if arrays:
+            key += "|" + ",".join(arrays)
         if self._gen != _gen[0]:
             self._ids.clear()
             self._gen = _gen[0]
@@ -231,6 +261,11 @@ class Programs:
             version, rest = _shader("common").split("\n", 1)
             head = "".join(f"#define {k} {v}\n" for k, v in defines + self._layout)
             src = f"{version}\n{head}{rest}\n{_shader(kernel)}\n{code}"
+            for name in arrays:
+                decl = f"uniform sampler2D {name};"
+                if decl not in src:
+                    raise RuntimeError(f"webgl: kernel '{kernel}' declares no sampler {name}")
+                src = src.replace(decl, f"uniform highp sampler2DArray {name};")
             pid = _call(_gl.compile, key, src)
             self._ids[key] = pid
         return pid

@@ -182,10 +182,11 @@ def merged_dims(slots, shape):
     return dense, strided, dims
 
 
-def generate(nodes, shape):
+def generate(nodes, shape, split_out=False):
     """The main() computing expressions ``nodes`` over ``shape``, the first into location 0
     (common.glsl's emit), the others into locations 1, 2, ...: (GLSL code, {sampler:
-    buffer}, {uniform: value}).
+    buffer}, {uniform: value}). ``split_out``: the outputs are split tensors (drawn layer
+    by layer).
 
     Each input is read the cheapest way it allows (integer division is what costs on
     SwiftShader): at the output's own texel when it is dense in the output's shape (its
@@ -209,7 +210,14 @@ def generate(nodes, shape):
         inputs[f"u_in{k}"] = leaf.buf
         decl.append(f"uniform sampler2D u_in{k};\n")
         if leaf.strides == dense and not leaf.offset:
-            fetches.append(f"    float v{k} = texelFetch(u_in{k}, p, 0).r;\n")
+            # at the output's texel; a split input in the layer being drawn where the
+            # output is split alike, else (a prefix of it) at the output's index
+            if not getattr(leaf.buf, "split", 0):
+                fetches.append(f"    float v{k} = texelFetch(u_in{k}, p, 0).r;\n")
+            elif split_out:
+                fetches.append(f"    float v{k} = texelFetch(u_in{k}, ivec3(p, u_layer), 0).r;\n")
+            else:
+                fetches.append(f"    float v{k} = fetch(u_in{k}, out_index());\n")
             continue
         j = [k2 for k2, _ in strided].index(k)
         uniforms[f"u_st{k}"] = pad([dd[1][j] for dd in dims], 0)
