@@ -38,7 +38,15 @@ class Backend:
         raise NotImplementedError
 
     def memory_stats(self):
+        """A dict of memory statistics (``webdl.memory_stats``); empty where the backend keeps
+        none (numpy: its arrays are numpy's, freed by Python as they go)."""
         return {}
+
+    def empty_cache(self):
+        """Give back the memory kept for reuse (nothing where none is kept)."""
+
+    def reset_peak_memory_stats(self):
+        """Start the peaks of ``memory_stats`` again from the current values."""
 
     def has_kernel(self, name):
         return True
