@@ -239,7 +239,8 @@ def test_dead_worker_is_reported_and_restart_works(nb, how):
     nb.wait_for_selector("body[data-ready='1']", timeout=120_000)
     assert nb.locator("#kernel-dead").is_hidden()
     assert nb.inner_text("#kernel-text").startswith("Idle · webgl on ")
-    c = run_new_cell(nb, "import webdl\n[('kept_var' in globals()), (webdl.ones(3) * 2).sum().item()]")
+    c = run_new_cell(nb, "import webdl\n"
+                         "['kept_var' in globals(), (webdl.ones(3) * 2).sum().item()]")
     assert c["outputs"] == [{"type": "result", "text": "[False, 6.0]"}]   # a fresh Python
     assert [c["source"] for c in cells(nb)][:len(sources)] == sources
 

@@ -4,11 +4,12 @@ data and model cells once (and the training cell once more to warm up), then rer
 training cell (60 Adam steps with a live loss plot) for ``--minutes`` minutes, as a user
 would. Every minute it prints and records: the training steps done and steps per second
 (over the time cells ran), webdl.memory_stats() (live textures, allocated and reserved
-bytes), the JS heaps of the page and of the worker (performance.measureUserAgentSpecificMemory;
-the page is cross-origin isolated), Pyodide's WebAssembly memory and the Python heap
-(the bytes malloc'd in it, by dlmalloc's mallinfo, and the gc-tracked objects). At the end ``analyze`` checks that memory stayed
-flat and the last minute's speed is within 10% of the first, writes soak.csv and
-soak.json, and the exit status says whether it passed. Not part of `make test`
+bytes), the JS heaps of the page and of the worker
+(performance.measureUserAgentSpecificMemory; the page is cross-origin isolated), Pyodide's
+WebAssembly memory and the Python heap (the bytes malloc'd in it, by dlmalloc's mallinfo,
+and the gc-tracked objects), and the host's load average. At the end ``analyze`` checks
+that memory stayed flat and the last minute's speed is within 10% of the first, writes
+soak.csv and soak.json, and the exit status says whether it passed. Not part of `make test`
 (`make soak`, SOAK_MINUTES=30 by default)."""
 import csv
 import json
@@ -32,7 +33,9 @@ TOLERANCES = {
     "py_objects": (0.05, 5000),              # len(gc.get_objects())
 }
 SPEED_TOLERANCE = 0.10     # the last minute's steps/s at least 90% of the first minute's
-COLUMNS = ["minute", "steps", "train_s", "steps_per_s", "loss"] + list(TOLERANCES)
+# "load": the host's 1-minute load average when sampled (not checked: it tells whether a
+# change of speed came from other work on the machine)
+COLUMNS = ["minute", "steps", "train_s", "steps_per_s", "loss", "load"] + list(TOLERANCES)
 
 
 def analyze(rows, tolerances=TOLERANCES, speed_tolerance=SPEED_TOLERANCE):
@@ -105,7 +108,8 @@ import gc, json, webdl
 gc.collect()
 _s = webdl.memory_stats()
 json.dumps({"textures": _s["textures"], "gpu_bytes": _s["allocated_bytes.all.current"],
-            "gpu_reserved": _s["reserved_bytes.all.current"], "py_objects": len(gc.get_objects()), "losses": len(losses), "loss": losses[-1]})
+            "gpu_reserved": _s["reserved_bytes.all.current"], "py_objects": len(gc.get_objects()),
+            "losses": len(losses), "loss": losses[-1]})
 """
 
 # Pyodide's WebAssembly memory, and the bytes malloc'd in it: mallinfo() (a struct returned
@@ -144,7 +148,7 @@ def run(minutes, out_dir, gpu="swiftshader", notice=print):
             if r["error"]:
                 raise RuntimeError(f"cell {i + 1} of the CNN example failed:\n{r['error']}")
         per_run = b.check(_PY_STATS)["losses"]   # steps of one training run
-        print(f"{'min':>3} {'steps':>6} {'steps/s':>8} {'loss':>7} {'textures':>8} "
+        print(f"{'min':>3} {'steps':>6} {'steps/s':>8} {'loss':>7} {'load':>5} {'textures':>8} "
               f"{'GPU MiB':>8} {'resv MiB':>8} {'page JS':>8} {'wrk JS':>8} {'wasm MiB':>8} "
               f"{'py MiB':>8} {'py objs':>8}", flush=True)
         t_next = time.monotonic() + 60
@@ -161,6 +165,7 @@ def run(minutes, out_dir, gpu="swiftshader", notice=print):
             s = _sample(b)
             row = {"minute": len(rows) + 1, "steps": steps, "train_s": round(train_ms / 1000, 2),
                    "steps_per_s": round(steps / (train_ms / 1000), 4), "loss": s["loss"],
+                   "load": round(os.getloadavg()[0], 2),
                    **{k: s[k] for k in TOLERANCES}}
             rows.append(row)
             print(_line(row), flush=True)
@@ -180,8 +185,8 @@ def _mib(v):
 
 def _line(r):
     return (f"{r['minute']:3d} {r['steps']:6d} {r['steps_per_s']:8.3f} {r['loss']:7.1e} "
-            f"{r['textures']:8d} {_mib(r['gpu_bytes']):>8} {_mib(r['gpu_reserved']):>8} "
-            f"{_mib(r['page_js']):>8} {_mib(r['worker_js']):>8} {_mib(r['wasm_bytes']):>8} "
+            f"{r['load']:5.1f} {r['textures']:8d} {_mib(r['gpu_bytes']):>8} "
+            f"{_mib(r['gpu_reserved']):>8} {_mib(r['page_js']):>8} {_mib(r['worker_js']):>8} {_mib(r['wasm_bytes']):>8} "
             f"{_mib(r['py_heap']):>8} {r['py_objects']:8d}")
 
 
