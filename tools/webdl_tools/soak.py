@@ -186,8 +186,8 @@ def _mib(v):
 def _line(r):
     return (f"{r['minute']:3d} {r['steps']:6d} {r['steps_per_s']:8.3f} {r['loss']:7.1e} "
             f"{r['load']:5.1f} {r['textures']:8d} {_mib(r['gpu_bytes']):>8} "
-            f"{_mib(r['gpu_reserved']):>8} {_mib(r['page_js']):>8} {_mib(r['worker_js']):>8} {_mib(r['wasm_bytes']):>8} "
-            f"{_mib(r['py_heap']):>8} {r['py_objects']:8d}")
+            f"{_mib(r['gpu_reserved']):>8} {_mib(r['page_js']):>8} {_mib(r['worker_js']):>8} "
+            f"{_mib(r['wasm_bytes']):>8} {_mib(r['py_heap']):>8} {r['py_objects']:8d}")
 
 
 def _write(rows, checks, ok, out_dir, info):
