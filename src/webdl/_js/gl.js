@@ -42,6 +42,7 @@ class GLBridge {
     this.textures = new Map(); // id -> {tex, w, h}
     this.pool = new Map(); // "w x h" -> [tex, ...]
     this.pooledBytes = 0;
+    this.peak = { bytes: 0, textures: 0, reserved: 0 }; // highs since start or resetPeakStats
     this.nextId = 1;
     this.programs = []; // id -> {prog, uniforms: Map}
     this.programIds = new Map(); // key -> id
@@ -276,6 +277,7 @@ class GLBridge {
     const id = this.nextId++;
     this.textures.set(id, { tex, w, h, channels, layers, key, bytes: need, upload: fmt === "up" });
     this.liveBytes += need;
+    this.notePeak();
     return id;
   }
 
@@ -293,6 +295,28 @@ class GLBridge {
     if (!this.pool.has(t.key)) this.pool.set(t.key, []);
     this.pool.get(t.key).push(t.tex);
     this.pooledBytes += bytes;
+  }
+
+  // the memory statistics' highs: live bytes, live textures, and reserved bytes (live + pooled)
+  notePeak() {
+    const p = this.peak;
+    p.bytes = Math.max(p.bytes, this.liveBytes);
+    p.textures = Math.max(p.textures, this.textures.size);
+    p.reserved = Math.max(p.reserved, this.liveBytes + this.pooledBytes);
+  }
+
+  resetPeakStats() {
+    this.peak = { bytes: 0, textures: 0, reserved: 0 };
+    this.notePeak();
+  }
+
+  // the pool's textures are deleted (torch.cuda.empty_cache): reserved drops to live
+  emptyCache() {
+    if (!this.lost && this.gl) {
+      for (const list of this.pool.values()) for (const tex of list) this.gl.deleteTexture(tex);
+    }
+    this.pool = new Map();
+    this.pooledBytes = 0;
   }
 
   upload(id, data) {
@@ -625,8 +649,12 @@ class GLBridge {
   memoryStats() {
     let bytes = 0;
     for (const t of this.textures.values()) bytes += t.bytes;
+    let pooled = 0;
+    for (const list of this.pool.values()) pooled += list.length;
     return JSON.stringify({
-      textures: this.textures.size, bytes, pooledBytes: this.pooledBytes, limitBytes: this.liveCap,
+      textures: this.textures.size, bytes, pooledTextures: pooled, pooledBytes: this.pooledBytes,
+      reservedBytes: this.liveBytes + this.pooledBytes, peakBytes: this.peak.bytes,
+      peakTextures: this.peak.textures, peakReservedBytes: this.peak.reserved, limitBytes: this.liveCap,
       generation: this.generation,
       programs: this.programs.length, ...this.stats,
     });

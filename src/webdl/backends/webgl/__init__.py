@@ -112,7 +112,39 @@ class HostTransfer:
         return data
 
 
-class WebGLBackend(HostTransfer, Backend):
+class DeviceMemory:
+    """``memory_stats``, ``empty_cache`` and ``reset_peak_memory_stats`` of a GPU backend,
+    shared by the GPU backends: the bridge module (``transfer``) reports its own keys
+    (``unit``, the number of live textures or buffers, ``bytes``, the pool, ...) and this
+    adds PyTorch's names for them (``torch.cuda.memory_stats``): allocated is what live
+    tensors hold, reserved adds the pool of freed ones kept for reuse, peaks run from start-up
+    or the last ``reset_peak_memory_stats``; an allocation or a segment is one texture or
+    buffer."""
+    unit = "textures"
+
+    def memory_stats(self):
+        s = self.transfer.memory_stats()
+        pooled = "pooled" + self.unit.capitalize()
+        peak = "peak" + self.unit.capitalize()
+        s.update({
+            "allocated_bytes.all.current": s["bytes"],
+            "allocated_bytes.all.peak": s["peakBytes"],
+            "reserved_bytes.all.current": s["reservedBytes"],
+            "reserved_bytes.all.peak": s["peakReservedBytes"],
+            "allocation.all.current": s[self.unit],
+            "allocation.all.peak": s[peak],
+            "segment.all.current": s[self.unit] + s[pooled],
+        })
+        return s
+
+    def empty_cache(self):
+        self.transfer.empty_cache()
+
+    def reset_peak_memory_stats(self):
+        self.transfer.reset_peak_memory_stats()
+
+
+class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     name = "webgl"
     fused = fused_ops(KERNELS, primitives())
     realize = elementwise.realize
@@ -198,9 +230,6 @@ class WebGLBackend(HostTransfer, Backend):
         """The buffer of a tensor with no elements (the kernel families share this call
         with the WebGPU backend)."""
         return GLBuffer(0)
-
-    def memory_stats(self):
-        return bridge.memory_stats()
 
     # --- running kernels ------------------------------------------------------------------------
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):

@@ -211,6 +211,16 @@ def memory_stats():
     return json.loads(_call(_gl.memoryStats))
 
 
+def empty_cache():
+    flush()    # queued frees first: their textures join the pool that is emptied
+    _call(_gl.emptyCache)
+
+
+def reset_peak_memory_stats():
+    flush()
+    _call(_gl.resetPeakStats)
+
+
 def start_profile():
     """From now on every draw waits for the GPU and adds its time to its kernel's entry."""
     flush()

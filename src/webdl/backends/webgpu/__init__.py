@@ -16,7 +16,7 @@ generated code, output count); shapes, strides and parameters are uniforms.
 """
 from ..base import Backend
 from ...ops import primitives
-from ..webgl import HostTransfer
+from ..webgl import DeviceMemory, HostTransfer
 from ..webgl.elementwise import realize_many as _realize_many
 from ..webgl.ir import Const, LazyBuf
 from ..webgl.shapes import numel, pad
@@ -33,7 +33,7 @@ def missing_kernels():
     return missing(KERNELS, primitives(), elementwise_functions(bridge._source("elementwise")))
 
 
-class WebGPUBackend(HostTransfer, Backend):
+class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
     name = "webgpu"
     fused = fused_ops(KERNELS, primitives())
     realize = elementwise.realize
@@ -61,6 +61,7 @@ class WebGPUBackend(HostTransfer, Backend):
     # --- data across: webgl.HostTransfer, with this backend's buffers and bridge ---------
     buffer = GPUBuffer
     transfer = bridge
+    unit = "buffers"
 
     def full(self, shape, value, dtype):
         """A lazy constant, inlined into the chains that use it (as on WebGL)."""
@@ -73,9 +74,6 @@ class WebGPUBackend(HostTransfer, Backend):
 
     def empty(self):
         return GPUBuffer(0)
-
-    def memory_stats(self):
-        return bridge.memory_stats()
 
     # --- running kernels ------------------------------------------------------------------------
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
