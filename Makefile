@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SOAK_MINUTES ?= 30
 
-.PHONY: test serve setup venv clean gpu-pack
+.PHONY: test serve setup venv clean gpu-pack soak
 
 venv: $(STAMP)
 
@@ -28,6 +29,11 @@ test: setup
 
 serve: setup
 	$(PY) -m webdl_tools serve --host $(HOST) --port $(PORT)
+
+# a long training session in the notebook page (not part of `make test`): memory stays flat,
+# speed steady; prints a line a minute, writes test-output/soak.csv and soak.json
+soak: setup
+	$(PY) -m webdl_tools soak --minutes $(SOAK_MINUTES)
 
 # the bench for a GPU host without network (tools/gpukit/README.md): pieces under .gpu/
 gpu-pack: setup

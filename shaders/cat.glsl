@@ -1,11 +1,26 @@
 // cat of N (<= 8) inputs along u_axis: the output coordinate along the axis picks the input
 // (u_ends holds each input's end offset along the axis). The inputs are int textures
-// exactly when the output is (OUT_INT): cat's inputs share its dtype.
+// exactly when the output is (OUT_INT): cat's inputs share its dtype. One declaration a
+// line: bridge.Programs rewrites a split input's.
 #ifdef OUT_INT
-uniform isampler2D u_in0, u_in1, u_in2, u_in3, u_in4, u_in5, u_in6, u_in7;
+uniform isampler2D u_in0;
+uniform isampler2D u_in1;
+uniform isampler2D u_in2;
+uniform isampler2D u_in3;
+uniform isampler2D u_in4;
+uniform isampler2D u_in5;
+uniform isampler2D u_in6;
+uniform isampler2D u_in7;
 #define T int
 #else
-uniform sampler2D u_in0, u_in1, u_in2, u_in3, u_in4, u_in5, u_in6, u_in7;
+uniform sampler2D u_in0;
+uniform sampler2D u_in1;
+uniform sampler2D u_in2;
+uniform sampler2D u_in3;
+uniform sampler2D u_in4;
+uniform sampler2D u_in5;
+uniform sampler2D u_in6;
+uniform sampler2D u_in7;
 #define T float
 #endif
 uniform int u_ends[8];

@@ -40,17 +40,41 @@ float safe_exp(float x) {
 // otherwise (LOG2W is defined by the backend), so element i is at (i mod 2^LOG2W,
 // i / 2^LOG2W) in either case: shifts and masks, no integer division (which SwiftShader
 // does one lane at a time).
+//
+// A split tensor (more elements than one texture holds) is a texture array of layers of
+// 2^LOG2R rows: element i at (i mod 2^LOG2W, (i / 2^LOG2W) mod 2^LOG2R) of layer
+// i / 2^(LOG2W + LOG2R). A kernel reads one through the sampler2DArray overload of fetch
+// (the backend declares the sampler so), and draws into one layer by layer: compiled with
+// SPLIT_OUT, it is told the layer in u_layer.
+#ifdef SPLIT_OUT
+uniform int u_layer;
+#endif
+
 int out_index() {
     ivec2 p = ivec2(gl_FragCoord.xy);
+#ifdef SPLIT_OUT
+    return (u_layer << (LOG2W + LOG2R)) + (p.y << LOG2W) + p.x;
+#else
     return (p.y << LOG2W) + p.x;
+#endif
 }
 
 float fetch(sampler2D t, int i) {
     return texelFetch(t, ivec2(i & ((1 << LOG2W) - 1), i >> LOG2W), 0).r;
 }
 
+float fetch(highp sampler2DArray t, int i) {
+    return texelFetch(t, ivec3(i & ((1 << LOG2W) - 1), (i >> LOG2W) & ((1 << LOG2R) - 1),
+                               i >> (LOG2W + LOG2R)), 0).r;
+}
+
 int fetch(isampler2D t, int i) {
     return texelFetch(t, ivec2(i & ((1 << LOG2W) - 1), i >> LOG2W), 0).r;
+}
+
+int fetch(highp isampler2DArray t, int i) {
+    return texelFetch(t, ivec3(i & ((1 << LOG2W) - 1), (i >> LOG2W) & ((1 << LOG2R) - 1),
+                               i >> (LOG2W + LOG2R)), 0).r;
 }
 
 void unravel(int i, out int c[6]) {

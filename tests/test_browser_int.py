@@ -167,6 +167,39 @@ def test_indices_past_2_24(browser):
         assert got == want, (name, got, want)
 
 
+_SPLIT = """
+import json, numpy as np, webdl
+be = webdl.device('webgl').backend
+rng = np.random.default_rng(9)
+k = rng.integers(BIG, BIG + 1000, (123, 457))     # 56211 elements: split at the low limit
+m = rng.random((123, 457)) > 0.5
+orig = (be.info['splitAbove'], be.info['layerRows'])
+be.set_split(8192, 2, max_texture=256)
+try:
+    K, M = webdl.tensor(k, device='webgl'), webdl.tensor(m, device='webgl')
+    layers = be.realize(K._buf).split
+    got = {'copy': [K, k], 'chain': [K * 3 - K // 7 + 1, k * 3 - k // 7 + 1],
+           'count': [M.sum(), m.sum()],                  # a split int64 cast, summed
+           'sum1': [(K - BIG).sum(1), (k - BIG).sum(1)],
+           'argmax': [K.argmax(1), k.argmax(1)], 'amax': [K.amax(0), k.max(0)],
+           'eq': [K == BIG + 5, k == BIG + 5],
+           'cat': [webdl.cat([K, K + 1], 0), np.concatenate([k, k + 1], 0)],
+           'strided': [K.t() + K.t(), k.T + k.T]}
+    out = {n: bool(np.array_equal(g.numpy(), w)) for n, (g, w) in got.items()}
+finally:
+    be.set_split(*orig)
+json.dumps([layers, out])
+""".replace("BIG", str(BIG))
+
+
+def test_split_int_tensors_exact(browser):
+    """int64 tensors larger than one texture are R32I texture arrays (the split limit
+    lowered, as tests/test_browser_split.py does): exact through the split-aware kernels."""
+    layers, out = browser.check(_SPLIT)
+    assert layers == 2
+    assert all(out.values()), out
+
+
 _REFUSED = """
 import json, numpy as np, webdl
 errors = {}

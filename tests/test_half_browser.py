@@ -76,8 +76,9 @@ json.dumps([webdl.backend_info(), webdl.backend_info('cpu'), b.choose_default()]
     assert info["device"] == "webgl" and info["storage"] == "float16"
     assert info["precision"].startswith("float16 storage, ~3 decimal digits (relative error "
                                         "up to 2^-11 per stored value)"), info
-    assert cpu == {"device": "cpu", "storage": "float32",
-                   "precision": "float32 storage and arithmetic"}
+    assert {k: cpu[k] for k in ("device", "storage", "precision")} == {
+        "device": "cpu", "storage": "float32", "precision": "float32 storage and arithmetic"}
+    assert cpu["default"] == "webgl" and cpu["chosen"]["device"] == "webgl"
     assert line.startswith("webdl: default device 'webgl' (") and \
         "no float32 render targets, so float16 storage, ~3 decimal digits" in line, line
 

@@ -191,6 +191,74 @@ def test_syntax_error_keeps_the_cell_text(nb):
     assert c["source"] == "def broken(:\n    pass"
 
 
+def test_cells_are_saved_as_they_are_edited(nb):
+    """Typing saves the notebook (debounced), without running anything; a reload keeps it."""
+    text = "edited = 'typed, never run'"
+    add_cell_and_type(nb, text)
+    nb.wait_for_function("t => (localStorage.getItem('webdl-notebook-v1') || '').includes(t)",
+                         arg=text, timeout=5_000)
+    before = [c["source"] for c in cells(nb)]
+    assert before[-1] == text and cells(nb)[-1]["count"] is None
+    nb.reload()
+    nb.wait_for_selector("body[data-ready='1']", timeout=120_000)
+    assert [c["source"] for c in cells(nb)] == before
+
+
+def kill_worker(page, how):
+    """End the page's worker: ``terminate`` (killed from outside, as by the browser when it
+    runs out of memory), ``close`` (it ends itself) or ``throw`` (an error outside Python)."""
+    if how == "terminate":
+        page.evaluate("webdl.worker.terminate()")
+    else:
+        page.evaluate("how => webdl.worker.postMessage({type: 'test-crash', how})", how)
+
+
+@pytest.mark.parametrize("how", ["terminate", "close", "throw"])
+def test_dead_worker_is_reported_and_restart_works(nb, how):
+    """The worker dies: the page says so, the running cell fails instead of hanging, every
+    cell's text stays, and Restart kernel gives a fresh Python where cells run again."""
+    run_new_cell(nb, "kept_var = 41")
+    if how == "terminate":      # while a cell runs: its call must fail, not hang
+        add_cell_and_type(nb, "n = 0\nwhile True:\n    n += 1")
+        nb.keyboard.press("Control+Enter")
+        nb.wait_for_function("() => notebook.cells.some(c => c.state === 'running')")
+    sources = [c["source"] for c in cells(nb)]
+    kill_worker(nb, how)
+    nb.wait_for_selector("#kernel-dead", state="visible", timeout=30_000)
+    wait_idle(nb, 30_000)
+    message = nb.inner_text("#kernel-dead")
+    assert message.startswith("The Python worker died: ") and "Your cells are kept" in message
+    assert "Restart kernel" in message
+    assert nb.inner_text("#kernel-text") == "Kernel died"
+    if how == "terminate":
+        assert "the Python worker died" in cells(nb)[-1]["outputs"][-1]["text"]
+    if how == "throw":
+        assert "a test crash outside Python" in message
+    assert [c["source"] for c in cells(nb)] == sources
+    nb.click("#dead-restart")
+    nb.wait_for_selector("body[data-ready='1']", timeout=120_000)
+    assert nb.locator("#kernel-dead").is_hidden()
+    assert nb.inner_text("#kernel-text").startswith("Idle · webgl on ")
+    c = run_new_cell(nb, "import webdl\n"
+                         "['kept_var' in globals(), (webdl.ones(3) * 2).sum().item()]")
+    assert c["outputs"] == [{"type": "result", "text": "[False, 6.0]"}]   # a fresh Python
+    assert [c["source"] for c in cells(nb)][:len(sources)] == sources
+
+
+def test_restart_button_replaces_a_live_kernel(nb):
+    """The toolbar's Restart ends a running cell with an error and starts a fresh kernel."""
+    run_new_cell(nb, "kept_var = 41")
+    add_cell_and_type(nb, "n = 0\nwhile True:\n    n += 1")
+    nb.keyboard.press("Control+Enter")
+    nb.wait_for_function("() => notebook.cells.some(c => c.state === 'running')")
+    nb.click("#restart")
+    wait_idle(nb, 30_000)
+    assert "the kernel was restarted" in cells(nb)[-1]["outputs"][-1]["text"]
+    nb.wait_for_selector("body[data-ready='1']", timeout=120_000)
+    c = run_new_cell(nb, "'kept_var' in globals()")
+    assert c["outputs"] == [{"type": "result", "text": "False"}]
+
+
 def run_example(page, name, ncells):
     """Load one of the page's examples, Run all, wait; the cells afterwards."""
     page.select_option("#examples", name)

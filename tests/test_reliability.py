@@ -11,10 +11,12 @@ def error_line(r):
     return r["error"].strip().splitlines()[-1]
 
 
-def test_tensor_larger_than_a_texture_is_a_clear_error(browser):
-    r = browser.run("import webdl\nx = webdl.zeros(8192 * 4096 + 1, device='webgl')")
-    assert error_line(r) == ("RuntimeError: webgl: a tensor of 33554433 elements exceeds the "
-                             "largest texture (33554432 elements)")
+def test_tensor_larger_than_a_split_texture_is_a_clear_error(browser):
+    """Tensors past one texture are split across texture layers (test_browser_split.py);
+    past the largest split texture (int32 flat indices) they are refused clearly."""
+    r = browser.run("import webdl\nx = webdl.zeros(2 ** 31, device='webgl')")
+    assert error_line(r) == ("RuntimeError: webgl: a tensor of 2147483648 elements exceeds the "
+                             "largest split texture (2147483647 elements)")
     assert browser.check("import json; json.dumps(webdl.ones(3, device='webgl').sum().item())") \
         == 3.0
 

@@ -1,16 +1,10 @@
 // Batched matmul without workgroup memory, for software adapters (SwiftShader runs each
 // invocation as a coroutine, so a workgroup barrier costs more than re-reading operands from
 // memory): each invocation computes a 4x4 block of outputs, reading four rows of A and four
-// columns of B per step along K. The same uniforms as matmul.wgsl. Dispatched as
+// columns of B per step along K. Its operands' declarations and offsets() come from
+// matmul_operands.wgsl, appended by Python (the same uniforms as matmul.wgsl). Dispatched as
 // (ceil(m / 32), ceil(n / 32), batch) workgroups of 8x8.
 var<private> u_nkm: vec3<i32>;            // n, k, m
-var<private> u_batch: array<i32, 4>;      // the output's batch dims
-var<private> u_a_st: array<i32, 6>;       // 4 batch strides, row, column
-var<private> u_b_st: array<i32, 6>;
-var<private> u_a_off: i32;
-var<private> u_b_off: i32;
-var<storage, read> u_a: array<f32>;
-var<storage, read> u_b: array<f32>;
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
@@ -18,15 +12,9 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
     let n = u_nkm.x;
     let k = u_nkm.y;
     let m = u_nkm.z;
-    var z = i32(g.z);
-    var oa = u_a_off;
-    var ob = u_b_off;
-    for (var d = 3; d >= 0; d--) {
-        let c = z % u_batch[d];
-        z = z / u_batch[d];
-        oa += c * u_a_st[d];
-        ob += c * u_b_st[d];
-    }
+    let offs = offsets(i32(g.z));
+    let oa = offs.x;
+    let ob = offs.y;
     let r0 = i32(g.y) * 4;
     let c0 = i32(g.x) * 4;
     if (r0 >= n || c0 >= m) { return; }

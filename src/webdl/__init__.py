@@ -42,6 +42,52 @@ def backend_info(device=None):
 
 
 def memory_stats(device=None):
-    """Device memory in use: for WebGL, live textures and bytes, pooled bytes, programs,
-    and draw/upload/readback counts. Empty for the numpy backend."""
+    """Memory of ``device`` (default: the default device), as ``torch.cuda.memory_stats``.
+    On WebGL and WebGPU: PyTorch's keys ``allocated_bytes.all.current``/``.peak`` (bytes of
+    live tensors' textures or buffers), ``reserved_bytes.all.current``/``.peak`` (those plus
+    the pool of freed ones kept for reuse), ``allocation.all.current``/``.peak`` (live
+    textures or buffers) and ``segment.all.current`` (all held), beside webdl's own:
+    ``textures`` (WebGL) or ``buffers`` (WebGPU), ``bytes``, ``pooledBytes``, ``limitBytes``,
+    the draw/dispatch, upload, readback and compile counts. Empty for the numpy backend
+    (``cpu``), whose arrays are numpy's."""
     return _backends.device(device).backend.memory_stats()
+
+
+def _memory_stat(device, key, name):
+    stats = memory_stats(device)
+    if key not in stats:
+        raise RuntimeError(f"webdl.{name}(): the {_backends.device(device)} device keeps no "
+                           "memory statistics (the numpy backend's arrays are numpy's)")
+    return stats[key]
+
+
+def memory_allocated(device=None):
+    """Bytes held by live tensors on ``device`` (``torch.cuda.memory_allocated``)."""
+    return _memory_stat(device, "allocated_bytes.all.current", "memory_allocated")
+
+
+def max_memory_allocated(device=None):
+    """The most bytes live tensors held since start-up or ``reset_peak_memory_stats``."""
+    return _memory_stat(device, "allocated_bytes.all.peak", "max_memory_allocated")
+
+
+def memory_reserved(device=None):
+    """Bytes held on ``device``: live tensors' plus the pool kept for reuse."""
+    return _memory_stat(device, "reserved_bytes.all.current", "memory_reserved")
+
+
+def max_memory_reserved(device=None):
+    """The most bytes held since start-up or ``reset_peak_memory_stats``."""
+    return _memory_stat(device, "reserved_bytes.all.peak", "max_memory_reserved")
+
+
+def empty_cache(device=None):
+    """Give back the textures or buffers that freed tensors left in ``device``'s pool
+    (``torch.cuda.empty_cache``): reserved drops to allocated. Live tensors are untouched;
+    nothing to do on the numpy backend."""
+    _backends.device(device).backend.empty_cache()
+
+
+def reset_peak_memory_stats(device=None):
+    """Start the peaks of ``memory_stats`` (``*.peak``) again from the current values."""
+    _backends.device(device).backend.reset_peak_memory_stats()

@@ -1,5 +1,6 @@
 """``python -m webdl_tools``: ``serve`` the web app, ``upscale`` images, ``bench`` against
-TensorFlow.js. CPython, in a checkout after set-up."""
+TensorFlow.js, ``soak`` (a long training session in the notebook). CPython, in a checkout
+after set-up."""
 import argparse
 import base64
 import json
@@ -7,7 +8,7 @@ import os
 import sys
 import time
 
-from . import ROOT
+from . import ROOT, soak
 from .browser import GPU_CHOICES
 from .server import WEB_ROOT, make_server
 
@@ -312,5 +313,11 @@ def main(argv=None):
                     help="webdl's device (auto: the page's choice, WebGPU on a hardware adapter, "
                     "else WebGL); TensorFlow.js runs on the same kind of backend")
     bp.set_defaults(fn=bench)
+    sk = sub.add_parser("soak", help="train the notebook's CNN example for N minutes; check "
+                        "that memory stays flat and speed steady (make soak)")
+    sk.add_argument("--minutes", type=int, default=30, help="how long (default 30)")
+    sk.add_argument("--out", default=soak.DEFAULT_OUT, help="folder for soak.csv and soak.json")
+    sk.add_argument("--gpu", **GPU_ARG)
+    sk.set_defaults(fn=soak.main)
     args = ap.parse_args(argv)
     return args.fn(args)

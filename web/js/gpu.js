@@ -18,6 +18,7 @@ class GPUBridge {
     this.bufs = new Map(); // id -> {buf, size}
     this.pool = new Map(); // size class -> [GPUBuffer, ...]
     this.deferred = []; // freed while the pending encoder may still use them
+    this.peak = { bytes: 0, buffers: 0, reserved: 0 }; // highs since start or resetPeakStats
     this.nextId = 1;
     this.pipelines = []; // id -> {pipe, layout}
     this.generation = 0;
@@ -142,6 +143,7 @@ class GPUBridge {
     const id = this.nextId++;
     this.bufs.set(id, { buf, size });
     this.liveBytes += size;
+    this.notePeak();
     return id;
   }
 
@@ -159,6 +161,33 @@ class GPUBridge {
     if (!this.pool.has(b.size)) this.pool.set(b.size, []);
     this.pool.get(b.size).push(b.buf);
     this.pooledBytes += b.size;
+  }
+
+  // buffers held but not live: the pool and those freed while the pending encoder may use them
+  cachedBytes() {
+    return this.pooledBytes + this.deferred.reduce((s, b) => s + b.size, 0);
+  }
+
+  // the memory statistics' highs: live bytes, live buffers, reserved bytes (live + cached)
+  notePeak() {
+    const p = this.peak;
+    p.bytes = Math.max(p.bytes, this.liveBytes);
+    p.buffers = Math.max(p.buffers, this.bufs.size);
+    p.reserved = Math.max(p.reserved, this.liveBytes + this.cachedBytes());
+  }
+
+  resetPeakStats() {
+    this.peak = { bytes: 0, buffers: 0, reserved: 0 };
+    this.notePeak();
+  }
+
+  // the pool's buffers are destroyed (torch.cuda.empty_cache); those a pending dispatch may
+  // still read go to the pool at its submit, so the queue is submitted first
+  emptyCache() {
+    if (this.encoder && this.lost === null) this.flush();
+    for (const list of this.pool.values()) for (const buf of list) buf.destroy();
+    this.pool = new Map();
+    this.pooledBytes = 0;
   }
 
   _buf(id) {
@@ -283,6 +312,8 @@ class GPUBridge {
     for (const list of this.pool.values()) pooled += list.length;
     return JSON.stringify({
       buffers: this.bufs.size, bytes: this.liveBytes, pooledBuffers: pooled, pooledBytes: this.pooledBytes,
+      reservedBytes: this.liveBytes + this.cachedBytes(), peakBytes: this.peak.bytes,
+      peakBuffers: this.peak.buffers, peakReservedBytes: this.peak.reserved,
       pipelines: this.pipelines.length, pending: this.pending, generation: this.generation, ...this.stats,
     });
   }

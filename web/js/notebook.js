@@ -292,7 +292,7 @@
     }
     c.runAll = false;
     if (!queue.length) {
-      setKernel("idle", idleText());
+      if (kernelReady) setKernel("idle", idleText());
       $("#stop").disabled = true;
     }
     pump();
@@ -317,6 +317,7 @@
   }
 
   webdl.onEvent((m) => {
+    if (m.type === "dead") return kernelDied(m.reason);
     if (m.type === "progress") {
       const steps = document.querySelectorAll("#steps li");
       let seen = false;
@@ -332,7 +333,7 @@
     if (m.type === "display") appendOutput(running, { type: m.kind, ...m.data });
   });
 
-  webdl.ready.then((info) => {
+  function kernelUp(info) {
     readyInfo = info;
     kernelReady = true;
     const ms = Math.round(performance.now() - t0);
@@ -354,9 +355,36 @@
     document.body.dataset.readyMs = ms;
     document.body.dataset.ready = "1";
     pump();
-  }, (e) => {
+  }
+
+  function kernelFailed(e) {
     setKernel("failed", "Failed to start: " + e.message);
-  });
+  }
+
+  // The worker died (a crash, out of memory): the running cell has its error already (its
+  // call rejected); queued cells go back to idle, the cells' text is kept (saved as edited,
+  // and now), and the page offers a fresh kernel.
+  function kernelDied(reason) {
+    kernelReady = false;
+    for (const q of queue.splice(0)) { q.state = "idle"; renderState(q); }
+    saveNow();
+    setKernel("failed", "Kernel died");
+    $("#dead-text").textContent = reason[0].toUpperCase() + reason.slice(1) +
+      ". Your cells are kept; variables are lost. ";
+    $("#kernel-dead").hidden = false;
+  }
+
+  // A fresh worker: Pyodide and webdl load again; a running cell fails as interrupted by it.
+  function restartKernel() {
+    kernelReady = false;
+    delete document.body.dataset.ready;
+    for (const q of queue.splice(0)) { q.state = "idle"; renderState(q); }
+    $("#kernel-dead").hidden = true;
+    setKernel("starting", "Restarting…");
+    webdl.restart().then(kernelUp, kernelFailed);
+  }
+
+  webdl.ready.then(kernelUp, kernelFailed);
 
   // --- .ipynb ----------------------------------------------------------------------------------
   function lines(text) {
@@ -435,6 +463,8 @@
       appendOutput(running, { type: "stderr", name: "stderr", text: "Stop needs a cross-origin isolated page (see README)\n" });
     }
   });
+  $("#restart").addEventListener("click", restartKernel);
+  $("#dead-restart").addEventListener("click", restartKernel);
   $("#add-cell").addEventListener("click", () => {
     const c = insertAfter(selected, newCell());
     select(c);

@@ -12,6 +12,23 @@ let current = null; // id of the cell being run
 let interrupt = null; // Int32Array over the page's SharedArrayBuffer, when isolated
 let promising = false; // cells run through JSPI (callPromising): only where WebGPU is usable
 
+// Held for the worker's lifetime: the page's request for the same lock is granted when the
+// worker is gone (terminated, crashed, out of memory), which no event would tell it.
+const lifeLock = new URL(self.location.href).searchParams.get("lock");
+if (lifeLock && self.navigator && navigator.locks) {
+  navigator.locks.request(lifeLock, () => {
+    postMessage({ type: "alive" });
+    return new Promise(() => {});
+  });
+}
+
+// Pyodide can't go on after a fatal error (out of WebAssembly memory, a crash in C): the
+// page is told why, and the worker ends, so the page offers a fresh one.
+function fatal(e) {
+  postMessage({ type: "fatal", error: String(e && e.message || e) });
+  close();
+}
+
 function progress(stage, detail) {
   postMessage({ type: "progress", stage, detail });
 }
@@ -128,6 +145,11 @@ self.onmessage = async (ev) => {
     (await ready.catch(() => null)) && pyodide.setInterruptBuffer(interrupt);
     return;
   }
+  if (msg.type === "test-crash") {   // tests: the ways a worker dies outside Python
+    if (msg.how === "close") close();
+    else setTimeout(() => { throw new Error("a test crash outside Python"); });
+    return;
+  }
   if (msg.type === "run") {
     try {
       await ready;
@@ -148,6 +170,7 @@ self.onmessage = async (ev) => {
       run.destroy();
       if (inputs) inputs.destroy();
     } catch (e) {
+      if (e && e.pyodide_fatal_error) { flush(); fatal(e); return; }
       out = { ok: false, stdout: "", stderr: "", result: null, error: String(e) };
     }
     flush();

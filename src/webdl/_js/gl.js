@@ -3,14 +3,19 @@
 // Pyodide that imports webdl (a worker or a page's main thread). It owns the context, a
 // texture pool keyed by texture size, a program cache keyed by kernel name, and
 // upload/readback. Tensors are R32F textures (int64 tensors: R32I, exact over int32, on
-// either path: R32I is color-renderable in core WebGL2) in row-major order, element i at texel
-// (i % width, i / width). Where the GPU can't render to float32 textures but can to float16
-// ones (EXT_color_buffer_half_float), it runs on float16 storage instead: tensors are R16F
-// (RGBA16F for packed kernels), but uploaded bool data stays R32F (core WebGL2 samples
-// R32F; only rendering into it needs the extension) and int64 tensors stay R32I.
+// either path: R32I is color-renderable in core WebGL2) in row-major order, element i at
+// texel (i % width, i / width). Where the GPU can't render to float32 textures but can to
+// float16 ones (EXT_color_buffer_half_float), it runs on float16 storage instead: tensors
+// are R16F (RGBA16F for packed kernels), but uploaded bool data stays R32F (core WebGL2
+// samples R32F; only rendering into it needs the extension) and int64 tensors stay R32I.
+// A float tensor larger than one texture (more than splitAbove elements; float32 storage only)
+// is a texture array instead: layers of layerRows rows (a power of two), element i at
+// texel (i % width, (i / width) % layerRows) of layer i / (width * layerRows); a draw into
+// it is one draw per layer, with the uniform u_layer set to the layer.
 "use strict";
 
 const MAX_WIDTH = 4096;
+const LAYER_ROWS = 2048; // rows per layer of a split tensor: 8M elements, 32 MiB at width 4096
 const POOL_CAP_BYTES = 256 * 1024 * 1024; // free textures kept for reuse, at most
 const LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
 // what init() reports as the precision of each storage
@@ -38,6 +43,7 @@ class GLBridge {
     this.textures = new Map(); // id -> {tex, w, h}
     this.pool = new Map(); // "w x h" -> [tex, ...]
     this.pooledBytes = 0;
+    this.peak = { bytes: 0, textures: 0, reserved: 0 }; // highs since start or resetPeakStats
     this.nextId = 1;
     this.programs = []; // id -> {prog, uniforms: Map}
     this.programIds = new Map(); // key -> id
@@ -94,6 +100,9 @@ class GLBridge {
     this.maxWidth = Math.min(MAX_WIDTH, info.maxTextureSize);
     info.maxWidth = this.maxWidth;   // a tensor's texture is one row up to this many elements
     this.maxTexels = this.maxWidth * info.maxTextureSize;
+    // larger tensors: texture arrays (see the top of this file)
+    info.maxLayers = gl.getParameter(gl.MAX_ARRAY_TEXTURE_LAYERS);
+    this.setSplit(this.maxTexels, Math.min(LAYER_ROWS, info.maxTextureSize), info);
     if (this.half) {
       this.probeHalf(info);
       this.info = info;
@@ -183,6 +192,17 @@ class GLBridge {
     return JSON.stringify(this.info || { ok: false, error: "the GPU was not initialised" });
   }
 
+  // split tensors of more than `above` elements into layers of `rows` rows (a power of
+  // two); tests lower both to exercise the split path at small sizes
+  setSplit(above, rows, info = this.info) {
+    this.splitAbove = Math.min(above, this.maxTexels);
+    this.layerRows = rows;
+    // the largest split tensor: every layer, and flat indices within int32
+    this.maxSplit = Math.min(info.maxLayers * rows * this.maxWidth, 2 ** 31 - 1);
+    Object.assign(info, { splitAbove: this.splitAbove, layerRows: rows, maxSplit: this.maxSplit });
+    return JSON.stringify(info);
+  }
+
   dims(numel) {
     const n = Math.max(numel, 1);
     const w = Math.min(n, this.maxWidth);
@@ -191,26 +211,36 @@ class GLBridge {
 
   // --- textures -----------------------------------------------------------------------------
   // a tensor's texture; upload: one that only Python's bool data is written to (R32F on
-  // the float16 path: sampled, never rendered into nor read back); isInt: an int64 tensor's
-  // (R32I)
+  // the float16 path: sampled, never rendered into nor read back); isInt: an int64
+  // tensor's (R32I; a split one an R32I texture array)
   alloc(numel, upload = false, isInt = false) {
-    if (numel > this.maxTexels) {
-      throw new Error(`webgl: a tensor of ${numel} elements exceeds the largest texture ` +
-        `(${this.maxTexels} elements)`);
+    if (numel > this.splitAbove) {
+      if (this.half) {
+        throw new Error(`webgl: a tensor of ${numel} elements exceeds the largest texture ` +
+          `(${this.splitAbove} elements); on the float16 path tensors are not split across textures`);
+      }
+      if (numel > this.maxSplit) {
+        throw new Error(`webgl: a tensor of ${numel} elements exceeds the largest split ` +
+          `texture (${this.maxSplit} elements: ${this.info.maxLayers} layers of ` +
+          `${this.maxWidth}x${this.layerRows})`);
+      }
+      const layers = Math.ceil(numel / (this.maxWidth * this.layerRows));
+      return this.allocTexture(this.maxWidth, this.layerRows, 1, false, layers, isInt);
     }
     const [w, h] = this.dims(numel);
-    return this.allocTexture(w, h, 1, upload, isInt);
+    return this.allocTexture(w, h, 1, upload, 0, isInt);
   }
 
   // a texture of explicit size; channels 1 (R32F, tensors; R32I with isInt, int tensors) or
-  // 4 (RGBA32F, packed kernels), float16 ones on the float16 path (but R32F for uploads)
-  allocTexture(w, h, channels, upload = false, isInt = false) {
+  // 4 (RGBA32F, packed kernels), float16 ones on the float16 path (but R32F for uploads);
+  // layers > 0: a texture array of that many layers (a split tensor)
+  allocTexture(w, h, channels, upload = false, layers = 0, isInt = false) {
     this.checkContext();
     const gl = this.gl;
     const max = this.maxTextureSize;
     const fmt = isInt ? "int" : (upload && this.half ? "up" : channels);
     const [internal, texel] = this.formats[fmt];
-    const need = w * h * texel;
+    const need = w * h * texel * Math.max(layers, 1);
     if (this.liveBytes + need > this.liveCap) {
       throw new Error(`webgl: out of GPU memory: ${(this.liveBytes / 2 ** 20).toFixed(0)} MiB in ` +
         `use, ${(need / 2 ** 20).toFixed(1)} MiB more requested, limit ` +
@@ -219,31 +249,38 @@ class GLBridge {
     if (w > max || h > max) {
       throw new Error(`webgl: a ${w}x${h} texture exceeds the GPU's limit of ${max}`);
     }
-    const key = w + "x" + h + "x" + fmt;
+    const key = w + "x" + h + "x" + fmt + "x" + layers;
     const free = this.pool.get(key);
     let tex;
     if (free && free.length) {
       tex = free.pop();
       this.pooledBytes -= need;
     } else {
+      const target = layers ? gl.TEXTURE_2D_ARRAY : gl.TEXTURE_2D;
       tex = gl.createTexture();
-      gl.bindTexture(gl.TEXTURE_2D, tex);
+      gl.bindTexture(target, tex);
       for (let e = gl.getError(); e !== gl.NO_ERROR; e = gl.getError()) {
         this.staleError = this.staleError || e;   // kept for glError()
       }
-      gl.texStorage2D(gl.TEXTURE_2D, 1, internal, w, h);
-      if (gl.getError() === gl.OUT_OF_MEMORY) {
+      if (layers) gl.texStorage3D(target, 1, internal, w, h, layers);
+      else gl.texStorage2D(target, 1, internal, w, h);
+      const e = gl.getError();
+      if (e !== gl.NO_ERROR) {
         gl.deleteTexture(tex);
-        throw new Error(`webgl: out of GPU memory allocating a ${w}x${h} texture`);
+        const size = `${w}x${h}` + (layers ? `x${layers} layers` : "");
+        throw new Error(e === gl.OUT_OF_MEMORY ? `webgl: out of GPU memory allocating a ${size} texture`
+          : `webgl: the GPU refused a ${size} texture (GL error ${e})`);
       }
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
-      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+      gl.texParameteri(target, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+      gl.texParameteri(target, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+      gl.texParameteri(target, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+      gl.texParameteri(target, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
     }
     const id = this.nextId++;
-    this.textures.set(id, { tex, w, h, channels, key, bytes: need, upload: fmt === "up", isInt });
+    this.textures.set(id, { tex, w, h, channels, layers, key, bytes: need, upload: fmt === "up",
+                            isInt });
     this.liveBytes += need;
+    this.notePeak();
     return id;
   }
 
@@ -263,9 +300,30 @@ class GLBridge {
     this.pooledBytes += bytes;
   }
 
+  // the memory statistics' highs: live bytes, live textures, and reserved bytes (live + pooled)
+  notePeak() {
+    const p = this.peak;
+    p.bytes = Math.max(p.bytes, this.liveBytes);
+    p.textures = Math.max(p.textures, this.textures.size);
+    p.reserved = Math.max(p.reserved, this.liveBytes + this.pooledBytes);
+  }
+
+  resetPeakStats() {
+    this.peak = { bytes: 0, textures: 0, reserved: 0 };
+    this.notePeak();
+  }
+
+  // the pool's textures are deleted (torch.cuda.empty_cache): reserved drops to live
+  emptyCache() {
+    if (!this.lost && this.gl) {
+      for (const list of this.pool.values()) for (const tex of list) this.gl.deleteTexture(tex);
+    }
+    this.pool = new Map();
+    this.pooledBytes = 0;
+  }
+
   upload(id, data) {
-    // data: a Float32Array (an Int32Array for an R32I texture), or a PyProxy of a float32
-    // (int32) buffer (zero-copy through getBuffer)
+    // data: a Float32Array, or a PyProxy of a float32 buffer (zero-copy through getBuffer)
     this.checkContext();
     const gl = this.gl;
     const t = this.textures.get(id);
@@ -275,8 +333,12 @@ class GLBridge {
       view = pybuf.data;
     }
     try {
-      gl.bindTexture(gl.TEXTURE_2D, t.tex);
       gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+      if (t.layers) {
+        this.uploadLayers(t, view);
+        return;
+      }
+      gl.bindTexture(gl.TEXTURE_2D, t.tex);
       if (this.half && !t.upload && !t.isInt) {
         // float16 storage: converted here (round to nearest even, overflow to infinity), as
         // GPUs differ (SwiftShader turns 70000 into NaN)
@@ -299,9 +361,42 @@ class GLBridge {
     }
   }
 
+  // a split tensor's upload, layer by layer: whole rows straight from `view`, a last
+  // partial row padded
+  uploadLayers(t, view) {
+    const gl = this.gl;
+    gl.bindTexture(gl.TEXTURE_2D_ARRAY, t.tex);
+    const per = t.w * t.h;
+    const [format, type] = t.isInt ? [gl.RED_INTEGER, gl.INT] : [gl.RED, gl.FLOAT];
+    for (let l = 0; l < t.layers && l * per < view.length; l++) {
+      const part = view.subarray(l * per, Math.min((l + 1) * per, view.length));
+      const whole = Math.floor(part.length / t.w);
+      if (whole) {
+        gl.texSubImage3D(gl.TEXTURE_2D_ARRAY, 0, 0, 0, l, t.w, whole, 1, format, type,
+                         part.subarray(0, whole * t.w));
+      }
+      if (part.length > whole * t.w) {
+        const row = new (t.isInt ? Int32Array : Float32Array)(t.w);
+        row.set(part.subarray(whole * t.w));
+        gl.texSubImage3D(gl.TEXTURE_2D_ARRAY, 0, 0, whole, l, t.w, 1, 1, format, type, row);
+      }
+    }
+  }
+
+  // readPixels of the first `numel` elements' rows, layer by layer for a split tensor:
+  // read(x, y, w, rows, offset) reads rows into the destination at element `offset`
+  readLayers(t, numel, read) {
+    const gl = this.gl;
+    const per = t.w * t.h;
+    for (let l = 0; l * per < numel; l++) {
+      gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, l);
+      read(t.w, Math.ceil(Math.min(per, numel - l * per) / t.w), l * per);
+    }
+  }
+
   // bind a tensor's texture for readPixels: [texture, rows]; the first time, probe whether
   // the implementation reads RED/FLOAT (a quarter of the data of RGBA) or, from float16
-  // targets, RED/HALF_FLOAT (an eighth; converted here). Int textures: readInt.
+  // targets, RED/HALF_FLOAT (an eighth; converted here)
   bindForRead(id, numel) {
     this.checkContext();
     const gl = this.gl;
@@ -311,8 +406,9 @@ class GLBridge {
         "EXT_color_buffer_float");
     }
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
-    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
-    if (t.isInt) {
+    if (t.layers) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, 0);
+    else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+    if (t.isInt) {   // int textures: readInt
       if (this.readRedInt === undefined) {
         this.readRedInt = gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_FORMAT) === gl.RED_INTEGER &&
           gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_TYPE) === gl.INT;
@@ -335,17 +431,22 @@ class GLBridge {
     for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
   }
 
-  // an R32I texture's rows into the Int32Array out (at least w * rows long): RED_INTEGER
-  // where offered, else RGBA_INTEGER (which WebGL2 always offers)
-  readInt(t, rows, out) {
+  // an R32I texture's first numel elements (whole rows) into the Int32Array out, layer by
+  // layer for a split one: RED_INTEGER where offered, else RGBA_INTEGER (which WebGL2 always
+  // offers)
+  readInt(t, numel, out) {
     const gl = this.gl;
-    if (this.readRedInt) {
-      gl.readPixels(0, 0, t.w, rows, gl.RED_INTEGER, gl.INT, out.subarray(0, t.w * rows));
-      return;
-    }
-    const rgba = new Int32Array(t.w * rows * 4);
-    gl.readPixels(0, 0, t.w, rows, gl.RGBA_INTEGER, gl.INT, rgba);
-    for (let i = 0; i < t.w * rows; i++) out[i] = rgba[4 * i];
+    const read = (w, r, at) => {
+      if (this.readRedInt) {
+        gl.readPixels(0, 0, w, r, gl.RED_INTEGER, gl.INT, out.subarray(at, at + w * r));
+        return;
+      }
+      const rgba = new Int32Array(w * r * 4);
+      gl.readPixels(0, 0, w, r, gl.RGBA_INTEGER, gl.INT, rgba);
+      for (let i = 0; i < w * r && at + i < out.length; i++) out[at + i] = rgba[4 * i];
+    };
+    if (t.layers) this.readLayers(t, numel, read);
+    else read(t.w, Math.ceil(Math.max(numel, 1) / t.w), 0);
   }
 
   // readback straight into a Python buffer (a PyProxy of a float32 numpy array -- int32 for
@@ -358,7 +459,7 @@ class GLBridge {
       const buf = target.getBuffer("i32");
       try {
         if (buf.data.length < t.w * rows) throw new Error("webgl: readback buffer too small");
-        this.readInt(t, rows, buf.data);
+        this.readInt(t, numel, buf.data);
       } finally {
         buf.release();
       }
@@ -368,9 +469,15 @@ class GLBridge {
     const buf = target.getBuffer("f32");
     try {
       if (buf.data.length < t.w * rows) throw new Error("webgl: readback buffer too small");
-      if (this.readHalf) this.readHalfInto(t, rows, buf.data);
-      else this.gl.readPixels(0, 0, t.w, rows, this.gl.RED, this.gl.FLOAT,
-                              buf.data.subarray(0, t.w * rows));
+      const gl = this.gl;
+      if (t.layers) {
+        this.readLayers(t, numel, (w, r, at) =>
+          gl.readPixels(0, 0, w, r, gl.RED, gl.FLOAT, buf.data.subarray(at, at + w * r)));
+      } else if (this.readHalf) {
+        this.readHalfInto(t, rows, buf.data);
+      } else {
+        gl.readPixels(0, 0, t.w, rows, gl.RED, gl.FLOAT, buf.data.subarray(0, t.w * rows));
+      }
     } finally {
       buf.release();
     }
@@ -382,8 +489,17 @@ class GLBridge {
     const [t, rows] = this.bindForRead(id, numel);
     if (t.isInt) {
       const out = new Int32Array(t.w * rows);
-      this.readInt(t, rows, out);
+      this.readInt(t, numel, out);
       return out.subarray(0, numel);
+    }
+    if (t.layers) {   // RGBA layer by layer
+      const out = new Float32Array(numel);
+      this.readLayers(t, numel, (w, r, at) => {
+        const rgba = new Float32Array(w * r * 4);
+        gl.readPixels(0, 0, w, r, gl.RGBA, gl.FLOAT, rgba);
+        for (let i = 0; i < w * r && at + i < numel; i++) out[at + i] = rgba[4 * i];
+      });
+      return out;
     }
     if (this.readRed || this.readHalf) {
       const red = new Float32Array(t.w * rows);
@@ -428,7 +544,10 @@ class GLBridge {
       const u = gl.getActiveUniform(prog, i);
       const name = u.name.replace(/\[0\]$/, "");
       uniforms.set(name, { loc: gl.getUniformLocation(prog, name), type: u.type });
-      if (u.type === gl.SAMPLER_2D || u.type === gl.INT_SAMPLER_2D) samplers.set(name, unit++);
+      if ([gl.SAMPLER_2D, gl.SAMPLER_2D_ARRAY, gl.INT_SAMPLER_2D, gl.INT_SAMPLER_2D_ARRAY]
+        .includes(u.type)) {
+        samplers.set(name, unit++);
+      }
     }
     gl.useProgram(prog);
     for (const [name, u] of samplers) gl.uniform1i(uniforms.get(name).loc, u);
@@ -496,6 +615,7 @@ class GLBridge {
       if (!(name in inputs)) {
         gl.activeTexture(gl.TEXTURE0 + unit);
         gl.bindTexture(gl.TEXTURE_2D, null);
+        gl.bindTexture(gl.TEXTURE_2D_ARRAY, null);
       }
     }
     for (const name in inputs) {
@@ -505,7 +625,7 @@ class GLBridge {
       // whichever unit was active last (another input's)
       if (!p.samplers.has(name)) continue;
       gl.activeTexture(gl.TEXTURE0 + p.samplers.get(name));
-      gl.bindTexture(gl.TEXTURE_2D, t.tex);
+      gl.bindTexture(t.layers ? gl.TEXTURE_2D_ARRAY : gl.TEXTURE_2D, t.tex);
     }
     for (const name in uniforms) {
       const u = p.uniforms.get(name);
@@ -522,20 +642,25 @@ class GLBridge {
       }
     }
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
-    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, out.tex, 0);
-    const targets = [gl.COLOR_ATTACHMENT0];
-    (extra || []).forEach((id, i) => {
-      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT1 + i, gl.TEXTURE_2D, this.textures.get(id).tex, 0);
-      targets.push(gl.COLOR_ATTACHMENT1 + i);
-    });
-    gl.drawBuffers(targets);
+    const outs = [out].concat((extra || []).map((id) => this.textures.get(id)));
+    gl.drawBuffers(outs.map((_, i) => gl.COLOR_ATTACHMENT0 + i));
     gl.viewport(0, 0, out.w, out.h);
     gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
     gl.enableVertexAttribArray(0);
     gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
     const t0 = this.profile ? performance.now() : 0;
-    gl.drawArrays(gl.TRIANGLES, 0, 3);
-    this.stats.drawCalls++;
+    // a split output (its extra targets are split alike): one draw per layer, u_layer set
+    // (where the compiler kept it: a kernel whose result depends on the position does)
+    const layer = out.layers ? p.uniforms.get("u_layer") : null;
+    for (let l = 0; l < Math.max(out.layers, 1); l++) {
+      outs.forEach((t, i) => {
+        if (t.layers) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + i, t.tex, 0, l);
+        else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + i, gl.TEXTURE_2D, t.tex, 0);
+      });
+      if (layer) gl.uniform1i(layer.loc, l);
+      gl.drawArrays(gl.TRIANGLES, 0, 3);
+      this.stats.drawCalls++;
+    }
     if (extra && extra.length) { // detach, so the next single-target draw is unaffected
       extra.forEach((id, i) => gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT1 + i, gl.TEXTURE_2D, null, 0));
       gl.drawBuffers([gl.COLOR_ATTACHMENT0]);
@@ -547,7 +672,7 @@ class GLBridge {
       const e = this.profile[p.key] || (this.profile[p.key] = [0, 0, 0]);
       e[0]++;
       e[1] += performance.now() - t0;
-      e[2] += out.w * out.h;
+      e[2] += out.w * out.h * Math.max(out.layers, 1);
     }
   }
 
@@ -574,8 +699,12 @@ class GLBridge {
   memoryStats() {
     let bytes = 0;
     for (const t of this.textures.values()) bytes += t.bytes;
+    let pooled = 0;
+    for (const list of this.pool.values()) pooled += list.length;
     return JSON.stringify({
-      textures: this.textures.size, bytes, pooledBytes: this.pooledBytes, limitBytes: this.liveCap,
+      textures: this.textures.size, bytes, pooledTextures: pooled, pooledBytes: this.pooledBytes,
+      reservedBytes: this.liveBytes + this.pooledBytes, peakBytes: this.peak.bytes,
+      peakTextures: this.peak.textures, peakReservedBytes: this.peak.reserved, limitBytes: this.liveCap,
       generation: this.generation,
       programs: this.programs.length, ...this.stats,
     });

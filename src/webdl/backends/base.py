@@ -38,11 +38,19 @@ class Backend:
         raise NotImplementedError
 
     def memory_stats(self):
+        """A dict of memory statistics (``webdl.memory_stats``); empty where the backend keeps
+        none (numpy: its arrays are numpy's, freed by Python as they go)."""
         return {}
 
     def backend_info(self):
         """How it stores values and how precisely (``webdl.backend_info``)."""
         return {"storage": "float32", "precision": "float32 storage and arithmetic"}
+
+    def empty_cache(self):
+        """Give back the memory kept for reuse (nothing where none is kept)."""
+
+    def reset_peak_memory_stats(self):
+        """Start the peaks of ``memory_stats`` again from the current values."""
 
     def has_kernel(self, name):
         return True

@@ -62,6 +62,7 @@ HOST_COPY_MAX = 1 << 16
 INT32 = (-(1 << 31), (1 << 31) - 1)
 
 
+
 def int_range_error(backend, values, lo, hi, stored):
     """The error for int64 ``values`` outside [lo, hi], the integers ``backend`` stores
     exactly (as ``stored``)."""
@@ -69,6 +70,13 @@ def int_range_error(backend, values, lo, hi, stored):
                       f"stores integers as {stored}; got values in [{int(np.min(values))}, "
                       f"{int(np.max(values))}]. Keep this tensor on 'cpu' (int64 beyond that "
                       "range is not supported on the GPU)")
+
+
+# The shaders that read and write split tensors (larger than one texture: texture arrays,
+# see gl.js and common.glsl): they read their inputs only through fetch() and index their
+# output only through out_index(). Any other kernel given a split tensor raises.
+SPLIT_SHADERS = frozenset(("elementwise", "gather", "scatter_add", "reduce", "softmax",
+                           "matmul", "matmul_packed", "cat"))
 
 
 class HostTransfer:
@@ -132,7 +140,39 @@ class HostTransfer:
         return data
 
 
-class WebGLBackend(HostTransfer, Backend):
+class DeviceMemory:
+    """``memory_stats``, ``empty_cache`` and ``reset_peak_memory_stats`` of a GPU backend,
+    shared by the GPU backends: the bridge module (``transfer``) reports its own keys
+    (``unit``, the number of live textures or buffers, ``bytes``, the pool, ...) and this
+    adds PyTorch's names for them (``torch.cuda.memory_stats``): allocated is what live
+    tensors hold, reserved adds the pool of freed ones kept for reuse, peaks run from start-up
+    or the last ``reset_peak_memory_stats``; an allocation or a segment is one texture or
+    buffer."""
+    unit = "textures"
+
+    def memory_stats(self):
+        s = self.transfer.memory_stats()
+        pooled = "pooled" + self.unit.capitalize()
+        peak = "peak" + self.unit.capitalize()
+        s.update({
+            "allocated_bytes.all.current": s["bytes"],
+            "allocated_bytes.all.peak": s["peakBytes"],
+            "reserved_bytes.all.current": s["reservedBytes"],
+            "reserved_bytes.all.peak": s["peakReservedBytes"],
+            "allocation.all.current": s[self.unit],
+            "allocation.all.peak": s[peak],
+            "segment.all.current": s[self.unit] + s[pooled],
+        })
+        return s
+
+    def empty_cache(self):
+        self.transfer.empty_cache()
+
+    def reset_peak_memory_stats(self):
+        self.transfer.reset_peak_memory_stats()
+
+
+class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     name = "webgl"
     int_textures = True
     fused = fused_ops(KERNELS, primitives())
@@ -149,10 +189,27 @@ class WebGLBackend(HostTransfer, Backend):
         if width & (width - 1):
             raise RuntimeError(f"webgl: texture row width {width} is not a power of two")
         self.half = info["storage"] == "float16"               # the float16 path
-        # every program gets LOG2W, and HALF on the float16 path (see shaders/common.glsl)
-        self._programs = bridge.Programs((("LOG2W", width.bit_length() - 1),)
-                                         + ((("HALF", 1),) if self.half else ()))
+        # every program gets LOG2W and LOG2R, and HALF on the float16 path (see
+        # shaders/common.glsl)
+        self._programs = bridge.Programs(self._layout())
         self.targets = min(MAX_TARGETS, info["maxDrawBuffers"])   # render targets per draw
+        # the side of the packed matmul's RGBA textures, at most (tests lower it)
+        self.max_texture = info["maxTextureSize"]
+        self._op = None     # the primitive running, for the split tensor error
+
+    def _layout(self):
+        return (("LOG2W", self._row.bit_length() - 1),
+                ("LOG2R", self.info["layerRows"].bit_length() - 1)) + \
+            ((("HALF", 1),) if self.half else ())
+
+    def set_split(self, above, layer_rows, max_texture=None):
+        """Test hook: split tensors of more than ``above`` elements into layers of
+        ``layer_rows`` rows, and keep the packed matmul's textures within ``max_texture``
+        (default: the GPU's limit), so the split paths run at small sizes. Split tensors
+        made under other settings can't be read after (draw raises)."""
+        self.info.update(bridge.set_split(above, layer_rows))
+        self.max_texture = max_texture or self.info["maxTextureSize"]
+        self._programs.set_layout(self._layout())
 
     def backend_info(self):
         info = self.info
@@ -183,10 +240,10 @@ class WebGLBackend(HostTransfer, Backend):
         n = numel(shape)
         if not n:
             return GLBuffer(0)
-        most = self._row * self.info["maxTextureSize"]
+        most = self.info["maxSplit"]
         if n > most:     # refused now, as a texture would be (gl.js alloc says the same)
-            raise RuntimeError(f"webgl: a tensor of {n} elements exceeds the largest texture "
-                               f"({most} elements)")
+            raise RuntimeError(f"webgl: a tensor of {n} elements exceeds the largest split "
+                               f"texture ({most} elements)")
         is_int = dtype is dtypes.int64
         if is_int and not INT32[0] <= value <= INT32[1]:
             raise int_range_error(self.name, [value], *INT32, "int32")
@@ -199,9 +256,6 @@ class WebGLBackend(HostTransfer, Backend):
         """The buffer of a tensor with no elements (the kernel families share this call
         with the WebGPU backend)."""
         return GLBuffer(0)
-
-    def memory_stats(self):
-        return bridge.memory_stats()
 
     # --- running kernels ------------------------------------------------------------------------
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
@@ -217,9 +271,13 @@ class WebGLBackend(HostTransfer, Backend):
             raise NotImplementedError(f"webgl: '{op.name}' of int64 tensors is not supported "
                                       "(its kernel computes in float32, exact only up to "
                                       "2**24); convert with .float() first")
-        if not kernel.lazy_inputs:
-            bufs = [self.realize(b) for b in bufs]
-        return kernel.run(self, bufs, shapes, out_shape, out_dtype, attrs)
+        self._op = op.name
+        try:
+            if not kernel.lazy_inputs:
+                bufs = [self.realize(b) for b in bufs]
+            return kernel.run(self, bufs, shapes, out_shape, out_dtype, attrs)
+        finally:
+            self._op = None
 
     def draw(self, kernel, defines, inputs, out, out_shape, uniforms, extra=(), code=""):
         """Draw shaders/<kernel>.glsl (compiled with ``defines``, and ``code`` appended) into
@@ -230,12 +288,34 @@ class WebGLBackend(HostTransfer, Backend):
         ints = tuple((f"INT_{k}", 1) for k, b in inputs.items() if b.is_int)
         if ints or out.is_int:
             defines = tuple(defines) + ((("OUT_INT", 1),) if out.is_int else ()) + ints
-        pid = self._programs.get(kernel, defines, code)
         for b in inputs.values():
             bridge.check(b)
+        arrays = tuple(k for k, b in inputs.items() if b.split)
+        if arrays or out.split:
+            self._check_split(kernel, list(inputs.values()) + [out, *extra])
+            if out.split:
+                defines = tuple(defines) + (("SPLIT_OUT", 1),)
+        pid = self._programs.get(kernel, defines, code, arrays)
         uniforms["u_shape"] = pad(out_shape)
         bridge.draw(pid, out, inputs, uniforms, extra)
         return out
+
+    def _check_split(self, kernel, bufs):
+        """Raise unless ``kernel`` takes split tensors and ``bufs``' split ones are split
+        as gl.js splits now."""
+        big = max((b.numel for b in bufs if b.split), default=0)
+        if kernel not in SPLIT_SHADERS:
+            what = f"op '{self._op}'" if self._op else f"kernel '{kernel}'"
+            raise NotImplementedError(
+                f"webgl: {what} can't take a tensor of {big} elements, larger than one "
+                f"texture ({self.info['splitAbove']} elements): such tensors are split "
+                "across texture layers, which only elementwise ops, reductions, softmax, "
+                "matmul, gather/scatter_add (embedding), cat and copies to and from the host "
+                "handle")
+        rows = self.info["layerRows"]
+        if any(b.split and b.split != rows for b in bufs):
+            raise RuntimeError("webgl: a split tensor made under other split settings "
+                               "(set_split) can't be read now")
 
     def new(self, shape, kernel, defines, inputs, uniforms, packed=None, is_int=False):
         """Draw a kernel into a new buffer: a tensor of ``shape`` (an int texture with

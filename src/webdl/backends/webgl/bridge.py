@@ -70,7 +70,25 @@ def probe():
     if _gl is None:
         raise ImportError(_why)
     _gen[0] = _gl.generation
-    return gpu_info()
+    info = gpu_info()
+    if "splitAbove" in info:    # absent where the GPU was refused
+        _split[:] = [info["splitAbove"], info["layerRows"]]
+    return info
+
+
+# Split tensors (gl.js): a tensor of more than _split[0] elements is a texture array of
+# layers of _split[1] rows. GLBuffer mirrors gl.js's rule to know which buffers are split.
+_split = [1 << 62, 0]
+
+
+def set_split(above, rows):
+    """Split tensors of more than ``above`` elements into layers of ``rows`` rows (a power
+    of two): tests lower the limit to exercise the split path at small sizes. Returns the
+    probe's new values."""
+    flush()
+    info = json.loads(_call(_gl.setSplit, above, rows))
+    _split[:] = [info["splitAbove"], info["layerRows"]]
+    return info
 
 
 def on_main_thread():
@@ -143,7 +161,7 @@ class GLBuffer:
     exact over the int32 range, on either path), or with ``packed=(w, h)`` an RGBA32F
     texture for a packed kernel's intermediate (R16F and RGBA16F on the float16 path, where
     ``upload=True`` makes an R32F texture that only Python's bool data is written to)."""
-    __slots__ = ("id", "numel", "gen", "host", "is_int", "__weakref__")
+    __slots__ = ("id", "numel", "gen", "host", "is_int", "split", "__weakref__")
 
     def __init__(self, numel, packed=None, upload=False, is_int=False):
         self.id = None
@@ -153,6 +171,8 @@ class GLBuffer:
             _exec(0, *packed)
         self.numel = numel
         self.gen = _gen[0]
+        # a split tensor (a texture array, see gl.js): its rows per layer, else 0
+        self.split = _split[1] if packed is None and numel > _split[0] else 0
 
     def free(self):
         if self.id is not None:
@@ -194,6 +214,16 @@ def memory_stats():
     return json.loads(_call(_gl.memoryStats))
 
 
+def empty_cache():
+    flush()    # queued frees first: their textures join the pool that is emptied
+    _call(_gl.emptyCache)
+
+
+def reset_peak_memory_stats():
+    flush()
+    _call(_gl.resetPeakStats)
+
+
 def start_profile():
     """From now on every draw waits for the GPU and adds its time to its kernel's entry."""
     flush()
@@ -220,12 +250,22 @@ class Programs:
     new context."""
 
     def __init__(self, layout):
-        self._layout = layout
         self._ids = {}
         self._gen = _gen[0]
+        self.set_layout(layout)
 
-    def get(self, kernel, defines, code=""):
+    def set_layout(self, layout):
+        """New layout defines (a test's split setting): programs compile again."""
+        self._layout = layout
+        self._ids.clear()
+
+    def get(self, kernel, defines, code="", arrays=()):
+        """The program; ``arrays`` names the samplers that read split tensors: their
+        ``uniform sampler2D <name>;`` lines become sampler2DArray, ``uniform isampler2D
+        <name>;`` isampler2DArray (common.glsl's fetch overloads read them)."""
         key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines) + "|" + code
+        if arrays:
+            key += "|" + ",".join(arrays)
         if self._gen != _gen[0]:
             self._ids.clear()
             self._gen = _gen[0]
@@ -234,6 +274,12 @@ class Programs:
             version, rest = _shader("common").split("\n", 1)
             head = "".join(f"#define {k} {v}\n" for k, v in defines + self._layout)
             src = f"{version}\n{head}{rest}\n{_shader(kernel)}\n{code}"
+            for name in arrays:
+                decl, idecl = f"uniform sampler2D {name};", f"uniform isampler2D {name};"
+                if decl not in src and idecl not in src:
+                    raise RuntimeError(f"webgl: kernel '{kernel}' declares no sampler {name}")
+                src = src.replace(decl, f"uniform highp sampler2DArray {name};").replace(
+                    idecl, f"uniform highp isampler2DArray {name};")
             pid = _call(_gl.compile, key, src)
             self._ids[key] = pid
         return pid

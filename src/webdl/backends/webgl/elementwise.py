@@ -84,9 +84,9 @@ def realize(be, buf, *more):
     if buf.node is None:
         raise RuntimeError("webgl: this tensor's GPU memory was already freed")
     outs = (buf,) + more
-    code, inputs, uniforms = generate([b.node for b in outs], buf.shape,
-                                      [b.is_int for b in outs])
     reals = [GLBuffer(buf.numel, is_int=b.is_int) for b in outs]
+    code, inputs, uniforms = generate([b.node for b in outs], buf.shape, reals[0].split,
+                                      [b.is_int for b in outs])
     be.draw("elementwise", (), inputs, reals[0], buf.shape, uniforms, extra=reals[1:],
             code=code)
     for b, r in zip(outs, reals):

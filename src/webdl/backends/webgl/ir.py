@@ -246,11 +246,11 @@ def merged_dims(slots, shape):
     return dense, strided, dims
 
 
-def generate(nodes, shape, ints=None):
+def generate(nodes, shape, split_out=False, ints=None):
     """The main() computing expressions ``nodes`` over ``shape``, the first into location 0
     (common.glsl's emit), the others into locations 1, 2, ...: (GLSL code, {sampler:
-    buffer}, {uniform: value}). ``ints[j]``: output j is an int texture (its node computed
-    as an int).
+    buffer}, {uniform: value}). ``split_out``: the outputs are split tensors (drawn layer
+    by layer). ``ints[j]``: output j is an int texture (its node computed as an int).
 
     Each input is read the cheapest way it allows (integer division is what costs on
     SwiftShader): at the output's own texel when it is dense in the output's shape (its
@@ -276,7 +276,14 @@ def generate(nodes, shape, ints=None):
         t, sampler = _TYPES[is_int(leaf)]
         decl.append(f"uniform {sampler} u_in{k};\n")
         if leaf.strides == dense and not leaf.offset:
-            fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, p, 0).r;\n")
+            # at the output's texel; a split input in the layer being drawn where the
+            # output is split alike, else (a prefix of it) at the output's index
+            if not getattr(leaf.buf, "split", 0):
+                fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, p, 0).r;\n")
+            elif split_out:
+                fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, ivec3(p, u_layer), 0).r;\n")
+            else:
+                fetches.append(f"    {t} v{k} = fetch(u_in{k}, out_index());\n")
             continue
         j = [k2 for k2, _ in strided].index(k)
         uniforms[f"u_st{k}"] = pad([dd[1][j] for dd in dims], 0)

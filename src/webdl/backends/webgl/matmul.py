@@ -1,10 +1,15 @@
 """matmul, three ways: one naive draw for small products (shaders/matmul.glsl), the packed
-kernel (shaders/matmul_packed.glsl) for the rest, and, where the packed textures would
-exceed the GPU's size limit, a 1x1 convolution on the packed conv path, whose images wrap
-into blocks. Operands that are views (a transposed weight) are read in place."""
+kernel (shaders/matmul_packed.glsl) for the rest -- in blocks whose packed textures fit
+when one matrix product's would exceed the GPU's size limit (a 50257-row LM head) -- and,
+for the batched products too large for one packed draw, a 1x1 convolution on the packed
+conv path, whose images wrap into blocks. Operands that are views (a transposed weight)
+are read in place."""
+from ...dtypes import float32
+from ...ops.elementwise import BINARY
 from .bridge import MAX_TARGETS, GLBuffer
 from .conv import conv2d_packed
-from .movement import view
+from .elementwise import lazy
+from .movement import cat, view
 from .registry import register
 from .shapes import numel
 
@@ -39,6 +44,8 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
             n, nb, na, fa = n * na, 1, 1, (0,) + fa[1:]
         if na in (1, nb) and nbb in (1, nb) and fa is not None and fb is not None:
             out = _packed(be, (ta, fa, oa), (tb, fb, ob), shape, n, k, m, nb, na, nbb)
+            if out is None and nb == 1 and be.targets >= MAX_TARGETS:
+                out = _blocked(be, (ta, fa, oa), (tb, fb, ob), n, k, m)
             if out is not None:
                 return out
         # too large for the packed textures: as a 1x1 convolution on the packed conv
@@ -95,6 +102,45 @@ def _as_conv(be, bufs, sa, sb, shape):
     return conv2d_packed(be, [xbuf, wbuf], (batch, ydims[0], 1, m), geometry, xdims, ydims)
 
 
+def _blocked(be, a, b, n, k, m):
+    """One (n, k) @ (k, m) product too large for the packed textures, in blocks that fit:
+    row blocks of A and column blocks of B (read in place at an offset), concatenated;
+    blocks of K, summed."""
+    limit = be.max_texture
+    rows = depth = limit // 8 * 8    # A's rows and K are padded to 8; K packs 4 a texel
+    cols = 4 * limit                 # B's columns, 4 a texel
+    add = BINARY["add"]
+
+    def at(op, r, c):       # operand ``op`` read from its element (r, c) on
+        t, st, off = op
+        return t, st, off + r * st[1] + c * st[2]
+    row_blocks = []
+    for r in range(0, n, rows):
+        rn = min(rows, n - r)
+        col_blocks = []
+        for c in range(0, m, cols):
+            cm = min(cols, m - c)
+            acc = None
+            for d in range(0, k, depth):
+                dk = min(depth, k - d)
+                part = _packed(be, at(a, r, d), at(b, d, c), (rn, cm), rn, dk, cm, 1, 1, 1)
+                acc = part if acc is None else lazy(be, add, [acc, part], [(rn, cm)] * 2,
+                                                    (rn, cm), float32, {})
+            col_blocks.append((acc, (rn, cm)))
+        row_blocks.append(_cat(be, col_blocks, 1))
+    return _cat(be, row_blocks, 0)[0]
+
+
+def _cat(be, blocks, axis):
+    """(buffer, shape) of ``blocks`` ((buffer, shape) pairs) concatenated along ``axis``."""
+    if len(blocks) == 1:
+        return blocks[0]
+    shape = list(blocks[0][1])
+    shape[axis] = sum(s[axis] for _, s in blocks)
+    bufs, shapes = zip(*blocks)
+    return cat(be, list(bufs), shapes, shape, None, {"axis": axis}), shape
+
+
 def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     """Pack A and B four values to an RGBA texel (A's rows padded to a multiple of 8, K to a
     multiple of 8 so the loop takes two texels a turn), multiply 8x4 output blocks per
@@ -102,7 +148,7 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     shaders/matmul_packed.glsl); None when a texture would exceed the GPU's size limit or
     the GPU has fewer targets. ``a``, ``b``: (texture, (batch, row, column strides),
     offset)."""
-    limit = be.info["maxTextureSize"]
+    limit = be.max_texture
     if be.targets < MAX_TARGETS:
         return None
     n8, k4, m4 = -(-n // 8), -(-k // 8) * 2, -(-m // 4)

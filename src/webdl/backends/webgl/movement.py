@@ -126,6 +126,17 @@ def scatter_add(be, bufs, shapes, shape, dtype, attrs):
     # src may be larger than index: only its leading part (index's shape) is read, with
     # src's own strides
     (ia, ua), (ib, ub) = _read(be, bufs[0], shapes[0], "u_a"), _read(be, bufs[1], idx_shape, "u_b")
-    return be.new(shape, "scatter_add", (), {**ia, **ib},
-                  {**ua, **ub, "u_idx_shape": pad(idx_shape),
-                   "u_axis": attrs["axis"] + MAX_RANK - len(shape)}, is_int=dtype is int64)
+    axis = attrs["axis"] + MAX_RANK - len(shape)
+    u = {**ua, **ub, "u_idx_shape": pad(idx_shape), "u_axis": axis}
+    is_int = dtype is int64
+    if any(s and n > 1 for d, (s, n) in enumerate(zip(ub["u_b_st"], pad(idx_shape)))
+           if d != axis):
+        return be.new(shape, "scatter_add", (("FIRST", 0),), {**ia, **ib}, u, is_int=is_int)
+    # the index is broadcast along the other dims (embedding's backward): find each
+    # position's first match once (an int position), so the positions no index names are
+    # written at once
+    first = be.new((shape[attrs["axis"]],), "scatter_add", (("FIRST", 1), ("PASS", 0)), ib,
+                   dict(u), is_int=True)
+    return be.new(shape, "scatter_add", (("FIRST", 1), ("PASS", 1)),
+                  {**ia, **ib, "u_c": first}, {**u, "u_inner": numel(shape[attrs["axis"] + 1:])},
+                  is_int=is_int)

@@ -18,7 +18,7 @@ generated code, output count); shapes, strides and parameters are uniforms.
 from ..base import Backend
 from ...ops import primitives
 from ... import dtypes
-from ..webgl import HostTransfer, int_range_error
+from ..webgl import DeviceMemory, HostTransfer, int_range_error
 from ..webgl.elementwise import realize_many as _realize_many
 from ..webgl.ir import Const, LazyBuf
 from ..webgl.shapes import numel, pad
@@ -35,7 +35,7 @@ def missing_kernels():
     return missing(KERNELS, primitives(), elementwise_functions(bridge._source("elementwise")))
 
 
-class WebGPUBackend(HostTransfer, Backend):
+class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
     name = "webgpu"
     fused = fused_ops(KERNELS, primitives())
     realize = elementwise.realize
@@ -63,6 +63,7 @@ class WebGPUBackend(HostTransfer, Backend):
     # --- data across: webgl.HostTransfer, with this backend's buffers and bridge ---------
     buffer = GPUBuffer
     transfer = bridge
+    unit = "buffers"
 
     def full(self, shape, value, dtype):
         """A lazy constant, inlined into the chains that use it (as on WebGL)."""
@@ -78,9 +79,6 @@ class WebGPUBackend(HostTransfer, Backend):
 
     def empty(self):
         return GPUBuffer(0)
-
-    def memory_stats(self):
-        return bridge.memory_stats()
 
     # --- running kernels ------------------------------------------------------------------------
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):

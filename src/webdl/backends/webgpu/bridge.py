@@ -134,6 +134,14 @@ def memory_stats():
     return json.loads(_gpu.memoryStats())
 
 
+def empty_cache():
+    _gpu.emptyCache()
+
+
+def reset_peak_memory_stats():
+    _gpu.resetPeakStats()
+
+
 def _source(name):
     return resources.files("webdl").joinpath("_shaders", "wgsl", name + ".wgsl").read_text()
 

@@ -42,11 +42,10 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
             [0 if d == 1 else t for d, t in zip(bs, bst)] + list(st[-2:])
     out = GPUBuffer(numel(shape))
     # software adapters take the kernel without workgroup memory (see DIRECT)
-    kern, tile, code = ("matmul", TILE, _source("matmul_operands")) if be.matmul_tiled else \
-        ("matmul_direct", DIRECT_TILE, "")
+    kern, tile = ("matmul", TILE) if be.matmul_tiled else ("matmul_direct", DIRECT_TILE)
     be.dispatch(kern, (), {"u_a": ta, "u_b": tb}, [out], shape,
                 {"u_nkm": [n, k, m], "u_batch": [1] * (MAX_BATCH_DIMS - len(batch)) + batch,
                  "u_a_st": strides(sa, sta), "u_b_st": strides(sb, stb),
                  "u_a_off": oa, "u_b_off": ob},
-                code=code, groups=(-(-m // tile), -(-n // tile), nb))
+                code=_source("matmul_operands"), groups=(-(-m // tile), -(-n // tile), nb))
     return out

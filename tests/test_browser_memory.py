@@ -1,0 +1,77 @@
+"""webdl.memory_stats / memory_allocated / empty_cache / reset_peak_memory_stats, PyTorch's
+torch.cuda names, on WebGL and WebGPU in headless Chromium: the figures against what the
+test allocates and frees (a tensor of N floats holds at least 4N bytes), and on the numpy
+backend, which keeps no statistics."""
+import pytest
+
+import webdl
+
+N = 3 * 4096 + 5     # floats: more than one texture row, not a whole number of rows
+
+_SCRIPT = """
+import gc, json, numpy as np, webdl
+dev = {dev!r}
+keys = ("allocated_bytes.all.current", "allocated_bytes.all.peak", "reserved_bytes.all.current",
+        "reserved_bytes.all.peak", "allocation.all.current", "allocation.all.peak",
+        "segment.all.current")
+def stats():
+    gc.collect()
+    s = webdl.memory_stats(dev)
+    return {{k: s[k] for k in keys + ("bytes", "pooledBytes", {unit!r})}}
+webdl.empty_cache(dev)
+webdl.reset_peak_memory_stats(dev)
+s0 = stats()
+x = webdl.tensor(np.arange({n}, dtype=np.float32), device=dev)
+s1 = stats()
+fns = [webdl.memory_allocated(dev), webdl.max_memory_allocated(dev),
+       webdl.memory_reserved(dev), webdl.max_memory_reserved(dev)]
+total = float(x.max().item())
+del x
+s2 = stats()
+webdl.empty_cache(dev)
+s3 = stats()
+webdl.reset_peak_memory_stats(dev)
+s4 = stats()
+json.dumps([s0, s1, fns, s2, s3, s4, total])
+"""
+
+
+@pytest.mark.parametrize("dev,unit", [("webgl", "textures"), ("webgpu", "buffers")])
+def test_memory_stats_follow_allocations(in_pyodide, dev, unit):
+    s0, s1, fns, s2, s3, s4, total = in_pyodide.check(_SCRIPT.format(dev=dev, unit=unit, n=N))
+    assert total == N - 1                     # the tensor was really there
+    A, P = "allocated_bytes.all.current", "allocated_bytes.all.peak"
+    R, RP = "reserved_bytes.all.current", "reserved_bytes.all.peak"
+    # after empty_cache and reset: nothing pooled, peaks at the current values
+    assert s0[R] == s0[A] == s0["bytes"] and s0[P] == s0[A] and s0[RP] == s0[R], s0
+    assert s0["segment.all.current"] == s0["allocation.all.current"] == s0[unit]
+    # one tensor of N floats: one more texture/buffer, at least 4N bytes (padding < 2x here)
+    grew = s1[A] - s0[A]
+    assert 4 * N <= grew < 8 * N, (s0, s1)
+    assert s1["allocation.all.current"] == s0["allocation.all.current"] + 1
+    assert s1[P] == s1[A] and s1[RP] >= s1[R] >= s1[A]
+    assert fns == [s1[A], s1[P], s1[R], s1[RP]]           # the torch.cuda-style functions
+    # freed: allocated back, the peak remembers (x and the partials of its max), the
+    # freed texture waits in the pool
+    assert s2[A] == s0[A] and s2["allocation.all.current"] == s0["allocation.all.current"]
+    assert s2[P] >= s1[A] and s2["allocation.all.peak"] >= s1["allocation.all.current"]
+    assert s2[R] >= s2[A] + grew and s2["pooledBytes"] >= grew
+    assert s2["segment.all.current"] > s2["allocation.all.current"]
+    # empty_cache: reserved drops to allocated, the pool is empty, peaks unchanged
+    assert s3[R] == s3[A] == s0[A] and s3["pooledBytes"] == 0, s3
+    assert s3["segment.all.current"] == s3["allocation.all.current"]
+    assert s3[P] == s2[P] and s3[RP] == s2[RP]
+    # reset_peak_memory_stats: the peaks start again at the current values
+    assert s4[P] == s4[A] and s4[RP] == s4[R] and s4["allocation.all.peak"] == s4[unit]
+
+
+def test_numpy_backend_keeps_no_statistics():
+    """cpu: memory_stats is empty, the byte counts say why they can't answer, and
+    empty_cache / reset_peak_memory_stats have nothing to do."""
+    assert webdl.memory_stats("cpu") == {}
+    for fn in (webdl.memory_allocated, webdl.max_memory_allocated, webdl.memory_reserved,
+               webdl.max_memory_reserved):
+        with pytest.raises(RuntimeError, match=r"cpu device keeps no memory statistics"):
+            fn("cpu")
+    webdl.empty_cache("cpu")
+    webdl.reset_peak_memory_stats("cpu")
