@@ -46,8 +46,10 @@ class GPUBridge {
     const want = {};
     for (const k of ["maxStorageBuffersPerShaderStage", "maxStorageBufferBindingSize", "maxBufferSize",
                      "maxComputeWorkgroupStorageSize", "maxComputeInvocationsPerWorkgroup"]) want[k] = lim[k];
+    // timestamp queries, where the adapter has them: the profiler (startProfile)
+    const requiredFeatures = adapter.features.has("timestamp-query") ? ["timestamp-query"] : [];
     try {
-      this.device = await adapter.requestDevice({ requiredLimits: want });
+      this.device = await adapter.requestDevice({ requiredLimits: want, requiredFeatures });
     } catch (e) {
       return fail("requestDevice failed: " + e);
     }
@@ -222,7 +224,7 @@ class GPUBridge {
                       errs.map((m) => `${m.lineNum}: ${m.message} [${(lines[m.lineNum - 1] || "").trim()}]`).join("; "));
     }
     const pipe = await this.device.createComputePipelineAsync({ layout: "auto", compute: { module, entryPoint: "main" } });
-    this.pipelines.push({ pipe, layout: pipe.getBindGroupLayout(0) });
+    this.pipelines.push({ pipe, layout: pipe.getBindGroupLayout(0), key });
     this.stats.compiles++;
     return this.pipelines.length - 1;
   }
@@ -245,12 +247,13 @@ class GPUBridge {
     const entries = [{ binding: 0, resource: { buffer: this.uniGpu, offset: at, size: bytes } }];
     ids.forEach((id, k) => entries.push({ binding: k + 1, resource: { buffer: this._buf(id) } }));
     const group = this.device.createBindGroup({ layout: p.layout, entries });
-    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    if (!this.pass) this.pass = this.encoder.beginComputePass(this._timed(p));
     this.pass.setPipeline(p.pipe);
     this.pass.setBindGroup(0, group);
     let [x, y, z] = groups;
     if (x > this.maxGroups && y === 1) { y = Math.ceil(x / this.maxGroups); x = this.maxGroups; }
     this.pass.dispatchWorkgroups(x, y, z);
+    if (this.prof) { this.pass.end(); this.pass = null; } // profiling: a pass per dispatch
     this.pending++;
     this.stats.dispatches++;
   }
@@ -305,6 +308,63 @@ class GPUBridge {
     const e = err && await err;
     if (e) throw new Error("webgpu: a kernel failed validation: " + e.message);
     return 0;
+  }
+
+  // --- the profiler: each dispatch in its own compute pass with timestamp writes at its
+  // beginning and end (needs the adapter's "timestamp-query"; Chromium quantizes timestamps
+  // to 100 us unless started with --enable-webgpu-developer-features) ---
+  startProfile(cap = 2048) {   // dispatches: a query set holds at most 4096 queries
+    this._check();
+    if (!this.device.features.has("timestamp-query")) {
+      throw new Error("webgpu: this adapter has no timestamp queries ('timestamp-query'); the profiler needs them");
+    }
+    this.flush();
+    this.prof = {
+      cap, keys: [], untimed: 0,
+      set: this.device.createQuerySet({ type: "timestamp", count: 2 * cap }),
+      resolve: this.device.createBuffer({ size: 16 * cap, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+    };
+    if (this.pass) { this.pass.end(); this.pass = null; }
+  }
+
+  _timed(p) {
+    const prof = this.prof;
+    if (!prof) return undefined;
+    if (prof.keys.length >= prof.cap) { prof.untimed++; return undefined; }
+    const i = prof.keys.length;
+    prof.keys.push(p.key);
+    return { timestampWrites: { querySet: prof.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } };
+  }
+
+  // {kernel key: [dispatches, GPU ms]} since startProfile (JSON); dispatches past the cap
+  // are counted under "(not timed)"
+  async stopProfile() {
+    this._check();
+    const prof = this.prof;
+    this.prof = null;
+    if (!prof) return "{}";
+    const n = prof.keys.length;
+    const staging = this.device.createBuffer({ size: Math.max(16, 16 * n), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    if (!this.encoder) { this.device.pushErrorScope("validation"); this.encoder = this.device.createCommandEncoder(); }
+    this.flush((enc) => {
+      if (n) {
+        enc.resolveQuerySet(prof.set, 0, 2 * n, prof.resolve, 0);
+        enc.copyBufferToBuffer(prof.resolve, 0, staging, 0, 16 * n);
+      }
+    });
+    await staging.mapAsync(GPUMapMode.READ);
+    const t = new BigInt64Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    prof.set.destroy();
+    prof.resolve.destroy();
+    const out = prof.untimed ? { "(not timed)": [prof.untimed, 0] } : {};
+    for (let i = 0; i < n; i++) {
+      const r = out[prof.keys[i]] || (out[prof.keys[i]] = [0, 0]);
+      r[0]++;
+      r[1] += Number(t[2 * i + 1] - t[2 * i]) / 1e6;
+    }
+    return JSON.stringify(out);
   }
 
   memoryStats() {

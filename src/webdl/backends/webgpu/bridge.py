@@ -130,6 +130,20 @@ def download(buf, n, data):
     wait(_gpu.read(buf.id, n)).assign_to(data[:n])
 
 
+def start_profile():
+    """From now on each dispatch is timed on the GPU (timestamp queries; RuntimeError where
+    the adapter has none)."""
+    try:
+        _gpu.startProfile()
+    except Exception as e:  # noqa: BLE001 - JsException
+        raise failed(e) from None
+
+
+def stop_profile():
+    """{program key: [dispatches, GPU milliseconds]} since ``start_profile``."""
+    return json.loads(wait(_gpu.stopProfile()))
+
+
 def memory_stats():
     return json.loads(_gpu.memoryStats())
 
