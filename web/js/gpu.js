@@ -9,6 +9,7 @@ const GPU_POOL_CAP_BYTES = 256 * 1024 * 1024; // free buffers kept for reuse, at
 const GPU_LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
 const GPU_MAX_PENDING = 512; // dispatches collected before a submit without a readback
 const GPU_UNIFORM_RING = 1 << 20; // bytes of uniforms per flush (a flush when full)
+const GPU_STAGING_CAP_BYTES = 64 * 1024 * 1024; // readback buffers kept for reuse, at most
 
 class GPUBridge {
   constructor(options = {}) {
@@ -18,6 +19,8 @@ class GPUBridge {
     this.bufs = new Map(); // id -> {buf, size}
     this.pool = new Map(); // size class -> [GPUBuffer, ...]
     this.deferred = []; // freed while the pending encoder may still use them
+    this.stagingPool = new Map(); // size class -> [mappable GPUBuffer, ...] (readbacks)
+    this.stagingBytes = 0;
     this.peak = { bytes: 0, buffers: 0, reserved: 0 }; // highs since start or resetPeakStats
     this.nextId = 1;
     this.pipelines = []; // id -> {pipe, layout}
@@ -99,6 +102,8 @@ class GPUBridge {
     this.bufs = new Map();
     this.pool = new Map();
     this.deferred = [];
+    this.stagingPool = new Map();
+    this.stagingBytes = 0;
     this.liveBytes = 0;
     this.pooledBytes = 0;
     this.pipelines = [];
@@ -275,29 +280,54 @@ class GPUBridge {
     return this.errors;
   }
 
-  // The first n floats of buffer id: flushes, copies into a mappable buffer, waits for
-  // mapAsync. Async: Python waits on it with pyodide.ffi.run_sync (JSPI).
-  async read(id, n) {
+  // A mappable buffer for a readback of `bytes`, from the pool by size class: creating one
+  // per read costs a new shared-memory mapping each time (as TensorFlow.js, webdl reuses them)
+  _staging(bytes) {
+    const size = GPUBridge.sizeClass(bytes);
+    const list = this.stagingPool.get(size);
+    if (list && list.length) { this.stagingBytes -= size; return list.pop(); }
+    return this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  _unstage(buf) {
+    if (this.stagingBytes + buf.size > GPU_STAGING_CAP_BYTES) { buf.destroy(); return; }
+    if (!this.stagingPool.has(buf.size)) this.stagingPool.set(buf.size, []);
+    this.stagingPool.get(buf.size).push(buf);
+    this.stagingBytes += buf.size;
+  }
+
+  // The first n floats of buffer id into `dest` (a PyProxy of a float32 numpy array, written
+  // in place: one copy, from the mapped range into Python's memory): flushes, copies into a
+  // staging buffer, waits for mapAsync. Async: Python waits with pyodide.ffi.run_sync (JSPI).
+  async readInto(id, n, dest) {
     this._check();
     const bytes = Math.max(4, n * 4);
-    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this._staging(bytes);
     const src = this._buf(id);
     if (!this.encoder) { this.device.pushErrorScope("validation"); this.encoder = this.device.createCommandEncoder(); }
-    const err = this.flush((enc) => enc.copyBufferToBuffer(src, 0, staging, 0, staging.size));
+    const err = this.flush((enc) => enc.copyBufferToBuffer(src, 0, staging, 0, bytes));
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
     } catch (e) {
       this._check(); // a lost device: its clear error (and a new device)
       throw e;
     }
-    const out = new Float32Array(staging.getMappedRange().slice(0, n * 4));
-    staging.unmap();
-    staging.destroy();
+    try {
+      const view = dest.getBuffer("f32");
+      try {
+        view.data.set(new Float32Array(staging.getMappedRange(0, bytes), 0, n));
+      } finally {
+        view.release();
+      }
+    } finally {
+      staging.unmap();
+      this._unstage(staging);
+    }
     const e = await err;
     if (e) throw new Error("webgpu: a kernel failed validation: " + e.message);
     this._check();
     this.stats.readbacks++;
-    return out;
+    return 0;
   }
 
   // Wait until the queue is idle (for timing): an empty round trip.

@@ -63,7 +63,7 @@ def _elementwise(n=1 << 20):
 def _esrgan(model="esrgan-slim", scale=2, size=128):
     up = superres.load(model, scale)
     img = (_rng().random((size, size, 3)) * 255).astype(np.uint8)
-    return lambda: up._run(img)
+    return _Work(lambda: up._forward(img), up._pixels)
 
 
 @case("train")

@@ -124,10 +124,10 @@ def upload(buf, array):
 
 
 def download(buf, n, data):
-    """The first ``n`` floats of ``buf`` into the float32 array ``data``: one flush and one
-    wait for mapAsync."""
+    """The first ``n`` floats of ``buf`` into the float32 array ``data`` (gpu.js writes them
+    in place): one flush and one wait for mapAsync."""
     check(buf)
-    wait(_gpu.read(buf.id, n)).assign_to(data[:n])
+    wait(_gpu.readInto(buf.id, n, data))
 
 
 def start_profile():
