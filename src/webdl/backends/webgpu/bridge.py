@@ -12,6 +12,7 @@ while the promise settles).
 ``webdl_gpu`` exists only in the browser runtime; without it this module still imports (so
 the kernels and their registry can be checked on CPython) and ``probe`` raises.
 """
+import functools
 import json
 import re
 import struct
@@ -156,7 +157,9 @@ def reset_peak_memory_stats():
     _gpu.resetPeakStats()
 
 
+@functools.lru_cache(maxsize=None)
 def _source(name):
+    """shaders/wgsl/<name>.wgsl, read once (kernels append pieces of it to each dispatch)."""
     return resources.files("webdl").joinpath("_shaders", "wgsl", name + ".wgsl").read_text()
 
 
