@@ -282,3 +282,29 @@ finally:
 json.dumps(errs)
 """)
     assert max(r) < 1e-4, r
+
+
+def test_profiler_times_each_dispatch_or_names_the_missing_feature(in_pyodide):
+    """bench.kernel_profile on WebGPU: timestamp queries, one compute pass per dispatch; an
+    adapter without them (SwiftShader's, at the time of writing) gives a clear error."""
+    r = json.loads(in_pyodide.check("""
+import json, webdl
+from webdl.backends.webgpu import bridge
+has = 'timestamp-query' in bridge.probe()['features']
+a = webdl.randn(64, 64, device='webgpu')
+try:
+    bridge.start_profile()
+    ((a @ a) * 2.0 + 1.0).numpy()
+    out = bridge.stop_profile()
+except RuntimeError as e:
+    out = str(e)
+json.dumps(json.dumps([has, out]))
+"""))
+    has, out = r
+    if has:
+        assert isinstance(out, dict), out
+        names = {k.split("|")[0]: v for k, v in out.items()}
+        assert names["matmul_direct"][0] == 1 and names["elementwise"][0] == 1, out
+        assert all(v[1] >= 0 for v in out.values()), out
+    else:
+        assert "no timestamp queries ('timestamp-query')" in out, out

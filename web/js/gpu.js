@@ -9,6 +9,7 @@ const GPU_POOL_CAP_BYTES = 256 * 1024 * 1024; // free buffers kept for reuse, at
 const GPU_LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
 const GPU_MAX_PENDING = 512; // dispatches collected before a submit without a readback
 const GPU_UNIFORM_RING = 1 << 20; // bytes of uniforms per flush (a flush when full)
+const GPU_STAGING_CAP_BYTES = 64 * 1024 * 1024; // readback buffers kept for reuse, at most
 
 class GPUBridge {
   constructor(options = {}) {
@@ -18,6 +19,8 @@ class GPUBridge {
     this.bufs = new Map(); // id -> {buf, size}
     this.pool = new Map(); // size class -> [GPUBuffer, ...]
     this.deferred = []; // freed while the pending encoder may still use them
+    this.stagingPool = new Map(); // size class -> [mappable GPUBuffer, ...] (readbacks)
+    this.stagingBytes = 0;
     this.peak = { bytes: 0, buffers: 0, reserved: 0 }; // highs since start or resetPeakStats
     this.nextId = 1;
     this.pipelines = []; // id -> {pipe, layout}
@@ -46,8 +49,10 @@ class GPUBridge {
     const want = {};
     for (const k of ["maxStorageBuffersPerShaderStage", "maxStorageBufferBindingSize", "maxBufferSize",
                      "maxComputeWorkgroupStorageSize", "maxComputeInvocationsPerWorkgroup"]) want[k] = lim[k];
+    // timestamp queries, where the adapter has them: the profiler (startProfile)
+    const requiredFeatures = adapter.features.has("timestamp-query") ? ["timestamp-query"] : [];
     try {
-      this.device = await adapter.requestDevice({ requiredLimits: want });
+      this.device = await adapter.requestDevice({ requiredLimits: want, requiredFeatures });
     } catch (e) {
       return fail("requestDevice failed: " + e);
     }
@@ -97,6 +102,8 @@ class GPUBridge {
     this.bufs = new Map();
     this.pool = new Map();
     this.deferred = [];
+    this.stagingPool = new Map();
+    this.stagingBytes = 0;
     this.liveBytes = 0;
     this.pooledBytes = 0;
     this.pipelines = [];
@@ -222,7 +229,7 @@ class GPUBridge {
                       errs.map((m) => `${m.lineNum}: ${m.message} [${(lines[m.lineNum - 1] || "").trim()}]`).join("; "));
     }
     const pipe = await this.device.createComputePipelineAsync({ layout: "auto", compute: { module, entryPoint: "main" } });
-    this.pipelines.push({ pipe, layout: pipe.getBindGroupLayout(0) });
+    this.pipelines.push({ pipe, layout: pipe.getBindGroupLayout(0), key });
     this.stats.compiles++;
     return this.pipelines.length - 1;
   }
@@ -245,12 +252,13 @@ class GPUBridge {
     const entries = [{ binding: 0, resource: { buffer: this.uniGpu, offset: at, size: bytes } }];
     ids.forEach((id, k) => entries.push({ binding: k + 1, resource: { buffer: this._buf(id) } }));
     const group = this.device.createBindGroup({ layout: p.layout, entries });
-    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    if (!this.pass) this.pass = this.encoder.beginComputePass(this._timed(p));
     this.pass.setPipeline(p.pipe);
     this.pass.setBindGroup(0, group);
     let [x, y, z] = groups;
     if (x > this.maxGroups && y === 1) { y = Math.ceil(x / this.maxGroups); x = this.maxGroups; }
     this.pass.dispatchWorkgroups(x, y, z);
+    if (this.prof) { this.pass.end(); this.pass = null; } // profiling: a pass per dispatch
     this.pending++;
     this.stats.dispatches++;
   }
@@ -272,29 +280,54 @@ class GPUBridge {
     return this.errors;
   }
 
-  // The first n floats of buffer id: flushes, copies into a mappable buffer, waits for
-  // mapAsync. Async: Python waits on it with pyodide.ffi.run_sync (JSPI).
-  async read(id, n) {
+  // A mappable buffer for a readback of `bytes`, from the pool by size class: creating one
+  // per read costs a new shared-memory mapping each time (as TensorFlow.js, webdl reuses them)
+  _staging(bytes) {
+    const size = GPUBridge.sizeClass(bytes);
+    const list = this.stagingPool.get(size);
+    if (list && list.length) { this.stagingBytes -= size; return list.pop(); }
+    return this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  _unstage(buf) {
+    if (this.stagingBytes + buf.size > GPU_STAGING_CAP_BYTES) { buf.destroy(); return; }
+    if (!this.stagingPool.has(buf.size)) this.stagingPool.set(buf.size, []);
+    this.stagingPool.get(buf.size).push(buf);
+    this.stagingBytes += buf.size;
+  }
+
+  // The first n floats of buffer id into `dest` (a PyProxy of a float32 numpy array, written
+  // in place: one copy, from the mapped range into Python's memory): flushes, copies into a
+  // staging buffer, waits for mapAsync. Async: Python waits with pyodide.ffi.run_sync (JSPI).
+  async readInto(id, n, dest) {
     this._check();
     const bytes = Math.max(4, n * 4);
-    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this._staging(bytes);
     const src = this._buf(id);
     if (!this.encoder) { this.device.pushErrorScope("validation"); this.encoder = this.device.createCommandEncoder(); }
-    const err = this.flush((enc) => enc.copyBufferToBuffer(src, 0, staging, 0, staging.size));
+    const err = this.flush((enc) => enc.copyBufferToBuffer(src, 0, staging, 0, bytes));
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
     } catch (e) {
       this._check(); // a lost device: its clear error (and a new device)
       throw e;
     }
-    const out = new Float32Array(staging.getMappedRange().slice(0, n * 4));
-    staging.unmap();
-    staging.destroy();
+    try {
+      const view = dest.getBuffer("f32");
+      try {
+        view.data.set(new Float32Array(staging.getMappedRange(0, bytes), 0, n));
+      } finally {
+        view.release();
+      }
+    } finally {
+      staging.unmap();
+      this._unstage(staging);
+    }
     const e = await err;
     if (e) throw new Error("webgpu: a kernel failed validation: " + e.message);
     this._check();
     this.stats.readbacks++;
-    return out;
+    return 0;
   }
 
   // Wait until the queue is idle (for timing): an empty round trip.
@@ -305,6 +338,63 @@ class GPUBridge {
     const e = err && await err;
     if (e) throw new Error("webgpu: a kernel failed validation: " + e.message);
     return 0;
+  }
+
+  // --- the profiler: each dispatch in its own compute pass with timestamp writes at its
+  // beginning and end (needs the adapter's "timestamp-query"; Chromium quantizes timestamps
+  // to 100 us unless started with --enable-webgpu-developer-features) ---
+  startProfile(cap = 2048) {   // dispatches: a query set holds at most 4096 queries
+    this._check();
+    if (!this.device.features.has("timestamp-query")) {
+      throw new Error("webgpu: this adapter has no timestamp queries ('timestamp-query'); the profiler needs them");
+    }
+    this.flush();
+    this.prof = {
+      cap, keys: [], untimed: 0,
+      set: this.device.createQuerySet({ type: "timestamp", count: 2 * cap }),
+      resolve: this.device.createBuffer({ size: 16 * cap, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+    };
+    if (this.pass) { this.pass.end(); this.pass = null; }
+  }
+
+  _timed(p) {
+    const prof = this.prof;
+    if (!prof) return undefined;
+    if (prof.keys.length >= prof.cap) { prof.untimed++; return undefined; }
+    const i = prof.keys.length;
+    prof.keys.push(p.key);
+    return { timestampWrites: { querySet: prof.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } };
+  }
+
+  // {kernel key: [dispatches, GPU ms]} since startProfile (JSON); dispatches past the cap
+  // are counted under "(not timed)"
+  async stopProfile() {
+    this._check();
+    const prof = this.prof;
+    this.prof = null;
+    if (!prof) return "{}";
+    const n = prof.keys.length;
+    const staging = this.device.createBuffer({ size: Math.max(16, 16 * n), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    if (!this.encoder) { this.device.pushErrorScope("validation"); this.encoder = this.device.createCommandEncoder(); }
+    this.flush((enc) => {
+      if (n) {
+        enc.resolveQuerySet(prof.set, 0, 2 * n, prof.resolve, 0);
+        enc.copyBufferToBuffer(prof.resolve, 0, staging, 0, 16 * n);
+      }
+    });
+    await staging.mapAsync(GPUMapMode.READ);
+    const t = new BigInt64Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    prof.set.destroy();
+    prof.resolve.destroy();
+    const out = prof.untimed ? { "(not timed)": [prof.untimed, 0] } : {};
+    for (let i = 0; i < n; i++) {
+      const r = out[prof.keys[i]] || (out[prof.keys[i]] = [0, 0]);
+      r[0]++;
+      r[1] += Number(t[2 * i + 1] - t[2 * i]) / 1e6;
+    }
+    return JSON.stringify(out);
   }
 
   memoryStats() {

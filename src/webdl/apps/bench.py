@@ -18,7 +18,7 @@ import numpy as np
 import webdl
 import webdl.nn as nn
 import webdl.nn.functional as F
-from ..backends import webgl
+from ..backends import webgl, webgpu
 from . import superres
 
 _CASES = {}
@@ -63,7 +63,7 @@ def _elementwise(n=1 << 20):
 def _esrgan(model="esrgan-slim", scale=2, size=128):
     up = superres.load(model, scale)
     img = (_rng().random((size, size, 3)) * 255).astype(np.uint8)
-    return lambda: up._run(img)
+    return _Work(lambda: up._forward(img), up._pixels)
 
 
 @case("train")
@@ -256,16 +256,18 @@ def run(key):
 
 
 def kernel_profile(key, top=12):
-    """One more run of case ``key`` with every draw timed on the GPU (each waits for the
-    previous one): the ``top`` kernels by time as [kernel, draws, ms], kernels named by their
-    shader and defines (a fused elementwise chain's generated code left out)."""
-    webgl.bridge.start_profile()
+    """One more run of case ``key`` with every draw timed on the GPU (WebGL: each waits for
+    the previous one; WebGPU: timestamp queries, a compute pass per dispatch): the ``top``
+    kernels by time as [kernel, draws, ms], kernels named by their shader and defines (a
+    fused elementwise chain's generated code left out)."""
+    bridge = webgpu.bridge if str(webdl.get_default_device()) == "webgpu" else webgl.bridge
+    bridge.start_profile()
     try:
         _ready[key]()
     finally:
-        prof = webgl.bridge.stop_profile()
+        prof = bridge.stop_profile()
     rows = {}
-    for k, (n, ms, _) in prof.items():
+    for k, (n, ms, *_) in prof.items():
         name = "|".join(k.split("|")[:2])
         r = rows.setdefault(name, [name, 0, 0.0])
         r[1] += n

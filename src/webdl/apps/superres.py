@@ -133,11 +133,18 @@ class Upscaler:
         return out
 
     def _run(self, patch):
+        return self._pixels(self._forward(patch))
+
+    def _forward(self, patch):
+        """The model on an HxWx3 uint8 patch: the upscaled patch as a tensor, 0..255."""
         x = tensor(np.ascontiguousarray(patch, dtype=np.float32) * (self.value_range / 255.0),
                    device=self.device)
         with no_grad():
             y = self.model(x.permute(2, 0, 1).unsqueeze(0))
-            y = (y[0].permute(1, 2, 0) * (255.0 / self.value_range)).clamp(0.0, 255.0)
+            return (y[0].permute(1, 2, 0) * (255.0 / self.value_range)).clamp(0.0, 255.0)
+
+    @staticmethod
+    def _pixels(y):
         return np.rint(y.numpy()).astype(np.uint8)
 
 

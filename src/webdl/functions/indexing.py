@@ -125,13 +125,18 @@ def take_along_dim(x, indices, dim=None):
     return gather(expand(x, tuple(xs)), d, expand(indices, tuple(js)))
 
 
-def _check_index_range(op, index, size):
-    if index.numel():
-        v = index._value()
-        lo, hi = int(v.min()), int(v.max())
-        if lo < 0 or hi >= size:
-            bad = lo if lo < 0 else hi
-            raise IndexError(f"{op}: index {bad} is out of bounds for size {size}")
+def _check_index_range(op, index, size, negative=False):
+    """Raise IndexError naming the first bad index; ``negative``: -size..-1 count from the
+    end. Returns the smallest index (None for an empty one). Uploaded indices are checked on
+    their host copy, without a GPU round trip."""
+    if not index.numel():
+        return None
+    v = index._value()
+    lo, hi = int(v.min()), int(v.max())
+    if lo < (-size if negative else 0) or hi >= size:
+        bad = lo if lo < (-size if negative else 0) else hi
+        raise IndexError(f"{op}: index {bad} is out of bounds for size {size}")
+    return lo
 
 
 def index_select(x, dim, index):
@@ -139,8 +144,10 @@ def index_select(x, dim, index):
     if index.ndim > 1:
         raise ValueError("index_select: index must be 0-d or 1-d")
     index = reshape(index, (-1,))
-    idx = (index + (index < 0).long() * x.shape[d]) if index.numel() else index
-    _check_index_range("index_select", idx, x.shape[d])
+    # checked before negative indices are wrapped: the index as given (an uploaded one has a
+    # host copy), and the wrap only where there are negative ones
+    lo = _check_index_range("index_select", index, x.shape[d], negative=True)
+    idx = index + (index < 0).long() * x.shape[d] if lo is not None and lo < 0 else index
     shape = list(x.shape)
     shape[d] = idx.shape[0]
     view_shape = [1] * x.ndim

@@ -12,6 +12,7 @@ while the promise settles).
 ``webdl_gpu`` exists only in the browser runtime; without it this module still imports (so
 the kernels and their registry can be checked on CPython) and ``probe`` raises.
 """
+import functools
 import json
 import re
 import struct
@@ -124,10 +125,24 @@ def upload(buf, array):
 
 
 def download(buf, n, data):
-    """The first ``n`` floats of ``buf`` into the float32 array ``data``: one flush and one
-    wait for mapAsync."""
+    """The first ``n`` floats of ``buf`` into the float32 array ``data`` (gpu.js writes them
+    in place): one flush and one wait for mapAsync."""
     check(buf)
-    wait(_gpu.read(buf.id, n)).assign_to(data[:n])
+    wait(_gpu.readInto(buf.id, n, data))
+
+
+def start_profile():
+    """From now on each dispatch is timed on the GPU (timestamp queries; RuntimeError where
+    the adapter has none)."""
+    try:
+        _gpu.startProfile()
+    except Exception as e:  # noqa: BLE001 - JsException
+        raise failed(e) from None
+
+
+def stop_profile():
+    """{program key: [dispatches, GPU milliseconds]} since ``start_profile``."""
+    return json.loads(wait(_gpu.stopProfile()))
 
 
 def memory_stats():
@@ -142,7 +157,9 @@ def reset_peak_memory_stats():
     _gpu.resetPeakStats()
 
 
+@functools.lru_cache(maxsize=None)
 def _source(name):
+    """shaders/wgsl/<name>.wgsl, read once (kernels append pieces of it to each dispatch)."""
     return resources.files("webdl").joinpath("_shaders", "wgsl", name + ".wgsl").read_text()
 
 

@@ -44,7 +44,8 @@ def conv2d_mm(be, bufs, shapes, shape, dtype, attrs):
     ho, wo = shape[2], shape[3]
     k = c * kh * kw
     out = GPUBuffer(numel(shape))
-    be.dispatch("matmul", (), {"u_a": wt, "u_b": x}, [out], shape, {
+    # CONV: unused by the WGSL, it names the program apart from matmul's (profiles)
+    be.dispatch("matmul", (("CONV", 1),), {"u_a": wt, "u_b": x}, [out], shape, {
         "u_nkm": [o, k, ho * wo], "u_x": [c, h, w, wo], "u_kernel": [kh, kw],
         "u_stride": list(attrs["stride"]), "u_dil": list(attrs["dilation"]),
         "u_pad": [attrs["pads"][0], attrs["pads"][2]], "u_w_row": wst[0], "u_a_off": woff},
