@@ -22,7 +22,7 @@ def minutes(n=30, speed=lambda m: 2.0, **grow):
             row[k] += f(m)
         s = speed(m)
         rows.append({"minute": m, "steps": int(s * 60), "train_s": 60.0, "steps_per_s": s,
-                     "loss": 0.1, **row})
+                     "loss": 0.1, "load": 2.0 if m < n else 9.5, **row})
     return rows
 
 
@@ -62,6 +62,9 @@ def test_speed_within_ten_percent_of_minute_one():
     assert ok
     ok, checks = verdict(minutes(speed=lambda m: 2.0 if m < 30 else 1.7))      # -15%
     assert not ok and [k for k, v in checks.items() if not v] == ["steps_per_s"]
+    detail = analyze(minutes(speed=lambda m: 2.0 if m < 30 else 1.7))[1][-1][2]
+    assert detail == ("minute 1 2.000/s, minute 30 1.700/s (85.0% of minute 1; at least 90% "
+                      "needed; the host's load average 2 then 9.5)")
     ok, _ = verdict(minutes(speed=lambda m: 2.0 + m * 0.01))                   # faster: fine
     assert ok
 

@@ -59,9 +59,12 @@ def analyze(rows, tolerances=TOLERANCES, speed_tolerance=SPEED_TOLERANCE):
                        f"minute(s); growth {_fmt(grew)}, allowed {_fmt(allowed)})"))
     first, last = rows[0]["steps_per_s"], rows[-1]["steps_per_s"]
     ratio = last / first if first else 0.0
+    load = ""
+    if rows[0].get("load") is not None and rows[-1].get("load") is not None:
+        load = f"; the host's load average {rows[0]['load']:g} then {rows[-1]['load']:g}"
     checks.append(("steps_per_s", ratio >= 1 - speed_tolerance,
                    f"minute 1 {first:.3f}/s, minute {len(rows)} {last:.3f}/s "
-                   f"({ratio:.1%} of minute 1; at least {1 - speed_tolerance:.0%} needed)"))
+                   f"({ratio:.1%} of minute 1; at least {1 - speed_tolerance:.0%} needed{load})"))
     return all(ok for _, ok, _ in checks), checks
 
 
