@@ -17,7 +17,8 @@ keys = ("allocated_bytes.all.current", "allocated_bytes.all.peak", "reserved_byt
 def stats():
     gc.collect()
     s = webdl.memory_stats(dev)
-    return {{k: s[k] for k in keys + ("bytes", "pooledBytes", {unit!r})}}
+    return {{**{{k: s[k] for k in keys + ("bytes", "pooledBytes", {unit!r})}},
+            "stagingBytes": s.get("stagingBytes", 0)}}
 webdl.empty_cache(dev)
 webdl.reset_peak_memory_stats(dev)
 s0 = stats()
@@ -55,10 +56,11 @@ def test_memory_stats_follow_allocations(in_pyodide, dev, unit):
     # freed texture waits in the pool
     assert s2[A] == s0[A] and s2["allocation.all.current"] == s0["allocation.all.current"]
     assert s2[P] >= s1[A] and s2["allocation.all.peak"] >= s1["allocation.all.current"]
-    assert s2[R] >= s2[A] + grew and s2["pooledBytes"] >= grew
+    assert s2[R] == s2[A] + s2["pooledBytes"] + s2["stagingBytes"] and s2["pooledBytes"] >= grew
+    assert (s2["stagingBytes"] > 0) == (dev == "webgpu")   # WebGPU keeps its readback buffer
     assert s2["segment.all.current"] > s2["allocation.all.current"]
     # empty_cache: reserved drops to allocated, the pool is empty, peaks unchanged
-    assert s3[R] == s3[A] == s0[A] and s3["pooledBytes"] == 0, s3
+    assert s3[R] == s3[A] == s0[A] and s3["pooledBytes"] == s3["stagingBytes"] == 0, s3
     assert s3["segment.all.current"] == s3["allocation.all.current"]
     assert s3[P] == s2[P] and s3[RP] == s2[RP]
     # reset_peak_memory_stats: the peaks start again at the current values

@@ -170,9 +170,10 @@ class GPUBridge {
     this.pooledBytes += b.size;
   }
 
-  // buffers held but not live: the pool and those freed while the pending encoder may use them
+  // buffers held but not live: the pool, those freed while the pending encoder may use them,
+  // and the readbacks' staging buffers kept for reuse
   cachedBytes() {
-    return this.pooledBytes + this.deferred.reduce((s, b) => s + b.size, 0);
+    return this.pooledBytes + this.deferred.reduce((s, b) => s + b.size, 0) + this.stagingBytes;
   }
 
   // the memory statistics' highs: live bytes, live buffers, reserved bytes (live + cached)
@@ -188,13 +189,17 @@ class GPUBridge {
     this.notePeak();
   }
 
-  // the pool's buffers are destroyed (torch.cuda.empty_cache); those a pending dispatch may
+  // the pools' buffers are destroyed (torch.cuda.empty_cache); those a pending dispatch may
   // still read go to the pool at its submit, so the queue is submitted first
   emptyCache() {
     if (this.encoder && this.lost === null) this.flush();
-    for (const list of this.pool.values()) for (const buf of list) buf.destroy();
+    for (const pool of [this.pool, this.stagingPool]) {
+      for (const list of pool.values()) for (const buf of list) buf.destroy();
+    }
     this.pool = new Map();
     this.pooledBytes = 0;
+    this.stagingPool = new Map();
+    this.stagingBytes = 0;
   }
 
   _buf(id) {
@@ -294,6 +299,7 @@ class GPUBridge {
     if (!this.stagingPool.has(buf.size)) this.stagingPool.set(buf.size, []);
     this.stagingPool.get(buf.size).push(buf);
     this.stagingBytes += buf.size;
+    this.notePeak();
   }
 
   // The first n floats of buffer id into `dest` (a PyProxy of a float32 numpy array, written
@@ -398,10 +404,12 @@ class GPUBridge {
   }
 
   memoryStats() {
-    let pooled = 0;
+    let pooled = 0, staging = 0;
     for (const list of this.pool.values()) pooled += list.length;
+    for (const list of this.stagingPool.values()) staging += list.length;
     return JSON.stringify({
       buffers: this.bufs.size, bytes: this.liveBytes, pooledBuffers: pooled, pooledBytes: this.pooledBytes,
+      stagingBuffers: staging, stagingBytes: this.stagingBytes,
       reservedBytes: this.liveBytes + this.cachedBytes(), peakBytes: this.peak.bytes,
       peakBuffers: this.peak.buffers, peakReservedBytes: this.peak.reserved,
       pipelines: this.pipelines.length, pending: this.pending, generation: this.generation, ...this.stats,

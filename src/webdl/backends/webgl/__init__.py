@@ -145,9 +145,9 @@ class DeviceMemory:
     shared by the GPU backends: the bridge module (``transfer``) reports its own keys
     (``unit``, the number of live textures or buffers, ``bytes``, the pool, ...) and this
     adds PyTorch's names for them (``torch.cuda.memory_stats``): allocated is what live
-    tensors hold, reserved adds the pool of freed ones kept for reuse, peaks run from start-up
-    or the last ``reset_peak_memory_stats``; an allocation or a segment is one texture or
-    buffer."""
+    tensors hold, reserved adds the pool of freed ones kept for reuse (and WebGPU's pooled
+    readback buffers), peaks run from start-up or the last ``reset_peak_memory_stats``; an
+    allocation or a segment is one texture or buffer."""
     unit = "textures"
 
     def memory_stats(self):
@@ -161,7 +161,7 @@ class DeviceMemory:
             "reserved_bytes.all.peak": s["peakReservedBytes"],
             "allocation.all.current": s[self.unit],
             "allocation.all.peak": s[peak],
-            "segment.all.current": s[self.unit] + s[pooled],
+            "segment.all.current": s[self.unit] + s[pooled] + s.get("stagingBuffers", 0),
         })
         return s
 
