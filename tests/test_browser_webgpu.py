@@ -208,7 +208,8 @@ import json, numpy as np, webdl
 be = webdl.device('webgpu').backend
 rng = np.random.default_rng(7)
 shapes = [((1, 1), (1, 1)), ((70, 33), (33, 129)), ((3, 65, 17), (17, 5)),
-          ((2, 1, 9, 40), (3, 40, 70)), ((130, 300), (300, 2))]
+          ((2, 1, 9, 40), (3, 40, 70)), ((130, 300), (300, 2)),
+          ((20, 50), (50, 300)), ((16, 20), (20, 600))]     # the flatter tiles (few rows)
 errs = []
 default = be.matmul_tiled
 for tiled in (True, False):
@@ -261,22 +262,23 @@ import webdl.nn.functional as F
 be = webdl.device('webgpu').backend
 rng = np.random.default_rng(12)
 x = rng.standard_normal((2, 6, 11, 13)).astype(np.float32)
-w = (rng.standard_normal((70, 6, 3, 2)) * 0.1).astype(np.float32)
-b = rng.standard_normal(70).astype(np.float32)
 errs = []
 be.conv_tiled = True
 try:
-    for stride, pad, dil, view in (((1, 1), (1, 0), (1, 1), False), ((2, 1), (2, 1), (2, 1), True)):
-        out = {}
-        for dev in ('cpu', 'webgpu'):
-            X, W, B = (webdl.tensor(v, device=dev, requires_grad=True) for v in (x, w, b))
-            Wv = W.permute(1, 0, 2, 3).contiguous().permute(1, 0, 2, 3) if view else W
-            Wv = Wv[:, :, :, :] if not view else Wv.flip(3).flip(3)
-            y = F.conv2d(X, Wv, B, stride=stride, padding=pad, dilation=dil)
-            (y * y).sum().backward()
-            out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy(), B.grad.numpy()]
-        errs += [float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
-                 for g, c in zip(out['webgpu'], out['cpu'])]
+    for o in (70, 20, 4):             # 64-row tiles, and the flatter ones for few channels
+        w = (rng.standard_normal((o, 6, 3, 2)) * 0.1).astype(np.float32)
+        b = rng.standard_normal(o).astype(np.float32)
+        for stride, pad, dil, view in (((1, 1), (1, 0), (1, 1), False), ((2, 1), (2, 1), (2, 1), True)):
+            out = {}
+            for dev in ('cpu', 'webgpu'):
+                X, W, B = (webdl.tensor(v, device=dev, requires_grad=True) for v in (x, w, b))
+                Wv = W.permute(1, 0, 2, 3).contiguous().permute(1, 0, 2, 3) if view else W
+                Wv = Wv[:, :, :, :] if not view else Wv.flip(3).flip(3)
+                y = F.conv2d(X, Wv, B, stride=stride, padding=pad, dilation=dil)
+                (y * y).sum().backward()
+                out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy(), B.grad.numpy()]
+            errs += [float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
+                     for g, c in zip(out['webgpu'], out['cpu'])]
 finally:
     be.conv_tiled = False
 json.dumps(errs)

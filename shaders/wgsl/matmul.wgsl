@@ -1,17 +1,23 @@
-// Tiled matrix product, the main() of two kernels: a workgroup of 16x16 invocations computes
-// a 64x64 block of one output matrix, each invocation a 4x4 sub-block, over K in steps of 16
-// (A's 64x16 and B's 16x64 tiles staged in workgroup memory, each value read once from the
-// storage buffers per workgroup). Where the operands come from is the second half of the
-// kernel, appended by Python: matmul_operands.wgsl (batched matmul, operands read in place
-// through strides) or conv2d_operands.wgsl (convolution as a product with the image's patch
-// matrix, its elements gathered from the image as the tile is loaded: no im2col buffer).
-// Each defines `offsets(z)` (the operands' offsets for output matrix z), `a_at(offset, row,
-// k)` and `b_at(offset, k, column)`. Dispatched as (ceil(m / 64), ceil(n / 64), matrices).
+// Tiled matrix product, the main() of two kernels: a workgroup of WX x WY = 256 invocations
+// computes a TM x TN block (TM = 4 WY rows, TN = 4 WX columns) of one output matrix, each
+// invocation a 4x4 sub-block, over K in steps of 16 (A's TM x 16 and B's 16 x TN tiles staged
+// in workgroup memory, each value read once from the storage buffers per workgroup). WX and
+// WY are consts from Python: 16 x 16 (64 x 64 blocks) in general, flatter blocks (16 x 256,
+// 32 x 128) for products with few rows (a convolution's few output channels), which would
+// otherwise compute a 64-row block mostly past the edge. Where the operands come from is the
+// second half of the kernel, appended by Python: matmul_operands.wgsl (batched matmul,
+// operands read in place through strides) or conv2d_operands.wgsl (convolution as a product
+// with the image's patch matrix, its elements gathered from the image as the tile is loaded:
+// no im2col buffer). Each defines `offsets(z)` (the operands' offsets for output matrix z),
+// `a_at(offset, row, k)` and `b_at(offset, k, column)`. Dispatched as (ceil(m / TN),
+// ceil(n / TM), matrices).
 var<private> u_nkm: vec3<i32>;            // n, k, m
-var<workgroup> ta: array<array<f32, 64>, 16>;    // [k][row]
-var<workgroup> tb: array<array<f32, 64>, 16>;    // [k][column]
+const TM: i32 = 4 * WY;
+const TN: i32 = 4 * WX;
+var<workgroup> ta: array<array<f32, TM>, 16>;    // [k][row]
+var<workgroup> tb: array<array<f32, TN>, 16>;    // [k][column]
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(WX, WY)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     load();
     let n = u_nkm.x;
@@ -20,14 +26,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let offs = offsets(i32(wg.z));
     let oa = offs.x;
     let ob = offs.y;
-    let row0 = i32(wg.y) * 64;
-    let col0 = i32(wg.x) * 64;
+    let row0 = i32(wg.y) * TM;
+    let col0 = i32(wg.x) * TN;
     let tx = i32(lid.x);
     let ty = i32(lid.y);
-    let t = ty * 16 + tx;
+    let t = ty * WX + tx;
     var acc: array<vec4<f32>, 4>;
     for (var k0 = 0; k0 < k; k0 += 16) {
-        for (var j = 0; j < 4; j++) {
+        for (var j = 0; j < TM / 16; j++) {      // TM x 16 values, 256 at a time
             let e = t + j * 256;
             let r = e / 16;
             let ka = e % 16;
@@ -36,8 +42,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
                 v = a_at(oa, row0 + r, k0 + ka);
             }
             ta[ka][r] = v;
-            let kb = e / 64;
-            let c = e % 64;
+        }
+        for (var j = 0; j < TN / 16; j++) {      // 16 x TN values
+            let e = t + j * 256;
+            let kb = e / TN;
+            let c = e % TN;
             var w = 0.0;
             if (k0 + kb < k && col0 + c < m) {
                 w = b_at(ob, k0 + kb, col0 + c);

@@ -11,7 +11,7 @@ from ..webgl.movement import view
 from ..webgl.shapes import numel, strides
 from . import elementwise
 from .bridge import GPUBuffer, _source
-from .matmul import TILE, matmul
+from .matmul import matmul, tiles
 from .registry import KERNELS, register
 
 # Taps per output (C/groups * kh * kw) up to which the direct kernel runs. Measured on
@@ -44,12 +44,13 @@ def conv2d_mm(be, bufs, shapes, shape, dtype, attrs):
     ho, wo = shape[2], shape[3]
     k = c * kh * kw
     out = GPUBuffer(numel(shape))
+    defines, tm, tn = tiles(o)
     # CONV: unused by the WGSL, it names the program apart from matmul's (profiles)
-    be.dispatch("matmul", (("CONV", 1),), {"u_a": wt, "u_b": x}, [out], shape, {
+    be.dispatch("matmul", defines + (("CONV", 1),), {"u_a": wt, "u_b": x}, [out], shape, {
         "u_nkm": [o, k, ho * wo], "u_x": [c, h, w, wo], "u_kernel": [kh, kw],
         "u_stride": list(attrs["stride"]), "u_dil": list(attrs["dilation"]),
         "u_pad": [attrs["pads"][0], attrs["pads"][2]], "u_w_row": wst[0], "u_a_off": woff},
-        code=_source("conv2d_operands"), groups=(-(-(ho * wo) // TILE), -(-o // TILE), n))
+        code=_source("conv2d_operands"), groups=(-(-(ho * wo) // tn), -(-o // tm), n))
     return _with_bias(be, out, bufs, shape, dtype)
 
 

@@ -7,7 +7,14 @@ from .bridge import GPUBuffer, _source
 from .registry import register
 
 MAX_BATCH_DIMS = 4     # matmul.wgsl's batch strides
-TILE = 64              # output rows and columns per workgroup
+
+
+def tiles(n):
+    """matmul.wgsl's (WX, WY) for a product of ``n`` rows: 64 x 64 output blocks, or flatter
+    ones (16 x 256, 32 x 128) where there are few rows, so that a workgroup does not compute
+    mostly past the edge; (defines, rows per block, columns per block)."""
+    wx, wy = (64, 4) if n <= 16 else (32, 8) if n <= 32 else (16, 16)
+    return (("WX", wx), ("WY", wy)), 4 * wy, 4 * wx
 # On a fallback (software) adapter -- SwiftShader here -- matmul_direct.wgsl (8x8 invocations
 # of 4x4 outputs each, no workgroup memory) replaces the tiled kernel: SwiftShader runs
 # invocations as coroutines and a barrier switches every one of them. Measured on
@@ -42,10 +49,13 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
             [0 if d == 1 else t for d, t in zip(bs, bst)] + list(st[-2:])
     out = GPUBuffer(numel(shape))
     # software adapters take the kernel without workgroup memory (see DIRECT)
-    kern, tile = ("matmul", TILE) if be.matmul_tiled else ("matmul_direct", DIRECT_TILE)
-    be.dispatch(kern, (), {"u_a": ta, "u_b": tb}, [out], shape,
+    if be.matmul_tiled:
+        kern, (defines, tm, tn) = "matmul", tiles(n)
+    else:
+        kern, defines, tm, tn = "matmul_direct", (), DIRECT_TILE, DIRECT_TILE
+    be.dispatch(kern, defines, {"u_a": ta, "u_b": tb}, [out], shape,
                 {"u_nkm": [n, k, m], "u_batch": [1] * (MAX_BATCH_DIMS - len(batch)) + batch,
                  "u_a_st": strides(sa, sta), "u_b_st": strides(sb, stb),
                  "u_a_off": oa, "u_b_off": ob},
-                code=_source("matmul_operands"), groups=(-(-m // tile), -(-n // tile), nb))
+                code=_source("matmul_operands"), groups=(-(-m // tn), -(-n // tm), nb))
     return out
