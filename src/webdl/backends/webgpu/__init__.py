@@ -51,6 +51,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self.functions = elementwise_functions(bridge._source("elementwise"))
         self.matmul_tiled = not info["isFallbackAdapter"]     # see matmul.DIRECT_TILE
         self.conv_tiled = self.matmul_tiled                    # see conv.conv2d
+        self.flat_tiles = True                                 # see matmul.tiles
         self._programs = bridge.Programs()
         self._missing = frozenset(missing_kernels())
 

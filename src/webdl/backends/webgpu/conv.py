@@ -44,7 +44,7 @@ def conv2d_mm(be, bufs, shapes, shape, dtype, attrs):
     ho, wo = shape[2], shape[3]
     k = c * kh * kw
     out = GPUBuffer(numel(shape))
-    defines, tm, tn = tiles(o)
+    defines, tm, tn = tiles(o, be.flat_tiles)
     # CONV: unused by the WGSL, it names the program apart from matmul's (profiles)
     be.dispatch("matmul", defines + (("CONV", 1),), {"u_a": wt, "u_b": x}, [out], shape, {
         "u_nkm": [o, k, ho * wo], "u_x": [c, h, w, wo], "u_kernel": [kh, kw],

@@ -9,11 +9,12 @@ from .registry import register
 MAX_BATCH_DIMS = 4     # matmul.wgsl's batch strides
 
 
-def tiles(n):
+def tiles(n, flat=True):
     """matmul.wgsl's (WX, WY) for a product of ``n`` rows: 64 x 64 output blocks, or flatter
-    ones (16 x 256, 32 x 128) where there are few rows, so that a workgroup does not compute
-    mostly past the edge; (defines, rows per block, columns per block)."""
-    wx, wy = (64, 4) if n <= 16 else (32, 8) if n <= 32 else (16, 16)
+    ones (16 x 256, 32 x 128) where there are few rows (``flat``: WebGPUBackend.flat_tiles),
+    so that a workgroup does not compute mostly past the edge; (defines, rows per block,
+    columns per block)."""
+    wx, wy = (64, 4) if flat and n <= 16 else (32, 8) if flat and n <= 32 else (16, 16)
     return (("WX", wx), ("WY", wy)), 4 * wy, 4 * wx
 # On a fallback (software) adapter -- SwiftShader here -- matmul_direct.wgsl (8x8 invocations
 # of 4x4 outputs each, no workgroup memory) replaces the tiled kernel: SwiftShader runs
@@ -50,7 +51,7 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
     out = GPUBuffer(numel(shape))
     # software adapters take the kernel without workgroup memory (see DIRECT)
     if be.matmul_tiled:
-        kern, (defines, tm, tn) = "matmul", tiles(n)
+        kern, (defines, tm, tn) = "matmul", tiles(n, be.flat_tiles)
     else:
         kern, defines, tm, tn = "matmul_direct", (), DIRECT_TILE, DIRECT_TILE
     be.dispatch(kern, defines, {"u_a": ta, "u_b": tb}, [out], shape,
