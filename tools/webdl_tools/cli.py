@@ -193,9 +193,10 @@ def _cell(s):
 
 
 def _print_models(rows):
-    print(f"\nmodels: one training step on WebGL against webdl's numpy backend in the same page; "
-          f"medians in ms [min-max], ratio = cpu / webgl (> 1: WebGL faster)")
-    print(f"{'model':34} {'webgl ms':>22} {'cpu ms':>22} {'ratio':>7} {'draws':>6} {'target':>7}")
+    dev = rows[0].get("device", "webgl")
+    print(f"\nmodels: one training step on {dev} against webdl's numpy backend in the same page; "
+          f"medians in ms [min-max], ratio = cpu / {dev} (> 1: the GPU faster)")
+    print(f"{'model':34} {dev + ' ms':>22} {'cpu ms':>22} {'ratio':>7} {'draws':>6} {'target':>7}")
     for r in rows:
         print(f"{r['id']:34} {_cell(r['webdl']):>22} {_cell(r['cpu']):>22} {r['ratio']:7.2f} "
               f"{r['draws']:6d} {'>=' + str(MODEL_TARGET):>7}")

@@ -212,10 +212,12 @@
   async function benchVsCpu(c, reps, warmup) {
     const key = "m" + nextKey++;
     const k = JSON.stringify(key);
-    const dev = c.device || "webgl", vs = c.vs;
+    // the models group runs on the page's GPU device (webgpu where it is the default)
+    const gpu = (await webdl.ready).backend === "webgpu" ? "webgpu" : "webgl";
+    const dev = c.device || (c.group === "models" ? gpu : "webgl"), vs = c.vs;
     const at = (d) => JSON.stringify(key + ":" + d);
     if (c.group === "models") {
-      await py(`import webdl.apps.bench as B\nB.setup_model(${k}, ${JSON.stringify(c.args.name)})`);
+      await py(`import webdl.apps.bench as B\nB.setup_model(${k}, ${JSON.stringify(c.args.name)}, ${JSON.stringify(dev)})`);
     } else {
       for (const d of [dev, vs]) {
         await py(`import webdl.apps.bench as B\nB.setup_on(${at(d)}, ${JSON.stringify(c.kind)}, ${JSON.stringify(d)}, **${JSON.stringify(c.args)})`);
@@ -229,7 +231,7 @@
     const draws = Number(await py(`B.draws(${at(dev)}, ${JSON.stringify(dev)})`));
     await py(`B.drop(${at(dev)}); B.drop(${at(vs)})`);
     const gs = stats(g), cs = stats(other);
-    return { id: c.id, group: c.group, webdl: gs, [vs]: cs, ratio: cs.median / gs.median, draws };
+    return { id: c.id, group: c.group, device: dev, webdl: gs, [vs]: cs, ratio: cs.median / gs.median, draws };
   }
 
   // Cold: model load and first inference in this fresh page, shader compilation included

@@ -306,21 +306,22 @@ def _fetch_programs():
     if not os.path.exists(os.path.join(dest, "__init__.py")):
         _fetch("programs", lambda index: json.load(open(index)), dest)
 
-def setup_model(key, name):
-    """Build program ``name`` of ``programs.RUNS`` on 'cpu' and on 'webgl', the WebGL side with the numpy side's weights, and ready two cases:
-    ``key + ":cpu"`` and ``key + ":webgl"``, each one training step of the program's own code
-    (its zero_grad, forward, loss, backward and optimizer step) synchronised by its loss."""
+def setup_model(key, name, device="webgl"):
+    """Build program ``name`` of ``programs.RUNS`` on 'cpu' and on the GPU ``device``, the GPU
+    side with the numpy side's weights, and ready two cases: ``key + ":cpu"`` and
+    ``key + ":" + device``, each one training step of the program's own code (its zero_grad,
+    forward, loss, backward and optimizer step) synchronised by its loss."""
     _fetch_programs()
     if PROGRAMS_IN_PAGE not in sys.path:
         sys.path.insert(0, PROGRAMS_IN_PAGE)
     programs = importlib.import_module("programs")
     runs = {}
     with contextlib.redirect_stdout(io.StringIO()):    # the programs print as they train
-        for device in ("cpu", "webgl"):
-            runs[device] = programs.RUNS[name](webdl, device)
-    programs.copy_state(runs["cpu"], runs["webgl"])
-    for device, r in runs.items():
-        _ready[f"{key}:{device}"] = _quiet(r.step)
+        for d in ("cpu", device):
+            runs[d] = programs.RUNS[name](webdl, d)
+    programs.copy_state(runs["cpu"], runs[device])
+    for d, r in runs.items():
+        _ready[f"{key}:{d}"] = _quiet(r.step)
     return key
 
 
