@@ -172,15 +172,7 @@ def expressions(nodes, ternary=True, typed=False, want=None):
             emit(node.kid, out)
             out.append(")")
         else:
-            out.append(node.fn + "(")
-            for i, k in enumerate(node.kids):
-                if i:
-                    out.append(", ")
-                emit(k, out, False)
-            if node.params is not None:
-                out.append(f", u_p[{len(params)}], u_p[{len(params) + 1}]")
-                params.extend(num(v) for v in node.params)
-            out.append(")")
+            call(node, out, False, False)
 
     def emit_int(node, out):
         """An int op (its int overload in elementwise.glsl, params as int uniforms), or a
@@ -188,19 +180,22 @@ def expressions(nodes, ternary=True, typed=False, want=None):
         if node.fn == "op_cast":        # to int64: int() truncates toward zero, as torch
             emit(node.kids[0], out, True)
             return
-        ints = node.is_int or all(is_int(k) for k in node.kids)
+        call(node, out, node.is_int or all(is_int(k) for k in node.kids), node.is_int)
+
+    def call(node, out, int_args, int_params):
+        """``op_<name>(kids..., params...)``, the kids as ints or floats, the params as int
+        (u_q) or float (u_p) uniforms."""
         out.append(node.fn + "(")
         for i, k in enumerate(node.kids):
             if i:
                 out.append(", ")
-            emit(k, out, ints)
-        if node.params is not None:
-            if node.is_int:
-                out.append(f", u_q[{len(iparams)}], u_q[{len(iparams) + 1}]")
-                iparams.extend(int_param(v) for v in node.params)
-            else:
-                out.append(f", u_p[{len(params)}], u_p[{len(params) + 1}]")
-                params.extend(num(v) for v in node.params)
+            emit(k, out, int_args)
+        if node.params is not None and int_params:
+            out.append(f", u_q[{len(iparams)}], u_q[{len(iparams) + 1}]")
+            iparams.extend(int_param(v) for v in node.params)
+        elif node.params is not None:
+            out.append(f", u_p[{len(params)}], u_p[{len(params) + 1}]")
+            params.extend(num(v) for v in node.params)
         out.append(")")
 
     exprs = []
