@@ -250,11 +250,21 @@ def _layout(decl):
     return int(m.group(5)), m.group(4)
 
 
+_STRUCTS = {}    # n -> (n float32s, n int32s): the bits of float uniforms as words
+
+
+def _structs(n):
+    pair = _STRUCTS.get(n)
+    if pair is None:
+        pair = _STRUCTS[n] = (struct.Struct(f"<{n}f"), struct.Struct(f"<{n}i"))
+    return pair
+
+
 def _words(values, kind):
     if kind == "i32":
         return [int(v) for v in values]
-    return list(struct.unpack(f"<{len(values)}i", struct.pack(f"<{len(values)}f",
-                                                              *[float(v) for v in values])))
+    f, i = _structs(len(values))
+    return list(i.unpack(f.pack(*map(float, values))))   # float("NaN"): num()'s strings
 
 
 class Program:
@@ -262,16 +272,25 @@ class Program:
     __slots__ = ("pid", "uniforms", "inputs", "outputs", "nwords")
 
     def pack(self, values):
-        """The uniform words of ``values`` ({name: value}); a missing uniform is an error."""
+        """The uniform words of ``values`` ({name: value}); a missing uniform is an error.
+        Called per dispatch: kept lean."""
         words = []
-        for name, count, kind in self.uniforms:
-            if name not in values:
-                raise RuntimeError(f"webgpu: uniform '{name}' was not given")
-            v = values[name]
-            v = list(v) if isinstance(v, (list, tuple)) else [v]
-            if len(v) != count:
-                raise RuntimeError(f"webgpu: uniform '{name}' takes {count} values, got {len(v)}")
-            words += _words([float(x) if isinstance(x, str) else x for x in v], kind)
+        name = None
+        try:
+            for name, count, kind in self.uniforms:
+                v = values[name]
+                if not isinstance(v, (list, tuple)):
+                    v = (v,)
+                if len(v) != count:
+                    raise RuntimeError(f"webgpu: uniform '{name}' takes {count} values, "
+                                       f"got {len(v)}")
+                if kind == "i32":
+                    words.extend(map(int, v))
+                else:
+                    f, i = _structs(count)
+                    words.extend(i.unpack(f.pack(*map(float, v))))
+        except KeyError:
+            raise RuntimeError(f"webgpu: uniform '{name}' was not given") from None
         return words
 
 
