@@ -310,3 +310,49 @@ json.dumps(json.dumps([has, out]))
         assert all(v[1] >= 0 for v in out.values()), out
     else:
         assert "no timestamp queries ('timestamp-query')" in out, out
+
+
+def test_queued_commands_keep_statistics_and_the_budget_error_clear(browser):
+    """Allocations, dispatches and frees are queued in Python and sent in one call per
+    readback (gpu.js's exec); the memory statistics still count every buffer, and an
+    allocation past the budget (?gpumem=1: 1 MiB) fails where it is made, clearly, and
+    leaves the device usable."""
+    page = browser.new_page("?device=webgpu&gpumem=1")
+    try:
+        r = browser.check("""
+import gc, json, webdl
+dev = webdl.device('webgpu').backend
+x = webdl.randn(64, 64, device='webgpu')
+x.sum().item()
+gc.collect()
+s0 = dev.memory_stats()
+y = x
+for _ in range(10):
+    y = (y @ x).tanh().sum(0, keepdim=True).expand(64, 64) * 0.01 + x
+v = y.sum().item()
+mid = dev.memory_stats()
+gc.collect()    # the chain's tensors hold reference cycles (so before this change too)
+s1 = dev.memory_stats()
+keep = [webdl.randn(16384, device='webgpu') for _ in range(3)]   # 64 KiB each
+s2 = dev.memory_stats()
+err = None
+try:
+    webdl.randn(300000, device='webgpu')                            # 1.2 MB > 1 MiB
+except RuntimeError as e:
+    err = str(e)
+del keep
+s3 = dev.memory_stats()
+after = (webdl.arange(4, device='webgpu') * 2.0).tolist()
+json.dumps([s0, mid, s1, s2, s3, err, after])
+""", page)
+    finally:
+        page.close()
+    s0, mid, s1, s2, s3, err, after = r
+    assert mid["dispatches"] - s0["dispatches"] >= 30
+    assert mid["execs"] - s0["execs"] <= 2, (s0, mid)        # not one call per op
+    assert mid["submits"] == s0["submits"] + 1
+    assert s1["buffers"] == s0["buffers"] + 1 and s1["bytes"] == s0["bytes"] + 16384, (s0, s1)
+    assert s2["buffers"] == s1["buffers"] + 3 and s2["bytes"] == s1["bytes"] + 3 * 65536
+    assert err is not None and "out of GPU memory budget" in err and "cap 1 MiB" in err, err
+    assert s3["buffers"] == s1["buffers"] and s3["bytes"] == s1["bytes"], (s1, s3)
+    assert after == [0.0, 2.0, 4.0, 6.0]

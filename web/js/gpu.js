@@ -2,6 +2,10 @@
 // JS module `webdl_gpu`). It owns the device, a storage-buffer pool with a cap, compiled
 // compute pipelines, and one command encoder that collects every dispatch until something
 // reads back (or the queue grows long): one submit per flush, not one per op.
+// Python does not call it per op: it queues allocations (ids assigned in Python), dispatches
+// and frees as int32 words and sends them as one JSON array with the next call that needs an
+// answer (exec, read, upload, sync, memoryStats, ...: the queue is their first argument),
+// which `exec` runs in order (src/webdl/backends/webgpu/bridge.py: the format).
 // Tensors are f32 storage buffers in row-major order (int64 and bool as floats, as WebGL).
 "use strict";
 
@@ -22,7 +26,6 @@ class GPUBridge {
     this.stagingPool = new Map(); // size class -> [mappable GPUBuffer, ...] (readbacks)
     this.stagingBytes = 0;
     this.peak = { bytes: 0, buffers: 0, reserved: 0 }; // highs since start or resetPeakStats
-    this.nextId = 1;
     this.pipelines = []; // id -> {pipe, layout}
     this.generation = 0;
     this.lost = null; // the loss message, until the call that finds it reports it
@@ -31,7 +34,7 @@ class GPUBridge {
     this.encoder = null;
     this.pass = null;
     this.pending = 0;
-    this.stats = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0, compiles: 0 };
+    this.stats = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0, compiles: 0, execs: 0, runMs: 0 };
   }
 
   // Adapter and device. Returns a JSON string {ok, vendor, architecture, isFallbackAdapter, ...}.
@@ -73,6 +76,7 @@ class GPUBridge {
       maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage,
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
+      liveCap: this.liveCap,
     };
     return JSON.stringify(this.info);
   }
@@ -133,9 +137,43 @@ class GPUBridge {
     return Math.ceil(bytes / 65536) * 65536;
   }
 
-  // A storage buffer of n floats (from the pool when one of its size class is free); its id.
-  alloc(n) {
+  // Run the queued commands (a JSON array of int32 words, "" when none) in order:
+  //   1 id n: alloc (a storage buffer of n floats for id), 2 id: free,
+  //   3 pipeline x y z k ids... m words...: a dispatch (ids 0: an empty tensor)
+  // A command that fails does not stop the allocations and frees after it (so the pool's
+  // count stays right), but the dispatches after it are skipped; the first error is thrown.
+  exec(q) {
+    if (!q) return;
     this._check();
+    const t0 = performance.now();
+    const w = JSON.parse(q);
+    let err = null;
+    for (let i = 0; i < w.length;) {
+      const op = w[i];
+      if (op === 2) {
+        this.free(w[i + 1]);
+        i += 2;
+      } else if (op === 3) {
+        const k = w[i + 5], m = w[i + 6 + k];
+        if (err === null) {
+          try { this._dispatch(w, i, k, m); } catch (e) { err = e; }
+        }
+        i += 7 + k + m;
+      } else if (op === 1) {
+        try { this._alloc(w[i + 1], w[i + 2]); } catch (e) { if (err === null) err = e; }
+        i += 3;
+      } else {
+        throw new Error(`webgpu: bad queued command ${op} at word ${i}`);
+      }
+    }
+    this.stats.execs++;
+    this.stats.runMs += performance.now() - t0;
+    if (err !== null) throw err;
+  }
+
+  // A storage buffer of n floats for buffer id (from the pool when one of its size class is
+  // free). Python checks the budget and the size first; these checks are the last line.
+  _alloc(id, n) {
     const size = GPUBridge.sizeClass(Math.max(4, n * 4));
     if (this.liveBytes + size > this.liveCap) {
       throw new Error(`webgpu: out of GPU memory budget (${(this.liveBytes / 2 ** 20).toFixed(0)} MiB live, ` +
@@ -147,11 +185,9 @@ class GPUBridge {
     let buf = (this.pool.get(size) || []).pop();
     if (buf) this.pooledBytes -= size;
     else buf = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    const id = this.nextId++;
     this.bufs.set(id, { buf, size });
     this.liveBytes += size;
     this.notePeak();
-    return id;
   }
 
   free(id) {
@@ -184,14 +220,16 @@ class GPUBridge {
     p.reserved = Math.max(p.reserved, this.liveBytes + this.cachedBytes());
   }
 
-  resetPeakStats() {
+  resetPeakStats(q) {
+    this.exec(q);
     this.peak = { bytes: 0, buffers: 0, reserved: 0 };
     this.notePeak();
   }
 
   // the pools' buffers are destroyed (torch.cuda.empty_cache); those a pending dispatch may
   // still read go to the pool at its submit, so the queue is submitted first
-  emptyCache() {
+  emptyCache(q) {
+    this.exec(q);
     if (this.encoder && this.lost === null) this.flush();
     for (const pool of [this.pool, this.stagingPool]) {
       for (const list of pool.values()) for (const buf of list) buf.destroy();
@@ -203,15 +241,16 @@ class GPUBridge {
   }
 
   _buf(id) {
-    if (id === null) return this.empty; // an empty tensor, bound but never read
+    if (!id) return this.empty; // an empty tensor, bound but never read
     const b = this.bufs.get(id);
     if (!b) throw new Error(`webgpu: buffer ${id} is gone`);
     return b.buf;
   }
 
   // data: a Float32Array, or a PyProxy of a float32 buffer (read without a copy)
-  upload(id, data) {
+  upload(q, id, data) {
     this._check();
+    this.exec(q);
     let view = null;
     if (data && typeof data.getBuffer === "function") { view = data.getBuffer("f32"); data = view.data; }
     try {
@@ -239,15 +278,15 @@ class GPUBridge {
     return this.pipelines.length - 1;
   }
 
-  // One dispatch, recorded into the pending compute pass (no submit):
-  // spec = [pipeline, [buffer ids, bindings 1..], [uniform words (int32)], [groups x, y, z]]
-  run(spec) {
-    this._check();
-    const [pid, ids, words, groups] = JSON.parse(spec);
-    const bytes = Math.max(16, Math.ceil(words.length / 4) * 16);
+  // One dispatch, recorded into the pending compute pass (no submit): the command at word i
+  // of the queue w (see exec), k buffer ids (bindings 1..k), m uniform words (binding 0).
+  _dispatch(w, i, k, m) {
+    const pid = w[i + 1];
+    const bytes = Math.max(16, Math.ceil(m / 4) * 16);
     let at = Math.ceil(this.uniUsed / this.align) * this.align;
     if (at + bytes > GPU_UNIFORM_RING || this.pending >= GPU_MAX_PENDING) { this.flush(); at = 0; }
-    this.uniI32.set(words, at / 4);
+    const u = this.uniI32, w0 = i + 7 + k;
+    for (let j = 0, a = at / 4; j < m; j++) u[a + j] = w[w0 + j];
     this.uniUsed = at + bytes;
     if (!this.encoder) {
       this.device.pushErrorScope("validation");
@@ -255,12 +294,12 @@ class GPUBridge {
     }
     const p = this.pipelines[pid];
     const entries = [{ binding: 0, resource: { buffer: this.uniGpu, offset: at, size: bytes } }];
-    ids.forEach((id, k) => entries.push({ binding: k + 1, resource: { buffer: this._buf(id) } }));
+    for (let j = 0; j < k; j++) entries.push({ binding: j + 1, resource: { buffer: this._buf(w[i + 6 + j]) } });
     const group = this.device.createBindGroup({ layout: p.layout, entries });
     if (!this.pass) this.pass = this.encoder.beginComputePass(this._timed(p));
     this.pass.setPipeline(p.pipe);
     this.pass.setBindGroup(0, group);
-    let [x, y, z] = groups;
+    let x = w[i + 2], y = w[i + 3], z = w[i + 4];
     if (x > this.maxGroups && y === 1) { y = Math.ceil(x / this.maxGroups); x = this.maxGroups; }
     this.pass.dispatchWorkgroups(x, y, z);
     if (this.prof) { this.pass.end(); this.pass = null; } // profiling: a pass per dispatch
@@ -305,8 +344,9 @@ class GPUBridge {
   // The first n floats of buffer id into `dest` (a PyProxy of a float32 numpy array, written
   // in place: one copy, from the mapped range into Python's memory): flushes, copies into a
   // staging buffer, waits for mapAsync. Async: Python waits with pyodide.ffi.run_sync (JSPI).
-  async readInto(id, n, dest) {
+  async readInto(q, id, n, dest) {
     this._check();
+    this.exec(q);
     const bytes = Math.max(4, n * 4);
     const staging = this._staging(bytes);
     const src = this._buf(id);
@@ -337,8 +377,9 @@ class GPUBridge {
   }
 
   // Wait until the queue is idle (for timing): an empty round trip.
-  async sync() {
+  async sync(q) {
     this._check();
+    this.exec(q);
     const err = this.flush();
     await this.device.queue.onSubmittedWorkDone();
     const e = err && await err;
@@ -349,8 +390,9 @@ class GPUBridge {
   // --- the profiler: each dispatch in its own compute pass with timestamp writes at its
   // beginning and end (needs the adapter's "timestamp-query"; Chromium quantizes timestamps
   // to 100 us unless started with --enable-webgpu-developer-features) ---
-  startProfile(cap = 2048) {   // dispatches: a query set holds at most 4096 queries
+  startProfile(q, cap = 2048) {   // dispatches: a query set holds at most 4096 queries
     this._check();
+    this.exec(q);
     if (!this.device.features.has("timestamp-query")) {
       throw new Error("webgpu: this adapter has no timestamp queries ('timestamp-query'); the profiler needs them");
     }
@@ -374,8 +416,9 @@ class GPUBridge {
 
   // {kernel key: [dispatches, GPU ms]} since startProfile (JSON); dispatches past the cap
   // are counted under "(not timed)"
-  async stopProfile() {
+  async stopProfile(q) {
     this._check();
+    this.exec(q);
     const prof = this.prof;
     this.prof = null;
     if (!prof) return "{}";
@@ -403,7 +446,8 @@ class GPUBridge {
     return JSON.stringify(out);
   }
 
-  memoryStats() {
+  memoryStats(q) {
+    this.exec(q);
     let pooled = 0, staging = 0;
     for (const list of this.pool.values()) pooled += list.length;
     for (const list of this.stagingPool.values()) staging += list.length;

@@ -121,4 +121,4 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
 
     def sync(self):
         """Wait until the GPU has run everything recorded (for timing)."""
-        bridge.wait(bridge._gpu.sync())
+        bridge.sync()

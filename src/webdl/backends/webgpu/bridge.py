@@ -3,9 +3,10 @@ browser worker registers as a Python module), storage buffers, WGSL sources, com
 pipelines and the dispatch. JS exceptions come back as RuntimeErrors with the bridge's
 message.
 
-Synchronous Python over asynchronous WebGPU: dispatches are only recorded (gpu.js submits
-them in one command buffer per flush); the calls that must wait -- a readback and a pipeline
-compile -- return JS promises that ``wait`` resolves with ``pyodide.ffi.run_sync`` (JSPI:
+Synchronous Python over asynchronous WebGPU: allocations, dispatches and frees are queued
+here and sent in one call when something must wait or read (see ``_q``); gpu.js records the
+dispatches and submits them in one command buffer per flush. The calls that must wait -- a
+readback and a pipeline compile -- return JS promises that ``wait`` resolves with ``pyodide.ffi.run_sync`` (JSPI:
 the worker enters Python through ``callPromising``, so the WebAssembly stack can suspend
 while the promise settles).
 
@@ -63,8 +64,11 @@ def wait(promise):
 
 def failed(e):
     """The Python error for a failed bridge call. After a device loss (gpu.js then starts a
-    new device) it first waits for the new device, so that the next call works."""
+    new device) it first waits for the new device, so that the next call works, and drops
+    what was queued for the old one."""
     err = js_error(e)
+    if _gpu is None:
+        return err
     if "device was lost" in str(err):
         restart = _gpu.whenRestarted()
         if restart is not None and _run_sync is not None:
@@ -72,34 +76,112 @@ def failed(e):
                 _run_sync(restart)
             except Exception:  # noqa: BLE001 - reported by the next call
                 pass
+    _new_generation()
     return err
 
 
 def generation():
     """How many times the device was replaced after a loss (a buffer of an older one is gone)."""
-    return _gpu.generation
+    return _gen[0]
+
+
+# Allocations, dispatches and frees are not sent one by one: they are queued here as int32
+# words and sent to gpu.js as one JSON array with the next call that needs an answer or a
+# wait (a readback, an upload, sync, the memory statistics, emptying the cache) or when the
+# queue passes QUEUE_WORDS; gpu.js's ``exec`` runs them in order into its pending command
+# encoder, so a chain of ops costs one Python/JS crossing per readback, not several per op.
+# Buffer ids are assigned here (gpu.js creates or pools the buffer when it runs the alloc),
+# and the memory budget is checked here, so an allocation past it fails where it is made.
+#   alloc:    ALLOC, id, floats
+#   free:     FREE, id
+#   dispatch: DISPATCH, pipeline, groups x, y, z, n, n buffer ids (0: an empty tensor),
+#             m, m uniform words
+ALLOC, FREE, DISPATCH = 1, 2, 3
+QUEUE_WORDS = 16384
+_q = []
+_next = [1]        # the next buffer id
+_live = [0]        # bytes of this generation's live buffers (the budget's count)
+_limits = []       # [live cap bytes, largest storage binding bytes] from gpu.js's info
+# gpu.js's device generation as last seen: it changes only when a lost device is replaced,
+# which gpu.js reports by throwing from the call that finds the loss (see failed)
+_gen = [_gpu.generation if _gpu is not None else 0]
+
+
+def _new_generation():
+    """Re-read gpu.js's generation after a failed call; a new device has none of the old
+    one's buffers, and the commands queued for the old one are dropped."""
+    g = _gpu.generation
+    if g != _gen[0]:
+        _gen[0] = g
+        _q.clear()
+        _live[0] = 0
+
+
+def _send(fn, *args):
+    """``fn(queue, *args)`` of gpu.js, the queue taken first (frees the garbage collector
+    queues meanwhile wait for the next call); a JS exception as a RuntimeError."""
+    global _q
+    q, _q = _q, []
+    try:
+        return fn(json.dumps(q) if q else "", *args)
+    except Exception as e:  # noqa: BLE001 - JsException: budget, size, device lost
+        raise failed(e) from None
+
+
+def flush():
+    """Run everything queued now (a loop: frees may be queued while the queue is sent)."""
+    while _q:
+        _send(_gpu.exec)
+
+
+def size_class(nbytes):
+    """The bytes gpu.js's pool gives a buffer of ``nbytes`` (GPUBridge.sizeClass)."""
+    if nbytes <= 65536:
+        return max(16, 1 << (nbytes - 1).bit_length())
+    return -(-nbytes // 65536) * 65536
+
+
+def _limit():
+    if not _limits:
+        info = json.loads(_gpu.infoJson())
+        _limits[:] = [info["liveCap"], info["maxStorageBufferBindingSize"]]
+    return _limits
 
 
 class GPUBuffer:
     """A storage buffer of ``numel`` floats, back to gpu.js's pool when the last tensor
-    using it is gone."""
-    __slots__ = ("id", "numel", "host", "gen", "__weakref__")
+    using it is gone. Its id is assigned here; gpu.js makes the buffer when the queued
+    alloc runs."""
+    __slots__ = ("id", "numel", "host", "gen", "size", "__weakref__")
 
     def __init__(self, numel):
         self.id = None
         self.host = None   # a host copy of small uploaded int/bool data (buffers never change)
         self.numel = numel
-        self.gen = 0
+        self.gen = _gen[0]
+        self.size = 0
         if numel:
-            try:
-                self.id = _gpu.alloc(numel)
-            except Exception as e:  # JsException: budget, size, device lost
-                raise failed(e) from None
-            self.gen = _gpu.generation
+            size = size_class(max(4, numel * 4))
+            cap, binding = _limit()
+            if _live[0] + size > cap:
+                raise RuntimeError(
+                    f"webgpu: out of GPU memory budget ({_live[0] / 2 ** 20:.0f} MiB live, "
+                    f"{size / 2 ** 20:.1f} MiB more asked, cap {cap / 2 ** 20:.0f} MiB); free "
+                    "tensors (del x, or x.free_()) and retry")
+            if size > binding:
+                raise RuntimeError(f"webgpu: a tensor of {numel} elements exceeds the largest "
+                                   f"storage binding ({binding} bytes)")
+            self.id = _next[0]
+            _next[0] += 1
+            self.size = size
+            _live[0] += size
+            _q.extend((ALLOC, self.id, numel))
 
     def free(self):
         if self.id is not None:
-            _gpu.free(self.id)
+            if self.gen == _gen[0]:
+                _q.extend((FREE, self.id))
+                _live[0] -= self.size
             self.id = None
 
     def __del__(self):
@@ -112,49 +194,48 @@ class GPUBuffer:
 def check(buf, gen=None):
     if buf.numel and buf.id is None:
         raise RuntimeError("webgpu: this tensor's GPU memory was already freed")
-    if buf.numel and buf.gen != (_gpu.generation if gen is None else gen):
+    if buf.numel and buf.gen != (_gen[0] if gen is None else gen):
         raise RuntimeError("webgpu: this tensor was on a GPU device that was lost; it is gone "
                            "(create it again)")
 
 
 def upload(buf, array):
-    try:
-        _gpu.upload(buf.id, array)
-    except Exception as e:  # noqa: BLE001 - JsException
-        raise failed(e) from None
+    _send(_gpu.upload, buf.id, array)
 
 
 def download(buf, n, data):
     """The first ``n`` floats of ``buf`` into the float32 array ``data`` (gpu.js writes them
-    in place): one flush and one wait for mapAsync."""
+    in place): one crossing (the queue, then the flush) and one wait for mapAsync."""
     check(buf)
-    wait(_gpu.readInto(buf.id, n, data))
+    wait(_send(_gpu.readInto, buf.id, n, data))
+
+
+def sync():
+    """Wait until the GPU has run everything queued and recorded (for timing)."""
+    wait(_send(_gpu.sync))
 
 
 def start_profile():
     """From now on each dispatch is timed on the GPU (timestamp queries; RuntimeError where
     the adapter has none)."""
-    try:
-        _gpu.startProfile()
-    except Exception as e:  # noqa: BLE001 - JsException
-        raise failed(e) from None
+    _send(_gpu.startProfile)
 
 
 def stop_profile():
     """{program key: [dispatches, GPU milliseconds]} since ``start_profile``."""
-    return json.loads(wait(_gpu.stopProfile()))
+    return json.loads(wait(_send(_gpu.stopProfile)))
 
 
 def memory_stats():
-    return json.loads(_gpu.memoryStats())
+    return json.loads(_send(_gpu.memoryStats))
 
 
 def empty_cache():
-    _gpu.emptyCache()
+    _send(_gpu.emptyCache)
 
 
 def reset_peak_memory_stats():
-    _gpu.resetPeakStats()
+    _send(_gpu.resetPeakStats)
 
 
 @functools.lru_cache(maxsize=None)
@@ -183,11 +264,21 @@ def _layout(decl):
     return int(m.group(5)), m.group(4)
 
 
+_STRUCTS = {}    # n -> (n float32s, n int32s): the bits of float uniforms as words
+
+
+def _structs(n):
+    pair = _STRUCTS.get(n)
+    if pair is None:
+        pair = _STRUCTS[n] = (struct.Struct(f"<{n}f"), struct.Struct(f"<{n}i"))
+    return pair
+
+
 def _words(values, kind):
     if kind == "i32":
         return [int(v) for v in values]
-    return list(struct.unpack(f"<{len(values)}i", struct.pack(f"<{len(values)}f",
-                                                              *[float(v) for v in values])))
+    f, i = _structs(len(values))
+    return list(i.unpack(f.pack(*map(float, values))))   # float("NaN"): num()'s strings
 
 
 class Program:
@@ -195,16 +286,25 @@ class Program:
     __slots__ = ("pid", "uniforms", "inputs", "outputs", "nwords")
 
     def pack(self, values):
-        """The uniform words of ``values`` ({name: value}); a missing uniform is an error."""
+        """The uniform words of ``values`` ({name: value}); a missing uniform is an error.
+        Called per dispatch: kept lean."""
         words = []
-        for name, count, kind in self.uniforms:
-            if name not in values:
-                raise RuntimeError(f"webgpu: uniform '{name}' was not given")
-            v = values[name]
-            v = list(v) if isinstance(v, (list, tuple)) else [v]
-            if len(v) != count:
-                raise RuntimeError(f"webgpu: uniform '{name}' takes {count} values, got {len(v)}")
-            words += _words([float(x) if isinstance(x, str) else x for x in v], kind)
+        name = None
+        try:
+            for name, count, kind in self.uniforms:
+                v = values[name]
+                if not isinstance(v, (list, tuple)):
+                    v = (v,)
+                if len(v) != count:
+                    raise RuntimeError(f"webgpu: uniform '{name}' takes {count} values, "
+                                       f"got {len(v)}")
+                if kind == "i32":
+                    words.extend(map(int, v))
+                else:
+                    f, i = _structs(count)
+                    words.extend(i.unpack(f.pack(*map(float, v))))
+        except KeyError:
+            raise RuntimeError(f"webgpu: uniform '{name}' was not given") from None
         return words
 
 
@@ -270,12 +370,11 @@ class Programs:
 
 
 def dispatch(prog, outs, inputs, uniforms, groups):
-    """Record one dispatch of ``prog``: ``outs`` (buffers) written, ``inputs`` ({name:
+    """Queue one dispatch of ``prog``: ``outs`` (buffers) written, ``inputs`` ({name:
     buffer}, each declared input bound; an unused one to the first given) read."""
     first = next(iter(inputs.values()), outs[0])
-    ids = [b.id for b in outs] + [inputs.get(n, first).id for n in prog.inputs]
-    spec = json.dumps([prog.pid, ids, prog.pack(uniforms), list(groups)])
-    try:
-        _gpu.run(spec)
-    except Exception as e:  # noqa: BLE001 - JsException
-        raise failed(e) from None
+    ids = [b.id or 0 for b in outs] + [inputs.get(n, first).id or 0 for n in prog.inputs]
+    words = prog.pack(uniforms)
+    _q.extend((DISPATCH, prog.pid, *groups, len(ids), *ids, len(words), *words))
+    if len(_q) > QUEUE_WORDS:
+        flush()
