@@ -19,6 +19,7 @@ def stats():
     s = webdl.memory_stats(dev)
     return {{**{{k: s[k] for k in keys + ("bytes", "pooledBytes", {unit!r})}},
             "stagingBytes": s.get("stagingBytes", 0)}}
+gc.collect()    # earlier tests' garbage freed now, not into the pool after empty_cache
 webdl.empty_cache(dev)
 webdl.reset_peak_memory_stats(dev)
 s0 = stats()
@@ -29,6 +30,7 @@ fns = [webdl.memory_allocated(dev), webdl.max_memory_allocated(dev),
 total = float(x.max().item())
 del x
 s2 = stats()
+gc.collect()
 webdl.empty_cache(dev)
 s3 = stats()
 webdl.reset_peak_memory_stats(dev)
