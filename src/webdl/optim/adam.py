@@ -36,16 +36,23 @@ def _grad_and_param(group, p, d, lr, wd, decoupled):
 
 # On WebGL's float16 path the second moment (1 - beta2) * grad**2 underflows float16 (below
 # 6e-8) for gradients under about 8e-3; with a smaller eps the step m / (sqrt(v) + eps)
-# then blows up (tests/test_half_browser.py: the CNN's loss is NaN within 15 steps)
+# then blows up (tests/test_half_browser.py: the CNN's loss was NaN within 15 steps). There
+# the Adam family uses at least this eps (the usual choice for float16 training), and says so.
 HALF_MIN_EPS = 1e-4
 
 
-def _warn_half_eps(opt, p, eps):
-    if eps < HALF_MIN_EPS and p.device.backend.backend_info()["storage"] == "float16":
+def _step_eps(opt, p, eps):
+    """The eps a step of ``p`` uses: ``eps``, or HALF_MIN_EPS on the float16 path where eps is
+    smaller (warned once per optimizer)."""
+    if eps >= HALF_MIN_EPS or p.device.backend.backend_info()["storage"] != "float16":
+        return eps
+    if not getattr(opt, "_half_eps_said", False):
+        opt._half_eps_said = True
         warnings.warn(f"{type(opt).__name__}: this GPU stores float16 (no float32 render "
                       f"targets), where the second moment underflows for small gradients "
-                      f"and a step with eps={eps:g} can blow up; use eps={HALF_MIN_EPS:g} "
-                      "or more", stacklevel=4)
+                      f"and a step with eps={eps:g} blows up; it uses eps={HALF_MIN_EPS:g} "
+                      f"(pass eps >= {HALF_MIN_EPS:g} to say so yourself)", stacklevel=4)
+    return HALF_MIN_EPS
 
 
 def _moment_steps(opt, second, **host):
@@ -55,17 +62,16 @@ def _moment_steps(opt, second, **host):
     loop over this."""
     for g in opt.param_groups:
         b1, b2 = (_scalar(b) for b in g["betas"])
-        scalars = (b1, b2, _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"])
+        scalars = (b1, b2, _scalar(g["lr"]), _scalar(g["weight_decay"]))
         for p, d in opt._grads(g):
             st = opt.state[p]
+            eps = _step_eps(opt, p, g["eps"]) if second == "exp_avg_sq" else g["eps"]
             if not st:
-                if second == "exp_avg_sq":
-                    _warn_half_eps(opt, p, g["eps"])
                 st["step"] = _host_scalar(0)
                 for k, v in host.items():
                     st[k] = _host_scalar(v)
                 st["exp_avg"], st[second] = _zeros(p), _zeros(p)
-            yield g, scalars, p, d, st
+            yield g, scalars + (eps,), p, d, st
 
 class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
