@@ -176,7 +176,7 @@ MODEL_TARGET = 1.0
 # everything `bench` runs by default, also on a GPU host (tools/gpukit runs this list)
 ALL_CASES = BENCH_CASES + MODEL_CASES
 
-# Group "webgpu": webdl's WebGPU backend (in progress) against its WebGL backend on the same
+# Group "webgpu": webdl's WebGPU backend against its WebGL backend on the same
 # case in the same page (`--only webgpu`); ratio = webgl / webgpu (> 1: WebGPU faster)
 WEBGPU_CASES = [
     {"id": "webgpu matmul 1024", "group": "webgpu", "device": "webgpu", "vs": "webgl",

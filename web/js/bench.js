@@ -238,7 +238,6 @@
   async function cold(which, model = "esrgan-slim", scale = 2, size = 128) {
     if (which === "tfjs") {
       await setTfBackend();
-      await tf.ready();
       const t0 = performance.now();
       const m = await tf.loadLayersModel(`vendor/models/${model}/x${scale}/model.json`);
       const x = tf.randomUniform([1, size, size, 3], 0, 255);

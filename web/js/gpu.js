@@ -288,10 +288,7 @@ class GPUBridge {
     const u = this.uniI32, w0 = i + 7 + k;
     for (let j = 0, a = at / 4; j < m; j++) u[a + j] = w[w0 + j];
     this.uniUsed = at + bytes;
-    if (!this.encoder) {
-      this.device.pushErrorScope("validation");
-      this.encoder = this.device.createCommandEncoder();
-    }
+    this._encoder();
     const p = this.pipelines[pid];
     const entries = [{ binding: 0, resource: { buffer: this.uniGpu, offset: at, size: bytes } }];
     for (let j = 0; j < k; j++) entries.push({ binding: j + 1, resource: { buffer: this._buf(w[i + 6 + j]) } });
@@ -305,6 +302,15 @@ class GPUBridge {
     if (this.prof) { this.pass.end(); this.pass = null; } // profiling: a pass per dispatch
     this.pending++;
     this.stats.dispatches++;
+  }
+
+  // The pending command encoder, begun (with its validation error scope) if there is none.
+  _encoder() {
+    if (!this.encoder) {
+      this.device.pushErrorScope("validation");
+      this.encoder = this.device.createCommandEncoder();
+    }
+    return this.encoder;
   }
 
   // Submit what is pending (uniforms first); freed buffers go back to the pool after it.
@@ -350,7 +356,7 @@ class GPUBridge {
     const bytes = Math.max(4, n * 4);
     const staging = this._staging(bytes);
     const src = this._buf(id);
-    if (!this.encoder) { this.device.pushErrorScope("validation"); this.encoder = this.device.createCommandEncoder(); }
+    this._encoder();
     const err = this.flush((enc) => enc.copyBufferToBuffer(src, 0, staging, 0, bytes));
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
@@ -396,13 +402,12 @@ class GPUBridge {
     if (!this.device.features.has("timestamp-query")) {
       throw new Error("webgpu: this adapter has no timestamp queries ('timestamp-query'); the profiler needs them");
     }
-    this.flush();
+    this.flush(); // dispatches recorded before are not timed (and their pass is ended)
     this.prof = {
       cap, keys: [], untimed: 0,
       set: this.device.createQuerySet({ type: "timestamp", count: 2 * cap }),
       resolve: this.device.createBuffer({ size: 16 * cap, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
     };
-    if (this.pass) { this.pass.end(); this.pass = null; }
   }
 
   _timed(p) {
@@ -423,18 +428,19 @@ class GPUBridge {
     this.prof = null;
     if (!prof) return "{}";
     const n = prof.keys.length;
-    const staging = this.device.createBuffer({ size: Math.max(16, 16 * n), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    if (!this.encoder) { this.device.pushErrorScope("validation"); this.encoder = this.device.createCommandEncoder(); }
+    const bytes = Math.max(16, 16 * n);
+    const staging = this._staging(bytes);
+    this._encoder();
     this.flush((enc) => {
       if (n) {
         enc.resolveQuerySet(prof.set, 0, 2 * n, prof.resolve, 0);
         enc.copyBufferToBuffer(prof.resolve, 0, staging, 0, 16 * n);
       }
     });
-    await staging.mapAsync(GPUMapMode.READ);
-    const t = new BigInt64Array(staging.getMappedRange().slice(0));
+    await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+    const t = new BigInt64Array(staging.getMappedRange(0, bytes).slice(0));
     staging.unmap();
-    staging.destroy();
+    this._unstage(staging);
     prof.set.destroy();
     prof.resolve.destroy();
     const out = prof.untimed ? { "(not timed)": [prof.untimed, 0] } : {};

@@ -84,7 +84,7 @@ def _load_webgl():
 
 
 def _load_webgpu():
-    """The WebGPU backend (in progress), made on first use: it needs the browser runtime and
+    """The WebGPU backend, made on first use: it needs the browser runtime and
     a WebGPU adapter (the worker registers web/js/gpu.js only when the page has one)."""
     try:
         return WebGPUBackend()

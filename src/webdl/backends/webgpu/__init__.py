@@ -1,4 +1,4 @@
-"""The WebGPU backend (in progress): tensors live in f32 storage buffers and primitives run
+"""The WebGPU backend: tensors live in f32 storage buffers and primitives run
 as WGSL compute kernels (shaders/wgsl/*.wgsl).
 
 It runs inside Pyodide, in the Web Worker, next to the WebGL backend: the worker registers
@@ -11,9 +11,10 @@ Layout: element i of a tensor (row-major) is element i of its buffer; int64 and 
 stored as floats (int64 exact up to 2**24: an upload or constant past it raises; WebGL
 keeps int64 in int textures, exact over int32). Both backends share the lazy
 elementwise IR (webgl/ir.py) and the Python side of the movement, reduction and im2col
-kernels (kernels.py); matmul (matmul.py) and conv2d (conv.py: a fused op, direct or im2col;
-its backward is convolutions again, or its composite) are WebGPU's own. What compiles when: a pipeline per (WGSL file, consts,
-generated code, output count); shapes, strides and parameters are uniforms.
+kernels (kernels.py); matmul (matmul.py) and conv2d (conv.py: a fused op, the tiled product
+on hardware adapters, else direct or im2col; its backward is convolutions again, or its
+composite) are WebGPU's own. What compiles when: a pipeline per (WGSL file, consts, generated
+code, output count); shapes, strides and parameters are uniforms.
 """
 from ..base import Backend
 from ...ops import primitives
