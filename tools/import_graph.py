@@ -13,7 +13,7 @@ LAYERS = [
     ("tensor",),
     ("functions",),
     ("nn", "optim", "utils", "serialization", "tfjs", "display", "cuda", "amp",
-     "accelerator", "suggest"),
+     "accelerator", "suggest", "compile"),
     ("apps", "__init__", "__main__"),
 ]
 

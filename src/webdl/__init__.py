@@ -21,6 +21,7 @@ from .backends.flags import (set_float32_matmul_precision,  # noqa: F401
                              get_float32_matmul_precision)
 from .display import show, plot  # noqa: F401
 from .suggest import suggest_device  # noqa: F401
+from .compile import compile  # noqa: F401,A004 - torch.compile
 
 globals().update(_FUNCTIONS)    # webdl.sum, webdl.cat, ...: the functions' one table
 

@@ -46,6 +46,13 @@
         dispose: () => { x.dispose(); m.dispose(); },
       };
     },
+    async transfer({ n = 1 << 20, up = 0 }) {
+      const x = rnd([n]), a = new Float32Array(n).fill(1);
+      return {
+        run: async () => { if (up) await readback(tf.tidy(() => tf.tensor(a).sum())); else await x.data(); },
+        dispose: () => x.dispose(),
+      };
+    },
     async train({ batch = 32, size = 16 }) {
       const model = tf.sequential({ layers: [
         tf.layers.conv2d({ inputShape: [size, size, 1], filters: 8, kernelSize: 3, padding: "same" }),

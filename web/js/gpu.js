@@ -22,11 +22,20 @@ class GPUBridge {
     this.pooledBytes = 0;
     this.bufs = new Map(); // id -> {buf, size}
     this.pool = new Map(); // size class -> [GPUBuffer, ...]
-    this.deferred = []; // freed while the pending encoder may still use them
+    // size class -> [{buf, size}]: freed while the pending encoder may still use them. An
+    // allocation takes from here first: commands of one encoder run in order (WebGPU orders
+    // a dispatch that writes a buffer after one that reads it), so reusing a buffer within
+    // the encoder is safe; only a host write (upload: queue.writeBuffer, which runs before
+    // the encoder's submit) into such a buffer must submit the encoder first. Without this,
+    // each flush needed a new buffer per allocation, and new buffers cost clears on the GPU.
+    this.deferred = new Map();
+    this.deferredBytes = 0;
     this.stagingPool = new Map(); // size class -> [mappable GPUBuffer, ...] (readbacks)
     this.stagingBytes = 0;
     this.peak = { bytes: 0, buffers: 0, reserved: 0 }; // highs since start or resetPeakStats
     this.pipelines = []; // id -> {pipe, layout}
+    this.recordings = new Map(); // webdl.compile's templates: id -> {w: Int32Array, at: [word positions of ids]}
+    this.nextRecording = 1;
     this.generation = 0;
     this.lost = null; // the loss message, until the call that finds it reports it
     this.restarting = null; // a new device starting after a loss
@@ -105,12 +114,14 @@ class GPUBridge {
     this.device = null;
     this.bufs = new Map();
     this.pool = new Map();
-    this.deferred = [];
+    this.deferred = new Map();
+    this.deferredBytes = 0;
     this.stagingPool = new Map();
     this.stagingBytes = 0;
     this.liveBytes = 0;
     this.pooledBytes = 0;
     this.pipelines = [];
+    this.recordings = new Map();
     this.encoder = null;
     this.pass = null;
     this.pending = 0;
@@ -144,9 +155,50 @@ class GPUBridge {
   // count stays right), but the dispatches after it are skipped; the first error is thrown.
   exec(q) {
     if (!q) return;
+    this._run(JSON.parse(q));
+  }
+
+  // webdl.compile: keep a template of commands (exec's format) whose negative buffer ids are
+  // codes: -(1<<24 + j) input j of a replay, -(k+1) the k-th buffer the call allocates
+  record(tpl) {
+    const w = Int32Array.from(JSON.parse(tpl)), at = [];
+    for (let i = 0; i < w.length;) {
+      const op = w[i];
+      if (op === 3) {
+        const k = w[i + 5];
+        for (let j = 0; j < k; j++) if (w[i + 6 + j] < 0) at.push(i + 6 + j);
+        i += 7 + k + w[i + 6 + k];
+      } else {
+        if (w[i + 1] < 0) at.push(i + 1);
+        i += op === 1 ? 3 : 2;
+      }
+    }
+    const id = this.nextRecording++;
+    this.recordings.set(id, { w, at });
+    return id;
+  }
+
+  forget(id) {
+    this.recordings.delete(id);
+  }
+
+  // Run the queue, then template `id` with the k-th new buffer as id base+k and the inputs
+  // as the ids of the JSON array `ins`
+  replay(q, id, base, ins) {
+    this.exec(q);
+    const r = this.recordings.get(id);
+    if (!r) throw new Error(`webgpu: recording ${id} is gone`);
+    const w = r.w.slice(), inputs = JSON.parse(ins);
+    for (const p of r.at) {
+      const v = w[p];
+      w[p] = v > -(1 << 24) ? base - v - 1 : inputs[-v - (1 << 24)];
+    }
+    this._run(w);
+  }
+
+  _run(w) {
     this._check();
     const t0 = performance.now();
-    const w = JSON.parse(q);
     let err = null;
     for (let i = 0; i < w.length;) {
       const op = w[i];
@@ -182,10 +234,12 @@ class GPUBridge {
     if (size > this.device.limits.maxStorageBufferBindingSize) {
       throw new Error(`webgpu: a tensor of ${n} elements exceeds the largest storage binding (${this.device.limits.maxStorageBufferBindingSize} bytes)`);
     }
-    let buf = (this.pool.get(size) || []).pop();
-    if (buf) this.pooledBytes -= size;
-    else buf = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    this.bufs.set(id, { buf, size });
+    let buf = null, dirty = false;
+    const d = this.deferred.get(size);
+    if (d && d.length) { buf = d.pop().buf; this.deferredBytes -= size; dirty = true; }
+    else { buf = (this.pool.get(size) || []).pop(); if (buf) this.pooledBytes -= size; }
+    if (!buf) buf = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    this.bufs.set(id, { buf, size, dirty }); // dirty: the pending encoder may use it
     this.liveBytes += size;
     this.notePeak();
   }
@@ -195,21 +249,37 @@ class GPUBridge {
     if (!b) return;
     this.bufs.delete(id);
     this.liveBytes -= b.size;
-    if (this.encoder) this.deferred.push(b); // a queued dispatch may still read it
-    else this._release(b);
+    if (this.encoder) { // a queued dispatch may still read it
+      if (!this.deferred.has(b.size)) this.deferred.set(b.size, []);
+      this.deferred.get(b.size).push(b);
+      this.deferredBytes += b.size;
+    } else this._release(b);
   }
 
+  // Back to the pool; past its cap, the buffers of the sizes released longest ago go first
+  // (the pool's Map is kept in order of last release), so the sizes in use now stay pooled
+  // when earlier work (another model, another tile size) filled the pool.
   _release(b) {
-    if (this.pooledBytes + b.size > GPU_POOL_CAP_BYTES) { b.buf.destroy(); return; }
-    if (!this.pool.has(b.size)) this.pool.set(b.size, []);
-    this.pool.get(b.size).push(b.buf);
+    if (b.size > GPU_POOL_CAP_BYTES) { b.buf.destroy(); return; }
+    const list = this.pool.get(b.size) || [];
+    this.pool.delete(b.size);
+    this.pool.set(b.size, list);
+    list.push(b.buf);
     this.pooledBytes += b.size;
+    for (const [size, old] of this.pool) {
+      if (this.pooledBytes <= GPU_POOL_CAP_BYTES) break;
+      while (old.length && this.pooledBytes > GPU_POOL_CAP_BYTES) {
+        old.pop().destroy();
+        this.pooledBytes -= size;
+      }
+      if (!old.length) this.pool.delete(size);
+    }
   }
 
   // buffers held but not live: the pool, those freed while the pending encoder may use them,
   // and the readbacks' staging buffers kept for reuse
   cachedBytes() {
-    return this.pooledBytes + this.deferred.reduce((s, b) => s + b.size, 0) + this.stagingBytes;
+    return this.pooledBytes + this.deferredBytes + this.stagingBytes;
   }
 
   // the memory statistics' highs: live bytes, live buffers, reserved bytes (live + cached)
@@ -253,6 +323,11 @@ class GPUBridge {
     this.exec(q);
     let view = null;
     if (data && typeof data.getBuffer === "function") { view = data.getBuffer("f32"); data = view.data; }
+    const b = this.bufs.get(id);
+    if (b && b.dirty) { // reused within the pending encoder: its commands run first
+      if (this.encoder) this.flush();
+      b.dirty = false;
+    }
     try {
       this.device.queue.writeBuffer(this._buf(id), 0, data.buffer, data.byteOffset, data.byteLength);
     } finally {
@@ -324,8 +399,9 @@ class GPUBridge {
     this.pending = 0;
     this.uniUsed = 0;
     this.stats.submits++;
-    for (const b of this.deferred) this._release(b);
-    this.deferred = [];
+    for (const list of this.deferred.values()) for (const b of list) this._release(b);
+    this.deferred = new Map();
+    this.deferredBytes = 0;
     this.errors = this.device.popErrorScope();
     return this.errors;
   }

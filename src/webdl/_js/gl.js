@@ -41,7 +41,8 @@ class GLBridge {
     this.liveBytes = 0;
     this.liveCap = options.liveCap || LIVE_CAP_BYTES;
     this.textures = new Map(); // id -> {tex, w, h}
-    this.pool = new Map(); // "w x h" -> [tex, ...]
+    this.pool = new Map(); // "w x h" -> [tex, ...], in order of last free
+    this.keyBytes = new Map(); // "w x h" -> bytes of one of its textures
     this.pooledBytes = 0;
     this.peak = { bytes: 0, textures: 0, reserved: 0 }; // highs since start or resetPeakStats
     this.nextId = 1;
@@ -176,6 +177,7 @@ class GLBridge {
     this.liveBytes = 0;
     this.programs = [];
     this.programIds = new Map();
+    this.recordings = new Map();
     this.vs = null;
     this.generation++;
     this.init();
@@ -291,13 +293,28 @@ class GLBridge {
     const bytes = t.bytes;
     this.liveBytes -= bytes;
     if (this.lost) return;
-    if (this.pooledBytes + bytes > POOL_CAP_BYTES) {
+    if (bytes > POOL_CAP_BYTES) {
       this.gl.deleteTexture(t.tex);
       return;
     }
-    if (!this.pool.has(t.key)) this.pool.set(t.key, []);
-    this.pool.get(t.key).push(t.tex);
+    // past the pool's cap, the textures of the shapes freed longest ago go first (the Map
+    // is kept in order of last free), so the shapes in use now stay pooled when earlier
+    // work (another model, another tile size) filled the pool
+    const list = this.pool.get(t.key) || [];
+    this.pool.delete(t.key);
+    this.pool.set(t.key, list);
+    list.push(t.tex);
     this.pooledBytes += bytes;
+    this.keyBytes.set(t.key, bytes);
+    for (const [key, old] of this.pool) {
+      if (this.pooledBytes <= POOL_CAP_BYTES) break;
+      const b = this.keyBytes.get(key);
+      while (old.length && this.pooledBytes > POOL_CAP_BYTES) {
+        this.gl.deleteTexture(old.pop());
+        this.pooledBytes -= b;
+      }
+      if (!old.length) this.pool.delete(key);
+    }
   }
 
   // the memory statistics' highs: live bytes, live textures, and reserved bytes (live + pooled)
@@ -597,6 +614,48 @@ class GLBridge {
     if (err) throw err;
     if (numel < 0) return -1;
     return w > 0 ? this.allocTexture(w, h, 4) : this.alloc(numel, upload, !!isInt);
+  }
+
+  // --- webdl.compile: a call's commands kept as a template (exec's draws and frees, with
+  // ["a", numel, w, h, upload, isInt] for the textures it allocated), texture ids as codes:
+  // -(1<<24 + j) input j of a replay, -(k+1) the k-th texture the call allocated ---
+  record(tpl) {
+    if (!this.recordings) { this.recordings = new Map(); this.nextRecording = 1; }
+    const id = this.nextRecording++;
+    this.recordings.set(id, JSON.parse(tpl));
+    return id;
+  }
+
+  forget(id) {
+    if (this.recordings) this.recordings.delete(id);
+  }
+
+  // Run the queued commands, then template `id` on the input ids `ins` (JSON); returns the
+  // JSON ids of the new textures listed in `outs` (their indices). On an error the textures
+  // this replay made are freed before it is thrown.
+  replay(cmds, id, ins, outs) {
+    this.exec(cmds, -1, 0, 0);
+    const tpl = this.recordings && this.recordings.get(id);
+    if (!tpl) throw new Error(`webgl: recording ${id} is gone`);
+    const inputs = JSON.parse(ins), made = [];
+    const map = (v) => (v >= 0 ? v : v > -(1 << 24) ? made[-v - 1] : inputs[-v - (1 << 24)]);
+    try {
+      for (const c of tpl) {
+        if (c[0] === "a") {
+          made.push(c[2] > 0 ? this.allocTexture(c[2], c[3], 4) : this.alloc(c[1], c[4], !!c[5]));
+        } else if (c[0] === "f") {
+          this.free(map(c[1]));
+        } else {
+          const src = c[3], inputsOf = {};
+          for (const k in src) inputsOf[k] = map(src[k]);
+          this.draw([c[1], map(c[2]), inputsOf, c[4], c[5].map(map)]);
+        }
+      }
+    } catch (e) {
+      for (const t of made) this.free(t);
+      throw e;
+    }
+    return JSON.stringify(JSON.parse(outs).map((k) => made[k]));
   }
 
   // one draw: [programId, outId, {sampler: texId}, {uniform: value}, extraOutIds]

@@ -60,10 +60,28 @@ def _elementwise(n=1 << 20):
 
 
 @case("esrgan")
-def _esrgan(model="esrgan-slim", scale=2, size=128):
+def _esrgan(model="esrgan-slim", scale=2, size=128, compiled=1, readback=1):
+    """The app's model on a size x size patch; ``compiled=0``: its plain Python, not replayed
+    (webdl.compile); ``readback=0``: the result not read back (a sync instead); 2: read back,
+    not made pixels; 3: a sync, then read back."""
     up = superres.load(model, scale)
+    if not compiled:
+        up._run_model = up._run_model.__wrapped__
     img = (_rng().random((size, size, 3)) * 255).astype(np.uint8)
-    return _Work(lambda: up._forward(img), up._pixels)
+    be = webdl.zeros(1).device.backend
+    sync = {0: lambda y: be.sync(), 1: up._pixels, 2: lambda y: y.numpy(),
+            3: lambda y: (be.sync(), y.numpy())}[readback]
+    return _Work(lambda: up._forward(img), sync)
+
+
+@case("transfer")
+def _transfer(n=1 << 20, up=0):
+    """Moving ``n`` floats: read back from the GPU (``up=0``), or uploaded and summed."""
+    x = webdl.tensor(_rng().standard_normal(n).astype(np.float32))
+    a = np.ones(n, np.float32)
+    if up:
+        return lambda: webdl.tensor(a).sum().item()
+    return lambda: x.numpy()
 
 
 @case("train")

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from webdl import no_grad, tensor
+from webdl import compile, no_grad, tensor  # noqa: A004 - webdl.compile
 from webdl.tfjs import load_layers_model
 
 # name -> (the model's value range, its scales)
@@ -100,6 +100,13 @@ class Upscaler:
             self.model.to(device)
         self.device = device
         self.radius = self.model.receptive_radius()
+        model, k = self.model, 255.0 / self.value_range
+
+        def run(x):     # an HxWx3 patch (0..value_range) -> the upscaled one, 0..255
+            y = model(x.permute(2, 0, 1).unsqueeze(0))
+            return (y[0].permute(1, 2, 0) * k).clamp(0.0, 255.0)
+        # recorded on the GPU for a tile size's second patch, replayed for the next ones
+        self._run_model = compile(run)
 
     def tiles(self, h, w, tile):
         step = tile
@@ -140,8 +147,7 @@ class Upscaler:
         x = tensor(np.ascontiguousarray(patch, dtype=np.float32) * (self.value_range / 255.0),
                    device=self.device)
         with no_grad():
-            y = self.model(x.permute(2, 0, 1).unsqueeze(0))
-            return (y[0].permute(1, 2, 0) * (255.0 / self.value_range)).clamp(0.0, 255.0)
+            return self._run_model(x)
 
     @staticmethod
     def _pixels(y):

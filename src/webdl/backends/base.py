@@ -24,6 +24,9 @@ What a backend must provide:
 class Backend:
     name = "?"
     fused = frozenset()
+    # a backend that records a call's GPU work and replays it (``webdl.compile``) sets this
+    # and has record_begin / record_cancel / record_end / replay (see the WebGPU backend)
+    records = False
 
     def from_numpy(self, array, dtype):
         raise NotImplementedError

@@ -171,6 +171,24 @@ class DeviceMemory:
     def reset_peak_memory_stats(self):
         self.transfer.reset_peak_memory_stats()
 
+    # --- webdl.compile: a call's GPU commands recorded once, then replayed (the bridges'
+    # record_begin / record_end / replay) ------------------------------------------------------
+    records = True
+
+    def record_begin(self):
+        self.transfer.record_begin()
+
+    def record_cancel(self):
+        self.transfer.record_cancel()
+
+    def record_end(self, inputs, kept, outputs):
+        """The call's Recording, or why it has none (a string); all buffers realized."""
+        return self.transfer.record_end(inputs, {b.id for b in kept if b.id}, outputs)
+
+    def replay(self, record, inputs):
+        """The output buffers of ``record`` run on ``inputs``, or None (run the call)."""
+        return self.transfer.replay(record, inputs)
+
 
 class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     name = "webgl"

@@ -145,7 +145,21 @@ def _exec(numel=-1, w=0, h=0, upload=False, is_int=False):
     """Send the queued commands, then allocate (``numel`` >= 0): the new texture's id."""
     global _pending
     cmds, _pending = _pending, []
-    return _call(_gl.exec, json.dumps(cmds) if cmds else "", numel, w, h, upload, is_int)
+    tid = _call(_gl.exec, json.dumps(cmds) if cmds else "", numel, w, h, upload, is_int)
+    rec = _rec[0]
+    if rec is not None:
+        rec.cmds.extend(cmds)
+        if numel >= 0:
+            rec.cmds.append(("a", tid, numel, w, h, upload, is_int))
+    return tid
+
+
+def _host(what):
+    """A call that moves data between the host and the GPU: a recording can't replay it."""
+    rec = _rec[0]
+    if rec is not None and rec.why is None:
+        rec.why = "it moves data between the host and the GPU (an upload, a readback, " \
+                  f"random numbers made on the host: {what})"
 
 
 def flush():
@@ -174,6 +188,14 @@ class GLBuffer:
         # a split tensor (a texture array, see gl.js): its rows per layer, else 0
         self.split = _split[1] if packed is None and numel > _split[0] else 0
 
+    @classmethod
+    def adopt(cls, tid, numel, is_int):
+        """The tensor texture ``tid`` that a replayed recording allocated (gl.js made it)."""
+        buf = object.__new__(cls)
+        buf.id, buf.numel, buf.gen, buf.host, buf.is_int = tid, numel, _gen[0], None, is_int
+        buf.split = _split[1] if numel > _split[0] else 0
+        return buf
+
     def free(self):
         if self.id is not None:
             if self.gen == _gen[0]:
@@ -198,6 +220,7 @@ def check(buf):
 
 def upload(buf, array):
     flush()
+    _host("upload")
     _call(_gl.upload, buf.id, array)
 
 
@@ -205,6 +228,7 @@ def download(buf, n, data):
     """The first ``n`` values of ``buf`` into the array ``data`` (float32, int32 for an int
     texture; whole texture rows long)."""
     flush()
+    _host("readback")
     if not _call(_gl.downloadInto, buf.id, n, data):   # straight into numpy's memory
         _call(_gl.download, buf.id, n).assign_to(data[:n])
 
@@ -292,3 +316,109 @@ def draw(pid, out, inputs, uniforms, extra=()):
                      [b.id for b in extra]))
     if len(_pending) > QUEUE_MAX or _profiling[0]:   # profiling times each draw alone
         _exec()
+
+
+# Recordings (webdl.compile; the WebGPU bridge has the same): between ``record_begin`` and
+# ``record_end`` every command sent to gl.js (draws, frees, and the allocations made meanwhile)
+# is also kept; a call whose commands depend only on its inputs and on textures that stay (a
+# model's parameters) becomes a template in gl.js that ``replay`` runs again on new inputs,
+# with new textures for those the call allocates: one crossing for the whole call.
+_rec = [None]
+_INPUT_CODE = 1 << 24   # template id -(_INPUT_CODE + j): input j; -(k + 1): the k-th new texture
+
+
+class _Trace:
+    __slots__ = ("cmds", "why")
+
+    def __init__(self):
+        self.cmds, self.why = [], None
+
+
+class Recording:
+    """A replayable call: gl.js's template ``tid``, its outputs ((new-texture index, numel,
+    is_int)), the context generation it was made on."""
+    __slots__ = ("tid", "outputs", "gen", "draws")
+
+    def __del__(self):
+        try:
+            if _gl is not None and self.gen == _gen[0]:
+                _gl.forget(self.tid)
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+def record_begin():
+    flush()
+    _rec[0] = _Trace()
+
+
+def record_cancel():
+    flush()
+    _rec[0] = None
+
+
+def record_end(inputs, kept, outputs):
+    """The Recording of the commands since ``record_begin`` (already run), or a string saying
+    why it can't be replayed (as the WebGPU bridge's)."""
+    flush()
+    tr, _rec[0] = _rec[0], None
+    if tr.why is not None:
+        return tr.why
+    slot = {b.id: j for j, b in enumerate(inputs)}
+    new, alive, tpl, draws = {}, set(), [], 0
+
+    def code(tid):
+        if tid in new:
+            return -(new[tid] + 1)
+        if tid in slot:
+            return -(_INPUT_CODE + slot[tid])
+        if tid in kept:
+            return tid
+        raise LookupError(tid)
+
+    try:
+        for c in tr.cmds:
+            if c[0] == "a":
+                new[c[1]] = len(new)
+                alive.add(c[1])
+                tpl.append(["a", *c[2:]])
+            elif c[0] == "f":
+                if c[1] in new:
+                    alive.discard(c[1])
+                    tpl.append(["f", code(c[1])])
+                elif c[1] in slot or c[1] in kept:
+                    return "it frees or replaces an input or a parameter (an in-place write)"
+            else:
+                _, pid, out, ins, uniforms, extra = c
+                tpl.append(["r", pid, code(out), {k: code(v) for k, v in ins.items()},
+                            uniforms, [code(e) for e in extra]])
+                draws += 1
+    except LookupError:
+        return "it reads a tensor that is neither an argument nor a parameter or buffer of " \
+               "the module (a global tensor, or one made before the call)"
+    outs = []
+    for b in outputs:
+        if b.id not in new or b.id not in alive:
+            return "it returns a tensor it did not compute (an input, a parameter, an empty one)"
+        outs.append((new[b.id], b.numel, b.is_int))
+    if alive != {b.id for b in outputs}:
+        return "it keeps GPU memory past the call (a cache or a global made inside it)"
+    rec = Recording()
+    rec.tid = _call(_gl.record, json.dumps(tpl))
+    rec.outputs, rec.gen, rec.draws = outs, _gen[0], draws
+    return rec
+
+
+def replay(rec, inputs):
+    """Run ``rec`` on the textures ``inputs``: its output textures, or None when its context
+    is gone (run the call itself)."""
+    if rec.gen != _gen[0]:
+        return None
+    for b in inputs:
+        check(b)
+    global _pending
+    cmds, _pending = _pending, []
+    ids = json.loads(_call(_gl.replay, json.dumps(cmds) if cmds else "", rec.tid,
+                           json.dumps([b.id for b in inputs]),
+                           json.dumps([k for k, _, _ in rec.outputs])))
+    return [GLBuffer.adopt(t, n, i) for t, (_, n, i) in zip(ids, rec.outputs)]

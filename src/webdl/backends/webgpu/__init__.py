@@ -123,3 +123,4 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
     def sync(self):
         """Wait until the GPU has run everything recorded (for timing)."""
         bridge.sync()
+

@@ -117,11 +117,19 @@ def _new_generation():
         _live[0] = 0
 
 
-def _send(fn, *args):
+def _send(fn, *args, only_queue=False):
     """``fn(queue, *args)`` of gpu.js, the queue taken first (frees the garbage collector
-    queues meanwhile wait for the next call); a JS exception as a RuntimeError."""
+    queues meanwhile wait for the next call); a JS exception as a RuntimeError. While a
+    recording is made (``record_begin``) the queue is kept for it too, and any call but
+    running the queue (``only_queue``: flush) makes the recording unusable."""
     global _q
     q, _q = _q, []
+    rec = _rec[0]
+    if rec is not None:
+        rec.words.extend(q)
+        if not only_queue and rec.why is None:
+            rec.why = "it moves data between the host and the GPU (an upload, a readback, " \
+                      f"random numbers made on the host, a sync: {getattr(fn, 'name', fn)})"
     try:
         return fn(json.dumps(q) if q else "", *args)
     except Exception as e:  # noqa: BLE001 - JsException: budget, size, device lost
@@ -131,7 +139,7 @@ def _send(fn, *args):
 def flush():
     """Run everything queued now (a loop: frees may be queued while the queue is sent)."""
     while _q:
-        _send(_gpu.exec)
+        _send(_gpu.exec, only_queue=True)
 
 
 def size_class(nbytes):
@@ -176,6 +184,15 @@ class GPUBuffer:
             self.size = size
             _live[0] += size
             _q.extend((ALLOC, self.id, numel))
+
+    @classmethod
+    def adopt(cls, bid, numel):
+        """The buffer ``bid`` that a replayed recording allocated (gpu.js made it)."""
+        buf = cls(0)
+        buf.id, buf.numel = bid, numel
+        buf.size = size_class(max(4, numel * 4))
+        _live[0] += buf.size
+        return buf
 
     def free(self):
         if self.id is not None:
@@ -378,3 +395,129 @@ def dispatch(prog, outs, inputs, uniforms, groups):
     _q.extend((DISPATCH, prog.pid, *groups, len(ids), *ids, len(words), *words))
     if len(_q) > QUEUE_WORDS:
         flush()
+
+
+# Recordings (webdl.compile): between ``record_begin`` and ``record_end`` every queued
+# command is also kept. When the commands depend only on the call's inputs and on buffers
+# that stay (a model's parameters), they become a template in gpu.js whose buffer ids are
+# codes -- an input slot, or the k-th buffer allocated during the call -- and ``replay``
+# runs them again on new inputs, with new ids for the buffers the call allocates: one
+# crossing for the whole call, no Python per op.
+_rec = [None]
+_INPUT_CODE = 1 << 24    # template id -(_INPUT_CODE + j): input j; -(k + 1): the k-th new buffer
+
+
+class _Trace:
+    __slots__ = ("words", "first", "why")
+
+    def __init__(self):
+        self.words, self.first, self.why = [], _next[0], None
+
+
+class Recording:
+    """A replayable call: gpu.js's template ``tid``, ``count`` new buffer ids per replay, the
+    most bytes its buffers hold at once (``peak``), its outputs (new-buffer index, floats),
+    the device generation it was made on."""
+    __slots__ = ("tid", "count", "peak", "outputs", "inputs", "gen", "dispatches")
+
+    def __del__(self):
+        try:
+            if _gpu is not None and self.gen == _gen[0]:
+                _gpu.forget(self.tid)
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+def record_begin():
+    flush()
+    _rec[0] = _Trace()
+
+
+def record_cancel():
+    flush()
+    _rec[0] = None
+
+
+def record_end(inputs, kept, outputs):
+    """The Recording of what was queued since ``record_begin`` (already run), or a string
+    saying why it can't be replayed. ``inputs``: the call's input buffers (slot order);
+    ``kept``: ids of buffers it may read that outlive it (parameters); ``outputs``: the
+    buffers of its results."""
+    flush()
+    tr, _rec[0] = _rec[0], None
+    if tr.why is not None:
+        return tr.why
+    first, w = tr.first, tr.words
+    slot = {b.id: j for j, b in enumerate(inputs) if b.id}
+    tpl, alive, live, peak, dispatches = [], {}, 0, 0, 0
+
+    def code(bid):
+        if bid >= first:
+            return -(bid - first + 1)
+        if bid in slot:
+            return -(_INPUT_CODE + slot[bid])
+        if bid == 0 or bid in kept:
+            return bid
+        raise LookupError(bid)
+
+    i = 0
+    try:
+        while i < len(w):
+            op = w[i]
+            if op == ALLOC:
+                bid, n = w[i + 1], w[i + 2]
+                alive[bid] = n
+                live += size_class(max(4, n * 4))
+                peak = max(peak, live)
+                tpl.extend((ALLOC, code(bid), n))
+                i += 3
+            elif op == FREE:
+                bid = w[i + 1]
+                if bid >= first:
+                    live -= size_class(max(4, alive.pop(bid) * 4))
+                    tpl.extend((FREE, code(bid)))
+                elif bid in slot or bid in kept:
+                    return "it frees or replaces an input or a parameter (an in-place write)"
+                i += 2     # another buffer freed meanwhile by the garbage collector: not the call's
+            else:
+                k = w[i + 5]
+                m = w[i + 6 + k]
+                tpl.extend(w[i:i + 6])
+                tpl.extend(code(b) for b in w[i + 6:i + 6 + k])
+                tpl.extend(w[i + 6 + k:i + 7 + k + m])
+                dispatches += 1
+                i += 7 + k + m
+    except LookupError:
+        return "it reads a tensor that is neither an argument nor a parameter or buffer of " \
+               "the module (a global tensor, or one made before the call)"
+    outs = []
+    for b in outputs:
+        if not b.id or b.id < first or b.id not in alive:
+            return "it returns a tensor it did not compute (an input, a parameter, an empty one)"
+        outs.append((b.id - first, b.numel))
+    if set(alive) != {b.id for b in outputs}:
+        return "it keeps GPU memory past the call (a cache or a global made inside it)"
+    rec = Recording()
+    rec.tid = _gpu.record(json.dumps(tpl))
+    rec.count, rec.peak, rec.outputs = _next[0] - first, peak, outs
+    rec.inputs, rec.gen, rec.dispatches = len(inputs), _gen[0], dispatches
+    return rec
+
+
+def replay(rec, inputs):
+    """Run ``rec`` on the buffers ``inputs``: its output buffers, or None when it can't run
+    now (a device replaced since, or not enough memory budget left: run the call itself)."""
+    if rec.gen != _gen[0] or _live[0] + rec.peak > _limit()[0]:
+        return None
+    for b in inputs:
+        check(b)
+    base = _next[0]
+    _next[0] += rec.count
+    outs = [GPUBuffer.adopt(base + k, n) for k, n in rec.outputs]
+    try:
+        _send(_gpu.replay, rec.tid, base, json.dumps([b.id for b in inputs]))
+    except Exception:
+        for b in outs:
+            b.free()
+        raise
+    return outs

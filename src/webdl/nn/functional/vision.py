@@ -144,7 +144,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest",  # noqa: A0
         axis = 2 + k
         if mode in ("nearest", "nearest-exact"):
             idx = _nearest_index(n, o, f, mode == "nearest-exact", mode == "nearest" and dim == 2)
-            if not np.array_equal(idx, np.arange(n)):
+            if o % n == 0 and np.array_equal(idx, np.repeat(np.arange(n), o // n)):
+                if o != n:   # each element repeated: a movement, no index tensor to upload
+                    s = list(y.shape)
+                    y = y.unsqueeze(axis + 1).expand(*s[:axis + 1], o // n, *s[axis + 1:]) \
+                        .reshape(*s[:axis], o, *s[axis + 1:])
+            else:
                 y = index_select(y, axis, tensor(idx, device=x.device))
         elif mode == "bicubic":
             y = _along(y, axis, _cubic_matrix(n, o, align_corners, f))

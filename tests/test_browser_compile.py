@@ -1,0 +1,196 @@
+"""webdl.compile in real headless Chromium: a call recorded on the GPU once and replayed
+gives what the Python gives (against the same model run eagerly and on the numpy backend),
+notices what changes (weights, shapes, module flags, plain globals) and refuses to replay
+what it can't (readbacks, random numbers, in-place writes, autograd), saying why."""
+import json
+
+import pytest
+
+MODEL = """
+import json, warnings, numpy as np, webdl
+import webdl.nn as nn, webdl.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8 * 4 * 4, 10)
+        self.scale = 1.0
+
+    def forward(self, x):
+        y = F.relu(self.conv1(x))
+        y = F.max_pool2d(F.leaky_relu(self.bn(self.conv2(y)), 0.2), 2)
+        return self.fc(y.flatten(1)).softmax(-1) * self.scale, y.mean()
+
+def run(dev):
+    webdl.manual_seed(0)
+    net = Net().to(dev).eval()
+    return net
+"""
+
+
+@pytest.mark.parametrize("device", ["webgl", "webgpu"])
+def test_replay_matches_python_and_notices_changes(in_pyodide, device):
+    r = in_pyodide.check(MODEL + f"""
+dev = '{device}'
+net = run(dev)
+ref = run('cpu')
+fast = webdl.compile(net)
+rng = np.random.default_rng(1)
+errs, same = [], []
+be = webdl.device(dev).backend
+with webdl.no_grad():
+    for i in range(6):
+        x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+        got = fast(webdl.tensor(x, device=dev))
+        want = net(webdl.tensor(x, device=dev))
+        cpu = ref(webdl.tensor(x, device='cpu'))
+        same.append(float(max(np.abs(got[0].numpy() - want[0].numpy()).max(),
+                              abs(got[1].item() - want[1].item()))))
+        errs.append(float(np.abs(got[0].numpy() - cpu[0].numpy()).max()))
+    stats1 = dict(fast.stats)
+    # the weights change in place: the next call records again
+    net.conv1.weight.mul_(0.5); ref.conv1.weight.mul_(0.5)
+    net.scale = 2.0; ref.scale = 2.0
+    for i in range(3):
+        x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+        got = fast(webdl.tensor(x, device=dev))[0].numpy()
+        errs.append(float(np.abs(got - ref(webdl.tensor(x, device='cpu'))[0].numpy()).max()))
+    stats2 = dict(fast.stats)
+    # another batch size: its own record
+    for i in range(3):
+        x = rng.standard_normal((5, 3, 8, 8)).astype(np.float32)
+        got = fast(webdl.tensor(x, device=dev))[0].numpy()
+        errs.append(float(np.abs(got - ref(webdl.tensor(x, device='cpu'))[0].numpy()).max()))
+    stats3 = dict(fast.stats)
+    # load_state_dict replaces the tensors' contents
+    sd = {{k: v * 0.9 for k, v in ref.state_dict().items()}}
+    net.load_state_dict(sd); ref.load_state_dict(sd)
+    x = rng.standard_normal((5, 3, 8, 8)).astype(np.float32)
+    for i in range(2):
+        got = fast(webdl.tensor(x, device=dev))[0].numpy()
+        errs.append(float(np.abs(got - ref(webdl.tensor(x, device='cpu'))[0].numpy()).max()))
+    # train mode: batch norm updates its running statistics, so the call is not replayed
+    net.train(); ref.train()
+    for i in range(3):
+        got = fast(webdl.tensor(x, device=dev))[0].numpy()
+        errs.append(float(np.abs(got - ref(webdl.tensor(x, device='cpu'))[0].numpy()).max()))
+    rm = float(np.abs(net.bn.running_mean.numpy() - ref.bn.running_mean.numpy()).max())
+json.dumps([errs, same, stats1, stats2, stats3, dict(fast.stats), fast.reason, rm,
+            list(fast.state_dict())[:2]])
+""")
+    errs, same, s1, s2, s3, s4, reason, rm, keys = r
+    assert max(errs) < 1e-4 and max(same) < 1e-6, (errs, same)
+    assert s1 == {"eager": 1, "recorded": 1, "replayed": 4}, s1
+    assert s2["recorded"] == 2 and s2["replayed"] == 6, s2         # recorded again, replayed
+    assert s3["recorded"] == 3 and s3["replayed"] == 7, s3         # the new shape's own
+    assert s4["replayed"] == 7 + 1, s4     # after load_state_dict: recorded, then replayed
+    assert "in place" in reason, reason     # batch norm's running statistics in train mode
+    assert rm < 1e-5 and keys == ["_orig_mod.conv1.weight", "_orig_mod.conv1.bias"]
+
+
+@pytest.mark.parametrize("device", ["webgl", "webgpu"])
+def test_what_is_not_replayed_runs_as_python_and_says_why(in_pyodide, device):
+    r = in_pyodide.check(f"""
+import json, warnings, numpy as np, webdl
+import webdl.nn as nn
+dev = '{device}'
+out = {{}}
+w = webdl.tensor(np.arange(6, dtype=np.float32).reshape(2, 3), device=dev)
+
+@webdl.compile
+def reads_back(x):
+    return x * 2 if x.sum().item() > 0 else x * 3
+
+@webdl.compile
+def noisy(x):
+    return x + webdl.randn(x.shape, device=x.device)
+
+@webdl.compile
+def global_tensor(x):
+    return x @ w.t()
+
+@webdl.compile
+def writes_input(x):
+    x.add_(1)
+    return x * 1
+
+factor = 2.0
+@webdl.compile
+def plain_global(x):
+    return x * factor
+
+with webdl.no_grad():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vals = []
+        for i in range(4):
+            x = webdl.full((2, 3), float(i - 2), device=dev)
+            vals.append(reads_back(x).numpy().tolist())
+            a = noisy(x).numpy()
+            vals.append(float(np.abs(a - x.numpy()).max()) > 0)
+            vals.append(global_tensor(x).numpy().tolist())
+            y = webdl.zeros(2, 3, device=dev)
+            vals.append(writes_input(y).numpy().tolist() + y.numpy().tolist())
+        for f in (1.0, 3.0, 3.0, 5.0):
+            factor = f
+            vals.append(plain_global(webdl.ones(2, device=dev)).numpy().tolist())
+    out['reasons'] = [f.reason for f in (reads_back, noisy, global_tensor, writes_input)]
+    out['warned'] = sorted(str(c.message).split(':')[1].strip() for c in caught)
+out['vals'] = vals
+out['plain'] = dict(plain_global.stats)
+# autograd: a compiled module trains as itself
+net = webdl.compile(nn.Linear(3, 2).to(dev))
+x = webdl.ones(4, 3, device=dev)
+for i in range(3):
+    net(x).sum().backward()
+out['grad'] = net._orig_mod.weight.grad.numpy().tolist()
+out['train'] = [dict(net.stats), net.reason]
+json.dumps(out)
+""")
+    reasons = r["reasons"]
+    assert "host" in reasons[0] and "host" in reasons[1], reasons       # .item(), randn
+    assert "neither an argument nor a parameter" in reasons[2], reasons
+    assert "in place" in reasons[3], reasons
+    assert len(r["warned"]) == 4, r["warned"]
+    vals = r["vals"]
+    for i in range(4):
+        v = float(i - 2)
+        assert vals[4 * i] == [[v * (2 if v * 6 > 0 else 3)] * 3] * 2
+        assert vals[4 * i + 1] is True
+        assert vals[4 * i + 2] == [[v * 3, v * 12]] * 2
+        assert vals[4 * i + 3] == [[1.0] * 3] * 2 + [[1.0] * 3] * 2
+    assert vals[16:] == [[1.0, 1.0], [3.0, 3.0], [3.0, 3.0], [5.0, 5.0]], vals[16:]
+    assert r["plain"]["replayed"] >= 1, r["plain"]
+    assert r["grad"] == [[12.0] * 3] * 2
+    assert r["train"][0]["replayed"] == 0 and "autograd" in r["train"][1], r["train"]
+
+
+@pytest.mark.parametrize("device", ["webgl", "webgpu"])
+def test_superres_replays_its_tiles_with_the_same_pixels(in_pyodide, device):
+    """The super-resolution app records its model for a tile size and replays it for the
+    next tiles: on WebGPU the upscaled fixture equals the plain Python run's byte for byte,
+    and most tiles are replays."""
+    r = in_pyodide.check(f"""
+import webdl_fetch, numpy as np, json, time
+from PIL import Image
+import webdl.apps.superres as sr
+webdl_fetch.toFile('vendor/models/esrgan-slim/assets/fixture.png', '/tmp/fixture.png')
+img = np.asarray(Image.open('/tmp/fixture.png').convert('RGB'))[:64, :64]
+up = sr.load('esrgan-slim', 2, device='{device}')
+t0 = time.perf_counter()
+fast = up(img, tile=16)
+t1 = time.perf_counter()
+stats = dict(up._run_model.stats)
+up._run_model = up._run_model.__wrapped__       # the same tiles through plain Python
+t2 = time.perf_counter()
+slow = up(img, tile=16)
+t3 = time.perf_counter()
+json.dumps([int(np.abs(fast.astype(int) - slow.astype(int)).max()), list(fast.shape), stats,
+            t1 - t0, t3 - t2])
+""")
+    diff, shape, stats, fast_s, slow_s = r
+    assert shape == [128, 128, 3] and diff == 0, r
+    assert stats["replayed"] >= 8 and stats["recorded"] >= 1, stats
