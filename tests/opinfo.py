@@ -244,12 +244,19 @@ def _cases():
         "sign": (lambda m, F, x: m.sign(x), "float"),
         "silu": (lambda m, F, x: F.silu(x), "float"),
         "elu": (lambda m, F, x: F.elu(x), "float"),
+        "round": (lambda m, F, x: m.round(x * 3.0), "float"),
+        "round_ties": (lambda m, F, x: m.round((x * 4.0).floor() + 0.5), "float"),  # to even
+        "round_decimals": (lambda m, F, x: x.round(decimals=1), "float"),
+        "ceil": (lambda m, F, x: m.ceil(x * 3.0), "float"),
+        "trunc": (lambda m, F, x: m.trunc(x * 3.0), "float"),
+        "frac": (lambda m, F, x: m.frac(x * 3.0), "float"),
     }
+    steps = ("sign", "round", "round_ties", "round_decimals", "ceil", "trunc", "frac")
     for name, (fn, kind) in unary.items():
         for tag, spec in (("2d", In((3, 5), kind)), ("0d", In((), kind)),
                           ("size1", In((1, 4, 1), kind)), ("empty", In((0, 3), kind)),
                           ("noncontig", In((4, 6), kind, noncontig=True))):
-            add(f"{name}[{tag}]", fn, spec, gradcheck=name not in ("sign",))
+            add(f"{name}[{tag}]", fn, spec, gradcheck=name not in steps)
 
     binary = {
         "add": lambda m, F, a, b: a + b,

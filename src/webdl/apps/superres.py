@@ -102,9 +102,9 @@ class Upscaler:
         self.radius = self.model.receptive_radius()
         model, k = self.model, 255.0 / self.value_range
 
-        def run(x):     # an HxWx3 patch (0..value_range) -> the upscaled one, 0..255
+        def run(x):     # an HxWx3 patch (0..value_range) -> the upscaled one, 0..255 rounded
             y = model(x.permute(2, 0, 1).unsqueeze(0))
-            return (y[0].permute(1, 2, 0) * k).clamp(0.0, 255.0)
+            return (y[0].permute(1, 2, 0) * k).clamp(0.0, 255.0).round()
         # recorded on the GPU for a tile size's second patch, replayed for the next ones
         self._run_model = compile(run)
 
@@ -143,7 +143,8 @@ class Upscaler:
         return self._pixels(self._forward(patch))
 
     def _forward(self, patch):
-        """The model on an HxWx3 uint8 patch: the upscaled patch as a tensor, 0..255."""
+        """The model on an HxWx3 uint8 patch: the upscaled patch as a tensor, 0..255 (whole
+        numbers)."""
         x = tensor(np.ascontiguousarray(patch, dtype=np.float32) * (self.value_range / 255.0),
                    device=self.device)
         with no_grad():
@@ -151,7 +152,7 @@ class Upscaler:
 
     @staticmethod
     def _pixels(y):
-        return np.rint(y.numpy()).astype(np.uint8)
+        return y.numpy().astype(np.uint8)     # rounded on the GPU
 
 
 def load(name="esrgan-slim", scale=2, root=None, device=None):

@@ -166,6 +166,48 @@ def floor_divide(a, b):
     return div(a, b, rounding_mode="floor")
 
 
+# float32 values of magnitude 2**23 and more are integers: rounding keeps them (and x + 0.5
+# would round there, to even)
+_INTEGRAL = 8388608.0
+
+
+def _integral(x):
+    """Whether ``x`` is an integer or bool tensor (rounding keeps its values)."""
+    return x.dtype is not dtypes.float32
+
+
+def round(input, *, decimals=0):  # noqa: A001 - torch.round
+    """Round half to even (PyTorch's and numpy's rule); ``decimals``: to that many decimal
+    places (as x * 10**decimals rounded, then divided back). One fused elementwise kernel."""
+    check_tensor("round", input)
+    x = input
+    if _integral(x):
+        return x.clone()
+    if decimals:
+        scale = 10.0 ** decimals
+        return round(x * scale) / scale
+    r = (x + 0.5).floor()
+    # a tie (x + 0.5 an integer) rounded up to an odd integer goes down one
+    odd_tie = ((r - x) == 0.5).logical_and((r * 0.5).floor() * 2.0 != r)
+    return where(x.abs() >= _INTEGRAL, x, r - odd_tie.to(dtypes.float32))
+
+
+def ceil(input):
+    check_tensor("ceil", input)
+    return input.clone() if _integral(input) else -(-input).floor()
+
+
+def trunc(input):
+    """Toward zero (``fix`` is its other name)."""
+    check_tensor("trunc", input)
+    return input.clone() if _integral(input) else where(input < 0, ceil(input), input.floor())
+
+
+def frac(input):
+    check_tensor("frac", input)
+    return input - trunc(input)
+
+
 API = {
     **{name: (f, BOTH) for name, f in UNARY_FUNCTIONS.items()},
     **{name: (f, BOTH) for name, f in BINARY_FUNCTIONS.items()},
@@ -178,7 +220,8 @@ API = {
     "isfinite": (isfinite, BOTH), "isinf": (isinf, BOTH),
     "clamp": (clamp, BOTH), "clip": (clip, BOTH), "clamp_min": (clamp_min, BOTH),
     "clamp_max": (clamp_max, BOTH), "lerp": (lerp, BOTH), "addcmul": (addcmul, BOTH),
-    "addcdiv": (addcdiv, BOTH),
+    "addcdiv": (addcdiv, BOTH), "round": (round, BOTH), "ceil": (ceil, BOTH),
+    "trunc": (trunc, BOTH), "fix": (trunc, BOTH), "frac": (frac, BOTH),
     "where": (where, FUNCTION), "leaky_relu": (leaky_relu, FUNCTION), "gelu": (gelu, FUNCTION),
     "softplus": (softplus, FUNCTION), "broadcast_shapes": (broadcast_shapes, FUNCTION),
     # operators
