@@ -194,3 +194,39 @@ json.dumps([int(np.abs(fast.astype(int) - slow.astype(int)).max()), list(fast.sh
     diff, shape, stats, fast_s, slow_s = r
     assert shape == [128, 128, 3] and diff == 0, r
     assert stats["replayed"] >= 8 and stats["recorded"] >= 1, stats
+
+
+@pytest.mark.parametrize("device", ["webgl", "webgpu"])
+def test_indices_made_on_the_gpu_are_checked_at_the_next_readback(in_pyodide, device):
+    """An embedding of indices computed on the GPU: no readback per lookup (so the call
+    replays), and an out-of-range index raises IndexError, naming the op, at the next
+    readback -- eager or replayed -- after which the device reads normally again."""
+    r = in_pyodide.check(f"""
+import json, numpy as np, webdl
+import webdl.nn as nn
+dev = '{device}'
+webdl.manual_seed(0)
+emb = nn.Embedding(10, 4).to(dev)
+w = emb.weight.detach().numpy()
+fast = webdl.compile(emb)
+base = webdl.tensor([1, 2, 3], device=dev)
+got, want, errs = [], [], []
+with webdl.no_grad():
+    for k in (1, 2, 3, 3, 1, 2):
+        got.append(fast(base * k).sum().item())
+        want.append(float(w[[k, 2 * k, 3 * k]].sum()))
+    for f in (fast, emb):
+        y = f(base * 4)              # 12 is past the 10 rows: no error yet
+        try:
+            y.sum().item()
+            errs.append(None)
+        except IndexError as e:
+            errs.append(str(e))
+        got.append(fast(base).sum().item())
+        want.append(float(w[[1, 2, 3]].sum()))
+json.dumps([got, want, errs, dict(fast.stats)])
+""")
+    got, want, errs, stats = r
+    assert max(abs(a - b) for a, b in zip(got, want)) < 1e-5, (got, want)
+    assert all(e and "index 12 is out of bounds for size 10" in e for e in errs), errs
+    assert stats["replayed"] >= 3, stats

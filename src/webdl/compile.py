@@ -22,8 +22,9 @@ import warnings
 from collections import OrderedDict
 
 from .autograd import is_grad_enabled
+from .functions.indexing import check_later
 from .nn.module import Module
-from .tensor import Tensor
+from .tensor import INDEX_CHECKS, Tensor, run_index_checks
 
 _PLAIN = (int, float, bool, str, type(None))
 MAX_SIGNATURES = 8     # records kept per compiled object (least recently used dropped)
@@ -107,10 +108,12 @@ def _shape_of(result, tensors):
 
 class _Entry:
     """One signature's state: calls seen, then its record (or why there is none)."""
-    __slots__ = ("calls", "record", "reason", "state", "kept", "result", "outs", "failures")
+    __slots__ = ("calls", "record", "reason", "state", "kept", "result", "outs", "failures",
+                 "checks")
 
     def __init__(self):
         self.calls, self.record, self.reason, self.state, self.failures = 0, None, None, None, 0
+        self.checks = None
 
 
 class CompiledFunction:
@@ -233,6 +236,8 @@ class CompiledFunction:
             t._realize()
         for t in kept:
             t._realize()
+        device = tensors[0].device
+        run_index_checks(device)    # those waiting now: not part of the record
         before = [t._buf for t in tensors] + [t._buf for t in kept]
         backend.record_begin()
         try:
@@ -242,6 +247,11 @@ class CompiledFunction:
             raise
         outs = []
         shape = _shape_of(result, outs)
+        # index checks the call left waiting (indices it computed): their bounds are one
+        # more output, waiting again after each replay
+        checks = INDEX_CHECKS.get(device)
+        if checks is not None and shape is not None:
+            outs.append(checks[0])
         why = None
         if shape is None:
             why = "it returns something other than tensors and plain values"
@@ -271,6 +281,7 @@ class CompiledFunction:
                 entry.result = shape
                 where = {id(b): j for j, b in enumerate(unique)}
                 entry.outs = [(where[id(t._buf)], t.shape, t.dtype) for t in outs]
+                entry.checks = list(checks[1]) if checks is not None else None
                 self.stats["recorded"] += 1
                 return result
         # a record refused for this state: plain Python while the state stays, and after
@@ -294,6 +305,8 @@ class CompiledFunction:
             return None
         self.stats["replayed"] += 1
         outs = [Tensor._wrap(bufs[j], shape, dtype, device) for j, shape, dtype in entry.outs]
+        if entry.checks is not None:
+            check_later(device, outs.pop(), entry.checks)
         return _rebuild(entry.result, outs)
 
 

@@ -22,6 +22,29 @@ from . import random as _random
 from .storage import (DETACH, contiguous_strides, geometry, replay, storage_of, version)
 
 
+# Index range checks waiting for the next readback (webdl.functions.indexing: indices made on
+# a GPU are checked there rather than read back on the spot, which would stall the GPU for
+# each gather): per device, one tensor of the [min, max] of each checked index and what each
+# check was ((op, size, negative)). Reading any value of that device back reads them first
+# and raises the IndexError a check finds -- as PyTorch's device-side asserts do on CUDA.
+INDEX_CHECKS = {}
+
+
+def run_index_checks(device):
+    """Read ``device``'s waiting index checks back; IndexError for the first that fails."""
+    entry = INDEX_CHECKS.pop(device, None)
+    if entry is None:
+        return
+    bounds, checks = entry
+    v = device.backend.to_numpy(bounds._buf, bounds.shape, bounds.dtype).reshape(-1, 2)
+    for (op, size, negative), (lo, hi) in zip(checks, v.tolist()):
+        low = -size if negative else 0
+        if lo < low or hi >= size:
+            raise IndexError(f"{op}: index {lo if lo < low else hi} is out of bounds for size "
+                             f"{size} (found at this readback: indices computed on the GPU "
+                             "are checked when values are next read back)")
+
+
 class Size(tuple):
     def __repr__(self):
         return f"webdl.Size({list(self)})"
@@ -128,9 +151,11 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
                                "use tensor.detach().numpy()")
-        return self.device.backend.to_numpy(self._buf, self.shape, self.dtype)
+        return self._value()
 
     def _value(self):
+        if INDEX_CHECKS:
+            run_index_checks(self.device)
         return self.device.backend.to_numpy(self._buf, self.shape, self.dtype)
 
     def item(self):

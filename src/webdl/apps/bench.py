@@ -192,12 +192,15 @@ class _GPT(nn.Module):
 
 
 @case("generate")
-def _generate(tokens=200, vocab=65, d=128, heads=4, layers=4, context=64):
+def _generate(tokens=200, vocab=65, d=128, heads=4, layers=4, context=64, compiled=0):
     """Greedy generation of ``tokens`` characters from the tiny GPT (no KV cache, the context
     cropped to its last ``context`` tokens, as the notebook's generate): the tokens stay on
-    the GPU; one readback at the end."""
+    the GPU; one readback at the end. ``compiled``: the model through webdl.compile (its
+    calls replayed once the context is full)."""
     webdl.manual_seed(0)
     model = _GPT(vocab, d, heads, layers, context).eval()
+    if compiled:
+        model = webdl.compile(model)
 
     @webdl.no_grad()
     def work():

@@ -15,10 +15,10 @@ from .. import dtypes
 from ..ops.movement import Gather, ScatterAdd
 from ..ops.reduce import norm_dim
 from ..storage import contiguous_strides
-from ..tensor import Tensor, as_tensor_like, tensor
+from ..tensor import INDEX_CHECKS, Tensor, as_tensor_like, run_index_checks, tensor
 from .common import BOTH, METHOD
 from .elementwise import where
-from .shape import expand, reshape, strided_slice
+from .shape import cat, expand, reshape, strided_slice
 
 
 def gather(x, dim, index):
@@ -125,12 +125,36 @@ def take_along_dim(x, indices, dim=None):
     return gather(expand(x, tuple(xs)), d, expand(indices, tuple(js)))
 
 
+# checks waiting on a device before they are read back anyway (a bound on what they hold)
+MAX_WAITING_CHECKS = 64
+
+
+def check_later(device, bounds, checks):
+    """Add index checks (``bounds``: their [min, max] pairs, one tensor) to those waiting on
+    ``device`` for its next readback (``webdl.tensor.INDEX_CHECKS``)."""
+    entry = INDEX_CHECKS.get(device)
+    if entry is None:
+        INDEX_CHECKS[device] = [bounds, list(checks)]
+    else:
+        entry[0] = cat([entry[0], bounds])
+        entry[1].extend(checks)
+        if len(entry[1]) >= MAX_WAITING_CHECKS:
+            run_index_checks(device)
+
+
 def _check_index_range(op, index, size, negative=False):
     """Raise IndexError naming the first bad index; ``negative``: -size..-1 count from the
     end. Returns the smallest index (None for an empty one). Uploaded indices are checked on
-    their host copy, without a GPU round trip."""
+    their host copy, without a GPU round trip; indices computed on a GPU are checked at the
+    next readback (``check_later``: until then a bad one reads some element), and the
+    smallest is then given as -1 where negatives are allowed (the caller wraps them)."""
     if not index.numel():
         return None
+    if index.device.type != "cpu" and getattr(index._buf, "host", None) is None:
+        flat = reshape(index, (-1,))
+        check_later(index.device, cat([flat.amin().reshape(1), flat.amax().reshape(1)]),
+                    [(op, size, negative)])
+        return -1 if negative else 0
     v = index._value()
     lo, hi = int(v.min()), int(v.max())
     if lo < (-size if negative else 0) or hi >= size:
