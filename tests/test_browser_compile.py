@@ -230,3 +230,25 @@ json.dumps([got, want, errs, dict(fast.stats)])
     assert max(abs(a - b) for a, b in zip(got, want)) < 1e-5, (got, want)
     assert all(e and "index 12 is out of bounds for size 10" in e for e in errs), errs
     assert stats["replayed"] >= 3, stats
+
+
+@pytest.mark.parametrize("device", ["webgl", "webgpu"])
+def test_gpt_generation_replays_with_positions_from_arange(in_pyodide, device):
+    """A GPT's forward makes its positions with arange and looks up tokens computed on the
+    GPU: once the context is full, the compiled model replays (the positions kept by the
+    record), and greedy generation gives the same tokens as the plain model."""
+    r = in_pyodide.check(f"""
+import json, webdl
+import webdl.apps.bench as B
+webdl.set_default_device('{device}')
+try:
+    cases = [B._CASES['generate'](tokens=40, context=16, layers=2, compiled=c) for c in (0, 1)]
+    toks = [c() for c in cases]
+finally:
+    webdl.set_default_device('webgl')
+fast = cases[1].work.model
+json.dumps([t.tolist() for t in toks] + [dict(fast.stats), fast.reason])
+""")
+    plain, compiled, stats, reason = r
+    assert plain == compiled, (plain, compiled)
+    assert stats["replayed"] >= 20, (stats, reason)

@@ -154,7 +154,7 @@ class Tensor:
         return self._value()
 
     def _value(self):
-        if INDEX_CHECKS:
+        if INDEX_CHECKS and getattr(self._buf, "host", None) is None:   # a real readback
             run_index_checks(self.device)
         return self.device.backend.to_numpy(self._buf, self.shape, self.dtype)
 
@@ -571,16 +571,22 @@ def from_numpy(arr):
     return tensor(arr)
 
 
-def _from_numpy(arr, dt, device, requires_grad=False):
+def _from_numpy(arr, dt, device, requires_grad=False, constant=False):
     dev = _device(device)
     if dt.is_floating_point and not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
         raise TypeError(f"tensor: can't convert numpy dtype {arr.dtype} to {dt}")
     if not (dt.is_floating_point and arr.dtype.kind == "f"):  # floats: the backend decides
         arr = arr.astype(dt.np, copy=False)                      # its precision
-    t = Tensor._wrap(dev.backend.from_numpy(arr, dt), arr.shape, dt, dev)
+    t = Tensor._wrap(dev.backend.from_numpy(arr, dt, constant), arr.shape, dt, dev)
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def constant(arr, dtype, device):
+    """A tensor of ``arr``, values that follow from shapes and plain arguments alone (a causal
+    mask): a call recorded by ``webdl.compile`` keeps it for its replays."""
+    return _from_numpy(np.asarray(arr), dtype, device, constant=True)
 
 
 def full(*args, dtype=None, device=None, requires_grad=False, fill_value=None):
@@ -653,12 +659,13 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     is_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     dt = dtypes.to_dtype(dtype) if dtype is not None else (dtypes.int64 if is_int else dtypes.float32)
     arr = np.arange(start, end, step, dtype=np.float64 if not is_int else np.int64)
-    return _from_numpy(arr, dt, device, requires_grad)
+    return _from_numpy(arr, dt, device, requires_grad, constant=True)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     arr = np.linspace(start, end, int(steps), dtype=np.float64)
-    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.float32), device, requires_grad)
+    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.float32), device, requires_grad,
+                       constant=True)
 
 
 def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None):
@@ -692,7 +699,8 @@ def randint(low, high=None, size=None, dtype=None, device=None, generator=None,
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     arr = np.eye(n, n if m is None else m, dtype=np.float32)
-    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.float32), device, requires_grad)
+    return _from_numpy(arr, dtypes.to_dtype(dtype or dtypes.float32), device, requires_grad,
+                       constant=True)
 
 
 def randperm(n, dtype=None, device=None, generator=None):

@@ -209,6 +209,7 @@ def _generate(tokens=200, vocab=65, d=128, heads=4, layers=4, context=64, compil
             logits = model(idx[:, -context:])
             idx = webdl.cat([idx, logits[:, -1, :].argmax(-1, keepdim=True)], dim=1)
         return idx
+    work.model = model
     return _Work(work, lambda idx: idx.numpy())
 
 

@@ -28,7 +28,10 @@ class Backend:
     # and has record_begin / record_cancel / record_end / replay (see the WebGPU backend)
     records = False
 
-    def from_numpy(self, array, dtype):
+    def from_numpy(self, array, dtype, constant=False):
+        """A buffer holding ``array``; ``constant``: its values follow from the shapes and
+        plain arguments of the code that makes it (arange, linspace, eye), so a recorded call
+        (``webdl.compile``) may keep it for its replays."""
         raise NotImplementedError
 
     def to_numpy(self, buf, shape, dtype):

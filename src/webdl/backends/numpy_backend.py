@@ -19,7 +19,7 @@ class NumpyBackend(Backend):
     def _np(self, dtype):
         return self.float_dtype if dtype.is_floating_point else dtype.np
 
-    def from_numpy(self, array, dtype):
+    def from_numpy(self, array, dtype, constant=False):
         return np.array(array, dtype=self._np(dtype), copy=True)
 
     def to_numpy(self, buf, shape, dtype):

@@ -11,7 +11,7 @@ from ..ops.reduce import (Sum, Amax, Amin, Argmax, Argmin, Softmax, norm_dim, no
                           reduced_shape)
 from ..ops.elementwise import broadcast_shapes
 from ..ops.movement import Gather
-from ..tensor import Tensor
+from ..tensor import Tensor, constant
 from .common import BOTH, check_tensor, count
 from .elementwise import isfinite, maximum, minimum, where
 from .shape import narrow, pad
@@ -191,7 +191,8 @@ def _softmax_composite(x, mask, scale, causal, log, safe):
     if mask is not None:
         s = where(mask, s, -math.inf) if mask.dtype is dtypes.bool_ else s + mask
     if causal:
-        keep = x.new_tensor(np.tril(np.ones(tuple(x.shape[-2:]), dtype=bool)))
+        keep = constant(np.tril(np.ones(tuple(x.shape[-2:]), dtype=bool)), dtypes.bool_,
+                        x.device)       # from the shape alone: a compiled call keeps it
         s = where(keep, s, -math.inf)
     last = (s.ndim - 1,)
     if safe:     # a row with every position dropped gives zeros, and zero gradients: its

@@ -109,7 +109,7 @@ class HostTransfer:
             raise int_range_error(self.name, v, lo, hi, stored)
         return v.astype(kind)
 
-    def from_numpy(self, array, dtype):
+    def from_numpy(self, array, dtype, constant=False):
         if dtype is dtypes.int64:
             a = self._int_values(array)
         else:
@@ -118,7 +118,7 @@ class HostTransfer:
         if self._keeps_host(dtype, a.size):
             buf.host = np.array(array, dtype=dtype.np).reshape(-1)
         if a.size:
-            self.transfer.upload(buf, a)
+            self.transfer.upload(buf, a, constant)
         return buf
 
     def to_numpy(self, buf, shape, dtype):

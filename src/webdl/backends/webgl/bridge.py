@@ -218,9 +218,14 @@ def check(buf):
                            "values are gone (create it again)")
 
 
-def upload(buf, array):
+def upload(buf, array, constant=False):
+    """``constant`` (see Backend.from_numpy): while recording, the texture is kept for the
+    record's replays instead of making the record unusable."""
     flush()
-    _host("upload")
+    if constant and _rec[0] is not None:
+        _rec[0].constants.append(buf)
+    else:
+        _host("upload")
     _call(_gl.upload, buf.id, array)
 
 
@@ -328,16 +333,16 @@ _INPUT_CODE = 1 << 24   # template id -(_INPUT_CODE + j): input j; -(k + 1): the
 
 
 class _Trace:
-    __slots__ = ("cmds", "why")
+    __slots__ = ("cmds", "why", "constants")
 
     def __init__(self):
-        self.cmds, self.why = [], None
+        self.cmds, self.why, self.constants = [], None, []
 
 
 class Recording:
     """A replayable call: gl.js's template ``tid``, its outputs ((new-texture index, numel,
     is_int)), the context generation it was made on."""
-    __slots__ = ("tid", "outputs", "gen", "draws")
+    __slots__ = ("tid", "outputs", "gen", "draws", "constants")
 
     def __del__(self):
         try:
@@ -365,6 +370,7 @@ def record_end(inputs, kept, outputs):
     if tr.why is not None:
         return tr.why
     slot = {b.id: j for j, b in enumerate(inputs)}
+    kept = set(kept) | {b.id for b in tr.constants}    # made in the call, kept by the record
     new, alive, tpl, draws = {}, set(), [], 0
 
     def code(tid):
@@ -378,6 +384,8 @@ def record_end(inputs, kept, outputs):
 
     try:
         for c in tr.cmds:
+            if c[0] == "a" and c[1] in kept:
+                continue           # a constant (arange, ...): allocated and uploaded once
             if c[0] == "a":
                 new[c[1]] = len(new)
                 alive.add(c[1])
@@ -406,6 +414,7 @@ def record_end(inputs, kept, outputs):
     rec = Recording()
     rec.tid = _call(_gl.record, json.dumps(tpl))
     rec.outputs, rec.gen, rec.draws = outs, _gen[0], draws
+    rec.constants = tr.constants
     return rec
 
 

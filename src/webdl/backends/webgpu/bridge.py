@@ -216,8 +216,13 @@ def check(buf, gen=None):
                            "(create it again)")
 
 
-def upload(buf, array):
-    _send(_gpu.upload, buf.id, array)
+def upload(buf, array, constant=False):
+    """``constant`` (see Backend.from_numpy): while recording, the buffer is kept for the
+    record's replays instead of making the record unusable."""
+    rec = _rec[0]
+    if constant and rec is not None:
+        rec.constants.append(buf)
+    _send(_gpu.upload, buf.id, array, only_queue=constant)
 
 
 def download(buf, n, data):
@@ -408,17 +413,17 @@ _INPUT_CODE = 1 << 24    # template id -(_INPUT_CODE + j): input j; -(k + 1): th
 
 
 class _Trace:
-    __slots__ = ("words", "first", "why")
+    __slots__ = ("words", "first", "why", "constants")
 
     def __init__(self):
-        self.words, self.first, self.why = [], _next[0], None
+        self.words, self.first, self.why, self.constants = [], _next[0], None, []
 
 
 class Recording:
     """A replayable call: gpu.js's template ``tid``, ``count`` new buffer ids per replay, the
     most bytes its buffers hold at once (``peak``), its outputs (new-buffer index, floats),
     the device generation it was made on."""
-    __slots__ = ("tid", "count", "peak", "outputs", "inputs", "gen", "dispatches")
+    __slots__ = ("tid", "count", "peak", "outputs", "inputs", "gen", "dispatches", "constants")
 
     def __del__(self):
         try:
@@ -449,10 +454,11 @@ def record_end(inputs, kept, outputs):
         return tr.why
     first, w = tr.first, tr.words
     slot = {b.id: j for j, b in enumerate(inputs) if b.id}
+    kept = set(kept) | {b.id for b in tr.constants}    # made in the call, kept by the record
     tpl, alive, live, peak, dispatches = [], {}, 0, 0, 0
 
     def code(bid):
-        if bid >= first:
+        if bid >= first and bid not in kept:
             return -(bid - first + 1)
         if bid in slot:
             return -(_INPUT_CODE + slot[bid])
@@ -464,7 +470,9 @@ def record_end(inputs, kept, outputs):
     try:
         while i < len(w):
             op = w[i]
-            if op == ALLOC:
+            if op == ALLOC and w[i + 1] in kept:
+                i += 3             # a constant (arange, ...): allocated and uploaded once
+            elif op == ALLOC:
                 bid, n = w[i + 1], w[i + 2]
                 alive[bid] = n
                 live += size_class(max(4, n * 4))
@@ -473,7 +481,7 @@ def record_end(inputs, kept, outputs):
                 i += 3
             elif op == FREE:
                 bid = w[i + 1]
-                if bid >= first:
+                if bid >= first and bid not in kept:
                     live -= size_class(max(4, alive.pop(bid) * 4))
                     tpl.extend((FREE, code(bid)))
                 elif bid in slot or bid in kept:
@@ -501,6 +509,7 @@ def record_end(inputs, kept, outputs):
     rec.tid = _gpu.record(json.dumps(tpl))
     rec.count, rec.peak, rec.outputs = _next[0] - first, peak, outs
     rec.inputs, rec.gen, rec.dispatches = len(inputs), _gen[0], dispatches
+    rec.constants = tr.constants
     return rec
 
 
