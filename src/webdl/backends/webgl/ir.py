@@ -121,6 +121,124 @@ def int_param(v):
 def expressions(nodes, ternary=True, typed=False, want=None):
     """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
     offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p (and of
+    the int uniform u_q), [Placed nodes, computed before as w<k>]). With ``ternary`` False
+    (WGSL, which has no ?:) a Where is a call of ``op_where(c, a, b)``; the rest of the
+    syntax is common to GLSL and WGSL. With ``typed`` (WebGL) int nodes compute as GLSL ints
+    (see the module docstring), each value converted where its consumer wants the other
+    type, and node j as an int when ``want[j]``.
+
+    The strings depend only on the expressions' structure: ``walk`` collects the values and
+    a key of that structure, and the strings are written (``_emit``) once per key."""
+    key, slots, params, iparams, placed = walk(nodes, ternary, typed, want)
+    exprs = _EXPRS.get(key)
+    if exprs is None:
+        exprs = _EXPRS[key] = _written(key, nodes, ternary, typed, want, slots, params,
+                                       iparams, placed)
+    return exprs, slots, params, iparams, placed
+
+
+_EXPRS = {}     # structure key (walk) -> the expressions' strings
+
+
+def _written(key, nodes, ternary, typed, want, slots, params, iparams, placed):
+    """The strings of a structure seen for the first time, written by ``_emit``, whose
+    values must be what ``walk`` collected (the key stands for the strings)."""
+    exprs, slots2, params2, iparams2, placed2 = _emit(nodes, ternary, typed, want)
+    if (slots2, params2, iparams2, placed2) != (slots, params, iparams, placed):
+        raise AssertionError("webgl: the expression walk and its code disagree")
+    return exprs
+
+
+# walk's tokens: the decisions _emit makes, in its order (the strings follow from them)
+_TO_INT, _TO_FLOAT, _CAST_INT, _PLACED_T, _CONST_INT, _CONST, _WHERE, _ROUND, _KEEP, _END = (
+    -1, -2, -3, -4, -5, -6, -7, -8, -9, -10)
+
+
+def walk(nodes, ternary=True, typed=False, want=None):
+    """What ``_emit`` collects for ``nodes`` -- (key, slots, params, iparams, placed) --
+    without writing strings: ``key`` records each decision _emit takes (node kinds, the
+    functions called, int or float arguments and parameters, conversions, the slot of each
+    leaf read), so two expressions with one key have the same strings."""
+    slots, params, iparams, placed, sig = {}, [], [], [], [ternary, typed]
+    append = sig.append
+
+    def emit(node, as_int=None):
+        kind = type(node)
+        if typed:
+            if as_int is not None and as_int != is_int(node):
+                append(_TO_INT if as_int else _TO_FLOAT)
+                emit(node)
+                return
+            if kind is Apply and (node.is_int or node.fn in COMPARE):
+                if node.fn == "op_cast":
+                    append(_CAST_INT)
+                    emit(node.kids[0], True)
+                    return
+                call(node, node.is_int or all(is_int(k) for k in node.kids), node.is_int)
+                return
+        if kind is Leaf:
+            k = (id(node.buf), node.strides, node.offset)
+            slot = slots.get(k)
+            if slot is None:
+                slot = slots[k] = (len(slots), node)
+            append(slot[0])
+            if typed:
+                append(getattr(node.buf, "is_int", False))
+        elif kind is Apply:
+            call(node, False, False)
+        elif kind is Const:
+            if typed and node.is_int:
+                append(_CONST_INT)
+                iparams.append(int(node.value))
+            else:
+                append(_CONST)
+                params.append(num(node.value))
+                params.append(0.0)
+        elif kind is Placed:
+            placed.append(node)
+            append(_PLACED_T)
+            append(is_int(node))
+        elif kind is Where:
+            if not ternary:
+                call(Apply("op_where", node.kids, None), False, False)
+                return
+            c, a, b = node.kids
+            append(_WHERE)
+            append(node.is_int)
+            emit(c)
+            append(typed and is_int(c))
+            emit(a, node.is_int)
+            emit(b, node.is_int)
+        elif typed and is_int(node.kid):        # Round of an int: kept
+            append(_KEEP)
+            emit(node.kid)
+        else:
+            append(_ROUND)
+            emit(node.kid)
+
+    def call(node, int_args, int_params):
+        append(node.fn)
+        append(len(node.kids))
+        for k in node.kids:
+            emit(k, int_args)
+        if node.params is None:
+            append(None)
+        elif int_params:
+            append(True)
+            iparams.extend(int_param(v) for v in node.params)
+        else:
+            append(False)
+            params.extend(num(v) for v in node.params)
+
+    for j, n in enumerate(nodes):
+        append(_END)
+        emit(n, want[j] if want else None)
+    return tuple(sig), slots, params, iparams, placed
+
+
+def _emit(nodes, ternary=True, typed=False, want=None):
+    """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
+    offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p (and of
     the int uniform u_q), [Placed nodes, computed before as w<k>]). Each expression is
     written piece by piece into one list, so its cost grows with its size (nested strings
     would copy every subexpression once per level). With ``ternary`` False (WGSL, which has
@@ -253,67 +371,95 @@ def generate(nodes, shape, split_out=False, ints=None):
     over the merged dims (neighbouring dims merge when every strided input's strides
     chain), unravelled with one division pair per merged dim. The code depends on the
     expressions' structure, on which inputs are dense and on the merged rank; constants,
-    parameters, dims, strides and offsets are uniforms."""
+    parameters, dims, strides and offsets are uniforms. The code is written once per such
+    key (``_code``); each call computes only the inputs and uniforms."""
     ints = ints or [False] * len(nodes)
-    exprs, slots, params, iparams, placed = expressions(nodes, typed=True, want=ints)
+    key, slots, params, iparams, placed = walk(nodes, True, True, ints)
     dense, strided, dims = merged_dims(slots, shape)
-    rank = len(dims)
-    inputs, uniforms, decl, fetches = {}, {}, [], []
-    if strided and rank:
+    rank = len(dims) if strided else 0
+    # how each input is read: 0 at the output's texel, 1 its layer of a split output, 2 a
+    # split input at the output's index, 3 strided
+    reads = []
+    inputs, uniforms = {}, {}
+    if rank:
         uniforms["u_dims"] = pad([d[0] for d in dims])
-        decl.append(f"uniform int u_dims[{MAX_RANK}];\n")
-        fetches.append("    int i = out_index();\n")
-        for d in range(MAX_RANK - 1, MAX_RANK - rank, -1):
-            fetches.append(f"    int c{d} = i % u_dims[{d}];\n    i /= u_dims[{d}];\n")
-        fetches.append(f"    int c{MAX_RANK - rank} = i;\n")
+    j = 0
     for k, leaf in slots.values():
-        inputs[f"u_in{k}"] = leaf.buf
-        t, sampler = _TYPES[is_int(leaf)]
-        decl.append(f"uniform {sampler} u_in{k};\n")
+        inputs[_IN[k]] = leaf.buf
         if leaf.strides == dense and not leaf.offset:
-            # at the output's texel; a split input in the layer being drawn where the
-            # output is split alike, else (a prefix of it) at the output's index
-            if not getattr(leaf.buf, "split", 0):
-                fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, p, 0).r;\n")
-            elif split_out:
-                fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, ivec3(p, u_layer), 0).r;\n")
-            else:
-                fetches.append(f"    {t} v{k} = fetch(u_in{k}, out_index());\n")
+            reads.append(0 if not getattr(leaf.buf, "split", 0) else 1 if split_out else 2)
             continue
-        j = [k2 for k2, _ in strided].index(k)
-        uniforms[f"u_st{k}"] = pad([dd[1][j] for dd in dims], 0)
-        uniforms[f"u_off{k}"] = leaf.offset
-        decl.append(f"uniform int u_st{k}[{MAX_RANK}];\nuniform int u_off{k};\n")
-        at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
-                                         for d in range(MAX_RANK - rank, MAX_RANK)])
-        fetches.append(f"    {t} v{k} = fetch(u_in{k}, {at});\n")
-    if placed:
-        fetches.append("    int cc[6];\n    unravel(out_index(), cc);\n")
+        reads.append(3)
+        uniforms[_ST[k]] = pad([dd[1][j] for dd in dims], 0)
+        uniforms[_OFF[k]] = leaf.offset
+        j += 1
     for k, pl in enumerate(placed):
         inputs[f"u_pin{k}"] = pl.leaf.buf
-        t, sampler = _TYPES[is_int(pl)]
-        decl.append(f"uniform {sampler} u_pin{k};\nuniform {t} u_pv{k};\nuniform int u_po{k};\n"
-                    + "".join(f"uniform int u_p{x}{k}[{MAX_RANK}];\n" for x in "kabns"))
         uniforms.update({f"u_pv{k}": int(pl.value) if is_int(pl) else num(pl.value),
                          f"u_po{k}": pl.leaf.offset,
                          f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts),
                          f"u_pb{k}": list(pl.steps), f"u_pn{k}": list(pl.shape),
                          f"u_ps{k}": list(pl.leaf.strides)})
+    if iparams:
+        uniforms["u_q"] = iparams
+    if params:
+        uniforms["u_p"] = params
+    ck = (key, tuple(ints), tuple(reads), rank)
+    code = _CODE.get(ck)
+    if code is None:
+        code = _CODE[ck] = _code(nodes, ints, slots, reads, rank, placed, len(params),
+                                 len(iparams))
+    return code, inputs, uniforms
+
+
+_CODE = {}      # (structure key, output ints, input reads, merged rank) -> GLSL main()
+# uniform names by slot (a chain's slots are at most its node count per output)
+_IN = [f"u_in{k}" for k in range(1024)]
+_ST = [f"u_st{k}" for k in range(1024)]
+_OFF = [f"u_off{k}" for k in range(1024)]
+
+
+def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams):
+    """generate's GLSL for one key (see there)."""
+    exprs = expressions(nodes, typed=True, want=ints)[0]
+    decl, fetches = [], []
+    if rank:
+        decl.append(f"uniform int u_dims[{MAX_RANK}];\n")
+        fetches.append("    int i = out_index();\n")
+        for d in range(MAX_RANK - 1, MAX_RANK - rank, -1):
+            fetches.append(f"    int c{d} = i % u_dims[{d}];\n    i /= u_dims[{d}];\n")
+        fetches.append(f"    int c{MAX_RANK - rank} = i;\n")
+    for (k, leaf), read in zip(slots.values(), reads):
+        t, sampler = _TYPES[is_int(leaf)]
+        decl.append(f"uniform {sampler} u_in{k};\n")
+        if read == 0:
+            fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, p, 0).r;\n")
+        elif read == 1:
+            fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, ivec3(p, u_layer), 0).r;\n")
+        elif read == 2:
+            fetches.append(f"    {t} v{k} = fetch(u_in{k}, out_index());\n")
+        else:
+            decl.append(f"uniform int u_st{k}[{MAX_RANK}];\nuniform int u_off{k};\n")
+            at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
+                                             for d in range(MAX_RANK - rank, MAX_RANK)])
+            fetches.append(f"    {t} v{k} = fetch(u_in{k}, {at});\n")
+    if placed:
+        fetches.append("    int cc[6];\n    unravel(out_index(), cc);\n")
+    for k, pl in enumerate(placed):
+        t, sampler = _TYPES[is_int(pl)]
+        decl.append(f"uniform {sampler} u_pin{k};\nuniform {t} u_pv{k};\nuniform int u_po{k};\n"
+                    + "".join(f"uniform int u_p{x}{k}[{MAX_RANK}];\n" for x in "kabns"))
         fetches.append(_PLACED.format(k=k, t=t))
     decl += [f"layout(location = {j}) out {'ivec4' if ints[j] else 'vec4'} o_color{j};\n"
              for j in range(1, len(nodes))]
-    if iparams:
-        decl.append(f"uniform int u_q[{len(iparams)}];\n")
-        uniforms["u_q"] = iparams
-    code = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
+    if niparams:
+        decl.append(f"uniform int u_q[{niparams}];\n")
+    return ("".join(decl) + f"uniform float u_p[{max(nparams, 1)}];\n"
             "void main() {\n    ivec2 p = ivec2(gl_FragCoord.xy);\n" + "".join(fetches)
             + f"    emit({exprs[0]});\n"
             + "".join(f"    o_color{j} = ivec4({e}, 0, 0, 1);\n" if ints[j] else
                       f"    o_color{j} = vec4(stored({e}), 0.0, 0.0, 1.0);\n"
                       for j, e in enumerate(exprs[1:], 1)) + "}\n")
-    if params:
-        uniforms["u_p"] = params
-    return code, inputs, uniforms
 
 
 # the GLSL value and sampler types of a float and of an int input
