@@ -179,6 +179,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     realize = elementwise.realize
     realize_many = elementwise.realize_many
     max_leaves = elementwise.MAX_LEAVES     # distinct textures a fused chain reads at most
+    ir_mode = (True, True)      # the lazy IR's (typed, ternary): GLSL ints, ?: (ir.combine)
 
     def __init__(self):
         info = bridge.probe()

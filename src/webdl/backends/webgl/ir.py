@@ -66,17 +66,26 @@ class LazyBuf:
     buffers (``leaves``, the distinct ones; ``size``, its node count). Chains of elementwise
     ops grow one expression, compiled into one shader when something else needs the values
     (another kernel, a readback, a stored optimizer state); ``real`` then holds the texture."""
-    __slots__ = ("shape", "numel", "node", "leaves", "size", "real", "is_int", "__weakref__")
+    __slots__ = ("shape", "numel", "node", "leaves", "size", "real", "is_int", "tpl",
+                 "__weakref__")
 
-    def __init__(self, shape, node, leaves, size, is_int=False):
+    def __init__(self, shape, node, leaves, size, is_int=False, tpl=None):
         self.shape, self.numel = tuple(shape), numel(shape)
         self.node, self.leaves, self.size, self.real = node, leaves, size, None
         self.is_int = is_int    # an int64 result: realized into an int texture on WebGL
+        self.tpl = tpl          # the node's template (see ``combine``), made when needed
 
     def free(self):
         if self.real is not None:
             self.real.free()
-        self.node, self.leaves = None, ()
+        self.node, self.leaves, self.tpl = None, (), None
+
+    def template(self, typed, ternary):
+        """This expression's template (the backend's IR mode: ``typed``, ``ternary``)."""
+        tpl = self.tpl
+        if tpl is None:
+            tpl = self.tpl = template(self.node, typed, ternary)
+        return tpl
 
 
 def broadcast(node, shape, out_shape):
@@ -118,7 +127,7 @@ def int_param(v):
     return int(min(max(v, INT32[0]), INT32[1]))
 
 
-def expressions(nodes, ternary=True, typed=False, want=None):
+def expressions(nodes, ternary=True, typed=False, want=None, tpls=None):
     """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
     offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p (and of
     the int uniform u_q), [Placed nodes, computed before as w<k>]). With ``ternary`` False
@@ -128,8 +137,9 @@ def expressions(nodes, ternary=True, typed=False, want=None):
     type, and node j as an int when ``want[j]``.
 
     The strings depend only on the expressions' structure: ``walk`` collects the values and
-    a key of that structure, and the strings are written (``_emit``) once per key."""
-    key, slots, params, iparams, placed = walk(nodes, ternary, typed, want)
+    a key of that structure from the nodes' templates (``tpls``, made when not given), and
+    the strings are written (``_emit``) once per key."""
+    key, slots, params, iparams, placed = walk(nodes, ternary, typed, want, tpls)
     exprs = _EXPRS.get(key)
     if exprs is None:
         exprs = _EXPRS[key] = _written(key, nodes, ternary, typed, want, slots, params,
@@ -149,91 +159,115 @@ def _written(key, nodes, ternary, typed, want, slots, params, iparams, placed):
     return exprs
 
 
-# walk's tokens: the decisions _emit makes, in its order (the strings follow from them)
-_TO_INT, _TO_FLOAT, _CAST_INT, _PLACED_T, _CONST_INT, _CONST, _WHERE, _ROUND, _KEEP, _END = (
-    -1, -2, -3, -4, -5, -6, -7, -8, -9, -10)
+# Templates. A template is what ``_emit`` would collect from one expression, and a key of
+# its structure, without writing strings: (sig, occ, params, iparams, placed) -- ``sig``, a
+# nested tuple recording each decision _emit takes (node kinds, the functions called, int or
+# float arguments and parameters, conversions); ``occ``, the leaves in the order _emit reads
+# them (their slots follow: numbered by first read); the float and int parameter values and
+# the Placed nodes, in _emit's order. A node's template is made from its kids' (``combine``)
+# when the lazy chain grows, so a realization walks no tree: its key is the roots' sigs and
+# the slot of each leaf read.
+_LEAF = {False: ("L", False), True: ("L", True)}
+_CONST_I, _CONST_F = ("CI",), ("C",)
+_NO = ()
 
 
-def walk(nodes, ternary=True, typed=False, want=None):
+def _ctx(tpl, node, as_int, typed):
+    """``tpl`` (of ``node``) as read by a consumer that wants an int (``as_int`` True), a
+    float (False) or either (None): with a conversion where the types differ."""
+    if typed and as_int is not None and as_int != is_int(node):
+        return ((1 if as_int else 0), tpl[0])
+    return tpl[0]
+
+
+def combine(node, kids, typed, ternary):
+    """The template of ``node`` (an Apply, Where or Round of an Apply), given its kids'
+    templates ``kids`` (for a Round: its Apply's kids')."""
+    kind = type(node)
+    if kind is Round:
+        inner = combine(node.kid, kids, typed, ternary)
+        return (("K" if typed and is_int(node.kid) else "R", inner[0]),) + inner[1:]
+    nk = node.kids
+    if kind is Where and ternary:
+        c, a, b = nk
+        tc, ta, tb = kids
+        sig = ("W", node.is_int, _ctx(tc, c, None, typed), typed and is_int(c),
+               _ctx(ta, a, node.is_int, typed), _ctx(tb, b, node.is_int, typed))
+        return (sig, tc[1] + ta[1] + tb[1], tc[2] + ta[2] + tb[2], tc[3] + ta[3] + tb[3],
+                tc[4] + ta[4] + tb[4])
+    if kind is Where:
+        fn, params, int_args, int_params = "op_where", None, False, False
+    else:
+        fn, params = node.fn, node.params
+        int_args = int_params = False
+        if typed and (node.is_int or fn in COMPARE):
+            if fn == "op_cast":             # to int64: the kid as an int
+                t = kids[0]
+                return (("CAST", _ctx(t, nk[0], True, typed)),) + t[1:]
+            int_params = node.is_int
+            int_args = int_params or all(is_int(k) for k in nk)
+    if len(kids) == 1:
+        t = kids[0]
+        sig = (fn, _ctx(t, nk[0], int_args, typed) if typed else t[0])
+        occ, ps, ips, pl = t[1], t[2], t[3], t[4]
+    else:
+        sig = (fn,) + tuple(_ctx(t, k, int_args, typed) for t, k in zip(kids, nk))
+        occ, ps, ips, pl = kids[0][1], kids[0][2], kids[0][3], kids[0][4]
+        for t in kids[1:]:
+            occ, ps, ips, pl = occ + t[1], ps + t[2], ips + t[3], pl + t[4]
+    if params is None:
+        sig += (None,)
+    elif int_params:
+        sig += (True,)
+        ips = ips + tuple(int_param(v) for v in params)
+    else:
+        sig += (False,)
+        ps = ps + tuple(num(v) for v in params)
+    return sig, occ, ps, ips, pl
+
+
+def template(node, typed, ternary):
+    """The template of any expression (see ``combine``), made by walking it."""
+    kind = type(node)
+    if kind is Leaf:
+        return _LEAF[bool(typed and getattr(node.buf, "is_int", False))], (node,), _NO, _NO, _NO
+    if kind is Const:
+        if typed and node.is_int:
+            return _CONST_I, _NO, _NO, (int(node.value),), _NO
+        return _CONST_F, _NO, (num(node.value), 0.0), _NO, _NO
+    if kind is Placed:
+        return ("P", is_int(node)), _NO, _NO, _NO, (node,)
+    if kind is Round:
+        t = template(node.kid, typed, ternary)
+        return (("K" if typed and is_int(node.kid) else "R", t[0]),) + t[1:]
+    return combine(node, [template(k, typed, ternary) for k in node.kids], typed, ternary)
+
+
+def walk(nodes, ternary=True, typed=False, want=None, tpls=None):
     """What ``_emit`` collects for ``nodes`` -- (key, slots, params, iparams, placed) --
-    without writing strings: ``key`` records each decision _emit takes (node kinds, the
-    functions called, int or float arguments and parameters, conversions, the slot of each
-    leaf read), so two expressions with one key have the same strings."""
-    slots, params, iparams, placed, sig = {}, [], [], [], [ternary, typed]
-    append = sig.append
-
-    def emit(node, as_int=None):
-        kind = type(node)
-        if typed:
-            if as_int is not None and as_int != is_int(node):
-                append(_TO_INT if as_int else _TO_FLOAT)
-                emit(node)
-                return
-            if kind is Apply and (node.is_int or node.fn in COMPARE):
-                if node.fn == "op_cast":
-                    append(_CAST_INT)
-                    emit(node.kids[0], True)
-                    return
-                call(node, node.is_int or all(is_int(k) for k in node.kids), node.is_int)
-                return
-        if kind is Leaf:
-            k = (id(node.buf), node.strides, node.offset)
-            slot = slots.get(k)
-            if slot is None:
-                slot = slots[k] = (len(slots), node)
-            append(slot[0])
-            if typed:
-                append(getattr(node.buf, "is_int", False))
-        elif kind is Apply:
-            call(node, False, False)
-        elif kind is Const:
-            if typed and node.is_int:
-                append(_CONST_INT)
-                iparams.append(int(node.value))
-            else:
-                append(_CONST)
-                params.append(num(node.value))
-                params.append(0.0)
-        elif kind is Placed:
-            placed.append(node)
-            append(_PLACED_T)
-            append(is_int(node))
-        elif kind is Where:
-            if not ternary:
-                call(Apply("op_where", node.kids, None), False, False)
-                return
-            c, a, b = node.kids
-            append(_WHERE)
-            append(node.is_int)
-            emit(c)
-            append(typed and is_int(c))
-            emit(a, node.is_int)
-            emit(b, node.is_int)
-        elif typed and is_int(node.kid):        # Round of an int: kept
-            append(_KEEP)
-            emit(node.kid)
-        else:
-            append(_ROUND)
-            emit(node.kid)
-
-    def call(node, int_args, int_params):
-        append(node.fn)
-        append(len(node.kids))
-        for k in node.kids:
-            emit(k, int_args)
-        if node.params is None:
-            append(None)
-        elif int_params:
-            append(True)
-            iparams.extend(int_param(v) for v in node.params)
-        else:
-            append(False)
-            params.extend(num(v) for v in node.params)
-
-    for j, n in enumerate(nodes):
-        append(_END)
-        emit(n, want[j] if want else None)
-    return tuple(sig), slots, params, iparams, placed
+    from their templates (``tpls``, made by walking the nodes when not given)."""
+    if tpls is None:
+        tpls = [template(n, typed, ternary) for n in nodes]
+    if len(tpls) == 1:
+        t = tpls[0]
+        sigs = _ctx(t, nodes[0], want[0] if want else None, typed)
+        occ, params, iparams, placed = t[1], t[2], t[3], t[4]
+    else:
+        sigs = tuple(_ctx(t, n, want[j] if want else None, typed)
+                     for j, (t, n) in enumerate(zip(tpls, nodes)))
+        occ, params, iparams, placed = (), (), (), ()
+        for t in tpls:
+            occ, params, iparams, placed = (occ + t[1], params + t[2], iparams + t[3],
+                                            placed + t[4])
+    slots, pattern = {}, []
+    for leaf in occ:
+        k = (id(leaf.buf), leaf.strides, leaf.offset)
+        slot = slots.get(k)
+        if slot is None:
+            slot = slots[k] = (len(slots), leaf)
+        pattern.append(slot[0])
+    return ((ternary, typed, len(tpls), sigs, tuple(pattern)), slots, list(params),
+            list(iparams), list(placed))
 
 
 def _emit(nodes, ternary=True, typed=False, want=None):
@@ -359,7 +393,7 @@ def merged_dims(slots, shape):
     return dense, strided, dims
 
 
-def generate(nodes, shape, split_out=False, ints=None):
+def generate(nodes, shape, split_out=False, ints=None, tpls=None):
     """The main() computing expressions ``nodes`` over ``shape``, the first into location 0
     (common.glsl's emit), the others into locations 1, 2, ...: (GLSL code, {sampler:
     buffer}, {uniform: value}). ``split_out``: the outputs are split tensors (drawn layer
@@ -374,7 +408,7 @@ def generate(nodes, shape, split_out=False, ints=None):
     parameters, dims, strides and offsets are uniforms. The code is written once per such
     key (``_code``); each call computes only the inputs and uniforms."""
     ints = ints or [False] * len(nodes)
-    key, slots, params, iparams, placed = walk(nodes, True, True, ints)
+    key, slots, params, iparams, placed = walk(nodes, True, True, ints, tpls)
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims) if strided else 0
     # how each input is read: 0 at the output's texel, 1 its layer of a split output, 2 a

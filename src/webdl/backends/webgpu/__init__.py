@@ -41,6 +41,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
     fused = fused_ops(KERNELS, primitives())
     realize = elementwise.realize
     targets = 4            # results of one shape computed by one dispatch, at most
+    ir_mode = (False, False)    # the lazy IR's (typed, ternary): all f32, no ?: (ir.combine)
 
     def __init__(self):
         info = bridge.probe()

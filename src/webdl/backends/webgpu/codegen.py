@@ -24,7 +24,7 @@ _PLACED = """    var w{k} = u_pv{k};
 """
 
 
-def generate(nodes, shape):
+def generate(nodes, shape, tpls=None):
     """The kernel computing expressions ``nodes`` over ``shape``, the first into out0, the
     others into out1, ...: (WGSL code, {input name: buffer}, {uniform: value}). Inputs
     dense in the output's shape are read at the output's index; the others at the
@@ -32,7 +32,7 @@ def generate(nodes, shape):
     code depends on the structure, on which inputs are dense and on the merged rank;
     constants, dims, strides and offsets are uniforms. The code is written once per such
     key (``_code``); each call computes only the bindings and uniforms."""
-    key, slots, params, _, placed = walk(nodes, False, False)
+    key, slots, params, _, placed = walk(nodes, False, False, None, tpls)
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims) if strided else 0
     inputs, uniforms = {}, {}

@@ -36,9 +36,10 @@ def realize(be, buf, *more):
     leaves = {id(x) for b in outs for x in b.leaves}
     if more and len(leaves) + len(outs) > be.max_leaves + 1:   # past the bindings: one each
         return [realize(be, b) for b in outs][0]
-    code, inputs, uniforms = generate([b.node for b in outs], buf.shape)
+    code, inputs, uniforms = generate([b.node for b in outs], buf.shape,
+                                      [b.template(False, False) for b in outs])
     reals = [GPUBuffer(buf.numel) for _ in outs]
     be.dispatch("elementwise", (), inputs, reals, buf.shape, uniforms, code=code)
     for b, r in zip(outs, reals):
-        b.real, b.node, b.leaves = r, None, ()
+        b.real, b.node, b.leaves, b.tpl = r, None, (), None
     return reals[0]
