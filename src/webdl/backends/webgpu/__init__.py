@@ -55,6 +55,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self.conv_tiled = self.matmul_tiled                    # see conv.conv2d
         self.flat_tiles = True                                 # see matmul.tiles
         self._programs = bridge.Programs()
+        self._progs = {}    # see dispatch
         self._missing = frozenset(missing_kernels())
 
     def has_kernel(self, name):
@@ -102,7 +103,17 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         first); ``u_shape``/``u_numel`` describe ``shape``; one invocation per element
         unless ``groups`` says otherwise."""
         gen = bridge.generation()
-        prog = self._programs.get(kernel, defines, code, len(outs), gen)
+        # the program, remembered by a tuple of its arguments (the code string's hash is
+        # kept; the bridge's key is a new string hashed whole each time)
+        key = (kernel, defines, code, len(outs), gen)
+        try:
+            prog = self._progs.get(key)
+        except TypeError:       # defines given as lists: unhashable, asked each time
+            key, prog = None, None
+        if prog is None:
+            prog = self._programs.get(kernel, defines, code, len(outs), gen)
+            if key is not None:
+                self._progs[key] = prog
         inputs = {k: self.realize(b) for k, b in inputs.items()}
         for b in inputs.values():
             bridge.check(b, gen)

@@ -12,14 +12,19 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
         raise NotImplementedError(f"webgpu: op '{op.name}' has no kernel yet")
     # a chain binds each buffer it reads: when inlining the inputs' chains would read more
     # than the kernel can bind, the inputs are computed first (each then one buffer)
-    reads = set()
+    most = 0        # the buffers read, counted with repeats: the distinct ones only past the limit
     for b in bufs:
-        if type(b) is LazyBuf and b.real is None and b.node is not None:
-            reads.update(id(x) for x in b.leaves)
-        else:
-            reads.add(id(b))
-    if len(reads) > be.max_leaves:
-        bufs = [be.realize(b) for b in bufs]
+        most += len(b.leaves) if type(b) is LazyBuf and b.real is None and b.node is not None \
+            else 1
+    if most > be.max_leaves:
+        reads = set()
+        for b in bufs:
+            if type(b) is LazyBuf and b.real is None and b.node is not None:
+                reads.update(id(x) for x in b.leaves)
+            else:
+                reads.add(id(b))
+        if len(reads) > be.max_leaves:
+            bufs = [be.realize(b) for b in bufs]
     return _lazy(be, op, bufs, shapes, shape, dtype, attrs)
 
 
