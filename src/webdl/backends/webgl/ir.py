@@ -8,6 +8,7 @@ Leaf's buffer knows its own texture kind) is computed as GLSL ``int`` on WebGL, 
 int overloads of elementwise.glsl, so int64 stays exact over the int32 range; an op on ints
 with a float result converts its inputs with float(), a comparison of two ints compares
 ints. WebGPU's codegen (``typed=False``) computes everything in f32 as before."""
+import functools
 from typing import NamedTuple
 
 from .bridge import num
@@ -93,8 +94,8 @@ def broadcast(node, shape, out_shape):
     leaves' strides are 0 along the broadcast dims."""
     kind = type(node)
     if kind is Leaf:
-        keep = [a == b for a, b in zip(pad(shape), pad(out_shape))]
-        return Leaf(node.buf, tuple(t if k else 0 for t, k in zip(node.strides, keep)),
+        keep = _kept(tuple(shape), tuple(out_shape))
+        return Leaf(node.buf, tuple([t if k else 0 for t, k in zip(node.strides, keep)]),
                     node.offset)
     if kind is Const:
         return node
@@ -104,6 +105,12 @@ def broadcast(node, shape, out_shape):
     if kind is Apply or kind is Where:
         return node._replace(kids=tuple(broadcast(k, shape, out_shape) for k in node.kids))
     return Round(broadcast(node.kid, shape, out_shape))
+
+
+@functools.lru_cache(maxsize=1024)
+def _kept(shape, out_shape):
+    """Per padded dim, whether ``shape`` keeps it in ``out_shape`` (else it is broadcast)."""
+    return tuple([a == b for a, b in zip(pad(shape), pad(out_shape))])
 
 
 COMPARE = frozenset(("op_eq", "op_ne", "op_lt", "op_le", "op_gt", "op_ge"))
@@ -377,20 +384,36 @@ _PLACED = """    {t} w{k} = u_pv{k};
 def merged_dims(slots, shape):
     """(the dense strides of ``shape``, [(k, Leaf) of the inputs not read densely], [[size,
     [stride per strided input]] per merged dim]): neighbouring dims of size > 1 merge where
-    every strided input's strides chain."""
-    dense = tuple(pad(strides(shape), 0))
+    every strided input's strides chain. (No dims where every input is dense: none are
+    read.)"""
+    dense = _dense(tuple(shape))
     strided = [(k, leaf) for k, leaf in slots.values()
                if leaf.strides != dense or leaf.offset]
+    if not strided:
+        return dense, strided, []
+    return dense, strided, _merged(tuple(shape), tuple([leaf.strides for _, leaf in strided]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _dense(shape):
+    """The dense strides of ``shape``, MAX_RANK long (cached: shapes recur every step)."""
+    return tuple(pad(strides(shape), 0))
+
+
+@functools.lru_cache(maxsize=4096)
+def _merged(shape, sts):
+    """merged_dims' dims for strided inputs of strides ``sts`` (cached by them: a training
+    step reads the same views each time)."""
     dims = []
     for d, size in enumerate(pad(shape)):
         if size == 1:
             continue
-        sts = [leaf.strides[d] for _, leaf in strided]
-        if dims and all(p == t * size for p, t in zip(dims[-1][1], sts)):
-            dims[-1] = [dims[-1][0] * size, sts]
+        st = [t[d] for t in sts]
+        if dims and all(p == t * size for p, t in zip(dims[-1][1], st)):
+            dims[-1] = [dims[-1][0] * size, st]
         else:
-            dims.append([size, sts])
-    return dense, strided, dims
+            dims.append([size, st])
+    return dims
 
 
 def generate(nodes, shape, split_out=False, ints=None, tpls=None):
