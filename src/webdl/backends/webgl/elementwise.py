@@ -6,7 +6,7 @@ import math
 from ... import dtypes
 from ...ops.elementwise import Unary
 from .bridge import GLBuffer
-from .ir import Apply, LazyBuf, Leaf, Round, Where, broadcast, combine, generate, template
+from .ir import _LEAF, Apply, LazyBuf, Leaf, Round, Where, broadcast, combine, generate, template
 from .shapes import bcast_strides
 
 # op_cast's codes for the target dtype (shaders/elementwise.glsl)
@@ -72,8 +72,8 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
         else:
             b = be.realize(b)
             k = Leaf(b, bcast_strides(tuple(s), shape), 0)
-            kids.append(k)
-            tpls.append(template(k, typed, ternary))
+            kids.append(k)     # and template(k, typed, ternary), inlined:
+            tpls.append((_LEAF[bool(typed and getattr(b, "is_int", False))], (k,), (), (), ()))
             if b not in leaves:
                 leaves.append(b)
             size += 1

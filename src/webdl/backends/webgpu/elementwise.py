@@ -38,9 +38,8 @@ def realize(be, buf, *more):
     if buf.node is None:
         raise RuntimeError("webgpu: this tensor's GPU memory was already freed")
     outs = (buf,) + more
-    leaves = {id(x) for b in outs for x in b.leaves}
-    if more and len(leaves) + len(outs) > be.max_leaves + 1:   # past the bindings: one each
-        return [realize(be, b) for b in outs][0]
+    if more and len({id(x) for b in outs for x in b.leaves}) + len(outs) > be.max_leaves + 1:
+        return [realize(be, b) for b in outs][0]        # past the bindings: one each
     code, inputs, uniforms = generate([b.node for b in outs], buf.shape,
                                       [b.template(False, False) for b in outs])
     reals = [GPUBuffer(buf.numel) for _ in outs]
