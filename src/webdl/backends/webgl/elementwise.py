@@ -6,7 +6,8 @@ import math
 from ... import dtypes
 from ...ops.elementwise import Unary
 from .bridge import GLBuffer
-from .ir import _LEAF, Apply, LazyBuf, Leaf, Round, Where, broadcast, combine, generate, template
+from .ir import (_LEAF, Apply, LazyBuf, Leaf, Round, Where, broadcast, combine, generate,
+                 template)
 from .shapes import bcast_strides
 
 # op_cast's codes for the target dtype (shaders/elementwise.glsl)

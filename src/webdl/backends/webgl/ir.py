@@ -9,10 +9,11 @@ int overloads of elementwise.glsl, so int64 stays exact over the int32 range; an
 with a float result converts its inputs with float(), a comparison of two ints compares
 ints. WebGPU's codegen (``typed=False``) computes everything in f32 as before."""
 import functools
+from math import prod
 from typing import NamedTuple
 
 from .bridge import num
-from .shapes import MAX_RANK, numel, pad, strides
+from .shapes import MAX_RANK, pad, strides
 
 
 class Leaf(NamedTuple):
@@ -71,7 +72,7 @@ class LazyBuf:
                  "__weakref__")
 
     def __init__(self, shape, node, leaves, size, is_int=False, tpl=None):
-        self.shape, self.numel = tuple(shape), numel(shape)
+        self.shape, self.numel = tuple(shape), prod(shape)
         self.node, self.leaves, self.size, self.real = node, leaves, size, None
         self.is_int = is_int    # an int64 result: realized into an int texture on WebGL
         self.tpl = tpl          # the node's template (see ``combine``), made when needed
