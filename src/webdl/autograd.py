@@ -372,7 +372,7 @@ def run_backward(root, gradient):
             for (nxt, _), inp, ig in zip(node.next_functions, node.inputs, in_grads):
                 if nxt is None or ig is None:
                     continue
-                if tuple(ig.shape) != tuple(inp.shape):
+                if ig.shape != inp.shape:       # Sizes (tuples): compared as tuples
                     raise AssertionError(f"{node.name} backward: gradient shape "
                                          f"{tuple(ig.shape)} != input shape {tuple(inp.shape)}")
                 k = id(nxt)
