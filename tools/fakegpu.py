@@ -218,8 +218,9 @@ def main(argv):
             with open(trace, "a") as f:
                 f.write(f"=== {name}\n" + "\n".join(TRACE) + "\n")
             TRACE[:] = ["start"]
-        print(f"{device:7} {name:28} ops {ops:6d}  step {ms:8.2f} ms  {ms * 1e3 / ops:6.1f} us/op",
-              flush=True)
+        best = min(times) * 1e3
+        print(f"{device:7} {name:28} ops {ops:6d}  step {ms:8.2f} ms  {ms * 1e3 / ops:6.1f} us/op"
+              f"  (fastest {best * 1e3 / ops:6.1f} us/op)", flush=True)
         if prof:
             import cProfile
             import pstats
