@@ -199,21 +199,29 @@ def _record(op, inputs, attrs, out, keep_out=True):
         return out
     node = op.__new__(op)
     node.inputs, node.attrs = inputs, attrs
-    node.next_functions = tuple(((t._ctx or grad_edge(t)) if t.requires_grad else None, 0)
-                                for t in inputs)
+    node.next_functions = tuple([((t._ctx or grad_edge(t)) if t.requires_grad else None, 0)
+                                 for t in inputs])
     saves = op.saves
     if saves is None:
-        saves = tuple(range(len(inputs))) + ("out",)
+        n = len(inputs)
+        saves = _ALL_SAVES[n] if n < len(_ALL_SAVES) else tuple(range(n)) + ("out",)
     node.out = None
     if keep_out:
-        node.out = type(out)._wrap(out._buf, out.shape, out.dtype, out.device)
+        twin = node.out = type(out)._wrap(out._buf, out.shape, out.dtype, out.device)
         if "out" in saves:     # the twin follows out's version, not its writes
-            node.out._storage, node.out._chain = storage_of(out), out._chain
-    node.versions = tuple((k, version(out if k == "out" else inputs[k])) for k in saves) \
-        if saves else ()
+            twin._storage, twin._chain = storage_of(out), out._chain
+    versions = []
+    for k in saves:     # version(t) inlined: 0 until a tensor joins a storage
+        st = (out if k == "out" else inputs[k])._storage
+        versions.append((k, 0 if st is None else st.version))
+    node.versions = tuple(versions)
     out._ctx = node
     out.requires_grad = True
     return out
+
+
+# the saves of an op that reads all its inputs and its output (Op.saves None), by input count
+_ALL_SAVES = [tuple(range(n)) + ("out",) for n in range(16)]
 
 
 def apply(op, inputs, attrs):
@@ -229,7 +237,9 @@ def apply(op, inputs, attrs):
     out = type(inputs[0])._wrap(buf, shape, dtype, dev)
     if op.view:
         link_view(out, inputs[0], op, attrs)
-    return _record(op, inputs, attrs, out)
+    if _GradMode.enabled and op.differentiable:     # _record's first test, without a call
+        return _record(op, inputs, attrs, out)
+    return out
 
 
 class ToDevice(Op):
@@ -362,7 +372,7 @@ def run_backward(root, gradient):
             for (nxt, _), inp, ig in zip(node.next_functions, node.inputs, in_grads):
                 if nxt is None or ig is None:
                     continue
-                if tuple(ig.shape) != tuple(inp.shape):
+                if ig.shape != inp.shape:       # Sizes (tuples): compared as tuples
                     raise AssertionError(f"{node.name} backward: gradient shape "
                                          f"{tuple(ig.shape)} != input shape {tuple(inp.shape)}")
                 k = id(nxt)

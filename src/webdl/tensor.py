@@ -713,7 +713,12 @@ def as_tensor_like(v, ref):
     scalars: a float scalar with an int tensor gives float32, otherwise the tensor's dtype."""
     if isinstance(v, Tensor):
         return v
-    if isinstance(v, (bool, np.bool_)):
+    kind = type(v)
+    if kind is float:       # the common cases first: isinstance against numbers' ABCs is slow
+        dt = ref.dtype if ref.dtype.is_floating_point else dtypes.float32
+    elif kind is int:
+        dt = ref.dtype if ref.dtype is not dtypes.bool_ else dtypes.int64
+    elif isinstance(v, (bool, np.bool_)):
         dt = dtypes.bool_ if ref.dtype is dtypes.bool_ else ref.dtype
     elif isinstance(v, numbers.Integral):
         dt = ref.dtype if ref.dtype is not dtypes.bool_ else dtypes.int64

@@ -226,7 +226,9 @@ class Binary(Op):
 
     @classmethod
     def infer(cls, a, b):
-        shape = broadcast_shapes(cls.name, a.shape, b.shape)
+        shape = a.shape         # equal shapes, the common case, without a call
+        if shape != b.shape:
+            shape = broadcast_shapes(cls.name, shape, b.shape)
         if cls.kind in ("compare", "logic"):
             return shape, dtypes.bool_
         dt = dtypes.promote(a.dtype, b.dtype)

@@ -197,6 +197,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     realize = elementwise.realize
     realize_many = elementwise.realize_many
     max_leaves = elementwise.MAX_LEAVES     # distinct textures a fused chain reads at most
+    ir_mode = (True, True)      # the lazy IR's (typed, ternary): GLSL ints, ?: (ir.combine)
 
     def __init__(self):
         info = bridge.probe()
@@ -210,6 +211,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
         # every program gets LOG2W and LOG2R, and HALF on the float16 path (see
         # shaders/common.glsl)
         self._programs = bridge.Programs(self._layout())
+        self._pids = {}     # see _program
         self.targets = min(MAX_TARGETS, info["maxDrawBuffers"])   # render targets per draw
         # the side of the packed matmul's RGBA textures, at most (tests lower it)
         self.max_texture = info["maxTextureSize"]
@@ -228,6 +230,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
         self.info.update(bridge.set_split(above, layer_rows))
         self.max_texture = max_texture or self.info["maxTextureSize"]
         self._programs.set_layout(self._layout())
+        self._pids.clear()
 
     def backend_info(self):
         info = self.info
@@ -278,7 +281,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     # --- running kernels ------------------------------------------------------------------------
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
         if op.elementwise:
-            if not numel(out_shape):
+            if 0 in out_shape:      # no elements (numel, without a call)
                 return GLBuffer(0)
             return lazy(self, op, bufs, shapes, out_shape, out_dtype, attrs)
         kernel = KERNELS.get(op.name)
@@ -302,21 +305,42 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
         ``out`` (and the ``extra`` targets), reading ``inputs`` ({sampler: buffer}, lazy
         ones realized first); ``u_shape`` is set to ``out_shape``. Int textures get their
         defines (common.glsl): OUT_INT for an int ``out``, INT_<sampler> per int input."""
-        inputs = {k: self.realize(b) for k, b in inputs.items()}
-        ints = tuple((f"INT_{k}", 1) for k, b in inputs.items() if b.is_int)
+        real, ints, arrays = {}, (), ()
+        gen = bridge._gen[0]
+        for k, b in inputs.items():     # one pass: realized, checked, int and split noted
+            if type(b) is LazyBuf:
+                b = self.realize(b)
+            if b.id is None or b.gen != gen:
+                bridge.check(b)         # raises: freed, or of a lost context
+            if b.is_int:
+                ints += ((f"INT_{k}", 1),)
+            if b.split:
+                arrays += (k,)
+            real[k] = b
+        inputs = real
         if ints or out.is_int:
             defines = tuple(defines) + ((("OUT_INT", 1),) if out.is_int else ()) + ints
-        for b in inputs.values():
-            bridge.check(b)
-        arrays = tuple(k for k, b in inputs.items() if b.split)
         if arrays or out.split:
             self._check_split(kernel, list(inputs.values()) + [out, *extra])
             if out.split:
                 defines = tuple(defines) + (("SPLIT_OUT", 1),)
-        pid = self._programs.get(kernel, defines, code, arrays)
+        pid = self._program(kernel, defines, code, arrays)
         uniforms["u_shape"] = pad(out_shape)
         bridge.draw(pid, out, inputs, uniforms, extra)
         return out
+
+    def _program(self, kernel, defines, code, arrays):
+        """``self._programs.get``, remembered by a tuple of its arguments: the generated
+        code is one string object per structure (ir._CODE) whose hash is kept, where the
+        program key the bridge builds is a new string hashed whole on every draw."""
+        key = (kernel, defines, code, arrays, bridge._gen[0])
+        try:
+            pid = self._pids.get(key)
+        except TypeError:       # defines given as lists: unhashable, asked each time
+            return self._programs.get(kernel, defines, code, arrays)
+        if pid is None:
+            pid = self._pids[key] = self._programs.get(kernel, defines, code, arrays)
+        return pid
 
     def _check_split(self, kernel, bufs):
         """Raise unless ``kernel`` takes split tensors and ``bufs``' split ones are split

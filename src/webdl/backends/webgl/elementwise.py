@@ -6,7 +6,8 @@ import math
 from ... import dtypes
 from ...ops.elementwise import Unary
 from .bridge import GLBuffer
-from .ir import Apply, LazyBuf, Leaf, Round, Where, broadcast, generate
+from .ir import (_LEAF, Apply, LazyBuf, Leaf, Round, Where, broadcast, combine, generate,
+                 template)
 from .shapes import bcast_strides
 
 # op_cast's codes for the target dtype (shaders/elementwise.glsl)
@@ -48,27 +49,38 @@ def node(op, kids, attrs, dtype):
 
 def lazy(be, op, bufs, shapes, shape, dtype, attrs):
     """Run an elementwise primitive: a LazyBuf whose expression inlines the lazy inputs'
-    expressions and reads the others as leaves (drawn at once past the chain limits)."""
-    kids, leaves, size = [], [], 1       # leaves: the distinct buffers read
+    expressions and reads the others as leaves (drawn at once past the chain limits). Its
+    template (ir.combine) is made from the inputs' as the chain grows."""
+    typed, ternary = be.ir_mode
+    kids, tpls, leaves, size = [], [], [], 1       # leaves: the distinct buffers read
     for b, s in zip(bufs, shapes):
         if type(b) is LazyBuf and b.real is None and b.node is not None and \
                 (s == b.shape or tuple(s) == b.shape):
             # inlined; an expression broadcast into this op reads its leaves with the
             # broadcast dims' strides set to 0 (it is recomputed per element: cheaper
             # than a draw)
-            kids.append(b.node if b.shape == shape else broadcast(b.node, b.shape, shape))
+            if b.shape == shape:
+                kids.append(b.node)
+                tpls.append(b.tpl or b.template(typed, ternary))
+            else:
+                k = broadcast(b.node, b.shape, shape)
+                kids.append(k)
+                tpls.append(template(k, typed, ternary))
             for x in b.leaves:
                 if x not in leaves:      # GLBuffers compare by identity
                     leaves.append(x)
             size += b.size
         else:
             b = be.realize(b)
-            kids.append(Leaf(b, bcast_strides(tuple(s), shape), 0))
+            k = Leaf(b, bcast_strides(tuple(s), shape), 0)
+            kids.append(k)     # and template(k, typed, ternary), inlined:
+            tpls.append((_LEAF[bool(typed and getattr(b, "is_int", False))], (k,), (), (), ()))
             if b not in leaves:
                 leaves.append(b)
             size += 1
-    out = LazyBuf(shape, node(op, tuple(kids), attrs, dtype), leaves, size,
-                  dtype is dtypes.int64)
+    expr = node(op, tuple(kids), attrs, dtype)
+    out = LazyBuf(shape, expr, leaves, size, dtype is dtypes.int64,
+                  combine(expr, tpls, typed, ternary))
     if len(leaves) > be.max_leaves or size > MAX_SIZE:
         be.realize(out)
     return out
@@ -86,11 +98,12 @@ def realize(be, buf, *more):
     outs = (buf,) + more
     reals = [GLBuffer(buf.numel, is_int=b.is_int) for b in outs]
     code, inputs, uniforms = generate([b.node for b in outs], buf.shape, reals[0].split,
-                                      [b.is_int for b in outs])
+                                      [b.is_int for b in outs],
+                                      [b.template(True, True) for b in outs])
     be.draw("elementwise", (), inputs, reals[0], buf.shape, uniforms, extra=reals[1:],
             code=code)
     for b, r in zip(outs, reals):
-        b.real, b.node, b.leaves = r, None, ()
+        b.real, b.node, b.leaves, b.tpl = r, None, (), None
     return reals[0]
 
 

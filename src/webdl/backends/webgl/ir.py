@@ -8,10 +8,12 @@ Leaf's buffer knows its own texture kind) is computed as GLSL ``int`` on WebGL, 
 int overloads of elementwise.glsl, so int64 stays exact over the int32 range; an op on ints
 with a float result converts its inputs with float(), a comparison of two ints compares
 ints. WebGPU's codegen (``typed=False``) computes everything in f32 as before."""
+import functools
+from math import prod
 from typing import NamedTuple
 
 from .bridge import num
-from .shapes import MAX_RANK, numel, pad, strides
+from .shapes import MAX_RANK, pad, strides
 
 
 class Leaf(NamedTuple):
@@ -66,17 +68,26 @@ class LazyBuf:
     buffers (``leaves``, the distinct ones; ``size``, its node count). Chains of elementwise
     ops grow one expression, compiled into one shader when something else needs the values
     (another kernel, a readback, a stored optimizer state); ``real`` then holds the texture."""
-    __slots__ = ("shape", "numel", "node", "leaves", "size", "real", "is_int", "__weakref__")
+    __slots__ = ("shape", "numel", "node", "leaves", "size", "real", "is_int", "tpl",
+                 "__weakref__")
 
-    def __init__(self, shape, node, leaves, size, is_int=False):
-        self.shape, self.numel = tuple(shape), numel(shape)
+    def __init__(self, shape, node, leaves, size, is_int=False, tpl=None):
+        self.shape, self.numel = tuple(shape), prod(shape)
         self.node, self.leaves, self.size, self.real = node, leaves, size, None
         self.is_int = is_int    # an int64 result: realized into an int texture on WebGL
+        self.tpl = tpl          # the node's template (see ``combine``), made when needed
 
     def free(self):
         if self.real is not None:
             self.real.free()
-        self.node, self.leaves = None, ()
+        self.node, self.leaves, self.tpl = None, (), None
+
+    def template(self, typed, ternary):
+        """This expression's template (the backend's IR mode: ``typed``, ``ternary``)."""
+        tpl = self.tpl
+        if tpl is None:
+            tpl = self.tpl = template(self.node, typed, ternary)
+        return tpl
 
 
 def broadcast(node, shape, out_shape):
@@ -84,8 +95,8 @@ def broadcast(node, shape, out_shape):
     leaves' strides are 0 along the broadcast dims."""
     kind = type(node)
     if kind is Leaf:
-        keep = [a == b for a, b in zip(pad(shape), pad(out_shape))]
-        return Leaf(node.buf, tuple(t if k else 0 for t, k in zip(node.strides, keep)),
+        keep = _kept(tuple(shape), tuple(out_shape))
+        return Leaf(node.buf, tuple([t if k else 0 for t, k in zip(node.strides, keep)]),
                     node.offset)
     if kind is Const:
         return node
@@ -95,6 +106,12 @@ def broadcast(node, shape, out_shape):
     if kind is Apply or kind is Where:
         return node._replace(kids=tuple(broadcast(k, shape, out_shape) for k in node.kids))
     return Round(broadcast(node.kid, shape, out_shape))
+
+
+@functools.lru_cache(maxsize=1024)
+def _kept(shape, out_shape):
+    """Per padded dim, whether ``shape`` keeps it in ``out_shape`` (else it is broadcast)."""
+    return tuple([a == b for a, b in zip(pad(shape), pad(out_shape))])
 
 
 COMPARE = frozenset(("op_eq", "op_ne", "op_lt", "op_le", "op_gt", "op_ge"))
@@ -118,7 +135,150 @@ def int_param(v):
     return int(min(max(v, INT32[0]), INT32[1]))
 
 
-def expressions(nodes, ternary=True, typed=False, want=None):
+def expressions(nodes, ternary=True, typed=False, want=None, tpls=None):
+    """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
+    offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p (and of
+    the int uniform u_q), [Placed nodes, computed before as w<k>]). With ``ternary`` False
+    (WGSL, which has no ?:) a Where is a call of ``op_where(c, a, b)``; the rest of the
+    syntax is common to GLSL and WGSL. With ``typed`` (WebGL) int nodes compute as GLSL ints
+    (see the module docstring), each value converted where its consumer wants the other
+    type, and node j as an int when ``want[j]``.
+
+    The strings depend only on the expressions' structure: ``walk`` collects the values and
+    a key of that structure from the nodes' templates (``tpls``, made when not given), and
+    the strings are written (``_emit``) once per key."""
+    key, slots, params, iparams, placed = walk(nodes, ternary, typed, want, tpls)
+    exprs = _EXPRS.get(key)
+    if exprs is None:
+        exprs = _EXPRS[key] = _written(key, nodes, ternary, typed, want, slots, params,
+                                       iparams, placed)
+    return exprs, slots, params, iparams, placed
+
+
+_EXPRS = {}     # structure key (walk) -> the expressions' strings
+
+
+def _written(key, nodes, ternary, typed, want, slots, params, iparams, placed):
+    """The strings of a structure seen for the first time, written by ``_emit``, whose
+    values must be what ``walk`` collected (the key stands for the strings)."""
+    exprs, slots2, params2, iparams2, placed2 = _emit(nodes, ternary, typed, want)
+    if (slots2, params2, iparams2, placed2) != (slots, params, iparams, placed):
+        raise AssertionError("webgl: the expression walk and its code disagree")
+    return exprs
+
+
+# Templates. A template is what ``_emit`` would collect from one expression, and a key of
+# its structure, without writing strings: (sig, occ, params, iparams, placed) -- ``sig``, a
+# nested tuple recording each decision _emit takes (node kinds, the functions called, int or
+# float arguments and parameters, conversions); ``occ``, the leaves in the order _emit reads
+# them (their slots follow: numbered by first read); the float and int parameter values and
+# the Placed nodes, in _emit's order. A node's template is made from its kids' (``combine``)
+# when the lazy chain grows, so a realization walks no tree: its key is the roots' sigs and
+# the slot of each leaf read.
+_LEAF = {False: ("L", False), True: ("L", True)}
+_CONST_I, _CONST_F = ("CI",), ("C",)
+_NO = ()
+
+
+def _ctx(tpl, node, as_int, typed):
+    """``tpl`` (of ``node``) as read by a consumer that wants an int (``as_int`` True), a
+    float (False) or either (None): with a conversion where the types differ."""
+    if typed and as_int is not None and as_int != is_int(node):
+        return ((1 if as_int else 0), tpl[0])
+    return tpl[0]
+
+
+def combine(node, kids, typed, ternary):
+    """The template of ``node`` (an Apply, Where or Round of an Apply), given its kids'
+    templates ``kids`` (for a Round: its Apply's kids')."""
+    kind = type(node)
+    if kind is Round:
+        inner = combine(node.kid, kids, typed, ternary)
+        return (("K" if typed and is_int(node.kid) else "R", inner[0]),) + inner[1:]
+    nk = node.kids
+    if kind is Where and ternary:
+        c, a, b = nk
+        tc, ta, tb = kids
+        sig = ("W", node.is_int, _ctx(tc, c, None, typed), typed and is_int(c),
+               _ctx(ta, a, node.is_int, typed), _ctx(tb, b, node.is_int, typed))
+        return (sig, tc[1] + ta[1] + tb[1], tc[2] + ta[2] + tb[2], tc[3] + ta[3] + tb[3],
+                tc[4] + ta[4] + tb[4])
+    if kind is Where:
+        fn, params, int_args, int_params = "op_where", None, False, False
+    else:
+        fn, params = node.fn, node.params
+        int_args = int_params = False
+        if typed and (node.is_int or fn in COMPARE):
+            if fn == "op_cast":             # to int64: the kid as an int
+                t = kids[0]
+                return (("CAST", _ctx(t, nk[0], True, typed)),) + t[1:]
+            int_params = node.is_int
+            int_args = int_params or all(is_int(k) for k in nk)
+    if len(kids) == 1:
+        t = kids[0]
+        sig = (fn, _ctx(t, nk[0], int_args, typed) if typed else t[0])
+        occ, ps, ips, pl = t[1], t[2], t[3], t[4]
+    else:
+        sig = (fn,) + tuple(_ctx(t, k, int_args, typed) for t, k in zip(kids, nk))
+        occ, ps, ips, pl = kids[0][1], kids[0][2], kids[0][3], kids[0][4]
+        for t in kids[1:]:
+            occ, ps, ips, pl = occ + t[1], ps + t[2], ips + t[3], pl + t[4]
+    if params is None:
+        sig += (None,)
+    elif int_params:
+        sig += (True,)
+        ips = ips + tuple(int_param(v) for v in params)
+    else:
+        sig += (False,)
+        ps = ps + tuple(num(v) for v in params)
+    return sig, occ, ps, ips, pl
+
+
+def template(node, typed, ternary):
+    """The template of any expression (see ``combine``), made by walking it."""
+    kind = type(node)
+    if kind is Leaf:
+        return _LEAF[bool(typed and getattr(node.buf, "is_int", False))], (node,), _NO, _NO, _NO
+    if kind is Const:
+        if typed and node.is_int:
+            return _CONST_I, _NO, _NO, (int(node.value),), _NO
+        return _CONST_F, _NO, (num(node.value), 0.0), _NO, _NO
+    if kind is Placed:
+        return ("P", is_int(node)), _NO, _NO, _NO, (node,)
+    if kind is Round:
+        t = template(node.kid, typed, ternary)
+        return (("K" if typed and is_int(node.kid) else "R", t[0]),) + t[1:]
+    return combine(node, [template(k, typed, ternary) for k in node.kids], typed, ternary)
+
+
+def walk(nodes, ternary=True, typed=False, want=None, tpls=None):
+    """What ``_emit`` collects for ``nodes`` -- (key, slots, params, iparams, placed) --
+    from their templates (``tpls``, made by walking the nodes when not given)."""
+    if tpls is None:
+        tpls = [template(n, typed, ternary) for n in nodes]
+    if len(tpls) == 1:
+        t = tpls[0]
+        sigs = _ctx(t, nodes[0], want[0] if want else None, typed)
+        occ, params, iparams, placed = t[1], t[2], t[3], t[4]
+    else:
+        sigs = tuple(_ctx(t, n, want[j] if want else None, typed)
+                     for j, (t, n) in enumerate(zip(tpls, nodes)))
+        occ, params, iparams, placed = (), (), (), ()
+        for t in tpls:
+            occ, params, iparams, placed = (occ + t[1], params + t[2], iparams + t[3],
+                                            placed + t[4])
+    slots, pattern = {}, []
+    for leaf in occ:
+        k = (id(leaf.buf), leaf.strides, leaf.offset)
+        slot = slots.get(k)
+        if slot is None:
+            slot = slots[k] = (len(slots), leaf)
+        pattern.append(slot[0])
+    return ((ternary, typed, len(tpls), sigs, tuple(pattern)), slots, list(params),
+            list(iparams), list(placed))
+
+
+def _emit(nodes, ternary=True, typed=False, want=None):
     """GLSL expressions for ``nodes``: ([expression per node], {(buffer id, strides,
     offset): (k, Leaf)} for the inputs read as v<k>, the values of the uniform u_p (and of
     the int uniform u_q), [Placed nodes, computed before as w<k>]). Each expression is
@@ -225,23 +385,39 @@ _PLACED = """    {t} w{k} = u_pv{k};
 def merged_dims(slots, shape):
     """(the dense strides of ``shape``, [(k, Leaf) of the inputs not read densely], [[size,
     [stride per strided input]] per merged dim]): neighbouring dims of size > 1 merge where
-    every strided input's strides chain."""
-    dense = tuple(pad(strides(shape), 0))
+    every strided input's strides chain. (No dims where every input is dense: none are
+    read.)"""
+    dense = _dense(tuple(shape))
     strided = [(k, leaf) for k, leaf in slots.values()
                if leaf.strides != dense or leaf.offset]
+    if not strided:
+        return dense, strided, []
+    return dense, strided, _merged(tuple(shape), tuple([leaf.strides for _, leaf in strided]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _dense(shape):
+    """The dense strides of ``shape``, MAX_RANK long (cached: shapes recur every step)."""
+    return tuple(pad(strides(shape), 0))
+
+
+@functools.lru_cache(maxsize=4096)
+def _merged(shape, sts):
+    """merged_dims' dims for strided inputs of strides ``sts`` (cached by them: a training
+    step reads the same views each time)."""
     dims = []
     for d, size in enumerate(pad(shape)):
         if size == 1:
             continue
-        sts = [leaf.strides[d] for _, leaf in strided]
-        if dims and all(p == t * size for p, t in zip(dims[-1][1], sts)):
-            dims[-1] = [dims[-1][0] * size, sts]
+        st = [t[d] for t in sts]
+        if dims and all(p == t * size for p, t in zip(dims[-1][1], st)):
+            dims[-1] = [dims[-1][0] * size, st]
         else:
-            dims.append([size, sts])
-    return dense, strided, dims
+            dims.append([size, st])
+    return dims
 
 
-def generate(nodes, shape, split_out=False, ints=None):
+def generate(nodes, shape, split_out=False, ints=None, tpls=None):
     """The main() computing expressions ``nodes`` over ``shape``, the first into location 0
     (common.glsl's emit), the others into locations 1, 2, ...: (GLSL code, {sampler:
     buffer}, {uniform: value}). ``split_out``: the outputs are split tensors (drawn layer
@@ -253,67 +429,95 @@ def generate(nodes, shape, split_out=False, ints=None):
     over the merged dims (neighbouring dims merge when every strided input's strides
     chain), unravelled with one division pair per merged dim. The code depends on the
     expressions' structure, on which inputs are dense and on the merged rank; constants,
-    parameters, dims, strides and offsets are uniforms."""
+    parameters, dims, strides and offsets are uniforms. The code is written once per such
+    key (``_code``); each call computes only the inputs and uniforms."""
     ints = ints or [False] * len(nodes)
-    exprs, slots, params, iparams, placed = expressions(nodes, typed=True, want=ints)
+    key, slots, params, iparams, placed = walk(nodes, True, True, ints, tpls)
     dense, strided, dims = merged_dims(slots, shape)
-    rank = len(dims)
-    inputs, uniforms, decl, fetches = {}, {}, [], []
-    if strided and rank:
+    rank = len(dims) if strided else 0
+    # how each input is read: 0 at the output's texel, 1 its layer of a split output, 2 a
+    # split input at the output's index, 3 strided
+    reads = []
+    inputs, uniforms = {}, {}
+    if rank:
         uniforms["u_dims"] = pad([d[0] for d in dims])
-        decl.append(f"uniform int u_dims[{MAX_RANK}];\n")
-        fetches.append("    int i = out_index();\n")
-        for d in range(MAX_RANK - 1, MAX_RANK - rank, -1):
-            fetches.append(f"    int c{d} = i % u_dims[{d}];\n    i /= u_dims[{d}];\n")
-        fetches.append(f"    int c{MAX_RANK - rank} = i;\n")
+    j = 0
     for k, leaf in slots.values():
-        inputs[f"u_in{k}"] = leaf.buf
-        t, sampler = _TYPES[is_int(leaf)]
-        decl.append(f"uniform {sampler} u_in{k};\n")
+        inputs[_IN[k]] = leaf.buf
         if leaf.strides == dense and not leaf.offset:
-            # at the output's texel; a split input in the layer being drawn where the
-            # output is split alike, else (a prefix of it) at the output's index
-            if not getattr(leaf.buf, "split", 0):
-                fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, p, 0).r;\n")
-            elif split_out:
-                fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, ivec3(p, u_layer), 0).r;\n")
-            else:
-                fetches.append(f"    {t} v{k} = fetch(u_in{k}, out_index());\n")
+            reads.append(0 if not getattr(leaf.buf, "split", 0) else 1 if split_out else 2)
             continue
-        j = [k2 for k2, _ in strided].index(k)
-        uniforms[f"u_st{k}"] = pad([dd[1][j] for dd in dims], 0)
-        uniforms[f"u_off{k}"] = leaf.offset
-        decl.append(f"uniform int u_st{k}[{MAX_RANK}];\nuniform int u_off{k};\n")
-        at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
-                                         for d in range(MAX_RANK - rank, MAX_RANK)])
-        fetches.append(f"    {t} v{k} = fetch(u_in{k}, {at});\n")
-    if placed:
-        fetches.append("    int cc[6];\n    unravel(out_index(), cc);\n")
+        reads.append(3)
+        uniforms[_ST[k]] = pad([dd[1][j] for dd in dims], 0)
+        uniforms[_OFF[k]] = leaf.offset
+        j += 1
     for k, pl in enumerate(placed):
         inputs[f"u_pin{k}"] = pl.leaf.buf
-        t, sampler = _TYPES[is_int(pl)]
-        decl.append(f"uniform {sampler} u_pin{k};\nuniform {t} u_pv{k};\nuniform int u_po{k};\n"
-                    + "".join(f"uniform int u_p{x}{k}[{MAX_RANK}];\n" for x in "kabns"))
         uniforms.update({f"u_pv{k}": int(pl.value) if is_int(pl) else num(pl.value),
                          f"u_po{k}": pl.leaf.offset,
                          f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts),
                          f"u_pb{k}": list(pl.steps), f"u_pn{k}": list(pl.shape),
                          f"u_ps{k}": list(pl.leaf.strides)})
+    if iparams:
+        uniforms["u_q"] = iparams
+    if params:
+        uniforms["u_p"] = params
+    ck = (key, tuple(ints), tuple(reads), rank)
+    code = _CODE.get(ck)
+    if code is None:
+        code = _CODE[ck] = _code(nodes, ints, slots, reads, rank, placed, len(params),
+                                 len(iparams))
+    return code, inputs, uniforms
+
+
+_CODE = {}      # (structure key, output ints, input reads, merged rank) -> GLSL main()
+# uniform names by slot (a chain's slots are at most its node count per output)
+_IN = [f"u_in{k}" for k in range(1024)]
+_ST = [f"u_st{k}" for k in range(1024)]
+_OFF = [f"u_off{k}" for k in range(1024)]
+
+
+def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams):
+    """generate's GLSL for one key (see there)."""
+    exprs = expressions(nodes, typed=True, want=ints)[0]
+    decl, fetches = [], []
+    if rank:
+        decl.append(f"uniform int u_dims[{MAX_RANK}];\n")
+        fetches.append("    int i = out_index();\n")
+        for d in range(MAX_RANK - 1, MAX_RANK - rank, -1):
+            fetches.append(f"    int c{d} = i % u_dims[{d}];\n    i /= u_dims[{d}];\n")
+        fetches.append(f"    int c{MAX_RANK - rank} = i;\n")
+    for (k, leaf), read in zip(slots.values(), reads):
+        t, sampler = _TYPES[is_int(leaf)]
+        decl.append(f"uniform {sampler} u_in{k};\n")
+        if read == 0:
+            fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, p, 0).r;\n")
+        elif read == 1:
+            fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, ivec3(p, u_layer), 0).r;\n")
+        elif read == 2:
+            fetches.append(f"    {t} v{k} = fetch(u_in{k}, out_index());\n")
+        else:
+            decl.append(f"uniform int u_st{k}[{MAX_RANK}];\nuniform int u_off{k};\n")
+            at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
+                                             for d in range(MAX_RANK - rank, MAX_RANK)])
+            fetches.append(f"    {t} v{k} = fetch(u_in{k}, {at});\n")
+    if placed:
+        fetches.append("    int cc[6];\n    unravel(out_index(), cc);\n")
+    for k, pl in enumerate(placed):
+        t, sampler = _TYPES[is_int(pl)]
+        decl.append(f"uniform {sampler} u_pin{k};\nuniform {t} u_pv{k};\nuniform int u_po{k};\n"
+                    + "".join(f"uniform int u_p{x}{k}[{MAX_RANK}];\n" for x in "kabns"))
         fetches.append(_PLACED.format(k=k, t=t))
     decl += [f"layout(location = {j}) out {'ivec4' if ints[j] else 'vec4'} o_color{j};\n"
              for j in range(1, len(nodes))]
-    if iparams:
-        decl.append(f"uniform int u_q[{len(iparams)}];\n")
-        uniforms["u_q"] = iparams
-    code = ("".join(decl) + f"uniform float u_p[{max(len(params), 1)}];\n"
+    if niparams:
+        decl.append(f"uniform int u_q[{niparams}];\n")
+    return ("".join(decl) + f"uniform float u_p[{max(nparams, 1)}];\n"
             "void main() {\n    ivec2 p = ivec2(gl_FragCoord.xy);\n" + "".join(fetches)
             + f"    emit({exprs[0]});\n"
             + "".join(f"    o_color{j} = ivec4({e}, 0, 0, 1);\n" if ints[j] else
                       f"    o_color{j} = vec4(stored({e}), 0.0, 0.0, 1.0);\n"
                       for j, e in enumerate(exprs[1:], 1)) + "}\n")
-    if params:
-        uniforms["u_p"] = params
-    return code, inputs, uniforms
 
 
 # the GLSL value and sampler types of a float and of an int input

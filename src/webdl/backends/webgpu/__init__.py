@@ -41,6 +41,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
     fused = fused_ops(KERNELS, primitives())
     realize = elementwise.realize
     targets = 4            # results of one shape computed by one dispatch, at most
+    ir_mode = (False, False)    # the lazy IR's (typed, ternary): all f32, no ?: (ir.combine)
 
     def __init__(self):
         info = bridge.probe()
@@ -54,6 +55,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self.conv_tiled = self.matmul_tiled                    # see conv.conv2d
         self.flat_tiles = True                                 # see matmul.tiles
         self._programs = bridge.Programs()
+        self._progs = {}    # see dispatch
         self._missing = frozenset(missing_kernels())
 
     def has_kernel(self, name):
@@ -85,7 +87,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
     # --- running kernels ------------------------------------------------------------------------
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
         if op.elementwise:
-            if not numel(out_shape):
+            if 0 in out_shape:      # no elements (numel, without a call)
                 return GPUBuffer(0)
             return elementwise.lazy(self, op, bufs, shapes, out_shape, out_dtype, attrs)
         kernel = KERNELS.get(op.name)
@@ -101,7 +103,17 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         first); ``u_shape``/``u_numel`` describe ``shape``; one invocation per element
         unless ``groups`` says otherwise."""
         gen = bridge.generation()
-        prog = self._programs.get(kernel, defines, code, len(outs), gen)
+        # the program, remembered by a tuple of its arguments (the code string's hash is
+        # kept; the bridge's key is a new string hashed whole each time)
+        key = (kernel, defines, code, len(outs), gen)
+        try:
+            prog = self._progs.get(key)
+        except TypeError:       # defines given as lists: unhashable, asked each time
+            key, prog = None, None
+        if prog is None:
+            prog = self._programs.get(kernel, defines, code, len(outs), gen)
+            if key is not None:
+                self._progs[key] = prog
         inputs = {k: self.realize(b) for k, b in inputs.items()}
         for b in inputs.values():
             bridge.check(b, gen)

@@ -3,7 +3,7 @@ by both GPU backends) turned into the main() of one compute kernel, appended to
 shaders/wgsl/elementwise.wgsl, whose op_<name> functions it calls."""
 from ..webgl.bridge import num
 from .bridge import MAIN_HEAD
-from ..webgl.ir import expressions, merged_dims
+from ..webgl.ir import expressions, merged_dims, walk
 from ..webgl.shapes import MAX_RANK, pad
 
 _A6 = f"array<i32, {MAX_RANK}>"
@@ -24,61 +24,98 @@ _PLACED = """    var w{k} = u_pv{k};
 """
 
 
-def generate(nodes, shape):
+def generate(nodes, shape, tpls=None):
     """The kernel computing expressions ``nodes`` over ``shape``, the first into out0, the
     others into out1, ...: (WGSL code, {input name: buffer}, {uniform: value}). Inputs
     dense in the output's shape are read at the output's index; the others at the
     coordinates of the index over the merged dims (one division pair per merged dim). The
     code depends on the structure, on which inputs are dense and on the merged rank;
-    constants, dims, strides and offsets are uniforms."""
-    exprs, slots, params, _, placed = expressions(nodes, ternary=False)
+    constants, dims, strides and offsets are uniforms. The code is written once per such
+    key (``_code``); each call computes only the bindings and uniforms."""
+    key, slots, params, _, placed = walk(nodes, False, False, None, tpls)
     dense, strided, dims = merged_dims(slots, shape)
-    rank = len(dims)
-    inputs, uniforms, decl, body = {}, {}, [], []
-    if strided and rank:
+    rank = len(dims) if strided else 0
+    inputs, uniforms = {}, {}
+    if rank:
         uniforms["u_dims"] = pad([d[0] for d in dims])
+    names = {}      # one binding per distinct buffer (a buffer read two ways binds once)
+    reads = []      # per slot: its binding, and whether it is read strided
+    j = 0
+    for k, leaf in slots.values():
+        b = names.get(id(leaf.buf))
+        if b is None:
+            b = names[id(leaf.buf)] = len(names)
+            inputs[_IN[b]] = leaf.buf
+        if leaf.strides == dense and not leaf.offset:
+            reads.append(b)
+            continue
+        reads.append(-1 - b)
+        uniforms[_ST[k]] = pad([dd[1][j] for dd in dims], 0)
+        uniforms[_OFF[k]] = leaf.offset
+        j += 1
+    for k, pl in enumerate(placed):
+        b = names.get(id(pl.leaf.buf))
+        if b is None:
+            b = names[id(pl.leaf.buf)] = len(names)
+            inputs[_IN[b]] = pl.leaf.buf
+        reads.append(b)
+        uniforms.update({f"u_pv{k}": num(pl.value), f"u_po{k}": pl.leaf.offset,
+                         f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts),
+                         f"u_pb{k}": list(pl.steps), f"u_pn{k}": list(pl.shape),
+                         f"u_ps{k}": list(pl.leaf.strides)})
+    if params:
+        uniforms["u_p"] = params
+    ck = (key, tuple(reads), rank)
+    code = _CODE.get(ck)
+    if code is None:
+        code = _CODE[ck] = _code(nodes, shape, reads, rank, len(slots), len(placed),
+                                 len(params))
+    return code, inputs, uniforms
+
+
+_CODE = {}      # (structure key, bindings and reads, merged rank) -> WGSL
+_IN = [f"u_in{k}" for k in range(1024)]
+_ST = [f"u_st{k}" for k in range(1024)]
+_OFF = [f"u_off{k}" for k in range(1024)]
+
+
+def _code(nodes, shape, reads, rank, nslots, nplaced, nparams):
+    """generate's WGSL for one key (see there); ``reads``: per slot its binding b when read
+    at the output's index, -1 - b when strided; then per Placed node its binding."""
+    exprs = expressions(nodes, ternary=False)[0]
+    decl, body = [], []
+    if rank:
         decl.append(f"var<private> u_dims: {_A6};\n")
         body.append("    var r = i;\n")
         for d in range(MAX_RANK - 1, MAX_RANK - rank, -1):
             body.append(f"    let c{d} = r % u_dims[{d}];\n    r = r / u_dims[{d}];\n")
         body.append(f"    let c{MAX_RANK - rank} = r;\n")
-    order = [k for k, _ in strided]
-    names = {}      # one binding per distinct buffer (a buffer read two ways binds once)
+    bound = set()
 
-    def bind(buf):
-        name = names.get(id(buf))
-        if name is None:
-            name = names[id(buf)] = f"u_in{len(names)}"
-            inputs[name] = buf
-            decl.append(f"var<storage, read> {name}: array<f32>;\n")
-        return name
-    for k, leaf in slots.values():
-        src = bind(leaf.buf)
-        if leaf.strides == dense and not leaf.offset:
-            body.append(f"    let v{k} = {src}[i];\n")
+    def bind(b):
+        if b not in bound:
+            bound.add(b)
+            decl.append(f"var<storage, read> u_in{b}: array<f32>;\n")
+        return f"u_in{b}"
+    for k in range(nslots):
+        read = reads[k]
+        if read >= 0:
+            body.append(f"    let v{k} = {bind(read)}[i];\n")
             continue
-        j = order.index(k)
-        uniforms[f"u_st{k}"] = pad([dd[1][j] for dd in dims], 0)
-        uniforms[f"u_off{k}"] = leaf.offset
+        src = bind(-1 - read)
         decl.append(f"var<private> u_st{k}: {_A6};\nvar<private> u_off{k}: i32;\n")
         at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
                                          for d in range(MAX_RANK - rank, MAX_RANK)])
         body.append(f"    let v{k} = {src}[{at}];\n")
-    if placed:
+    if nplaced:
         body.append("    let cc = unravel(i);\n")
-    for k, pl in enumerate(placed):
-        src = bind(pl.leaf.buf)
+    for k in range(nplaced):
+        src = bind(reads[nslots + k])
         decl.append(f"var<private> u_pv{k}: f32;\n"
                     f"var<private> u_po{k}: i32;\n"
                     + "".join(f"var<private> u_p{x}{k}: {_A6};\n" for x in "kabns"))
-        uniforms.update({f"u_pv{k}": num(pl.value), f"u_po{k}": pl.leaf.offset,
-                         f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts),
-                         f"u_pb{k}": list(pl.steps), f"u_pn{k}": list(pl.shape),
-                         f"u_ps{k}": list(pl.leaf.strides)})
         body.append(_PLACED.format(k=k, src=src))
-    if params:
-        decl.append(f"var<private> u_p: array<f32, {len(params)}>;\n")
-        uniforms["u_p"] = params
-    code = ("".join(decl) + MAIN_HEAD + "".join(body)
+    if nparams:
+        decl.append(f"var<private> u_p: array<f32, {nparams}>;\n")
+    return ("".join(decl) + MAIN_HEAD + "".join(body)
             + "".join(f"    out{j}[i] = {e};\n" for j, e in enumerate(exprs)) + "}\n")
-    return code, inputs, uniforms
