@@ -159,6 +159,9 @@ SEQUENCE_CASES = [
      "profile": True},
     {"id": "gpt generate 200 tokens", "kind": "generate", "args": {}, "reps": 3,
      "warmup": 1, "profile": True},
+    # the same with the model through webdl.compile (replayed once the context is full)
+    {"id": "gpt generate 200 tokens, compiled", "kind": "generate", "args": {"compiled": 1},
+     "reps": 3, "warmup": 1, "profile": True},
 ]
 SEQUENCE_TARGETS = {"lstm 2x256 train step": 1.3,
                     "transformer 4x128 train step": 1.3}

@@ -45,7 +45,7 @@ class GLBridge {
     this.keyBytes = new Map(); // "w x h" -> bytes of one of its textures
     this.pooledBytes = 0;
     this.peak = { bytes: 0, textures: 0, reserved: 0 }; // highs since start or resetPeakStats
-    this.nextId = 1;
+    this.nextId = 1 << 30; // ids gl.js gives (a replay's textures); Python gives those below
     this.programs = []; // id -> {prog, uniforms: Map}
     this.programIds = new Map(); // key -> id
     this.lost = false;
@@ -215,7 +215,7 @@ class GLBridge {
   // a tensor's texture; upload: one that only Python's bool data is written to (R32F on
   // the float16 path: sampled, never rendered into nor read back); isInt: an int64
   // tensor's (R32I; a split one an R32I texture array)
-  alloc(numel, upload = false, isInt = false) {
+  alloc(numel, upload = false, isInt = false, id = 0) {
     if (numel > this.splitAbove) {
       if (this.half) {
         throw new Error(`webgl: a tensor of ${numel} elements exceeds the largest texture ` +
@@ -227,16 +227,16 @@ class GLBridge {
           `${this.maxWidth}x${this.layerRows})`);
       }
       const layers = Math.ceil(numel / (this.maxWidth * this.layerRows));
-      return this.allocTexture(this.maxWidth, this.layerRows, 1, false, layers, isInt);
+      return this.allocTexture(this.maxWidth, this.layerRows, 1, false, layers, isInt, id);
     }
     const [w, h] = this.dims(numel);
-    return this.allocTexture(w, h, 1, upload, 0, isInt);
+    return this.allocTexture(w, h, 1, upload, 0, isInt, id);
   }
 
   // a texture of explicit size; channels 1 (R32F, tensors; R32I with isInt, int tensors) or
   // 4 (RGBA32F, packed kernels), float16 ones on the float16 path (but R32F for uploads);
   // layers > 0: a texture array of that many layers (a split tensor)
-  allocTexture(w, h, channels, upload = false, layers = 0, isInt = false) {
+  allocTexture(w, h, channels, upload = false, layers = 0, isInt = false, given = 0) {
     this.checkContext();
     const gl = this.gl;
     const max = this.maxTextureSize;
@@ -278,7 +278,7 @@ class GLBridge {
       gl.texParameteri(target, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
       gl.texParameteri(target, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
     }
-    const id = this.nextId++;
+    const id = given || this.nextId++;
     this.textures.set(id, { tex, w, h, channels, layers, key, bytes: need, upload: fmt === "up",
                             isInt });
     this.liveBytes += need;
@@ -606,7 +606,12 @@ class GLBridge {
     if (cmds) {
       for (const c of JSON.parse(cmds)) {
         if (c[0] === "f") this.free(c[1]);
-        else if (!err) {
+        else if (c[0] === "a") { // ["a", id, numel, w, h, upload, isInt]: a texture for Python's id
+          try {
+            if (c[3] > 0) this.allocTexture(c[3], c[4], 4, false, 0, false, c[1]);
+            else this.alloc(c[2], c[5], !!c[6], c[1]);
+          } catch (e) { if (!err) err = e; }
+        } else if (!err) {
           try { this.draw(c.slice(1)); } catch (e) { err = e; }
         }
       }

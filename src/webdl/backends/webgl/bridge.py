@@ -126,6 +126,12 @@ def num(v):
 # order, so the queue changes no result. QUEUE_MAX bounds how far the GPU lags behind.
 _pending = []
 QUEUE_MAX = 256
+# Textures up to QUEUED_ALLOC_MAX elements get their id here and are made by gl.js when the
+# queue runs (an error -- out of memory -- then comes with that call); larger ones are made
+# at once, so that a too-large or over-budget tensor fails where it is made. gl.js gives ids
+# from 2**30 (a replay's textures), Python below.
+QUEUED_ALLOC_MAX = 1 << 20
+_next_id = [1]
 # gl.js's context generation as last seen: it changes only when a lost context is replaced,
 # which gl.js reports by throwing from the call that finds the loss (see _call)
 _gen = [None]
@@ -181,8 +187,13 @@ class GLBuffer:
         self.id = None
         self.host = None   # a host copy of uploaded data (see HostTransfer; buffers never change)
         self.is_int = is_int
-        self.id = _exec(numel, upload=upload, is_int=is_int) if packed is None else \
-            _exec(0, *packed)
+        if upload or (numel if packed is None else packed[0] * packed[1] * 4) > QUEUED_ALLOC_MAX:
+            self.id = _exec(numel, upload=upload, is_int=is_int) if packed is None else \
+                _exec(0, *packed)
+        else:
+            self.id = _next_id[0]
+            _next_id[0] += 1
+            _pending.append(("a", self.id, numel, *(packed or (0, 0)), False, is_int))
         self.numel = numel
         self.gen = _gen[0]
         # a split tensor (a texture array, see gl.js): its rows per layer, else 0
