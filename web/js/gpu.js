@@ -34,6 +34,7 @@ class GPUBridge {
     this.stagingBytes = 0;
     this.peak = { bytes: 0, buffers: 0, reserved: 0 }; // highs since start or resetPeakStats
     this.pipelines = []; // id -> {pipe, layout}
+    this.unchecked = []; // error-scope promises of submits not checked yet (see _takeErrors)
     this.recordings = new Map(); // webdl.compile's templates: id -> {w: Int32Array, at: [word positions of ids]}
     this.nextRecording = 1;
     this.generation = 0;
@@ -122,6 +123,7 @@ class GPUBridge {
     this.pooledBytes = 0;
     this.pipelines = [];
     this.recordings = new Map();
+    this.unchecked = [];
     this.encoder = null;
     this.pass = null;
     this.pending = 0;
@@ -403,7 +405,16 @@ class GPUBridge {
     this.deferred = new Map();
     this.deferredBytes = 0;
     this.errors = this.device.popErrorScope();
+    this.unchecked.push(this.errors);
     return this.errors;
+  }
+
+  // The first validation error of the submits since the last call (a flush that nothing
+  // awaited -- a full queue, an upload's -- is checked at the next readback or sync), or null
+  _takeErrors() {
+    const all = this.unchecked;
+    this.unchecked = [];
+    return Promise.all(all).then((es) => es.find((e) => e) || null);
   }
 
   // A mappable buffer for a readback of `bytes`, from the pool by size class: creating one
@@ -433,7 +444,8 @@ class GPUBridge {
     const staging = this._staging(bytes);
     const src = this._buf(id);
     this._encoder();
-    const err = this.flush((enc) => enc.copyBufferToBuffer(src, 0, staging, 0, bytes));
+    this.flush((enc) => enc.copyBufferToBuffer(src, 0, staging, 0, bytes));
+    const err = this._takeErrors();
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
     } catch (e) {
@@ -462,9 +474,10 @@ class GPUBridge {
   async sync(q) {
     this._check();
     this.exec(q);
-    const err = this.flush();
+    this.flush();
+    const err = this._takeErrors();
     await this.device.queue.onSubmittedWorkDone();
-    const e = err && await err;
+    const e = await err;
     if (e) throw new Error("webgpu: a kernel failed validation: " + e.message);
     return 0;
   }
