@@ -252,3 +252,20 @@ json.dumps([t.tolist() for t in toks] + [dict(fast.stats), fast.reason])
     plain, compiled, stats, reason = r
     assert plain == compiled, (plain, compiled)
     assert stats["replayed"] >= 20, (stats, reason)
+
+
+def test_arguments_sharing_a_buffer_are_not_confused(in_pyodide):
+    """A record of f(x, x) (one input buffer) is not replayed for f(x, y)."""
+    r = in_pyodide.check("""
+import json, webdl
+f = webdl.compile(lambda a, b: a * 2 + b)
+x = webdl.ones(3, device='webgpu')
+y = webdl.full((3,), 5.0, device='webgpu')
+with webdl.no_grad():
+    out = [f(x, x).tolist() for _ in range(3)] + [f(x, y).tolist() for _ in range(3)] + \\
+        [f(y, y).tolist()]
+json.dumps([out, dict(f.stats)])
+""")
+    out, stats = r
+    assert out == [[3.0] * 3] * 3 + [[7.0] * 3] * 3 + [[15.0] * 3], out
+    assert stats["replayed"] >= 2, stats

@@ -80,6 +80,13 @@ def _rebuild(template, outs):
     return template
 
 
+def _aliases(tensors):
+    """Which arguments share a buffer (each one's first argument with the same buffer): a
+    record made for f(x, x) reads one input where f(x, y) needs two."""
+    first = {}
+    return tuple(first.setdefault(id(t._buf), j) for j, t in enumerate(tensors))
+
+
 class _Out:
     __slots__ = ("index",)
 
@@ -109,7 +116,7 @@ def _shape_of(result, tensors):
 class _Entry:
     """One signature's state: calls seen, then its record (or why there is none)."""
     __slots__ = ("calls", "record", "reason", "state", "kept", "result", "outs", "failures",
-                 "checks")
+                 "checks", "aliases")
 
     def __init__(self):
         self.calls, self.record, self.reason, self.state, self.failures = 0, None, None, None, 0
@@ -278,6 +285,7 @@ class CompiledFunction:
                 # another buffer's while it is compared
                 entry.record, entry.state, entry.reason = rec, state, None
                 entry.kept = before[len(tensors):]
+                entry.aliases = _aliases(tensors)
                 entry.result = shape
                 where = {id(b): j for j, b in enumerate(unique)}
                 entry.outs = [(where[id(t._buf)], t.shape, t.dtype) for t in outs]
@@ -300,6 +308,8 @@ class CompiledFunction:
     def _replay(self, entry, backend, device, tensors):
         for t in tensors:
             t._realize()
+        if _aliases(tensors) != entry.aliases:     # recorded with other arguments sharing
+            return None                            # a buffer: record again
         bufs = backend.replay(entry.record, [t._buf for t in tensors])
         if bufs is None:
             return None
