@@ -240,9 +240,7 @@ class CompiledFunction:
 
     def _record(self, entry, backend, tensors, kept, state, args, kwargs):
         for t in tensors:
-            t._realize()
-        for t in kept:
-            t._realize()
+            t._realize()          # (``kept`` was realized by _state)
         device = tensors[0].device
         run_index_checks(device)    # those waiting now: not part of the record
         before = [t._buf for t in tensors] + [t._buf for t in kept]

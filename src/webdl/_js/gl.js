@@ -46,6 +46,8 @@ class GLBridge {
     this.pooledBytes = 0;
     this.peak = { bytes: 0, textures: 0, reserved: 0 }; // highs since start or resetPeakStats
     this.nextId = 1 << 30; // ids gl.js gives (a replay's textures); Python gives those below
+    this.recordings = new Map(); // webdl.compile's templates (see record)
+    this.nextRecording = 1;
     this.programs = []; // id -> {prog, uniforms: Map}
     this.programIds = new Map(); // key -> id
     this.lost = false;
@@ -625,14 +627,13 @@ class GLBridge {
   // ["a", numel, w, h, upload, isInt] for the textures it allocated), texture ids as codes:
   // -(1<<24 + j) input j of a replay, -(k+1) the k-th texture the call allocated ---
   record(tpl) {
-    if (!this.recordings) { this.recordings = new Map(); this.nextRecording = 1; }
     const id = this.nextRecording++;
     this.recordings.set(id, JSON.parse(tpl));
     return id;
   }
 
   forget(id) {
-    if (this.recordings) this.recordings.delete(id);
+    this.recordings.delete(id);
   }
 
   // Run the queued commands, then template `id` on the input ids `ins` (JSON); returns the
@@ -640,7 +641,7 @@ class GLBridge {
   // this replay made are freed before it is thrown.
   replay(cmds, id, ins, outs) {
     this.exec(cmds, -1, 0, 0);
-    const tpl = this.recordings && this.recordings.get(id);
+    const tpl = this.recordings.get(id);
     if (!tpl) throw new Error(`webgl: recording ${id} is gone`);
     const inputs = JSON.parse(ins), made = [];
     const map = (v) => (v >= 0 ? v : v > -(1 << 24) ? made[-v - 1] : inputs[-v - (1 << 24)]);

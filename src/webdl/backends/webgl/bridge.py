@@ -160,12 +160,16 @@ def _exec(numel=-1, w=0, h=0, upload=False, is_int=False):
     return tid
 
 
+# why a recording that moved data between the host and the GPU can't be replayed (both bridges)
+HOST_DATA = "it moves data between the host and the GPU (an upload, a readback, random " \
+            "numbers made on the host, a sync: {})"
+
+
 def _host(what):
     """A call that moves data between the host and the GPU: a recording can't replay it."""
     rec = _rec[0]
     if rec is not None and rec.why is None:
-        rec.why = "it moves data between the host and the GPU (an upload, a readback, " \
-                  f"random numbers made on the host: {what})"
+        rec.why = HOST_DATA.format(what)
 
 
 def flush():
@@ -353,7 +357,7 @@ class _Trace:
 class Recording:
     """A replayable call: gl.js's template ``tid``, its outputs ((new-texture index, numel,
     is_int)), the context generation it was made on."""
-    __slots__ = ("tid", "outputs", "gen", "draws", "constants")
+    __slots__ = ("tid", "outputs", "gen", "constants")
 
     def __del__(self):
         try:
@@ -382,7 +386,7 @@ def record_end(inputs, kept, outputs):
         return tr.why
     slot = {b.id: j for j, b in enumerate(inputs)}
     kept = set(kept) | {b.id for b in tr.constants}    # made in the call, kept by the record
-    new, alive, tpl, draws = {}, set(), [], 0
+    new, alive, tpl = {}, set(), []
 
     def code(tid):
         if tid in new:
@@ -411,7 +415,6 @@ def record_end(inputs, kept, outputs):
                 _, pid, out, ins, uniforms, extra = c
                 tpl.append(["r", pid, code(out), {k: code(v) for k, v in ins.items()},
                             uniforms, [code(e) for e in extra]])
-                draws += 1
     except LookupError:
         return "it reads a tensor that is neither an argument nor a parameter or buffer of " \
                "the module (a global tensor, or one made before the call)"
@@ -424,7 +427,7 @@ def record_end(inputs, kept, outputs):
         return "it keeps GPU memory past the call (a cache or a global made inside it)"
     rec = Recording()
     rec.tid = _call(_gl.record, json.dumps(tpl))
-    rec.outputs, rec.gen, rec.draws = outs, _gen[0], draws
+    rec.outputs, rec.gen = outs, _gen[0]
     rec.constants = tr.constants
     return rec
 

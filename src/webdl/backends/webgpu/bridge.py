@@ -19,7 +19,7 @@ import re
 import struct
 from importlib import resources
 
-from ..webgl.bridge import js_error
+from ..webgl.bridge import HOST_DATA, js_error
 
 try:
     import webdl_gpu as _gpu
@@ -128,8 +128,7 @@ def _send(fn, *args, only_queue=False):
     if rec is not None:
         rec.words.extend(q)
         if not only_queue and rec.why is None:
-            rec.why = "it moves data between the host and the GPU (an upload, a readback, " \
-                      f"random numbers made on the host, a sync: {getattr(fn, 'name', fn)})"
+            rec.why = HOST_DATA.format(getattr(fn, "name", fn))
     try:
         return fn(json.dumps(q) if q else "", *args)
     except Exception as e:  # noqa: BLE001 - JsException: budget, size, device lost
@@ -423,7 +422,7 @@ class Recording:
     """A replayable call: gpu.js's template ``tid``, ``count`` new buffer ids per replay, the
     most bytes its buffers hold at once (``peak``), its outputs (new-buffer index, floats),
     the device generation it was made on."""
-    __slots__ = ("tid", "count", "peak", "outputs", "inputs", "gen", "dispatches", "constants")
+    __slots__ = ("tid", "count", "peak", "outputs", "gen", "constants")
 
     def __del__(self):
         try:
@@ -455,7 +454,7 @@ def record_end(inputs, kept, outputs):
     first, w = tr.first, tr.words
     slot = {b.id: j for j, b in enumerate(inputs) if b.id}
     kept = set(kept) | {b.id for b in tr.constants}    # made in the call, kept by the record
-    tpl, alive, live, peak, dispatches = [], {}, 0, 0, 0
+    tpl, alive, live, peak = [], {}, 0, 0
 
     def code(bid):
         if bid >= first and bid not in kept:
@@ -493,7 +492,6 @@ def record_end(inputs, kept, outputs):
                 tpl.extend(w[i:i + 6])
                 tpl.extend(code(b) for b in w[i + 6:i + 6 + k])
                 tpl.extend(w[i + 6 + k:i + 7 + k + m])
-                dispatches += 1
                 i += 7 + k + m
     except LookupError:
         return "it reads a tensor that is neither an argument nor a parameter or buffer of " \
@@ -508,7 +506,7 @@ def record_end(inputs, kept, outputs):
     rec = Recording()
     rec.tid = _gpu.record(json.dumps(tpl))
     rec.count, rec.peak, rec.outputs = _next[0] - first, peak, outs
-    rec.inputs, rec.gen, rec.dispatches = len(inputs), _gen[0], dispatches
+    rec.gen = _gen[0]
     rec.constants = tr.constants
     return rec
 
