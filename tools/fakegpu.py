@@ -60,6 +60,17 @@ class _GL:
     def upload(self, *a):
         return None
 
+    def record(self, tpl):
+        return self._id()
+
+    def forget(self, tid):
+        pass
+
+    def replay(self, cmds, tid, inputs, outputs):
+        if TRACE:
+            TRACE.append(f"replay {tid}")
+        return json.dumps([self._id() for _ in json.loads(outputs)])
+
     def downloadInto(self, buf, n, data):
         data[:n] = 0
         return True
@@ -118,6 +129,18 @@ class _GPU:
             TRACE.append("compile " + key + "\n" + src)
         self.n += 1
         return self.n
+
+    def record(self, tpl):
+        self.n += 1
+        return self.n
+
+    def forget(self, tid):
+        pass
+
+    def replay(self, q, tid, base, inputs):
+        self.exec(q)
+        if TRACE:
+            TRACE.append(f"replay {tid}")
 
     def sync(self, q):
         self.exec(q)

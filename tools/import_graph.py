@@ -11,7 +11,7 @@ LAYERS = [
     ("ops",),
     ("autograd", "storage", "backends"),
     ("tensor",),
-    ("functions",),
+    ("functions", "replay"),
     ("nn", "optim", "utils", "serialization", "tfjs", "display", "cuda", "amp",
      "accelerator", "suggest", "compile"),
     ("apps", "__init__", "__main__"),

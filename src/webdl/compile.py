@@ -17,16 +17,13 @@ its inputs or parameters in place, reads a tensor made outside it, keeps memory 
 call -- is found when it is recorded; then that signature always runs as plain Python
 (``reason`` says why, and a warning says it once). ``stats`` counts the calls of each kind.
 """
-import gc
 import warnings
 from collections import OrderedDict
 
 from .autograd import is_grad_enabled
-from .functions.indexing import check_later
 from .nn.module import Module
-from .tensor import INDEX_CHECKS, Tensor, run_index_checks
-
-_PLAIN = (int, float, bool, str, type(None))
+from .replay import _PLAIN, Take, record_call, replay_call
+from .tensor import Tensor
 MAX_SIGNATURES = 8     # records kept per compiled object (least recently used dropped)
 MAX_FAILURES = 3       # refused records of one signature before it stays plain Python
 
@@ -69,58 +66,12 @@ def _flatten(obj, tensors, key):
     return False
 
 
-def _rebuild(template, outs):
-    """``template`` (the recorded call's result, tensors as their index) with new tensors."""
-    if isinstance(template, _Out):
-        return outs[template.index]
-    if isinstance(template, (tuple, list)):
-        return type(template)(_rebuild(v, outs) for v in template)
-    if isinstance(template, dict):
-        return {k: _rebuild(v, outs) for k, v in template.items()}
-    return template
-
-
-def _aliases(tensors):
-    """Which arguments share a buffer (each one's first argument with the same buffer): a
-    record made for f(x, x) reads one input where f(x, y) needs two."""
-    first = {}
-    return tuple(first.setdefault(id(t._buf), j) for j, t in enumerate(tensors))
-
-
-class _Out:
-    __slots__ = ("index",)
-
-    def __init__(self, index):
-        self.index = index
-
-
-def _shape_of(result, tensors):
-    """The result's structure with each tensor replaced by an _Out (its index in
-    ``tensors``); None when it holds something else than tensors and plain values."""
-    if isinstance(result, Tensor):
-        tensors.append(result)
-        return _Out(len(tensors) - 1)
-    if isinstance(result, _PLAIN):
-        return result
-    if isinstance(result, (tuple, list)) and type(result) in (tuple, list):
-        parts = [_shape_of(v, tensors) for v in result]
-        return None if any(p is None and v is not None for p, v in zip(parts, result)) \
-            else type(result)(parts)
-    if isinstance(result, dict) and type(result) is dict:
-        parts = {k: _shape_of(v, tensors) for k, v in result.items()}
-        return None if any(p is None and result[k] is not None for k, p in parts.items()) \
-            else parts
-    return None
-
-
 class _Entry:
-    """One signature's state: calls seen, then its record (or why there is none)."""
-    __slots__ = ("calls", "record", "reason", "state", "kept", "result", "outs", "failures",
-                 "checks", "aliases")
+    """One signature's state: calls seen, then its record (a Take, or why there is none)."""
+    __slots__ = ("calls", "take", "reason", "state", "failures")
 
     def __init__(self):
-        self.calls, self.record, self.reason, self.state, self.failures = 0, None, None, None, 0
-        self.checks = None
+        self.calls, self.take, self.reason, self.state, self.failures = 0, None, None, None, 0
 
 
 class CompiledFunction:
@@ -222,9 +173,10 @@ class CompiledFunction:
         if entry.state == state:
             if entry.reason is not None:
                 return self._eager(entry.reason, args, kwargs)
-            if entry.record is not None:
-                out = self._replay(entry, backend, device, tensors)
+            if entry.take is not None:
+                out = replay_call(backend, entry.take, tensors)
                 if out is not None:
+                    self.stats["replayed"] += 1
                     return out
         elif entry.failures >= MAX_FAILURES:
             return self._eager(entry.reason, args, kwargs)
@@ -239,83 +191,23 @@ class CompiledFunction:
         return self._fn(*args, **kwargs)
 
     def _record(self, entry, backend, tensors, kept, state, args, kwargs):
-        for t in tensors:
-            t._realize()          # (``kept`` was realized by _state)
-        device = tensors[0].device
-        run_index_checks(device)    # those waiting now: not part of the record
-        before = [t._buf for t in tensors] + [t._buf for t in kept]
-        backend.record_begin()
-        try:
-            result = self._fn(*args, **kwargs)
-        except BaseException:
-            backend.record_cancel()
-            raise
-        outs = []
-        shape = _shape_of(result, outs)
-        # index checks the call left waiting (indices it computed): their bounds are one
-        # more output, waiting again after each replay
-        checks = INDEX_CHECKS.get(device)
-        if checks is not None and shape is not None:
-            outs.append(checks[0])
-        why = None
-        if shape is None:
-            why = "it returns something other than tensors and plain values"
-        elif any(t.requires_grad or t._storage is not None for t in outs):
-            why = "it returns a tensor that autograd records or that is a view"
-        elif any(t.device.backend is not backend for t in outs):
-            why = "it returns tensors of another device"
-        if why is None:
-            for t in outs:
-                t._realize()
-            gc.collect()    # intermediates in reference cycles, freed now: not kept past the call
-            if any(a is not b for a, b in zip(before, [t._buf for t in tensors] +
-                                              [t._buf for t in kept])):
-                why = "it writes its inputs, parameters or buffers in place"
-        if why is not None:
-            backend.record_cancel()
-        else:
-            unique = list({id(t._buf): t._buf for t in outs}.values())
-            rec = backend.record_end(before[:len(tensors)], before[len(tensors):], unique)
-            if isinstance(rec, str):
-                why = rec
-            else:
-                # the buffers stay alive with the record: their ids in ``state`` can't be
-                # another buffer's while it is compared
-                entry.record, entry.state, entry.reason = rec, state, None
-                entry.kept = before[len(tensors):]
-                entry.aliases = _aliases(tensors)
-                entry.result = shape
-                where = {id(b): j for j, b in enumerate(unique)}
-                entry.outs = [(where[id(t._buf)], t.shape, t.dtype) for t in outs]
-                entry.checks = list(checks[1]) if checks is not None else None
-                self.stats["recorded"] += 1
-                return result
+        result, take = record_call(backend, tensors, kept, lambda: self._fn(*args, **kwargs))
+        if isinstance(take, Take):
+            entry.take, entry.state, entry.reason = take, state, None
+            self.stats["recorded"] += 1
+            return result
         # a record refused for this state: plain Python while the state stays, and after
         # MAX_FAILURES refusals for good (a state that changes every call, as batch norm's
         # running statistics in train mode, would cost a refused record each call)
-        entry.record, entry.state, entry.kept, entry.reason = None, state, None, why
+        entry.take, entry.state, entry.reason = None, state, take
         entry.failures += 1
-        self.reason = why
+        self.reason = take
         self.stats["eager"] += 1
         if not self._warned:
             self._warned = True
             warnings.warn(f"webdl.compile: {self.__name__} runs as plain Python (no replay): "
-                          f"{why}", stacklevel=3)
+                          f"{take}", stacklevel=3)
         return result
-
-    def _replay(self, entry, backend, device, tensors):
-        for t in tensors:
-            t._realize()
-        if _aliases(tensors) != entry.aliases:     # recorded with other arguments sharing
-            return None                            # a buffer: record again
-        bufs = backend.replay(entry.record, [t._buf for t in tensors])
-        if bufs is None:
-            return None
-        self.stats["replayed"] += 1
-        outs = [Tensor._wrap(bufs[j], shape, dtype, device) for j, shape, dtype in entry.outs]
-        if entry.checks is not None:
-            check_later(device, outs.pop(), entry.checks)
-        return _rebuild(entry.result, outs)
 
 
 class OptimizedModule(Module):

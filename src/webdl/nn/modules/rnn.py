@@ -7,13 +7,23 @@ then each step is one matmul for the hidden state and one fused elementwise chai
 gates and the state update (the WebGL backend fuses the chain into one kernel). Sequences
 of different lengths (a PackedSequence) run padded: a step past a sequence's end keeps its
 state, and the reverse direction reads each sequence backwards from its own last step.
+
+One direction of one layer is one autograd node (:class:`Recurrence`, as cuDNN's): its
+forward runs the steps without recording a graph, its backward runs them in reverse with
+the gradient formulas below, and the weight gradients of all steps are one matmul each. A
+step is a function of tensors alone, so on WebGL and WebGPU its GPU work is recorded once
+and replayed for the other steps (``webdl.replay``): a step costs one crossing to the bridge
+instead of the Python of its twenty-odd ops. (LSTM with ``proj_size`` runs op by op.)
 """
 import math
 
 import numpy as np
 
+from ...autograd import _record, is_grad_enabled, no_grad
 from ...functions.elementwise import where
 from ...functions.shape import cat, stack
+from ...ops.base import Op
+from ...replay import Replayed
 from ...tensor import tensor, zeros
 from .. import functional as F
 from .. import init
@@ -40,6 +50,204 @@ def _cell_step(mode, gx, h, c, w_hh, b_hh, w_hr):
     r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
     n = (xn + r * hn).tanh()
     return n + z * (h - n), None
+
+
+# --- the fused recurrence: each step's forward and backward as functions of tensors ----------
+# ``gx``: the step's input projection (biases included, but GRU's b_hh), ``h``/``c``: the
+# state before the step, ``w``: weight_hh transposed (forward) or as is (backward), ``m``: the
+# step's mask (N, 1), 1.0 where the sequence goes on (packed sequences only).
+def _keep(m, new, old):
+    return old + m * (new - old)
+
+
+def _lstm_gates(pre):
+    i, f, g, o = pre.chunk(4, -1)
+    return i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+
+
+def _lstm_fwd(gx, h, c, w, m=None):
+    pre = gx + h.matmul(w)
+    i, f, g, o = _lstm_gates(pre)
+    c2 = f * c + i * g
+    h2 = o * c2.tanh()
+    if m is not None:
+        h2, c2 = _keep(m, h2, h), _keep(m, c2, c)
+    return h2, c2, pre
+
+
+def _lstm_bwd(dy, dh, dc, pre, c, w, m=None):
+    """-> (dh, dc) for the step before, d(pre)."""
+    dh = dy + dh
+    if m is not None:
+        dh_pass, dc_pass = dh - dh * m, dc - dc * m
+        dh, dc = dh * m, dc * m
+    i, f, g, o = _lstm_gates(pre)
+    tc = (f * c + i * g).tanh()
+    dc = dc + dh * o * (1.0 - tc * tc)
+    dpre = cat([dc * g * i * (1.0 - i), dc * c * f * (1.0 - f), dc * i * (1.0 - g * g),
+                dh * tc * o * (1.0 - o)], -1)
+    dh_prev, dc_prev = dpre.matmul(w), dc * f
+    if m is not None:
+        dh_prev, dc_prev = dh_prev + dh_pass, dc_prev + dc_pass
+    return dh_prev, dc_prev, dpre
+
+
+def _gru_fwd(gx, h, w, b, m=None):
+    gh = h.matmul(w) if b is None else h.matmul(w) + b
+    xr, xz, xn = gx.chunk(3, -1)
+    hr, hz, hn = gh.chunk(3, -1)
+    r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    h2 = n + z * (h - n)
+    return (h2 if m is None else _keep(m, h2, h)), gh
+
+
+def _gru_bwd(dy, dh, gx, gh, h, w, m=None):
+    """-> dh for the step before, d(gx), d(gh)."""
+    dh = dy + dh
+    if m is not None:
+        dh_pass = dh - dh * m
+        dh = dh * m
+    xr, xz, xn = gx.chunk(3, -1)
+    hr, hz, hn = gh.chunk(3, -1)
+    r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    dn = dh * (1.0 - z) * (1.0 - n * n)
+    dr = dn * hn * r * (1.0 - r)
+    dz = dh * (h - n) * z * (1.0 - z)
+    dgh = cat([dr, dz, dn * r], -1)
+    dh_prev = dgh.matmul(w) + dh * z
+    if m is not None:
+        dh_prev = dh_prev + dh_pass
+    return dh_prev, cat([dr, dz, dn], -1), dgh
+
+
+def _rnn_fwd(gx, h, w, m=None, relu=False):
+    pre = gx + h.matmul(w)
+    h2 = pre.relu() if relu else pre.tanh()
+    return (h2 if m is None else _keep(m, h2, h)), pre
+
+
+def _rnn_bwd(dy, dh, pre, w, m=None, relu=False):
+    """-> dh for the step before, d(pre)."""
+    dh = dy + dh
+    if m is not None:
+        dh_pass = dh - dh * m
+        dh = dh * m
+    if relu:
+        dpre = where(pre > 0, dh, 0.0)
+    else:
+        t = pre.tanh()
+        dpre = dh * (1.0 - t * t)
+    dh_prev = dpre.matmul(w)
+    return (dh_prev if m is None else dh_prev + dh_pass), dpre
+
+
+def _no_bias(fn):
+    return lambda *a: fn(*a[:3], None, *a[3:])
+
+
+# (forward, backward) of each mode, with and without GRU's bias: each a Replayed per arity
+_STEPS = {
+    "LSTM": (Replayed(_lstm_fwd), Replayed(_lstm_bwd)),
+    "GRU": (Replayed(_gru_fwd), Replayed(_gru_bwd)),
+    "GRU_NOBIAS": (Replayed(_no_bias(_gru_fwd)), Replayed(_gru_bwd)),
+    "RNN_TANH": (Replayed(_rnn_fwd), Replayed(_rnn_bwd)),
+    "RNN_RELU": (Replayed(lambda gx, h, w, m=None: _rnn_fwd(gx, h, w, m, True)),
+                 Replayed(lambda dy, dh, pre, w, m=None: _rnn_bwd(dy, dh, pre, w, m, True))),
+}
+
+
+def _rows(x, t, n):
+    """Rows t*n .. t*n+n of a 2-D tensor: one time step of a (L*N, F) sequence."""
+    return x.narrow(0, t * n, n)
+
+
+class Recurrence(Op):
+    """One direction of one recurrent layer over a sequence, as one graph node. Inputs: the
+    input projections ``gx`` (L, N, G), ``weight_hh`` (G, H), ``h0`` (N, H), then ``c0``
+    (LSTM) or ``bias_hh`` (GRU with bias); output: the states after each step (L, N, H), for
+    an LSTM with the last cell state appended (L + 1, N, H). ``attrs`` keeps what the steps
+    saved for the backward pass."""
+    name = "recurrence"
+    saves = (1, "out")
+    __slots__ = ()
+
+    def backward(self, g):
+        a = self.attrs
+        mode, n, steps, masks = a["mode"], a["batch"], a["steps"], a["masks"]
+        gx, w, h0 = self.inputs[:3]
+        hid = w.shape[1]
+        bwd = _STEPS[a["kind"]][1]
+        g2 = g.reshape(-1, hid)
+        dh = h0.new_zeros(h0.shape)
+        dc = _rows(g2, steps, n) if mode == "LSTM" else None
+        saved = a["saved"]
+        dg, dgh = [None] * steps, [None] * steps
+        for t in reversed(range(steps)):
+            m = () if masks is None else (_rows(masks, t, n),)
+            dy = _rows(g2, t, n)
+            if mode == "LSTM":
+                dh, dc, dg[t] = bwd(dy, dh, dc, saved[0][t], saved[1][t], w, *m)
+            elif mode == "GRU":
+                dh, dg[t], dgh[t] = bwd(dy, dh, saved[0][t], saved[1][t],
+                                         _prev(self.out, h0, t, n), w, *m)
+            else:
+                dh, dg[t] = bwd(dy, dh, saved[0][t], w, *m)
+        dgx = cat(dg, 0)
+        dhh = cat(dgh, 0) if mode == "GRU" else dgx
+        h_prev = cat([h0, self.out.reshape(-1, hid).narrow(0, 0, (steps - 1) * n)], 0) \
+            if steps > 1 else h0
+        grads = [dgx.reshape(gx.shape), dhh.t().matmul(h_prev), dh]
+        if mode == "LSTM":
+            grads.append(dc)
+        elif len(self.inputs) > 3:
+            grads.append(dhh.sum(0))
+        return tuple(grads)
+
+
+def _prev(out, h0, t, n):
+    """The state before step t: h0, or the output of step t - 1."""
+    return h0 if t == 0 else out[t - 1]
+
+
+def _recurrence(mode, gx, w_hh, h0, c0, b_hh, masks):
+    """The states of one direction of one layer after each step, (L, N, H), and the last
+    cell state of an LSTM (``gx``: the input projections (L, N, G), every bias added but
+    GRU's ``bias_hh``; ``masks``: (L * N, 1), 1.0 where a sequence goes on, or None)."""
+    steps, n = gx.shape[0], gx.shape[1]
+    kind = "GRU_NOBIAS" if mode == "GRU" and b_hh is None else mode
+    fwd = _STEPS[kind][0]
+    with no_grad():
+        w_t = w_hh.t().contiguous()
+        gx2 = gx.reshape(steps * n, -1)
+        h, c = h0, c0
+        extra = [] if b_hh is None else [b_hh]
+        hs, saved = [], ([], [])
+        for t in range(steps):
+            m = () if masks is None else (_rows(masks, t, n),)
+            x = _rows(gx2, t, n)
+            if mode == "LSTM":
+                saved[1].append(c)
+                h, c, pre = fwd(x, h, c, w_t, *m)
+                saved[0].append(pre)
+            elif mode == "GRU":
+                h, gh = fwd(x, h, w_t, *extra, *m)
+                saved[0].append(x)
+                saved[1].append(gh)
+            else:
+                h, pre = fwd(x, h, w_t, *m)
+                saved[0].append(pre)
+            hs.append(h)
+        if mode == "LSTM":
+            hs.append(c)
+        out = cat(hs, 0).reshape(len(hs), n, -1)
+    inputs = (gx, w_hh, h0) + ((c0,) if mode == "LSTM" else tuple(extra))
+    if is_grad_enabled() and any(t.requires_grad for t in inputs):
+        out = _record(Recurrence, inputs, {"mode": mode, "kind": kind, "batch": n,
+                                           "steps": steps, "masks": masks, "saved": saved},
+                      out)
+    return out
 
 
 class RNNBase(Module):
@@ -171,6 +379,15 @@ class RNNBase(Module):
         """One direction of one layer over the sequence: (outputs (L, N, H), h_n, c_n)."""
         w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d)
         gx = F.linear(x, w_ih, b_ih)                     # every step's input projection
+        if w_hr is None:
+            if b_hh is not None and self.mode != "GRU":
+                gx = gx + b_hh
+                b_hh = None
+            masks = None if mask is None else \
+                mask.to(gx.dtype).expand(x.shape[0], x.shape[1], 1).reshape(-1, 1)
+            out = _recurrence(self.mode, gx, w_hh, h, c, b_hh, masks)
+            steps = x.shape[0]
+            return out[:steps], out[steps - 1], (out[steps] if self.mode == "LSTM" else None)
         outs = []
         for t in range(x.shape[0]):
             h2, c2 = _cell_step(self.mode, gx[t], h, c, w_hh, b_hh, w_hr)
