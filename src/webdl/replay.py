@@ -155,8 +155,9 @@ def replay_call(backend, take, tensors):
 class Replayed:
     """``fn(*tensors)`` (tensors in, tensors out, nothing read but its arguments and plain
     constants of its code) run plainly on a backend that doesn't record; on one that does,
-    its second call with a signature (shapes, dtypes, device) is recorded and later calls
-    with it replay. A refused record leaves that signature to plain calls."""
+    its second call with a signature (shapes, dtypes, device, and ``static``) is recorded
+    and later calls with it replay. A refused record leaves that signature to plain calls.
+    With ``static`` (plain values, hashable) the call is ``fn(static, *tensors)``."""
 
     MAX_SIGNATURES = 16
 
@@ -164,24 +165,26 @@ class Replayed:
         self.fn = fn
         self.takes = OrderedDict()      # signature -> 1 (seen once), a Take or False
 
-    def __call__(self, *tensors):
+    def __call__(self, *tensors, static=None):
         device = tensors[0].device
         backend = device.backend
+        call = (lambda: self.fn(*tensors)) if static is None else \
+            (lambda: self.fn(static, *tensors))
         if not backend.records:
-            return self.fn(*tensors)
-        key = (device,) + tuple((t.shape, t.dtype) for t in tensors)
+            return call()
+        key = (device, static) + tuple([(t.shape, t.dtype) for t in tensors])
         take = self.takes.get(key)
         if take is None:
             self.takes[key] = 1
             while len(self.takes) > self.MAX_SIGNATURES:
                 self.takes.popitem(last=False)
-            return self.fn(*tensors)
+            return call()
         if take is False:
-            return self.fn(*tensors)
+            return call()
         if isinstance(take, Take):
             out = replay_call(backend, take, tensors)
             if out is not None:
                 return out
-        result, take = record_call(backend, tensors, (), lambda: self.fn(*tensors))
+        result, take = record_call(backend, tensors, (), call)
         self.takes[key] = take if isinstance(take, Take) else False
         return result

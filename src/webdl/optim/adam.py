@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 
 from ..autograd import no_grad
+from ..replay import Replayed
+from ..tensor import Tensor, tensor
 from .optimizer import (Optimizer, _closure_loss, _commit, _scalar, _next_step, _host_scalar,
                         _lerp, _zeros, _check_flags, _check_range)
 
@@ -90,10 +92,14 @@ class Adam(Optimizer):
     @no_grad()
     def step(self, closure=None):
         loss = _closure_loss(closure)
+        fused = {}
         for g, (b1, b2, lr, wd, eps), p, d, st in _moment_steps(self, "exp_avg_sq"):
             if g["amsgrad"] and "max_exp_avg_sq" not in st:
                 st["max_exp_avg_sq"] = _zeros(p)
             t = _next_step(st)
+            if p.device.backend.records:    # a GPU: all parameters in one replayed call
+                fused.setdefault(p.device, []).append((g, (b1, b2, lr, wd, eps, t), p, d, st))
+                continue
             d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
             m = _lerp(st["exp_avg"], d, 1 - b1)
             v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
@@ -106,7 +112,69 @@ class Adam(Optimizer):
             step_size = lr / (1 - b1 ** t)
             denom = v.sqrt() / (1 - b2 ** t) ** 0.5 + eps
             _commit(p, pv + m / denom * -step_size, *new_state)
+        for rows in fused.values():
+            _adam_fused(rows)
         return loss
+
+
+def _adam_fused(rows):
+    """Adam's step of the parameters ``rows`` (one device) as one call of
+    ``_adam_updates``: their scalars uploaded as one (n, 7) tensor, the call replayed on a
+    GPU from the third step (one crossing for every parameter, no Python per op)."""
+    static, scalars, tensors = [], [], []
+    for g, (b1, b2, lr, wd, eps, t), p, d, st in rows:
+        decoupled = g["decoupled_weight_decay"]
+        decay = 0 if wd == 0 else (2 if decoupled else 1)
+        small = abs(1 - b1) < 0.5                  # _lerp's two forms
+        static.append((g["amsgrad"], g["maximize"], decay, small))
+        scalars.append((0.0 if decay == 0 else (1 - lr * wd if decoupled else wd),
+                        1 - b1 if small else 1.0 - (1 - b1), b2, 1 - b2,
+                        (1 - b2 ** t) ** 0.5, eps, -(lr / (1 - b1 ** t))))
+        tensors += [p, d, st["exp_avg"], st["exp_avg_sq"]]
+        if g["amsgrad"]:
+            tensors.append(st["max_exp_avg_sq"])
+    s = tensor(np.asarray(scalars, dtype=np.float32), device=rows[0][2].device)
+    out = _ADAM_UPDATES(s, *tensors, static=tuple(static))
+    k = 0
+    for g, _, p, _, st in rows:
+        st["exp_avg"], st["exp_avg_sq"] = out[k + 1], out[k + 2]
+        if g["amsgrad"]:
+            st["max_exp_avg_sq"] = out[k + 3]
+        p.copy_(out[k])
+        k += 4 if g["amsgrad"] else 3
+
+
+def _adam_updates(static, s, *ts):
+    """The new (parameter, exp_avg, exp_avg_sq[, max_exp_avg_sq]) of each parameter, flat:
+    ``static`` per parameter (amsgrad, maximize, weight decay 0/L2/decoupled, _lerp's
+    form), ``s`` its scalars (see _adam_fused), ``ts`` its tensors (parameter, gradient,
+    exp_avg, exp_avg_sq[, max_exp_avg_sq]). The same formulas, in the same order, as the
+    step written op by op in Adam.step, with the scalars read from ``s``."""
+    out, k = [], 0
+    for j, (amsgrad, maximize, decay, small) in enumerate(static):
+        pv, d, m, v = ts[k:k + 4]
+        k += 4
+        decay_s, w, b2, c2, bc2, eps, neg_step = (s[j, i] for i in range(7))
+        if maximize:
+            d = -d
+        if decay == 1:
+            d = d + pv * decay_s
+        elif decay == 2:
+            pv = pv * decay_s
+        m = m + (d - m) * w if small else d - (d - m) * w
+        v = v * b2 + d * d * c2
+        new = [m, v]
+        if amsgrad:
+            v = ts[k].maximum(v)
+            k += 1
+            new.append(v)
+        new.insert(0, pv + m / (v.sqrt() / bc2 + eps) * neg_step)
+        Tensor._realize_all(*new)       # one kernel for the three (as _commit)
+        out += new
+    return out
+
+
+_ADAM_UPDATES = Replayed(_adam_updates)
 
 
 class AdamW(Adam):

@@ -55,10 +55,11 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
     kids, tpls, leaves, size = [], [], [], 1       # leaves: the distinct buffers read
     for b, s in zip(bufs, shapes):
         if type(b) is LazyBuf and b.real is None and b.node is not None and \
-                (s == b.shape or tuple(s) == b.shape):
+                (s == b.shape or tuple(s) == b.shape or b.numel == 1):
             # inlined; an expression broadcast into this op reads its leaves with the
             # broadcast dims' strides set to 0 (it is recomputed per element: cheaper
-            # than a draw)
+            # than a draw). A one-element expression inlines whatever its tensor's shape
+            # (a scalar picked from a tensor, ``s[j, i]``: a (1, 1) slice reshaped to ())
             if b.shape == shape:
                 kids.append(b.node)
                 tpls.append(b.tpl or b.template(typed, ternary))

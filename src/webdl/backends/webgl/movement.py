@@ -86,24 +86,33 @@ def unslice(be, bufs, shapes, shape, dtype, attrs):
 
 @register("cat", shaders=("cat",), ints=True)
 def cat(be, bufs, shapes, shape, dtype, attrs):
-    """Up to CAT_INPUTS inputs per pass; longer lists in several passes."""
+    """Up to CAT_INPUTS inputs per pass; longer lists in a tree of passes (groups of the
+    inputs, then groups of those), so each element is copied log8(inputs) times, not once
+    a pass as when each pass took the previous one's result."""
     axis = attrs["axis"]
     pairs = list(zip(bufs, [list(s) for s in shapes]))
     while len(pairs) > 1:
-        group, pairs = pairs[:CAT_INPUTS], pairs[CAT_INPUTS:]
-        out_shape = list(group[0][1])
-        out_shape[axis] = sum(s[axis] for _, s in group)
-        ends, acc = [], 0
-        for _, s in group:
-            acc += s[axis]
-            ends.append(acc)
-        ends += [1 << 30] * (CAT_INPUTS - len(ends))     # unused slots, never read
-        inputs = {f"u_in{i}": b for i, (b, _) in enumerate(group)}
-        buf = be.new(out_shape, "cat", (("N", len(group)),), inputs,
-                     {"u_axis": axis + MAX_RANK - len(shape), "u_ends": ends,
-                      "u_inner": numel(out_shape[axis + 1:])}, is_int=dtype is int64)
-        pairs.insert(0, (buf, out_shape))
+        pairs = [_cat_pass(be, pairs[i:i + CAT_INPUTS], axis, shape, dtype)
+                 for i in range(0, len(pairs), CAT_INPUTS)]
     return pairs[0][0]
+
+
+def _cat_pass(be, group, axis, shape, dtype):
+    """One draw: the inputs of ``group`` ([(buffer, shape)]) concatenated, with its shape."""
+    if len(group) == 1:
+        return group[0]
+    out_shape = list(group[0][1])
+    out_shape[axis] = sum(s[axis] for _, s in group)
+    ends, acc = [], 0
+    for _, s in group:
+        acc += s[axis]
+        ends.append(acc)
+    ends += [1 << 30] * (CAT_INPUTS - len(ends))     # unused slots, never read
+    inputs = {f"u_in{i}": b for i, (b, _) in enumerate(group)}
+    buf = be.new(out_shape, "cat", (("N", len(group)),), inputs,
+                 {"u_axis": axis + MAX_RANK - len(shape), "u_ends": ends,
+                  "u_inner": numel(out_shape[axis + 1:])}, is_int=dtype is int64)
+    return buf, out_shape
 
 
 def _read(be, buf, shape, name):
