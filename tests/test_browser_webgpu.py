@@ -200,6 +200,22 @@ json.dumps(json.dumps(got))
     assert r == ["fancy"]
 
 
+def test_compile_error_is_named_at_the_next_readback(in_pyodide):
+    """Pipelines are made without waiting: a kernel that doesn't compile is named (with the
+    line) when Python next waits on the device, and the device goes on working."""
+    r = in_pyodide.run("""
+import webdl
+from webdl.backends.webgpu import bridge
+t = webdl.ones(3, device='webgpu')
+pid = bridge._gpu.compile("broken|X=1", "@compute @workgroup_size(1) fn main() { let a: f32 = nope; }")
+(t * 2).numpy()
+""")
+    assert not r["ok"] and "kernel 'broken' does not compile" in r["error"] and \
+        "nope" in r["error"], r
+    assert in_pyodide.check("import webdl, json; json.dumps((webdl.ones(3, device='webgpu') * 2)"
+                            ".tolist())") == [2.0, 2.0, 2.0]
+
+
 def test_both_matmul_kernels_match_numpy(in_pyodide):
     """The tiled kernel (workgroup memory; hardware adapters) and the direct one (software
     adapters, the default here) on odd, batched, broadcast and transposed operands."""

@@ -338,18 +338,23 @@ class GPUBridge {
     this.stats.uploads++;
   }
 
-  // A compute pipeline from WGSL source; async so that compile errors come back as errors.
-  async compile(key, src) {
+  // A compute pipeline from WGSL source, made without waiting: the GPU process compiles it
+  // while Python goes on queueing (the first dispatch of it waits there), so a model's
+  // first run pays no round trip per kernel. A compile error is kept, named, and thrown at
+  // the next readback or sync (as a submit's validation error).
+  compile(key, src) {
     this._check();
+    this.device.pushErrorScope("validation");
     const module = this.device.createShaderModule({ code: src, label: key });
-    const info = await module.getCompilationInfo();
-    const errs = info.messages.filter((m) => m.type === "error");
-    if (errs.length) {
+    const pipe = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+    this.unchecked.push(this.device.popErrorScope().then(async (e) => {
+      if (!e) return null;
+      const info = await module.getCompilationInfo();
       const lines = src.split("\n");
-      throw new Error(`webgpu: kernel '${key.split("|")[0]}' does not compile: ` +
-                      errs.map((m) => `${m.lineNum}: ${m.message} [${(lines[m.lineNum - 1] || "").trim()}]`).join("; "));
-    }
-    const pipe = await this.device.createComputePipelineAsync({ layout: "auto", compute: { module, entryPoint: "main" } });
+      const errs = info.messages.filter((m) => m.type === "error");
+      const what = errs.length ? errs.map((m) => `${m.lineNum}: ${m.message} [${(lines[m.lineNum - 1] || "").trim()}]`).join("; ") : e.message;
+      return { message: `webgpu: kernel '${key.split("|")[0]}' does not compile: ${what}`, named: true };
+    }));
     this.pipelines.push({ pipe, layout: pipe.getBindGroupLayout(0), key });
     this.stats.compiles++;
     return this.pipelines.length - 1;
@@ -409,12 +414,18 @@ class GPUBridge {
     return this.errors;
   }
 
-  // The first validation error of the submits since the last call (a flush that nothing
-  // awaited -- a full queue, an upload's -- is checked at the next readback or sync), or null
+  // The first validation error of the submits and compiles since the last call (a flush
+  // that nothing awaited -- a full queue, an upload's -- is checked at the next readback or
+  // sync), or null
   _takeErrors() {
     const all = this.unchecked;
     this.unchecked = [];
     return Promise.all(all).then((es) => es.find((e) => e) || null);
+  }
+
+  // Throw the error _takeErrors found, if any (a compile error names its kernel itself)
+  static raise(e) {
+    if (e) throw new Error(e.named ? e.message : "webgpu: a kernel failed validation: " + e.message);
   }
 
   // A mappable buffer for a readback of `bytes`, from the pool by size class: creating one
@@ -463,8 +474,7 @@ class GPUBridge {
       staging.unmap();
       this._unstage(staging);
     }
-    const e = await err;
-    if (e) throw new Error("webgpu: a kernel failed validation: " + e.message);
+    GPUBridge.raise(await err);
     this._check();
     this.stats.readbacks++;
     return 0;
@@ -477,8 +487,7 @@ class GPUBridge {
     this.flush();
     const err = this._takeErrors();
     await this.device.queue.onSubmittedWorkDone();
-    const e = await err;
-    if (e) throw new Error("webgpu: a kernel failed validation: " + e.message);
+    GPUBridge.raise(await err);
     return 0;
   }
 

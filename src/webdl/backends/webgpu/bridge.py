@@ -6,9 +6,10 @@ message.
 Synchronous Python over asynchronous WebGPU: allocations, dispatches and frees are queued
 here and sent in one call when something must wait or read (see ``_q``); gpu.js records the
 dispatches and submits them in one command buffer per flush. The calls that must wait -- a
-readback and a pipeline compile -- return JS promises that ``wait`` resolves with ``pyodide.ffi.run_sync`` (JSPI:
-the worker enters Python through ``callPromising``, so the WebAssembly stack can suspend
-while the promise settles).
+readback, a sync -- return JS promises that ``wait`` resolves with ``pyodide.ffi.run_sync``
+(JSPI: the worker enters Python through ``callPromising``, so the WebAssembly stack can
+suspend while the promise settles). A pipeline compile doesn't wait: the GPU process
+compiles while the queue fills, and a compile error comes at the next readback or sync.
 
 ``webdl_gpu`` exists only in the browser runtime; without it this module still imports (so
 the kernels and their registry can be checked on CPython) and ``probe`` raises.
@@ -385,7 +386,10 @@ class Programs:
         prog = self._progs.get(key)
         if prog is None:
             src, prog = build(kernel, tuple(defines), code, outputs)
-            prog.pid = wait(_gpu.compile(key, src))
+            try:                  # no wait: errors come at the next readback or sync
+                prog.pid = _gpu.compile(key, src)
+            except Exception as e:  # noqa: BLE001 - JsException: device lost
+                raise failed(e) from None
             self._progs[key] = prog
         return prog
 
