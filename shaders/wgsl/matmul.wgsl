@@ -9,8 +9,9 @@
 // operands read in place through strides) or conv2d_operands.wgsl (convolution as a product
 // with the image's patch matrix, its elements gathered from the image as the tile is loaded:
 // no im2col buffer). Each defines `offsets(z)` (the operands' offsets for output matrix z),
-// `a_at(offset, row, k)` and `b_at(offset, k, column)`. Dispatched as (ceil(m / TN),
-// ceil(n / TM), matrices).
+// `a_at(offset, row, k)`, `b_col(column)` (what B's reads of a column share: computed once
+// per invocation, before the K loop -- a convolution's patch position) and
+// `b_at(offset, k, b_col(column))`. Dispatched as (ceil(m / TN), ceil(n / TM), matrices).
 var<private> u_nkm: vec3<i32>;            // n, k, m
 const TM: i32 = 4 * WY;
 const TN: i32 = 4 * WX;
@@ -32,6 +33,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let ty = i32(lid.y);
     let t = ty * WX + tx;
     var acc: array<vec4<f32>, 4>;
+    var bq: array<vec2<i32>, TN / 16>;           // b_col of the columns this one loads
+    for (var j = 0; j < TN / 16; j++) {
+        bq[j] = b_col(col0 + (t + j * 256) % TN);
+    }
     for (var k0 = 0; k0 < k; k0 += 16) {
         for (var j = 0; j < TM / 16; j++) {      // TM x 16 values, 256 at a time
             let e = t + j * 256;
@@ -49,7 +54,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
             let c = e % TN;
             var w = 0.0;
             if (k0 + kb < k && col0 + c < m) {
-                w = b_at(ob, k0 + kb, col0 + c);
+                w = b_at(ob, k0 + kb, bq[j]);
             }
             tb[kb][c] = w;
         }

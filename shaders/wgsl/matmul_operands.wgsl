@@ -21,4 +21,5 @@ fn offsets(z0: i32) -> vec2<i32> {
 }
 
 fn a_at(o: i32, r: i32, k: i32) -> f32 { return u_a[o + r * u_a_st[4] + k * u_a_st[5]]; }
-fn b_at(o: i32, k: i32, c: i32) -> f32 { return u_b[o + k * u_b_st[4] + c * u_b_st[5]]; }
+fn b_col(c: i32) -> vec2<i32> { return vec2<i32>(c * u_b_st[5], 0); }
+fn b_at(o: i32, k: i32, q: vec2<i32>) -> f32 { return u_b[o + k * u_b_st[4] + q.x]; }

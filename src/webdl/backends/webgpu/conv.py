@@ -46,8 +46,9 @@ def conv2d_mm(be, bufs, shapes, shape, dtype, attrs):
     out = GPUBuffer(numel(shape))
     defines, tm, tn = tiles(o, be.flat_tiles)
     # CONV: unused by the WGSL, it names the program apart from matmul's (profiles)
-    be.dispatch("matmul", defines + (("CONV", 1),), {"u_a": wt, "u_b": x}, [out], shape, {
-        "u_nkm": [o, k, ho * wo], "u_x": [c, h, w, wo], "u_kernel": [kh, kw],
+    be.dispatch("matmul", defines + (("CONV", 1), ("KH", kh), ("KW", kw)),
+                {"u_a": wt, "u_b": x}, [out], shape, {
+        "u_nkm": [o, k, ho * wo], "u_x": [c, h, w, wo],
         "u_stride": list(attrs["stride"]), "u_dil": list(attrs["dilation"]),
         "u_pad": [attrs["pads"][0], attrs["pads"][2]], "u_w_row": wst[0], "u_a_off": woff},
         code=_source("conv2d_operands"), groups=(-(-(ho * wo) // tn), -(-o // tm), n))
