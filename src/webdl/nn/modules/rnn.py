@@ -24,7 +24,7 @@ from ...functions.elementwise import where
 from ...functions.shape import cat, stack
 from ...ops.base import Op
 from ...replay import Replayed
-from ...tensor import tensor, zeros
+from ...tensor import Tensor, tensor, zeros
 from .. import functional as F
 from .. import init
 from ..module import Module, Parameter
@@ -72,6 +72,7 @@ def _lstm_fwd(gx, h, c, w, m=None):
     h2 = o * c2.tanh()
     if m is not None:
         h2, c2 = _keep(m, h2, h), _keep(m, c2, c)
+    Tensor._realize_all(h2, c2)     # one kernel for both (WebGL: two render targets)
     return h2, c2, pre
 
 
@@ -84,9 +85,11 @@ def _lstm_bwd(dy, dh, dc, pre, c, w, m=None):
     i, f, g, o = _lstm_gates(pre)
     tc = (f * c + i * g).tanh()
     dc = dc + dh * o * (1.0 - tc * tc)
-    dpre = cat([dc * g * i * (1.0 - i), dc * c * f * (1.0 - f), dc * i * (1.0 - g * g),
-                dh * tc * o * (1.0 - o)], -1)
-    dh_prev, dc_prev = dpre.matmul(w), dc * f
+    parts = [dc * g * i * (1.0 - i), dc * c * f * (1.0 - f), dc * i * (1.0 - g * g),
+             dh * tc * o * (1.0 - o), dc * f]
+    Tensor._realize_all(*parts)     # one kernel for the five
+    dpre = cat(parts[:4], -1)
+    dh_prev, dc_prev = dpre.matmul(w), parts[4]
     if m is not None:
         dh_prev, dc_prev = dh_prev + dh_pass, dc_prev + dc_pass
     return dh_prev, dc_prev, dpre
@@ -115,7 +118,9 @@ def _gru_bwd(dy, dh, gx, gh, h, w, m=None):
     dn = dh * (1.0 - z) * (1.0 - n * n)
     dr = dn * hn * r * (1.0 - r)
     dz = dh * (h - n) * z * (1.0 - z)
-    dgh = cat([dr, dz, dn * r], -1)
+    dnr = dn * r
+    Tensor._realize_all(dr, dz, dn, dnr)
+    dgh = cat([dr, dz, dnr], -1)
     dh_prev = dgh.matmul(w) + dh * z
     if m is not None:
         dh_prev = dh_prev + dh_pass
