@@ -216,6 +216,31 @@ pid = bridge._gpu.compile("broken|X=1", "@compute @workgroup_size(1) fn main() {
                             ".tolist())") == [2.0, 2.0, 2.0]
 
 
+def test_pixels_move_as_bytes_and_match_the_host_conversion(in_pyodide):
+    """The SR app's transfers (webdl.tensor.from_pixels / to_pixels): WebGPU uploads the bytes
+    and packs four results a word; the values equal numpy's conversion on every backend --
+    halves rounded to even, values past 0..255 clamped, lengths not a multiple of 4."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+from webdl.tensor import from_pixels, to_pixels
+rng = np.random.default_rng(3)
+img = rng.integers(0, 256, (5, 7, 3)).astype(np.uint8)
+vals = np.concatenate([rng.uniform(-40, 300, 1001), [2.5, 3.5, -0.5, 254.5, 255.5, 0.49999997],
+                       np.arange(0, 256)]).astype(np.float32)
+want = np.clip(np.rint(vals), 0, 255).astype(np.uint8)
+out = {}
+for dev in ('cpu', 'webgl', 'webgpu'):
+    x = from_pixels(img, 1 / 255.0, device=dev)
+    back = to_pixels(webdl.tensor(vals, device=dev)[:-1])
+    out[dev] = [x.dtype == webdl.float32, list(x.shape) == [5, 7, 3],
+                bool((x.cpu().numpy() == img.astype(np.float32) * np.float32(1 / 255.0)).all()),
+                back.dtype == np.uint8, bool((back == want[:-1]).all()),
+                to_pixels(webdl.zeros(0, device=dev)).shape == (0,)]
+json.dumps(out)
+""")
+    assert all(all(v) for v in r.values()), r
+
+
 def test_both_matmul_kernels_match_numpy(in_pyodide):
     """The tiled kernel (workgroup memory; hardware adapters) and the direct one (software
     adapters, the default here) on odd, batched, broadcast and transposed operands."""

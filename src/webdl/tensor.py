@@ -589,6 +589,26 @@ def constant(arr, dtype, device):
     return _from_numpy(np.asarray(arr), dtype, device, constant=True)
 
 
+def from_pixels(array, scale, device=None):
+    """An image (a uint8 array) as a float32 tensor of its values times ``scale``; a GPU
+    backend uploads the bytes and converts them there (webdl.apps.superres's input)."""
+    arr = np.asarray(array)
+    if arr.dtype != np.uint8:
+        raise TypeError(f"from_pixels: expected a uint8 array, got {arr.dtype}")
+    dev = _device(device)
+    return Tensor._wrap(dev.backend.from_pixels(arr, scale), arr.shape, dtypes.float32, dev)
+
+
+def to_pixels(t):
+    """A float32 tensor as a uint8 array, each value clamped to 0..255 and rounded half to
+    even; a GPU backend converts there and reads back a quarter of the bytes."""
+    if t.dtype is not dtypes.float32:
+        raise TypeError(f"to_pixels: expected a float32 tensor, got {t.dtype}")
+    if INDEX_CHECKS:
+        run_index_checks(t.device)
+    return t.device.backend.to_pixels(t._realize()._buf, tuple(t.shape))
+
+
 def full(*args, dtype=None, device=None, requires_grad=False, fill_value=None):
     if fill_value is None:
         *shape, value = args

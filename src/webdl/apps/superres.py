@@ -13,7 +13,8 @@ import time
 
 import numpy as np
 
-from webdl import compile, no_grad, tensor  # noqa: A004 - webdl.compile
+from webdl import compile, no_grad  # noqa: A004 - webdl.compile
+from webdl.tensor import from_pixels, to_pixels
 from webdl.tfjs import load_layers_model
 
 # name -> (the model's value range, its scales)
@@ -145,14 +146,13 @@ class Upscaler:
     def _forward(self, patch):
         """The model on an HxWx3 uint8 patch: the upscaled patch as a tensor, 0..255 (whole
         numbers)."""
-        x = tensor(np.ascontiguousarray(patch, dtype=np.float32) * (self.value_range / 255.0),
-                   device=self.device)
+        x = from_pixels(patch, self.value_range / 255.0, device=self.device)
         with no_grad():
             return self._run_model(x)
 
     @staticmethod
     def _pixels(y):
-        return y.numpy().astype(np.uint8)     # rounded on the GPU
+        return to_pixels(y)     # as bytes on the GPU where it can (WebGPU)
 
 
 def load(name="esrgan-slim", scale=2, root=None, device=None):

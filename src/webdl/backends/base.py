@@ -12,6 +12,8 @@ What a backend must provide:
 
 - ``from_numpy(array, dtype) -> buf`` and ``to_numpy(buf, shape, dtype) -> ndarray``
 - ``full(shape, value, dtype) -> buf``
+- ``from_pixels(array, scale)`` / ``to_pixels(buf, shape)``: images (uint8) to and from
+  float32 buffers; written here with the two calls above, a GPU backend may move bytes
 - ``run(op, bufs, shapes, out_shape, out_dtype, attrs) -> buf``: run primitive ``op`` on
   the input buffers (whose shapes are ``shapes``)
 - ``fused``: the set of composite ops it runs as fused kernels (may be empty)
@@ -19,6 +21,9 @@ What a backend must provide:
 - ``has_kernel(name)``: False for a primitive it cannot run yet (a backend in progress);
   the functions above then write that op with others where they can (softmax)
 """
+import numpy as np
+
+from ..dtypes import float32
 
 
 class Backend:
@@ -39,6 +44,17 @@ class Backend:
 
     def full(self, shape, value, dtype):
         raise NotImplementedError
+
+    def from_pixels(self, array, scale):
+        """A float32 buffer of uint8 ``array``'s values times ``scale`` (an image; a GPU
+        backend may upload the bytes and convert them there)."""
+        return self.from_numpy(np.asarray(array, dtype=np.float32) * np.float32(scale), float32)
+
+    def to_pixels(self, buf, shape):
+        """Float32 buffer ``buf`` as a uint8 array: each value clamped to 0..255 and rounded
+        half to even (a GPU backend may convert there and read back a quarter of the bytes)."""
+        v = self.to_numpy(buf, shape, float32)
+        return np.clip(np.rint(v), 0, 255).astype(np.uint8)
 
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):
         raise NotImplementedError

@@ -16,6 +16,8 @@ on hardware adapters, else direct or im2col; its backward is convolutions again,
 composite) are WebGPU's own. What compiles when: a pipeline per (WGSL file, consts, generated
 code, output count); shapes, strides and parameters are uniforms.
 """
+import numpy as np
+
 from ..base import Backend
 from ...ops import primitives
 from ... import dtypes
@@ -83,6 +85,30 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
 
     def empty(self):
         return GPUBuffer(0)
+
+    def from_pixels(self, array, scale):
+        """The bytes uploaded as they are (a quarter of the floats'), made floats by
+        pixels_unpack.wgsl."""
+        a = np.ascontiguousarray(array, dtype=np.uint8).reshape(-1)
+        if not a.size:
+            return super().from_pixels(array, scale)
+        words = np.zeros(-(-a.size // 4) * 4, dtype=np.uint8)
+        words[:a.size] = a
+        raw = self.from_numpy(words.view(np.float32), dtypes.float32)
+        out = GPUBuffer(a.size)
+        self.dispatch("pixels_unpack", (), {"u_in": raw}, [out], (a.size,), {"u_scale": scale})
+        return out
+
+    def to_pixels(self, buf, shape):
+        """Clamped, rounded and made bytes by pixels_pack.wgsl, four a word: the readback
+        moves a quarter of the floats' bytes and the host converts nothing."""
+        n = numel(shape)
+        if not n:
+            return super().to_pixels(buf, shape)
+        words = GPUBuffer(-(-n // 4))
+        self.dispatch("pixels_pack", (), {"u_in": buf}, [words], (words.numel,), {"u_n": n})
+        raw = self.to_numpy(words, (words.numel,), dtypes.float32)
+        return raw.view(np.uint8)[:n].reshape(shape)
 
     # --- running kernels ------------------------------------------------------------------------
     def run(self, op, bufs, shapes, out_shape, out_dtype, attrs):

@@ -360,7 +360,8 @@ def build(kernel, defines, code="", outputs=1):
     for name, count, _ in prog.uniforms:
         head += f"const at_{name}: i32 = {at};\n"
         at += count
-    head += "".join(f"@group(0) @binding({1 + j}) var<storage, read_write> out{j}: array<f32>;\n"
+    word = "u32" if re.search(r"^// out: u32$", body, re.M) else "f32"   # raw bytes out
+    head += "".join(f"@group(0) @binding({1 + j}) var<storage, read_write> out{j}: array<{word}>;\n"
                     for j in range(outputs))
     for j, name in enumerate(prog.inputs):
         body = re.sub(rf"^var<storage,\s*read>\s+{name}\s*:",
