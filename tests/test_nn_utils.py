@@ -163,3 +163,30 @@ def test_parameters_to_vector_and_back():
 def test_missing_utils_are_named():
     with pytest.raises(AttributeError, match="weight_norm"):
         webdl.nn.utils.weight_norm  # noqa: B018
+
+
+def test_skip_init_draws_nothing_and_keeps_the_shapes():
+    """torch.nn.utils.skip_init: the same parameters (names, shapes) as the module made
+    normally, no random numbers drawn (the next draw is the one the seed gives first), and
+    PyTorch's error for a class without a ``device`` argument."""
+    import torch
+    from webdl.nn.utils import skip_init
+    t = torch.nn.utils.skip_init(torch.nn.Conv2d, 3, 5, 3, bias=True)
+    webdl.manual_seed(7)
+    first = webdl.rand(4).numpy()
+    webdl.manual_seed(7)
+    w = skip_init(webdl.nn.Conv2d, 3, 5, 3, bias=True)
+    assert (webdl.rand(4).numpy() == first).all()
+    assert [(k, tuple(v.shape)) for k, v in w.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in t.state_dict().items()]
+    assert all(p.requires_grad for p in w.parameters())
+    w.load_state_dict({k: webdl.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((1, 3, 6, 6)).astype(np.float32)
+    assert np.abs(w(webdl.tensor(x)).detach().numpy() -
+                  t(torch.tensor(x)).detach().numpy()).max() < 1e-5
+
+    class NoDevice(webdl.nn.Module):
+        def __init__(self, n):
+            super().__init__()
+    with pytest.raises(RuntimeError, match="device"):
+        skip_init(NoDevice, 3)

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import nn
 from .nn import functional as F
+from .nn.utils import skip_init
 from .functions.shape import cat
 from .tensor import tensor
 
@@ -136,9 +137,11 @@ def _build(layer, weights, where):
             raise ModelFormatError(f"{where}: unsupported padding '{padding}'")
         if tuple(cfg.get("strides", (1, 1))) != (1, 1) and padding == "same":
             raise ModelFormatError(f"{where}: strided 'same' convolutions are not supported")
-        conv = nn.Conv2d(cin * groups, cfg["filters"], (kh, kw), stride=tuple(cfg["strides"]),
-                         padding=padding, dilation=tuple(cfg.get("dilation_rate", (1, 1))),
-                         groups=groups, bias=cfg.get("use_bias", True))
+        # its weights come from the file: none drawn and uploaded first
+        conv = skip_init(nn.Conv2d, cin * groups, cfg["filters"], (kh, kw),
+                         stride=tuple(cfg["strides"]), padding=padding,
+                         dilation=tuple(cfg.get("dilation_rate", (1, 1))), groups=groups,
+                         bias=cfg.get("use_bias", True))
         if cout != cfg["filters"]:
             raise ModelFormatError(f"{where}: kernel has {cout} filters, config says "
                                    f"{cfg['filters']}")
@@ -155,7 +158,8 @@ def _build(layer, weights, where):
         kernel = weights.pop(f"{cfg['name']}/kernel", None)
         if kernel is None:
             raise ModelFormatError(f"{where}: no weight '{cfg['name']}/kernel' in the manifest")
-        lin = nn.Linear(kernel.shape[0], kernel.shape[1], bias=cfg.get("use_bias", True))
+        lin = skip_init(nn.Linear, kernel.shape[0], kernel.shape[1],
+                        bias=cfg.get("use_bias", True))
         lin.weight.data = tensor(np.ascontiguousarray(kernel.T))
         if cfg.get("use_bias", True):
             lin.bias.data = tensor(weights.pop(f"{cfg['name']}/bias"))

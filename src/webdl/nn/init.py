@@ -17,6 +17,26 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
            "kaiming_normal_", "orthogonal_", "sparse_"]
 
 
+class skipped:
+    """Inside it the init functions leave their tensor as it is and draw nothing
+    (``webdl.nn.utils.skip_init`` makes a module in one)."""
+    active = False
+
+    def __enter__(self):
+        self._prev, skipped.active = skipped.active, True
+
+    def __exit__(self, *exc):
+        skipped.active = self._prev
+        return False
+
+
+def _skippable(fn):
+    @functools.wraps(fn)
+    def init(tensor, *args, **kwargs):
+        return tensor if skipped.active else fn(tensor, *args, **kwargs)
+    return init
+
+
 def _fill(t, arr):
     """Give ``t`` the values ``arr`` (the one place init writes a tensor)."""
     with no_grad():
@@ -88,11 +108,13 @@ def _calculate_correct_fan(t, mode):
 
 
 # --- distributions --------------------------------------------------------------------------
+@_skippable
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Values from U(a, b)."""
     return _fill(tensor, a + (b - a) * _uniform(tensor.shape, generator))
 
 
+@_skippable
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Values from N(mean, std^2)."""
     return _fill(tensor, mean + std * _normal(tensor.shape, generator))
@@ -136,6 +158,7 @@ def _ndtr(x):
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
+@_skippable
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Values from N(mean, std^2) truncated to [a, b] (``a``, ``b`` are absolute bounds), by
     the inverse CDF: exact in the tails too."""
@@ -154,18 +177,22 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     return _fill(tensor, np.clip(mean + std * z, a, b))
 
 
+@_skippable
 def constant_(tensor, val):
     return _fill(tensor, np.full(tuple(tensor.shape), val, dtype=np.float64))
 
 
+@_skippable
 def ones_(tensor):
     return constant_(tensor, 1.0)
 
 
+@_skippable
 def zeros_(tensor):
     return constant_(tensor, 0.0)
 
 
+@_skippable
 def eye_(tensor):
     """The identity matrix (2-D tensors)."""
     if tensor.ndim != 2:
@@ -173,6 +200,7 @@ def eye_(tensor):
     return _fill(tensor, np.eye(*tensor.shape))
 
 
+@_skippable
 def dirac_(tensor, groups=1):
     """The Dirac delta of a convolution kernel (3-, 4- or 5-D): each group's first input
     channels pass through unchanged."""
@@ -190,6 +218,7 @@ def dirac_(tensor, groups=1):
     return _fill(tensor, arr)
 
 
+@_skippable
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """Glorot uniform: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -197,12 +226,14 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return uniform_(tensor, -a, a, generator)
 
 
+@_skippable
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """Glorot normal: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
+@_skippable
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu",
                      generator=None):
     """He uniform: U(-bound, bound), bound = gain * sqrt(3 / fan)."""
@@ -213,6 +244,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu",
     return uniform_(tensor, -bound, bound, generator)
 
 
+@_skippable
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu",
                     generator=None):
     """He normal: N(0, std^2), std = gain / sqrt(fan)."""
@@ -222,6 +254,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu",
     return normal_(tensor, 0.0, std, generator)
 
 
+@_skippable
 def orthogonal_(tensor, gain=1, generator=None):
     """A (semi-)orthogonal matrix, uniformly distributed (QR of a Gaussian matrix with the
     signs of R's diagonal taken out), times ``gain``; dims past the first are flattened."""
@@ -241,6 +274,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     return _fill(tensor, q * gain)
 
 
+@_skippable
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     """N(0, std^2) values with a fraction ``sparsity`` of each column set to zero."""
     if tensor.ndim != 2:

@@ -340,7 +340,9 @@ def build(kernel, defines, code="", outputs=1):
     if kernel != "common":
         body = _source("common") + "\n" + body
     prog = Program()
-    prog.uniforms = [(n, *_layout(t)) for n, t in _DECL.findall(body)]
+    decls = _DECL.findall(body)
+    prog.uniforms = [(n, *_layout(t)) for n, t in decls]
+    decls = dict(decls)
     prog.inputs = _INPUT.findall(body)
     prog.outputs = outputs
     prog.nwords = sum(c for _, c, _ in prog.uniforms)
@@ -348,7 +350,7 @@ def build(kernel, defines, code="", outputs=1):
     for name, count, kind in prog.uniforms:
         vals = [f"W({at + j})" if kind == "i32" else f"bitcast<f32>(W({at + j}))"
                 for j in range(count)]
-        decl = dict(_DECL.findall(body))[name]
+        decl = decls[name]
         load.append(f"    {name} = {vals[0]};" if count == 1 else f"    {name} = {decl}({', '.join(vals)});")
         at += count
     nvec = max(1, -(-prog.nwords // 4))
@@ -363,10 +365,9 @@ def build(kernel, defines, code="", outputs=1):
     word = "u32" if re.search(r"^// out: u32$", body, re.M) else "f32"   # raw bytes out
     head += "".join(f"@group(0) @binding({1 + j}) var<storage, read_write> out{j}: array<{word}>;\n"
                     for j in range(outputs))
-    for j, name in enumerate(prog.inputs):
-        body = re.sub(rf"^var<storage,\s*read>\s+{name}\s*:",
-                      f"@group(0) @binding({1 + outputs + j}) var<storage, read> {name}:",
-                      body, count=1, flags=re.M)
+    binding = {name: 1 + outputs + j for j, name in enumerate(prog.inputs)}
+    body = _INPUT.sub(lambda m: f"@group(0) @binding({binding.pop(m.group(1))}) "
+                      f"var<storage, read> {m.group(1)}:", body)   # one pass, no regex per input
     body = body.replace("fn load() {}", "fn load() {\n" + "\n".join(load) + "\n}")
     return head + body, prog
 
