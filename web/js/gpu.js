@@ -33,7 +33,8 @@ class GPUBridge {
     this.stagingPool = new Map(); // size class -> [mappable GPUBuffer, ...] (readbacks)
     this.stagingBytes = 0;
     this.peak = { bytes: 0, buffers: 0, reserved: 0 }; // highs since start or resetPeakStats
-    this.pipelines = []; // id -> {pipe, layout}
+    this.pipelines = []; // id -> {pipe, layout, key, desc, ready}
+    this.pendingPipelines = []; // their asynchronous makes not awaited yet
     this.unchecked = []; // error-scope promises of submits not checked yet (see _takeErrors)
     this.recordings = new Map(); // webdl.compile's templates: id -> {w: Int32Array, at: [word positions of ids]}
     this.nextRecording = 1;
@@ -122,6 +123,7 @@ class GPUBridge {
     this.liveBytes = 0;
     this.pooledBytes = 0;
     this.pipelines = [];
+    this.pendingPipelines = [];
     this.recordings = new Map();
     this.unchecked = [];
     this.encoder = null;
@@ -338,26 +340,53 @@ class GPUBridge {
     this.stats.uploads++;
   }
 
-  // A compute pipeline from WGSL source, made without waiting: the GPU process compiles it
-  // while Python goes on queueing (the first dispatch of it waits there), so a model's
-  // first run pays no round trip per kernel. A compile error is kept, named, and thrown at
-  // the next readback or sync (as a submit's validation error).
+  // A compute pipeline from WGSL source, made without waiting: createComputePipelineAsync
+  // lets the GPU process compile pipelines in parallel while Python goes on queueing; a
+  // readback or sync first awaits those still compiling (_pipelinesReady), and a dispatch
+  // encoded before its pipeline is done makes it synchronously (_pipeline). A model's first
+  // run pays no round trip per kernel. A compile error is kept, named, and thrown at the
+  // next readback or sync (as a submit's validation error).
   compile(key, src) {
     this._check();
     this.device.pushErrorScope("validation");
     const module = this.device.createShaderModule({ code: src, label: key });
-    const pipe = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+    const named = (what) => ({ message: `webgpu: kernel '${key.split("|")[0]}' does not compile: ${what}`, named: true });
     this.unchecked.push(this.device.popErrorScope().then(async (e) => {
       if (!e) return null;
       const info = await module.getCompilationInfo();
       const lines = src.split("\n");
       const errs = info.messages.filter((m) => m.type === "error");
-      const what = errs.length ? errs.map((m) => `${m.lineNum}: ${m.message} [${(lines[m.lineNum - 1] || "").trim()}]`).join("; ") : e.message;
-      return { message: `webgpu: kernel '${key.split("|")[0]}' does not compile: ${what}`, named: true };
+      return named(errs.length ? errs.map((m) => `${m.lineNum}: ${m.message} [${(lines[m.lineNum - 1] || "").trim()}]`).join("; ") : e.message);
     }));
-    this.pipelines.push({ pipe, layout: pipe.getBindGroupLayout(0), key });
+    const p = { pipe: null, layout: null, key, desc: { layout: "auto", compute: { module, entryPoint: "main" } } };
+    p.ready = this.device.createComputePipelineAsync(p.desc).then(
+      (pipe) => { if (!p.pipe) { p.pipe = pipe; p.layout = pipe.getBindGroupLayout(0); } },
+      () => null); // its error: the module's (above), or the synchronous make's
+    this.pendingPipelines.push(p.ready);
+    this.pipelines.push(p);
     this.stats.compiles++;
     return this.pipelines.length - 1;
+  }
+
+  // The pipelines still compiling, awaited (before a readback or sync runs the queue)
+  async _pipelinesReady() {
+    while (this.pendingPipelines.length) {
+      const all = this.pendingPipelines;
+      this.pendingPipelines = [];
+      await Promise.all(all);
+    }
+  }
+
+  // Pipeline pid, made synchronously when its asynchronous make has not finished
+  _pipeline(pid) {
+    const p = this.pipelines[pid];
+    if (!p.pipe) {
+      this.device.pushErrorScope("validation");
+      p.pipe = this.device.createComputePipeline(p.desc);
+      p.layout = p.pipe.getBindGroupLayout(0);
+      this.unchecked.push(this.device.popErrorScope());
+    }
+    return p;
   }
 
   // One dispatch, recorded into the pending compute pass (no submit): the command at word i
@@ -371,7 +400,7 @@ class GPUBridge {
     for (let j = 0, a = at / 4; j < m; j++) u[a + j] = w[w0 + j];
     this.uniUsed = at + bytes;
     this._encoder();
-    const p = this.pipelines[pid];
+    const p = this._pipeline(pid);
     const entries = [{ binding: 0, resource: { buffer: this.uniGpu, offset: at, size: bytes } }];
     for (let j = 0; j < k; j++) entries.push({ binding: j + 1, resource: { buffer: this._buf(w[i + 6 + j]) } });
     const group = this.device.createBindGroup({ layout: p.layout, entries });
@@ -450,6 +479,7 @@ class GPUBridge {
   // staging buffer, waits for mapAsync. Async: Python waits with pyodide.ffi.run_sync (JSPI).
   async readInto(q, id, n, dest) {
     this._check();
+    await this._pipelinesReady();
     this.exec(q);
     const bytes = Math.max(4, n * 4);
     const staging = this._staging(bytes);
@@ -483,6 +513,7 @@ class GPUBridge {
   // Wait until the queue is idle (for timing): an empty round trip.
   async sync(q) {
     this._check();
+    await this._pipelinesReady();
     this.exec(q);
     this.flush();
     const err = this._takeErrors();
