@@ -1,5 +1,9 @@
 """SGD with momentum, dampening, Nesterov momentum, weight decay and maximize."""
+import numpy as np
+
 from ..autograd import no_grad
+from ..replay import Replayed
+from ..tensor import Tensor, tensor
 from .optimizer import Optimizer, _closure_loss, _commit, _copy, _scalar, _check_flags, _check_range
 
 
@@ -21,10 +25,14 @@ class SGD(Optimizer):
     @no_grad()
     def step(self, closure=None):
         loss = _closure_loss(closure)
+        fused = {}
         for g in self.param_groups:
             lr, mom, damp = _scalar(g["lr"]), g["momentum"], g["dampening"]
             wd = _scalar(g["weight_decay"])
             for p, d in self._grads(g):
+                if p.device.backend.records:    # a GPU: all parameters in one replayed call
+                    fused.setdefault(p.device, []).append((g, (lr, mom, damp, wd), p, d))
+                    continue
                 if g["maximize"]:
                     d = -d
                 if wd != 0:
@@ -38,4 +46,57 @@ class SGD(Optimizer):
                     _commit(p, p.detach() + d * -lr, buf)
                 else:
                     _commit(p, p.detach() + d * -lr)
+        for rows in fused.values():
+            self._fused(rows)
         return loss
+
+    def _fused(self, rows):
+        """The step of the parameters ``rows`` (one device) as one call of _sgd_updates:
+        their scalars uploaded as one (n, 5) tensor, the call replayed on a GPU from the
+        third step (one crossing for every parameter, no Python per op)."""
+        static, scalars, tensors = [], [], []
+        for g, (lr, mom, damp, wd), p, d in rows:
+            buf = self.state[p].get("momentum_buffer") if mom != 0 else None
+            static.append((g["maximize"], wd != 0, mom != 0, buf is not None, g["nesterov"]))
+            scalars.append((wd, mom, 1 - damp, -lr, 0.0))
+            tensors += [p, d] + ([buf] if buf is not None else [])
+        s = tensor(np.asarray(scalars, dtype=np.float32), device=rows[0][2].device)
+        out = _SGD_UPDATES(s, *tensors, static=tuple(static))
+        k = 0
+        for g, (_, mom, _, _), p, _ in rows:
+            if mom != 0:
+                self.state[p]["momentum_buffer"] = out[k + 1]
+            p.copy_(out[k])
+            k += 2 if mom != 0 else 1
+
+
+def _sgd_updates(static, s, *ts):
+    """The new (parameter[, momentum_buffer]) of each parameter, flat: ``static`` per
+    parameter (maximize, weight decay, momentum, a buffer given, nesterov), ``s`` its
+    scalars (weight_decay, momentum, 1 - dampening, -lr), ``ts`` its tensors (parameter,
+    gradient[, momentum_buffer]). The formulas and order of SGD.step, scalars read from s."""
+    out, k = [], 0
+    for j, (maximize, decay, momentum, has_buf, nesterov) in enumerate(static):
+        p, d = ts[k:k + 2]
+        k += 2
+        wd, mom, undamp, neg_lr = (s[j, i] for i in range(4))
+        if maximize:
+            d = -d
+        if decay:
+            d = d + p * wd
+        new = []
+        if momentum:
+            if has_buf:
+                buf = ts[k] * mom + d * undamp
+                k += 1
+            else:
+                buf = d * 1.0
+            new.append(buf)
+            d = d + buf * mom if nesterov else buf
+        new.insert(0, p + d * neg_lr)
+        Tensor._realize_all(*new)
+        out += new
+    return out
+
+
+_SGD_UPDATES = Replayed(_sgd_updates)
