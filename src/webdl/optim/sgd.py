@@ -52,13 +52,13 @@ class SGD(Optimizer):
 
     def _fused(self, rows):
         """The step of the parameters ``rows`` (one device) as one call of _sgd_updates:
-        their scalars uploaded as one (n, 5) tensor, the call replayed on a GPU from the
+        their scalars uploaded as one (n, 4) tensor, the call replayed on a GPU from the
         third step (one crossing for every parameter, no Python per op)."""
         static, scalars, tensors = [], [], []
         for g, (lr, mom, damp, wd), p, d in rows:
             buf = self.state[p].get("momentum_buffer") if mom != 0 else None
             static.append((g["maximize"], wd != 0, mom != 0, buf is not None, g["nesterov"]))
-            scalars.append((wd, mom, 1 - damp, -lr, 0.0))
+            scalars.append((wd, mom, 1 - damp, -lr))
             tensors += [p, d] + ([buf] if buf is not None else [])
         s = tensor(np.asarray(scalars, dtype=np.float32), device=rows[0][2].device)
         out = _SGD_UPDATES(s, *tensors, static=tuple(static))
