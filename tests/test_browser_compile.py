@@ -269,3 +269,31 @@ json.dumps([out, dict(f.stats)])
     out, stats = r
     assert out == [[3.0] * 3] * 3 + [[7.0] * 3] * 3 + [[15.0] * 3], out
     assert stats["replayed"] >= 2, stats
+
+
+@pytest.mark.parametrize("device", ["webgl", "webgpu"])
+def test_compiled_lstm_records_its_steps_in_its_own_record(in_pyodide, device):
+    """An LSTM replays its time steps by itself (webdl.replay); inside a call that
+    webdl.compile records, they are part of that record instead (no record within a
+    record): the compiled model replays and matches the numpy backend."""
+    r = in_pyodide.check(f"""
+import json, numpy as np, webdl
+import webdl.nn as nn
+dev = '{device}'
+x = np.random.default_rng(0).standard_normal((9, 2, 5)).astype(np.float32)
+def make(d):
+    webdl.manual_seed(0)
+    return nn.LSTM(5, 7, num_layers=2).to(d).eval()
+ref = make('cpu')(webdl.tensor(x, device='cpu'))[0].detach().numpy()
+lstm = make(dev)
+fast = webdl.compile(lstm)
+errs = []
+with webdl.no_grad():
+    for _ in range(4):
+        y, (h, c) = fast(webdl.tensor(x, device=dev))
+        errs.append(float(np.abs(y.cpu().numpy() - ref).max()))
+json.dumps([errs, fast.stats, fast.reason])
+""")
+    errs, stats, reason = r
+    assert max(errs) < 1e-4 and stats["replayed"] == 2 and stats["recorded"] == 1, r
+    assert reason is None, r

@@ -170,7 +170,7 @@ class Replayed:
         backend = device.backend
         call = (lambda: self.fn(*tensors)) if static is None else \
             (lambda: self.fn(static, *tensors))
-        if not backend.records:
+        if not backend.records or backend.recording():    # inside a record: part of it
             return call()
         key = (device, static) + tuple([(t.shape, t.dtype) for t in tensors])
         take = self.takes.get(key)

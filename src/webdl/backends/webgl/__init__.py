@@ -178,6 +178,10 @@ class DeviceMemory:
     def record_begin(self):
         self.transfer.record_begin()
 
+    def recording(self):
+        """Whether a call is being recorded now (its inner calls are part of that record)."""
+        return self.transfer._rec[0] is not None
+
     def record_cancel(self):
         self.transfer.record_cancel()
 

@@ -175,7 +175,7 @@ class Recurrence(Op):
     an LSTM with the last cell state appended (L + 1, N, H). ``attrs`` keeps what the steps
     saved for the backward pass."""
     name = "recurrence"
-    saves = (1, "out")
+    saves = (1, 2, "out")       # weight_hh, h0 and the states: modified in place, refused
     __slots__ = ()
 
     def backward(self, g):
@@ -217,17 +217,20 @@ def _prev(out, h0, t, n):
 
 
 def _recurrence(mode, gx, w_hh, h0, c0, b_hh, masks):
-    """The states of one direction of one layer after each step, (L, N, H), and the last
-    cell state of an LSTM (``gx``: the input projections (L, N, G), every bias added but
-    GRU's ``bias_hh``; ``masks``: (L * N, 1), 1.0 where a sequence goes on, or None)."""
+    """One direction of one layer: the states after each step (L, N, H), the last state and
+    an LSTM's last cell state (``gx``: the input projections (L, N, G), every bias added but
+    GRU's ``bias_hh``; ``masks``: (L * N, 1), 1.0 where a sequence goes on, or None). With
+    a gradient wanted, the three are views of the Recurrence node's one output."""
     steps, n = gx.shape[0], gx.shape[1]
     kind = "GRU_NOBIAS" if mode == "GRU" and b_hh is None else mode
     fwd = _STEPS[kind][0]
+    extra = [] if b_hh is None else [b_hh]
+    inputs = (gx, w_hh, h0) + ((c0,) if mode == "LSTM" else tuple(extra))
+    graph = is_grad_enabled() and any(t.requires_grad for t in inputs)
     with no_grad():
         w_t = w_hh.t().contiguous()
         gx2 = gx.reshape(steps * n, -1)
         h, c = h0, c0
-        extra = [] if b_hh is None else [b_hh]
         hs, saved = [], ([], [])
         for t in range(steps):
             m = () if masks is None else (_rows(masks, t, n),)
@@ -244,15 +247,14 @@ def _recurrence(mode, gx, w_hh, h0, c0, b_hh, masks):
                 h, pre = fwd(x, h, w_t, *m)
                 saved[0].append(pre)
             hs.append(h)
-        if mode == "LSTM":
-            hs.append(c)
-        out = cat(hs, 0).reshape(len(hs), n, -1)
-    inputs = (gx, w_hh, h0) + ((c0,) if mode == "LSTM" else tuple(extra))
-    if is_grad_enabled() and any(t.requires_grad for t in inputs):
-        out = _record(Recurrence, inputs, {"mode": mode, "kind": kind, "batch": n,
-                                           "steps": steps, "masks": masks, "saved": saved},
-                      out)
-    return out
+        if not graph:
+            # no graph: tensors of their own (a call webdl.compile records returns them)
+            return stack(hs, 0), h, c
+        out = cat(hs + ([c] if mode == "LSTM" else []), 0).reshape(len(hs) + (mode == "LSTM"),
+                                                                     n, -1)
+    out = _record(Recurrence, inputs, {"mode": mode, "kind": kind, "batch": n, "steps": steps,
+                                       "masks": masks, "saved": saved}, out)
+    return out[:steps], out[steps - 1], (out[steps] if mode == "LSTM" else None)
 
 
 class RNNBase(Module):
@@ -390,9 +392,7 @@ class RNNBase(Module):
                 b_hh = None
             masks = None if mask is None else \
                 mask.to(gx.dtype).expand(x.shape[0], x.shape[1], 1).reshape(-1, 1)
-            out = _recurrence(self.mode, gx, w_hh, h, c, b_hh, masks)
-            steps = x.shape[0]
-            return out[:steps], out[steps - 1], (out[steps] if self.mode == "LSTM" else None)
+            return _recurrence(self.mode, gx, w_hh, h, c, b_hh, masks)
         outs = []
         for t in range(x.shape[0]):
             h2, c2 = _cell_step(self.mode, gx[t], h, c, w_hh, b_hh, w_hr)
