@@ -9,7 +9,7 @@ from ..autograd import no_grad
 from ..replay import Replayed
 from ..tensor import Tensor, tensor
 from .optimizer import (Optimizer, _closure_loss, _commit, _scalar, _next_step, _host_scalar,
-                        _lerp, _zeros, _check_flags, _check_range)
+                        _lerp, _zeros, _check_flags, _check_range, _replays)
 
 
 def _check_adam_args(name, lr, betas, eps, weight_decay):
@@ -97,7 +97,7 @@ class Adam(Optimizer):
             if g["amsgrad"] and "max_exp_avg_sq" not in st:
                 st["max_exp_avg_sq"] = _zeros(p)
             t = _next_step(st)
-            if p.device.backend.records:    # a GPU: all parameters in one replayed call
+            if _replays(p):    # a GPU: all parameters in one replayed call
                 fused.setdefault(p.device, []).append((g, (b1, b2, lr, wd, eps, t), p, d, st))
                 continue
             d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])

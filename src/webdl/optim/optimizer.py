@@ -35,6 +35,14 @@ def _commit(param, new, *state):
     param.copy_(new)
 
 
+def _replays(p):
+    """Whether the step of ``p`` runs as part of one replayed call (``webdl.replay``): on a
+    GPU backend that records and stores float32 (on the float16 path the step's scalars,
+    uploaded as a tensor, would be rounded to float16)."""
+    be = p.device.backend
+    return be.records and be.backend_info()["storage"] == "float32"
+
+
 def _closure_loss(closure):
     """The loss of an optimizer's ``closure`` (run with grad enabled, as in PyTorch: it
     usually calls ``backward``)."""

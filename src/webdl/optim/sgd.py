@@ -4,7 +4,8 @@ import numpy as np
 from ..autograd import no_grad
 from ..replay import Replayed
 from ..tensor import Tensor, tensor
-from .optimizer import Optimizer, _closure_loss, _commit, _copy, _scalar, _check_flags, _check_range
+from .optimizer import (Optimizer, _closure_loss, _commit, _copy, _scalar, _check_flags,
+                        _check_range, _replays)
 
 
 class SGD(Optimizer):
@@ -30,7 +31,7 @@ class SGD(Optimizer):
             lr, mom, damp = _scalar(g["lr"]), g["momentum"], g["dampening"]
             wd = _scalar(g["weight_decay"])
             for p, d in self._grads(g):
-                if p.device.backend.records:    # a GPU: all parameters in one replayed call
+                if _replays(p):    # a GPU: all parameters in one replayed call
                     fused.setdefault(p.device, []).append((g, (lr, mom, damp, wd), p, d))
                     continue
                 if g["maximize"]:
