@@ -19,6 +19,7 @@ def stats():
     s = webdl.memory_stats(dev)
     return {{**{{k: s[k] for k in keys + ("bytes", "pooledBytes", {unit!r})}},
             "stagingBytes": s.get("stagingBytes", 0)}}
+x = None        # the page's namespace is shared: a tensor an earlier cell left in x goes now
 gc.collect()    # earlier tests' garbage freed now, not into the pool after empty_cache
 webdl.empty_cache(dev)
 webdl.reset_peak_memory_stats(dev)
