@@ -192,22 +192,6 @@ def cases(names, device):
     return out
 
 
-def count_ops(fn, webdl):
-    be = webdl.zeros(1).device.backend
-    n = [0]
-    run = be.run
-
-    def counting(*a, **k):
-        n[0] += 1
-        return run(*a, **k)
-    be.run = counting
-    try:
-        fn()
-    finally:
-        del be.run
-    return n[0]
-
-
 def main(argv):
     prof = "--profile" in argv
     trace = next((a[8:] for a in argv if a.startswith("--trace=")), None)
@@ -219,13 +203,14 @@ def main(argv):
     webdl = install(device)
     import contextlib
     import io
+    from webdl.apps import bench
     with contextlib.redirect_stdout(io.StringIO()):
         fns = cases(names, device)
     for name, fn in fns.items():
         with contextlib.redirect_stdout(io.StringIO()):
             for _ in range(2):
                 fn()
-            ops = count_ops(fn, webdl)
+            ops = bench.count_ops(fn)
             times = []
             for _ in range(reps):
                 t = time.perf_counter()

@@ -33,7 +33,7 @@ class GPUBridge {
     this.stagingPool = new Map(); // size class -> [mappable GPUBuffer, ...] (readbacks)
     this.stagingBytes = 0;
     this.peak = { bytes: 0, buffers: 0, reserved: 0 }; // highs since start or resetPeakStats
-    this.pipelines = []; // id -> {pipe, layout, key, desc, ready}
+    this.pipelines = []; // id -> {pipe, layout, key, desc}
     this.pendingPipelines = []; // their asynchronous makes not awaited yet
     this.unchecked = []; // error-scope promises of submits not checked yet (see _takeErrors)
     this.recordings = new Map(); // webdl.compile's templates: id -> {w: Int32Array, at: [word positions of ids]}
@@ -359,10 +359,9 @@ class GPUBridge {
       return named(errs.length ? errs.map((m) => `${m.lineNum}: ${m.message} [${(lines[m.lineNum - 1] || "").trim()}]`).join("; ") : e.message);
     }));
     const p = { pipe: null, layout: null, key, desc: { layout: "auto", compute: { module, entryPoint: "main" } } };
-    p.ready = this.device.createComputePipelineAsync(p.desc).then(
+    this.pendingPipelines.push(this.device.createComputePipelineAsync(p.desc).then(
       (pipe) => { if (!p.pipe) { p.pipe = pipe; p.layout = pipe.getBindGroupLayout(0); } },
-      () => null); // its error: the module's (above), or the synchronous make's
-    this.pendingPipelines.push(p.ready);
+      () => null)); // its error: the module's (above), or the synchronous make's
     this.pipelines.push(p);
     this.stats.compiles++;
     return this.pipelines.length - 1;

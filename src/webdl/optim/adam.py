@@ -7,9 +7,10 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..replay import Replayed
-from ..tensor import Tensor, tensor
+from ..tensor import Tensor
 from .optimizer import (Optimizer, _closure_loss, _commit, _scalar, _next_step, _host_scalar,
-                        _lerp, _zeros, _check_flags, _check_range, _replays)
+                        _lerp, _zeros, _check_flags, _check_range, _replays,
+                        _replayed_step)
 
 
 def _check_adam_args(name, lr, betas, eps, weight_decay):
@@ -133,8 +134,7 @@ def _adam_fused(rows):
         tensors += [p, d, st["exp_avg"], st["exp_avg_sq"]]
         if g["amsgrad"]:
             tensors.append(st["max_exp_avg_sq"])
-    s = tensor(np.asarray(scalars, dtype=np.float32), device=rows[0][2].device)
-    out = _ADAM_UPDATES(s, *tensors, static=tuple(static))
+    out = _replayed_step(_ADAM_UPDATES, static, scalars, tensors)
     k = 0
     for g, _, p, _, st in rows:
         st["exp_avg"], st["exp_avg_sq"] = out[k + 1], out[k + 2]

@@ -43,6 +43,15 @@ def _replays(p):
     return be.records and be.backend_info()["storage"] == "float32"
 
 
+def _replayed_step(updates, static, scalars, tensors):
+    """A fused optimizer step: ``updates`` (a ``Replayed`` function of the scalars tensor
+    and ``tensors``) called with ``scalars`` (per parameter, a row) uploaded as one float32
+    tensor on the parameters' device, and ``static`` (per parameter, plain values) as its
+    signature. Returns its outputs."""
+    s = tensor(np.asarray(scalars, dtype=np.float32), device=tensors[0].device)
+    return updates(s, *tensors, static=tuple(static))
+
+
 def _closure_loss(closure):
     """The loss of an optimizer's ``closure`` (run with grad enabled, as in PyTorch: it
     usually calls ``backward``)."""

@@ -1,11 +1,9 @@
 """SGD with momentum, dampening, Nesterov momentum, weight decay and maximize."""
-import numpy as np
-
 from ..autograd import no_grad
 from ..replay import Replayed
-from ..tensor import Tensor, tensor
+from ..tensor import Tensor
 from .optimizer import (Optimizer, _closure_loss, _commit, _copy, _scalar, _check_flags,
-                        _check_range, _replays)
+                        _check_range, _replays, _replayed_step)
 
 
 class SGD(Optimizer):
@@ -61,8 +59,7 @@ class SGD(Optimizer):
             static.append((g["maximize"], wd != 0, mom != 0, buf is not None, g["nesterov"]))
             scalars.append((wd, mom, 1 - damp, -lr))
             tensors += [p, d] + ([buf] if buf is not None else [])
-        s = tensor(np.asarray(scalars, dtype=np.float32), device=rows[0][2].device)
-        out = _SGD_UPDATES(s, *tensors, static=tuple(static))
+        out = _replayed_step(_SGD_UPDATES, static, scalars, tensors)
         k = 0
         for g, (_, mom, _, _), p, _ in rows:
             if mom != 0:

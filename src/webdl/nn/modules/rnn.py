@@ -33,25 +33,6 @@ from ..utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequenc
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _cell_step(mode, gx, h, c, w_hh, b_hh, w_hr):
-    """One step: ``gx`` is the input's projection (bias included); returns (h', c')."""
-    gh = F.linear(h, w_hh, b_hh)
-    if mode == "RNN_TANH":
-        return (gx + gh).tanh(), None
-    if mode == "RNN_RELU":
-        return (gx + gh).relu(), None
-    if mode == "LSTM":
-        i, f, g, o = (gx + gh).chunk(4, -1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        h = o.sigmoid() * c.tanh()
-        return (F.linear(h, w_hr) if w_hr is not None else h), c
-    xr, xz, xn = gx.chunk(3, -1)
-    hr, hz, hn = gh.chunk(3, -1)
-    r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
-    n = (xn + r * hn).tanh()
-    return n + z * (h - n), None
-
-
 # --- the fused recurrence: each step's forward and backward as functions of tensors ----------
 # ``gx``: the step's input projection (biases included, but GRU's b_hh), ``h``/``c``: the
 # state before the step, ``w``: weight_hh transposed (forward) or as is (backward), ``m``: the
@@ -255,6 +236,20 @@ def _recurrence(mode, gx, w_hh, h0, c0, b_hh, masks):
     out = _record(Recurrence, inputs, {"mode": mode, "kind": kind, "batch": n, "steps": steps,
                                        "masks": masks, "saved": saved}, out)
     return out[:steps], out[steps - 1], (out[steps] if mode == "LSTM" else None)
+
+
+def _cell_step(mode, gx, h, c, w_hh, b_hh, w_hr):
+    """One step op by op (a ``*Cell``, or an LSTM with ``proj_size``), with the step
+    functions above: ``gx`` is the input's projection (bias_ih included); returns (h', c')."""
+    w = w_hh.t()
+    if mode == "GRU":
+        return _gru_fwd(gx, h, w, b_hh)[0], None
+    if b_hh is not None:
+        gx = gx + b_hh
+    if mode == "LSTM":
+        h2, c2, _ = _lstm_fwd(gx, h, c, w)
+        return (F.linear(h2, w_hr) if w_hr is not None else h2), c2
+    return _rnn_fwd(gx, h, w, relu=mode == "RNN_RELU")[0], None
 
 
 class RNNBase(Module):
