@@ -88,15 +88,38 @@ def test_pyodide_console(browser, reference_loss):
     page.close()
 
 
+def open_page(browser, url, done, attempts=2):
+    """A new page at ``url``, once the JS predicate ``done`` holds. A renderer crash (seen
+    once in CI, in a page running Pyodide on its main thread; not reproduced in 25 runs
+    here) is reported and the page opened again, once."""
+    for attempt in range(attempts):
+        page = browser.ctx.new_page()
+        page.set_default_timeout(300_000)
+        try:
+            page.goto(browser.base + url)
+            page.wait_for_function(done)
+            return page
+        except Exception as e:
+            if "crashed" not in str(e) or attempt + 1 == attempts:
+                raise
+            print(f"\n  {url}: the page's renderer crashed ({e}); opening it again")
+            page.close()
+
+
 def test_pyscript_superres(browser):
     """web/hosts/pyscript.html: a <script type="py"> upscales the sample with esrgan-slim x2
-    on WebGL and draws it; the canvas equals UpscalerJS's own result within 1 LSB."""
+    on WebGL and draws it; the canvas equals UpscalerJS's own result within 1 LSB. A reload
+    works too: PyScript then installs its packages from its cache, which holds only the
+    ones the page names (numpy must be named, not left to the wheel's dependencies)."""
     since = len(browser.requests)
-    page = browser.ctx.new_page()
-    page.set_default_timeout(300_000)
-    page.goto(browser.base + "hosts/pyscript.html")
-    page.wait_for_function("() => document.getElementById('status').textContent"
-                           ".startsWith('upscaled')")
+    # done, or failed: PyScript shows a Python error in the page
+    done = ("() => document.getElementById('status').textContent.startsWith('upscaled')"
+            " || document.body.innerText.includes('Traceback')")
+    page = open_page(browser, "hosts/pyscript.html", done)
+    assert "Traceback" not in page.inner_text("body"), page.inner_text("body")
+    page.reload()
+    page.wait_for_function(done)
+    assert "Traceback" not in page.inner_text("body"), ("reload", page.inner_text("body"))
     shot(page, "host-pyscript.png")
     assert page.inner_text("#status") == "upscaled 128x128 to 256x256 on webgl"
     pixels = page.evaluate("""() => {
