@@ -53,6 +53,17 @@ T pick(int k, int i) {
     return T(0);
 }
 
+#ifdef ROWS
+// one input copied into rows u_rows.x .. u_rows.x + u_rows.y - 1 of the output (the draw's
+// viewport): both textures are maxWidth wide, so the input's texel (x, y) is the output's
+// (x, y + u_rows.x)
+uniform ivec2 u_rows;
+
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    emit(texelFetch(u_in0, ivec2(p.x, p.y - u_rows.x), 0).r);
+}
+#else
 void main() {
     int i = out_index();
     int total = u_ends[N - 1];
@@ -66,3 +77,4 @@ void main() {
     int size = u_ends[k] - start;
     emit(pick(k, (outer * size + (a - start)) * u_inner + inner));
 }
+#endif

@@ -136,6 +136,45 @@ json.dumps([s1 - s0, webdl.memory_stats()['drawCalls'] - s1,
     assert err < 1e-5, r
 
 
+def test_cat_of_whole_rows(in_pyodide):
+    """cat whose inputs are whole rows of the output's texture (a recurrent layer's stacked
+    steps) copies each input into its rows, one draw each; other cats take the general
+    kernel. Values match numpy: floats, ints, an empty input, views and lazy inputs, and
+    the gradient."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+rng = np.random.default_rng(4)
+def run(arrs, axis):
+    ts = [webdl.tensor(a, device='webgl') for a in arrs]
+    webdl.Tensor._realize_all(*ts)
+    d0 = webdl.memory_stats()['drawCalls']
+    got = webdl.cat(ts, axis).numpy()
+    return [bool(np.array_equal(got, np.concatenate(arrs, axis))),
+            webdl.memory_stats()['drawCalls'] - d0]
+f = lambda *s: rng.standard_normal(s).astype(np.float32)
+out = [run([f(32, 256) for _ in range(64)], 0),          # 64 pieces of two rows
+       run([f(1, 3, 4096), f(1, 5, 4096)], 1),            # nothing before the axis
+       run([rng.integers(-5, 5, (2, 4096)) for _ in range(3)], 0),
+       run([f(2, 4096), f(0, 4096), f(1, 4096)], 0),
+       run([f(3, 100) for _ in range(3)], 0),              # not whole rows: general kernel
+       run([f(2, 4096), f(2, 4096)], 1)]                   # rows interleave: general kernel
+a = webdl.tensor(f(4096, 2), device='webgl')
+b = webdl.tensor(f(2, 4096), device='webgl')
+got = webdl.cat([a.t(), b * 2 + 1], 0).numpy()
+out.append(bool(np.allclose(got, np.concatenate([a.numpy().T, b.numpy() * 2 + 1], 0))))
+x = webdl.tensor(f(4, 4096), device='webgl', requires_grad=True)
+w = webdl.arange(8 * 4096, device='webgl').reshape(8, 4096).float()
+(webdl.cat([x, x * 3], 0) * w).sum().backward()
+g = np.arange(8 * 4096).reshape(8, 4096)
+out.append(bool(np.allclose(x.grad.numpy(), g[:4] + 3 * g[4:])))
+json.dumps(out)
+""")
+    rows, others = r[:6], r[6:]
+    assert all(ok for ok, _ in rows) and all(others), r
+    assert [n for _, n in rows[:4]] == [64, 2, 3, 2], r     # one draw per non-empty input
+    assert rows[4][1] == 1 and rows[5][1] == 1, r
+
+
 def test_large_shapes_on_wrapped_and_fallback_paths(in_pyodide):
     """Shapes past one texture's height: the packed conv's input wraps into side-by-side
     blocks (forward and backward), and a matmul too tall for the packed kernel falls back;

@@ -709,7 +709,11 @@ class GLBridge {
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     const outs = [out].concat((extra || []).map((id) => this.textures.get(id)));
     gl.drawBuffers(outs.map((_, i) => gl.COLOR_ATTACHMENT0 + i));
-    gl.viewport(0, 0, out.w, out.h);
+    // u_rows [first, count]: the draw writes those rows of the output alone (the rest of
+    // the texture keeps what earlier draws wrote)
+    const rows = uniforms.u_rows;
+    if (rows) gl.viewport(0, rows[0], out.w, rows[1]);
+    else gl.viewport(0, 0, out.w, out.h);
     gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
     gl.enableVertexAttribArray(0);
     gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);

@@ -4,6 +4,7 @@ place (``view``), copied only when another kernel needs it. unslice is an
 expression of the elementwise chains (ir.Placed); cat, gather and scatter_add are kernels.
 All of them keep int64 tensors in int textures (``ints=True``), exact over int32."""
 from ...dtypes import int64
+from .bridge import GLBuffer
 from .ir import LazyBuf, Leaf, Placed
 from .registry import register
 from .shapes import MAX_RANK, bcast_strides, numel, pad, strides
@@ -86,6 +87,13 @@ def unslice(be, bufs, shapes, shape, dtype, attrs):
 
 @register("cat", shaders=("cat",), ints=True)
 def cat(be, bufs, shapes, shape, dtype, attrs):
+    """WebGL's cat: inputs that are whole rows of the output's texture copied into their
+    rows (``_cat_rows``), else ``cat_tree``."""
+    out = _cat_rows(be, bufs, shapes, shape, attrs["axis"], dtype)
+    return cat_tree(be, bufs, shapes, shape, dtype, attrs) if out is None else out
+
+
+def cat_tree(be, bufs, shapes, shape, dtype, attrs):
     """Up to CAT_INPUTS inputs per pass; longer lists in a tree of passes (groups of the
     inputs, then groups of those), so each element is copied log8(inputs) times, not once
     a pass as when each pass took the previous one's result."""
@@ -95,6 +103,31 @@ def cat(be, bufs, shapes, shape, dtype, attrs):
         pairs = [_cat_pass(be, pairs[i:i + CAT_INPUTS], axis, shape, dtype)
                  for i in range(0, len(pairs), CAT_INPUTS)]
     return pairs[0][0]
+
+
+def _cat_rows(be, bufs, shapes, shape, axis, dtype):
+    """cat when each input is whole rows of the output's texture (nothing before the axis,
+    every input a multiple of the row width long, no texture split in layers): one draw per
+    input into its rows, a fetch per element -- the stacked time steps of a recurrent layer
+    (64 inputs of 8192 elements) -- instead of the general kernel's tree of passes that
+    find each element's input. None otherwise."""
+    width, inner = be._row, numel(shape[axis + 1:])
+    if numel(shape[:axis]) != 1 or numel(shape) <= width or \
+            any(s[axis] * inner % width for s in shapes):
+        return None
+    bufs = [be.realize(b) for b in bufs]
+    out = GLBuffer(numel(shape), is_int=dtype is int64)
+    if out.split or any(b.split for b in bufs):
+        out.free()
+        return None
+    row = 0
+    for b, s in zip(bufs, shapes):
+        rows = s[axis] * inner // width
+        if rows:
+            be.draw("cat", (("N", 1), ("ROWS", 1)), {"u_in0": b}, out, shape,
+                    {"u_rows": [row, rows]})
+        row += rows
+    return out
 
 
 def _cat_pass(be, group, axis, shape, dtype):

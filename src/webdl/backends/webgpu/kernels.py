@@ -10,7 +10,7 @@ for _name, _fn, _shaders, _lazy in (
         ("reshape", _mv.reshape, (), True), ("permute", _mv.permute, (), False),
         ("expand", _mv.expand, (), False), ("slice", _mv.slice_, (), False),
         ("flip", _mv.flip, (), False), ("unslice", _mv.unslice, (), True),
-        ("cat", _mv.cat, ("cat",), False), ("gather", _mv.gather, ("gather",), True),
+        ("cat", _mv.cat_tree, ("cat",), False), ("gather", _mv.gather, ("gather",), True),
         ("scatter_add", _mv.scatter_add, ("scatter_add",), True),
         ("sum", _red.sum_, ("reduce",), True), ("amax", _red.amax, ("reduce",), True),
         ("amin", _red.amin, ("reduce",), True), ("argmax", _red.argmax, ("reduce",), True),

@@ -66,6 +66,10 @@ def _lstm_bwd(dy, dh, dc, pre, c, w, m=None):
     i, f, g, o = _lstm_gates(pre)
     tc = (f * c + i * g).tanh()
     dc = dc + dh * o * (1.0 - tc * tc)
+    # dh and dc first, in one kernel: the five parts inline them, and each part's chain
+    # with them inlined is past the fusion's size limit (drawn alone: four kernels, each
+    # recomputing the gates, where this makes two)
+    Tensor._realize_all(dh, dc)
     parts = [dc * g * i * (1.0 - i), dc * c * f * (1.0 - f), dc * i * (1.0 - g * g),
              dh * tc * o * (1.0 - o), dc * f]
     Tensor._realize_all(*parts)     # one kernel for the five
