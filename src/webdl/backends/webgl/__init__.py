@@ -39,6 +39,8 @@ generated code (ir.generate), compiled once per expression structure, input layo
 or strided, merged rank) and output count; constants, shapes and strides in it are
 uniforms.
 """
+import weakref
+
 import numpy as np
 
 from ..base import Backend
@@ -220,11 +222,37 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
         # the side of the packed matmul's RGBA textures, at most (tests lower it)
         self.max_texture = info["maxTextureSize"]
         self._op = None     # the primitive running, for the split tensor error
+        self._derived = weakref.WeakKeyDictionary()     # see derived
 
     def _layout(self):
         return (("LOG2W", self._row.bit_length() - 1),
                 ("LOG2R", self.info["layerRows"].bit_length() - 1)) + \
             ((("HALF", 1),) if self.half else ())
+
+    # Buffers no larger than this many elements keep the buffers derived from them (their
+    # packed copies): a weight read by the steps of a recurrent layer is packed once.
+    DERIVED_MAX = 1 << 22
+
+    def derived(self, src, key, make):
+        """``make(src)``, a buffer computed from buffer ``src`` alone (``key`` names how).
+        From the second time ``src`` is read this way, or in a record (made to be replayed),
+        it is made once and kept while ``src`` lives (buffers are written once, when made),
+        outside any record, which fetches it anew for its source at each replay (see
+        bridge.derived); read once (an activation, a weight in a training step), it costs no
+        memory past its use. Sources larger than DERIVED_MAX, and those the record being
+        made allocated, get a buffer of their own each time."""
+        if src.numel > self.DERIVED_MAX or bridge.made_in_record(src):
+            return make(src)
+        memo = self._derived.get(src)
+        if memo is None:
+            memo = self._derived[src] = {}
+            if not self.recording():    # seen once
+                return make(src)
+        buf = memo.get(key)
+        if buf is None:
+            buf = memo[key] = bridge.unrecorded(lambda: make(src))
+        bridge.derived(buf, src, lambda s: self.derived(s, key, make))
+        return buf
 
     def set_split(self, above, layer_rows, max_texture=None):
         """Test hook: split tensors of more than ``above`` elements into layers of

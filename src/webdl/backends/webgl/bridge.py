@@ -348,16 +348,19 @@ _INPUT_CODE = 1 << 24   # template id -(_INPUT_CODE + j): input j; -(k + 1): the
 
 
 class _Trace:
-    __slots__ = ("cmds", "why", "constants")
+    __slots__ = ("cmds", "why", "constants", "derived")
 
     def __init__(self):
         self.cmds, self.why, self.constants = [], None, []
+        self.derived = {}   # texture id -> (source GLBuffer, fetch, GLBuffer): see derived
 
 
 class Recording:
     """A replayable call: gl.js's template ``tid``, its outputs ((new-texture index, numel,
-    is_int)), the context generation it was made on."""
-    __slots__ = ("tid", "outputs", "gen", "constants")
+    is_int)), the context generation it was made on, the derived textures it reads ((input
+    index, fetch): extra inputs, fetched for each replay) and those it holds (derived from
+    kept textures)."""
+    __slots__ = ("tid", "outputs", "gen", "constants", "derived", "held")
 
     def __del__(self):
         try:
@@ -370,6 +373,39 @@ class Recording:
 def record_begin():
     flush()
     _rec[0] = _Trace()
+
+
+# Derived textures: a texture computed from one other alone and kept while that one lives (a
+# matmul operand's packed copy, see WebGLBackend.derived). Made outside any record, and
+# read by a record as an extra input that each replay fetches for its own source texture:
+# a recurrent layer's steps, replayed, pack their weight once, not once a step.
+def made_in_record(buf):
+    """Whether ``buf`` was allocated by the call being recorded."""
+    tr = _rec[0]
+    return tr is not None and any(c[0] == "a" and c[1] == buf.id for c in tr.cmds + _pending)
+
+
+def unrecorded(fn):
+    """``fn()``, its commands sent now and left out of the record being made."""
+    tr = _rec[0]
+    if tr is None:
+        return fn()
+    flush()
+    _rec[0] = None
+    try:
+        out = fn()
+        flush()
+    finally:
+        _rec[0] = tr
+    return out
+
+
+def derived(buf, src, fetch):
+    """Note that ``buf`` is ``fetch(src)``: a record reading it reads it as fetched anew for
+    its source's texture at each replay."""
+    tr = _rec[0]
+    if tr is not None:
+        tr.derived[buf.id] = (src, fetch, buf)
 
 
 def record_cancel():
@@ -387,6 +423,7 @@ def record_end(inputs, kept, outputs):
     slot = {b.id: j for j, b in enumerate(inputs)}
     kept = set(kept) | {b.id for b in tr.constants}    # made in the call, kept by the record
     new, alive, tpl = {}, set(), []
+    fetched, held = {}, []      # derived textures: of an input (fetched anew), of a kept one
 
     def code(tid):
         if tid in new:
@@ -394,6 +431,14 @@ def record_end(inputs, kept, outputs):
         if tid in slot:
             return -(_INPUT_CODE + slot[tid])
         if tid in kept:
+            return tid
+        src, fetch, buf = tr.derived.get(tid, (None, None, None))
+        if src is not None and src.id in slot:
+            if tid not in fetched:
+                fetched[tid] = (len(fetched), slot[src.id], fetch)
+            return -(_INPUT_CODE + len(inputs) + fetched[tid][0])
+        if src is not None and src.id in kept:
+            held.append(buf)
             return tid
         raise LookupError(tid)
 
@@ -428,7 +473,8 @@ def record_end(inputs, kept, outputs):
     rec = Recording()
     rec.tid = _call(_gl.record, json.dumps(tpl))
     rec.outputs, rec.gen = outs, _gen[0]
-    rec.constants = tr.constants
+    rec.constants, rec.held = tr.constants, held
+    rec.derived = [(j, fetch) for _, j, fetch in sorted(fetched.values(), key=lambda d: d[0])]
     return rec
 
 
@@ -437,6 +483,7 @@ def replay(rec, inputs):
     is gone (run the call itself)."""
     if rec.gen != _gen[0]:
         return None
+    inputs = list(inputs) + [fetch(inputs[j]) for j, fetch in rec.derived]
     for b in inputs:
         check(b)
     global _pending

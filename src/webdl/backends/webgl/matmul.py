@@ -157,12 +157,18 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     u = {"u_mm": [n, k, m, n8], "u_batched": [int(na > 1), int(nbb > 1)]}
     kern = "matmul_packed"
 
-    def pack(op, rows, cols, padded, count, width):
-        return be.new(shape, kern, (("PACK", 1),), {"u_a": op[0]},
-                      {"u_pack": [rows, cols, padded], "u_st": list(op[1]), "u_off": op[2]},
-                      packed=(width, count * padded))
-    a = pack(a, n, k, n8 * 8, na, k4)
-    b = pack(b, k, m, k4 * 4, nbb, m4)
+    def packing(op, rows, cols, padded, count, width):
+        """(the function packing operand ``op`` from its texture, a key of how)."""
+        def make(src):
+            return be.new(shape, kern, (("PACK", 1),), {"u_a": src},
+                          {"u_pack": [rows, cols, padded], "u_st": list(op[1]),
+                           "u_off": op[2]}, packed=(width, count * padded))
+        return make, ("pack", tuple(op[1]), op[2], rows, cols, padded, count, width)
+    a = packing(a, n, k, n8 * 8, na, k4)[0](a[0])
+    # B, a weight mostly, packed once while it lives where it is read again (the weight of
+    # a recurrent layer's steps)
+    make, key = packing(b, k, m, k4 * 4, nbb, m4)
+    b = be.derived(b[0], key, make)
     targets = [GLBuffer(0, (m4, nb * n8)) for _ in range(MAX_TARGETS)]
     be.draw(kern, (("MM", 1),), {"u_a": a, "u_b": b}, targets[0], shape, u,
             extra=targets[1:])
