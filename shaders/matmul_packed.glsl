@@ -74,12 +74,22 @@ uniform sampler2D u_t4;
 uniform sampler2D u_t5;
 uniform sampler2D u_t6;
 uniform sampler2D u_t7;
+#ifdef POW2
+uniform ivec2 u_log2;     // log2 of m and of n, both powers of two: shifts, not divisions
+#endif
 void main() {
     int idx = out_index();
+#ifdef POW2
+    int j = idx & (u_mm.z - 1), rest = idx >> u_log2.x;
+    int i = rest & (u_mm.x - 1), bo = rest >> u_log2.y;
+    ivec2 at = ivec2(j >> 2, bo * u_mm.w + (i >> 3));
+    int r = i & 7;
+#else
     int j = idx % u_mm.z, rest = idx / u_mm.z;
     int i = rest % u_mm.x, bo = rest / u_mm.x;
     ivec2 at = ivec2(j / 4, bo * u_mm.w + i / 8);
     int r = i % 8;
+#endif
     vec4 v;
     if (r < 4) {
         if (r < 2) v = r == 0 ? texelFetch(u_t0, at, 0) : texelFetch(u_t1, at, 0);
@@ -88,6 +98,6 @@ void main() {
         if (r < 6) v = r == 4 ? texelFetch(u_t4, at, 0) : texelFetch(u_t5, at, 0);
         else v = r == 6 ? texelFetch(u_t6, at, 0) : texelFetch(u_t7, at, 0);
     }
-    emit(v[j % 4]);
+    emit(v[j & 3]);
 }
 #endif

@@ -460,8 +460,13 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
     # split input at the output's index, 3 strided
     reads = []
     inputs, uniforms = {}, {}
+    # merged dims that are all powers of two are unravelled with masks and shifts: integer
+    # division is what costs on SwiftShader
+    pow2 = bool(rank) and all(d[0] & (d[0] - 1) == 0 for d in dims)
     if rank:
         uniforms["u_dims"] = pad([d[0] for d in dims])
+    if pow2:
+        uniforms["u_dsh"] = pad([d[0].bit_length() - 1 for d in dims], 0)
     j = 0
     for k, leaf in slots.values():
         inputs[_IN[k]] = leaf.buf
@@ -483,11 +488,11 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
         uniforms["u_q"] = iparams
     if params:
         uniforms["u_p"] = params
-    ck = (key, tuple(ints), tuple(reads), rank)
+    ck = (key, tuple(ints), tuple(reads), rank, pow2)
     code = _CODE.get(ck)
     if code is None:
         code = _CODE[ck] = _code(nodes, ints, slots, reads, rank, placed, len(params),
-                                 len(iparams))
+                                 len(iparams), pow2)
     return code, inputs, uniforms
 
 
@@ -498,15 +503,19 @@ _ST = [f"u_st{k}" for k in range(1024)]
 _OFF = [f"u_off{k}" for k in range(1024)]
 
 
-def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams):
+def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2=False):
     """generate's GLSL for one key (see there)."""
     exprs = expressions(nodes, typed=True, want=ints)[0]
     decl, fetches = [], []
     if rank:
         decl.append(f"uniform int u_dims[{MAX_RANK}];\n")
         fetches.append("    int i = out_index();\n")
+        if pow2:
+            decl.append(f"uniform int u_dsh[{MAX_RANK}];\n")
         for d in range(MAX_RANK - 1, MAX_RANK - rank, -1):
-            fetches.append(f"    int c{d} = i % u_dims[{d}];\n    i /= u_dims[{d}];\n")
+            fetches.append(f"    int c{d} = i & (u_dims[{d}] - 1);\n    i >>= u_dsh[{d}];\n"
+                           if pow2 else
+                           f"    int c{d} = i % u_dims[{d}];\n    i /= u_dims[{d}];\n")
         fetches.append(f"    int c{MAX_RANK - rank} = i;\n")
     for (k, leaf), read in zip(slots.values(), reads):
         t, sampler = _TYPES[is_int(leaf)]

@@ -172,5 +172,9 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     targets = [GLBuffer(0, (m4, nb * n8)) for _ in range(MAX_TARGETS)]
     be.draw(kern, (("MM", 1),), {"u_a": a, "u_b": b}, targets[0], shape, u,
             extra=targets[1:])
+    if n & (n - 1) == 0 and m & (m - 1) == 0:     # powers of two: shifts (SwiftShader)
+        return be.new(shape, kern, (("UNPACK", 1), ("POW2", 1)),
+                      {f"u_t{r}": t for r, t in enumerate(targets)},
+                      {**u, "u_log2": [m.bit_length() - 1, n.bit_length() - 1]})
     return be.new(shape, kern, (("UNPACK", 1),),
                   {f"u_t{r}": t for r, t in enumerate(targets)}, u)
