@@ -26,9 +26,10 @@ def strided(be, x, out_shape, st, offset=0):
 
 
 def permuted(be, x, in_shape, dims):
-    """``x`` (of ``in_shape``) with its dims in the order ``dims``, as a view."""
-    st = strides(in_shape)
-    return strided(be, x, [in_shape[d] for d in dims], [st[d] for d in dims])
+    """``x`` (of ``in_shape``) with its dims in the order ``dims``, as a view (of ``x``'s
+    source when ``x`` is a view itself)."""
+    tex, st, off = view(be, x, in_shape)
+    return strided(be, tex, [in_shape[d] for d in dims], [st[d] for d in dims], off)
 
 
 def view(be, buf, shape):
@@ -41,35 +42,39 @@ def view(be, buf, shape):
     return be.realize(buf), strides(shape), 0
 
 
+# The views below act dim by dim, so a view of a view is a view of the first one's source
+# (a transposed slice of a weight, the transpose of a transposed operand): no copy.
 @register("reshape", lazy_inputs=True, ints=True)
 def reshape(be, bufs, shapes, shape, dtype, attrs):
     return bufs[0]      # row-major in either shape; a lazy input stays lazy
 
 
-@register("permute", ints=True)
+@register("permute", lazy_inputs=True, ints=True)
 def permute(be, bufs, shapes, shape, dtype, attrs):
     return permuted(be, bufs[0], shapes[0], attrs["dims"])
 
 
-@register("expand", ints=True)
+@register("expand", lazy_inputs=True, ints=True)
 def expand(be, bufs, shapes, shape, dtype, attrs):
-    st = bcast_strides(tuple(shapes[0]), tuple(shape))
-    return strided(be, bufs[0], shape, st[-len(shape):] if shape else [])
+    tex, st, off = view(be, bufs[0], shapes[0])
+    lead = len(shape) - len(shapes[0])
+    return strided(be, tex, shape, [0] * lead + [0 if a != b else t for a, b, t in
+                                                 zip(shapes[0], shape[lead:], st)], off)
 
 
-@register("slice", ints=True)
+@register("slice", lazy_inputs=True, ints=True)
 def slice_(be, bufs, shapes, shape, dtype, attrs):
-    st = strides(shapes[0])
-    off = sum(s * t for s, t in zip(attrs["starts"], st))
-    return strided(be, bufs[0], shape, [s * t for s, t in zip(attrs["steps"], st)], off)
+    tex, st, off = view(be, bufs[0], shapes[0])
+    off += sum(s * t for s, t in zip(attrs["starts"], st))
+    return strided(be, tex, shape, [s * t for s, t in zip(attrs["steps"], st)], off)
 
 
-@register("flip", ints=True)
+@register("flip", lazy_inputs=True, ints=True)
 def flip(be, bufs, shapes, shape, dtype, attrs):
-    st = strides(shape)
-    off = sum((shape[d] - 1) * st[d] for d in attrs["dims"])
-    return strided(be, bufs[0], shape, [-t if d in attrs["dims"] else t
-                                        for d, t in enumerate(st)], off)
+    tex, st, off = view(be, bufs[0], shapes[0])
+    off += sum((shape[d] - 1) * st[d] for d in attrs["dims"])
+    return strided(be, tex, shape, [-t if d in attrs["dims"] else t for d, t in enumerate(st)],
+                   off)
 
 
 @register("unslice", lazy_inputs=True, ints=True)

@@ -7,9 +7,9 @@ from ..webgl import conv as _conv, movement as _mv, reduce as _red
 from .registry import register
 
 for _name, _fn, _shaders, _lazy in (
-        ("reshape", _mv.reshape, (), True), ("permute", _mv.permute, (), False),
-        ("expand", _mv.expand, (), False), ("slice", _mv.slice_, (), False),
-        ("flip", _mv.flip, (), False), ("unslice", _mv.unslice, (), True),
+        ("reshape", _mv.reshape, (), True), ("permute", _mv.permute, (), True),
+        ("expand", _mv.expand, (), True), ("slice", _mv.slice_, (), True),
+        ("flip", _mv.flip, (), True), ("unslice", _mv.unslice, (), True),
         ("cat", _mv.cat_tree, ("cat",), False), ("gather", _mv.gather, ("gather",), True),
         ("scatter_add", _mv.scatter_add, ("scatter_add",), True),
         ("sum", _red.sum_, ("reduce",), True), ("amax", _red.amax, ("reduce",), True),
