@@ -8,7 +8,8 @@ from ...ops.elementwise import Unary
 from .bridge import GLBuffer
 from .ir import (_LEAF, Apply, LazyBuf, Leaf, Round, Where, broadcast, combine, generate,
                  template)
-from .shapes import bcast_strides
+from .movement import view
+from .shapes import bcast_strides, pad
 
 # op_cast's codes for the target dtype (shaders/elementwise.glsl)
 CAST_CODE = {"float32": 0.0, "int64": 1.0, "bool": 2.0}
@@ -72,8 +73,16 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
                     leaves.append(x)
             size += b.size
         else:
-            b = be.realize(b)
-            k = Leaf(b, bcast_strides(tuple(s), shape), 0)
+            if type(b) is LazyBuf and b.real is None and type(b.node) is Leaf:
+                # a view read in another shape (reshaped, broadcast): in place where its
+                # strides allow (movement.view), else copied first
+                b, st, off = view(be, b, s)
+                lead = len(shape) - len(s)
+                k = Leaf(b, tuple(pad([0] * lead + [0 if a != o else t for a, o, t in
+                                                     zip(s, shape[lead:], st)], 0)), off)
+            else:
+                b = be.realize(b)
+                k = Leaf(b, bcast_strides(tuple(s), shape), 0)
             kids.append(k)     # and template(k, typed, ternary), inlined:
             tpls.append((_LEAF[bool(typed and getattr(b, "is_int", False))], (k,), (), (), ()))
             if b not in leaves:
