@@ -4,6 +4,7 @@ place (``view``), copied only when another kernel needs it. unslice is an
 expression of the elementwise chains (ir.Placed); cat, gather and scatter_add are kernels.
 All of them keep int64 tensors in int textures (``ints=True``), exact over int32."""
 from ...dtypes import int64
+from ...storage import view_strides
 from .bridge import GLBuffer
 from .ir import LazyBuf, Leaf, Placed
 from .registry import register
@@ -34,39 +35,16 @@ def permuted(be, x, in_shape, dims):
 
 def view(be, buf, shape):
     """(texture, strides, offset) to read ``buf`` (of ``shape``) from: a lazy view's source
-    in place -- also where ``shape`` reshapes the view and its strides allow it -- anything
-    else realized and dense."""
+    in place -- also where ``shape`` reshapes the view and its strides allow it (PyTorch's
+    rule for ``view``, storage.view_strides) -- anything else realized and dense."""
     if isinstance(buf, LazyBuf) and buf.real is None and type(buf.node) is Leaf:
         leaf = buf.node
         st = list(leaf.strides[MAX_RANK - len(buf.shape):]) if buf.shape else []
         if buf.shape != tuple(shape):
-            st = restride(buf.shape, st, tuple(shape))
+            st = view_strides(buf.shape, st, tuple(shape))
         if st is not None:
             return leaf.buf, st, leaf.offset
     return be.realize(buf), strides(shape), 0
-
-
-def restride(old, st, new):
-    """Strides that read a view of shape ``old`` (strides ``st``) as shape ``new`` (same
-    element count, row-major), or None where no strides can (PyTorch's view rule: only
-    dims whose strides chain merge or split)."""
-    if numel(old) == 0 or numel(old) == 1:
-        return [0] * len(new) if numel(new) == numel(old) else None
-    out = [0] * len(new)
-    v = len(new) - 1
-    base, tn, vn = st[-1], 1, 1
-    for d in range(len(old) - 1, -1, -1):
-        tn *= old[d]
-        if d == 0 or (old[d - 1] != 1 and st[d - 1] != tn * base):
-            while v >= 0 and (vn < tn or new[v] == 1):
-                out[v] = vn * base
-                vn *= new[v]
-                v -= 1
-            if vn != tn:
-                return None
-            if d > 0:
-                base, tn, vn = st[d - 1], 1, 1
-    return out if v == -1 else None
 
 
 # The views below act dim by dim, so a view of a view is a view of the first one's source
