@@ -383,7 +383,7 @@ _PLACED = """    {t} w{k} = u_pv{k};
 
 
 # The same where every step is 1 (slices of a split, of a sequence): no divisions, which are
-# what costs on SwiftShader (the LSTM's output slices: 100 -> 31 ms for 2 draws).
+# what costs on SwiftShader (the LSTM's output slices: 100 -> 66 ms for 2 draws).
 _PLACED_UNIT = """    {t} w{k} = u_pv{k};
     {{
         bool in_{k} = true;

@@ -8,7 +8,7 @@ from ...storage import view_strides
 from .bridge import GLBuffer
 from .ir import LazyBuf, Leaf, Placed
 from .registry import register
-from .shapes import MAX_RANK, bcast_strides, numel, pad, strides
+from .shapes import MAX_RANK, numel, pad, strides
 
 # Inputs per cat pass: shaders/cat.glsl declares eight samplers. Longer lists take several
 # passes, the result of one the first input of the next. (Before, one pass per input
