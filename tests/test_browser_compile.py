@@ -304,7 +304,8 @@ def test_replays_fetch_the_packed_weight_of_their_own_input(in_pyodide):
     recurrent layer's weight, step after step): a record reads that packed copy as an extra
     input, fetched for the weight each replay is given. Alternating weights, a weight
     changed in place, and a compiled call with its weight as a parameter all match numpy;
-    a replay with a weight already packed makes one draw fewer."""
+    a replay with a weight already packed makes one draw fewer, until empty_cache drops the
+    packed copy."""
     r = in_pyodide.check("""
 import json, numpy as np, webdl
 from webdl.replay import Replayed
@@ -321,6 +322,11 @@ for i in range(8):
     draws.append(webdl.memory_stats()['drawCalls'] - d0)
     ok.append(bool(np.allclose(got, np.maximum(x @ ws[i % 2 if i < 6 else 0] * 0.5, 0),
                                rtol=1e-4, atol=1e-4)))
+webdl.empty_cache()     # drops the kept packed copies: W[0] is packed again
+d0 = webdl.memory_stats()['drawCalls']
+ok.append(bool(np.allclose(step(X, W[0]).numpy(), np.maximum(x @ ws[0] * 0.5, 0),
+                           rtol=1e-4, atol=1e-4)))
+draws.append(webdl.memory_stats()['drawCalls'] - d0)
 with webdl.no_grad():
     W[0].mul_(2.0)      # a new texture behind W[0]: packed anew
 ok.append(bool(np.allclose(step(X, W[0]).numpy(), np.maximum(x @ ws[0], 0),
@@ -339,3 +345,4 @@ json.dumps([ok, draws])
     # calls 7 and 8 replay on W[0], packed by then: one draw fewer than call 3's, whose
     # weight had been read once before
     assert draws[6] == draws[7] == draws[2] - 1, r
+    assert draws[8] == draws[2], r      # after empty_cache: packed again

@@ -254,6 +254,11 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
         bridge.derived(buf, src, lambda s: self.derived(s, key, make))
         return buf
 
+    def empty_cache(self):
+        """Also drops the kept packed copies (``derived``): made again when next read twice."""
+        self._derived.clear()
+        super().empty_cache()
+
     def set_split(self, above, layer_rows, max_texture=None):
         """Test hook: split tensors of more than ``above`` elements into layers of
         ``layer_rows`` rows, and keep the packed matmul's textures within ``max_texture``
