@@ -93,17 +93,17 @@ def open_page(browser, url, done, attempts=2):
     once in CI, in a page running Pyodide on its main thread; not reproduced in 25 runs
     here) is reported and the page opened again, once."""
     for attempt in range(attempts):
-        page = browser.ctx.new_page()
-        page.set_default_timeout(300_000)
+        page = None
         try:
-            page.goto(browser.base + url)
+            page = browser.new_page(url)
             page.wait_for_function(done)
             return page
         except Exception as e:
             if "crashed" not in str(e) or attempt + 1 == attempts:
                 raise
             print(f"\n  {url}: the page's renderer crashed ({e}); opening it again")
-            page.close()
+            if page is not None:
+                page.close()
 
 
 def test_pyscript_superres(browser):

@@ -13,6 +13,7 @@ module ``webdl_gl`` (tests and tools call its hooks). On CPython there is no ``j
 this module still imports (so the kernels and their registry can be checked); ``probe``
 then raises.
 """
+import itertools
 import json
 import math
 import sys
@@ -382,7 +383,8 @@ def record_begin():
 def made_in_record(buf):
     """Whether ``buf`` was allocated by the call being recorded."""
     tr = _rec[0]
-    return tr is not None and any(c[0] == "a" and c[1] == buf.id for c in tr.cmds + _pending)
+    return tr is not None and any(c[0] == "a" and c[1] == buf.id
+                                  for c in itertools.chain(tr.cmds, _pending))
 
 
 def unrecorded(fn):

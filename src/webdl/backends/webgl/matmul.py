@@ -164,11 +164,12 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
                           {"u_pack": [rows, cols, padded], "u_st": list(op[1]),
                            "u_off": op[2]}, packed=(width, count * padded))
         return make, ("pack", tuple(op[1]), op[2], rows, cols, padded, count, width)
-    a = packing(a, n, k, n8 * 8, na, k4)[0](a[0])
+    make_a, _ = packing(a, n, k, n8 * 8, na, k4)
+    a = make_a(a[0])
     # B, a weight mostly, packed once while it lives where it is read again (the weight of
     # a recurrent layer's steps)
-    make, key = packing(b, k, m, k4 * 4, nbb, m4)
-    b = be.derived(b[0], key, make)
+    make_b, key = packing(b, k, m, k4 * 4, nbb, m4)
+    b = be.derived(b[0], key, make_b)
     targets = [GLBuffer(0, (m4, nb * n8)) for _ in range(MAX_TARGETS)]
     be.draw(kern, (("MM", 1),), {"u_a": a, "u_b": b}, targets[0], shape, u,
             extra=targets[1:])
