@@ -151,6 +151,18 @@ def test_stop_interrupts_a_running_cell(nb):
     assert run_new_cell(nb, "n > 0")["outputs"] == [{"type": "result", "text": "True"}]
 
 
+def test_stop_sent_before_the_worker_starts_the_run_is_kept(nb):
+    """A Stop that reaches the worker before it starts the run (pressed right after Run,
+    or on a busy machine) interrupts that run: the flag is cleared when a run is sent, not
+    when the worker starts it (CI once lost such a Stop and the cell ran on)."""
+    err = nb.evaluate("""async () => {
+        const r = webdl.runPython("while True:\\n    pass");
+        webdl.interrupt();                   // in the same tick: before the worker starts it
+        return (await r).error;
+    }""")
+    assert "KeyboardInterrupt" in err, err
+
+
 def test_endless_output_is_capped_and_the_page_answers(nb):
     add_cell_and_type(nb, "for i in range(300000):\n    print('line', i)")
     nb.keyboard.press("Control+Enter")

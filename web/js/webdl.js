@@ -90,6 +90,9 @@
     // inputs (optional): {name: number | string | TypedArray}, available to the code as
     // the dict `inputs` (typed arrays arrive as memoryviews)
     runPython(code, inputs) {
+      // a Stop from before this run is cleared here, when the run is sent, not when the
+      // worker starts it: a Stop pressed in between would be lost (and the cell run on)
+      if (kernel.interruptFlag) Atomics.store(kernel.interruptFlag, 0, 0);
       return call(kernel, { type: "run", code, inputs }).then(({ type, id, ...rest }) => rest);
     },
     onEvent(f) { listeners.add(f); return () => listeners.delete(f); },

@@ -157,8 +157,7 @@ self.onmessage = async (ev) => {
       postMessage({ type: "result", id: msg.id, ok: false, error: "runtime failed to start: " + e });
       return;
     }
-    current = msg.id;
-    if (interrupt) Atomics.store(interrupt, 0, 0);
+    current = msg.id;   // (the page clears the interrupt flag when it sends a run)
     let out;
     try {
       const run = pyodide.globals.get("webdl").apps.runner.run_cell;
