@@ -1,5 +1,6 @@
-// Matmul on packed RGBA textures: PACK (for A and for B) / MM / UNPACK passes (one
-// defined each). PACK turns a (batch, rows, cols) operand into texel (c4, b * Rp + r) =
+// Matmul on packed RGBA textures: PACK (for A and for B) / MM passes (one defined each);
+// the product stays in MM's eight targets, read by elementwise.glsl's unpack8 (ir.Packed).
+// PACK turns a (batch, rows, cols) operand into texel (c4, b * Rp + r) =
 // M[b, r, 4 c4 .. 4 c4 + 3], rows padded to Rp per batch, zeros past the edges (so the MM
 // loop needs no bounds checks): A (batch, n, k) with Rp = 8 * ceil(n / 8), B (batch, k, m)
 // with Rp = 4 * k4, where K is padded to a multiple of 8 (k4 = 2 * ceil(k / 8) texels) so
@@ -61,43 +62,5 @@ void main() {
     }
     o_color = stored(c0); o_color1 = stored(c1); o_color2 = stored(c2); o_color3 = stored(c3);
     o_color4 = stored(c4); o_color5 = stored(c5); o_color6 = stored(c6); o_color7 = stored(c7);
-}
-#endif
-
-#ifdef UNPACK
-// the eight targets (u_t0 .. u_t7: rows 8 i8 + r) -> R32F (batch, n, m)
-uniform sampler2D u_t0;
-uniform sampler2D u_t1;
-uniform sampler2D u_t2;
-uniform sampler2D u_t3;
-uniform sampler2D u_t4;
-uniform sampler2D u_t5;
-uniform sampler2D u_t6;
-uniform sampler2D u_t7;
-#ifdef POW2
-uniform ivec2 u_log2;     // log2 of m and of n, both powers of two: shifts, not divisions
-#endif
-void main() {
-    int idx = out_index();
-#ifdef POW2
-    int j = idx & (u_mm.z - 1), rest = idx >> u_log2.x;
-    int i = rest & (u_mm.x - 1), bo = rest >> u_log2.y;
-    ivec2 at = ivec2(j >> 2, bo * u_mm.w + (i >> 3));
-    int r = i & 7;
-#else
-    int j = idx % u_mm.z, rest = idx / u_mm.z;
-    int i = rest % u_mm.x, bo = rest / u_mm.x;
-    ivec2 at = ivec2(j / 4, bo * u_mm.w + i / 8);
-    int r = i % 8;
-#endif
-    vec4 v;
-    if (r < 4) {
-        if (r < 2) v = r == 0 ? texelFetch(u_t0, at, 0) : texelFetch(u_t1, at, 0);
-        else v = r == 2 ? texelFetch(u_t2, at, 0) : texelFetch(u_t3, at, 0);
-    } else {
-        if (r < 6) v = r == 4 ? texelFetch(u_t4, at, 0) : texelFetch(u_t5, at, 0);
-        else v = r == 6 ? texelFetch(u_t6, at, 0) : texelFetch(u_t7, at, 0);
-    }
-    emit(v[j & 3]);
 }
 #endif

@@ -6,8 +6,8 @@ import math
 from ... import dtypes
 from ...ops.elementwise import Unary
 from .bridge import GLBuffer
-from .ir import (_LEAF, Apply, LazyBuf, Leaf, Round, Where, broadcast, combine, generate,
-                 template)
+from .ir import (_LEAF, MAX_SAMPLERS, Apply, LazyBuf, Leaf, Packed, Round, Where, broadcast,
+                 combine, generate, samplers, template)
 from .movement import view
 from .shapes import bcast_strides, pad
 
@@ -54,7 +54,14 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
     template (ir.combine) is made from the inputs' as the chain grows."""
     typed, ternary = be.ir_mode
     kids, tpls, leaves, size = [], [], [], 1       # leaves: the distinct buffers read
+    packed = None       # the chain's Packed product (one a chain: it takes eight samplers)
     for b, s in zip(bufs, shapes):
+        if type(b) is LazyBuf and b.real is None and b.node is not None:
+            p = _packed_leaf(b)
+            if p is not None and packed is not None and p is not packed:
+                b = be.realize(b)
+            elif p is not None:
+                packed = p
         if type(b) is LazyBuf and b.real is None and b.node is not None and \
                 (s == b.shape or tuple(s) == b.shape or b.numel == 1):
             # inlined; an expression broadcast into this op reads its leaves with the
@@ -76,7 +83,7 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
             if type(b) is LazyBuf and b.real is None and type(b.node) is Leaf:
                 # a view read in another shape (reshaped, broadcast): in place where its
                 # strides allow (movement.view), else copied first
-                b, st, off = view(be, b, s)
+                b, st, off = view(be, b, s, packed=True)
                 lead = len(shape) - len(s)
                 k = Leaf(b, tuple(pad([0] * lead + [0 if a != o else t for a, o, t in
                                                      zip(s, shape[lead:], st)], 0)), off)
@@ -89,6 +96,12 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
                 leaves.append(b)
             size += 1
     expr = node(op, tuple(kids), attrs, dtype)
+    if packed is not None and samplers([expr]) > MAX_SAMPLERS:
+        # the product read in two ways (a view of it beside it): the inputs that read it
+        # realized first
+        bufs = [be.realize(b) if type(b) is LazyBuf and b.real is None and b.node is not None
+                and _packed_leaf(b) is not None else b for b in bufs]
+        return lazy(be, op, bufs, shapes, shape, dtype, attrs)
     out = LazyBuf(shape, expr, leaves, size, dtype is dtypes.int64,
                   combine(expr, tpls, typed, ternary))
     if len(leaves) > be.max_leaves or size > MAX_SIZE:
@@ -96,16 +109,32 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
     return out
 
 
+def _packed_leaf(b):
+    """The Packed product that lazy buffer ``b`` reads, or None."""
+    for x in b.leaves:
+        if type(x) is Packed:
+            return x
+    return None
+
+
 def realize(be, buf, *more):
     """The texture behind a buffer, computing a lazy expression now in one draw (with
-    ``more`` lazy buffers of the same shape: in the same draw, one render target each)."""
+    ``more`` lazy buffers of the same shape: in the same draw, one render target each, as
+    far as the samplers of their inputs go)."""
     if not isinstance(buf, LazyBuf):
         return buf
     if buf.real is not None:
         return buf.real
     if buf.node is None:
         raise RuntimeError("webgl: this tensor's GPU memory was already freed")
-    outs = (buf,) + more
+    outs, rest = [buf], []
+    for b in more:      # those whose inputs fit the samplers left; the rest in another draw
+        if samplers([o.node for o in outs] + [b.node]) <= MAX_SAMPLERS:
+            outs.append(b)
+        else:
+            rest.append(b)
+    if rest:
+        realize(be, *rest)
     reals = [GLBuffer(buf.numel, is_int=b.is_int) for b in outs]
     code, inputs, uniforms = generate([b.node for b in outs], buf.shape, reals[0].split,
                                       [b.is_int for b in outs],

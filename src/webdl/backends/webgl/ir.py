@@ -63,6 +63,45 @@ class Placed(NamedTuple):
     value: float
 
 
+class Packed:
+    """A matmul's (batch, n, m) product still in the packed kernel's eight render targets
+    (shaders/matmul_packed.glsl's MM; row i of the product in target i % 8): the buffer of
+    a lazy leaf, which the elementwise chain consuming the product reads in place
+    (elementwise.glsl's unpack8) -- a bias, an activation or a residual add costs no pass of
+    its own to unpack the product first. Anything else reads it realized (``view``). Its
+    eight samplers count against a shader's sixteen: one Packed a chain."""
+    __slots__ = ("targets", "n", "m", "n8", "__weakref__")
+    is_int = False
+    split = 0
+
+    def __init__(self, targets, n, m, n8):
+        self.targets, self.n, self.m, self.n8 = tuple(targets), n, m, n8
+
+
+# The samplers a shader may use (WebGL2 promises 16 per fragment shader), and those of a
+# Packed leaf
+MAX_SAMPLERS = 16
+PACKED_SAMPLERS = 8
+
+
+def samplers(nodes):
+    """The samplers that the shader computing expressions ``nodes`` declares: one per
+    distinct (buffer, strides, offset) read, eight for a Packed one, one per Placed node."""
+    reads, n, stack = {}, 0, list(nodes)
+    while stack:
+        x = stack.pop()
+        kind = type(x)
+        if kind is Leaf:
+            reads[(id(x.buf), x.strides, x.offset)] = x.buf
+        elif kind is Placed:
+            n += 1
+        elif kind is Round:
+            stack.append(x.kid)
+        elif kind is Apply or kind is Where:
+            stack.extend(x.kids)
+    return n + sum(PACKED_SAMPLERS if type(b) is Packed else 1 for b in reads.values())
+
+
 class LazyBuf:
     """An elementwise result not computed yet: an expression (``node``) over realized
     buffers (``leaves``, the distinct ones; ``size``, its node count). Chains of elementwise
@@ -416,6 +455,11 @@ def merged_dims(slots, shape):
     return dense, strided, _merged(tuple(shape), tuple([leaf.strides for _, leaf in strided]))
 
 
+def dense_strides(shape):
+    """The row-major strides of ``shape``, MAX_RANK long."""
+    return _dense(tuple(shape))
+
+
 @functools.lru_cache(maxsize=1024)
 def _dense(shape):
     """The dense strides of ``shape``, MAX_RANK long (cached: shapes recur every step)."""
@@ -457,7 +501,8 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims) if strided else 0
     # how each input is read: 0 at the output's texel, 1 its layer of a split output, 2 a
-    # split input at the output's index, 3 strided
+    # split input at the output's index, 3 strided; a Packed product 4 at the output's
+    # index, 5 strided (6 and 7: the same with n and m powers of two)
     reads = []
     inputs, uniforms = {}, {}
     # merged dims that are all powers of two are unravelled with masks and shifts: integer
@@ -469,7 +514,23 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
         uniforms["u_dsh"] = pad([d[0].bit_length() - 1 for d in dims], 0)
     j = 0
     for k, leaf in slots.values():
-        inputs[_IN[k]] = leaf.buf
+        buf = leaf.buf
+        if type(buf) is Packed:     # read through unpack8: its targets and geometry
+            for r, t in enumerate(buf.targets):
+                inputs[f"u_in{k}_{r}"] = t
+            n, m = buf.n, buf.m
+            p2 = n & (n - 1) == 0 and m & (m - 1) == 0
+            uniforms[f"u_mm{k}"] = [m.bit_length() - 1, n.bit_length() - 1, buf.n8, 0] \
+                if p2 else [m, n, buf.n8, 0]
+            if leaf.strides == dense and not leaf.offset:
+                reads.append(6 if p2 else 4)
+                continue
+            reads.append(7 if p2 else 5)
+            uniforms[_ST[k]] = pad([dd[1][j] for dd in dims], 0)
+            uniforms[_OFF[k]] = leaf.offset
+            j += 1
+            continue
+        inputs[_IN[k]] = buf
         if leaf.strides == dense and not leaf.offset:
             reads.append(0 if not getattr(leaf.buf, "split", 0) else 1 if split_out else 2)
             continue
@@ -519,6 +580,19 @@ def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2=False
         fetches.append(f"    int c{MAX_RANK - rank} = i;\n")
     for (k, leaf), read in zip(slots.values(), reads):
         t, sampler = _TYPES[is_int(leaf)]
+        if read >= 4:               # a Packed product: its eight targets
+            decl.append("".join(f"uniform sampler2D u_in{k}_{r};\n" for r in range(8))
+                        + f"uniform ivec4 u_mm{k};\n")
+            if read & 1:
+                decl.append(f"uniform int u_st{k}[{MAX_RANK}];\nuniform int u_off{k};\n")
+                at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
+                                                 for d in range(MAX_RANK - rank, MAX_RANK)])
+            else:
+                at = "out_index()"
+            fn = "unpack8p" if read >= 6 else "unpack8"
+            args = ", ".join(f"u_in{k}_{r}" for r in range(8))
+            fetches.append(f"    float v{k} = {fn}({args}, {at}, u_mm{k});\n")
+            continue
         decl.append(f"uniform {sampler} u_in{k};\n")
         if read == 0:
             fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, p, 0).r;\n")

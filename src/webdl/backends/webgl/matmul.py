@@ -9,6 +9,7 @@ from ...ops.elementwise import BINARY
 from .bridge import MAX_TARGETS, GLBuffer
 from .conv import conv2d_packed
 from .elementwise import lazy
+from .ir import LazyBuf, Leaf, Packed, dense_strides
 from .movement import cat, view
 from .registry import register
 from .shapes import numel
@@ -144,8 +145,8 @@ def _cat(be, blocks, axis):
 def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     """Pack A and B four values to an RGBA texel (A's rows padded to a multiple of 8, K to a
     multiple of 8 so the loop takes two texels a turn), multiply 8x4 output blocks per
-    fragment into MAX_TARGETS targets (one row of the block each), unpack (see
-    shaders/matmul_packed.glsl); None when a texture would exceed the GPU's size limit or
+    fragment into MAX_TARGETS targets (one row of the block each; see
+    shaders/matmul_packed.glsl), left there as an ir.Packed leaf; None when a texture would exceed the GPU's size limit or
     the GPU has fewer targets. ``a``, ``b``: (texture, (batch, row, column strides),
     offset)."""
     limit = be.max_texture
@@ -173,9 +174,7 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     targets = [GLBuffer(0, (m4, nb * n8)) for _ in range(MAX_TARGETS)]
     be.draw(kern, (("MM", 1),), {"u_a": a, "u_b": b}, targets[0], shape, u,
             extra=targets[1:])
-    if n & (n - 1) == 0 and m & (m - 1) == 0:     # powers of two: shifts (SwiftShader)
-        return be.new(shape, kern, (("UNPACK", 1), ("POW2", 1)),
-                      {f"u_t{r}": t for r, t in enumerate(targets)},
-                      {**u, "u_log2": [m.bit_length() - 1, n.bit_length() - 1]})
-    return be.new(shape, kern, (("UNPACK", 1),),
-                  {f"u_t{r}": t for r, t in enumerate(targets)}, u)
+    # left in the targets: a lazy leaf, unpacked by the elementwise chain that reads it (or
+    # by a copy when another kernel needs it)
+    out = Packed(targets, n, m, n8)
+    return LazyBuf(shape, Leaf(out, dense_strides(shape), 0), [out], 1)

@@ -6,7 +6,7 @@ All of them keep int64 tensors in int textures (``ints=True``), exact over int32
 from ...dtypes import int64
 from ...storage import view_strides
 from .bridge import GLBuffer
-from .ir import LazyBuf, Leaf, Placed
+from .ir import LazyBuf, Leaf, Packed, Placed
 from .registry import register
 from .shapes import MAX_RANK, numel, pad, strides
 
@@ -18,10 +18,12 @@ CAT_INPUTS = 8
 
 
 def strided(be, x, out_shape, st, offset=0):
-    """A view of ``x``: a lazy leaf reading it at offset + dot(coordinates, ``st``)."""
+    """A view of ``x`` (a matmul's Packed product stays packed): a lazy leaf reading it at
+    offset + dot(coordinates, ``st``)."""
     if not numel(out_shape):
         return be.empty()
-    x = be.realize(x)
+    if type(x) is not Packed:
+        x = be.realize(x)
     return LazyBuf(out_shape, Leaf(x, tuple(pad(st, 0)), offset), [x], 1,
                    getattr(x, "is_int", False))
 
@@ -29,15 +31,18 @@ def strided(be, x, out_shape, st, offset=0):
 def permuted(be, x, in_shape, dims):
     """``x`` (of ``in_shape``) with its dims in the order ``dims``, as a view (of ``x``'s
     source when ``x`` is a view itself)."""
-    tex, st, off = view(be, x, in_shape)
+    tex, st, off = view(be, x, in_shape, packed=True)
     return strided(be, tex, [in_shape[d] for d in dims], [st[d] for d in dims], off)
 
 
-def view(be, buf, shape):
+def view(be, buf, shape, packed=False):
     """(texture, strides, offset) to read ``buf`` (of ``shape``) from: a lazy view's source
     in place -- also where ``shape`` reshapes the view and its strides allow it (PyTorch's
-    rule for ``view``, storage.view_strides) -- anything else realized and dense."""
-    if isinstance(buf, LazyBuf) and buf.real is None and type(buf.node) is Leaf:
+    rule for ``view``, storage.view_strides) -- anything else realized and dense. A view of
+    a matmul's product still packed (ir.Packed) is read in place only by callers that say
+    they read one (``packed``: the elementwise chains and the views)."""
+    if isinstance(buf, LazyBuf) and buf.real is None and type(buf.node) is Leaf and \
+            (packed or type(buf.node.buf) is not Packed):
         leaf = buf.node
         st = list(leaf.strides[MAX_RANK - len(buf.shape):]) if buf.shape else []
         if buf.shape != tuple(shape):
@@ -61,7 +66,7 @@ def permute(be, bufs, shapes, shape, dtype, attrs):
 
 @register("expand", lazy_inputs=True, ints=True)
 def expand(be, bufs, shapes, shape, dtype, attrs):
-    tex, st, off = view(be, bufs[0], shapes[0])
+    tex, st, off = view(be, bufs[0], shapes[0], packed=True)
     lead = len(shape) - len(shapes[0])
     return strided(be, tex, shape, [0] * lead + [0 if a != b else t for a, b, t in
                                                  zip(shapes[0], shape[lead:], st)], off)
@@ -69,14 +74,14 @@ def expand(be, bufs, shapes, shape, dtype, attrs):
 
 @register("slice", lazy_inputs=True, ints=True)
 def slice_(be, bufs, shapes, shape, dtype, attrs):
-    tex, st, off = view(be, bufs[0], shapes[0])
+    tex, st, off = view(be, bufs[0], shapes[0], packed=True)
     off += sum(s * t for s, t in zip(attrs["starts"], st))
     return strided(be, tex, shape, [s * t for s, t in zip(attrs["steps"], st)], off)
 
 
 @register("flip", lazy_inputs=True, ints=True)
 def flip(be, bufs, shapes, shape, dtype, attrs):
-    tex, st, off = view(be, bufs[0], shapes[0])
+    tex, st, off = view(be, bufs[0], shapes[0], packed=True)
     off += sum((shape[d] - 1) * st[d] for d in attrs["dims"])
     return strided(be, tex, shape, [-t if d in attrs["dims"] else t for d, t in enumerate(st)],
                    off)
