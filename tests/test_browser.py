@@ -175,6 +175,70 @@ json.dumps(out)
     assert rows[4][1] == 1 and rows[5][1] == 1, r
 
 
+def test_matmul_product_read_packed(in_pyodide):
+    """A packed matmul's product stays in its eight render targets (ir.Packed): the
+    elementwise chain consuming it reads it in place, so matmul + bias + relu is the
+    multiply and one elementwise draw (no unpack pass); views of it (transpose, slice,
+    permute, broadcast), two products in one chain, one product read two ways, a reduction
+    of it, several outputs at once and the gradient all match numpy. A matmul's left operand
+    stays packed while it lives: read again as a right operand packed the same way (a
+    linear layer's weight gradient), it is not packed again."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+rng = np.random.default_rng(5)
+f = lambda *s: rng.standard_normal(s).astype(np.float32)
+T = lambda a: webdl.tensor(a, device='webgl')
+A, B, C, b = f(200, 96), f(96, 72), f(96, 72), f(72)
+P, Q = A @ B, A @ C
+a, bb, cc, bias = T(A), T(B), T(C), T(b)
+webdl.Tensor._realize_all(a, bb, cc, bias)
+draws = lambda: webdl.memory_stats()['drawCalls']
+def close(got, want):
+    return float(np.abs(got - want).max() / (1 + np.abs(want).max()))
+out = {}
+for _ in range(2):          # A kept packed from its first read, B from its second
+    webdl.Tensor._realize_all((a @ bb + bias).relu())
+d0 = draws()
+y = (a @ bb + bias).relu()
+webdl.Tensor._realize_all(y)
+out['bias_relu_draws'] = draws() - d0          # the multiply and the chain
+out['bias_relu'] = close(y.numpy(), np.maximum(P + b, 0))
+out['transpose'] = close(((a @ bb).t() * 2).numpy(), P.T * 2)
+out['slice'] = close(((a @ bb)[3:150:2, 5:] - 1).numpy(), P[3:150:2, 5:] - 1)
+out['broadcast'] = close(((a @ bb)[:1] + (a @ cc)).numpy(), P[:1] + Q)
+out['two_products'] = close(((a @ bb) * (a @ cc)).numpy(), P * Q)
+p = a @ bb
+out['two_ways'] = close((p + p.flip(0) + p.sum(0)).numpy(), P + P[::-1] + P.sum(0))
+out['sum'] = close((a @ bb).sum(1).numpy(), P.sum(1))
+m, v = (a @ bb) * 2, (a @ cc) + 1
+webdl.Tensor._realize_all(m, v, m * v)
+out['together'] = close(m.numpy(), P * 2) + close(v.numpy(), Q + 1)
+X, W = f(4, 30, 40), f(40, 50)
+x3 = T(X)
+out['batched_permute'] = close((x3 @ T(W)).permute(2, 0, 1).numpy(), (X @ W).transpose(2, 0, 1))
+X4, Y4 = f(3, 2, 16, 24), f(3, 2, 24, 8)
+out['batched'] = close((T(X4) @ T(Y4)).tanh().numpy(), np.tanh(X4 @ Y4))
+xg = webdl.tensor(A, device='webgl', requires_grad=True)
+wg = webdl.tensor(B, device='webgl', requires_grad=True)
+((xg @ wg + bias).relu() ** 2).sum().backward()
+g = 2 * np.maximum(P + b, 0)
+out['grad'] = close(xg.grad.numpy(), g @ B.T) + close(wg.grad.numpy(), A.T @ g)
+# the left operand's packed copy, read again as the right operand (a weight's gradient)
+h = T(f(256, 64))
+dy = T(f(256, 32))
+webdl.Tensor._realize_all(h, dy)
+(h @ T(f(64, 32))).numpy()
+d0 = draws()
+webdl.Tensor._realize_all(dy.t() @ h)
+out['kept_pack_draws'] = draws() - d0           # pack dy^T, multiply, unpack: not h
+json.dumps(out)
+""")
+    errs = {k: v for k, v in r.items() if not k.endswith("_draws")}
+    assert all(v < 1e-5 for v in errs.values()), r
+    assert r["bias_relu_draws"] == 2, r
+    assert r["kept_pack_draws"] == 3, r
+
+
 def test_large_shapes_on_wrapped_and_fallback_paths(in_pyodide):
     """Shapes past one texture's height: the packed conv's input wraps into side-by-side
     blocks (forward and backward), and a matmul too tall for the packed kernel falls back;

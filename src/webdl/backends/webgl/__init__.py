@@ -233,20 +233,23 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     # packed copies): a weight read by the steps of a recurrent layer is packed once.
     DERIVED_MAX = 1 << 22
 
-    def derived(self, src, key, make):
+    def derived(self, src, key, make, first=False):
         """``make(src)``, a buffer computed from buffer ``src`` alone (``key`` names how).
         From the second time ``src`` is read this way, or in a record (made to be replayed),
         it is made once and kept while ``src`` lives (buffers are written once, when made),
         outside any record, which fetches it anew for its source at each replay (see
-        bridge.derived); read once (an activation, a weight in a training step), it costs no
-        memory past its use. Sources larger than DERIVED_MAX, and those the record being
-        made allocated, get a buffer of their own each time."""
+        bridge.derived); read once (a weight in a training step), it costs no memory past
+        its use. With ``first``, kept from the first read: a matmul's left operand, an
+        activation that a training step's backward packs again the same way (the right
+        operand of its weight's gradient), kept while the activation lives. Sources larger
+        than DERIVED_MAX, and those the record being made allocated, get a buffer of their
+        own each time."""
         if src.numel > self.DERIVED_MAX or bridge.made_in_record(src):
             return make(src)
         memo = self._derived.get(src)
         if memo is None:
             memo = self._derived[src] = {}
-            if not self.recording():    # seen once
+            if not self.recording() and not first:    # seen once
                 return make(src)
         buf = memo.get(key)
         if buf is None:

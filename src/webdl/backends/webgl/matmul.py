@@ -165,8 +165,10 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
                           {"u_pack": [rows, cols, padded], "u_st": list(op[1]),
                            "u_off": op[2]}, packed=(width, count * padded))
         return make, ("pack", tuple(op[1]), op[2], rows, cols, padded, count, width)
-    make_a, _ = packing(a, n, k, n8 * 8, na, k4)
-    a = make_a(a[0])
+    # A, an activation mostly, kept packed while it lives: the backward of a linear layer
+    # packs it again as B (its layout is the same), for the weight's gradient
+    make_a, key = packing(a, n, k, n8 * 8, na, k4)
+    a = be.derived(a[0], key, make_a, first=True)
     # B, a weight mostly, packed once while it lives where it is read again (the weight of
     # a recurrent layer's steps)
     make_b, key = packing(b, k, m, k4 * 4, nbb, m4)
