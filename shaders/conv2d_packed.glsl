@@ -1,4 +1,5 @@
-// conv2d on packed textures: PACK_X / PACK_W / CONV / UNPACK passes (one defined each).
+// conv2d on packed textures: PACK_X / PACK_W / CONV passes (one defined each); the output
+// stays in CONV's targets, read by elementwise.glsl's unpackc or packed by PACK_X (ir.Packed).
 // Packed input "C4": an RGBA32F texture whose row r = (n * C4 + c4) * Hp + h holds, at
 // column w, channels 4*c4 .. 4*c4+3 of pixel (h, w) of the zero-padded image n (missing
 // channels and the padding are 0, so the CONV loop needs no bounds checks). Rows wrap into
@@ -27,8 +28,27 @@ uniform ivec4 u_st;
 uniform int u_off;
 
 #ifdef PACK_X
-// R32F NCHW (u_a) -> C4, padded
+// R32F NCHW (u_a) -> C4, padded. With FROM (its target count): the input is a convolution's
+// output still in CONV's FROM targets (u_t0 ..; ir.Packed), whose texels hold 4 channels
+// already: one fetch a texel, at (w / FROM + (row / R) * wq, row % R) of target w % FROM,
+// row = nc4 * H + h (u_src: that output's wq, R)
+#ifdef FROM
+uniform sampler2D u_t0;
+uniform sampler2D u_t1;
+#if FROM > 2
+uniform sampler2D u_t2;
+uniform sampler2D u_t3;
+#endif
+#if FROM > 4
+uniform sampler2D u_t4;
+uniform sampler2D u_t5;
+uniform sampler2D u_t6;
+uniform sampler2D u_t7;
+#endif
+uniform ivec2 u_src;
+#else
 uniform sampler2D u_a;
+#endif
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     int row = (p.x / u_xp.y) * u_xp.z + p.y;
@@ -37,11 +57,27 @@ void main() {
     int c4 = nc4 % u_x.w, n = nc4 / u_x.w;
     vec4 v = vec4(0.0);
     if (n < u_xp.w && h >= 0 && h < u_x.y && w >= 0 && w < u_x.z) {
+#ifdef FROM
+        int srow = nc4 * u_x.y + h;
+        ivec2 at = ivec2(w / FROM + (srow / u_src.y) * u_src.x, srow % u_src.y);
+        int j = w % FROM;
+#if FROM == 2
+        v = j == 0 ? texelFetch(u_t0, at, 0) : texelFetch(u_t1, at, 0);
+#else
+        if (j < 2) v = j == 0 ? texelFetch(u_t0, at, 0) : texelFetch(u_t1, at, 0);
+        else if (j < 4) v = j == 2 ? texelFetch(u_t2, at, 0) : texelFetch(u_t3, at, 0);
+#if FROM > 4
+        else if (j < 6) v = j == 4 ? texelFetch(u_t4, at, 0) : texelFetch(u_t5, at, 0);
+        else v = j == 6 ? texelFetch(u_t6, at, 0) : texelFetch(u_t7, at, 0);
+#endif
+#endif
+#else
         int at = u_off + n * u_st.x + h * u_st.z + w * u_st.w;
         for (int j = 0; j < 4; ++j) {
             int ch = c4 * 4 + j;
             if (ch < u_x.x) v[j] = fetch(u_a, at + ch * u_st.y);
         }
+#endif
     }
     o_color = stored(v);
 }
@@ -139,43 +175,5 @@ void main() {
     o_color4 = stored(acc4); o_color5 = stored(acc5);
     o_color6 = stored(acc6); o_color7 = stored(acc7);
 #endif
-}
-#endif
-
-#ifdef UNPACK
-// the COLS targets (u_t0 ..: output columns COLS * q + j) -> R32F NCHW
-uniform sampler2D u_t0;
-uniform sampler2D u_t1;
-#if COLS > 2
-uniform sampler2D u_t2;
-uniform sampler2D u_t3;
-#endif
-#if COLS > 4
-uniform sampler2D u_t4;
-uniform sampler2D u_t5;
-uniform sampler2D u_t6;
-uniform sampler2D u_t7;
-#endif
-void main() {
-    int idx = out_index();
-    int ow = idx % u_y.z, r = idx / u_y.z;
-    int oh = r % u_y.y;
-    r /= u_y.y;
-    int o = r % u_y.x, n = r / u_y.x;
-    int orow = (n * u_y.w + o / 4) * u_y.y + oh;
-    ivec2 at = ivec2(ow / COLS + (orow / u_yq.y) * u_yq.x, orow % u_yq.y);
-    int j = ow % COLS;
-    vec4 v;
-#if COLS == 2
-    v = j == 0 ? texelFetch(u_t0, at, 0) : texelFetch(u_t1, at, 0);
-#else
-    if (j < 2) v = j == 0 ? texelFetch(u_t0, at, 0) : texelFetch(u_t1, at, 0);
-    else if (j < 4) v = j == 2 ? texelFetch(u_t2, at, 0) : texelFetch(u_t3, at, 0);
-#if COLS > 4
-    else if (j < 6) v = j == 4 ? texelFetch(u_t4, at, 0) : texelFetch(u_t5, at, 0);
-    else v = j == 6 ? texelFetch(u_t6, at, 0) : texelFetch(u_t7, at, 0);
-#endif
-#endif
-    emit(v[o % 4]);
 }
 #endif

@@ -239,6 +239,55 @@ json.dumps(out)
     assert r["kept_pack_draws"] == 3, r
 
 
+def test_conv_output_read_packed(in_pyodide):
+    """A packed convolution's output stays in its COLS render targets (ir.Packed): the next
+    convolution packs it straight from them (a texel holds four channels already) and an
+    elementwise chain reads it in place, so two chained convolutions take no unpack pass.
+    Values match the numpy backend for each target count (2, 4, 8 columns), strides,
+    dilation, bias, views of the output, an activation, a reduction and the gradient."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+rng = np.random.default_rng(6)
+f = lambda *s: rng.standard_normal(s).astype(np.float32)
+def both(fn, *arrs):
+    got = fn(*[webdl.tensor(a, device='webgl') for a in arrs]).numpy()
+    want = fn(*[webdl.tensor(a, device='cpu') for a in arrs]).numpy()
+    return float(np.abs(got - want).max() / (1 + np.abs(want).max()))
+out = {}
+for wo in (2, 4, 23, 40):       # 2, 4 and 8 columns a fragment
+    out[f'chain{wo}'] = both(lambda x, w1, b1, w2: F.conv2d(F.conv2d(x, w1, b1, padding=1),
+                                                            w2, padding=2, dilation=2),
+                             f(2, 6, 5, wo), f(10, 6, 3, 3), f(10), f(5, 10, 3, 3))
+out['strided'] = both(lambda x, w1, w2: F.conv2d(F.conv2d(x, w1, stride=2), w2, stride=(1, 2)),
+                      f(1, 3, 17, 19), f(4, 3, 3, 3), f(3, 4, 2, 2))
+out['activation'] = both(lambda x, w, b: F.leaky_relu(F.conv2d(x, w, b, padding=1), 0.2) * 2,
+                         f(2, 5, 9, 12), f(7, 5, 3, 3), f(7))
+out['views'] = both(lambda x, w, b: F.conv2d(x, w, b)[:, 2:5].permute(0, 2, 3, 1) + 1,
+                    f(1, 4, 10, 11), f(6, 4, 3, 3), f(6))
+out['sum'] = both(lambda x, w: F.conv2d(x, w, padding=1).sum((2, 3)), f(2, 3, 8, 8), f(5, 3, 3, 3))
+def grads(dev):
+    x = webdl.tensor(X, device=dev, requires_grad=True)
+    w = webdl.tensor(Wt, device=dev, requires_grad=True)
+    (F.conv2d(F.conv2d(x, w, padding=1).relu(), w[:, :4], padding=1) ** 2).sum().backward()
+    return x.grad.numpy(), w.grad.numpy()
+X, Wt = f(2, 4, 9, 10), f(4, 4, 3, 3)
+(gx, gw), (cx, cw) = grads('webgl'), grads('cpu')
+out['grad'] = float(max(np.abs(gx - cx).max() / (1 + np.abs(cx).max()),
+                        np.abs(gw - cw).max() / (1 + np.abs(cw).max())))
+x, w1, w2 = (webdl.tensor(a, device='webgl') for a in (f(1, 8, 32, 32), f(8, 8, 3, 3), f(8, 8, 3, 3)))
+webdl.Tensor._realize_all(x, w1, w2)
+d0 = webdl.memory_stats()['drawCalls']
+F.conv2d(F.conv2d(x, w1, padding=1), w2, padding=1).numpy()
+out['chain_draws'] = webdl.memory_stats()['drawCalls'] - d0
+json.dumps(out)
+""")
+    errs = {k: v for k, v in r.items() if k != "chain_draws"}
+    assert all(v < 1e-5 for v in errs.values()), r
+    # pack x, pack w1, convolve, pack from the targets, pack w2, convolve, one copy out
+    assert r["chain_draws"] == 7, r
+
+
 def test_large_shapes_on_wrapped_and_fallback_paths(in_pyodide):
     """Shapes past one texture's height: the packed conv's input wraps into side-by-side
     blocks (forward and backward), and a matmul too tall for the packed kernel falls back;

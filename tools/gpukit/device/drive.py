@@ -141,7 +141,7 @@ class H(Handler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
         name = self.path.split("/__gpukit/post/", 1)[-1].split("?")[0]
         with open(f"{LOG}/posts.log", "a") as f:
-            f.write(f"{time.time() - T0:8.1f} {name} {body[:2000]}\n")
+            f.write(f"{time.time() - T0:8.1f} {name} {body[:200000]}\n")
         with cond:
             posts.setdefault(name, []).append(body)
             cond.notify_all()
@@ -257,8 +257,18 @@ def chrome(tag, flags, path, timeout, wait_for="done"):
     return ok, secs
 
 
+def _value(v):
+    """A posted value: its JSON, or the text itself (a progress post may arrive cut short)."""
+    if v[:1] in "{[":
+        try:
+            return json.loads(v)
+        except ValueError:
+            pass
+    return v
+
+
 def got(key):
-    return [json.loads(v) if v[:1] in "{[" else v for v in posts.get(key, [])]
+    return [_value(v) for v in posts.get(key, [])]
 
 
 def last(key):
@@ -314,7 +324,12 @@ def run_once(b, rnd):
             rows.append(row("small-op overhead (us per op)", main["overheadUs"], main["tfjsOverheadUs"]))
         run["wallMs"] = main.get("wallMs")
     else:
-        rows = []
+        # cut short (the page's time ran out): the cases it finished, from its last progress
+        prog = last(f"{tag}.progress")
+        rows = [r for r in prog if isinstance(r, dict) and "id" in r] \
+            if isinstance(prog, list) else []
+        if rows:
+            run["errors"].append(f"partial: the {len(rows)} cases finished before it stopped")
     ct, cw = last(f"{tag}.cold_tfjs"), last(f"{tag}.cold_webdl")
     if COLD:
         rows.append(row(PROJECT["cold_id"] + " (new page, same browser, as the CLI)",

@@ -2,6 +2,7 @@
 for groups == 1 where its textures fit, else the direct shaders/conv2d.glsl), and the
 primitives unfold and fold."""
 from .bridge import MAX_TARGETS, GLBuffer
+from .ir import LazyBuf, Leaf, Packed, dense_strides
 from .movement import view
 from .registry import register
 from .shapes import numel
@@ -62,7 +63,8 @@ def _blocks(width, rows, limit):
 def conv2d_packed(be, bufs, shape, geometry, xdims, ydims):
     """groups == 1: pack x (zero-padded) and the weights 4 channels to an RGBA texel,
     convolve producing COLS output columns of 4 output channels per fragment (one column
-    per render target), unpack (see shaders/conv2d_packed.glsl); None when a texture would
+    per render target; see shaders/conv2d_packed.glsl), left there as an ir.Packed leaf;
+    None when a texture would
     exceed the GPU's limit. ``xdims``, ``ydims``: (channels, height, width, channel texels)
     of input and output."""
     n = shape[0]
@@ -84,10 +86,16 @@ def conv2d_packed(be, bufs, shape, geometry, xdims, ydims):
     u = {"u_x": list(xdims), "u_xp": [hp, wp, xblk[2], n], "u_y": list(ydims),
          "u_yq": [wq, yblk[2]], **geometry}
     k, cdef = "conv2d_packed", ("COLS", cols)
-    x, xst, xoff = view(be, bufs[0], (n, c, h, w))   # views read in place
+    src = _packed_output(bufs[0], (n, c, h, w))
+    if src is not None:     # a convolution's output still in its targets: 4 channels a texel
+        xp = be.new(shape, k, (("PACK_X", 1), ("FROM", len(src.targets))),
+                    {f"u_t{j}": t for j, t in enumerate(src.targets)},
+                    {**u, "u_src": list(src.geo[4:])}, packed=xblk[:2])
+    else:
+        x, xst, xoff = view(be, bufs[0], (n, c, h, w))   # views read in place
+        xp = be.new(shape, k, (("PACK_X", 1),), {"u_a": x},
+                    {**u, "u_st": xst, "u_off": xoff}, packed=xblk[:2])
     wt, wst, woff = view(be, bufs[1], (o, c, kh, kw))
-    xp = be.new(shape, k, (("PACK_X", 1),), {"u_a": x},
-                {**u, "u_st": xst, "u_off": xoff}, packed=xblk[:2])
     wk = be.new(shape, k, (("PACK_W", 1),), {"u_b": wt},
                 {**u, "u_st": wst, "u_off": woff}, packed=(c4 * kh * kw, o4 * 4))
     inputs = {"u_a": xp, "u_b": wk}
@@ -101,8 +109,23 @@ def conv2d_packed(be, bufs, shape, geometry, xdims, ydims):
     outs = [GLBuffer(0, yblk[:2]) for _ in range(cols)]
     be.draw(k, conv, inputs, outs[0], shape, {**u, "u_bias": int(len(bufs) == 3)},
             extra=outs[1:])
-    return be.new(shape, k, (("UNPACK", 1), cdef),
-                  {f"u_t{j}": t for j, t in enumerate(outs)}, u)
+    # left in the targets: a lazy leaf that the next convolution packs from and an
+    # elementwise chain reads in place (copied out when another kernel needs it)
+    out = Packed(outs, "conv", (o, ho, wo, o4, wq, yblk[2]))
+    return LazyBuf(shape, Leaf(out, dense_strides(shape), 0), [out], 1)
+
+
+def _packed_output(buf, shape):
+    """The Packed convolution output that ``buf`` is, read whole as ``shape`` (N, C, H,
+    W), or None."""
+    if not (isinstance(buf, LazyBuf) and buf.real is None and type(buf.node) is Leaf):
+        return None
+    leaf = buf.node
+    src = leaf.buf
+    if type(src) is not Packed or src.kind != "conv" or leaf.offset or \
+            leaf.strides != dense_strides(buf.shape) or buf.numel != numel(shape):
+        return None
+    return src if src.geo[:3] == tuple(shape[1:]) else None
 
 
 @register("unfold", shaders=("unfold",))

@@ -64,24 +64,26 @@ class Placed(NamedTuple):
 
 
 class Packed:
-    """A matmul's (batch, n, m) product still in the packed kernel's eight render targets
-    (shaders/matmul_packed.glsl's MM; row i of the product in target i % 8): the buffer of
-    a lazy leaf, which the elementwise chain consuming the product reads in place
-    (elementwise.glsl's unpack8) -- a bias, an activation or a residual add costs no pass of
-    its own to unpack the product first. Anything else reads it realized (``view``). Its
-    eight samplers count against a shader's sixteen: one Packed a chain."""
-    __slots__ = ("targets", "n", "m", "n8", "__weakref__")
+    """A product still in the render targets of the packed kernel that computed it: the
+    buffer of a lazy leaf, which the elementwise chain consuming it reads in place
+    (elementwise.glsl's unpack8 / unpackc) -- a bias, an activation or a residual add costs
+    no pass of its own to unpack it first -- and which the packed convolution packs straight
+    from its targets. Anything else reads it realized (``view``). ``kind`` "mm": a matmul's
+    (batch, n, m) product in shaders/matmul_packed.glsl's eight targets (row i in target
+    i % 8), ``geo`` (n, m, n8); "conv": a convolution's (N, O, Ho, Wo) output in
+    shaders/conv2d_packed.glsl's COLS targets (column w in target w % COLS), ``geo`` (O,
+    Ho, Wo, O4, wq, R). Its targets' samplers count against a shader's sixteen: one Packed
+    a chain."""
+    __slots__ = ("targets", "kind", "geo", "__weakref__")
     is_int = False
     split = 0
 
-    def __init__(self, targets, n, m, n8):
-        self.targets, self.n, self.m, self.n8 = tuple(targets), n, m, n8
+    def __init__(self, targets, kind, geo):
+        self.targets, self.kind, self.geo = tuple(targets), kind, tuple(geo)
 
 
-# The samplers a shader may use (WebGL2 promises 16 per fragment shader), and those of a
-# Packed leaf
+# The samplers a shader may use (WebGL2 promises 16 per fragment shader)
 MAX_SAMPLERS = 16
-PACKED_SAMPLERS = 8
 
 
 def samplers(nodes):
@@ -99,7 +101,7 @@ def samplers(nodes):
             stack.append(x.kid)
         elif kind is Apply or kind is Where:
             stack.extend(x.kids)
-    return n + sum(PACKED_SAMPLERS if type(b) is Packed else 1 for b in reads.values())
+    return n + sum(len(b.targets) if type(b) is Packed else 1 for b in reads.values())
 
 
 class LazyBuf:
@@ -501,8 +503,8 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims) if strided else 0
     # how each input is read: 0 at the output's texel, 1 its layer of a split output, 2 a
-    # split input at the output's index, 3 strided; a Packed product 4 at the output's
-    # index, 5 strided (6 and 7: the same with n and m powers of two)
+    # split input at the output's index, 3 strided; a Packed product (kind, how -- for
+    # "mm" whether its sizes are powers of two, for "conv" its target count -- strided)
     reads = []
     inputs, uniforms = {}, {}
     # merged dims that are all powers of two are unravelled with masks and shifts: integer
@@ -515,20 +517,25 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
     j = 0
     for k, leaf in slots.values():
         buf = leaf.buf
-        if type(buf) is Packed:     # read through unpack8: its targets and geometry
+        if type(buf) is Packed:     # read through unpack8 / unpackc: targets, geometry
             for r, t in enumerate(buf.targets):
                 inputs[f"u_in{k}_{r}"] = t
-            n, m = buf.n, buf.m
-            p2 = n & (n - 1) == 0 and m & (m - 1) == 0
-            uniforms[f"u_mm{k}"] = [m.bit_length() - 1, n.bit_length() - 1, buf.n8, 0] \
-                if p2 else [m, n, buf.n8, 0]
-            if leaf.strides == dense and not leaf.offset:
-                reads.append(6 if p2 else 4)
-                continue
-            reads.append(7 if p2 else 5)
-            uniforms[_ST[k]] = pad([dd[1][j] for dd in dims], 0)
-            uniforms[_OFF[k]] = leaf.offset
-            j += 1
+            if buf.kind == "mm":
+                n, m, n8 = buf.geo
+                how = n & (n - 1) == 0 and m & (m - 1) == 0     # powers of two: shifts
+                uniforms[f"u_gk{k}"] = [m.bit_length() - 1, n.bit_length() - 1, n8, 0] \
+                    if how else [m, n, n8, 0]
+            else:
+                o, ho, wo, o4, wq, rows = buf.geo
+                how = len(buf.targets)
+                uniforms[f"u_gk{k}"] = [wo, ho, o, o4]
+                uniforms[f"u_gq{k}"] = [wq, rows]
+            strided_read = leaf.strides != dense or bool(leaf.offset)
+            reads.append((buf.kind, how, strided_read))
+            if strided_read:
+                uniforms[_ST[k]] = pad([dd[1][j] for dd in dims], 0)
+                uniforms[_OFF[k]] = leaf.offset
+                j += 1
             continue
         inputs[_IN[k]] = buf
         if leaf.strides == dense and not leaf.offset:
@@ -580,18 +587,25 @@ def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2=False
         fetches.append(f"    int c{MAX_RANK - rank} = i;\n")
     for (k, leaf), read in zip(slots.values(), reads):
         t, sampler = _TYPES[is_int(leaf)]
-        if read >= 4:               # a Packed product: its eight targets
-            decl.append("".join(f"uniform sampler2D u_in{k}_{r};\n" for r in range(8))
-                        + f"uniform ivec4 u_mm{k};\n")
-            if read & 1:
+        if type(read) is tuple:     # a Packed product: its targets
+            kind, how, strided_read = read
+            ntargets = 8 if kind == "mm" else how
+            decl.append("".join(f"uniform sampler2D u_in{k}_{r};\n" for r in range(ntargets))
+                        + f"uniform ivec4 u_gk{k};\n")
+            if strided_read:
                 decl.append(f"uniform int u_st{k}[{MAX_RANK}];\nuniform int u_off{k};\n")
                 at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
                                                  for d in range(MAX_RANK - rank, MAX_RANK)])
             else:
                 at = "out_index()"
-            fn = "unpack8p" if read >= 6 else "unpack8"
-            args = ", ".join(f"u_in{k}_{r}" for r in range(8))
-            fetches.append(f"    float v{k} = {fn}({args}, {at}, u_mm{k});\n")
+            # eight sampler arguments: a target repeated where the product has fewer
+            args = ", ".join(f"u_in{k}_{min(r, ntargets - 1)}" for r in range(8))
+            if kind == "mm":
+                fn, more = ("unpack8p" if how else "unpack8"), ""
+            else:
+                decl.append(f"uniform ivec2 u_gq{k};\n")
+                fn, more = "unpackc", f", u_gq{k}, {how}"
+            fetches.append(f"    float v{k} = {fn}({args}, {at}, u_gk{k}{more});\n")
             continue
         decl.append(f"uniform {sampler} u_in{k};\n")
         if read == 0:

@@ -178,5 +178,5 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
             extra=targets[1:])
     # left in the targets: a lazy leaf, unpacked by the elementwise chain that reads it (or
     # by a copy when another kernel needs it)
-    out = Packed(targets, n, m, n8)
+    out = Packed(targets, "mm", (n, m, n8))
     return LazyBuf(shape, Leaf(out, dense_strides(shape), 0), [out], 1)
