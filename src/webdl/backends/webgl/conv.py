@@ -64,9 +64,9 @@ def conv2d_packed(be, bufs, shape, geometry, xdims, ydims):
     """groups == 1: pack x (zero-padded) and the weights 4 channels to an RGBA texel,
     convolve producing COLS output columns of 4 output channels per fragment (one column
     per render target; see shaders/conv2d_packed.glsl), left there as an ir.Packed leaf;
-    None when a texture would
-    exceed the GPU's limit. ``xdims``, ``ydims``: (channels, height, width, channel texels)
-    of input and output."""
+    None when a texture would exceed the GPU's limit. An input that is such a leaf itself
+    (the previous convolution's output) is packed straight from its targets. ``xdims``,
+    ``ydims``: (channels, height, width, channel texels) of input and output."""
     n = shape[0]
     c, h, w, c4 = xdims
     o, ho, wo, o4 = ydims

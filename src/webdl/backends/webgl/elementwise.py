@@ -54,7 +54,7 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
     template (ir.combine) is made from the inputs' as the chain grows."""
     typed, ternary = be.ir_mode
     kids, tpls, leaves, size = [], [], [], 1       # leaves: the distinct buffers read
-    packed = None       # the chain's Packed product (one a chain: it takes eight samplers)
+    packed = None       # the chain's Packed product (one a chain: up to eight samplers)
     for b, s in zip(bufs, shapes):
         if type(b) is LazyBuf and b.real is None and b.node is not None:
             p = _packed_leaf(b)

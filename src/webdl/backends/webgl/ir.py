@@ -88,7 +88,8 @@ MAX_SAMPLERS = 16
 
 def samplers(nodes):
     """The samplers that the shader computing expressions ``nodes`` declares: one per
-    distinct (buffer, strides, offset) read, eight for a Packed one, one per Placed node."""
+    distinct (buffer, strides, offset) read (a Packed one: one per target), one per Placed
+    node."""
     reads, n, stack = {}, 0, list(nodes)
     while stack:
         x = stack.pop()

@@ -146,9 +146,9 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     """Pack A and B four values to an RGBA texel (A's rows padded to a multiple of 8, K to a
     multiple of 8 so the loop takes two texels a turn), multiply 8x4 output blocks per
     fragment into MAX_TARGETS targets (one row of the block each; see
-    shaders/matmul_packed.glsl), left there as an ir.Packed leaf; None when a texture would exceed the GPU's size limit or
-    the GPU has fewer targets. ``a``, ``b``: (texture, (batch, row, column strides),
-    offset)."""
+    shaders/matmul_packed.glsl), left there as an ir.Packed leaf; None when a texture would
+    exceed the GPU's size limit or the GPU has fewer targets. ``a``, ``b``: (texture,
+    (batch, row, column strides), offset)."""
     limit = be.max_texture
     if be.targets < MAX_TARGETS:
         return None

@@ -18,8 +18,8 @@ CAT_INPUTS = 8
 
 
 def strided(be, x, out_shape, st, offset=0):
-    """A view of ``x`` (a matmul's Packed product stays packed): a lazy leaf reading it at
-    offset + dot(coordinates, ``st``)."""
+    """A view of ``x`` (a product still in its kernel's targets, ir.Packed, stays there): a
+    lazy leaf reading it at offset + dot(coordinates, ``st``)."""
     if not numel(out_shape):
         return be.empty()
     if type(x) is not Packed:
@@ -39,8 +39,8 @@ def view(be, buf, shape, packed=False):
     """(texture, strides, offset) to read ``buf`` (of ``shape``) from: a lazy view's source
     in place -- also where ``shape`` reshapes the view and its strides allow it (PyTorch's
     rule for ``view``, storage.view_strides) -- anything else realized and dense. A view of
-    a matmul's product still packed (ir.Packed) is read in place only by callers that say
-    they read one (``packed``: the elementwise chains and the views)."""
+    a product still in its kernel's targets (ir.Packed) is read in place only by callers
+    that say they read one (``packed``: the elementwise chains and the views)."""
     if isinstance(buf, LazyBuf) and buf.real is None and type(buf.node) is Leaf and \
             (packed or type(buf.node.buf) is not Packed):
         leaf = buf.node
