@@ -112,7 +112,7 @@ def conv2d_packed(be, bufs, shape, geometry, xdims, ydims):
     # left in the targets: a lazy leaf that the next convolution packs from and an
     # elementwise chain reads in place (copied out when another kernel needs it)
     out = Packed(outs, "conv", (o, ho, wo, o4, wq, yblk[2]))
-    return LazyBuf(shape, Leaf(out, dense_strides(shape), 0), [out], 1)
+    return LazyBuf(shape, Leaf(out, dense_strides(shape), 0), [out], 1, packed=out)
 
 
 def _packed_output(buf, shape):

@@ -6,8 +6,8 @@ import math
 from ... import dtypes
 from ...ops.elementwise import Unary
 from .bridge import GLBuffer
-from .ir import (_LEAF, MAX_SAMPLERS, Apply, LazyBuf, Leaf, Packed, Round, Where, broadcast,
-                 combine, generate, samplers, template)
+from .ir import (_LEAF, MAX_SAMPLERS, Apply, LazyBuf, Leaf, Round, Where, broadcast, combine,
+                 generate, samplers, template)
 from .movement import view
 from .shapes import bcast_strides, pad
 
@@ -56,12 +56,11 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
     kids, tpls, leaves, size = [], [], [], 1       # leaves: the distinct buffers read
     packed = None       # the chain's Packed product (one a chain: up to eight samplers)
     for b, s in zip(bufs, shapes):
-        if type(b) is LazyBuf and b.real is None and b.node is not None:
-            p = _packed_leaf(b)
-            if p is not None and packed is not None and p is not packed:
+        if type(b) is LazyBuf and b.packed is not None and b.real is None:
+            if packed is not None and b.packed is not packed:
                 b = be.realize(b)
-            elif p is not None:
-                packed = p
+            else:
+                packed = b.packed
         if type(b) is LazyBuf and b.real is None and b.node is not None and \
                 (s == b.shape or tuple(s) == b.shape or b.numel == 1):
             # inlined; an expression broadcast into this op reads its leaves with the
@@ -99,22 +98,14 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
     if packed is not None and samplers([expr]) > MAX_SAMPLERS:
         # the product read in two ways (a view of it beside it): the inputs that read it
         # realized first
-        bufs = [be.realize(b) if type(b) is LazyBuf and b.real is None and b.node is not None
-                and _packed_leaf(b) is not None else b for b in bufs]
+        bufs = [be.realize(b) if type(b) is LazyBuf and b.packed is not None else b
+                for b in bufs]
         return lazy(be, op, bufs, shapes, shape, dtype, attrs)
     out = LazyBuf(shape, expr, leaves, size, dtype is dtypes.int64,
-                  combine(expr, tpls, typed, ternary))
+                  combine(expr, tpls, typed, ternary), packed)
     if len(leaves) > be.max_leaves or size > MAX_SIZE:
         be.realize(out)
     return out
-
-
-def _packed_leaf(b):
-    """The Packed product that lazy buffer ``b`` reads, or None."""
-    for x in b.leaves:
-        if type(x) is Packed:
-            return x
-    return None
 
 
 def realize(be, buf, *more):
@@ -142,7 +133,7 @@ def realize(be, buf, *more):
     be.draw("elementwise", (), inputs, reals[0], buf.shape, uniforms, extra=reals[1:],
             code=code)
     for b, r in zip(outs, reals):
-        b.real, b.node, b.leaves, b.tpl = r, None, (), None
+        b.real, b.node, b.leaves, b.tpl, b.packed = r, None, (), None, None
     return reals[0]
 
 

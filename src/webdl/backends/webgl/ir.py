@@ -111,18 +111,19 @@ class LazyBuf:
     ops grow one expression, compiled into one shader when something else needs the values
     (another kernel, a readback, a stored optimizer state); ``real`` then holds the texture."""
     __slots__ = ("shape", "numel", "node", "leaves", "size", "real", "is_int", "tpl",
-                 "__weakref__")
+                 "packed", "__weakref__")
 
-    def __init__(self, shape, node, leaves, size, is_int=False, tpl=None):
+    def __init__(self, shape, node, leaves, size, is_int=False, tpl=None, packed=None):
         self.shape, self.numel = tuple(shape), prod(shape)
         self.node, self.leaves, self.size, self.real = node, leaves, size, None
         self.is_int = is_int    # an int64 result: realized into an int texture on WebGL
         self.tpl = tpl          # the node's template (see ``combine``), made when needed
+        self.packed = packed    # the Packed product among the leaves, if any
 
     def free(self):
         if self.real is not None:
             self.real.free()
-        self.node, self.leaves, self.tpl = None, (), None
+        self.node, self.leaves, self.tpl, self.packed = None, (), None, None
 
     def template(self, typed, ternary):
         """This expression's template (the backend's IR mode: ``typed``, ``ternary``)."""

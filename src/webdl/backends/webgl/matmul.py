@@ -179,4 +179,4 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     # left in the targets: a lazy leaf, unpacked by the elementwise chain that reads it (or
     # by a copy when another kernel needs it)
     out = Packed(targets, "mm", (n, m, n8))
-    return LazyBuf(shape, Leaf(out, dense_strides(shape), 0), [out], 1)
+    return LazyBuf(shape, Leaf(out, dense_strides(shape), 0), [out], 1, packed=out)

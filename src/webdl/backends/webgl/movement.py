@@ -22,10 +22,11 @@ def strided(be, x, out_shape, st, offset=0):
     lazy leaf reading it at offset + dot(coordinates, ``st``)."""
     if not numel(out_shape):
         return be.empty()
-    if type(x) is not Packed:
+    packed = x if type(x) is Packed else None
+    if packed is None:
         x = be.realize(x)
     return LazyBuf(out_shape, Leaf(x, tuple(pad(st, 0)), offset), [x], 1,
-                   getattr(x, "is_int", False))
+                   getattr(x, "is_int", False), packed=packed)
 
 
 def permuted(be, x, in_shape, dims):
