@@ -77,6 +77,21 @@ int fetch(highp isampler2DArray t, int i) {
                                i >> (LOG2W + LOG2R)), 0).r;
 }
 
+// Texel ``at`` of target ``r`` of a packed kernel's render targets t0 .. t7 (a matmul's or
+// a convolution's result still there, ir.Packed; a kernel with fewer targets passes its
+// last one again): a tree of branches, since GLSL ES can't index an array of samplers by a
+// variable.
+#define PACKED8 sampler2D t0, sampler2D t1, sampler2D t2, sampler2D t3, \
+    sampler2D t4, sampler2D t5, sampler2D t6, sampler2D t7
+vec4 pick8(PACKED8, ivec2 at, int r) {
+    if (r < 4) {
+        if (r < 2) return r == 0 ? texelFetch(t0, at, 0) : texelFetch(t1, at, 0);
+        return r == 2 ? texelFetch(t2, at, 0) : texelFetch(t3, at, 0);
+    }
+    if (r < 6) return r == 4 ? texelFetch(t4, at, 0) : texelFetch(t5, at, 0);
+    return r == 6 ? texelFetch(t6, at, 0) : texelFetch(t7, at, 0);
+}
+
 void unravel(int i, out int c[6]) {
     for (int d = 5; d >= 0; --d) {
         c[d] = i % u_shape[d];

@@ -28,24 +28,20 @@ uniform ivec4 u_st;
 uniform int u_off;
 
 #ifdef PACK_X
-// R32F NCHW (u_a) -> C4, padded. With FROM (its target count): the input is a convolution's
-// output still in CONV's FROM targets (u_t0 ..; ir.Packed), whose texels hold 4 channels
-// already: one fetch a texel, at (w / FROM + (row / R) * wq, row % R) of target w % FROM,
-// row = nc4 * H + h (u_src: that output's wq, R)
+// R32F NCHW (u_a) -> C4, padded. With FROM: the input is a convolution's output still in
+// CONV's targets (u_t0 .. u_t7, the last repeated past its count; ir.Packed), whose texels
+// hold 4 channels already: one fetch a texel, at (w / cols + (row / R) * wq, row % R) of
+// target w % cols, row = nc4 * H + h (u_src: that output's wq, R, cols)
 #ifdef FROM
 uniform sampler2D u_t0;
 uniform sampler2D u_t1;
-#if FROM > 2
 uniform sampler2D u_t2;
 uniform sampler2D u_t3;
-#endif
-#if FROM > 4
 uniform sampler2D u_t4;
 uniform sampler2D u_t5;
 uniform sampler2D u_t6;
 uniform sampler2D u_t7;
-#endif
-uniform ivec2 u_src;
+uniform ivec3 u_src;
 #else
 uniform sampler2D u_a;
 #endif
@@ -59,18 +55,8 @@ void main() {
     if (n < u_xp.w && h >= 0 && h < u_x.y && w >= 0 && w < u_x.z) {
 #ifdef FROM
         int srow = nc4 * u_x.y + h;
-        ivec2 at = ivec2(w / FROM + (srow / u_src.y) * u_src.x, srow % u_src.y);
-        int j = w % FROM;
-#if FROM == 2
-        v = j == 0 ? texelFetch(u_t0, at, 0) : texelFetch(u_t1, at, 0);
-#else
-        if (j < 2) v = j == 0 ? texelFetch(u_t0, at, 0) : texelFetch(u_t1, at, 0);
-        else if (j < 4) v = j == 2 ? texelFetch(u_t2, at, 0) : texelFetch(u_t3, at, 0);
-#if FROM > 4
-        else if (j < 6) v = j == 4 ? texelFetch(u_t4, at, 0) : texelFetch(u_t5, at, 0);
-        else v = j == 6 ? texelFetch(u_t6, at, 0) : texelFetch(u_t7, at, 0);
-#endif
-#endif
+        v = pick8(u_t0, u_t1, u_t2, u_t3, u_t4, u_t5, u_t6, u_t7,
+                  ivec2(w / u_src.z + (srow / u_src.y) * u_src.x, srow % u_src.y), w % u_src.z);
 #else
         int at = u_off + n * u_st.x + h * u_st.z + w * u_st.w;
         for (int j = 0; j < 4; ++j) {

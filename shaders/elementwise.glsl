@@ -157,35 +157,20 @@ float op_le(int x, int y) { return x <= y ? 1.0 : 0.0; }
 float op_gt(int x, int y) { return x > y ? 1.0 : 0.0; }
 float op_ge(int x, int y) { return x >= y ? 1.0 : 0.0; }
 
-// A product still in the render targets of the packed kernel that computed it (ir.Packed).
-// unpack8: a matmul's (matmul_packed.glsl): element f of the (batch, n, m) product is
-// channel j % 4 of texel (j / 4, b * n8 + i / 8) of target i % 8. mm: (m, n, n8);
-// unpack8p: (log2 m, log2 n, n8), both powers of two, so shifts and masks, no integer
-// division (slow on SwiftShader).
-#define PACKED8 sampler2D t0, sampler2D t1, sampler2D t2, sampler2D t3, \
-    sampler2D t4, sampler2D t5, sampler2D t6, sampler2D t7
-float pick8(PACKED8, ivec2 at, int r, int c) {
-    vec4 v;
-    if (r < 4) {
-        if (r < 2) v = r == 0 ? texelFetch(t0, at, 0) : texelFetch(t1, at, 0);
-        else v = r == 2 ? texelFetch(t2, at, 0) : texelFetch(t3, at, 0);
-    } else {
-        if (r < 6) v = r == 4 ? texelFetch(t4, at, 0) : texelFetch(t5, at, 0);
-        else v = r == 6 ? texelFetch(t6, at, 0) : texelFetch(t7, at, 0);
-    }
-    return v[c];
-}
+// A product still in the render targets of the packed kernel that computed it (ir.Packed;
+// pick8 in common.glsl). unpack8: a matmul's (matmul_packed.glsl): element f of the (batch,
+// n, m) product is channel j % 4 of texel (j / 4, b * n8 + i / 8) of target i % 8. mm: (m,
+// n, n8); unpack8p: (log2 m, log2 n, n8), both powers of two, so shifts and masks, no
+// integer division (slow on SwiftShader).
 float unpack8(PACKED8, int f, ivec4 mm) {
     int j = f % mm.x, rest = f / mm.x;
     int i = rest % mm.y, b = rest / mm.y;
-    return pick8(t0, t1, t2, t3, t4, t5, t6, t7, ivec2(j >> 2, b * mm.z + (i >> 3)), i & 7,
-                 j & 3);
+    return pick8(t0, t1, t2, t3, t4, t5, t6, t7, ivec2(j >> 2, b * mm.z + (i >> 3)), i & 7)[j & 3];
 }
 float unpack8p(PACKED8, int f, ivec4 mm) {
     int j = f & ((1 << mm.x) - 1), rest = f >> mm.x;
     int i = rest & ((1 << mm.y) - 1), b = rest >> mm.y;
-    return pick8(t0, t1, t2, t3, t4, t5, t6, t7, ivec2(j >> 2, b * mm.z + (i >> 3)), i & 7,
-                 j & 3);
+    return pick8(t0, t1, t2, t3, t4, t5, t6, t7, ivec2(j >> 2, b * mm.z + (i >> 3)), i & 7)[j & 3];
 }
 // unpackc: a convolution's (conv2d_packed.glsl): element f of the (N, O, Ho, Wo) output is
 // channel o % 4 of texel (w / cols + (row / R) * wq, row % R) of target w % cols, where row =
@@ -198,5 +183,5 @@ float unpackc(PACKED8, int f, ivec4 y, ivec2 q, int cols) {
     int o = r % y.z, n = r / y.z;
     int row = (n * y.w + (o >> 2)) * y.y + h;
     return pick8(t0, t1, t2, t3, t4, t5, t6, t7, ivec2(w / cols + (row / q.y) * q.x, row % q.y),
-                 w % cols, o & 3);
+                 w % cols)[o & 3];
 }

@@ -33,8 +33,8 @@ What compiles when: a program is compiled once per shader file, set of #defines 
 generated code (bridge.Programs). Shapes, strides and parameters are uniforms, so the
 hand-written kernels compile once per set of defines whatever the shapes: reduce once per
 OP, cat per input count N, each pass of the packed matmul once, the packed conv's packing
-passes once (PACK_X also per column count FROM of a convolution output it packs from), its
-CONV pass per column count COLS, and also per kernel size KH/KW (kernels of up to 49 taps)
+passes once (PACK_X twice: from a tensor, or FROM a convolution's targets), its CONV pass
+per column count COLS, and also per kernel size KH/KW (kernels of up to 49 taps)
 and ONE_BLOCK_X. A fused elementwise chain gets generated code (ir.generate), compiled once
 per expression structure, input layout (dense or strided, merged rank; a product still in
 a packed kernel's targets, ir.Packed, by its kind) and output count; constants, shapes and

@@ -2,7 +2,7 @@
 for groups == 1 where its textures fit, else the direct shaders/conv2d.glsl), and the
 primitives unfold and fold."""
 from .bridge import MAX_TARGETS, GLBuffer
-from .ir import LazyBuf, Leaf, Packed, dense_strides
+from .ir import LazyBuf, Leaf, dense_strides, packed_result
 from .movement import view
 from .registry import register
 from .shapes import numel
@@ -88,9 +88,9 @@ def conv2d_packed(be, bufs, shape, geometry, xdims, ydims):
     k, cdef = "conv2d_packed", ("COLS", cols)
     src = _packed_output(bufs[0], (n, c, h, w))
     if src is not None:     # a convolution's output still in its targets: 4 channels a texel
-        xp = be.new(shape, k, (("PACK_X", 1), ("FROM", len(src.targets))),
-                    {f"u_t{j}": t for j, t in enumerate(src.targets)},
-                    {**u, "u_src": list(src.geo[4:])}, packed=xblk[:2])
+        xp = be.new(shape, k, (("PACK_X", 1), ("FROM", 1)),
+                    {f"u_t{j}": t for j, t in enumerate(src.eight())},
+                    {**u, "u_src": [*src.geo[4:], len(src.targets)]}, packed=xblk[:2])
     else:
         x, xst, xoff = view(be, bufs[0], (n, c, h, w))   # views read in place
         xp = be.new(shape, k, (("PACK_X", 1),), {"u_a": x},
@@ -111,19 +111,17 @@ def conv2d_packed(be, bufs, shape, geometry, xdims, ydims):
             extra=outs[1:])
     # left in the targets: a lazy leaf that the next convolution packs from and an
     # elementwise chain reads in place (copied out when another kernel needs it)
-    out = Packed(outs, "conv", (o, ho, wo, o4, wq, yblk[2]))
-    return LazyBuf(shape, Leaf(out, dense_strides(shape), 0), [out], 1, packed=out)
+    return packed_result(outs, "conv", (o, ho, wo, o4, wq, yblk[2]), shape)
 
 
 def _packed_output(buf, shape):
     """The Packed convolution output that ``buf`` is, read whole as ``shape`` (N, C, H,
     W), or None."""
-    if not (isinstance(buf, LazyBuf) and buf.real is None and type(buf.node) is Leaf):
+    src = buf.packed if isinstance(buf, LazyBuf) else None
+    if src is None or src.kind != "conv" or type(buf.node) is not Leaf:
         return None
     leaf = buf.node
-    src = leaf.buf
-    if type(src) is not Packed or src.kind != "conv" or leaf.offset or \
-            leaf.strides != dense_strides(buf.shape) or buf.numel != numel(shape):
+    if leaf.offset or leaf.strides != dense_strides(buf.shape) or buf.numel != numel(shape):
         return None
     return src if src.geo[:3] == tuple(shape[1:]) else None
 

@@ -81,6 +81,16 @@ class Packed:
     def __init__(self, targets, kind, geo):
         self.targets, self.kind, self.geo = tuple(targets), kind, tuple(geo)
 
+    def eight(self):
+        """The targets as eight samplers' worth (pick8 in common.glsl): the last repeated."""
+        return [self.targets[min(r, len(self.targets) - 1)] for r in range(8)]
+
+
+def packed_result(targets, kind, geo, shape):
+    """The lazy result of ``shape`` that a packed kernel left in ``targets`` (see Packed)."""
+    out = Packed(targets, kind, geo)
+    return LazyBuf(shape, Leaf(out, dense_strides(shape), 0), [out], 1, packed=out)
+
 
 # The samplers a shader may use (WebGL2 promises 16 per fragment shader)
 MAX_SAMPLERS = 16
@@ -520,7 +530,7 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
     for k, leaf in slots.values():
         buf = leaf.buf
         if type(buf) is Packed:     # read through unpack8 / unpackc: targets, geometry
-            for r, t in enumerate(buf.targets):
+            for r, t in enumerate(buf.targets):      # its own samplers, passed as eight
                 inputs[f"u_in{k}_{r}"] = t
             if buf.kind == "mm":
                 n, m, n8 = buf.geo

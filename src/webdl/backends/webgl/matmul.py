@@ -9,7 +9,7 @@ from ...ops.elementwise import BINARY
 from .bridge import MAX_TARGETS, GLBuffer
 from .conv import conv2d_packed
 from .elementwise import lazy
-from .ir import LazyBuf, Leaf, Packed, dense_strides
+from .ir import packed_result
 from .movement import cat, view
 from .registry import register
 from .shapes import numel
@@ -178,5 +178,4 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
             extra=targets[1:])
     # left in the targets: a lazy leaf, unpacked by the elementwise chain that reads it (or
     # by a copy when another kernel needs it)
-    out = Packed(targets, "mm", (n, m, n8))
-    return LazyBuf(shape, Leaf(out, dense_strides(shape), 0), [out], 1, packed=out)
+    return packed_result(targets, "mm", (n, m, n8), shape)
