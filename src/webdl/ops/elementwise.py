@@ -177,8 +177,12 @@ tan = _unary("tan", np.tan, lambda c, x, g: g * (1.0 + c.out * c.out), saves=("o
 tanh = _unary("tanh", np.tanh, lambda c, x, g: g * (1.0 - c.out * c.out), saves=("out",))
 sigmoid = _unary("sigmoid", lambda x: 1.0 / (1.0 + np.exp(-x)),
                  lambda c, x, g: g * c.out * (1.0 - c.out), saves=("out",))
+# relu's gradient reads its output, as PyTorch's threshold_backward does (out > 0 exactly
+# where x > 0): the output is what the next layer reads realized, so the backward reads no
+# second texture (a transformer's feed-forward pre-activation, a matmul product plus bias,
+# was kept and realized again in the backward just for this test)
 relu = _unary("relu", lambda x: np.where((x > 0) | (x != x), x, np.zeros((), x.dtype)),
-              lambda c, x, g: g * (x > 0), int_ok=True)
+              lambda c, x, g: g * (c.out > 0), int_ok=True, saves=("out",))
 leaky_relu = _unary("leaky_relu", lambda x, slope: np.where(x > 0, x, x * slope),
                     lambda c, x, g: Where.apply(x > 0, g, g * c.attrs["slope"]), params=("slope",))
 erf = _unary("erf", lambda x: 1.0 - _erfc(x),
