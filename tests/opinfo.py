@@ -823,6 +823,13 @@ def _cases_nn_api():
             In(shape), In(ns), In(ns))
     add("layer_norm[weight_only]", lambda m, F, x, w: F.layer_norm(x, (4,), w, None),
         In((3, 4)), In((4,)))
+    # rows long and odd (the row statistics kernel's two sum chains and its tail), a row of
+    # one value (variance 0), a bias alone, a non-contiguous input, values far from 0
+    add("layer_norm[long_rows]", lambda m, F, x, w, b: F.layer_norm(x * 4.0 + 30.0, (67,), w, b),
+        In((5, 9, 67)), In((67,)), In((67,)))
+    add("layer_norm[one_value]", lambda m, F, x: F.layer_norm(x, (1,), eps=0.5), In((4, 1)))
+    add("layer_norm[bias_only]", lambda m, F, x, b: F.layer_norm(x.transpose(0, 1), (3,), None, b),
+        In((3, 5)), In((3,)))
     add("rms_norm", lambda m, F, x, w: (F.rms_norm(x, (4,), w), F.rms_norm(x, [3, 4], eps=0.1)),
         In((2, 3, 4)), In((4,)))
 

@@ -212,6 +212,8 @@ def _record(op, inputs, attrs, out, keep_out=True):
             twin._storage, twin._chain = storage_of(out), out._chain
     versions = []
     for k in saves:     # version(t) inlined: 0 until a tensor joins a storage
+        if k != "out" and k >= len(inputs):
+            continue    # an optional input left out (layer_norm without a weight)
         st = (out if k == "out" else inputs[k])._storage
         versions.append((k, 0 if st is None else st.version))
     node.versions = tuple(versions)

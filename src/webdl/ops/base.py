@@ -13,7 +13,7 @@ A primitive is an :class:`Op` subclass. It declares
   of the first input: it shares its storage, see ``webdl.storage``);
 - ``saves``: which values the backward rule reads -- input indices and ``"out"``; autograd
   checks that none of them was modified in place before it runs the rule (``None``: all
-  inputs and the output).
+  inputs and the output; an index past the inputs given names an optional input left out).
 
 Nothing here runs an op: ``Op.apply`` hands the op to the class of its first input
 (``Tensor._apply`` is ``webdl.autograd.apply``), which checks shapes, asks the backend to

@@ -79,7 +79,7 @@ def int_range_error(backend, values, lo, hi, stored):
 # see gl.js and common.glsl): they read their inputs only through fetch() and index their
 # output only through out_index(). Any other kernel given a split tensor raises.
 SPLIT_SHADERS = frozenset(("elementwise", "gather", "scatter_add", "reduce", "softmax",
-                           "matmul", "matmul_packed", "cat"))
+                           "layernorm", "matmul", "matmul_packed", "cat"))
 
 
 class HostTransfer:

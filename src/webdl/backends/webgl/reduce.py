@@ -1,8 +1,12 @@
 """Reductions (sum, amax, amin, argmax, argmin): shaders/reduce.glsl, reading views in
 place, with long sums, maxima and minima split into chunks; softmax and its backward over
-the last dim, scale and masks fused in: shaders/softmax.glsl, two passes each."""
-from ...dtypes import int64
+the last dim, scale and masks fused in: shaders/softmax.glsl, two passes each; layer_norm
+and its input gradient: one pass of row statistics (shaders/layernorm.glsl) and an
+elementwise chain each."""
+from ...dtypes import float32, int64
+from ...ops.elementwise import BINARY
 from .bridge import GLBuffer
+from .elementwise import lazy
 from .movement import gather, permuted, view
 from .registry import register
 from .shapes import bcast_strides, numel, pad, strides
@@ -123,3 +127,55 @@ def softmax_backward(be, bufs, shapes, shape, dtype, attrs):
     defines = (("LOG", int(attrs["log"])),)
     r = _softmax_pass(be, 2, (rows,), inputs, dict(uniforms), defines)
     return _softmax_pass(be, 3, shape, {**inputs, "u_c": r}, uniforms, defines)
+
+
+# --- layer_norm and its input gradient: the row statistics in one pass, the rest a chain ----
+def _row_stats(be, which, shape, attrs, inputs, count, defines=()):
+    """layernorm.glsl's PASS ``which`` over the rows of ``shape`` (the last ``k`` dims
+    normalized): ``count`` buffers of one value a row, and their shape as broadcast into
+    ``shape`` (the normalized dims kept as 1s)."""
+    k = attrs["k"]
+    d = numel(shape[len(shape) - k:])
+    rows = numel(shape) // d
+    outs = [GLBuffer(rows) for _ in range(count)]
+    be.draw("layernorm", (("PASS", which),) + defines, inputs, outs[0], (rows,),
+            {"u_d": d, "u_eps": attrs["eps"]}, extra=outs[1:])
+    return outs, tuple(shape[:len(shape) - k]) + (1,) * k
+
+
+def _chain(be, shape, terms):
+    """An elementwise chain: ``terms`` = [first buffer, (op name, buffer, its shape), ...],
+    applied left to right over ``shape``."""
+    acc = terms[0]
+    for name, b, s in terms[1:]:
+        acc = lazy(be, BINARY[name], [acc, b], [shape, s], shape, float32, {})
+    return acc
+
+
+@register("layer_norm", shaders=("layernorm",))
+def layer_norm(be, bufs, shapes, shape, dtype, attrs):
+    if not numel(shape):
+        return GLBuffer(0)
+    x = bufs[0]
+    (mean, rstd), rs = _row_stats(be, 0, shape, attrs, {"u_x": x}, 2)
+    terms = [x, ("sub", mean, rs), ("mul", rstd, rs)]
+    if attrs["weight"]:
+        terms.append(("mul", bufs[1], shapes[1]))
+    if attrs["bias"]:
+        terms.append(("add", bufs[-1], shapes[-1]))
+    return _chain(be, shape, terms)
+
+
+@register("layer_norm_backward", shaders=("layernorm",))
+def layer_norm_backward(be, bufs, shapes, shape, dtype, attrs):
+    if not numel(shape):
+        return GLBuffer(0)
+    g, x = bufs[0], bufs[1]
+    inputs, defines = {"u_x": x, "u_g": g}, ()
+    if attrs["weight"]:
+        inputs["u_w"], defines = bufs[2], (("WEIGHT", 1),)
+    (mean, rstd, a, c), rs = _row_stats(be, 1, shape, attrs, inputs, 4, defines)
+    # rstd * (g w - a - (x - mean) rstd c)
+    gw = _chain(be, shape, [g] + ([("mul", bufs[2], shapes[2])] if attrs["weight"] else []))
+    xc = _chain(be, shape, [x, ("sub", mean, rs), ("mul", rstd, rs), ("mul", c, rs)])
+    return _chain(be, shape, [gw, ("sub", a, rs), ("sub", xc, shape), ("mul", rstd, rs)])

@@ -4,6 +4,7 @@ import numbers
 import numpy as np
 
 from ...autograd import no_grad
+from ...ops.norm import LayerNorm
 
 
 def _trailing(op, x, normalized_shape):
@@ -25,15 +26,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
         if t is not None and tuple(t.shape) != normalized_shape:
             raise ValueError(f"layer_norm: {name} shape {tuple(t.shape)} should be "
                              f"{normalized_shape}")
-    axes = tuple(range(x.ndim - k, x.ndim))
-    mu = x.mean(axes, keepdim=True)
-    d = x - mu
-    y = d * ((d * d).mean(axes, keepdim=True) + eps).rsqrt()
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
+    wb = tuple(t for t in (weight, bias) if t is not None)
+    attrs = dict(k=k, eps=float(eps), weight=weight is not None, bias=bias is not None)
+    if x.dtype.is_floating_point and "layer_norm" in x.device.backend.fused:
+        return LayerNorm.apply(x, *wb, **attrs)     # row statistics, then a fused chain
+    return LayerNorm.decompose(x, *wb, **attrs)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002
