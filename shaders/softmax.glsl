@@ -7,7 +7,8 @@
 // broadcast), so no mask the size of the scores is ever uploaded or made.
 //   PASS 0 (one fragment per row): lse = log(sum(exp(s))), max-subtracted, in one online
 //          walk (the running max m and the sum l rescaled when m grows); NaN when the row
-//          holds NaN or +inf (as PyTorch's softmax), -inf when every position is dropped.
+//          holds NaN or +inf (as PyTorch's softmax), -inf when every position is dropped;
+//          CAUSAL: the walk stops at the query's position (half the work of a square one).
 //   PASS 1 (one fragment per element): exp(s - lse) (LOG: s - lse); SAFE: 0 in a row whose
 //          lse is -inf (scaled_dot_product_attention), else NaN there.
 //   PASS 2 (one fragment per row): r = sum(g * y) (LOG: sum(g)).
@@ -62,7 +63,12 @@ void main() {
     int moff = mask_offset(i);
     float m = -INF, l = 0.0;
     bool bad = false;
-    for (int j = 0; j < n; ++j) {
+#if CAUSAL
+    int last = min(n, i % u_xshape[4] + 1);  // the keys past the query's position are dropped
+#else
+    int last = n;
+#endif
+    for (int j = 0; j < last; ++j) {
         float s = score(i, j, moff);
         if (is_nan(s) || (is_inf(s) && s > 0.0)) bad = true;
         else if (s > m) { l = l * safe_exp(m - s) + 1.0; m = s; }
