@@ -74,6 +74,9 @@ class MultiheadAttention(Module):
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
         unbatched = query.ndim == 2
+        # self-attention: q, k and v projected by one product of the packed weight, as
+        # PyTorch's in_projection_packed does (one matmul and one bias add, not three)
+        packed = query is key and key is value and self._qkv_same_embed_dim
         if unbatched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:
@@ -87,15 +90,19 @@ class MultiheadAttention(Module):
         tgt, bsz, e = query.shape
         h, hd = self.num_heads, self.head_dim
         b = self.in_proj_bias
-        bq, bk, bv = (b[:e], b[e:2 * e], b[2 * e:]) if b is not None else (None, None, None)
-        if self._qkv_same_embed_dim:
-            w = self.in_proj_weight
-            wq, wk, wv = w[:e], w[e:2 * e], w[2 * e:]
+        if packed:
+            qkv = F.linear(query, self.in_proj_weight, b)
+            q, k, v = qkv[..., :e], qkv[..., e:2 * e], qkv[..., 2 * e:]
         else:
-            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        q = F.linear(query, wq, bq)
-        k = F.linear(key, wk, bk)
-        v = F.linear(value, wv, bv)
+            bq, bk, bv = (b[:e], b[e:2 * e], b[2 * e:]) if b is not None else (None,) * 3
+            if self._qkv_same_embed_dim:
+                w = self.in_proj_weight
+                wq, wk, wv = w[:e], w[e:2 * e], w[2 * e:]
+            else:
+                wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
+            q = F.linear(query, wq, bq)
+            k = F.linear(key, wk, bk)
+            v = F.linear(value, wv, bv)
         mask = self._merged_mask(attn_mask, key_padding_mask, is_causal, tgt, key.shape[0],
                                  bsz, query)
         if self.bias_k is not None:
