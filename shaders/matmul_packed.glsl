@@ -15,13 +15,15 @@ uniform ivec2 u_batched;  // A, B: 1 when the input has the batch, 0 when it is 
 uniform sampler2D u_a;
 uniform ivec3 u_pack;     // rows, cols, padded rows per batch (Rp)
 uniform ivec3 u_st;       // the operand's batch, row and column strides
+uniform ivec2 u_bat;      // batches per inner group, the outer group's stride (two groups
+                          // of batch dims: q of a packed q/k/v projection)
 uniform int u_off;        // and its offset (it may be a view, such as a transpose)
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     int b = p.y / u_pack.z, r = p.y % u_pack.z;
     vec4 v = vec4(0.0);
     if (r < u_pack.x) {
-        int at = u_off + b * u_st.x + r * u_st.y;
+        int at = u_off + (b % u_bat.x) * u_st.x + (b / u_bat.x) * u_bat.y + r * u_st.y;
         for (int c = 0; c < 4; ++c) {
             int col = p.x * 4 + c;
             if (col < u_pack.y) v[c] = fetch(u_a, at + col * u_st.z);

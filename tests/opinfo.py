@@ -457,6 +457,10 @@ def _cases():
         In((60, 50)), In((3, 70, 60)))
     add("matmul[perm_batch]", lambda m, F, a, b: a.permute(1, 0, 2, 3) @ b,
         In((4, 3, 20, 30)), In((30, 40)))
+    # q and k of a packed q/k/v projection: batch dims (N, H) in two strided groups
+    add("matmul[qkv_views]", lambda m, F, x: (
+        lambda t: t[0] @ t[1].transpose(-1, -2))(
+            x.reshape(4, 32, 3, 4, 16).permute(2, 0, 3, 1, 4)), In((4, 32, 192)))
     add("matmul[nc]", lambda m, F, a, b: m.matmul(a, b), In((4, 3), noncontig=True),
         In((3, 5), noncontig=True))
     add("linear", lambda m, F, x, w, b: F.linear(x, w, b), In((2, 3, 4)), In((5, 4)), In((5,)))

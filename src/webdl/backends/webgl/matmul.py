@@ -40,7 +40,8 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
     (ta, sta, oa), (tb, stb, ob) = view(be, bufs[0], sa), view(be, bufs[1], sb)
     if nb * n * k * m > NAIVE_MAX_MACS:
         fa, fb = _flat_batch(sa, sta), _flat_batch(sb, stb)
-        if fa is not None and nbb == 1 and na > 1 and fa[0] == n * fa[1]:
+        if fa is not None and nbb == 1 and na > 1 and fa[0] == n * fa[1] and \
+                fa[3] == ONE_GROUP:
             # B shared and A's matrices one after another: one (batch * n, k) matrix
             n, nb, na, fa = n * na, 1, 1, (0,) + fa[1:]
         if na in (1, nb) and nbb in (1, nb) and fa is not None and fb is not None:
@@ -69,17 +70,29 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
                    "u_a_off": oa, "u_b_off": ob, "u_k": k})
 
 
+# the inner batch count of an operand whose batch dims flatten into one strided group
+ONE_GROUP = 1 << 30
+
+
 def _flat_batch(shape, st):
-    """(batch stride, row stride, column stride) of a matrix view whose batch dims flatten
-    into one stride; None when they don't."""
-    bst = None
-    for d in range(len(shape) - 2):
+    """(batch stride, row stride, column stride, inner count, outer stride) of a matrix view
+    whose batch dims flatten into at most two strided groups: batch b is read at (b % inner
+    count) * batch stride + (b // inner count) * outer stride (one group: the count
+    ONE_GROUP, the outer stride 0) -- q of a packed q/k/v projection, (N, H, L, hd) with
+    strides (3E, hd, 3NE, 1), is two; None for more."""
+    groups = []     # [count, stride], from the innermost batch dim out
+    for d in range(len(shape) - 3, -1, -1):
         if shape[d] == 1:
             continue
-        if bst is not None and bst != st[d] * shape[d]:
-            return None
-        bst = st[d]
-    return (bst or 0, st[-2], st[-1])
+        if groups and st[d] == groups[-1][0] * groups[-1][1]:
+            groups[-1][0] *= shape[d]
+        else:
+            groups.append([shape[d], st[d]])
+    if len(groups) > 2:
+        return None
+    if len(groups) == 2:
+        return (groups[0][1], st[-2], st[-1], groups[0][0], groups[1][1])
+    return (groups[0][1] if groups else 0, st[-2], st[-1], ONE_GROUP, 0)
 
 
 def _as_conv(be, bufs, sa, sb, shape):
@@ -161,9 +174,11 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     def packing(op, rows, cols, padded, count, width):
         """(the function packing operand ``op`` from its texture, a key of how)."""
         def make(src):
+            st = op[1]
             return be.new(shape, kern, (("PACK", 1),), {"u_a": src},
-                          {"u_pack": [rows, cols, padded], "u_st": list(op[1]),
-                           "u_off": op[2]}, packed=(width, count * padded))
+                          {"u_pack": [rows, cols, padded], "u_st": list(st[:3]),
+                           "u_bat": list(st[3:]), "u_off": op[2]},
+                          packed=(width, count * padded))
         return make, ("pack", tuple(op[1]), op[2], rows, cols, padded, count, width)
     # A, an activation mostly, kept packed while it lives: the backward of a linear layer
     # packs it again as B (its layout is the same), for the weight's gradient
