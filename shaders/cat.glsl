@@ -55,13 +55,13 @@ T pick(int k, int i) {
 
 #ifdef ROWS
 // one input copied into rows u_rows.x .. u_rows.x + u_rows.y - 1 of the output (the draw's
-// viewport): both textures are maxWidth wide, so the input's texel (x, y) is the output's
-// (x, y + u_rows.x)
+// viewport): the output's texel (x, y) is the input's element (y - u_rows.x) * maxWidth + x
+// (at the same texel where the input is wide too; an input of one row's elements is small)
 uniform ivec2 u_rows;
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    emit(texelFetch(u_in0, ivec2(p.x, p.y - u_rows.x), 0).r);
+    emit(fetch(u_in0, ((p.y - u_rows.x) << LOG2W) + p.x));
 }
 #else
 void main() {

@@ -36,10 +36,9 @@ float safe_exp(float x) {
     return exp(x);
 }
 
-// A tensor's texture is one row when it has at most 2^LOG2W elements and 2^LOG2W wide
-// otherwise (LOG2W is defined by the backend), so element i is at (i mod 2^LOG2W,
-// i / 2^LOG2W) in either case: shifts and masks, no integer division (which SwiftShader
-// does one lane at a time).
+// A tensor of more than 2^LOG2W elements has a texture 2^LOG2W wide (LOG2W is defined by
+// the backend), element i at (i mod 2^LOG2W, i / 2^LOG2W): shifts and masks, no integer
+// division (which SwiftShader does one lane at a time). Smaller ones: see out_index.
 //
 // A split tensor (more elements than one texture holds) is a texture array of layers of
 // 2^LOG2R rows: element i at (i mod 2^LOG2W, (i / 2^LOG2W) mod 2^LOG2R) of layer
@@ -50,13 +49,26 @@ float safe_exp(float x) {
 uniform int u_layer;
 #endif
 
+// A small tensor (at most 2^LOG2W elements) is 2^LOG2S wide instead, element i at
+// (i mod 2^LOG2S, i / 2^LOG2S): many short rows, which a software rasteriser spreads over
+// its threads (one long row runs on one, at half its SIMD width). A kernel reads a small
+// one through fetch_s (the backend rewrites its fetch calls so) and draws into one compiled
+// with SMALL_OUT.
 int out_index() {
     ivec2 p = ivec2(gl_FragCoord.xy);
 #ifdef SPLIT_OUT
     return (u_layer << (LOG2W + LOG2R)) + (p.y << LOG2W) + p.x;
+#elif defined(SMALL_OUT)
+    return (p.y << LOG2S) + p.x;
 #else
     return (p.y << LOG2W) + p.x;
 #endif
+}
+float fetch_s(sampler2D t, int i) {
+    return texelFetch(t, ivec2(i & ((1 << LOG2S) - 1), i >> LOG2S), 0).r;
+}
+int fetch_s(isampler2D t, int i) {
+    return texelFetch(t, ivec2(i & ((1 << LOG2S) - 1), i >> LOG2S), 0).r;
 }
 
 float fetch(sampler2D t, int i) {

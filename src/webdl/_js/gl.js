@@ -4,7 +4,10 @@
 // texture pool keyed by texture size, a program cache keyed by kernel name, and
 // upload/readback. Tensors are R32F textures (int64 tensors: R32I, exact over int32, on
 // either path: R32I is color-renderable in core WebGL2) in row-major order, element i at
-// texel (i % width, i / width). Where the GPU can't render to float32 textures but can to
+// texel (i % width, i / width): width is maxWidth (4096) for tensors of more elements, and
+// SMALL_WIDTH (64) for tensors of at most maxWidth elements ("small": many short rows, not
+// one long row, which a software rasteriser runs on one thread at half its SIMD width --
+// SwiftShader took as long for 4096 elements in one row as for 16384 in four). Where the GPU can't render to float32 textures but can to
 // float16 ones (EXT_color_buffer_half_float), it runs on float16 storage instead: tensors
 // are R16F (RGBA16F for packed kernels), but uploaded bool data stays R32F (core WebGL2
 // samples R32F; only rendering into it needs the extension) and int64 tensors stay R32I.
@@ -15,6 +18,7 @@
 "use strict";
 
 const MAX_WIDTH = 4096;
+const SMALL_WIDTH = 64;  // the width of a small tensor's texture (see the top of this file)
 const LAYER_ROWS = 2048; // rows per layer of a split tensor: 8M elements, 32 MiB at width 4096
 const POOL_CAP_BYTES = 256 * 1024 * 1024; // free textures kept for reuse, at most
 const LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
@@ -101,7 +105,8 @@ class GLBridge {
     this.fbo = gl.createFramebuffer();
     this.maxTextureSize = info.maxTextureSize;
     this.maxWidth = Math.min(MAX_WIDTH, info.maxTextureSize);
-    info.maxWidth = this.maxWidth;   // a tensor's texture is one row up to this many elements
+    info.maxWidth = this.maxWidth;   // tensors of more elements: textures this wide
+    info.smallWidth = SMALL_WIDTH;   // tensors of at most maxWidth elements: this wide
     this.maxTexels = this.maxWidth * info.maxTextureSize;
     // larger tensors: texture arrays (see the top of this file)
     info.maxLayers = gl.getParameter(gl.MAX_ARRAY_TEXTURE_LAYERS);
@@ -209,7 +214,7 @@ class GLBridge {
 
   dims(numel) {
     const n = Math.max(numel, 1);
-    const w = Math.min(n, this.maxWidth);
+    const w = Math.min(n, n <= this.maxWidth ? SMALL_WIDTH : this.maxWidth);
     return [w, Math.ceil(n / w)];
   }
 

@@ -227,6 +227,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
 
     def _layout(self):
         return (("LOG2W", self._row.bit_length() - 1),
+                ("LOG2S", self.info["smallWidth"].bit_length() - 1),
                 ("LOG2R", self.info["layerRows"].bit_length() - 1)) + \
             ((("HALF", 1),) if self.half else ())
 
@@ -283,7 +284,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     transfer = bridge
 
     def _download_size(self, n):
-        width = min(n, self._row)
+        width = min(n, self.info["smallWidth"]) if n <= self._row else self._row
         return -(-n // width) * width                 # readback takes whole texture rows
 
     # int64 goes to R32I textures (rendered into and read back without an extension); on the
@@ -346,9 +347,9 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
         ``out`` (and the ``extra`` targets), reading ``inputs`` ({sampler: buffer}, lazy
         ones realized first); ``u_shape`` is set to ``out_shape``. Int textures get their
         defines (common.glsl): OUT_INT for an int ``out``, INT_<sampler> per int input."""
-        real, ints, arrays = {}, (), ()
+        real, ints, arrays, smalls = {}, (), (), ()
         gen = bridge._gen[0]
-        for k, b in inputs.items():     # one pass: realized, checked, int and split noted
+        for k, b in inputs.items():     # one pass: realized, checked, int, split, small noted
             if type(b) is LazyBuf:
                 b = self.realize(b)
             if b.id is None or b.gen != gen:
@@ -357,6 +358,8 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
                 ints += ((f"INT_{k}", 1),)
             if b.split:
                 arrays += (k,)
+            elif b.small:
+                smalls += (k,)
             real[k] = b
         inputs = real
         if ints or out.is_int:
@@ -365,22 +368,24 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
             self._check_split(kernel, list(inputs.values()) + [out, *extra])
             if out.split:
                 defines = tuple(defines) + (("SPLIT_OUT", 1),)
-        pid = self._program(kernel, defines, code, arrays)
+        if out.small:
+            defines = tuple(defines) + (("SMALL_OUT", 1),)
+        pid = self._program(kernel, defines, code, arrays, smalls)
         uniforms["u_shape"] = pad(out_shape)
         bridge.draw(pid, out, inputs, uniforms, extra)
         return out
 
-    def _program(self, kernel, defines, code, arrays):
+    def _program(self, kernel, defines, code, arrays, smalls=()):
         """``self._programs.get``, remembered by a tuple of its arguments: the generated
         code is one string object per structure (ir._CODE) whose hash is kept, where the
         program key the bridge builds is a new string hashed whole on every draw."""
-        key = (kernel, defines, code, arrays, bridge._gen[0])
+        key = (kernel, defines, code, arrays, smalls, bridge._gen[0])
         try:
             pid = self._pids.get(key)
         except TypeError:       # defines given as lists: unhashable, asked each time
-            return self._programs.get(kernel, defines, code, arrays)
+            return self._programs.get(kernel, defines, code, arrays, smalls)
         if pid is None:
-            pid = self._pids[key] = self._programs.get(kernel, defines, code, arrays)
+            pid = self._pids[key] = self._programs.get(kernel, defines, code, arrays, smalls)
         return pid
 
     def _check_split(self, kernel, bufs):

@@ -74,12 +74,16 @@ def probe():
     info = gpu_info()
     if "splitAbove" in info:    # absent where the GPU was refused
         _split[:] = [info["splitAbove"], info["layerRows"]]
+        _small[0] = info["maxWidth"]
     return info
 
 
 # Split tensors (gl.js): a tensor of more than _split[0] elements is a texture array of
 # layers of _split[1] rows. GLBuffer mirrors gl.js's rule to know which buffers are split.
 _split = [1 << 62, 0]
+# Small tensors (gl.js): at most _small[0] elements, in a texture of the small width (kernels
+# read them through fetch_s, common.glsl); GLBuffer mirrors the rule.
+_small = [0]
 
 
 def set_split(above, rows):
@@ -186,7 +190,7 @@ class GLBuffer:
     exact over the int32 range, on either path), or with ``packed=(w, h)`` an RGBA32F
     texture for a packed kernel's intermediate (R16F and RGBA16F on the float16 path, where
     ``upload=True`` makes an R32F texture that only Python's bool data is written to)."""
-    __slots__ = ("id", "numel", "gen", "host", "is_int", "split", "__weakref__")
+    __slots__ = ("id", "numel", "gen", "host", "is_int", "split", "small", "__weakref__")
 
     def __init__(self, numel, packed=None, upload=False, is_int=False):
         self.id = None
@@ -203,6 +207,7 @@ class GLBuffer:
         self.gen = _gen[0]
         # a split tensor (a texture array, see gl.js): its rows per layer, else 0
         self.split = _split[1] if packed is None and numel > _split[0] else 0
+        self.small = packed is None and 0 < numel <= _small[0]    # the small width (gl.js)
 
     @classmethod
     def adopt(cls, tid, numel, is_int):
@@ -210,6 +215,7 @@ class GLBuffer:
         buf = object.__new__(cls)
         buf.id, buf.numel, buf.gen, buf.host, buf.is_int = tid, numel, _gen[0], None, is_int
         buf.split = _split[1] if numel > _split[0] else 0
+        buf.small = 0 < numel <= _small[0]
         return buf
 
     def free(self):
@@ -304,13 +310,16 @@ class Programs:
         self._layout = layout
         self._ids.clear()
 
-    def get(self, kernel, defines, code="", arrays=()):
+    def get(self, kernel, defines, code="", arrays=(), smalls=()):
         """The program; ``arrays`` names the samplers that read split tensors: their
         ``uniform sampler2D <name>;`` lines become sampler2DArray, ``uniform isampler2D
-        <name>;`` isampler2DArray (common.glsl's fetch overloads read them)."""
+        <name>;`` isampler2DArray (common.glsl's fetch overloads read them); ``smalls``
+        those that read small tensors: their ``fetch(<name>,`` calls become fetch_s."""
         key = kernel + "|" + ",".join(f"{k}={v}" for k, v in defines) + "|" + code
         if arrays:
             key += "|" + ",".join(arrays)
+        if smalls:
+            key += "|s" + ",".join(smalls)
         if self._gen != _gen[0]:
             self._ids.clear()
             self._gen = _gen[0]
@@ -325,6 +334,8 @@ class Programs:
                     raise RuntimeError(f"webgl: kernel '{kernel}' declares no sampler {name}")
                 src = src.replace(decl, f"uniform highp sampler2DArray {name};").replace(
                     idecl, f"uniform highp isampler2DArray {name};")
+            for name in smalls:
+                src = src.replace(f"fetch({name},", f"fetch_s({name},")
             pid = _call(_gl.compile, key, src)
             self._ids[key] = pid
         return pid

@@ -12,7 +12,7 @@ import functools
 from math import prod
 from typing import NamedTuple
 
-from .bridge import num
+from .bridge import _small, num
 from .shapes import MAX_RANK, pad, strides
 
 
@@ -511,6 +511,7 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
     parameters, dims, strides and offsets are uniforms. The code is written once per such
     key (``_code``); each call computes only the inputs and uniforms."""
     ints = ints or [False] * len(nodes)
+    out_small = 0 < prod(shape) <= _small[0]
     key, slots, params, iparams, placed = walk(nodes, True, True, ints, tpls)
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims) if strided else 0
@@ -551,7 +552,11 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
             continue
         inputs[_IN[k]] = buf
         if leaf.strides == dense and not leaf.offset:
-            reads.append(0 if not getattr(leaf.buf, "split", 0) else 1 if split_out else 2)
+            # at the output's texel where the layouts agree (a prefix of a larger buffer
+            # may be wide where the output is small, see gl.js): else at its index
+            split = getattr(buf, "split", 0)
+            reads.append(2 if split and not split_out or
+                         getattr(buf, "small", False) != out_small else 1 if split else 0)
             continue
         reads.append(3)
         uniforms[_ST[k]] = pad([dd[1][j] for dd in dims], 0)
