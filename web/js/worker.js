@@ -55,6 +55,7 @@ async function start() {
     half: opts.get("gpu") === "half",                        // ... and the float16 path
     liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined,
     device: opts.get("device") || undefined,                 // ?device=cpu|webgl|webgpu forces one
+    smallWidth: Number(opts.get("smallwidth") || 0) || undefined,  // ?smallwidth=4096: A/B
   };
   pyodide.registerJsModule("webdl_display", {
     emit: (kind, json) => { flush(); postMessage({ type: "display", id: current, kind, data: JSON.parse(json) }); },

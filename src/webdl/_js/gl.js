@@ -106,7 +106,11 @@ class GLBridge {
     this.maxTextureSize = info.maxTextureSize;
     this.maxWidth = Math.min(MAX_WIDTH, info.maxTextureSize);
     info.maxWidth = this.maxWidth;   // tensors of more elements: textures this wide
-    info.smallWidth = SMALL_WIDTH;   // tensors of at most maxWidth elements: this wide
+    // tensors of at most maxWidth elements: this wide ({smallWidth: maxWidth}, a power of
+    // two, gives them one row again: an A/B switch for measurements)
+    const sw = this.options.smallWidth;
+    this.smallWidth = sw > 0 && sw <= this.maxWidth && !(sw & (sw - 1)) ? sw : SMALL_WIDTH;
+    info.smallWidth = this.smallWidth;
     this.maxTexels = this.maxWidth * info.maxTextureSize;
     // larger tensors: texture arrays (see the top of this file)
     info.maxLayers = gl.getParameter(gl.MAX_ARRAY_TEXTURE_LAYERS);
@@ -214,7 +218,7 @@ class GLBridge {
 
   dims(numel) {
     const n = Math.max(numel, 1);
-    const w = Math.min(n, n <= this.maxWidth ? SMALL_WIDTH : this.maxWidth);
+    const w = Math.min(n, n <= this.maxWidth ? this.smallWidth : this.maxWidth);
     return [w, Math.ceil(n / w)];
   }
 

@@ -6,7 +6,7 @@ In any Pyodide (a worker or a page's main thread) this module instantiates the b
 itself: it evaluates gl.js from the package data through Pyodide's FFI (``js.Function``),
 and the bridge creates its own WebGL2 context (an OffscreenCanvas where one exists, else a
 canvas element). A host may set ``globalThis.webdlConfig`` before ``import webdl``:
-``{noFloat, half, liveCap}`` go to the bridge (tests force the refusal path and the float16
+``{noFloat, half, liveCap, smallWidth}`` go to the bridge (tests force the refusal path and the float16
 path with them), ``device`` forces the default device (``backends.choose_default``), and
 ``quiet`` silences the one line ``import webdl`` prints. The bridge is also importable as the
 module ``webdl_gl`` (tests and tools call its hooks). On CPython there is no ``js`` module:
