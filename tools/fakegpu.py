@@ -21,8 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "src"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-PROBE = {"ok": True, "maxWidth": 4096, "storage": "float32", "precision": "float32",
-         "layerRows": 2048, "maxDrawBuffers": 8, "maxTextureSize": 8192,
+PROBE = {"ok": True, "maxWidth": 4096, "smallWidth": 64, "storage": "float32",
+         "precision": "float32", "layerRows": 2048, "maxDrawBuffers": 8, "maxTextureSize": 8192,
          "maxSplit": 1 << 28, "splitAbove": 4096 * 8192, "renderer": "stub",
          "version": "stub"}
 STATS = {"bytes": 0, "peakBytes": 0, "reservedBytes": 0, "peakReservedBytes": 0,
