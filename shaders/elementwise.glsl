@@ -165,12 +165,14 @@ float op_ge(int x, int y) { return x >= y ? 1.0 : 0.0; }
 float unpack8(PACKED8, int f, ivec4 mm) {
     int j = f % mm.x, rest = f / mm.x;
     int i = rest % mm.y, b = rest / mm.y;
-    return pick8(t0, t1, t2, t3, t4, t5, t6, t7, ivec2(j >> 2, b * mm.z + (i >> 3)), i & 7)[j & 3];
+    return pick8(t0, t1, t2, t3, t4, t5, t6, t7, ivec2(j >> 2, b * mm.z + (i >> 3)),
+                 i & 7)[j & 3];
 }
 float unpack8p(PACKED8, int f, ivec4 mm) {
     int j = f & ((1 << mm.x) - 1), rest = f >> mm.x;
     int i = rest & ((1 << mm.y) - 1), b = rest >> mm.y;
-    return pick8(t0, t1, t2, t3, t4, t5, t6, t7, ivec2(j >> 2, b * mm.z + (i >> 3)), i & 7)[j & 3];
+    return pick8(t0, t1, t2, t3, t4, t5, t6, t7, ivec2(j >> 2, b * mm.z + (i >> 3)),
+                 i & 7)[j & 3];
 }
 // unpackc: a convolution's (conv2d_packed.glsl): element f of the (N, O, Ho, Wo) output is
 // channel o % 4 of texel (w / cols + (row / R) * wq, row % R) of target w % cols, where row =

@@ -25,9 +25,5 @@ def browser():
 @pytest.fixture(scope="session")
 def in_pyodide(browser):
     """The shared page with the pure-numpy test modules copied into Pyodide's file system."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    browser.check("import os; os.makedirs('/tmp/tests', exist_ok=True); None")
-    for name in ("opinfo.py", "models.py"):
-        browser.put_file(f"/tmp/tests/{name}", open(os.path.join(here, name)).read())
-    browser.check("import sys; sys.path.insert(0, '/tmp/tests'); None")
+    browser.add_modules(os.path.dirname(os.path.abspath(__file__)), ("opinfo.py", "models.py"))
     return browser

@@ -18,10 +18,7 @@ def wide(browser):
     """A page whose small tensors are one row (4096 wide), with opinfo in its files."""
     page = browser.new_page("runtime.html?smallwidth=4096")
     info = page.evaluate("() => webdl.ready")
-    browser.check("import os, sys; os.makedirs('/tmp/tests', exist_ok=True); "
-                  "sys.path.insert(0, '/tmp/tests'); None", page)
-    with open(os.path.join(HERE, "opinfo.py")) as f:
-        browser.check(f"open('/tmp/tests/opinfo.py', 'w').write({f.read()!r}); None", page)
+    browser.add_modules(HERE, ("opinfo.py",), page)
     yield page, info
     page.close()
 

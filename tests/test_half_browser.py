@@ -53,11 +53,7 @@ class HalfPage:
 def half(browser):
     """The float16 page, with the test modules in its file system."""
     h = HalfPage(browser)
-    h("import os, sys; os.makedirs('/tmp/tests', exist_ok=True); "
-      "sys.path.insert(0, '/tmp/tests'); None")
-    for name in ("opinfo.py", "models.py"):
-        with open(os.path.join(HERE, name)) as f:
-            h(f"open('/tmp/tests/{name}', 'w').write({f.read()!r}); None")
+    browser.add_modules(HERE, ("opinfo.py", "models.py"), h.page)
     yield h
     h.page.close()
 

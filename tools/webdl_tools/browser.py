@@ -149,8 +149,17 @@ class Browser:
             raise AssertionError("Python failed in the browser:\n" + r["error"])
         return json.loads(eval(r["result"])) if r["result"] else None
 
-    def put_file(self, path, text):
-        self.check(f"open({path!r}, 'w').write({text!r}); None")
+    def put_file(self, path, text, page=None):
+        self.check(f"open({path!r}, 'w').write({text!r}); None", page)
+
+    def add_modules(self, folder, names, page=None):
+        """Copy the modules ``names`` of local ``folder`` into /tmp/tests of the page's
+        Pyodide (the shared page by default), importable from there."""
+        self.check("import os, sys; os.makedirs('/tmp/tests', exist_ok=True); "
+                   "sys.path.insert(0, '/tmp/tests'); None", page)
+        for name in names:
+            with open(os.path.join(folder, name)) as f:
+                self.put_file(f"/tmp/tests/{name}", f.read(), page)
 
     def close(self):
         self.ctx.close()

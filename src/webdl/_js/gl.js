@@ -7,10 +7,11 @@
 // texel (i % width, i / width): width is maxWidth (4096) for tensors of more elements, and
 // SMALL_WIDTH (64) for tensors of at most maxWidth elements ("small": many short rows, not
 // one long row, which a software rasteriser runs on one thread at half its SIMD width --
-// SwiftShader took as long for 4096 elements in one row as for 16384 in four). Where the GPU can't render to float32 textures but can to
-// float16 ones (EXT_color_buffer_half_float), it runs on float16 storage instead: tensors
-// are R16F (RGBA16F for packed kernels), but uploaded bool data stays R32F (core WebGL2
-// samples R32F; only rendering into it needs the extension) and int64 tensors stay R32I.
+// SwiftShader took as long for 4096 elements in one row as for 16384 in four). Where the GPU
+// can't render to float32 textures but can to float16 ones (EXT_color_buffer_half_float), it
+// runs on float16 storage instead: tensors are R16F (RGBA16F for packed kernels), but
+// uploaded bool data stays R32F (core WebGL2 samples R32F; only rendering into it needs the
+// extension) and int64 tensors stay R32I.
 // A float tensor larger than one texture (more than splitAbove elements; float32 storage only)
 // is a texture array instead: layers of layerRows rows (a power of two), element i at
 // texel (i % width, (i / width) % layerRows) of layer i / (width * layerRows); a draw into

@@ -12,18 +12,42 @@ def _axes(x, k):
     return tuple(range(x.ndim - k, x.ndim))
 
 
-def _ref_stats(x, k, eps):
-    """numpy: x - mean and 1 / sqrt(var + eps) over the last ``k`` dims."""
-    axes = _axes(x, k)
-    d = x - x.mean(axis=axes, keepdims=True)
-    return d, 1.0 / np.sqrt((d * d).mean(axis=axes, keepdims=True) + np.float32(eps))
+# One formula for both forms: numpy arrays (``ref``) and tensors (``decompose``) differ only
+# in how they take a mean over the normalized dims and a reciprocal square root.
+def _np_mean(x, k):
+    return lambda t: t.mean(axis=_axes(x, k), keepdims=True)
 
 
-def _stats(x, k, eps):
-    """Tensors: x - mean and 1 / sqrt(var + eps) over the last ``k`` dims."""
-    axes = _axes(x, k)
-    d = x - x.mean(axes, keepdim=True)
-    return d, ((d * d).mean(axes, keepdim=True) + eps).rsqrt()
+def _t_mean(x, k):
+    return lambda t: t.mean(_axes(x, k), keepdim=True)
+
+
+def _np_rsqrt(t):
+    return 1.0 / np.sqrt(t)
+
+
+def _t_rsqrt(t):
+    return t.rsqrt()
+
+
+def _normalized(x, wb, eps, weight, bias, mean, rsqrt):
+    """(x - mean) / sqrt(var + eps), times the weight, plus the bias."""
+    d = x - mean(x)
+    y = d * rsqrt(mean(d * d) + eps)
+    if weight:
+        y = y * wb[0]
+    if bias:
+        y = y + wb[-1]
+    return y
+
+
+def _input_grad(g, x, w, eps, weight, mean, rsqrt):
+    """rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight."""
+    d = x - mean(x)
+    r = rsqrt(mean(d * d) + eps)
+    xhat = d * r
+    gw = g * w[0] if weight else g
+    return r * (gw - mean(gw) - xhat * mean(gw * xhat))
 
 
 class LayerNorm(Fused):
@@ -41,23 +65,12 @@ class LayerNorm(Fused):
 
     @staticmethod
     def ref(x, *wb, k, eps, weight, bias):
-        d, r = _ref_stats(x, k, eps)
-        y = d * r
-        if weight:
-            y = y * wb[0]
-        if bias:
-            y = y + wb[-1]
-        return y.astype(x.dtype)
+        return _normalized(x, wb, np.float32(eps), weight, bias, _np_mean(x, k),
+                           _np_rsqrt).astype(x.dtype)
 
     @staticmethod
     def decompose(x, *wb, k, eps, weight, bias):
-        d, r = _stats(x, k, eps)
-        y = d * r
-        if weight:
-            y = y * wb[0]
-        if bias:
-            y = y + wb[-1]
-        return y
+        return _normalized(x, wb, eps, weight, bias, _t_mean(x, k), _t_rsqrt)
 
     def backward(self, g):
         x = self.inputs[0]
@@ -69,6 +82,8 @@ class LayerNorm(Fused):
             gx = LayerNormBackward.apply(g, x, *(() if w is None else (w,)), k=k, eps=eps,
                                          weight=w is not None)
         if w is not None and w.requires_grad:
+            # xhat again: its row statistics are one more pass (a fused op has one output,
+            # and layer_norm_backward's statistics end in x's gradient)
             xhat = LayerNorm.apply(x, k=k, eps=eps, weight=False, bias=False)
             gw = (g * xhat).sum(tuple(range(x.ndim - k))) if x.ndim > k else g * xhat
         if a["bias"] and self.inputs[-1].requires_grad:
@@ -94,17 +109,9 @@ class LayerNormBackward(Fused):
 
     @staticmethod
     def ref(g, x, *w, k, eps, weight):
-        d, r = _ref_stats(x, k, eps)
-        xhat, axes = d * r, _axes(x, k)
-        gw = g * w[0] if weight else g
-        out = r * (gw - gw.mean(axis=axes, keepdims=True)
-                   - xhat * (gw * xhat).mean(axis=axes, keepdims=True))
-        return out.astype(x.dtype)
+        return _input_grad(g, x, w, np.float32(eps), weight, _np_mean(x, k),
+                           _np_rsqrt).astype(x.dtype)
 
     @staticmethod
     def decompose(g, x, *w, k, eps, weight):
-        d, r = _stats(x, k, eps)
-        xhat, axes = d * r, _axes(x, k)
-        gw = g * w[0] if weight else g
-        return r * (gw - gw.mean(axes, keepdim=True)
-                    - xhat * (gw * xhat).mean(axes, keepdim=True))
+        return _input_grad(g, x, w, eps, weight, _t_mean(x, k), _t_rsqrt)

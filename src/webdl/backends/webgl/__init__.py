@@ -284,7 +284,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     transfer = bridge
 
     def _download_size(self, n):
-        width = min(n, self.info["smallWidth"]) if n <= self._row else self._row
+        width = min(n, self.info["smallWidth"]) if bridge.is_small(n) else self._row
         return -(-n // width) * width                 # readback takes whole texture rows
 
     # int64 goes to R32I textures (rendered into and read back without an extension); on the

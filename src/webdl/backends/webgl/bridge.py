@@ -6,9 +6,10 @@ In any Pyodide (a worker or a page's main thread) this module instantiates the b
 itself: it evaluates gl.js from the package data through Pyodide's FFI (``js.Function``),
 and the bridge creates its own WebGL2 context (an OffscreenCanvas where one exists, else a
 canvas element). A host may set ``globalThis.webdlConfig`` before ``import webdl``:
-``{noFloat, half, liveCap, smallWidth}`` go to the bridge (tests force the refusal path and the float16
-path with them), ``device`` forces the default device (``backends.choose_default``), and
-``quiet`` silences the one line ``import webdl`` prints. The bridge is also importable as the
+``{noFloat, half, liveCap, smallWidth}`` go to the bridge (tests force the refusal path and
+the float16 path with them; smallWidth switches the small tensors' layout), ``device``
+forces the default device (``backends.choose_default``), and ``quiet`` silences the one
+line ``import webdl`` prints. The bridge is also importable as the
 module ``webdl_gl`` (tests and tools call its hooks). On CPython there is no ``js`` module:
 this module still imports (so the kernels and their registry can be checked); ``probe``
 then raises.
@@ -82,8 +83,13 @@ def probe():
 # layers of _split[1] rows. GLBuffer mirrors gl.js's rule to know which buffers are split.
 _split = [1 << 62, 0]
 # Small tensors (gl.js): at most _small[0] elements, in a texture of the small width (kernels
-# read them through fetch_s, common.glsl); GLBuffer mirrors the rule.
+# read them through fetch_s, common.glsl); ``is_small`` mirrors gl.js's rule.
 _small = [0]
+
+
+def is_small(numel):
+    """Whether a tensor of ``numel`` elements has the small layout (gl.js dims)."""
+    return 0 < numel <= _small[0]
 
 
 def set_split(above, rows):
@@ -207,7 +213,7 @@ class GLBuffer:
         self.gen = _gen[0]
         # a split tensor (a texture array, see gl.js): its rows per layer, else 0
         self.split = _split[1] if packed is None and numel > _split[0] else 0
-        self.small = packed is None and 0 < numel <= _small[0]    # the small width (gl.js)
+        self.small = packed is None and is_small(numel)    # the small width (gl.js)
 
     @classmethod
     def adopt(cls, tid, numel, is_int):
@@ -215,7 +221,7 @@ class GLBuffer:
         buf = object.__new__(cls)
         buf.id, buf.numel, buf.gen, buf.host, buf.is_int = tid, numel, _gen[0], None, is_int
         buf.split = _split[1] if numel > _split[0] else 0
-        buf.small = 0 < numel <= _small[0]
+        buf.small = is_small(numel)
         return buf
 
     def free(self):

@@ -12,7 +12,7 @@ import functools
 from math import prod
 from typing import NamedTuple
 
-from .bridge import _small, num
+from .bridge import is_small, num
 from .shapes import MAX_RANK, pad, strides
 
 
@@ -511,7 +511,7 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
     parameters, dims, strides and offsets are uniforms. The code is written once per such
     key (``_code``); each call computes only the inputs and uniforms."""
     ints = ints or [False] * len(nodes)
-    out_small = 0 < prod(shape) <= _small[0]
+    out_small = is_small(prod(shape))
     key, slots, params, iparams, placed = walk(nodes, True, True, ints, tpls)
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims) if strided else 0
