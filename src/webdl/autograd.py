@@ -345,9 +345,15 @@ def _slices_gradient(pieces):
     return total
 
 
+# backward passes run so far: a recorded training step (webdl.compile) checks that its call
+# ran one (its loss's graph is then spent, and the replays return it without one)
+BACKWARDS = [0]
+
+
 def run_backward(root, gradient):
     """Backpropagate ``gradient`` from tensor ``root`` into the ``.grad`` of the leaves. The
     gradients that slices send to one node wait for it (``_slices_gradient``)."""
+    BACKWARDS[0] += 1
     start = grad_edge(root)
     grads = {id(start): gradient}
     sliced = {}

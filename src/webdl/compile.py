@@ -16,13 +16,23 @@ back to the host (``.item()``, printing, data-dependent Python), makes random nu
 its inputs or parameters in place, reads a tensor made outside it, keeps memory past the
 call -- is found when it is recorded; then that signature always runs as plain Python
 (``reason`` says why, and a warning says it once). ``stats`` counts the calls of each kind.
+
+A training step -- a function that runs forward, ``backward`` and an optimizer's ``step`` --
+records too (``replay.record_step``): the parameters, their gradients, the optimizer's state
+and the modules' buffers are read from where they are at each replay and the ones it
+replaced are put back, the optimizer's step counts and learning rate are read anew (SGD, Adam,
+AdamW: their step's scalars are host inputs), and its result comes back without a graph
+(the backward spent it). The modules and optimizers are those among the function's
+arguments, globals, closure and bound ``self`` (or that ``self``'s attributes).
 """
 import warnings
 from collections import OrderedDict
 
 from .autograd import is_grad_enabled
 from .nn.module import Module
-from .replay import _PLAIN, Take, record_call, replay_call
+from .optim.optimizer import Optimizer
+from .replay import _PLAIN, Slot, StepTake, Take, record_call, record_step, replay_call, \
+    replay_step
 from .tensor import Tensor
 MAX_SIGNATURES = 8     # records kept per compiled object (least recently used dropped)
 MAX_FAILURES = 3       # refused records of one signature before it stays plain Python
@@ -47,23 +57,38 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     return CompiledFunction(model)
 
 
-def _flatten(obj, tensors, key):
-    """Append ``obj``'s tensors to ``tensors`` and its signature to ``key``; False when it
-    holds something whose value can't be part of a signature."""
+def _flatten(obj, tensors, key, holders):
+    """Append ``obj``'s tensors to ``tensors``, its modules and optimizers to ``holders`` and
+    its signature to ``key``; False when it holds something whose value can't be part of a
+    signature."""
     if isinstance(obj, Tensor):
         tensors.append(obj)
         key.append((obj.shape, obj.dtype, obj.device))
+        return True
+    if isinstance(obj, (Module, Optimizer)):
+        holders.append(obj)
+        key.append((type(obj), id(obj)))
         return True
     if isinstance(obj, _PLAIN):
         key.append((type(obj), obj))
         return True
     if isinstance(obj, (tuple, list)):
         key.append((type(obj), len(obj)))
-        return all(_flatten(v, tensors, key) for v in obj)
+        return all(_flatten(v, tensors, key, holders) for v in obj)
     if isinstance(obj, dict):
         key.append((dict, tuple(obj)))
-        return all(isinstance(k, _PLAIN) and _flatten(v, tensors, key) for k, v in obj.items())
+        return all(isinstance(k, _PLAIN) and _flatten(v, tensors, key, holders)
+                   for k, v in obj.items())
     return False
+
+
+def _value_sig(v):
+    """A piece of state in a training step's signature: a tensor's shape, dtype and device
+    (its values change every step), else the type alone (a step count, advanced by the
+    step's host inputs: any other change refuses the record)."""
+    if isinstance(v, Tensor):
+        return v.shape, v.dtype, v.device
+    return type(v)
 
 
 class _Entry:
@@ -89,18 +114,21 @@ class CompiledFunction:
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
 
     # --- what the call depends on besides its arguments -----------------------------------------
-    def _modules(self):
-        """The modules whose state the call reads: the compiled module, or the modules among
-        the function's globals, closure and bound ``self``."""
-        if self._module is not None:
+    def _holders(self, kind, given=()):
+        """The objects of type ``kind`` (Module or Optimizer) whose state the call reads: the
+        compiled module, or those among the arguments (``given``), the function's globals,
+        closure, bound ``self`` and, where ``self`` is neither, its attributes."""
+        if self._module is not None and kind is Module:
             return [self._module]
-        fn = self._fn
-        found = []
-        owner = getattr(fn, "__self__", None)
-        if isinstance(owner, Module):
-            found.append(owner)
-        for v in self._free_values().values():
-            if isinstance(v, Module):
+        found = [h for h in given if isinstance(h, kind)]
+        owner = getattr(self._fn, "__self__", None)
+        values = list(self._free_values().values())
+        if isinstance(owner, (Module, Optimizer)):
+            values.append(owner)
+        elif owner is not None and self._module is None:
+            values += list(getattr(owner, "__dict__", {}).values())
+        for v in values:
+            if isinstance(v, kind) and all(v is not h for h in found):
                 found.append(v)
         return found
 
@@ -118,12 +146,12 @@ class CompiledFunction:
                 pass
         return vals
 
-    def _state(self):
+    def _state(self, holders):
         """(the tensors that stay, a signature of everything else the call reads): the
         modules' parameters and buffers with their current buffers, their plain attributes,
         and the plain globals and closure values of a function."""
         kept, sig = [], []
-        for top in self._modules():
+        for top in self._holders(Module, holders):
             for m in top.modules():
                 sig.append(id(m))
                 for k, v in m.__dict__.items():
@@ -142,10 +170,50 @@ class CompiledFunction:
                     sig.append((k, id(v), id(v._buf)))
         return kept, tuple(sig)
 
+    def _step_state(self, holders):
+        """A training step's (state slots, signature): the modules' parameters and buffers,
+        each parameter's gradient, the optimizers' per-parameter state -- in the signature by
+        identity, shape and dtype, not by value -- and the plain values the step keeps (the
+        modules' attributes, the optimizers' hyperparameters but those they read anew, the
+        function's plain globals and closure values)."""
+        slots, sig, params = [], [], {}
+        for top in self._holders(Module, holders):
+            for m in top.modules():
+                sig.append(id(m))
+                sig.extend((k, v) for k, v in m.__dict__.items() if isinstance(v, _PLAIN))
+                for group in (m._parameters, m._buffers):
+                    for k, t in group.items():
+                        sig.append((k, id(t), _value_sig(t)))
+                        if t is not None:
+                            slots.append(Slot(group, k))
+                for t in m._parameters.values():
+                    if t is not None:
+                        params[id(t)] = t
+        for opt in self._holders(Optimizer, holders):
+            sig.append(id(opt))
+            for g in opt.param_groups:
+                sig.append(tuple((k, v) for k, v in g.items()
+                                 if k != "params" and k not in opt.replay_reads))
+                sig.append(tuple(id(p) for p in g["params"]))
+                for p in g["params"]:
+                    params[id(p)] = p
+            for p, st in opt.state.items():
+                sig.append((id(p), id(st), tuple((k, _value_sig(v)) for k, v in st.items())))
+                slots.extend(Slot(st, k) for k in st)
+        for p in params.values():
+            sig.append(_value_sig(p.grad) if p.grad is not None else None)
+            slots.append(Slot(p, "grad", attr=True))
+        if self._module is None:
+            for k, v in self._free_values().items():
+                if isinstance(v, _PLAIN):
+                    sig.append((k, v))
+        return slots, tuple(sig)
+
     # --- the call ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        tensors, key = [], [is_grad_enabled()]
-        if not (_flatten(args, tensors, key) and _flatten(kwargs, tensors, key)) or not tensors:
+        tensors, key, holders = [], [is_grad_enabled()], []
+        if not (_flatten(args, tensors, key, holders) and
+                _flatten(kwargs, tensors, key, holders)) or not tensors:
             return self._eager("its arguments are not tensors and plain values", args, kwargs)
         device = tensors[0].device
         backend = device.backend
@@ -154,11 +222,14 @@ class CompiledFunction:
                                args, kwargs)
         if any(t.device != device for t in tensors):
             return self._eager("its tensors are on different devices", args, kwargs)
-        kept, state = self._state()
-        if key[0] and (any(t.requires_grad for t in tensors) or
-                       any(t.requires_grad for t in kept)):
-            return self._eager("autograd records the call (use no_grad for inference)",
-                               args, kwargs)
+        kept, state = self._state(holders)
+        step = key[0] and (any(t.requires_grad for t in tensors) or
+                           any(t.requires_grad for t in kept))
+        if step:        # a training step: its state read and replaced through slots
+            if backend.backend_info()["storage"] != "float32":
+                return self._eager("autograd records the call, and on this GPU's float16 "
+                                   "path a training step does not replay", args, kwargs)
+            kept, (slots, state) = [], self._step_state(holders)
         if any(t.device != device for t in kept):
             return self._eager("its parameters are on another device", args, kwargs)
         key = tuple(key)
@@ -174,7 +245,8 @@ class CompiledFunction:
             if entry.reason is not None:
                 return self._eager(entry.reason, args, kwargs)
             if entry.take is not None:
-                out = replay_call(backend, entry.take, tensors)
+                out = replay_step(backend, entry.take, tensors) if step else \
+                    replay_call(backend, entry.take, tensors)
                 if out is not None:
                     self.stats["replayed"] += 1
                     return out
@@ -182,7 +254,13 @@ class CompiledFunction:
             return self._eager(entry.reason, args, kwargs)
         if entry.calls == 1:
             return self._eager(None, args, kwargs)   # the first call compiles and fills caches
-        return self._record(entry, backend, tensors, kept, state, args, kwargs)
+        call = lambda: self._fn(*args, **kwargs)    # noqa: E731
+        if step:
+            result, take = record_step(backend, tensors, lambda: self._step_state(holders)[0],
+                                       call)
+        else:
+            result, take = record_call(backend, tensors, kept, call)
+        return self._recorded(entry, state, result, take)
 
     def _eager(self, reason, args, kwargs):
         self.stats["eager"] += 1
@@ -190,9 +268,8 @@ class CompiledFunction:
             self.reason = reason
         return self._fn(*args, **kwargs)
 
-    def _record(self, entry, backend, tensors, kept, state, args, kwargs):
-        result, take = record_call(backend, tensors, kept, lambda: self._fn(*args, **kwargs))
-        if isinstance(take, Take):
+    def _recorded(self, entry, state, result, take):
+        if isinstance(take, (Take, StepTake)):
             entry.take, entry.state, entry.reason = take, state, None
             self.stats["recorded"] += 1
             return result

@@ -102,8 +102,15 @@ class Loader(list):
 # --- the programs, as the tests run them ----------------------------------------------------
 class Run:
     """One program built in one library on one device. Subclasses set ``models`` (name ->
-    module) and implement ``forward() -> (outputs, loss)`` and ``step() -> [losses]``."""
+    module) and implement ``forward() -> (outputs, loss)`` and ``step() -> [losses]``; those
+    whose step is a function of tensors alone also ``train(*train_args()) -> loss`` (the same
+    step, its loss not read back: what ``webdl.compile`` can record and replay)."""
     steps = 10
+
+    def train_args(self):
+        """The tensors ``train`` takes, or None where the program has no such step (its step
+        reads values back, draws noise on the host, or its optimizer counts on the host)."""
+        return None
 
     def __init__(self, lib, device):
         self.lib, self.device = lib, device
@@ -172,8 +179,13 @@ class ResNet(Run):
         return [out], self.criterion(out, self.y)
 
     def step(self):
-        _, loss = self.mod.train_step(self.model, self.criterion, self.opt, self.x, self.y)
-        return [loss.item()]
+        return [self.train(self.x, self.y).item()]
+
+    def train(self, x, y):
+        return self.mod.train_step(self.model, self.criterion, self.opt, x, y)[1]
+
+    def train_args(self):
+        return self.x, self.y
 
 
 class VAE(Run):
@@ -278,8 +290,13 @@ class Makemore(Run):
         return [logits], loss
 
     def step(self):
-        _, loss = self.mod.train_step(self.model, self.opt, self.X, self.Y)
-        return [loss.item()]
+        return [self.train(self.X, self.Y).item()]
+
+    def train(self, X, Y):
+        return self.mod.train_step(self.model, self.opt, X, Y)[1]
+
+    def train_args(self):
+        return self.X, self.Y
 
 
 class NanoGPT(Run):
@@ -313,11 +330,17 @@ class NanoGPT(Run):
     def step(self):
         # train.py's order is forward, backward, step, zero_grad(set_to_none=True); zeroing
         # first instead leaves the gradients to compare after the step (same updates)
+        return [self.train(self.X, self.Y).item()]
+
+    def train(self, X, Y):
         self.opt.zero_grad(set_to_none=True)
-        logits, loss = self.model(self.X, self.Y)
+        logits, loss = self.model(X, Y)
         loss.backward()
         self.opt.step()
-        return [loss.item()]
+        return loss
+
+    def train_args(self):
+        return self.X, self.Y
 
 
 def _variant(cls, name, **attrs):

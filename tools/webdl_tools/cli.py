@@ -177,6 +177,12 @@ MODEL_PROGRAMS = ["mnist", "resnet20", "vae", "dcgan", "makemore_transformer", "
                   "makemore_gru", "nanogpt"]
 MODEL_CASES = [{"id": f"model {n}", "group": "models", "vs": "cpu", "reps": 3,
                 "args": {"name": n}} for n in MODEL_PROGRAMS]
+# the programs whose training step is a function of tensors (tests/programs: ``train``), with
+# that step run through webdl.compile (recorded once, then replayed)
+COMPILED_PROGRAMS = ["resnet20", "makemore_transformer", "makemore_mlp", "makemore_gru",
+                     "nanogpt"]
+MODEL_CASES += [{"id": f"model {n} compiled", "group": "models", "vs": "cpu", "reps": 3,
+                 "args": {"name": n, "compiled": True}} for n in COMPILED_PROGRAMS]
 MODEL_TARGET = 1.0
 # everything `bench` runs by default, also on a GPU host (tools/gpukit runs this list)
 ALL_CASES = BENCH_CASES + MODEL_CASES

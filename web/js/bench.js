@@ -224,7 +224,7 @@
     const dev = c.device || (c.group === "models" ? gpu : "webgl"), vs = c.vs;
     const at = (d) => JSON.stringify(key + ":" + d);
     if (c.group === "models") {
-      await py(`import webdl.apps.bench as B\nB.setup_model(${k}, ${JSON.stringify(c.args.name)}, ${JSON.stringify(dev)})`);
+      await py(`import webdl.apps.bench as B\nB.setup_model(${k}, ${JSON.stringify(c.args.name)}, ${JSON.stringify(dev)}, ${c.args.compiled ? "True" : "False"})`);
     } else {
       for (const d of [dev, vs]) {
         await py(`import webdl.apps.bench as B\nB.setup_on(${at(d)}, ${JSON.stringify(c.kind)}, ${JSON.stringify(d)}, **${JSON.stringify(c.args)})`);

@@ -334,11 +334,12 @@ def _fetch_programs():
     if not os.path.exists(os.path.join(dest, "__init__.py")):
         _fetch("programs", lambda index: json.load(open(index)), dest)
 
-def setup_model(key, name, device="webgl"):
+def setup_model(key, name, device="webgl", compiled=False):
     """Build program ``name`` of ``programs.RUNS`` on 'cpu' and on the GPU ``device``, the GPU
     side with the numpy side's weights, and ready two cases: ``key + ":cpu"`` and
     ``key + ":" + device``, each one training step of the program's own code (its zero_grad,
-    forward, loss, backward and optimizer step) synchronised by its loss."""
+    forward, loss, backward and optimizer step) synchronised by its loss. With ``compiled``
+    the GPU side's step runs through ``webdl.compile`` (recorded, then replayed)."""
     _fetch_programs()
     if PROGRAMS_IN_PAGE not in sys.path:
         sys.path.insert(0, PROGRAMS_IN_PAGE)
@@ -350,6 +351,12 @@ def setup_model(key, name, device="webgl"):
     programs.copy_state(runs["cpu"], runs[device])
     for d, r in runs.items():
         _ready[f"{key}:{d}"] = _quiet(r.step)
+    if compiled:
+        run, args = runs[device], runs[device].train_args()
+        if args is None:
+            raise ValueError(f"bench: program {name} has no step that webdl.compile can take")
+        fn = webdl.compile(run.train)
+        _ready[f"{key}:{device}"] = _quiet(lambda: fn(*args).item())
     return key
 
 

@@ -232,6 +232,13 @@ def _as_index(x, idx):
 
 def getitem(x, idx):
     idx, adv = _as_index(x, idx)
+    if len(idx) == 1 and adv and isinstance(idx[0], Tensor) and x.ndim and \
+            x.device.type != "cpu" and idx[0].device == x.device and \
+            idx[0].dtype is dtypes.int64:
+        # x[t], one integer tensor: rows gathered on the GPU (no host positions, so a
+        # recorded call replays it for other indices); checked as index_select checks
+        return reshape(index_select(x, 0, reshape(idx[0], (-1,))),
+                       tuple(idx[0].shape) + tuple(x.shape[1:]))
     if adv:
         pos = _positions(x, idx)
         return reshape(Gather.apply(reshape(x, (-1,)), tensor(pos.reshape(-1), device=x.device),

@@ -77,6 +77,8 @@ def _moment_steps(opt, second, **host):
             yield g, scalars + (eps,), p, d, st
 
 class Adam(Optimizer):
+    replay_reads = ("lr",)
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
@@ -97,10 +99,10 @@ class Adam(Optimizer):
         for g, (b1, b2, lr, wd, eps), p, d, st in _moment_steps(self, "exp_avg_sq"):
             if g["amsgrad"] and "max_exp_avg_sq" not in st:
                 st["max_exp_avg_sq"] = _zeros(p)
-            t = _next_step(st)
             if _replays(p):    # a GPU: all parameters in one replayed call
-                fused.setdefault(p.device, []).append((g, (b1, b2, lr, wd, eps, t), p, d, st))
+                fused.setdefault(p.device, []).append((g, p, d, st))
                 continue
+            t = _next_step(st)
             d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
             m = _lerp(st["exp_avg"], d, 1 - b1)
             v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
@@ -120,23 +122,33 @@ class Adam(Optimizer):
 
 def _adam_fused(rows):
     """Adam's step of the parameters ``rows`` (one device) as one call of
-    ``_adam_updates``: their scalars uploaded as one (n, 7) tensor, the call replayed on a
-    GPU from the third step (one crossing for every parameter, no Python per op)."""
-    static, scalars, tensors = [], [], []
-    for g, (b1, b2, lr, wd, eps, t), p, d, st in rows:
-        decoupled = g["decoupled_weight_decay"]
+    ``_adam_updates``: their scalars (the step counts advanced, the hyperparameters read
+    then) uploaded as one (n, 7) tensor, the call replayed on a GPU from the third step (one
+    crossing for every parameter, no Python per op)."""
+    static, hosts, tensors = [], [], []
+    for g, p, d, st in rows:
+        wd, decoupled = _scalar(g["weight_decay"]), g["decoupled_weight_decay"]
         decay = 0 if wd == 0 else (2 if decoupled else 1)
-        small = abs(1 - b1) < 0.5                  # _lerp's two forms
+        small = abs(1 - _scalar(g["betas"][0])) < 0.5        # _lerp's two forms
         static.append((g["amsgrad"], g["maximize"], decay, small))
-        scalars.append((0.0 if decay == 0 else (1 - lr * wd if decoupled else wd),
-                        1 - b1 if small else 1.0 - (1 - b1), b2, 1 - b2,
-                        (1 - b2 ** t) ** 0.5, eps, -(lr / (1 - b1 ** t))))
+        hosts.append((g, st, decay, small))
         tensors += [p, d, st["exp_avg"], st["exp_avg_sq"]]
         if g["amsgrad"]:
             tensors.append(st["max_exp_avg_sq"])
-    out = _replayed_step(_ADAM_UPDATES, static, scalars, tensors)
+
+    def scalars():
+        out = []
+        for g, st, decay, small in hosts:
+            b1, b2 = (_scalar(b) for b in g["betas"])
+            lr, wd, t = _scalar(g["lr"]), _scalar(g["weight_decay"]), _next_step(st)
+            out.append((0.0 if decay == 0 else (1 - lr * wd if decay == 2 else wd),
+                        1 - b1 if small else 1.0 - (1 - b1), b2, 1 - b2,
+                        (1 - b2 ** t) ** 0.5, g["eps"], -(lr / (1 - b1 ** t))))
+        return out
+    out = _replayed_step(_ADAM_UPDATES, static, scalars, tensors,
+                         [(st, "step") for _, st, _, _ in hosts])
     k = 0
-    for g, _, p, _, st in rows:
+    for g, p, _, st in rows:
         st["exp_avg"], st["exp_avg_sq"] = out[k + 1], out[k + 2]
         if g["amsgrad"]:
             st["max_exp_avg_sq"] = out[k + 3]

@@ -12,6 +12,7 @@ import collections
 import numpy as np
 
 from ..autograd import enable_grad
+from ..replay import host_tensor
 from ..tensor import Tensor, tensor, zeros_like, full_like
 from .. import dtypes
 
@@ -43,12 +44,14 @@ def _replays(p):
     return be.records and be.backend_info()["storage"] == "float32"
 
 
-def _replayed_step(updates, static, scalars, tensors):
+def _replayed_step(updates, static, scalars, tensors, owns=()):
     """A fused optimizer step: ``updates`` (a ``Replayed`` function of the scalars tensor
-    and ``tensors``) called with ``scalars`` (per parameter, a row) uploaded as one float32
-    tensor on the parameters' device, and ``static`` (per parameter, plain values) as its
-    signature. Returns its outputs."""
-    s = tensor(np.asarray(scalars, dtype=np.float32), device=tensors[0].device)
+    and ``tensors``) called with ``scalars()`` (per parameter, a row: made from the
+    hyperparameters and step counts read when it runs, advancing the step counts ``owns``)
+    uploaded as one float32 tensor on the parameters' device (a host input of a recorded
+    training step: made again for each replay), and ``static`` (per parameter, plain values)
+    as its signature. Returns its outputs."""
+    s = host_tensor(lambda: np.asarray(scalars(), dtype=np.float32), tensors[0].device, owns)
     return updates(s, *tensors, static=tuple(static))
 
 
@@ -139,6 +142,11 @@ class Optimizer:
     """The base of the optimizers: ``params`` is an iterable of tensors, of
     ``(name, tensor)`` pairs or of parameter-group dicts; ``defaults`` the hyperparameters
     a group takes when it doesn't give them."""
+
+    # hyperparameters a recorded training step (webdl.compile) reads anew at each replay
+    # instead of keeping the values it was recorded with: the fused steps' (SGD, Adam, AdamW)
+    # read the learning rate when they make their scalars (``_replayed_step``)
+    replay_reads = ()
 
     def __init__(self, params, defaults):
         name = type(self).__name__

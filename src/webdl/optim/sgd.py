@@ -7,6 +7,8 @@ from .optimizer import (Optimizer, _closure_loss, _commit, _copy, _scalar, _chec
 
 
 class SGD(Optimizer):
+    replay_reads = ("lr",)
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
                  fused=None):
@@ -53,12 +55,16 @@ class SGD(Optimizer):
         """The step of the parameters ``rows`` (one device) as one call of _sgd_updates:
         their scalars uploaded as one (n, 4) tensor, the call replayed on a GPU from the
         third step (one crossing for every parameter, no Python per op)."""
-        static, scalars, tensors = [], [], []
+        static, groups, tensors = [], [], []
         for g, (lr, mom, damp, wd), p, d in rows:
             buf = self.state[p].get("momentum_buffer") if mom != 0 else None
             static.append((g["maximize"], wd != 0, mom != 0, buf is not None, g["nesterov"]))
-            scalars.append((wd, mom, 1 - damp, -lr))
+            groups.append(g)
             tensors += [p, d] + ([buf] if buf is not None else [])
+
+        def scalars():
+            return [(_scalar(g["weight_decay"]), g["momentum"], 1 - g["dampening"],
+                     -_scalar(g["lr"])) for g in groups]
         out = _replayed_step(_SGD_UPDATES, static, scalars, tensors)
         k = 0
         for g, (_, mom, _, _), p, _ in rows:

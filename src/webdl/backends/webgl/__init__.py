@@ -188,9 +188,15 @@ class DeviceMemory:
     def record_cancel(self):
         self.transfer.record_cancel()
 
-    def record_end(self, inputs, kept, outputs):
-        """The call's Recording, or why it has none (a string); all buffers realized."""
-        return self.transfer.record_end(inputs, {b.id for b in kept if b.id}, outputs)
+    def record_end(self, inputs, kept, outputs, owned=()):
+        """The call's Recording, or why it has none (a string); all buffers realized.
+        ``owned``: inputs the call may free (see the bridges' record_end)."""
+        return self.transfer.record_end(inputs, {b.id for b in kept if b.id}, outputs,
+                                        {b.id for b in owned if b.id})
+
+    def unrecorded(self, fn):
+        """``fn()`` with its GPU work left out of the record being made (a host input)."""
+        return self.transfer.unrecorded(fn)
 
     def replay(self, record, inputs):
         """The output buffers of ``record`` run on ``inputs``, or None (run the call)."""

@@ -432,14 +432,17 @@ def record_cancel():
     _rec[0] = None
 
 
-def record_end(inputs, kept, outputs):
+def record_end(inputs, kept, outputs, owned=()):
     """The Recording of the commands since ``record_begin`` (already run), or a string saying
-    why it can't be replayed (as the WebGPU bridge's)."""
+    why it can't be replayed (as the WebGPU bridge's). ``owned``: ids of inputs the call may
+    free (state it replaces: a training step's old parameters and gradients, its host inputs):
+    those frees are left out of the template, the caller's rebinding frees them at a replay."""
     flush()
     tr, _rec[0] = _rec[0], None
     if tr.why is not None:
         return tr.why
     slot = {b.id: j for j, b in enumerate(inputs)}
+    owned = set(owned)
     kept = set(kept) | {b.id for b in tr.constants}    # made in the call, kept by the record
     new, alive, tpl = {}, set(), []
     fetched, held = {}, []      # derived textures: of an input (fetched anew), of a kept one
@@ -465,6 +468,8 @@ def record_end(inputs, kept, outputs):
         for c in tr.cmds:
             if c[0] == "a" and c[1] in kept:
                 continue           # a constant (arange, ...): allocated and uploaded once
+            if c[0] == "f" and c[1] in owned:
+                continue
             if c[0] == "a":
                 new[c[1]] = len(new)
                 alive.add(c[1])

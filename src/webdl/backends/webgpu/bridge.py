@@ -448,11 +448,26 @@ def record_cancel():
     _rec[0] = None
 
 
-def record_end(inputs, kept, outputs):
+def unrecorded(fn):
+    """``fn()``, its commands sent now and left out of the record being made."""
+    tr = _rec[0]
+    if tr is None:
+        return fn()
+    flush()
+    _rec[0] = None
+    try:
+        out = fn()
+        flush()
+    finally:
+        _rec[0] = tr
+    return out
+
+
+def record_end(inputs, kept, outputs, owned=()):
     """The Recording of what was queued since ``record_begin`` (already run), or a string
     saying why it can't be replayed. ``inputs``: the call's input buffers (slot order);
     ``kept``: ids of buffers it may read that outlive it (parameters); ``outputs``: the
-    buffers of its results."""
+    buffers of its results; ``owned``: ids of inputs it may free (see the WebGL bridge's)."""
     flush()
     tr, _rec[0] = _rec[0], None
     if tr.why is not None:
@@ -462,11 +477,13 @@ def record_end(inputs, kept, outputs):
     kept = set(kept) | {b.id for b in tr.constants}    # made in the call, kept by the record
     tpl, alive, live, peak = [], {}, 0, 0
 
+    owned = set(owned)
+
     def code(bid):
+        if bid in slot:     # (an input made during the call, unrecorded: a host input)
+            return -(_INPUT_CODE + slot[bid])
         if bid >= first and bid not in kept:
             return -(bid - first + 1)
-        if bid in slot:
-            return -(_INPUT_CODE + slot[bid])
         if bid == 0 or bid in kept:
             return bid
         raise LookupError(bid)
@@ -486,7 +503,9 @@ def record_end(inputs, kept, outputs):
                 i += 3
             elif op == FREE:
                 bid = w[i + 1]
-                if bid >= first and bid not in kept:
+                if bid in owned:
+                    pass
+                elif bid >= first and bid not in kept:
                     live -= size_class(max(4, alive.pop(bid) * 4))
                     tpl.extend((FREE, code(bid)))
                 elif bid in slot or bid in kept:
