@@ -150,6 +150,9 @@ BENCH_CASES = [
     {"id": "esrgan-medium x2 128x128", "kind": "esrgan",
      "args": {"model": "esrgan-medium", "size": 128}, "reps": 3, "warmup": 2},
     {"id": "train step small CNN (Adam)", "kind": "train", "args": {}, "reps": 15},
+    # the same step through webdl.compile (recorded on its second call: warm-up 2)
+    {"id": "train step small CNN (Adam), compiled", "kind": "train", "args": {"compiled": 1},
+     "reps": 15, "warmup": 2},
 ]
 # sequence models (issue #13); "profile": the webdl side also reports its per-op overhead
 SEQUENCE_CASES = [
@@ -157,6 +160,10 @@ SEQUENCE_CASES = [
      "profile": True},
     {"id": "transformer 4x128 train step", "kind": "transformer", "args": {}, "reps": 3,
      "profile": True},
+    {"id": "lstm 2x256 train step, compiled", "kind": "lstm", "args": {"compiled": 1},
+     "reps": 3, "warmup": 2},
+    {"id": "transformer 4x128 train step, compiled", "kind": "transformer",
+     "args": {"compiled": 1}, "reps": 3, "warmup": 2},
     {"id": "gpt generate 200 tokens", "kind": "generate", "args": {}, "reps": 3,
      "warmup": 1, "profile": True},
     # the same with the model through webdl.compile (replayed once the context is full)

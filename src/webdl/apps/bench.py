@@ -85,7 +85,9 @@ def _transfer(n=1 << 20, up=0):
 
 
 @case("train")
-def _train(batch=32, size=16):
+def _train(batch=32, size=16, compiled=0):
+    """One Adam step of a small CNN with batch norm; ``compiled``: the step through
+    webdl.compile (recorded on its second call, replayed after)."""
     webdl.manual_seed(0)
     r = _rng()
     x = webdl.tensor(r.standard_normal((batch, 1, size, size)).astype(np.float32))
@@ -94,16 +96,7 @@ def _train(batch=32, size=16):
         nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         nn.Linear(16, 2))
-    opt = webdl.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.item()
-    return step
-
+    return _adam_step(model, lambda x, y: F.cross_entropy(model(x), y), x, y, compiled)
 
 
 # --- sequence models (issue #13): training steps of an LSTM and a transformer encoder, and
@@ -118,20 +111,22 @@ class _Work:
         return self.sync(self.work())
 
 
-def _adam_step(model, loss_fn):
+def _adam_step(model, loss_fn, x, y, compiled=0):
+    """One Adam step of ``model`` on ``loss_fn(x, y)``; ``compiled``: through webdl.compile."""
     opt = webdl.optim.Adam(model.parameters(), lr=1e-3)
 
-    def work():
+    def step(x, y):
         opt.zero_grad()
-        loss = loss_fn()
+        loss = loss_fn(x, y)
         loss.backward()
         opt.step()
         return loss
-    return _Work(work, lambda loss: loss.item())
+    fn = webdl.compile(step) if compiled else step
+    return _Work(lambda: fn(x, y), lambda loss: loss.item())
 
 
 @case("lstm")
-def _lstm(batch=32, seq=64, hidden=256, inp=64, layers=2):
+def _lstm(batch=32, seq=64, hidden=256, inp=64, layers=2, compiled=0):
     """One Adam step of a 2-layer LSTM (batch_first) with a linear head and an MSE loss."""
     webdl.manual_seed(0)
     r = _rng()
@@ -140,11 +135,11 @@ def _lstm(batch=32, seq=64, hidden=256, inp=64, layers=2):
     lstm = nn.LSTM(inp, hidden, num_layers=layers, batch_first=True)
     head = nn.Linear(hidden, inp)
     return _adam_step(nn.ModuleList([lstm, head]),
-                      lambda: F.mse_loss(head(lstm(x)[0]), y))
+                      lambda x, y: F.mse_loss(head(lstm(x)[0]), y), x, y, compiled)
 
 
 @case("transformer")
-def _transformer(batch=16, seq=64, d_model=128, heads=4, layers=4, ffn=512):
+def _transformer(batch=16, seq=64, d_model=128, heads=4, layers=4, ffn=512, compiled=0):
     """One Adam step of nn.TransformerEncoder (post-norm, ReLU, no dropout: the TF.js side
     has none) on an MSE loss."""
     webdl.manual_seed(0)
@@ -153,7 +148,7 @@ def _transformer(batch=16, seq=64, d_model=128, heads=4, layers=4, ffn=512):
     y = webdl.tensor(r.standard_normal((batch, seq, d_model)).astype(np.float32))
     enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(
         d_model, heads, ffn, dropout=0.0, batch_first=True), layers, enable_nested_tensor=False)
-    return _adam_step(enc, lambda: F.mse_loss(enc(x), y))
+    return _adam_step(enc, lambda x, y: F.mse_loss(enc(x), y), x, y, compiled)
 
 
 class _Block(nn.Module):
