@@ -8,13 +8,16 @@
 //   PASS 1 (the backward; g the output's gradient, gw = g * w with WEIGHT, else g): also
 //           a = mean(gw) (location 2) and c = mean(gw * xhat) (location 3), xhat =
 //           (x - mean) * rstd; dx = rstd * (gw - a - xhat * c) is the chain.
+#ifndef WEIGHT
+#define WEIGHT 0
+#endif
 uniform int u_d;
 uniform float u_eps;
 uniform sampler2D u_x;
 layout(location = 1) out vec4 o_color1;
 #if PASS == 1
 uniform sampler2D u_g;
-#ifdef WEIGHT
+#if WEIGHT
 uniform sampler2D u_w;
 #define GW(j) (fetch(u_g, base + (j)) * fetch(u_w, j))
 #else

@@ -16,8 +16,7 @@ WGSL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 
 
 def test_no_primitive_is_missing_a_kernel_today():
-    # but the fused softmax pair: on webgpu softmax runs as a composite (Backend.has_kernel)
-    assert webgpu.missing_kernels() == ["softmax", "softmax_backward"]
+    assert webgpu.missing_kernels() == []
 
 
 def test_missing_names_unknown_primitives_and_check_names_stray_kernels():
@@ -27,8 +26,7 @@ def test_missing_names_unknown_primitives_and_check_names_stray_kernels():
         elementwise = False
     prims = dict(primitives(), softmax_fused=NewOp)
     funcs = registry.elementwise_functions(bridge._source("elementwise"))
-    assert registry.missing(registry.KERNELS, prims, funcs) == \
-        ["softmax", "softmax_backward", "softmax_fused"]
+    assert registry.missing(registry.KERNELS, prims, funcs) == ["softmax_fused"]
     assert "tan" in registry.missing(registry.KERNELS, primitives(), funcs - {"tan"})
     with pytest.raises(RuntimeError, match="kernel 'nonesuch' names no primitive.*'add' is "
                                            "elementwise"):

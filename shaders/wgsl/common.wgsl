@@ -4,7 +4,8 @@
 // the kernel's uniform schema, binds a uniform buffer of int32 words and generates load(),
 // which copies the words into the variables. Shapes are padded to 6 dims with leading 1s.
 // A kernel without its own main() defines `fn kernel(i: i32) -> f32`, the value of output
-// element i; bridge.py then appends the one-invocation-per-element main().
+// element i, or `fn kernels(i: i32) -> vec4<f32>`, element i of each of its (up to four)
+// outputs; bridge.py then appends the one-invocation-per-element main().
 var<private> u_shape: array<i32, 6>;   // output shape
 var<private> u_numel: i32;             // output elements
 var<private> INF_BITS: u32 = 0x7f800000u;

@@ -5,7 +5,6 @@ and its input gradient: one pass of row statistics (shaders/layernorm.glsl) and 
 elementwise chain each."""
 from ...dtypes import float32, int64
 from ...ops.elementwise import BINARY
-from .bridge import GLBuffer
 from .elementwise import lazy
 from .movement import gather, permuted, view
 from .registry import register
@@ -95,15 +94,17 @@ def argmin(be, bufs, shapes, shape, dtype, attrs):
 
 
 # --- softmax and its backward: shaders/softmax.glsl, two passes each ------------------------
-def _softmax_pass(be, which, shape, inputs, uniforms, defines=()):
-    """One pass of softmax.glsl (PASS ``which``) into a new buffer of ``shape``."""
-    return be.new(shape, "softmax", (("PASS", which),) + tuple(defines), inputs, uniforms)
+def _softmax_pass(be, which, shape, inputs, uniforms, mask=0, causal=0, log=0, safe=0):
+    """One pass of softmax.glsl (PASS ``which``) into a new buffer of ``shape``; every
+    define given (WGSL, which has no #ifndef, reads the same ones)."""
+    return be.new(shape, "softmax", (("PASS", which), ("MASK", mask), ("CAUSAL", causal),
+                                     ("LOG", log), ("SAFE", safe)), inputs, uniforms)
 
 
 @register("softmax", shaders=("softmax",))
 def softmax(be, bufs, shapes, shape, dtype, attrs):
     if not numel(shape):
-        return GLBuffer(0)
+        return be.empty()
     rows = numel(shape[:-1])
     mask = len(bufs) == 2
     kind = 0 if not mask else (1 if attrs["mask_bool"] else 2)
@@ -111,34 +112,34 @@ def softmax(be, bufs, shapes, shape, dtype, attrs):
                 "u_mst": list(bcast_strides(tuple(shapes[1]), tuple(shape))) if mask
                 else [0] * 6}
     inputs = {"u_a": bufs[0], "u_b": bufs[1] if mask else bufs[0]}
-    defines = (("MASK", kind), ("CAUSAL", int(attrs["causal"])))
-    lse = _softmax_pass(be, 0, (rows,), inputs, dict(uniforms), defines)
-    return _softmax_pass(be, 1, shape, {**inputs, "u_c": lse}, uniforms,
-                         defines + (("LOG", int(attrs["log"])), ("SAFE", int(attrs["safe"]))))
+    causal = int(attrs["causal"])
+    lse = _softmax_pass(be, 0, (rows,), inputs, dict(uniforms), kind, causal)
+    return _softmax_pass(be, 1, shape, {**inputs, "u_c": lse}, uniforms, kind, causal,
+                         int(attrs["log"]), int(attrs["safe"]))
 
 
 @register("softmax_backward", shaders=("softmax",))
 def softmax_backward(be, bufs, shapes, shape, dtype, attrs):
     if not numel(shape):
-        return GLBuffer(0)
+        return be.empty()
     rows = numel(shape[:-1])
     inputs = {"u_a": bufs[0], "u_b": bufs[1]}
     uniforms = {"u_xshape": pad(shape), "u_scale": attrs["scale"], "u_mst": [0] * 6}
-    defines = (("LOG", int(attrs["log"])),)
-    r = _softmax_pass(be, 2, (rows,), inputs, dict(uniforms), defines)
-    return _softmax_pass(be, 3, shape, {**inputs, "u_c": r}, uniforms, defines)
+    log = int(attrs["log"])
+    r = _softmax_pass(be, 2, (rows,), inputs, dict(uniforms), log=log)
+    return _softmax_pass(be, 3, shape, {**inputs, "u_c": r}, uniforms, log=log)
 
 
 # --- layer_norm and its input gradient: the row statistics in one pass, the rest a chain ----
-def _row_stats(be, which, shape, attrs, inputs, count, defines=()):
+def _row_stats(be, which, shape, attrs, inputs, count, weight=0):
     """layernorm.glsl's PASS ``which`` over the rows of ``shape`` (the last ``k`` dims
     normalized): ``count`` buffers of one value a row, and their shape as broadcast into
     ``shape`` (the normalized dims kept as 1s)."""
     k = attrs["k"]
     d = numel(shape[len(shape) - k:])
     rows = numel(shape) // d
-    outs = [GLBuffer(rows) for _ in range(count)]
-    be.draw("layernorm", (("PASS", which),) + defines, inputs, outs[0], (rows,),
+    outs = [be.buffer(rows) for _ in range(count)]
+    be.draw("layernorm", (("PASS", which), ("WEIGHT", weight)), inputs, outs[0], (rows,),
             {"u_d": d, "u_eps": attrs["eps"]}, extra=outs[1:])
     return outs, tuple(shape[:len(shape) - k]) + (1,) * k
 
@@ -155,7 +156,7 @@ def _chain(be, shape, terms):
 @register("layer_norm", shaders=("layernorm",))
 def layer_norm(be, bufs, shapes, shape, dtype, attrs):
     if not numel(shape):
-        return GLBuffer(0)
+        return be.empty()
     x = bufs[0]
     (mean, rstd), rs = _row_stats(be, 0, shape, attrs, {"u_x": x}, 2)
     terms = [x, ("sub", mean, rs), ("mul", rstd, rs)]
@@ -169,12 +170,12 @@ def layer_norm(be, bufs, shapes, shape, dtype, attrs):
 @register("layer_norm_backward", shaders=("layernorm",))
 def layer_norm_backward(be, bufs, shapes, shape, dtype, attrs):
     if not numel(shape):
-        return GLBuffer(0)
+        return be.empty()
     g, x = bufs[0], bufs[1]
-    inputs, defines = {"u_x": x, "u_g": g}, ()
+    inputs = {"u_x": x, "u_g": g}
     if attrs["weight"]:
-        inputs["u_w"], defines = bufs[2], (("WEIGHT", 1),)
-    (mean, rstd, a, c), rs = _row_stats(be, 1, shape, attrs, inputs, 4, defines)
+        inputs["u_w"] = bufs[2]
+    (mean, rstd, a, c), rs = _row_stats(be, 1, shape, attrs, inputs, 4, int(attrs["weight"]))
     # rstd * (g w - a - (x - mean) rstd c)
     gw = _chain(be, shape, [g] + ([("mul", bufs[2], shapes[2])] if attrs["weight"] else []))
     xc = _chain(be, shape, [x, ("sub", mean, rs), ("mul", rstd, rs), ("mul", c, rs)])

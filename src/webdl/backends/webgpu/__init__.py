@@ -148,6 +148,11 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         uniforms["u_numel"] = n
         bridge.dispatch(prog, outs, inputs, uniforms, groups or (-(-n // WORKGROUP), 1, 1))
 
+    def draw(self, kernel, defines, inputs, out, out_shape, uniforms, extra=(), code=""):
+        """WebGL's ``draw`` (the call the shared kernel families make): one dispatch writing
+        ``out`` and the ``extra`` outputs, an invocation per element of ``out_shape``."""
+        self.dispatch(kernel, defines, inputs, [out, *extra], out_shape, uniforms, code)
+
     def new(self, shape, kernel, defines, inputs, uniforms, packed=None, is_int=False):
         """A kernel's result in a new buffer (the call WebGL's kernel families make; ints
         are f32 here, so ``is_int`` changes nothing)."""

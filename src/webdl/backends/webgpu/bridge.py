@@ -335,7 +335,10 @@ def build(kernel, defines, code="", outputs=1):
     ``const`` declarations and ``code`` appended; (source, Program without pid)."""
     body = "".join(f"const {k}: i32 = {v};\n" for k, v in defines)   # v: a number or a
     body += _source(kernel) + "\n" + code                                # const's name
-    if "fn main(" not in body:
+    if "fn main(" not in body and "fn kernels(" in body:   # up to four outputs an element
+        body += MAIN_HEAD + "    let v = kernels(i);\n" + "".join(
+            f"    out{j}[i] = v[{j}];\n" for j in range(outputs)) + "}\n"
+    elif "fn main(" not in body:
         body += MAIN_HEAD + "    out0[i] = kernel(i);\n}\n"
     if kernel != "common":
         body = _source("common") + "\n" + body

@@ -1,6 +1,6 @@
 """The kernel families whose Python side WebGL's backend already has: views (lazy leaves
-read in place, unslice an IR node), cat, gather, scatter_add, the reductions, unfold and
-fold compute their uniforms the same way for both backends; their WGSL ports
+read in place, unslice an IR node), cat, gather, scatter_add, the reductions, softmax,
+layer_norm's row statistics, unfold and fold compute their uniforms the same way for both backends; their WGSL ports
 (shaders/wgsl/) declare the same uniforms and inputs. WebGPUBackend provides the calls they
 make (``new``, ``realize``, ``full``)."""
 from ..webgl import conv as _conv, movement as _mv, reduce as _red
@@ -15,5 +15,9 @@ for _name, _fn, _shaders, _lazy in (
         ("sum", _red.sum_, ("reduce",), True), ("amax", _red.amax, ("reduce",), True),
         ("amin", _red.amin, ("reduce",), True), ("argmax", _red.argmax, ("reduce",), True),
         ("argmin", _red.argmin, ("reduce",), True),
-        ("unfold", _conv.unfold, ("unfold",), False), ("fold", _conv.fold, ("fold",), False)):
+        ("unfold", _conv.unfold, ("unfold",), False), ("fold", _conv.fold, ("fold",), False),
+        ("softmax", _red.softmax, ("softmax",), False),
+        ("softmax_backward", _red.softmax_backward, ("softmax",), False),
+        ("layer_norm", _red.layer_norm, ("layernorm",), False),
+        ("layer_norm_backward", _red.layer_norm_backward, ("layernorm",), False)):
     register(_name, _shaders, _lazy)(_fn)
