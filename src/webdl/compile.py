@@ -22,9 +22,10 @@ records too (``replay.record_step``): the parameters, their gradients, the optim
 and the modules' buffers are read from where they are at each replay and the ones it
 replaced are put back, the optimizer's step counts and learning rate are read anew (SGD, Adam,
 AdamW: their step's scalars are host inputs), and its result comes back without a graph
-(the backward spent it). The modules and optimizers are those among the function's
-arguments, globals, closure and bound ``self`` (or that ``self``'s attributes).
+(the backward spent it). The modules and optimizers are those reachable from the function's
+arguments, globals, closure and bound ``self`` (``_reachable``).
 """
+import types
 import warnings
 from collections import OrderedDict
 
@@ -82,6 +83,58 @@ def _flatten(obj, tensors, key, holders):
     return False
 
 
+def _free_values(fn):
+    """The values of the globals and closure variables that function ``fn``'s code names."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return {}
+    g = getattr(fn, "__globals__", {})
+    vals = {n: g[n] for n in code.co_names if n in g}
+    for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+        try:
+            vals[name] = cell.cell_contents
+        except ValueError:     # an empty cell
+            pass
+    return vals
+
+
+REACH_DEPTH = 3     # steps from the function to the modules and optimizers it reaches
+REACH_ITEMS = 64    # elements of a list, tuple or dict looked into
+
+
+def _reachable(roots):
+    """The modules and optimizers reachable from ``roots``: themselves, or through functions
+    (their globals, closure and bound ``self``), lists, tuples, dicts and plain objects'
+    attributes, within REACH_DEPTH steps (a step function's ``loss_fn`` lambda reaches the
+    model its closure holds). Python modules and classes are not looked into."""
+    found, seen, stack = [], set(), [(v, 0) for v in reversed(roots)]
+    while stack:
+        v, depth = stack.pop()
+        if id(v) in seen or isinstance(v, _PLAIN + (Tensor, type, types.ModuleType)):
+            continue
+        seen.add(id(v))
+        if isinstance(v, (Module, Optimizer)):
+            found.append(v)
+            continue
+        if depth >= REACH_DEPTH:
+            continue
+        if isinstance(v, (types.FunctionType, types.MethodType)):
+            nxt = list(_free_values(v).values())
+            if isinstance(v, types.MethodType):
+                nxt.append(v.__self__)
+        elif isinstance(v, (list, tuple)):
+            nxt = list(v[:REACH_ITEMS])
+        elif isinstance(v, dict):
+            nxt = list(v.values())[:REACH_ITEMS]
+        elif isinstance(getattr(v, "__dict__", None), dict):
+            nxt = list(v.__dict__.values())[:REACH_ITEMS]
+        else:
+            continue
+        stack.extend((x, depth + 1) for x in reversed(nxt))
+    return found
+
+
 def _value_sig(v):
     """A piece of state in a training step's signature: a tensor's shape, dtype and device
     (its values change every step), else the type alone (a step count, advanced by the
@@ -116,35 +169,15 @@ class CompiledFunction:
     # --- what the call depends on besides its arguments -----------------------------------------
     def _holders(self, kind, given=()):
         """The objects of type ``kind`` (Module or Optimizer) whose state the call reads: the
-        compiled module, or those among the arguments (``given``), the function's globals,
-        closure, bound ``self`` and, where ``self`` is neither, its attributes."""
+        compiled module, or those reachable (``_reachable``) from the arguments (``given``),
+        the function's globals and closure and its bound ``self``."""
         if self._module is not None and kind is Module:
             return [self._module]
-        found = [h for h in given if isinstance(h, kind)]
-        owner = getattr(self._fn, "__self__", None)
-        values = list(self._free_values().values())
-        if isinstance(owner, (Module, Optimizer)):
-            values.append(owner)
-        elif owner is not None and self._module is None:
-            values += list(getattr(owner, "__dict__", {}).values())
-        for v in values:
-            if isinstance(v, kind) and all(v is not h for h in found):
-                found.append(v)
-        return found
+        roots = list(given) + [self._fn]
+        return [h for h in _reachable(roots) if isinstance(h, kind)]
 
     def _free_values(self):
-        fn = getattr(self._fn, "__func__", self._fn)
-        code = getattr(fn, "__code__", None)
-        if code is None:
-            return {}
-        g = getattr(fn, "__globals__", {})
-        vals = {n: g[n] for n in code.co_names if n in g}
-        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
-            try:
-                vals[name] = cell.cell_contents
-            except ValueError:     # an empty cell
-                pass
-        return vals
+        return _free_values(self._fn)
 
     def _state(self, holders):
         """(the tensors that stay, a signature of everything else the call reads): the
@@ -224,7 +257,8 @@ class CompiledFunction:
             return self._eager("its tensors are on different devices", args, kwargs)
         kept, state = self._state(holders)
         step = key[0] and (any(t.requires_grad for t in tensors) or
-                           any(t.requires_grad for t in kept))
+                           any(t.requires_grad for t in kept) or
+                           bool(self._holders(Optimizer, holders)))
         if step:        # a training step: its state read and replaced through slots
             if backend.backend_info()["storage"] != "float32":
                 return self._eager("autograd records the call, and on this GPU's float16 "

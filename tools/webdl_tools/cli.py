@@ -160,10 +160,12 @@ SEQUENCE_CASES = [
      "profile": True},
     {"id": "transformer 4x128 train step", "kind": "transformer", "args": {}, "reps": 3,
      "profile": True},
+    # the same steps through webdl.compile (recorded on the second call: warm-up 2; the
+    # profile's ops are those a replay runs in Python: none)
     {"id": "lstm 2x256 train step, compiled", "kind": "lstm", "args": {"compiled": 1},
-     "reps": 3, "warmup": 2},
+     "reps": 3, "warmup": 2, "profile": True},
     {"id": "transformer 4x128 train step, compiled", "kind": "transformer",
-     "args": {"compiled": 1}, "reps": 3, "warmup": 2},
+     "args": {"compiled": 1}, "reps": 3, "warmup": 2, "profile": True},
     {"id": "gpt generate 200 tokens", "kind": "generate", "args": {}, "reps": 3,
      "warmup": 1, "profile": True},
     # the same with the model through webdl.compile (replayed once the context is full)
