@@ -442,3 +442,81 @@ json.dumps(out)
         assert o["stats"] == {"eager": 1, "recorded": 2, "replayed": 6}, (kind, o["stats"])
         assert o["counts"][0] == o["counts"][1] == ([9.0] if kind != "sgd" else []), o["counts"]
         assert o["mem"][2] == o["mem"][4] and o["mem"][6] == o["mem"][8], (kind, o["mem"])
+
+
+def test_training_step_notices_state_wherever_the_model_is_kept(in_pyodide):
+    """The modules a step runs are part of its signature however deep the step keeps them
+    (here in a dict in a list in an object): model.eval() after some replays records again,
+    and a trainer's counter that the step advances keeps counting (each call records: the
+    Python runs); both give what the plain Python gives on a twin model."""
+    r = in_pyodide.check("""
+import json, warnings, numpy as np, webdl
+import webdl.nn as nn, webdl.nn.functional as F
+
+class Box:
+    def __init__(self, m):
+        self.m = m
+
+def build():
+    webdl.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)).to('webgl')
+    return net, webdl.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+out = {}
+x = webdl.tensor(np.random.default_rng(0).standard_normal((6, 4)).astype(np.float32), device='webgl')
+y = webdl.tensor(np.array([0, 1, 2, 0, 1, 2]), device='webgl')
+hidden = {'a': [Box(build())]}
+
+def step(x, y):
+    net, opt = hidden['a'][0].m
+    opt.zero_grad()
+    loss = F.cross_entropy(net(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+
+twin, topt = build()
+def plain(x, y):
+    topt.zero_grad()
+    loss = F.cross_entropy(twin(x), y)
+    loss.backward()
+    topt.step()
+    return loss
+
+fast = webdl.compile(step)
+got, want = [], []
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for i in range(8):
+        if i == 5:
+            hidden['a'][0].m[0].eval(); twin.eval()
+        got.append(fast(x, y).item()); want.append(plain(x, y).item())
+out['bn'] = [got, want, dict(fast.stats)]
+
+class Trainer:
+    def __init__(self):
+        self.net, self.opt = build()
+        self.count = 0
+
+    def step(self, x, y):
+        self.count += 1
+        self.opt.zero_grad()
+        loss = F.cross_entropy(self.net(x), y)
+        loss.backward()
+        self.opt.step()
+        return loss
+
+t = Trainer()
+fs = webdl.compile(t.step)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    vals = [fs(x, y).item() for _ in range(5)]
+out['count'] = [t.count, dict(fs.stats)]
+json.dumps(out)
+""")
+    got, want, stats = r["bn"]
+    assert got == want, (got, want)
+    # eager, record, 3 replays; eval(): record again, 2 replays
+    assert stats == {"eager": 1, "recorded": 2, "replayed": 5}, stats
+    count, stats = r["count"]
+    assert count == 5 and stats["replayed"] == 0, (count, stats)

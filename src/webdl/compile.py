@@ -32,7 +32,7 @@ from collections import OrderedDict
 from .autograd import is_grad_enabled
 from .nn.module import Module
 from .optim.optimizer import Optimizer
-from .replay import _PLAIN, Slot, StepTake, Take, record_call, record_step, replay_call, \
+from .replay import _PLAIN, CALLED, Slot, StepTake, Take, record_call, record_step, replay_call, \
     replay_step
 from .tensor import Tensor
 MAX_SIGNATURES = 8     # records kept per compiled object (least recently used dropped)
@@ -135,6 +135,15 @@ def _reachable(roots):
     return found
 
 
+def _modules_of(tops):
+    """The modules of ``tops`` and their submodules, each once."""
+    seen = {}
+    for top in tops:
+        for m in top.modules():
+            seen.setdefault(id(m), m)
+    return list(seen.values())
+
+
 def _value_sig(v):
     """A piece of state in a training step's signature: a tensor's shape, dtype and device
     (its values change every step), else the type alone (a step count, advanced by the
@@ -145,11 +154,14 @@ def _value_sig(v):
 
 
 class _Entry:
-    """One signature's state: calls seen, then its record (a Take, or why there is none)."""
-    __slots__ = ("calls", "take", "reason", "state", "failures")
+    """One signature's state: calls seen, then its record (a Take, or why there is none),
+    and the modules and optimizers its plain calls ran (their state is part of its
+    signature)."""
+    __slots__ = ("calls", "take", "reason", "state", "failures", "called")
 
     def __init__(self):
         self.calls, self.take, self.reason, self.state, self.failures = 0, None, None, None, 0
+        self.called = []
 
 
 class CompiledFunction:
@@ -172,29 +184,35 @@ class CompiledFunction:
         compiled module, or those reachable (``_reachable``) from the arguments (``given``),
         the function's globals and closure and its bound ``self``."""
         if self._module is not None and kind is Module:
-            return [self._module]
+            return [self._module] + [h for h in given if isinstance(h, Module)]
         roots = list(given) + [self._fn]
         return [h for h in _reachable(roots) if isinstance(h, kind)]
 
     def _free_values(self):
-        return _free_values(self._fn)
+        """The function's globals and closure values, and its bound ``self``'s attributes
+        (``self.<name>``) where ``self`` is not a module (a trainer's step counter is part
+        of the signature: a replay would not count)."""
+        vals = _free_values(self._fn)
+        owner = getattr(self._fn, "__self__", None)
+        if not isinstance(owner, Module) and isinstance(getattr(owner, "__dict__", None), dict):
+            vals.update({"self." + k: v for k, v in owner.__dict__.items()})
+        return vals
 
     def _state(self, holders):
         """(the tensors that stay, a signature of everything else the call reads): the
         modules' parameters and buffers with their current buffers, their plain attributes,
         and the plain globals and closure values of a function."""
         kept, sig = [], []
-        for top in self._holders(Module, holders):
-            for m in top.modules():
-                sig.append(id(m))
-                for k, v in m.__dict__.items():
-                    if isinstance(v, _PLAIN):
-                        sig.append((k, v))
-                for group in (m._parameters, m._buffers):
-                    for k, t in group.items():
-                        if t is not None:
-                            kept.append(t._realize())
-                            sig.append((k, id(t), id(t._buf)))
+        for m in _modules_of(self._holders(Module, holders)):
+            sig.append(id(m))
+            for k, v in m.__dict__.items():
+                if isinstance(v, _PLAIN):
+                    sig.append((k, v))
+            for group in (m._parameters, m._buffers):
+                for k, t in group.items():
+                    if t is not None:
+                        kept.append(t._realize())
+                        sig.append((k, id(t), id(t._buf)))
         if self._module is None:
             for k, v in self._free_values().items():
                 if isinstance(v, _PLAIN):
@@ -210,18 +228,17 @@ class CompiledFunction:
         modules' attributes, the optimizers' hyperparameters but those they read anew, the
         function's plain globals and closure values)."""
         slots, sig, params = [], [], {}
-        for top in self._holders(Module, holders):
-            for m in top.modules():
-                sig.append(id(m))
-                sig.extend((k, v) for k, v in m.__dict__.items() if isinstance(v, _PLAIN))
-                for group in (m._parameters, m._buffers):
-                    for k, t in group.items():
-                        sig.append((k, id(t), _value_sig(t)))
-                        if t is not None:
-                            slots.append(Slot(group, k))
-                for t in m._parameters.values():
+        for m in _modules_of(self._holders(Module, holders)):
+            sig.append(id(m))
+            sig.extend((k, v) for k, v in m.__dict__.items() if isinstance(v, _PLAIN))
+            for group in (m._parameters, m._buffers):
+                for k, t in group.items():
+                    sig.append((k, id(t), _value_sig(t)))
                     if t is not None:
-                        params[id(t)] = t
+                        slots.append(Slot(group, k))
+            for t in m._parameters.values():
+                if t is not None:
+                    params[id(t)] = t
         for opt in self._holders(Optimizer, holders):
             sig.append(id(opt))
             for g in opt.param_groups:
@@ -255,6 +272,15 @@ class CompiledFunction:
                                args, kwargs)
         if any(t.device != device for t in tensors):
             return self._eager("its tensors are on different devices", args, kwargs)
+        key = tuple(key)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry()
+            while len(self._entries) > MAX_SIGNATURES:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        holders += entry.called
         kept, state = self._state(holders)
         step = key[0] and (any(t.requires_grad for t in tensors) or
                            any(t.requires_grad for t in kept) or
@@ -266,14 +292,6 @@ class CompiledFunction:
             kept, (slots, state) = [], self._step_state(holders)
         if any(t.device != device for t in kept):
             return self._eager("its parameters are on another device", args, kwargs)
-        key = tuple(key)
-        entry = self._entries.get(key)
-        if entry is None:
-            entry = self._entries[key] = _Entry()
-            while len(self._entries) > MAX_SIGNATURES:
-                self._entries.popitem(last=False)
-        else:
-            self._entries.move_to_end(key)
         entry.calls += 1
         if entry.state == state:
             if entry.reason is not None:
@@ -286,15 +304,36 @@ class CompiledFunction:
                     return out
         elif entry.failures >= MAX_FAILURES:
             return self._eager(entry.reason, args, kwargs)
-        if entry.calls == 1:
-            return self._eager(None, args, kwargs)   # the first call compiles and fills caches
-        call = lambda: self._fn(*args, **kwargs)    # noqa: E731
+        if entry.calls == 1:    # the first call compiles, fills caches, finds the modules
+            self.stats["eager"] += 1
+            return self._logged(entry, lambda: self._fn(*args, **kwargs))
+        call = lambda: self._logged(entry, lambda: self._fn(*args, **kwargs))  # noqa: E731
+        known = len(entry.called)
         if step:
             result, take = record_step(backend, tensors, lambda: self._step_state(holders)[0],
                                        call)
         else:
             result, take = record_call(backend, tensors, kept, call)
+        if len(entry.called) != known:      # it ran modules its signature did not hold
+            entry.state = None              # (recorded again, with them, next call)
+            self.stats["eager"] += 1
+            return result
         return self._recorded(entry, state, result, take)
+
+    @staticmethod
+    def _logged(entry, fn):
+        """``fn()``, the modules and optimizers it runs added to ``entry.called``."""
+        log = []
+        CALLED.append(log)
+        try:
+            return fn()
+        finally:
+            CALLED.pop()
+            seen = {id(m) for m in entry.called}
+            for m in log:
+                if id(m) not in seen:
+                    seen.add(id(m))
+                    entry.called.append(m)
 
     def _eager(self, reason, args, kwargs):
         self.stats["eager"] += 1

@@ -24,6 +24,11 @@ from .tensor import INDEX_CHECKS, Tensor, run_index_checks, tensor
 
 _PLAIN = (int, float, bool, str, type(None))
 
+# Open logs (a stack of lists) of the objects whose state a call reads as they run: modules
+# as they are called, optimizers as they step. webdl.compile notes them, so their state is
+# part of a record's signature wherever the call found them.
+CALLED = []
+
 
 class _Out:
     __slots__ = ("index",)

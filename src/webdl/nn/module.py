@@ -5,6 +5,7 @@ import collections.abc
 import numpy as np
 
 from ..autograd import no_grad
+from ..replay import CALLED
 from ..storage import DETACH, storage_of
 from ..tensor import Tensor, tensor as _tensor, zeros
 
@@ -309,6 +310,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        if CALLED:
+            CALLED[-1].append(self)
         return self.forward(*args, **kwargs)
 
     def extra_repr(self):

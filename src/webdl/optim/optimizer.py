@@ -12,7 +12,7 @@ import collections
 import numpy as np
 
 from ..autograd import enable_grad
-from ..replay import host_tensor
+from ..replay import CALLED, host_tensor
 from ..tensor import Tensor, tensor, zeros_like, full_like
 from .. import dtypes
 
@@ -241,6 +241,8 @@ class Optimizer:
 
     def _grads(self, group):
         """(parameter, gradient) for the parameters of ``group`` that have a gradient."""
+        if CALLED:
+            CALLED[-1].append(self)
         for p in group["params"]:
             if p.grad is not None:
                 yield p, p.grad.detach()
