@@ -1,67 +1,84 @@
-// layer_norm's row statistics (the fused ops layer_norm and layer_norm_backward): one
-// fragment per row of u_d elements (the normalized dims, flattened), which it reads once.
+// Row statistics for layer_norm (the fused ops layer_norm and layer_norm_backward) and for
+// batch norm (norm_stats): one fragment per row, which it reads once. A row is u_runs runs
+// of u_d contiguous elements, u_runstride apart, starting at row * u_rowstride (layer_norm:
+// one run, the normalized dims flattened; batch norm: a channel, a run of H*W per sample).
 // The sums are taken about the row's first value K (the shifted-data algorithm): var =
-// E[(x - K)^2] - E[x - K]^2 loses at most a factor (K - mean)^2 / var <= u_d - 1 of
+// E[(x - K)^2] - E[x - K]^2 loses at most a factor (K - mean)^2 / var <= n - 1 of
 // precision, where E[x^2] - E[x]^2 can lose all of it. The normalisation itself is an
 // elementwise chain that the backend builds on these values.
 //   PASS 0: mean (location 0), rstd = 1 / sqrt(var + u_eps) (location 1), var biased;
+//           VAR: also var (location 2);
 //   PASS 1 (the backward; g the output's gradient, gw = g * w with WEIGHT, else g): also
 //           a = mean(gw) (location 2) and c = mean(gw * xhat) (location 3), xhat =
 //           (x - mean) * rstd; dx = rstd * (gw - a - xhat * c) is the chain.
 #ifndef WEIGHT
 #define WEIGHT 0
 #endif
+#ifndef VAR
+#define VAR 0
+#endif
 uniform int u_d;
+uniform int u_runs;
+uniform int u_runstride;
+uniform int u_rowstride;
 uniform float u_eps;
 uniform sampler2D u_x;
 layout(location = 1) out vec4 o_color1;
+#if PASS == 1 || VAR
+layout(location = 2) out vec4 o_color2;
+#endif
 #if PASS == 1
 uniform sampler2D u_g;
 #if WEIGHT
 uniform sampler2D u_w;
-#define GW(j) (fetch(u_g, base + (j)) * fetch(u_w, j))
+#define GW(at, j) (fetch(u_g, (at) + (j)) * fetch(u_w, j))
 #else
-#define GW(j) fetch(u_g, base + (j))
+#define GW(at, j) fetch(u_g, (at) + (j))
 #endif
-layout(location = 2) out vec4 o_color2;
 layout(location = 3) out vec4 o_color3;
 #endif
 
 void main() {
-    int base = out_index() * u_d;
-    float n = float(u_d), k = fetch(u_x, base);
+    int base = out_index() * u_rowstride;
+    float n = float(u_d * u_runs), k = fetch(u_x, base);
     // two chains of sums a turn (SwiftShader runs independent chains side by side): of
     // x - K, (x - K)^2 and, backward, gw and gw (x - K)
     vec2 s0 = vec2(0.0), s1 = vec2(0.0);
 #if PASS == 1
     vec2 t0 = vec2(0.0), t1 = vec2(0.0);
 #endif
-    int j = 0;
-    for (; j + 1 < u_d; j += 2) {
-        float d0 = fetch(u_x, base + j) - k, d1 = fetch(u_x, base + j + 1) - k;
-        s0 += vec2(d0, d0 * d0);
-        s1 += vec2(d1, d1 * d1);
+    for (int o = 0; o < u_runs; ++o) {
+        int at = base + o * u_runstride;
+        int j = 0;
+        for (; j + 1 < u_d; j += 2) {
+            float d0 = fetch(u_x, at + j) - k, d1 = fetch(u_x, at + j + 1) - k;
+            s0 += vec2(d0, d0 * d0);
+            s1 += vec2(d1, d1 * d1);
 #if PASS == 1
-        float g0 = GW(j), g1 = GW(j + 1);
-        t0 += vec2(g0, g0 * d0);
-        t1 += vec2(g1, g1 * d1);
+            float g0 = GW(at, j), g1 = GW(at, j + 1);
+            t0 += vec2(g0, g0 * d0);
+            t1 += vec2(g1, g1 * d1);
 #endif
-    }
-    if (j < u_d) {
-        float d0 = fetch(u_x, base + j) - k;
-        s0 += vec2(d0, d0 * d0);
+        }
+        if (j < u_d) {
+            float d0 = fetch(u_x, at + j) - k;
+            s0 += vec2(d0, d0 * d0);
 #if PASS == 1
-        float g0 = GW(j);
-        t0 += vec2(g0, g0 * d0);
+            float g0 = GW(at, j);
+            t0 += vec2(g0, g0 * d0);
 #endif
+        }
     }
     vec2 s = (s0 + s1) / n;     // E[x - K], E[(x - K)^2]
-    float rstd = 1.0 / sqrt(max(s.y - s.x * s.x, 0.0) + u_eps);
+    float var = max(s.y - s.x * s.x, 0.0);
+    float rstd = 1.0 / sqrt(var + u_eps);
     emit(k + s.x);
     o_color1 = vec4(stored(rstd), 0.0, 0.0, 1.0);
 #if PASS == 1
     vec2 t = (t0 + t1) / n;     // E[gw], E[gw (x - K)]
     o_color2 = vec4(stored(t.x), 0.0, 0.0, 1.0);
     o_color3 = vec4(stored((t.y - s.x * t.x) * rstd), 0.0, 0.0, 1.0);
+#elif VAR
+    o_color2 = vec4(stored(var), 0.0, 0.0, 1.0);
 #endif
 }

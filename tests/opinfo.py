@@ -834,6 +834,16 @@ def _cases_nn_api():
     add("layer_norm[one_value]", lambda m, F, x: F.layer_norm(x, (1,), eps=0.5), In((4, 1)))
     add("layer_norm[bias_only]", lambda m, F, x, b: F.layer_norm(x.transpose(0, 1), (3,), None, b),
         In((3, 5)), In((3,)))
+    # batch norm's per-channel statistics (norm_stats on WebGL and WebGPU): odd runs of H*W
+    # far from 0, one value per sample (1-D input), a 3-D input, a transposed one
+    add("batch_norm[odd_runs]", lambda m, F, x, w, b: F.batch_norm(x * 4.0 + 30.0, None, None,
+                                                                    w, b, True),
+        In((3, 5, 7, 9)), In((5,)), In((5,)))
+    add("batch_norm[1d]", lambda m, F, x, w: F.batch_norm(x, None, None, w, None, True, eps=0.1),
+        In((9, 4)), In((4,)))
+    add("batch_norm[3d_t]", lambda m, F, x, b: F.batch_norm(x.transpose(1, 2), None, None, None,
+                                                            b, True),
+        In((2, 6, 3)), In((3,)))
     add("rms_norm", lambda m, F, x, w: (F.rms_norm(x, (4,), w), F.rms_norm(x, [3, 4], eps=0.1)),
         In((2, 3, 4)), In((4,)))
 

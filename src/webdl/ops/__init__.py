@@ -7,7 +7,8 @@
   ``gather``/``scatter_add``
 - linalg: ``matmul``, ``unfold``/``fold`` (im2col and its adjoint)
 - conv: ``conv2d``, a fused op (a backend may run it as one kernel; see ``base.Fused``)
-- norm: ``layer_norm`` and ``layer_norm_backward``, fused ops (row statistics kernels)
+- norm: ``layer_norm``, ``layer_norm_backward`` and ``norm_stats`` (batch norm's), fused ops
+  (row statistics kernels)
 
 Everything else (losses, pooling, indexing, ...) is composed of these.
 """
@@ -17,14 +18,14 @@ from .reduce import Sum, Amax, Amin, Argmax, Argmin, Softmax, SoftmaxBackward
 from .movement import Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gather, ScatterAdd
 from .linalg import Matmul, Unfold, Fold
 from .conv import Conv2d
-from .norm import LayerNorm, LayerNormBackward
+from .norm import LayerNorm, LayerNormBackward, NormStats
 
 PRIMITIVES = {op.name: op for op in (
     *UNARY.values(), *BINARY.values(), Cast, Where,
     Sum, Amax, Amin, Argmax, Argmin, Softmax, SoftmaxBackward,
     Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gather, ScatterAdd,
     Matmul, Unfold, Fold,
-    Conv2d, LayerNorm, LayerNormBackward)}
+    Conv2d, LayerNorm, LayerNormBackward, NormStats)}
 
 
 def primitives():

@@ -1,4 +1,4 @@
-"""layer_norm and its input gradient as fused ops (see ``base.Fused``): a backend with row
+"""layer_norm and its input gradient, and batch norm's per-channel statistics, as fused ops (see ``base.Fused``): a backend with row
 statistics kernels (WebGL) runs each as one pass over the rows plus an elementwise chain
 that fuses into its consumer; the others run ``decompose`` (the composite: two means, a
 centring, an rsqrt), which is also the reference. The normalized dims are the last ``k``;
@@ -6,6 +6,7 @@ centring, an rsqrt), which is also the reference. The normalized dims are the la
 import numpy as np
 
 from .base import Fused
+from .movement import Cat
 
 
 def _axes(x, k):
@@ -115,3 +116,60 @@ class LayerNormBackward(Fused):
     @staticmethod
     def decompose(g, x, *w, k, eps, weight):
         return _input_grad(g, x, w, eps, weight, _t_mean(x, k), _t_rsqrt)
+
+
+# --- batch norm's per-channel statistics ------------------------------------------------------
+def _channel_axes(x):
+    return (0,) + tuple(range(2, x.ndim))
+
+
+def _channel_stats(x, g, eps, mean, rsqrt, stack):
+    """Per channel (dim 1) over the other dims: [mean, rstd, var] (the biased variance), or
+    with ``g`` [mean, rstd, mean(g), mean(g * xhat)], xhat = (x - mean) * rstd; ``mean``
+    keeps the dims, ``stack`` makes the (k, C) result of the (1, C, 1...) rows."""
+    m = mean(x)
+    d = x - m
+    var = mean(d * d)
+    r = rsqrt(var + eps)
+    if g is None:
+        return stack([m, r, var])
+    return stack([m, r, mean(g), mean(g * (d * r))])
+
+
+class NormStats(Fused):
+    """Batch norm's statistics of ``x`` (N, C, ...) per channel, over every other dim, as a
+    (3, C) tensor: mean, rstd = 1 / sqrt(var + eps), var (biased); with ``grad`` (inputs
+    ``g``, ``x``: the output's gradient first) a (4, C) tensor: mean, rstd, mean(g),
+    mean(g * xhat) -- what the input, weight and bias gradients are made of. A backend with
+    the row statistics kernel (WebGL, WebGPU) reads x (and g) once for all of them."""
+    name = "norm_stats"
+    differentiable = False      # statistics for batch norm's own forward and backward rules
+    saves = ()
+    __slots__ = ()
+
+    @classmethod
+    def infer(cls, *xs, eps, grad):
+        x = xs[-1]
+        if x.ndim < 2 or not x.dtype.is_floating_point:
+            raise TypeError(f"norm_stats: expected a floating point (N, C, ...) input, got "
+                            f"{x.dtype} {tuple(x.shape)}")
+        if grad and tuple(xs[0].shape) != tuple(x.shape):
+            raise ValueError(f"norm_stats: gradient {tuple(xs[0].shape)} and input "
+                             f"{tuple(x.shape)} differ in shape")
+        return (4 if grad else 3, x.shape[1]), x.dtype
+
+    @staticmethod
+    def ref(*xs, eps, grad):
+        x = xs[-1]
+        return _channel_stats(
+            x, xs[0] if grad else None, np.float32(eps),
+            lambda t: t.mean(axis=_channel_axes(x), keepdims=True), _np_rsqrt,
+            lambda rows: np.stack([r.reshape(-1) for r in rows])).astype(x.dtype)
+
+    @staticmethod
+    def decompose(*xs, eps, grad):
+        x = xs[-1]
+        return _channel_stats(x, xs[0] if grad else None, eps,
+                              lambda t: t.mean(_channel_axes(x), keepdim=True), _t_rsqrt,
+                              lambda rows: Cat.apply(*[r.reshape(1, -1) for r in rows],
+                                                     axis=0))

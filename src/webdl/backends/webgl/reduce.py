@@ -6,7 +6,7 @@ elementwise chain each."""
 from ...dtypes import float32, int64
 from ...ops.elementwise import BINARY
 from .elementwise import lazy
-from .movement import gather, permuted, view
+from .movement import cat_tree, gather, permuted, view
 from .registry import register
 from .shapes import bcast_strides, numel, pad, strides
 
@@ -139,8 +139,9 @@ def _row_stats(be, which, shape, attrs, inputs, count, weight=0):
     d = numel(shape[len(shape) - k:])
     rows = numel(shape) // d
     outs = [be.buffer(rows) for _ in range(count)]
-    be.draw("layernorm", (("PASS", which), ("WEIGHT", weight)), inputs, outs[0], (rows,),
-            {"u_d": d, "u_eps": attrs["eps"]}, extra=outs[1:])
+    be.draw("layernorm", (("PASS", which), ("WEIGHT", weight), ("VAR", 0)), inputs, outs[0],
+            (rows,), {"u_d": d, "u_runs": 1, "u_runstride": 0, "u_rowstride": d,
+                      "u_eps": attrs["eps"]}, extra=outs[1:])
     return outs, tuple(shape[:len(shape) - k]) + (1,) * k
 
 
@@ -180,3 +181,24 @@ def layer_norm_backward(be, bufs, shapes, shape, dtype, attrs):
     gw = _chain(be, shape, [g] + ([("mul", bufs[2], shapes[2])] if attrs["weight"] else []))
     xc = _chain(be, shape, [x, ("sub", mean, rs), ("mul", rstd, rs), ("mul", c, rs)])
     return _chain(be, shape, [gw, ("sub", a, rs), ("sub", xc, shape), ("mul", rstd, rs)])
+
+
+@register("norm_stats", shaders=("layernorm",))
+def norm_stats(be, bufs, shapes, shape, dtype, attrs):
+    """Batch norm's statistics (ops.NormStats): layernorm.glsl over the channels as rows (a
+    run of H*W per sample, C*H*W apart), its three or four outputs stacked into ``shape``."""
+    if not numel(shape):
+        return be.empty()
+    xs = tuple(shapes[-1])
+    k, c = shape
+    grad = attrs["grad"]
+    inputs = {"u_x": bufs[-1]}
+    if grad:
+        inputs["u_g"] = bufs[0]
+    hw = numel(xs[2:])
+    outs = [be.buffer(c) for _ in range(k)]
+    be.draw("layernorm", (("PASS", int(grad)), ("WEIGHT", 0), ("VAR", int(not grad))),
+            inputs, outs[0], (c,), {"u_d": hw, "u_runs": xs[0], "u_runstride": c * hw,
+                                    "u_rowstride": hw, "u_eps": attrs["eps"]},
+            extra=outs[1:])
+    return cat_tree(be, outs, [(1, c)] * k, shape, dtype, {"axis": 0})

@@ -1,7 +1,8 @@
 """The kernel families whose Python side WebGL's backend already has: views (lazy leaves
-read in place, unslice an IR node), cat, gather, scatter_add, the reductions, softmax,
-layer_norm's row statistics, unfold and fold compute their uniforms the same way for both backends; their WGSL ports
-(shaders/wgsl/) declare the same uniforms and inputs. WebGPUBackend provides the calls they
+read in place, unslice an IR node), cat, gather, scatter_add, the reductions, softmax, the
+row statistics of layer_norm and batch norm, unfold and fold compute their uniforms the
+same way for both backends; their WGSL ports (shaders/wgsl/) declare the same uniforms and
+inputs. WebGPUBackend provides the calls they
 make (``new``, ``realize``, ``full``)."""
 from ..webgl import conv as _conv, movement as _mv, reduce as _red
 from .registry import register
@@ -19,5 +20,6 @@ for _name, _fn, _shaders, _lazy in (
         ("softmax", _red.softmax, ("softmax",), False),
         ("softmax_backward", _red.softmax_backward, ("softmax",), False),
         ("layer_norm", _red.layer_norm, ("layernorm",), False),
-        ("layer_norm_backward", _red.layer_norm_backward, ("layernorm",), False)):
+        ("layer_norm_backward", _red.layer_norm_backward, ("layernorm",), False),
+        ("norm_stats", _red.norm_stats, ("layernorm",), False)):
     register(_name, _shaders, _lazy)(_fn)
