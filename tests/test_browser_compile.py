@@ -446,9 +446,10 @@ json.dumps(out)
 
 def test_training_step_notices_state_wherever_the_model_is_kept(in_pyodide):
     """The modules a step runs are part of its signature however deep the step keeps them
-    (here in a dict in a list in an object): model.eval() after some replays records again,
-    and a trainer's counter that the step advances keeps counting (each call records: the
-    Python runs); both give what the plain Python gives on a twin model."""
+    (here in a dict in a list in an object): model.eval() after some replays records again;
+    a trainer's counter that the step advances keeps counting (each call records: the
+    Python runs); a scheduler stepped inside the step is refused (a replay would not change
+    the learning rate). Each gives what the plain Python gives on a twin model."""
     r = in_pyodide.check("""
 import json, warnings, numpy as np, webdl
 import webdl.nn as nn, webdl.nn.functional as F
@@ -512,6 +513,27 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     vals = [fs(x, y).item() for _ in range(5)]
 out['count'] = [t.count, dict(fs.stats)]
+
+# a scheduler stepped inside the step changes the learning rate: a replay would not
+runs = []
+for compiled in (True, False):
+    net3, opt3 = build()
+    sched3 = webdl.optim.lr_scheduler.StepLR(opt3, 1, gamma=0.5)
+
+    def step3(x, y):
+        opt3.zero_grad()
+        loss = F.cross_entropy(net3(x), y)
+        loss.backward()
+        opt3.step()
+        sched3.step()
+        return loss
+    f3 = webdl.compile(step3) if compiled else step3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runs.append([f3(x, y).item() for _ in range(5)] + [opt3.param_groups[0]['lr']])
+    if compiled:
+        out['sched_stats'] = [dict(f3.stats), f3.reason]
+out['sched'] = runs
 json.dumps(out)
 """)
     got, want, stats = r["bn"]
@@ -520,3 +542,7 @@ json.dumps(out)
     assert stats == {"eager": 1, "recorded": 2, "replayed": 5}, stats
     count, stats = r["count"]
     assert count == 5 and stats["replayed"] == 0, (count, stats)
+    compiled, plain = r["sched"]
+    assert compiled == plain and plain[-1] == 0.1 * 0.5 ** 5, (compiled, plain)
+    stats, reason = r["sched_stats"]
+    assert stats["replayed"] == 0 and "'lr'" in reason, (stats, reason)

@@ -245,6 +245,9 @@ class CompiledFunction:
                 sig.append(tuple((k, v) for k, v in g.items()
                                  if k != "params" and k not in opt.replay_reads))
                 sig.append(tuple(id(p) for p in g["params"]))
+                # host state: a hyperparameter the step itself changes (a scheduler stepped
+                # inside it) refuses the record -- a replay would not change it
+                slots.extend(Slot(g, k) for k in g if k != "params")
                 for p in g["params"]:
                     params[id(p)] = p
             for p, st in opt.state.items():
