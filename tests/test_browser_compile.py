@@ -546,3 +546,25 @@ json.dumps(out)
     assert compiled == plain and plain[-1] == 0.1 * 0.5 ** 5, (compiled, plain)
     stats, reason = r["sched_stats"]
     assert stats["replayed"] == 0 and "'lr'" in reason, (stats, reason)
+
+
+@pytest.mark.parametrize("device", ["webgl", "webgpu"])
+def test_indices_made_on_the_gpu_are_checked_on_both_sides(in_pyodide, device):
+    """A waiting check holds the index's smallest and largest value (one reduction of the
+    index and its negation): too low and too high are both found at the next readback,
+    named with the bad value; negative indices in range wrap."""
+    r = in_pyodide.check(f"""
+import json, webdl
+out = []
+x = webdl.arange(10.0, device={device!r})
+for idx in ([1, 2, -13], [3, 12, 0], [-10, 9, 0]):
+    i = webdl.tensor(idx, device={device!r}) * 1      # made on the GPU: checked later
+    try:
+        out.append(webdl.index_select(x, 0, i).numpy().tolist())
+    except IndexError as e:
+        out.append(str(e))
+json.dumps(out)
+""")
+    assert "index -13 is out of bounds for size 10" in r[0], r
+    assert "index 12 is out of bounds for size 10" in r[1], r
+    assert r[2] == [0.0, 9.0, 0.0], r

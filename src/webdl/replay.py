@@ -20,7 +20,7 @@ from collections import OrderedDict
 
 from .autograd import BACKWARDS, no_grad
 from .functions.indexing import check_later
-from .tensor import INDEX_CHECKS, Tensor, run_index_checks, tensor
+from .tensor import Tensor, joined_index_checks, run_index_checks, tensor
 
 _PLAIN = (int, float, bool, str, type(None))
 
@@ -107,8 +107,8 @@ def record_call(backend, tensors, kept, call):
     shape = _shape_of(result, outs)
     # index checks the call left waiting (indices it computed): their bounds are one more
     # output, waiting again after each replay
-    checks = INDEX_CHECKS.get(device)
-    if checks is not None and shape is not None:
+    checks = joined_index_checks(device) if shape is not None else None
+    if checks is not None:
         outs.append(checks[0])
     why = None
     if shape is None:
@@ -307,7 +307,7 @@ def record_step(backend, tensors, slots, call):
     if why is None:
         outs = [Tensor._wrap(t._realize()._buf, t.shape, t.dtype, device) for t in outs]
         result = _rebuild(shape, outs)
-        checks = INDEX_CHECKS.get(device)
+        checks = joined_index_checks(device)
         if checks is not None:
             outs.append(checks[0])
         why, state, actions = _state_changes(before, slots(), device, host)

@@ -15,7 +15,7 @@ from . import dtypes
 from . import autograd
 from .autograd import is_grad_enabled, no_grad, enable_grad, run_backward, to_device
 from .backends import Device, device as _device
-from .ops import Cast, Expand, Permute, Reshape, Unslice, Where
+from .ops import Cast, Cat, Expand, Permute, Reshape, Unslice, Where
 from .ops.elementwise import broadcast_shapes
 from .ops.reduce import norm_dim
 from . import random as _random
@@ -24,20 +24,32 @@ from .storage import (DETACH, contiguous_strides, geometry, replay, storage_of, 
 
 # Index range checks waiting for the next readback (webdl.functions.indexing: indices made on
 # a GPU are checked there rather than read back on the spot, which would stall the GPU for
-# each gather): per device, one tensor of the [min, max] of each checked index and what each
-# check was ((op, size, negative)). Reading any value of that device back reads them first
-# and raises the IndexError a check finds -- as PyTorch's device-side asserts do on CUDA.
+# each gather): per device, the tensors of the [-min, max] of each checked index (joined when
+# read: ``joined_index_checks``) and what each check was ((op, size, negative)). Reading any
+# value of that device back reads them first and raises the IndexError a check finds -- as
+# PyTorch's device-side asserts do on CUDA.
 INDEX_CHECKS = {}
+
+
+def joined_index_checks(device):
+    """``device``'s waiting checks as [bounds (one tensor), checks], or None: the bounds
+    tensors joined in one (kept joined)."""
+    entry = INDEX_CHECKS.get(device)
+    if entry is not None and len(entry[0]) > 1:
+        entry[0] = [Cat.apply(*entry[0], axis=0)]
+    return None if entry is None else [entry[0][0], entry[1]]
 
 
 def run_index_checks(device):
     """Read ``device``'s waiting index checks back; IndexError for the first that fails."""
-    entry = INDEX_CHECKS.pop(device, None)
+    entry = joined_index_checks(device)
     if entry is None:
         return
+    del INDEX_CHECKS[device]
     bounds, checks = entry
     v = device.backend.to_numpy(bounds._buf, bounds.shape, bounds.dtype).reshape(-1, 2)
-    for (op, size, negative), (lo, hi) in zip(checks, v.tolist()):
+    for (op, size, negative), (neg_lo, hi) in zip(checks, v.tolist()):
+        lo = -neg_lo
         low = -size if negative else 0
         if lo < low or hi >= size:
             raise IndexError(f"{op}: index {lo if lo < low else hi} is out of bounds for size "

@@ -15,10 +15,10 @@ from .. import dtypes
 from ..ops.movement import Gather, ScatterAdd
 from ..ops.reduce import norm_dim
 from ..storage import contiguous_strides
-from ..tensor import INDEX_CHECKS, Tensor, as_tensor_like, run_index_checks, tensor
+from ..tensor import INDEX_CHECKS, Tensor, as_tensor_like, constant, run_index_checks, tensor
 from .common import BOTH, METHOD
 from .elementwise import where
-from .shape import cat, expand, reshape, strided_slice
+from .shape import expand, reshape, strided_slice
 
 
 def gather(x, dim, index):
@@ -130,13 +130,14 @@ MAX_WAITING_CHECKS = 64
 
 
 def check_later(device, bounds, checks):
-    """Add index checks (``bounds``: their [min, max] pairs, one tensor) to those waiting on
-    ``device`` for its next readback (``webdl.tensor.INDEX_CHECKS``)."""
+    """Add index checks (``bounds``: their [-min, max] pairs, one tensor) to those waiting on
+    ``device`` for its next readback (``webdl.tensor.INDEX_CHECKS``; the bounds are joined
+    when they are read)."""
     entry = INDEX_CHECKS.get(device)
     if entry is None:
-        INDEX_CHECKS[device] = [bounds, list(checks)]
+        INDEX_CHECKS[device] = [[bounds], list(checks)]
     else:
-        entry[0] = cat([entry[0], bounds])
+        entry[0].append(bounds)
         entry[1].extend(checks)
         if len(entry[1]) >= MAX_WAITING_CHECKS:
             run_index_checks(device)
@@ -151,9 +152,12 @@ def _check_index_range(op, index, size, negative=False):
     if not index.numel():
         return None
     if index.device.type != "cpu" and getattr(index._buf, "host", None) is None:
-        flat = reshape(index, (-1,))
-        check_later(index.device, cat([flat.amin().reshape(1), flat.amax().reshape(1)]),
-                    [(op, size, negative)])
+        # [-min, max] in one reduction: the index and its negation as the rows of one lazy
+        # expression (two passes, where amin, amax and a cat of them took three)
+        flat = reshape(index, (1, -1))
+        rows = expand(flat, (2, flat.shape[1]))
+        sel = constant(np.array([[True], [False]]), dtypes.bool_, index.device)
+        check_later(index.device, where(sel, -rows, rows).amax(1), [(op, size, negative)])
         return -1 if negative else 0
     v = index._value()
     lo, hi = int(v.min()), int(v.max())
