@@ -568,3 +568,48 @@ json.dumps(out)
     assert "index -13 is out of bounds for size 10" in r[0], r
     assert "index 12 is out of bounds for size 10" in r[1], r
     assert r[2] == [0.0, 9.0, 0.0], r
+
+
+def test_training_step_with_clipping_replays_and_with_dropout_refuses(in_pyodide):
+    """Gradient clipping inside a compiled step is GPU work of the step: it replays and the
+    losses equal the plain Python's. Dropout draws its mask on the host: the step runs as
+    Python and says why (a replay would reuse one mask)."""
+    r = in_pyodide.check("""
+import json, warnings, numpy as np, webdl
+import webdl.nn as nn, webdl.nn.functional as F
+
+def build(p):
+    webdl.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Dropout(p), nn.Linear(8, 2)).to('webgl')
+    return net, webdl.optim.AdamW(net.parameters(), lr=0.05)
+
+rng = np.random.default_rng(0)
+xs = [webdl.tensor(rng.standard_normal((6, 4)).astype(np.float32) * 5, device='webgl')
+      for _ in range(6)]
+y = webdl.tensor([0, 1, 0, 1, 0, 1], device='webgl')
+out = {}
+for p in (0.0, 0.5):
+    res = []
+    for compiled in (True, False):
+        net, opt = build(p)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(net(x), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 0.1)
+            opt.step()
+            return loss
+        f = webdl.compile(step) if compiled else step
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res.append([f(x, y).item() for x in xs])
+        if compiled:
+            out[p] = [dict(f.stats), f.reason]
+    out[p].append(res[0] == res[1])
+json.dumps(out)
+""")
+    stats, reason, same = r["0.0"]
+    assert same and stats == {"eager": 1, "recorded": 1, "replayed": 4}, (stats, reason)
+    stats, reason, _ = r["0.5"]
+    assert stats["replayed"] == 0 and "random numbers" in reason, (stats, reason)
