@@ -182,14 +182,13 @@ class CompiledFunction:
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
 
     # --- what the call depends on besides its arguments -----------------------------------------
-    def _holders(self, kind, given=()):
-        """The objects of type ``kind`` (Module or Optimizer) whose state the call reads: the
-        compiled module, or those reachable (``_reachable``) from the arguments (``given``),
-        the function's globals and closure and its bound ``self``."""
-        if self._module is not None and kind is Module:
-            return [self._module] + [h for h in given if isinstance(h, Module)]
-        roots = list(given) + [self._fn]
-        return [h for h in _reachable(roots) if isinstance(h, kind)]
+    def _found(self, given=()):
+        """(the modules, the optimizers) whose state the call reads: those reachable
+        (``_reachable``) from the arguments and objects its plain calls ran (``given``), the
+        function's globals and closure and its bound ``self`` (a compiled module's own)."""
+        found = _reachable(list(given) + [self._fn])
+        return ([h for h in found if isinstance(h, Module)],
+                [h for h in found if isinstance(h, Optimizer)])
 
     def _free_values(self):
         """The function's globals and closure values, and its bound ``self``'s attributes
@@ -201,12 +200,12 @@ class CompiledFunction:
             vals.update({"self." + k: v for k, v in owner.__dict__.items()})
         return vals
 
-    def _state(self, holders):
+    def _state(self, modules):
         """(the tensors that stay, a signature of everything else the call reads): the
         modules' parameters and buffers with their current buffers, their plain attributes,
         and the plain globals and closure values of a function."""
         kept, sig = [], []
-        for m in _modules_of(self._holders(Module, holders)):
+        for m in _modules_of(modules):
             sig.append(id(m))
             for k, v in m.__dict__.items():
                 if isinstance(v, _PLAIN):
@@ -224,14 +223,14 @@ class CompiledFunction:
                     sig.append((k, id(v), id(v._buf)))
         return kept, tuple(sig)
 
-    def _step_state(self, holders):
+    def _step_state(self, modules, optimizers):
         """A training step's (state slots, signature): the modules' parameters and buffers,
         each parameter's gradient, the optimizers' per-parameter state -- in the signature by
         identity, shape and dtype, not by value -- and the plain values the step keeps (the
         modules' attributes, the optimizers' hyperparameters but those they read anew, the
         function's plain globals and closure values)."""
         slots, sig, params = [], [], {}
-        for m in _modules_of(self._holders(Module, holders)):
+        for m in _modules_of(modules):
             sig.append(id(m))
             sig.extend((k, v) for k, v in m.__dict__.items() if isinstance(v, _PLAIN))
             for group in (m._parameters, m._buffers):
@@ -242,7 +241,7 @@ class CompiledFunction:
             for t in m._parameters.values():
                 if t is not None:
                     params[id(t)] = t
-        for opt in self._holders(Optimizer, holders):
+        for opt in optimizers:
             sig.append(id(opt))
             for g in opt.param_groups:
                 sig.append(tuple((k, v) for k, v in g.items()
@@ -286,16 +285,17 @@ class CompiledFunction:
                 self._entries.popitem(last=False)
         else:
             self._entries.move_to_end(key)
-        holders += entry.called
-        kept, state = self._state(holders)
-        step = key[0] and (any(t.requires_grad for t in tensors) or
-                           any(t.requires_grad for t in kept) or
-                           bool(self._holders(Optimizer, holders)))
+        modules, optimizers = self._found(holders + entry.called)
+        step = key[0] and (bool(optimizers) or any(t.requires_grad for t in tensors) or
+                           any(p is not None and p.requires_grad
+                               for m in _modules_of(modules) for p in m._parameters.values()))
         if step:        # a training step: its state read and replaced through slots
             if backend.backend_info()["storage"] != "float32":
                 return self._eager("autograd records the call, and on this GPU's float16 "
                                    "path a training step does not replay", args, kwargs)
-            kept, (slots, state) = [], self._step_state(holders)
+            kept, state = [], self._step_state(modules, optimizers)[1]
+        else:
+            kept, state = self._state(modules)
         if any(t.device != device for t in kept):
             return self._eager("its parameters are on another device", args, kwargs)
         entry.calls += 1
@@ -316,8 +316,8 @@ class CompiledFunction:
         call = lambda: self._logged(entry, lambda: self._fn(*args, **kwargs))  # noqa: E731
         known = len(entry.called)
         if step:
-            result, take = record_step(backend, tensors, lambda: self._step_state(holders)[0],
-                                       call)
+            result, take = record_step(
+                backend, tensors, lambda: self._step_state(modules, optimizers)[0], call)
         else:
             result, take = record_call(backend, tensors, kept, call)
         if len(entry.called) != known:      # it ran modules its signature did not hold

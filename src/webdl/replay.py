@@ -88,6 +88,29 @@ class Take:
     __slots__ = ("record", "result", "outs", "checks", "kept", "aliases")
 
 
+def _recording(backend, call):
+    """``call()`` with the backend recording its GPU work (the record cancelled if it
+    raises)."""
+    backend.record_begin()
+    try:
+        return call()
+    except BaseException:
+        backend.record_cancel()
+        raise
+
+
+def _result_problem(shape, outs, backend, graph):
+    """Why a recorded call's result (structure ``shape``, tensors ``outs``) can't be replayed,
+    or None; ``graph``: why it can't hold a tensor that autograd records (None: it may)."""
+    if shape is None:
+        return "it returns something other than tensors and plain values"
+    if graph is not None and any(t.requires_grad for t in outs):
+        return graph
+    if any(t.device.backend is not backend for t in outs):
+        return "it returns tensors of another device"
+    return None
+
+
 def record_call(backend, tensors, kept, call):
     """Run ``call()`` -- which reads the tensors ``tensors`` (its arguments) and ``kept``
     (parameters, realized) -- recording its GPU work: (its result, a Take or the reason
@@ -97,12 +120,7 @@ def record_call(backend, tensors, kept, call):
     device = tensors[0].device
     run_index_checks(device)    # those waiting now: not part of the record
     before = [t._buf for t in tensors] + [t._buf for t in kept]
-    backend.record_begin()
-    try:
-        result = call()
-    except BaseException:
-        backend.record_cancel()
-        raise
+    result = _recording(backend, call)
     outs = []
     shape = _shape_of(result, outs)
     # index checks the call left waiting (indices it computed): their bounds are one more
@@ -110,13 +128,7 @@ def record_call(backend, tensors, kept, call):
     checks = joined_index_checks(device) if shape is not None else None
     if checks is not None:
         outs.append(checks[0])
-    why = None
-    if shape is None:
-        why = "it returns something other than tensors and plain values"
-    elif any(t.requires_grad for t in outs):
-        why = "it returns a tensor that autograd records"
-    elif any(t.device.backend is not backend for t in outs):
-        why = "it returns tensors of another device"
+    why = _result_problem(shape, outs, backend, "it returns a tensor that autograd records")
     if why is None:
         for t in outs:
             t._realize()
@@ -284,24 +296,15 @@ def record_step(backend, tensors, slots, call):
     args = [t._buf for t in tensors]
     backwards, host = BACKWARDS[0], []
     _HOST.append(host)
-    backend.record_begin()
     try:
-        result = call()
-    except BaseException:
-        backend.record_cancel()
-        raise
+        result = _recording(backend, call)
     finally:
         _HOST.pop()
     outs = []
     shape = _shape_of(result, outs)
-    why = None
-    if shape is None:
-        why = "it returns something other than tensors and plain values"
-    elif any(t.requires_grad for t in outs) and BACKWARDS[0] == backwards:
-        why = "it returns a tensor that autograd records and runs no backward"
-    elif any(t.device.backend is not backend for t in outs):
-        why = "it returns tensors of another device"
-    elif any(_shared(t) for t in outs):
+    why = _result_problem(shape, outs, backend, None if BACKWARDS[0] != backwards else
+                          "it returns a tensor that autograd records and runs no backward")
+    if why is None and any(_shared(t) for t in outs):
         why = "it returns a view, or a tensor with views that outlive the call"
     plain = result      # what a refused record returns: the call's own result
     if why is None:

@@ -195,8 +195,20 @@ class DeviceMemory:
                                         {b.id for b in owned if b.id})
 
     def unrecorded(self, fn):
-        """``fn()`` with its GPU work left out of the record being made (a host input)."""
-        return self.transfer.unrecorded(fn)
+        """``fn()``, its GPU work sent now and left out of the record being made (a packed
+        copy kept outside it, a host input)."""
+        rec, flush = self.transfer._rec, self.transfer.flush
+        tr = rec[0]
+        if tr is None:
+            return fn()
+        flush()
+        rec[0] = None
+        try:
+            out = fn()
+            flush()
+        finally:
+            rec[0] = tr
+        return out
 
     def replay(self, record, inputs):
         """The output buffers of ``record`` run on ``inputs``, or None (run the call)."""
@@ -261,7 +273,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
                 return make(src)
         buf = memo.get(key)
         if buf is None:
-            buf = memo[key] = bridge.unrecorded(lambda: make(src))
+            buf = memo[key] = self.unrecorded(lambda: make(src))
         bridge.derived(buf, src, lambda s: self.derived(s, key, make))
         return buf
 

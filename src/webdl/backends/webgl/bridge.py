@@ -404,21 +404,6 @@ def made_in_record(buf):
                                   for c in itertools.chain(tr.cmds, _pending))
 
 
-def unrecorded(fn):
-    """``fn()``, its commands sent now and left out of the record being made."""
-    tr = _rec[0]
-    if tr is None:
-        return fn()
-    flush()
-    _rec[0] = None
-    try:
-        out = fn()
-        flush()
-    finally:
-        _rec[0] = tr
-    return out
-
-
 def derived(buf, src, fetch):
     """Note that ``buf`` is ``fetch(src)``: a record reading it reads it as fetched anew for
     its source's texture at each replay."""

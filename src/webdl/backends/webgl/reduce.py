@@ -131,17 +131,28 @@ def softmax_backward(be, bufs, shapes, shape, dtype, attrs):
 
 
 # --- layer_norm and its input gradient: the row statistics in one pass, the rest a chain ----
+def _stats_pass(be, which, rows, runs, eps, inputs, count, weight=0):
+    """layernorm.glsl's PASS ``which`` over ``rows`` rows, each the runs ``runs`` = (run
+    length, runs, between runs, between rows): ``count`` buffers of one value a row (with
+    three in PASS 0, the variance third)."""
+    d, n, runstride, rowstride = runs
+    outs = [be.buffer(rows) for _ in range(count)]
+    be.draw("layernorm", (("PASS", which), ("WEIGHT", weight),
+                          ("VAR", int(which == 0 and count == 3))),
+            inputs, outs[0], (rows,), {"u_d": d, "u_runs": n, "u_runstride": runstride,
+                                       "u_rowstride": rowstride, "u_eps": eps},
+            extra=outs[1:])
+    return outs
+
+
 def _row_stats(be, which, shape, attrs, inputs, count, weight=0):
-    """layernorm.glsl's PASS ``which`` over the rows of ``shape`` (the last ``k`` dims
-    normalized): ``count`` buffers of one value a row, and their shape as broadcast into
-    ``shape`` (the normalized dims kept as 1s)."""
+    """The statistics of the rows of ``shape`` (the last ``k`` dims normalized, one run a
+    row): ``count`` buffers of one value a row (``_stats_pass``), and their shape as
+    broadcast into ``shape`` (the normalized dims kept as 1s)."""
     k = attrs["k"]
     d = numel(shape[len(shape) - k:])
-    rows = numel(shape) // d
-    outs = [be.buffer(rows) for _ in range(count)]
-    be.draw("layernorm", (("PASS", which), ("WEIGHT", weight), ("VAR", 0)), inputs, outs[0],
-            (rows,), {"u_d": d, "u_runs": 1, "u_runstride": 0, "u_rowstride": d,
-                      "u_eps": attrs["eps"]}, extra=outs[1:])
+    outs = _stats_pass(be, which, numel(shape) // d, (d, 1, 0, d), attrs["eps"], inputs,
+                       count, weight)
     return outs, tuple(shape[:len(shape) - k]) + (1,) * k
 
 
@@ -196,9 +207,5 @@ def norm_stats(be, bufs, shapes, shape, dtype, attrs):
     if grad:
         inputs["u_g"] = bufs[0]
     hw = numel(xs[2:])
-    outs = [be.buffer(c) for _ in range(k)]
-    be.draw("layernorm", (("PASS", int(grad)), ("WEIGHT", 0), ("VAR", int(not grad))),
-            inputs, outs[0], (c,), {"u_d": hw, "u_runs": xs[0], "u_runstride": c * hw,
-                                    "u_rowstride": hw, "u_eps": attrs["eps"]},
-            extra=outs[1:])
+    outs = _stats_pass(be, int(grad), c, (hw, xs[0], c * hw, hw), attrs["eps"], inputs, k)
     return cat_tree(be, outs, [(1, c)] * k, shape, dtype, {"axis": 0})

@@ -451,21 +451,6 @@ def record_cancel():
     _rec[0] = None
 
 
-def unrecorded(fn):
-    """``fn()``, its commands sent now and left out of the record being made."""
-    tr = _rec[0]
-    if tr is None:
-        return fn()
-    flush()
-    _rec[0] = None
-    try:
-        out = fn()
-        flush()
-    finally:
-        _rec[0] = tr
-    return out
-
-
 def record_end(inputs, kept, outputs, owned=()):
     """The Recording of what was queued since ``record_begin`` (already run), or a string
     saying why it can't be replayed. ``inputs``: the call's input buffers (slot order);
