@@ -98,14 +98,16 @@ MAX_SAMPLERS = 16
 
 def samplers(nodes):
     """The samplers that the shader computing expressions ``nodes`` declares: one per
-    distinct (buffer, strides, offset) read (a Packed one: one per target), one per Placed
-    node."""
+    distinct buffer read (reads of one buffer at other strides or offsets share its sampler:
+    an optimizer's scalars, slices of one tensor), a Packed one's per distinct read and
+    target, one per Placed node."""
     reads, n, stack = {}, 0, list(nodes)
     while stack:
         x = stack.pop()
         kind = type(x)
         if kind is Leaf:
-            reads[(id(x.buf), x.strides, x.offset)] = x.buf
+            b = x.buf
+            reads[(id(b), x.strides, x.offset) if type(b) is Packed else id(b)] = b
         elif kind is Placed:
             n += 1
         elif kind is Round:
@@ -528,6 +530,11 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
     if pow2:
         uniforms["u_dsh"] = pad([d[0].bit_length() - 1 for d in dims], 0)
     j = 0
+    # the slot whose sampler each slot reads: the first that reads its buffer
+    first, share = {}, []
+    for k, leaf in slots.values():
+        share.append(k if type(leaf.buf) is Packed else first.setdefault(id(leaf.buf), k))
+    share = tuple(share)
     for k, leaf in slots.values():
         buf = leaf.buf
         if type(buf) is Packed:     # read through unpack8 / unpackc: targets, geometry
@@ -550,7 +557,7 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
                 uniforms[_OFF[k]] = leaf.offset
                 j += 1
             continue
-        inputs[_IN[k]] = buf
+        inputs[_IN[share[k]]] = buf
         if leaf.strides == dense and not leaf.offset:
             # at the output's texel where the layouts agree (a prefix of a larger buffer
             # may be wide where the output is small, see gl.js): else at its index
@@ -573,11 +580,11 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
         uniforms["u_q"] = iparams
     if params:
         uniforms["u_p"] = params
-    ck = (key, tuple(ints), tuple(reads), rank, pow2)
+    ck = (key, tuple(ints), tuple(reads), rank, pow2, share)
     code = _CODE.get(ck)
     if code is None:
         code = _CODE[ck] = _code(nodes, ints, slots, reads, rank, placed, len(params),
-                                 len(iparams), pow2)
+                                 len(iparams), pow2, share)
     return code, inputs, uniforms
 
 
@@ -588,8 +595,9 @@ _ST = [f"u_st{k}" for k in range(1024)]
 _OFF = [f"u_off{k}" for k in range(1024)]
 
 
-def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2=False):
-    """generate's GLSL for one key (see there)."""
+def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2, share):
+    """generate's GLSL for one key (see there); ``share``: the slot whose sampler each slot
+    reads (by slot order)."""
     exprs = expressions(nodes, typed=True, want=ints)[0]
     decl, fetches = [], []
     if rank:
@@ -602,7 +610,7 @@ def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2=False
                            if pow2 else
                            f"    int c{d} = i % u_dims[{d}];\n    i /= u_dims[{d}];\n")
         fetches.append(f"    int c{MAX_RANK - rank} = i;\n")
-    for (k, leaf), read in zip(slots.values(), reads):
+    for (k, leaf), read, k0 in zip(slots.values(), reads, share):
         t, sampler = _TYPES[is_int(leaf)]
         if type(read) is tuple:     # a Packed product: its targets
             kind, how, strided_read = read
@@ -624,18 +632,19 @@ def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2=False
                 fn, more = "unpackc", f", u_gq{k}, {how}"
             fetches.append(f"    float v{k} = {fn}({args}, {at}, u_gk{k}{more});\n")
             continue
-        decl.append(f"uniform {sampler} u_in{k};\n")
+        if k0 == k:
+            decl.append(f"uniform {sampler} u_in{k};\n")
         if read == 0:
-            fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, p, 0).r;\n")
+            fetches.append(f"    {t} v{k} = texelFetch(u_in{k0}, p, 0).r;\n")
         elif read == 1:
-            fetches.append(f"    {t} v{k} = texelFetch(u_in{k}, ivec3(p, u_layer), 0).r;\n")
+            fetches.append(f"    {t} v{k} = texelFetch(u_in{k0}, ivec3(p, u_layer), 0).r;\n")
         elif read == 2:
-            fetches.append(f"    {t} v{k} = fetch(u_in{k}, out_index());\n")
+            fetches.append(f"    {t} v{k} = fetch(u_in{k0}, out_index());\n")
         else:
             decl.append(f"uniform int u_st{k}[{MAX_RANK}];\nuniform int u_off{k};\n")
             at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
                                              for d in range(MAX_RANK - rank, MAX_RANK)])
-            fetches.append(f"    {t} v{k} = fetch(u_in{k}, {at});\n")
+            fetches.append(f"    {t} v{k} = fetch(u_in{k0}, {at});\n")
     if placed:
         fetches.append("    int cc[6];\n    unravel(out_index(), cc);\n")
     for k, pl in enumerate(placed):
