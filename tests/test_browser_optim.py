@@ -1,6 +1,7 @@
 """The optimizers on WebGL in headless Chromium: 10 training steps from the same weights
-on 'cpu' (numpy) and 'webgl' give the same losses, each optimizer step is one draw per
-parameter (state and parameter computed together), and a scheduler and gradient clipping
+on 'cpu' (numpy) and 'webgl' give the same losses, each optimizer step is at most one draw
+per parameter (state and parameter computed together; parameters of one shape share
+draws), and a scheduler and gradient clipping
 run on the GPU too."""
 import pytest
 
@@ -52,6 +53,8 @@ def run(dev, name, kw, extra):
             p.grad._realize()
         before = webdl.memory_stats().get('drawCalls', 0)
         opt.step()
+        # the step's writes, held to be computed together, computed now
+        getattr(xt.device.backend, 'settle_all', lambda: None)()
         draws.append(webdl.memory_stats().get('drawCalls', 0) - before)
         if sched is not None:
             sched.step()
@@ -82,5 +85,6 @@ def test_webgl_training_matches_numpy(results, i):
     diff = max(abs(a - b) for a, b in zip(cpu, gl))
     assert diff < 1e-3, (name, diff, cpu, gl)
     assert gl[-1] < gl[0], (name, gl)                    # it trains
-    if i < len(CONFIGS):
-        assert draws == [nparams * CONFIGS[i][2]] * 10, (name, draws)
+    if i < len(CONFIGS):   # at most the draws per parameter: fewer where shapes repeat
+        assert draws == [draws[0]] * 10 and 0 < draws[0] <= nparams * CONFIGS[i][2], \
+            (name, draws)

@@ -181,8 +181,8 @@ def _adam_updates(static, s, *ts):
             k += 1
             new.append(v)
         new.insert(0, pv + m / (v.sqrt() / bc2 + eps) * neg_step)
-        Tensor._realize_all(*new)       # one kernel for the three (as _commit)
         out += new
+    Tensor._realize_all(*out)   # the new values of one shape together: a draw per 8
     return out
 
 

@@ -98,8 +98,8 @@ def _sgd_updates(static, s, *ts):
             new.append(buf)
             d = d + buf * mom if nesterov else buf
         new.insert(0, p + d * neg_lr)
-        Tensor._realize_all(*new)
         out += new
+    Tensor._realize_all(*out)   # the new values of one shape together: a draw per 8
     return out
 
 
