@@ -360,7 +360,7 @@ class Tensor:
         elif track and value._ctx is None:
             value = Cast.apply(value, dtype=value.dtype)    # a node of its own (CopyBackwards)
         backend = self.device.backend
-        st.buf = backend.realize(value._buf)   # kept across steps: computed now
+        st.buf = backend.settle(value._buf)    # kept across steps: computed soon
         st.version += 1
         new_root = Tensor._wrap(st.buf, st.shape, self.dtype, self.device)
         new_root._ctx, new_root.requires_grad = value._ctx, value.requires_grad and track

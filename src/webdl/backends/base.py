@@ -18,6 +18,7 @@ What a backend must provide:
   the input buffers (whose shapes are ``shapes``)
 - ``fused``: the set of composite ops it runs as fused kernels (may be empty)
 - ``realize(buf)`` / ``realize_many(bufs)``: compute deferred buffers now (lazy backends)
+- ``settle(buf)``: a tensor's new contents after an in-place write (see there)
 - ``has_kernel(name)``: False for a primitive it cannot run yet (a backend in progress);
   the functions above then write that op with others where they can (softmax)
 """
@@ -87,3 +88,10 @@ class Backend:
     def realize_many(self, bufs):
         """``realize`` for several buffers, in one kernel where the backend can."""
         return [self.realize(b) for b in bufs]
+
+    def settle(self, buf):
+        """The buffer to keep as a storage's contents after an in-place write (``copy_``,
+        ``add_``, an optimizer's new parameter and state): it outlives the step, so it is
+        computed now -- a lazy backend may hold it a little and compute it with the step's
+        other writes (see DeviceMemory.settle)."""
+        return self.realize(buf)

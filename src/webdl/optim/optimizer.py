@@ -29,10 +29,17 @@ required = _RequiredParameter()
 
 # --- helpers of the update rules ------------------------------------------------------------
 def _commit(param, new, *state):
-    """Compute the new ``state`` tensors and the parameter's new value ``new`` (lazy
-    expressions on WebGL: one draw for all of them), then write ``new`` into ``param`` in
-    place (views of it and its storage see it). Every optimizer writes its parameters here."""
-    Tensor._realize_all(*state, new)
+    """Write ``new`` into ``param`` in place (views of it and its storage see it), its new
+    ``state`` tensors held with it (lazy expressions on a GPU: computed together with the
+    step's other writes, see Backend.settle; where views of the parameter live, which read
+    it at once, computed now in one kernel). Every optimizer writes its parameters here."""
+    st = param._storage
+    if st is not None and any(t._chain for t in st.members()):
+        Tensor._realize_all(*state, new)    # its views read it now: one kernel for all
+    else:
+        be = param.device.backend
+        for t in state:
+            t._buf = be.settle(t._buf)
     param.copy_(new)
 
 

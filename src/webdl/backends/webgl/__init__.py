@@ -132,6 +132,7 @@ class HostTransfer:
         self.transfer.check(buf)
         if buf.host is not None:
             return buf.host.reshape(shape).astype(dtype.np, copy=True)
+        self.settle_all()       # the held writes go with this flush
         is_int = getattr(buf, "is_int", False)
         data = np.empty(self._download_size(n), dtype=np.int32 if is_int else np.float32)
         self.transfer.download(buf, n, data)
@@ -174,11 +175,40 @@ class DeviceMemory:
     def reset_peak_memory_stats(self):
         self.transfer.reset_peak_memory_stats()
 
+    # --- writes: in-place writes computed together ---------------------------------------------
+    # A step writes many small tensors in place (batch norm's running statistics and counts,
+    # an optimizer's state): each computed at once was a draw of its own. ``settle`` holds
+    # them (lazy expressions, which stay valid: they read immutable buffers) until a readback,
+    # a sync, a record's start or end, or WRITES_MAX of them, then computes them all with
+    # realize_many: those of one shape in one draw (a render target, or an output, each).
+    WRITES_MAX = 256
+    _writes = ()        # (generation, LazyBuf) held, per backend instance once it writes
+
+    def settle(self, buf):
+        if type(buf) is not LazyBuf or buf.real is not None or buf.node is None:
+            return buf
+        if not self._writes:
+            self._writes = []
+        self._writes.append((self.transfer._gen[0], buf))
+        if len(self._writes) >= self.WRITES_MAX:
+            self.settle_all()
+        return buf
+
+    def settle_all(self):
+        """Compute the held writes now (those of a lost context are dropped: their tensors
+        refuse when used)."""
+        if not self._writes:
+            return
+        gen, held, self._writes = self.transfer._gen[0], self._writes, []
+        self.realize_many([b for g, b in held if g == gen and b.real is None and
+                           b.node is not None])
+
     # --- webdl.compile: a call's GPU commands recorded once, then replayed (the bridges'
     # record_begin / record_end / replay) ------------------------------------------------------
     records = True
 
     def record_begin(self):
+        self.settle_all()       # writes made before: not part of the record
         self.transfer.record_begin()
 
     def recording(self):
@@ -191,6 +221,7 @@ class DeviceMemory:
     def record_end(self, inputs, kept, outputs, owned=()):
         """The call's Recording, or why it has none (a string); all buffers realized.
         ``owned``: inputs the call may free (see the bridges' record_end)."""
+        self.settle_all()       # the call's writes: part of the record
         return self.transfer.record_end(inputs, {b.id for b in kept if b.id}, outputs,
                                         {b.id for b in owned if b.id})
 

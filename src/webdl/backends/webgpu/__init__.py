@@ -165,5 +165,6 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
 
     def sync(self):
         """Wait until the GPU has run everything recorded (for timing)."""
+        self.settle_all()
         bridge.sync()
 
