@@ -1147,6 +1147,11 @@ def _cases_programs():
                                  x.roll(0, 1), x.roll(-7, -1)), In((3, 4, 5)))
     add("roll[nc]", lambda m, F, x: m.roll(x, 2, 0), In((4, 5), noncontig=True))
     add("roll[int]", lambda m, F, x: m.roll(x, 1, 1), In((2, 5), "int"), grad=False)
+    # without a gradient to follow: one gather per rolled dim instead of cat of two slices
+    add("roll[nograd]", lambda m, F, x: (m.roll(x, (-2, 3), (0, 2)), m.roll(x, 5),
+                                         x.roll(-7, -1)), In((3, 4, 5)), grad=False)
+    add("roll[nograd,nc]", lambda m, F, x: m.roll(x, 2, 0), In((4, 5), noncontig=True),
+        grad=False)
     # the causal masks of makemore's and nanoGPT's attention: torch.tril(torch.ones(T, T))
     add("tril_triu", lambda m, F, x: (m.tril(x), x.tril(1), m.triu(x), x.triu(-1),
                                       m.tril(x, -5), x.triu(9)), In((2, 3, 4)))

@@ -11,7 +11,8 @@ from ..ops.elementwise import Where
 from ..ops.movement import Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gather
 from ..ops.reduce import norm_dim, norm_dims
 from ..storage import geometry, view_strides
-from ..tensor import Tensor, tensor
+from ..autograd import is_grad_enabled
+from ..tensor import Tensor, constant, tensor
 from .common import BOTH, FUNCTION, METHOD, check_tensor, size_args
 
 
@@ -387,8 +388,15 @@ def roll(x, shifts, dims=None):
         d = norm_dim("roll", dim, x.ndim)
         n = x.shape[d]
         s_ = s_ % n if n else 0
-        if s_:
+        if not s_:
+            continue
+        if x.requires_grad and is_grad_enabled():    # its gradient: two slices of g
             x = cat([narrow(x, d, n - s_, s_), narrow(x, d, 0, n - s_)], d)
+        else:       # one gather (a kernel on a GPU) where cat read two slices, each a copy
+            at = constant((np.arange(n) - s_) % n, dtypes.int64, x.device)
+            view = [1] * x.ndim
+            view[d] = n
+            x = Gather.apply(x, expand(reshape(at, tuple(view)), tuple(x.shape)), axis=d)
     return x
 
 

@@ -6,7 +6,7 @@ All of them keep int64 tensors in int textures (``ints=True``), exact over int32
 from ...dtypes import int64
 from ...storage import view_strides
 from .bridge import GLBuffer
-from .ir import LazyBuf, Leaf, Packed, Placed
+from .ir import Const, LazyBuf, Leaf, Packed, Placed
 from .registry import register
 from .shapes import MAX_RANK, numel, pad, strides
 
@@ -53,6 +53,14 @@ def view(be, buf, shape, packed=False):
     return be.realize(buf), strides(shape), 0
 
 
+def _const(buf, shape):
+    """A view of a constant not drawn yet (``full``, a Python number written into a slice):
+    that constant in the view's shape, still nothing drawn; else None."""
+    if type(buf) is LazyBuf and buf.real is None and type(buf.node) is Const:
+        return LazyBuf(shape, buf.node, [], 1, buf.is_int)
+    return None
+
+
 # The views below act dim by dim, so a view of a view is a view of the first one's source
 # (a transposed slice of a weight, the transpose of a transposed operand): no copy.
 @register("reshape", lazy_inputs=True, ints=True)
@@ -62,11 +70,14 @@ def reshape(be, bufs, shapes, shape, dtype, attrs):
 
 @register("permute", lazy_inputs=True, ints=True)
 def permute(be, bufs, shapes, shape, dtype, attrs):
-    return permuted(be, bufs[0], shapes[0], attrs["dims"])
+    return _const(bufs[0], shape) or permuted(be, bufs[0], shapes[0], attrs["dims"])
 
 
 @register("expand", lazy_inputs=True, ints=True)
 def expand(be, bufs, shapes, shape, dtype, attrs):
+    c = _const(bufs[0], shape)
+    if c is not None:
+        return c
     tex, st, off = view(be, bufs[0], shapes[0], packed=True)
     lead = len(shape) - len(shapes[0])
     return strided(be, tex, shape, [0] * lead + [0 if a != b else t for a, b, t in
@@ -75,6 +86,9 @@ def expand(be, bufs, shapes, shape, dtype, attrs):
 
 @register("slice", lazy_inputs=True, ints=True)
 def slice_(be, bufs, shapes, shape, dtype, attrs):
+    c = _const(bufs[0], shape)
+    if c is not None:
+        return c
     tex, st, off = view(be, bufs[0], shapes[0], packed=True)
     off += sum(s * t for s, t in zip(attrs["starts"], st))
     return strided(be, tex, shape, [s * t for s, t in zip(attrs["steps"], st)], off)
@@ -82,6 +96,9 @@ def slice_(be, bufs, shapes, shape, dtype, attrs):
 
 @register("flip", lazy_inputs=True, ints=True)
 def flip(be, bufs, shapes, shape, dtype, attrs):
+    c = _const(bufs[0], shape)
+    if c is not None:
+        return c
     tex, st, off = view(be, bufs[0], shapes[0], packed=True)
     off += sum((shape[d] - 1) * st[d] for d in attrs["dims"])
     return strided(be, tex, shape, [-t if d in attrs["dims"] else t for d, t in enumerate(st)],
