@@ -136,6 +136,50 @@ json.dumps([s1 - s0, webdl.memory_stats()['drawCalls'] - s1,
     assert err < 1e-5, r
 
 
+def test_reduction_reads_a_chain_in_place(in_pyodide):
+    """A reduction of an elementwise chain whose inputs are dense computes the chain where it
+    reads it (one draw, or one per combining pass, and none for the chain); other chains
+    are drawn first. Values match numpy: sums (short, and long ones in chunks), max, argmax,
+    int sums, a reshaped chain, and the chain read again afterwards."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+rng = np.random.default_rng(5)
+f = lambda *s: rng.standard_normal(s).astype(np.float32)
+def draws(fn):
+    d0 = webdl.memory_stats()['drawCalls']
+    v = fn().numpy()
+    return v, webdl.memory_stats()['drawCalls'] - d0
+a, b, c = f(6, 300), f(6, 300), f(300)
+ta, tb, tc = (webdl.tensor(v, device='webgl') for v in (a, b, c))
+webdl.Tensor._realize_all(ta, tb, tc)
+i = rng.integers(-4, 4, (5, 9))
+ti = webdl.tensor(i, device='webgl')
+cases = [
+    (lambda: (ta * tb + 1.0).sum(1), (a * b + 1).sum(1)),                  # 300: two passes
+    (lambda: (ta - tb).exp().sum(0), np.exp(a - b).sum(0)),
+    (lambda: (ta * 2.0).amax(1), (a * 2).max(1)),
+    (lambda: (ta * tb).argmax(1), (a * b).argmax(1)),
+    (lambda: (ti * 3 + 1).sum(1), (i * 3 + 1).sum(1)),                     # int chain
+    (lambda: (ta + tb).reshape(6, 30, 10).sum(2), (a + b).reshape(6, 30, 10).sum(2)),
+    (lambda: (ta * tc).sum(1), (a * c).sum(1)),                            # broadcast: drawn
+]
+out = []
+for fn, want in cases:
+    got, n = draws(fn)
+    out.append([float(np.abs(got - want).max()), n])
+y = ta * tb
+s = y.sum(1)
+out.append(float(np.abs(y.numpy() - a * b).max() + np.abs(s.numpy() - (a * b).sum(1)).max()))
+json.dumps(out)
+""")
+    *rows, again = r
+    assert all(err < 1e-3 for err, _ in rows) and again < 1e-3, r
+    # the chain computed by the reduction: 2 draws for a chunked sum of 300, 1 otherwise
+    # (argmax over 300: chunk values, chunk positions, best chunk, gather = 4); drawn
+    # first where an input is broadcast (one draw more)
+    assert [n for _, n in rows] == [2, 1, 2, 4, 1, 1, 3], r
+
+
 def test_cat_of_whole_rows(in_pyodide):
     """cat whose inputs are whole rows of the output's texture (a recurrent layer's stacked
     steps) copies each input into its rows, one draw each; other cats take the general

@@ -54,7 +54,9 @@ def fresh(browser):
 def test_context_loss_recovers(browser, fresh):
     page = fresh()
     run = lambda code: browser.run(code, page)  # noqa: E731
-    assert run("import webdl, webdl_gl\nt = webdl.ones(3, device='webgl') * 2\n"
+    # uploaded, so t holds a texture of the context about to be lost (webdl.ones(3) * 2
+    # would stay a lazy constant, read in place by the sum: valid in any context)
+    assert run("import webdl, webdl_gl\nt = webdl.tensor([2.0, 2.0, 2.0], device='webgl')\n"
                "t.sum().item()")["result"] == "6.0"
     r = run("webdl_gl.loseContext()\n(t + 1).sum().item()")
     assert "the GPU context was lost; webdl has started a new one" in error_line(r)

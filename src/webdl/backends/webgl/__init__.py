@@ -253,6 +253,9 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     realize = elementwise.realize
     realize_many = elementwise.realize_many
     max_leaves = elementwise.MAX_LEAVES     # distinct textures a fused chain reads at most
+    # reductions compute an elementwise chain where they read it (reduce.py; ir.generate's
+    # value function) instead of drawing it first
+    fuses_reads = True
     ir_mode = (True, True)      # the lazy IR's (typed, ternary): GLSL ints, ?: (ir.combine)
 
     def __init__(self):
@@ -454,11 +457,12 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
             raise RuntimeError("webgl: a split tensor made under other split settings "
                                "(set_split) can't be read now")
 
-    def new(self, shape, kernel, defines, inputs, uniforms, packed=None, is_int=False):
+    def new(self, shape, kernel, defines, inputs, uniforms, packed=None, is_int=False,
+            code=""):
         """Draw a kernel into a new buffer: a tensor of ``shape`` (an int texture with
         ``is_int``), or with ``packed=(w, h)`` an RGBA texture of that size for a packed
-        kernel's intermediate."""
+        kernel's intermediate; ``code``: appended to the kernel (see draw)."""
         out = GLBuffer(numel(shape), packed, is_int=is_int)
         if out.numel:
-            self.draw(kernel, defines, inputs, out, shape, uniforms)
+            self.draw(kernel, defines, inputs, out, shape, uniforms, code=code)
         return out

@@ -498,7 +498,7 @@ def _merged(shape, sts):
     return dims
 
 
-def generate(nodes, shape, split_out=False, ints=None, tpls=None):
+def generate(nodes, shape, split_out=False, ints=None, tpls=None, fn=False):
     """The main() computing expressions ``nodes`` over ``shape``, the first into location 0
     (common.glsl's emit), the others into locations 1, 2, ...: (GLSL code, {sampler:
     buffer}, {uniform: value}). ``split_out``: the outputs are split tensors (drawn layer
@@ -511,12 +511,23 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
     chain), unravelled with one division pair per merged dim. The code depends on the
     expressions' structure, on which inputs are dense and on the merged rank; constants,
     parameters, dims, strides and offsets are uniforms. The code is written once per such
-    key (``_code``); each call computes only the inputs and uniforms."""
+    key (``_code``); each call computes only the inputs and uniforms.
+
+    With ``fn`` the code is instead a function ``value(int idx)`` of one expression (an int
+    when ``ints[0]``), the value at position ``idx`` of ``shape``, for a kernel that reads the
+    expression where it would read a texture (a reduction of an elementwise chain: no draw
+    of the chain first); every input is then read at an index, none at the texel drawn.
+    Only for expressions whose inputs are all dense in ``shape`` (read at ``idx`` itself);
+    None for others."""
     ints = ints or [False] * len(nodes)
     out_small = is_small(prod(shape))
     key, slots, params, iparams, placed = walk(nodes, True, True, ints, tpls)
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims) if strided else 0
+    if fn and (rank or placed):
+        # a position unravelled per read (integer division: what costs on SwiftShader) in
+        # a reduction's loop cost more than the draw it saves (measured): not as a function
+        return None
     # how each input is read: 0 at the output's texel, 1 its layer of a split output, 2 a
     # split input at the output's index, 3 strided; a Packed product (kind, how -- for
     # "mm" whether its sizes are powers of two, for "conv" its target count -- strided)
@@ -558,6 +569,9 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
                 j += 1
             continue
         inputs[_IN[share[k]]] = buf
+        if leaf.strides == dense and not leaf.offset and fn:
+            reads.append(2)         # at the function's index
+            continue
         if leaf.strides == dense and not leaf.offset:
             # at the output's texel where the layouts agree (a prefix of a larger buffer
             # may be wide where the output is small, see gl.js): else at its index
@@ -580,11 +594,11 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None):
         uniforms["u_q"] = iparams
     if params:
         uniforms["u_p"] = params
-    ck = (key, tuple(ints), tuple(reads), rank, pow2, share)
+    ck = (key, tuple(ints), tuple(reads), rank, pow2, share, fn)
     code = _CODE.get(ck)
     if code is None:
         code = _CODE[ck] = _code(nodes, ints, slots, reads, rank, placed, len(params),
-                                 len(iparams), pow2, share)
+                                 len(iparams), pow2, share, fn)
     return code, inputs, uniforms
 
 
@@ -595,14 +609,16 @@ _ST = [f"u_st{k}" for k in range(1024)]
 _OFF = [f"u_off{k}" for k in range(1024)]
 
 
-def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2, share):
+def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2, share,
+          as_fn=False):
     """generate's GLSL for one key (see there); ``share``: the slot whose sampler each slot
-    reads (by slot order)."""
+    reads (by slot order); ``as_fn``: the function ``value(idx)`` instead of main()."""
     exprs = expressions(nodes, typed=True, want=ints)[0]
     decl, fetches = [], []
+    index = "idx" if as_fn else "out_index()"     # the position computed
     if rank:
         decl.append(f"uniform int u_dims[{MAX_RANK}];\n")
-        fetches.append("    int i = out_index();\n")
+        fetches.append(f"    int i = {index};\n")
         if pow2:
             decl.append(f"uniform int u_dsh[{MAX_RANK}];\n")
         for d in range(MAX_RANK - 1, MAX_RANK - rank, -1):
@@ -622,7 +638,7 @@ def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2, shar
                 at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
                                                  for d in range(MAX_RANK - rank, MAX_RANK)])
             else:
-                at = "out_index()"
+                at = index
             # eight sampler arguments: a target repeated where the product has fewer
             args = ", ".join(f"u_in{k}_{min(r, ntargets - 1)}" for r in range(8))
             if kind == "mm":
@@ -639,14 +655,14 @@ def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2, shar
         elif read == 1:
             fetches.append(f"    {t} v{k} = texelFetch(u_in{k0}, ivec3(p, u_layer), 0).r;\n")
         elif read == 2:
-            fetches.append(f"    {t} v{k} = fetch(u_in{k0}, out_index());\n")
+            fetches.append(f"    {t} v{k} = fetch(u_in{k0}, {index});\n")
         else:
             decl.append(f"uniform int u_st{k}[{MAX_RANK}];\nuniform int u_off{k};\n")
             at = " + ".join([f"u_off{k}"] + [f"c{d} * u_st{k}[{d}]"
                                              for d in range(MAX_RANK - rank, MAX_RANK)])
             fetches.append(f"    {t} v{k} = fetch(u_in{k0}, {at});\n")
     if placed:
-        fetches.append("    int cc[6];\n    unravel(out_index(), cc);\n")
+        fetches.append(f"    int cc[6];\n    unravel({index}, cc);\n")
     for k, pl in enumerate(placed):
         t, sampler = _TYPES[is_int(pl)]
         decl.append(f"uniform {sampler} u_pin{k};\nuniform {t} u_pv{k};\nuniform int u_po{k};\n"
@@ -656,6 +672,11 @@ def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2, shar
              for j in range(1, len(nodes))]
     if niparams:
         decl.append(f"uniform int u_q[{niparams}];\n")
+    if as_fn:
+        ret = exprs[0] if ints[0] else f"stored({exprs[0]})"  # the value a texture would hold
+        return ("".join(decl) + f"uniform float u_p[{max(nparams, 1)}];\n"
+                f"{'int' if ints[0] else 'float'} value(int idx) {{\n" + "".join(fetches)
+                + f"    return {ret};\n}}\n")
     return ("".join(decl) + f"uniform float u_p[{max(nparams, 1)}];\n"
             "void main() {\n    ivec2 p = ivec2(gl_FragCoord.xy);\n" + "".join(fetches)
             + f"    emit({exprs[0]});\n"

@@ -5,7 +5,9 @@ and its input gradient: one pass of row statistics (shaders/layernorm.glsl) and 
 elementwise chain each."""
 from ...dtypes import float32, int64
 from ...ops.elementwise import BINARY
+from .bridge import _shader
 from .elementwise import lazy
+from .ir import Const, LazyBuf, Leaf, generate
 from .movement import cat_tree, gather, permuted, view
 from .registry import register
 from .shapes import bcast_strides, numel, pad, strides
@@ -20,6 +22,18 @@ REDUCE_CHUNK = 256
 ARG_BEST = {"ARGMAX": "MAX", "ARGMIN": "MIN"}
 
 
+_FUSED = {}     # a chain's value() -> the code a fused reduction appends (see reduce)
+
+
+def _with_functions(code):
+    """The generated ``value()`` after elementwise.glsl's functions, which it calls (made
+    once per chain structure: the same string object, so the program key hashes once)."""
+    out = _FUSED.get(code)
+    if out is None:
+        out = _FUSED[code] = _shader("elementwise") + "\n" + code
+    return out
+
+
 def reduce(be, which, bufs, in_shape, shape, axes, dtype):
     """Reduce ``axes`` of ``bufs[0]`` (of ``in_shape``) to ``shape`` (a result of ``dtype``:
     int64 into an int texture, accumulated as int) with reduce.glsl's OP ``which`` (SUM,
@@ -28,7 +42,23 @@ def reduce(be, which, bufs, in_shape, shape, axes, dtype):
         return bufs[0]
     if numel([in_shape[d] for d in axes]) == 0:
         return be.full(shape, 0, dtype)
-    x, st, off = view(be, bufs[0], in_shape)
+    src = bufs[0]
+    fused = None        # (defines, inputs, uniforms, code) of a chain computed where read
+    if be.fuses_reads and type(src) is LazyBuf and src.real is None and \
+            type(src.node) not in (Leaf, Const) and src.node is not None:
+        # value(i): the chain at row-major position i, the same in the chain's own shape
+        # as in in_shape (a reshape of a lazy buffer is the buffer); None where its inputs
+        # are not all dense (see ir.generate)
+        made = generate([src.node], src.shape, ints=[src.is_int],
+                        tpls=[src.template(True, True)], fn=True)
+        if made is not None:
+            code, inputs, uniforms = made
+            fused = ((("FUSED", 1),) + ((("VALUE_INT", 1),) if src.is_int else ()), inputs,
+                     uniforms, _with_functions(code))
+    if fused is not None:
+        x, st, off = None, strides(in_shape), 0
+    else:
+        x, st, off = view(be, src, in_shape)
     # the reduced axes as strided groups: neighbours merge when their strides chain
     groups = []
     for d in sorted(axes):
@@ -37,6 +67,7 @@ def reduce(be, which, bufs, in_shape, shape, axes, dtype):
         else:
             groups.append([in_shape[d], st[d], d])
     if len(groups) > 2:    # the shader takes two: copy with the reduced axes last, then one
+        fused = None
         keep = [d for d in range(len(in_shape)) if d not in axes]
         x = be.realize(permuted(be, bufs[0], in_shape, keep + sorted(axes)))
         st, off = strides([in_shape[d] for d in keep + sorted(axes)])[:len(keep)], 0
@@ -55,12 +86,17 @@ def reduce(be, which, bufs, in_shape, shape, axes, dtype):
     out_shape = (n, split) if split > 1 else shape
 
     def draw(op, is_int):
-        return be.new(out_shape, "reduce", (("OP", op),), {"u_a": x},
-                      {"u_keep": pad(kept), "u_keep_st": pad(st, 0), "u_off": off,
-                       "u_r1": r1, "u_r2": r2, "u_split": split}, is_int=is_int)
+        uniforms = {"u_keep": pad(kept), "u_keep_st": pad(st, 0), "u_off": off, "u_r1": r1,
+                    "u_r2": r2, "u_split": split}
+        if fused is None:
+            return be.new(out_shape, "reduce", (("OP", op),), {"u_a": x}, uniforms,
+                          is_int=is_int)
+        defines, inputs, more, code = fused
+        return be.new(out_shape, "reduce", (("OP", op),) + defines, inputs,
+                      {**uniforms, **more}, is_int=is_int, code=code)
     out = draw(which, dtype is int64)
     if split > 1 and which in ARG_BEST:     # the position in the best chunk
-        best = draw(ARG_BEST[which], getattr(x, "is_int", False))
+        best = draw(ARG_BEST[which], src.is_int if fused else getattr(x, "is_int", False))
         chunk = reduce(be, which, [best], out_shape, (n, 1), (1,), int64)
         out = gather(be, [out, chunk], [out_shape, (n, 1)], (n, 1), int64, {"axis": 1})
     elif split > 1:         # combine the chunks' partial results
@@ -68,27 +104,27 @@ def reduce(be, which, bufs, in_shape, shape, axes, dtype):
     return out
 
 
-@register("sum", shaders=("reduce",), lazy_inputs=True, ints=True)
+@register("sum", shaders=("reduce", "elementwise"), lazy_inputs=True, ints=True)
 def sum_(be, bufs, shapes, shape, dtype, attrs):
     return reduce(be, "SUM", bufs, shapes[0], shape, attrs["axes"], dtype)
 
 
-@register("amax", shaders=("reduce",), lazy_inputs=True, ints=True)
+@register("amax", shaders=("reduce", "elementwise"), lazy_inputs=True, ints=True)
 def amax(be, bufs, shapes, shape, dtype, attrs):
     return reduce(be, "MAX", bufs, shapes[0], shape, attrs["axes"], dtype)
 
 
-@register("amin", shaders=("reduce",), lazy_inputs=True, ints=True)
+@register("amin", shaders=("reduce", "elementwise"), lazy_inputs=True, ints=True)
 def amin(be, bufs, shapes, shape, dtype, attrs):
     return reduce(be, "MIN", bufs, shapes[0], shape, attrs["axes"], dtype)
 
 
-@register("argmax", shaders=("reduce",), lazy_inputs=True, ints=True)
+@register("argmax", shaders=("reduce", "elementwise"), lazy_inputs=True, ints=True)
 def argmax(be, bufs, shapes, shape, dtype, attrs):
     return reduce(be, "ARGMAX", bufs, shapes[0], shape, (attrs["axis"],), dtype)
 
 
-@register("argmin", shaders=("reduce",), lazy_inputs=True, ints=True)
+@register("argmin", shaders=("reduce", "elementwise"), lazy_inputs=True, ints=True)
 def argmin(be, bufs, shapes, shape, dtype, attrs):
     return reduce(be, "ARGMIN", bufs, shapes[0], shape, (attrs["axis"],), dtype)
 

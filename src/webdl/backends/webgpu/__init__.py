@@ -44,6 +44,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
     realize = elementwise.realize
     targets = 4            # results of one shape computed by one dispatch, at most
     ir_mode = (False, False)    # the lazy IR's (typed, ternary): all f32, no ?: (ir.combine)
+    fuses_reads = False    # reductions draw a lazy input first (webgl's fuse theirs)
 
     def __init__(self):
         info = bridge.probe()
