@@ -374,8 +374,19 @@ def make(device, kind):
         opt = webdl.optim.Adam(net.parameters(), lr=1e-2, amsgrad=True, weight_decay=1e-3)
     elif kind == 'sgd':
         opt = webdl.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True)
-    else:
+    elif kind == 'adadelta':
         opt = webdl.optim.Adadelta(net.parameters(), lr=1.0)
+    elif kind == 'rmsprop':
+        opt = webdl.optim.RMSprop(net.parameters(), lr=1e-2, momentum=0.9, centered=True)
+    elif kind == 'adagrad':
+        opt = webdl.optim.Adagrad(net.parameters(), lr=5e-2, lr_decay=0.1)
+    elif kind == 'adamax':
+        opt = webdl.optim.Adamax(net.parameters(), lr=1e-2)
+    elif kind == 'nadam':
+        opt = webdl.optim.NAdam(net.parameters(), lr=1e-2, weight_decay=0.01,
+                                decoupled_weight_decay=True)
+    else:
+        opt = webdl.optim.RAdam(net.parameters(), lr=1e-2)
     # the learning rate changes every step: read anew by each replay
     sched = webdl.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 / (1 + s))
     return net, opt, sched
@@ -414,11 +425,14 @@ def test_training_step_replays_with_its_optimizer_state(in_pyodide, device):
     call and replayed, it trains as the Python does on the same device (the same losses and
     weights, to the bit: the same kernels run) and as the numpy backend does (1e-5), with the
     learning rate a scheduler changes every step, the step counts the optimizer keeps, a
-    hyperparameter changed midway (recorded again) and memory that does not grow; an optimizer
-    that counts its steps on the host (Adadelta) runs as Python and says why."""
+    hyperparameter changed midway (recorded again) and memory that does not grow. The
+    optimizers without a fused step (Adadelta, RMSprop, Adagrad, Adamax, NAdam) make their
+    learning rate and step-count scalars a host input of the record; one whose step branches
+    on its count on the host (RAdam) runs as Python and says why."""
     r = in_pyodide.check(STEP + f"""
 out = {{}}
-for kind in ('adamw', 'adam_amsgrad', 'sgd', 'adadelta'):
+for kind in ('adamw', 'adam_amsgrad', 'sgd', 'adadelta', 'rmsprop', 'adagrad', 'adamax',
+             'nadam', 'radam'):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         c = train({device!r}, kind, True)
@@ -434,7 +448,7 @@ json.dumps(out)
 """)
     for kind, o in r.items():
         assert o["same"] == 0.0 and o["cpu"] <= 1e-5, (kind, o)
-        if kind == "adadelta":
+        if kind == "radam":
             assert o["stats"] == {"eager": 9, "recorded": 0, "replayed": 0}, o["stats"]
             assert "counts its steps on the host" in o["reason"], o["reason"]
             continue

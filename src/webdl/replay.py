@@ -253,6 +253,11 @@ class Slot:
 _HOST = []  # per training step being recorded: its host inputs, [(make, tensor, owns)]
 
 
+def recording_step(device):
+    """Whether a training step is being recorded on ``device`` (see host_tensor)."""
+    return bool(_HOST) and device.backend.recording()
+
+
 def host_tensor(make, device, owns=()):
     """A tensor of ``make()`` (a float32 array computed on the host, as an optimizer's step
     scalars) on ``device``. In a training step being recorded it is an input of the record,

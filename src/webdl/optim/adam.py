@@ -10,7 +10,7 @@ from ..replay import Replayed
 from ..tensor import Tensor
 from .optimizer import (Optimizer, _closure_loss, _commit, _scalar, _next_step, _host_scalar,
                         _lerp, _zeros, _check_flags, _check_range, _replays,
-                        _replayed_step)
+                        _replayed_step, _step_scalars)
 
 
 def _check_adam_args(name, lr, betas, eps, weight_decay):
@@ -22,15 +22,16 @@ def _check_adam_args(name, lr, betas, eps, weight_decay):
                           "weight_decay value": (weight_decay, weight_decay >= 0)})
 
 
-def _grad_and_param(group, p, d, lr, wd, decoupled):
+def _grad_and_param(group, p, d, lr, wd, decoupled, keep=None):
     """The gradient after ``maximize`` and L2 weight decay, and the parameter's value after
-    decoupled weight decay (PyTorch's order of the two)."""
+    decoupled weight decay (PyTorch's order of the two); ``keep``: the decoupled decay's
+    factor, 1 - lr * wd, where the caller has it (a host input of a recorded step)."""
     pv = p.detach()
     if group["maximize"]:
         d = -d
     if wd != 0:
         if decoupled:
-            pv = pv * (1 - lr * wd)
+            pv = pv * (1 - lr * wd if keep is None else keep)
         else:
             d = d + pv * wd
     return d, pv
@@ -205,6 +206,8 @@ class AdamW(Adam):
 
 
 class Adamax(Optimizer):
+    replay_reads = ("lr",)     # a host input of a recorded step (_step_scalars)
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
         _check_adam_args("Adamax", lr, betas, eps, weight_decay)
@@ -217,18 +220,28 @@ class Adamax(Optimizer):
     @no_grad()
     def step(self, closure=None):
         loss = _closure_loss(closure)
-        for g, (b1, b2, lr, wd, eps), p, d, st in _moment_steps(self, "exp_inf"):
-            t = _next_step(st)
+        steps = list(_moment_steps(self, "exp_inf"))
+        items = [(g, p, d, st) for g, _, p, d, st in steps]
+        for (g, (b1, b2, lr, wd, eps), p, d, st), (neg_clr,) in zip(
+                steps, _step_scalars(items, _adamax_lr)):
             d, pv = _grad_and_param(g, p, d, lr, wd, False)
             m = _lerp(st["exp_avg"], d, 1 - b1)
             u = (st["exp_inf"] * b2).maximum(d.abs() + eps)
             st["exp_avg"], st["exp_inf"] = m, u
-            clr = lr / (1 - b1 ** t)
-            _commit(p, pv + m / u * -clr, m, u)
+            _commit(p, pv + m / u * neg_clr, m, u)
         return loss
 
 
+def _adamax_lr(g, st):
+    """Adamax's learning rate over its bias correction, negated, for its next step (which it
+    counts)."""
+    t = _next_step(st)
+    return (-(_scalar(g["lr"]) / (1 - _scalar(g["betas"][0]) ** t)),)
+
+
 class NAdam(Optimizer):
+    replay_reads = ("lr",)     # a host input of a recorded step (_step_scalars)
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):
@@ -246,27 +259,36 @@ class NAdam(Optimizer):
     @no_grad()
     def step(self, closure=None):
         loss = _closure_loss(closure)
-        for g, (b1, b2, lr, wd, eps), p, d, st in _moment_steps(self, "exp_avg_sq",
-                                                                 mu_product=1.0):
-            psi = g["momentum_decay"]
-            t = _next_step(st)
-            d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"])
-            mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
-            mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
-            # the product is a float32 scalar in PyTorch: keep its rounding
-            mu_product = float(np.float32(_scalar(st["mu_product"])) * np.float32(mu))
-            st["mu_product"] = _host_scalar(mu_product)
+        steps = list(_moment_steps(self, "exp_avg_sq", mu_product=1.0))
+        items = [(g, p, d, st) for g, _, p, d, st in steps]
+        rows = _step_scalars(items, _nadam_scalars, ("step", "mu_product"))
+        for (g, (b1, b2, lr, wd, eps), p, d, st), (bc2, c_grad, c_mom, keep) in zip(steps, rows):
+            d, pv = _grad_and_param(g, p, d, lr, wd, g["decoupled_weight_decay"], keep)
             m = _lerp(st["exp_avg"], d, 1 - b1)
             v = st["exp_avg_sq"] * b2 + d * d * (1 - b2)
             st["exp_avg"], st["exp_avg_sq"] = m, v
-            denom = (v / (1 - b2 ** t)).sqrt() + eps
+            denom = (v / bc2).sqrt() + eps
             # PyTorch adds the gradient and the momentum terms in two addcdiv_ calls;
             # one quotient is the same to rounding and keeps the fused expression
             # within the WebGL backend's size limit (one draw per parameter)
-            c_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
-            c_mom = -lr * mu_next / (1.0 - mu_product * mu_next)
             _commit(p, pv + (d * c_grad + m * c_mom) / denom, m, v)
         return loss
+
+
+def _nadam_scalars(g, st):
+    """NAdam's scalars for its next step, which it counts, its momentum product advanced:
+    the second moment's bias correction, the gradient's and the momentum's coefficients and
+    the decoupled weight decay's factor."""
+    t = _next_step(st)
+    b1, b2 = (_scalar(b) for b in g["betas"])
+    lr, psi = _scalar(g["lr"]), g["momentum_decay"]
+    mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+    mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+    # the product is a float32 scalar in PyTorch: keep its rounding
+    mu_product = float(np.float32(_scalar(st["mu_product"])) * np.float32(mu))
+    st["mu_product"] = _host_scalar(mu_product)
+    return (1 - b2 ** t, -lr * (1.0 - mu) / (1.0 - mu_product),
+            -lr * mu_next / (1.0 - mu_product * mu_next), 1 - lr * _scalar(g["weight_decay"]))
 
 
 class RAdam(Optimizer):

@@ -2,7 +2,8 @@
 with PyTorch's update formulas, state layout and defaults."""
 from ..autograd import no_grad
 from .optimizer import (Optimizer, _closure_loss, _commit, _scalar, _next_step, _host_scalar,
-                        _lerp, _zeros, _full, _check_flags, _check_range)
+                        _lerp, _zeros, _full, _check_flags, _check_range, _neg_lr,
+                        _step_scalars)
 
 
 def _grad(group, p, d, wd):
@@ -14,6 +15,8 @@ def _grad(group, p, d, wd):
 
 
 class Adagrad(Optimizer):
+    replay_reads = ("lr",)     # a host input of a recorded step (_step_scalars)
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
                  initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
                  differentiable=False, fused=None):
@@ -45,19 +48,25 @@ class Adagrad(Optimizer):
     def step(self, closure=None):
         loss = _closure_loss(closure)
         for g in self.param_groups:
-            lr, wd, eps = _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"]
-            for p, d in self._grads(g):
-                st = self._init_state(g, p)
-                t = _next_step(st)
+            wd, eps = _scalar(g["weight_decay"]), g["eps"]
+            items = [(g, p, d, self._init_state(g, p)) for p, d in self._grads(g)]
+            for (_, p, d, st), (neg_clr,) in zip(items, _step_scalars(items, _adagrad_lr)):
                 d = _grad(g, p, d, wd)
-                clr = lr / (1 + (t - 1) * g["lr_decay"])
                 s = st["sum"] + d * d
                 st["sum"] = s
-                _commit(p, p.detach() + d * -clr / (s.sqrt() + eps), s)
+                _commit(p, p.detach() + d * neg_clr / (s.sqrt() + eps), s)
         return loss
 
 
+def _adagrad_lr(g, st):
+    """Adagrad's decayed learning rate, negated, for its next step (which it counts)."""
+    t = _next_step(st)
+    return (-(_scalar(g["lr"]) / (1 + (t - 1) * g["lr_decay"])),)
+
+
 class Adadelta(Optimizer):
+    replay_reads = ("lr",)     # a host input of a recorded step (_step_scalars)
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
         _check_range("Adadelta", **{"learning rate": (lr, _scalar(lr) >= 0),
@@ -73,13 +82,15 @@ class Adadelta(Optimizer):
     def step(self, closure=None):
         loss = _closure_loss(closure)
         for g in self.param_groups:
-            lr, wd, eps, rho = _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"], g["rho"]
+            wd, eps, rho = _scalar(g["weight_decay"]), g["eps"], g["rho"]
+            items = []
             for p, d in self._grads(g):
                 st = self.state[p]
                 if not st:
                     st["step"] = _host_scalar(0)
                     st["square_avg"], st["acc_delta"] = _zeros(p), _zeros(p)
-                _next_step(st)
+                items.append((g, p, d, st))
+            for (_, p, d, st), (neg_lr,) in zip(items, _step_scalars(items, _neg_lr)):
                 d = _grad(g, p, d, wd)
                 sq = st["square_avg"] * rho + d * d * (1 - rho)
                 # delta = sqrt(acc + eps) / sqrt(sq + eps) * d, written through the ratio
@@ -89,11 +100,13 @@ class Adadelta(Optimizer):
                 delta = ratio.sqrt() * d
                 acc = st["acc_delta"] * rho + ratio * (d * d) * (1 - rho)
                 st["square_avg"], st["acc_delta"] = sq, acc
-                _commit(p, p.detach() + delta * -lr, sq, acc)
+                _commit(p, p.detach() + delta * neg_lr, sq, acc)
         return loss
 
 
 class RMSprop(Optimizer):
+    replay_reads = ("lr",)     # a host input of a recorded step (_step_scalars)
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
@@ -112,8 +125,9 @@ class RMSprop(Optimizer):
     def step(self, closure=None):
         loss = _closure_loss(closure)
         for g in self.param_groups:
-            lr, wd, eps = _scalar(g["lr"]), _scalar(g["weight_decay"]), g["eps"]
+            wd, eps = _scalar(g["weight_decay"]), g["eps"]
             alpha, mom = g["alpha"], g["momentum"]
+            items = []
             for p, d in self._grads(g):
                 st = self.state[p]
                 if not st:
@@ -123,7 +137,8 @@ class RMSprop(Optimizer):
                     st["momentum_buffer"] = _zeros(p)
                 if g["centered"] and "grad_avg" not in st:
                     st["grad_avg"] = _zeros(p)
-                _next_step(st)
+                items.append((g, p, d, st))
+            for (_, p, d, st), (neg_lr,) in zip(items, _step_scalars(items, _neg_lr)):
                 d = _grad(g, p, d, wd)
                 sq = st["square_avg"] * alpha + d * d * (1 - alpha)
                 st["square_avg"] = sq
@@ -139,8 +154,8 @@ class RMSprop(Optimizer):
                     buf = st["momentum_buffer"] * mom + d / avg
                     st["momentum_buffer"] = buf
                     new_state.append(buf)
-                    new = p.detach() + buf * -lr
+                    new = p.detach() + buf * neg_lr
                 else:
-                    new = p.detach() + d * -lr / avg
+                    new = p.detach() + d * neg_lr / avg
                 _commit(p, new, *new_state)
         return loss

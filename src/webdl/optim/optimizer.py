@@ -12,7 +12,7 @@ import collections
 import numpy as np
 
 from ..autograd import enable_grad
-from ..replay import CALLED, host_tensor
+from ..replay import CALLED, host_tensor, recording_step
 from ..tensor import Tensor, tensor, zeros_like, full_like
 from .. import dtypes
 
@@ -82,6 +82,37 @@ def _next_step(state):
     t = float(_scalar(state.get("step", 0))) + 1.0
     state["step"] = _host_scalar(t)
     return t
+
+
+def _step_scalars(items, row, keys=("step",)):
+    """Per (group, parameter, gradient, state) of ``items`` the scalars of its step that
+    change between steps -- ``row(group, state)``: a tuple of floats made from the learning
+    rate and the step count, which it advances -- as Python floats; inside a training step
+    being recorded (webdl.compile) as the elements of one host tensor, an input of the
+    record made again before each replay (the counts advanced, the learning rate read then),
+    so a replayed step sees what the Python would. The optimizers that count steps on the
+    host write their updates with these (Adam and SGD have fused steps of their own);
+    ``keys``: the entries of the state that ``row`` advances."""
+    # what a replay makes them from: the groups and the state dicts, not the tensors (the
+    # record keeps this function: a gradient it held would outlive the step)
+    pairs = [(g, st) for g, _, _, st in items]
+
+    def make():
+        return [row(g, st) for g, st in pairs]
+    if not items:
+        return []
+    device = items[0][1].device
+    if any(p.device != device for _, p, _, _ in items) or not recording_step(device):
+        return make()
+    s = host_tensor(lambda: np.asarray(make(), dtype=np.float32), device,
+                    [(st, k) for _, st in pairs for k in keys])
+    return [tuple(s[i, j] for j in range(s.shape[1])) for i in range(s.shape[0])]
+
+
+def _neg_lr(g, st):
+    """_step_scalars' row of an optimizer whose step reads the learning rate alone."""
+    _next_step(st)
+    return (-_scalar(g["lr"]),)
 
 
 def _host_scalar(v):
