@@ -296,13 +296,15 @@ def test_conv2d_tiled_product_matches_numpy(in_pyodide):
     """The hardware adapters' convolution (matmul.wgsl with conv2d_operands.wgsl: patches
     gathered as tiles load), forced here on the fallback adapter: padding, stride, dilation,
     bias, a batch, a weight read in place from a view and one copied, sizes past one 64x64
-    tile, forward and backward, against the numpy backend."""
+    tile, an image made by an elementwise chain with a per-channel scale (as the previous
+    layer's bias and activation make it), forward and backward, against the numpy backend."""
     r = in_pyodide.check("""
 import json, numpy as np, webdl
 import webdl.nn.functional as F
 be = webdl.device('webgpu').backend
 rng = np.random.default_rng(12)
 x = rng.standard_normal((2, 6, 11, 13)).astype(np.float32)
+sc = rng.standard_normal((6, 1, 1)).astype(np.float32)
 errs = []
 be.conv_tiled = True
 try:
@@ -315,7 +317,9 @@ try:
                 X, W, B = (webdl.tensor(v, device=dev, requires_grad=True) for v in (x, w, b))
                 Wv = W.permute(1, 0, 2, 3).contiguous().permute(1, 0, 2, 3) if view else W
                 Wv = Wv[:, :, :, :] if not view else Wv.flip(3).flip(3)
-                y = F.conv2d(X, Wv, B, stride=stride, padding=pad, dilation=dil)
+                S = webdl.tensor(sc, device=dev)
+                Xin = F.leaky_relu(X * S + 0.25, 0.1) if view else X
+                y = F.conv2d(Xin, Wv, B, stride=stride, padding=pad, dilation=dil)
                 (y * y).sum().backward()
                 out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy(), B.grad.numpy()]
             errs += [float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
