@@ -136,6 +136,46 @@ json.dumps([s1 - s0, webdl.memory_stats()['drawCalls'] - s1,
     assert err < 1e-5, r
 
 
+def test_in_place_writes_are_computed_together(in_pyodide):
+    """In-place writes (add_, copy_, batch norm's running statistics) are held, drawn
+    together at the next readback -- those of one shape in one draw of several targets --
+    and read back right; a readback of an uploaded tensor (a host copy) draws nothing."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+rng = np.random.default_rng(6)
+vals = rng.standard_normal((6, 5)).astype(np.float32)
+ts = [webdl.tensor(v, device='webgl') for v in vals]
+o = rng.standard_normal((3, 7)).astype(np.float32)
+other = webdl.tensor(o, device='webgl')
+labels = webdl.tensor([1, 2, 3], device='webgl')
+webdl.Tensor._realize_all(*ts, other)
+d0 = webdl.memory_stats()['drawCalls']
+for i, t in enumerate(ts):
+    t.add_(float(i)).mul_(2.0)
+other.copy_(other * 3.0 - 1.0)
+d1 = webdl.memory_stats()['drawCalls']
+labels.tolist()                      # a host copy: nothing drawn
+d2 = webdl.memory_stats()['drawCalls']
+got = ts[0].numpy()                  # the held writes: one draw per shape
+d3 = webdl.memory_stats()['drawCalls']
+err = max(float(np.abs(t.numpy() - (v + i) * 2).max()) for i, (t, v) in enumerate(zip(ts, vals)))
+bn = webdl.nn.BatchNorm1d(4).to('webgl')
+ref = webdl.nn.BatchNorm1d(4).to('cpu')
+x = rng.standard_normal((8, 4)).astype(np.float32)
+for m, dev in ((bn, 'webgl'), (ref, 'cpu')):
+    for _ in range(3):
+        m(webdl.tensor(x, device=dev))
+err_bn = max(float(np.abs(a.detach().cpu().numpy() - b.detach().numpy()).max())
+             for a, b in zip(bn.buffers(), ref.buffers()))
+err_other = float(np.abs(other.numpy() - (o * 3 - 1)).max())
+json.dumps([d1 - d0, d2 - d1, d3 - d2, max(err, err_other), err_bn])
+""")
+    held, host, together, err, err_bn = r
+    assert held == 0 and host == 0, r           # nothing drawn until a readback needs it
+    assert together == 2, r                     # the six (5,) writes in one draw, (3, 7) in one
+    assert err < 1e-5 and err_bn < 1e-5, r
+
+
 def test_reduction_reads_a_chain_in_place(in_pyodide):
     """A reduction of an elementwise chain whose inputs are dense computes the chain where it
     reads it (one draw, or one per combining pass, and none for the chain); other chains
@@ -152,6 +192,7 @@ def draws(fn):
 a, b, c = f(6, 300), f(6, 300), f(300)
 ta, tb, tc = (webdl.tensor(v, device='webgl') for v in (a, b, c))
 webdl.Tensor._realize_all(ta, tb, tc)
+tc.sum().item()         # a readback: in-place writes held before it are drawn now
 i = rng.integers(-4, 4, (5, 9))
 ti = webdl.tensor(i, device='webgl')
 cases = [

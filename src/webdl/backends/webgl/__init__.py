@@ -128,6 +128,8 @@ class HostTransfer:
         n = numel(shape)
         if n == 0:
             return np.zeros(shape, dtype=dtype.np)
+        if type(buf) is LazyBuf and buf.real is None:
+            self.settle_all()   # held writes (this one, maybe) computed together first
         buf = self.realize(buf)
         self.transfer.check(buf)
         if buf.host is not None:
@@ -181,15 +183,17 @@ class DeviceMemory:
     # them (lazy expressions, which stay valid: they read immutable buffers) until a readback,
     # a sync, a record's start or end, or WRITES_MAX of them, then computes them all with
     # realize_many: those of one shape in one draw (a render target, or an output, each).
+    # Held weakly: a write that a later one replaced (x.add_(1).mul_(2): the first value,
+    # inlined into the second) or whose tensor is gone is not drawn at all.
     WRITES_MAX = 256
-    _writes = ()        # (generation, LazyBuf) held, per backend instance once it writes
+    _writes = ()        # (generation, weakref to a LazyBuf) held, per backend once it writes
 
     def settle(self, buf):
         if type(buf) is not LazyBuf or buf.real is not None or buf.node is None:
             return buf
         if not self._writes:
             self._writes = []
-        self._writes.append((self.transfer._gen[0], buf))
+        self._writes.append((self.transfer._gen[0], weakref.ref(buf)))
         if len(self._writes) >= self.WRITES_MAX:
             self.settle_all()
         return buf
@@ -200,8 +204,9 @@ class DeviceMemory:
         if not self._writes:
             return
         gen, held, self._writes = self.transfer._gen[0], self._writes, []
-        self.realize_many([b for g, b in held if g == gen and b.real is None and
-                           b.node is not None])
+        live = [(g, r()) for g, r in held]
+        self.realize_many([b for g, b in live if g == gen and b is not None and
+                           b.real is None and b.node is not None])
 
     # --- webdl.compile: a call's GPU commands recorded once, then replayed (the bridges'
     # record_begin / record_end / replay) ------------------------------------------------------
