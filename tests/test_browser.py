@@ -179,8 +179,9 @@ json.dumps([d1 - d0, d2 - d1, d3 - d2, max(err, err_other), err_bn])
 def test_reduction_reads_a_chain_in_place(in_pyodide):
     """A reduction of an elementwise chain whose inputs are dense computes the chain where it
     reads it (one draw, or one per combining pass, and none for the chain); other chains
-    are drawn first. Values match numpy: sums (short, and long ones in chunks), max, argmax,
-    int sums, a reshaped chain, and the chain read again afterwards."""
+    are drawn first (fused too with the backend's fuses_reads = "strided"). Values match
+    numpy: sums (short, and long ones in chunks), max, argmax, int sums, a reshaped chain,
+    and the chain read again afterwards."""
     r = in_pyodide.check("""
 import json, numpy as np, webdl
 rng = np.random.default_rng(5)
@@ -204,10 +205,16 @@ cases = [
     (lambda: (ta + tb).reshape(6, 30, 10).sum(2), (a + b).reshape(6, 30, 10).sum(2)),
     (lambda: (ta * tc).sum(1), (a * c).sum(1)),                            # broadcast: drawn
 ]
+be = ta.device.backend
 out = []
-for fn, want in cases:
-    got, n = draws(fn)
-    out.append([float(np.abs(got - want).max()), n])
+for mode in ('dense', 'strided'):     # the default, and broadcasting chains fused too
+    be.fuses_reads = mode
+    try:
+        for fn, want in cases:
+            got, n = draws(fn)
+            out.append([float(np.abs(got - want).max()), n])
+    finally:
+        be.fuses_reads = 'dense'
 y = ta * tb
 s = y.sum(1)
 out.append(float(np.abs(y.numpy() - a * b).max() + np.abs(s.numpy() - (a * b).sum(1)).max()))
@@ -217,8 +224,8 @@ json.dumps(out)
     assert all(err < 1e-3 for err, _ in rows) and again < 1e-3, r
     # the chain computed by the reduction: 2 draws for a chunked sum of 300, 1 otherwise
     # (argmax over 300: chunk values, chunk positions, best chunk, gather = 4); drawn
-    # first where an input is broadcast (one draw more)
-    assert [n for _, n in rows] == [2, 1, 2, 4, 1, 1, 3], r
+    # first where an input is broadcast (one draw more), unless those are fused too
+    assert [n for _, n in rows] == [2, 1, 2, 4, 1, 1, 3] + [2, 1, 2, 4, 1, 1, 2], r
 
 
 def test_cat_of_whole_rows(in_pyodide):

@@ -259,8 +259,12 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     realize_many = elementwise.realize_many
     max_leaves = elementwise.MAX_LEAVES     # distinct textures a fused chain reads at most
     # reductions compute an elementwise chain where they read it (reduce.py; ir.generate's
-    # value function) instead of drawing it first
-    fuses_reads = True
+    # value function) instead of drawing it first: "dense" chains (every input read at the
+    # position itself), "strided" ones too (a position unravelled per read), or none
+    # (False). "strided" measured slower on SwiftShader and the same on the H100 (compiled
+    # transformer step, Vulkan, two rounds: 33.8-37.5 ms against 34.2-36.5 dense and
+    # 34.0-34.9 none), so "dense" everywhere.
+    fuses_reads = "dense"
     ir_mode = (True, True)      # the lazy IR's (typed, ternary): GLSL ints, ?: (ir.combine)
 
     def __init__(self):

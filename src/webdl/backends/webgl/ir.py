@@ -498,7 +498,7 @@ def _merged(shape, sts):
     return dims
 
 
-def generate(nodes, shape, split_out=False, ints=None, tpls=None, fn=False):
+def generate(nodes, shape, split_out=False, ints=None, tpls=None, fn=False, any_read=False):
     """The main() computing expressions ``nodes`` over ``shape``, the first into location 0
     (common.glsl's emit), the others into locations 1, 2, ...: (GLSL code, {sampler:
     buffer}, {uniform: value}). ``split_out``: the outputs are split tensors (drawn layer
@@ -518,13 +518,13 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None, fn=False):
     expression where it would read a texture (a reduction of an elementwise chain: no draw
     of the chain first); every input is then read at an index, none at the texel drawn.
     Only for expressions whose inputs are all dense in ``shape`` (read at ``idx`` itself);
-    None for others."""
+    None for others -- unless ``any_read``: then any (a position unravelled per read)."""
     ints = ints or [False] * len(nodes)
     out_small = is_small(prod(shape))
     key, slots, params, iparams, placed = walk(nodes, True, True, ints, tpls)
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims) if strided else 0
-    if fn and (rank or placed):
+    if fn and (rank or placed) and not any_read:
         # a position unravelled per read (integer division: what costs on SwiftShader) in
         # a reduction's loop cost more than the draw it saves (measured): not as a function
         return None

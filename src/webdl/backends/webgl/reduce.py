@@ -48,9 +48,10 @@ def reduce(be, which, bufs, in_shape, shape, axes, dtype):
             type(src.node) not in (Leaf, Const) and src.node is not None:
         # value(i): the chain at row-major position i, the same in the chain's own shape
         # as in in_shape (a reshape of a lazy buffer is the buffer); None where its inputs
-        # are not all dense (see ir.generate)
+        # are not all dense (see ir.generate), unless the backend fuses "strided" ones too
         made = generate([src.node], src.shape, ints=[src.is_int],
-                        tpls=[src.template(True, True)], fn=True)
+                        tpls=[src.template(True, True)], fn=True,
+                        any_read=be.fuses_reads == "strided")
         if made is not None:
             code, inputs, uniforms = made
             fused = ((("FUSED", 1),) + ((("VALUE_INT", 1),) if src.is_int else ()), inputs,
