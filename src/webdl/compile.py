@@ -22,11 +22,11 @@ records too (``replay.record_step``): the parameters, their gradients, the optim
 and the modules' buffers are read from where they are at each replay and the ones it
 replaced are put back, the optimizer's step counts and learning rate are read anew (every
 optimizer but RAdam: their step's scalars are host inputs), and its result comes back
-without a graph (the backward spent it). The modules and optimizers are those reachable from the function's
-arguments, globals, closure and bound ``self`` (``_reachable``) and those its plain calls ran
-(``replay.CALLED``); their plain attributes, the optimizers' hyperparameters but those read
-anew, and a bound ``self``'s attributes are the signature. A step that changes host state a
-replay would not (a hyperparameter, RAdam's step count) is refused.
+without a graph (the backward spent it). The modules and optimizers are those reachable from
+the function's arguments, globals, closure and bound ``self`` (``_reachable``) and those its
+plain calls ran (``replay.CALLED``); their plain attributes, the optimizers' hyperparameters
+but those read anew, and a bound ``self``'s attributes are the signature. A step that
+changes host state a replay would not (a hyperparameter, RAdam's step count) is refused.
 """
 import types
 import warnings
