@@ -30,16 +30,6 @@ _PLAIN = (int, float, bool, str, type(None))
 CALLED = []
 
 
-def _realize(tensors):
-    """Compute the lazy values of ``tensors`` now, those of one shape together (one draw for
-    up to a render target count of them: a step's gradients, its new optimizer state)."""
-    by_device = {}
-    for t in tensors:
-        by_device.setdefault(id(t.device.backend), []).append(t)
-    for ts in by_device.values():
-        Tensor._realize_all(*ts)
-
-
 class _Out:
     __slots__ = ("index",)
 
@@ -125,7 +115,7 @@ def record_call(backend, tensors, kept, call):
     """Run ``call()`` -- which reads the tensors ``tensors`` (its arguments) and ``kept``
     (parameters, realized) -- recording its GPU work: (its result, a Take or the reason
     none can be made)."""
-    _realize(tensors)
+    Tensor._realize_all(*tensors)
     device = tensors[0].device
     run_index_checks(device)    # those waiting now: not part of the record
     before = [t._buf for t in tensors] + [t._buf for t in kept]
@@ -139,7 +129,7 @@ def record_call(backend, tensors, kept, call):
         outs.append(checks[0])
     why = _result_problem(shape, outs, backend, "it returns a tensor that autograd records")
     if why is None:
-        _realize(outs)
+        Tensor._realize_all(*outs)
         gc.collect()    # intermediates in reference cycles, freed now: not kept past the call
         if any(a is not b for a, b in zip(before, [t._buf for t in tensors] +
                                           [t._buf for t in kept])):
@@ -167,7 +157,7 @@ def record_call(backend, tensors, kept, call):
 def replay_call(backend, take, tensors):
     """The Take run on new arguments: its result, or None when it can't run (the arguments
     share buffers otherwise than when it was recorded, or the GPU context is gone)."""
-    _realize(tensors)
+    Tensor._realize_all(*tensors)
     if aliases([t._buf for t in tensors]) != take.aliases:
         return None
     bufs = backend.replay(take.record, [t._buf for t in tensors])
@@ -297,12 +287,12 @@ def record_step(backend, tensors, slots, call):
     may add some) -- recording its GPU work: (its result, a StepTake or why none can be made).
     The result's tensors that autograd recorded come back detached: the step ran backward,
     which spent their graph."""
-    _realize(tensors)
+    Tensor._realize_all(*tensors)
     device = tensors[0].device
     run_index_checks(device)
     before = {}
     now = [(s, s.get()) for s in slots()]
-    _realize([v for _, v in now if _on(v, device)])
+    Tensor._realize_all(*[v for _, v in now if _on(v, device)])
     for s, v in now:
         before[s.key()] = (s, v, v._buf if _on(v, device) else _host_value(v))
     args = [t._buf for t in tensors]
@@ -320,7 +310,7 @@ def record_step(backend, tensors, slots, call):
         why = "it returns a view, or a tensor with views that outlive the call"
     plain = result      # what a refused record returns: the call's own result
     if why is None:
-        _realize(outs)
+        Tensor._realize_all(*outs)
         outs = [Tensor._wrap(t._buf, t.shape, t.dtype, device) for t in outs]
         result = _rebuild(shape, outs)
         checks = joined_index_checks(device)
@@ -366,7 +356,7 @@ def _state_changes(before, after, device, host):
     for key, (s, _, _) in before.items():
         slots.setdefault(key, s)
     state, actions = [], []
-    _realize([v for v in (s.get() for s in slots.values()) if _on(v, device)])
+    Tensor._realize_all(*[v for v in (s.get() for s in slots.values()) if _on(v, device)])
     for key, s in slots.items():
         _, v0, b0 = before.get(key, (s, None, None))
         v1 = s.get()
@@ -400,14 +390,14 @@ def replay_step(backend, take, tensors):
     """The StepTake run on new arguments and the state now in its slots: its result, or None
     when it can't run (the state or the arguments' sharing differ from the record's, or the
     GPU context is gone); the host state its host inputs advanced is then as it was."""
-    _realize(tensors)
+    Tensor._realize_all(*tensors)
     state = []
     for s, shape, dtype in take.state:
         v = s.get()
         if not isinstance(v, Tensor) or v.shape != shape or v.dtype != dtype:
             return None
         state.append(v)
-    _realize(state)
+    Tensor._realize_all(*state)
     inputs = [t._buf for t in list(tensors) + state]
     if aliases(inputs) != take.aliases:
         return None

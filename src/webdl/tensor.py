@@ -383,11 +383,15 @@ class Tensor:
 
     @staticmethod
     def _realize_all(*tensors):
-        """Compute several tensors of one device now, in one kernel where its backend can
-        (an optimizer's new state and parameter)."""
-        backend = tensors[0].device.backend
-        for t, b in zip(tensors, backend.realize_many([t._buf for t in tensors])):
-            t._buf = b
+        """Compute several tensors now, those of one shape on one device in one kernel where
+        its backend can (an optimizer's new state and parameter, a step's gradients)."""
+        by_backend = {}
+        for t in tensors:
+            by_backend.setdefault(id(t.device.backend), []).append(t)
+        for ts in by_backend.values():
+            bufs = ts[0].device.backend.realize_many([t._buf for t in ts])
+            for t, b in zip(ts, bufs):
+                t._buf = b
 
     def _overwrite(self, src, op):
         """copy_ and fill_: contents that don't depend on the old ones."""

@@ -53,12 +53,16 @@ def view(be, buf, shape, packed=False):
     return be.realize(buf), strides(shape), 0
 
 
-def _const(buf, shape):
-    """A view of a constant not drawn yet (``full``, a Python number written into a slice):
-    that constant in the view's shape, still nothing drawn; else None."""
-    if type(buf) is LazyBuf and buf.real is None and type(buf.node) is Const:
-        return LazyBuf(shape, buf.node, [], 1, buf.is_int)
-    return None
+def _keeps_constants(view_kernel):
+    """A view kernel that gives a view of a constant not drawn yet (``full``, a Python number
+    written into a slice) as that constant in the view's shape: still nothing drawn."""
+    def run(be, bufs, shapes, shape, dtype, attrs):
+        b = bufs[0]
+        if type(b) is LazyBuf and b.real is None and type(b.node) is Const:
+            return LazyBuf(shape, b.node, [], 1, b.is_int)
+        return view_kernel(be, bufs, shapes, shape, dtype, attrs)
+    run.__name__ = run.__qualname__ = view_kernel.__name__
+    return run
 
 
 # The views below act dim by dim, so a view of a view is a view of the first one's source
@@ -69,15 +73,14 @@ def reshape(be, bufs, shapes, shape, dtype, attrs):
 
 
 @register("permute", lazy_inputs=True, ints=True)
+@_keeps_constants
 def permute(be, bufs, shapes, shape, dtype, attrs):
-    return _const(bufs[0], shape) or permuted(be, bufs[0], shapes[0], attrs["dims"])
+    return permuted(be, bufs[0], shapes[0], attrs["dims"])
 
 
 @register("expand", lazy_inputs=True, ints=True)
+@_keeps_constants
 def expand(be, bufs, shapes, shape, dtype, attrs):
-    c = _const(bufs[0], shape)
-    if c is not None:
-        return c
     tex, st, off = view(be, bufs[0], shapes[0], packed=True)
     lead = len(shape) - len(shapes[0])
     return strided(be, tex, shape, [0] * lead + [0 if a != b else t for a, b, t in
@@ -85,20 +88,16 @@ def expand(be, bufs, shapes, shape, dtype, attrs):
 
 
 @register("slice", lazy_inputs=True, ints=True)
+@_keeps_constants
 def slice_(be, bufs, shapes, shape, dtype, attrs):
-    c = _const(bufs[0], shape)
-    if c is not None:
-        return c
     tex, st, off = view(be, bufs[0], shapes[0], packed=True)
     off += sum(s * t for s, t in zip(attrs["starts"], st))
     return strided(be, tex, shape, [s * t for s, t in zip(attrs["steps"], st)], off)
 
 
 @register("flip", lazy_inputs=True, ints=True)
+@_keeps_constants
 def flip(be, bufs, shapes, shape, dtype, attrs):
-    c = _const(bufs[0], shape)
-    if c is not None:
-        return c
     tex, st, off = view(be, bufs[0], shapes[0], packed=True)
     off += sum((shape[d] - 1) * st[d] for d in attrs["dims"])
     return strided(be, tex, shape, [-t if d in attrs["dims"] else t for d, t in enumerate(st)],
