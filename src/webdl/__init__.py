@@ -36,8 +36,10 @@ def backend_info(device=None):
     """How a device (the default one unless named) computes: ``{device, storage, precision}``,
     for WebGL also the renderer. On a GPU without float32 render targets WebGL runs on
     float16 storage and says so here: ``storage`` is ``'float16'`` and ``precision`` states
-    it. Also which device is the default and why (``default``, ``chosen``), and what each GPU
-    backend found at start-up (``webgl``, ``webgpu``)."""
+    it. On the GPU devices, ``kernels``: which kernel variants this GPU chose by measurement
+    and their times (``webdl/backends/tuning.py``). Also which device is the default and why
+    (``default``, ``chosen``), and what each GPU backend found at start-up (``webgl``,
+    ``webgpu``)."""
     d = _backends.device(device)
     return {"device": d.type, **d.backend.backend_info(), **_backends.backend_info()}
 

@@ -49,6 +49,7 @@ async function start() {
   progress("webdl", "installing webdl");
   await pyodide.loadPackage(base + "vendor/" + manifest.webdl_wheel, { messageCallback: () => {} });
   const opts = new URL(self.location.href).searchParams;
+  const kept = await keptChoices();
   self.webdlConfig = {   // read by webdl's bridge on import
     quiet: true,                                             // the page shows the device itself
     noFloat: opts.get("gpu") === "nofloat",                  // tests force the refusal path
@@ -56,6 +57,11 @@ async function start() {
     liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined,
     device: opts.get("device") || undefined,                 // ?device=cpu|webgl|webgpu forces one
     smallWidth: Number(opts.get("smallwidth") || 0) || undefined,  // ?smallwidth=4096: A/B
+    // kernel choice per GPU (webdl/backends/tuning.py): ?kernels=measure|default|family=variant,
+    // and the choices measured before on this browser, kept in IndexedDB by renderer
+    kernels: opts.get("kernels") || undefined,
+    kernelChoices: JSON.stringify(kept.all),
+    saveKernelChoices: (renderer, json) => kept.save(renderer, json),
   };
   pyodide.registerJsModule("webdl_display", {
     emit: (kind, json) => { flush(); postMessage({ type: "display", id: current, kind, data: JSON.parse(json) }); },
@@ -107,6 +113,32 @@ async function start() {
     },
     startupMs: Math.round(performance.now() - t0),
   };
+}
+
+// The kernel choices measured on this browser's GPUs ({renderer: {shape class: variant}}),
+// kept in IndexedDB (a worker has no localStorage) and read before webdl is imported; save
+// writes one renderer's choices back (asynchronously: done once the running cell yields).
+// Where IndexedDB is unavailable (a private window may refuse it), choices last the session.
+async function keptChoices() {
+  const kept = { all: {}, save: () => {} };
+  try {
+    const db = await new Promise((resolve, reject) => {
+      const r = indexedDB.open("webdl", 1);
+      r.onupgradeneeded = () => r.result.createObjectStore("kernels");
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    kept.all = await new Promise((resolve, reject) => {
+      const q = db.transaction("kernels").objectStore("kernels").get("choices");
+      q.onsuccess = () => resolve(q.result || {});
+      q.onerror = () => reject(q.error);
+    });
+    kept.save = (renderer, json) => {
+      kept.all[renderer] = JSON.parse(json);
+      db.transaction("kernels", "readwrite").objectStore("kernels").put(kept.all, "choices");
+    };
+  } catch (e) { /* no storage: measured choices last this session */ }
+  return kept;
 }
 
 // Output is batched: Python runs synchronously here, so timers can't fire; the write handler

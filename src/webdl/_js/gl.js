@@ -681,6 +681,7 @@ class GLBridge {
     const gl = this.gl;
     const p = this.programs[pid];
     const out = this.textures.get(outId);
+    this.lastOut = outId;
     if (out.upload) throw new Error("webgl: a draw into an uploaded float32 texture (float16 path)");
     gl.useProgram(p.prog);
     // samplers this draw leaves unbound get no texture: a unit still holding an earlier
@@ -753,6 +754,20 @@ class GLBridge {
       e[1] += performance.now() - t0;
       e[2] += out.w * out.h * Math.max(out.layers, 1);
     }
+  }
+
+  // Wait until every draw sent so far has run: a one-texel read of the last draw's output
+  // (glFinish where there is none, or on the float16 path). Kernel choice times the
+  // variants of a kernel with it (webdl/backends/tuning.py).
+  finish() {
+    this.checkContext();
+    const gl = this.gl, t = this.textures.get(this.lastOut);
+    if (!t || this.half) { gl.finish(); return; }
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
+    if (t.layers) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, 0);
+    else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+    if (t.isInt) gl.readPixels(0, 0, 1, 1, gl.RGBA_INTEGER, gl.INT, this.syncInt || (this.syncInt = new Int32Array(4)));
+    else gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, this.syncPixel || (this.syncPixel = new Float32Array(4)));
   }
 
   // the GL error flag (waits for the GPU: for tests, which check no draw was refused)

@@ -45,6 +45,7 @@ import weakref
 import numpy as np
 
 from ..base import Backend
+from ..tuning import KernelChoice
 from ... import dtypes
 from ...ops import primitives
 # the kernel families register their kernels when imported
@@ -80,6 +81,17 @@ def int_range_error(backend, values, lo, hi, stored):
 # output only through out_index(). Any other kernel given a split tensor raises.
 SPLIT_SHADERS = frozenset(("elementwise", "gather", "scatter_add", "reduce", "softmax",
                            "layernorm", "matmul", "matmul_packed", "cat"))
+
+
+def choices(renderer, families):
+    """The GPU backends' kernel choice (backends/tuning.py) for ``renderer``, with the mode
+    and the kept choices the host gives (``webdlConfig.kernels``, ``kernelChoices``) and
+    its ``saveKernelChoices(renderer, json)`` to keep new ones (webdl's worker keeps them
+    in IndexedDB)."""
+    save = bridge.config_value("saveKernelChoices")
+    return KernelChoice(families, renderer, bridge.config_value("kernels"),
+                        bridge.config_value("kernelChoices"),
+                        (lambda r, text: save(r, text)) if save is not None else None)
 
 
 class HostTransfer:
@@ -285,6 +297,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
         self.max_texture = info["maxTextureSize"]
         self._op = None     # the primitive running, for the split tensor error
         self._derived = weakref.WeakKeyDictionary()     # see derived
+        self.kernels = choices(info["renderer"], {**matmul.VARIANTS, **conv.VARIANTS})
 
     def _layout(self):
         return (("LOG2W", self._row.bit_length() - 1),
@@ -307,7 +320,8 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
         operand of its weight's gradient), kept while the activation lives. Sources larger
         than DERIVED_MAX, and those the record being made allocated, get a buffer of their
         own each time."""
-        if src.numel > self.DERIVED_MAX or bridge.made_in_record(src):
+        if src.numel > self.DERIVED_MAX or bridge.made_in_record(src) or \
+                self.kernels.measuring:     # variants timed: each run packs anew
             return make(src)
         memo = self._derived.get(src)
         if memo is None:
@@ -338,7 +352,12 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     def backend_info(self):
         info = self.info
         return {"storage": info["storage"], "precision": info["precision"],
-                "renderer": info["renderer"], "version": info["version"]}
+                "renderer": info["renderer"], "version": info["version"],
+                "kernels": self.kernels.report()}
+
+    def finish(self):
+        """Wait until the GPU has run every draw sent (kernel choice times with it)."""
+        bridge.finish()
 
     # --- data across: HostTransfer ---------------------------------------------------------
     buffer = GLBuffer

@@ -190,6 +190,13 @@ def flush():
         _exec()
 
 
+def finish():
+    """Send the queued draws and wait until the GPU has run them (kernel choice times its
+    variants with this)."""
+    flush()
+    _call(_gl.finish)
+
+
 class GLBuffer:
     """A texture on the GPU, freed (back to the pool) when the last tensor using it is gone:
     an R32F tensor texture of ``numel`` elements (R32I with ``is_int``: an int64 tensor's,

@@ -6,12 +6,19 @@ from .ir import LazyBuf, Leaf, dense_strides, packed_result
 from .movement import view
 from .registry import register
 from .shapes import numel
+from ..tuning import bucket
 
 # Kernels of at most this many taps (7x7) have KH and KW compiled in, so the tap loops
 # unroll. Larger ones come from the weight gradient, a convolution whose kernel is the
 # output gradient (image-sized): they loop over uniforms, one program for every size,
 # instead of a long unrolled program compiled per image size (commit 1de02e0).
 UNROLL_MAX_TAPS = 49
+
+# Convolutions between these sizes (multiply-adds) are the shape classes whose kernel is
+# chosen by measurement on a hardware renderer (backends/tuning.py): the packed kernel with
+# 2, 4 or 8 output columns per fragment (one render target each) or the direct kernel.
+TUNE_MACS = (1 << 12, 1 << 27)
+VARIANTS = {"conv2d": ("direct", "packed2", "packed4", "packed8")}
 
 
 @register("conv2d", shaders=("conv2d", "conv2d_packed"), lazy_inputs=True)
@@ -25,11 +32,25 @@ def conv2d(be, bufs, shapes, shape, dtype, attrs):
                 "u_dil": list(attrs["dilation"]), "u_pad": [pads[0], pads[2]]}
     c4, o4 = -(-c // 4), -(-o // 4)
     _, _, ho, wo = shape
-    if attrs["groups"] == 1:
-        out = conv2d_packed(be, bufs, shape, geometry, (c, h, w, c4), (o, ho, wo, o4))
-        if out is not None:
-            return out
-    return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)
+    if attrs["groups"] != 1:
+        return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)
+    xdims, ydims = (c, h, w, c4), (o, ho, wo, o4)
+
+    def run(v):
+        if v == "direct":
+            return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)
+        return conv2d_packed(be, bufs, shape, geometry, xdims, ydims, int(v[6:]))
+    cols = default_cols(be, wo)
+    choice = f"packed{cols}" if _plan(be, shape, geometry, xdims, ydims, cols) else "direct"
+    macs = n * o * ho * wo * c * kh * kw
+    variants = ("direct",) + tuple(
+        f"packed{q}" for q in (2, 4, 8) if q <= be.targets and (q == 2 or wo > q // 2)
+        and _plan(be, shape, geometry, xdims, ydims, q))
+    taps = kh * kw if kh * kw <= UNROLL_MAX_TAPS else "n"
+    choice = be.kernels.choose(
+        "conv2d", f"{bucket(macs)}t{taps}s{max(attrs['stride'])}w{bucket(wo)}", variants,
+        choice, run, be.finish, TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
+    return run(choice)
 
 
 def conv2d_direct(be, bufs, shapes, shape, dtype, attrs):
@@ -60,20 +81,21 @@ def _blocks(width, rows, limit):
     return width * nblocks, per, per
 
 
-def conv2d_packed(be, bufs, shape, geometry, xdims, ydims):
-    """groups == 1: pack x (zero-padded) and the weights 4 channels to an RGBA texel,
-    convolve producing COLS output columns of 4 output channels per fragment (one column
-    per render target; see shaders/conv2d_packed.glsl), left there as an ir.Packed leaf;
-    None when a texture would exceed the GPU's limit. An input that is such a leaf itself
-    (the previous convolution's output) is packed straight from its targets. ``xdims``,
-    ``ydims``: (channels, height, width, channel texels) of input and output."""
+def default_cols(be, wo):
+    """The packed kernel's output columns per fragment, built in: as many as the targets
+    allow, fewer for narrow outputs."""
+    return 2 if wo <= 2 else (4 if wo <= 4 or be.targets < MAX_TARGETS else 8)
+
+
+def _plan(be, shape, geometry, xdims, ydims, cols):
+    """The packed kernel's layout for ``cols`` output columns a fragment: (columns per
+    fragment, padded image height and width, x's and y's texture blocks; see _blocks), or
+    None where a texture would exceed the GPU's limit."""
     n = shape[0]
     c, h, w, c4 = xdims
     o, ho, wo, o4 = ydims
     (kh, kw), (sh, sw), (dh, dw) = geometry["u_kernel"], geometry["u_stride"], \
         geometry["u_dil"]
-    # output columns per fragment: as many as the targets allow, fewer for narrow outputs
-    cols = 2 if wo <= 2 else (4 if wo <= 4 or be.targets < MAX_TARGETS else 8)
     wq = -(-wo // cols)
     # the padded image covers every tap of every column computed (the last fragment's
     # columns past Wo included)
@@ -83,6 +105,25 @@ def conv2d_packed(be, bufs, shape, geometry, xdims, ydims):
     yblk = _blocks(wq, n * o4 * ho, limit)
     if not xblk or not yblk or max(kh * kw * c4, o4 * 4) > limit:
         return None
+    return wq, hp, wp, xblk, yblk
+
+
+def conv2d_packed(be, bufs, shape, geometry, xdims, ydims, cols=None):
+    """groups == 1: pack x (zero-padded) and the weights 4 channels to an RGBA texel,
+    convolve producing COLS output columns of 4 output channels per fragment (one column
+    per render target; see shaders/conv2d_packed.glsl), left there as an ir.Packed leaf;
+    None when a texture would exceed the GPU's limit. An input that is such a leaf itself
+    (the previous convolution's output) is packed straight from its targets. ``xdims``,
+    ``ydims``: (channels, height, width, channel texels) of input and output."""
+    n = shape[0]
+    c, h, w, c4 = xdims
+    o, ho, wo, o4 = ydims
+    kh, kw = geometry["u_kernel"]
+    cols = cols or default_cols(be, wo)
+    plan = _plan(be, shape, geometry, xdims, ydims, cols)
+    if plan is None:
+        return None
+    wq, hp, wp, xblk, yblk = plan
     u = {"u_x": list(xdims), "u_xp": [hp, wp, xblk[2], n], "u_y": list(ydims),
          "u_yq": [wq, yblk[2]], **geometry}
     k, cdef = "conv2d_packed", ("COLS", cols)

@@ -13,11 +13,19 @@ from .ir import packed_result
 from .movement import cat, view
 from .registry import register
 from .shapes import numel
+from ..tuning import bucket
 
 # Products of at most this many multiply-adds (64x32x64) run in one naive draw: for them
 # one draw beats the packed path's four passes (pack A, pack B, multiply, unpack) (commit
 # a0eff7e, "tiny matmuls in one draw").
 NAIVE_MAX_MACS = 1 << 17
+
+# Products between these sizes (multiply-adds) are the shape classes whose kernel is
+# chosen by measurement on a hardware renderer (backends/tuning.py): naive or packed. Below,
+# one draw is surely cheaper; above, the naive kernel's K-long loop per output is surely
+# slower (and would be slow to time).
+TUNE_MACS = (1 << 12, 1 << 26)
+VARIANTS = {"matmul": ("naive", "packed")}
 
 # The naive kernel's strides: 4 batch dims, then row and column (matmul.glsl's int[6]).
 NAIVE_MAX_BATCH_DIMS = 4
@@ -34,28 +42,49 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
     n, m = sa[-2], sb[-1]
     nb = numel(shape[:-2])
     na, nbb = numel(sa[:-2]), numel(sb[:-2])
-    batch = list(shape[:-2])
     # operands read in place when they are views (a transposed weight): the packing
     # passes and the naive kernel both take strides
     (ta, sta, oa), (tb, stb, ob) = view(be, bufs[0], sa), view(be, bufs[1], sb)
-    if nb * n * k * m > NAIVE_MAX_MACS:
-        fa, fb = _flat_batch(sa, sta), _flat_batch(sb, stb)
-        if fa is not None and nbb == 1 and na > 1 and fa[0] == n * fa[1] and \
-                fa[3] == ONE_GROUP:
-            # B shared and A's matrices one after another: one (batch * n, k) matrix
-            n, nb, na, fa = n * na, 1, 1, (0,) + fa[1:]
-        if na in (1, nb) and nbb in (1, nb) and fa is not None and fb is not None:
-            out = _packed(be, (ta, fa, oa), (tb, fb, ob), shape, n, k, m, nb, na, nbb)
-            if out is None and nb == 1 and be.targets >= MAX_TARGETS:
-                out = _blocked(be, (ta, fa, oa), (tb, fb, ob), n, k, m)
-            if out is not None:
-                return out
+    macs = nb * n * k * m
+    pn, pnb, pna = n, nb, na    # the packed path's view: B shared, A's matrices stacked
+    fa, fb = _flat_batch(sa, sta), _flat_batch(sb, stb)
+    if fa is not None and nbb == 1 and na > 1 and fa[0] == n * fa[1] and fa[3] == ONE_GROUP:
+        pn, pnb, pna, fa = n * na, 1, 1, (0,) + fa[1:]
+    packable = pna in (1, pnb) and nbb in (1, pnb) and fa is not None and fb is not None
+
+    def packed():
+        out = _packed(be, (ta, fa, oa), (tb, fb, ob), shape, pn, k, m, pnb, pna, nbb)
+        if out is None and pnb == 1 and be.targets >= MAX_TARGETS:
+            out = _blocked(be, (ta, fa, oa), (tb, fb, ob), pn, k, m)
+        return out
+
+    def naive():
+        return _naive(be, (ta, sta, oa), (tb, stb, ob), sa, sb, shape, k)
+    choice = "naive" if macs <= NAIVE_MAX_MACS else "packed"
+    if packable and len(shape) - 2 <= NAIVE_MAX_BATCH_DIMS and \
+            _fits(be, pn, k, m, pnb, pna, nbb):
+        choice = be.kernels.choose(
+            "matmul", f"{bucket(macs)}k{bucket(k)}{'b' if nb > 1 else ''}",
+            ("naive", "packed"), choice,
+            lambda v: packed() if v == "packed" else naive(), be.finish,
+            TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
+    if choice == "packed":
+        out = packed() if packable else None
+        if out is not None:
+            return out
         # too large for the packed textures: as a 1x1 convolution on the packed conv
         # path, whose images wrap into blocks (A (n, k) is the weight, B (.., k, m) the
         # image), or A's rows stacked when B is shared
         out = _as_conv(be, [be.realize(b) for b in bufs], sa, sb, shape)
         if out is not None:
             return out
+    return naive()
+
+
+def _naive(be, a, b, sa, sb, shape, k):
+    """One draw of shaders/matmul.glsl: a fragment per output, looping over K; ``a``,
+    ``b``: (texture, strides, offset) of the operands, views read in place."""
+    batch = list(shape[:-2])
     if len(batch) > NAIVE_MAX_BATCH_DIMS:
         raise NotImplementedError(f"webgl: matmul with more than {NAIVE_MAX_BATCH_DIMS} "
                                   f"batch dims (shape {tuple(shape)})")
@@ -65,6 +94,7 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
         bst = [0] * (len(batch) - len(s[:-2])) + list(st[:-2])
         return [0] * (NAIVE_MAX_BATCH_DIMS - len(bs)) + \
             [0 if d == 1 else t for d, t in zip(bs, bst)] + list(st[-2:])
+    (ta, sta, oa), (tb, stb, ob) = a, b
     return be.new(shape, "matmul", (), {"u_a": ta, "u_b": tb},
                   {"u_a_st": naive_strides(sa, sta), "u_b_st": naive_strides(sb, stb),
                    "u_a_off": oa, "u_b_off": ob, "u_k": k})
@@ -155,6 +185,15 @@ def _cat(be, blocks, axis):
     return cat(be, list(bufs), shapes, shape, None, {"axis": axis}), shape
 
 
+def _fits(be, n, k, m, nb, na, nbb):
+    """Whether the packed kernel can take an (n, k) @ (k, m) product of nb matrices (A's
+    na, B's nbb): the GPU has its targets and each packed texture fits."""
+    limit = be.max_texture
+    n8, k4, m4 = -(-n // 8), -(-k // 8) * 2, -(-m // 4)
+    return be.targets >= MAX_TARGETS and max(k4, m4) <= limit and \
+        max(na * n8 * 8, nbb * k4 * 4, nb * n8) <= limit
+
+
 def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     """Pack A and B four values to an RGBA texel (A's rows padded to a multiple of 8, K to a
     multiple of 8 so the loop takes two texels a turn), multiply 8x4 output blocks per
@@ -162,12 +201,9 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     shaders/matmul_packed.glsl), left there as an ir.Packed leaf; None when a texture would
     exceed the GPU's size limit or the GPU has fewer targets. ``a``, ``b``: (texture,
     (batch, row, column strides), offset)."""
-    limit = be.max_texture
-    if be.targets < MAX_TARGETS:
+    if not _fits(be, n, k, m, nb, na, nbb):
         return None
     n8, k4, m4 = -(-n // 8), -(-k // 8) * 2, -(-m // 4)
-    if max(k4, m4) > limit or max(na * n8 * 8, nbb * k4 * 4, nb * n8) > limit:
-        return None
     u = {"u_mm": [n, k, m, n8], "u_batched": [int(na > 1), int(nbb > 1)]}
     kern = "matmul_packed"
 

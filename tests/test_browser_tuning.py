@@ -1,0 +1,142 @@
+"""Kernel choice per GPU on WebGL in headless Chromium (SwiftShader): every variant of a
+chosen family computes what numpy does (each forced in turn, as ?kernels= forces it), a
+measurement keeps the variant it timed fastest, and the choice lands in the browser's
+storage under the renderer's name. The choosing logic itself: test_tuning.py."""
+import json
+import time
+
+PRELUDE = """
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+be = webdl.device('webgl').backend
+kc = be.kernels
+
+def draws(fn):
+    d0 = webdl.memory_stats('webgl')['drawCalls']
+    v = fn().numpy()
+    return v, webdl.memory_stats('webgl')['drawCalls'] - d0
+
+def forced(family, variant, fn):
+    kc.force(family, variant)
+    try:
+        return draws(fn)
+    finally:
+        kc.force(family, None)
+
+def conv_ref(x, w, b, stride, pad, dil):
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    ho = (h + 2 * pad - dil * (kh - 1) - 1) // stride + 1
+    wo = (wd + 2 * pad - dil * (kw - 1) - 1) // stride + 1
+    out = np.zeros((n, o, ho, wo))
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, :, i * dil:i * dil + stride * (ho - 1) + 1:stride,
+                       j * dil:j * dil + stride * (wo - 1) + 1:stride]
+            out += np.einsum('nchw,oc->nohw', patch, w[:, :, i, j])
+    return out + b[None, :, None, None]
+rng = np.random.default_rng(5)
+"""
+
+
+def test_every_variant_matches_numpy(browser):
+    r = browser.check(PRELUDE + """
+res = {}
+# matmul: plain, a transposed (view) right operand, batched with a broadcast left one
+cases = [((40, 72), (72, 56), False), ((48, 64), (80, 64), True), ((3, 24, 40), (40, 36), False),
+         ((3, 16, 40), (3, 40, 24), False)]
+for sa, sb, tb in cases:
+    a = rng.standard_normal(sa).astype(np.float32)
+    b = rng.standard_normal(sb).astype(np.float32)
+    want = a @ (np.swapaxes(b, -1, -2) if tb else b)
+    A, B = webdl.tensor(a, device='webgl'), webdl.tensor(b, device='webgl')
+    webdl.Tensor._realize_all(A, B)
+    for v in ('naive', 'packed'):
+        got, n = forced('matmul', v, lambda: A @ (B.transpose(-1, -2) if tb else B))
+        res[f'mm {sa} {sb} {v}'] = [float(np.abs(got - want).max() / (1 + np.abs(want).max())), n]
+# conv2d: padding, stride 2, dilation, bias; every variant this GPU has
+for (n, c, h, w, o, k, stride, pad, dil) in [(2, 5, 11, 13, 6, 3, 1, 1, 1),
+                                            (1, 8, 16, 16, 16, 3, 2, 1, 1),
+                                            (2, 3, 9, 9, 4, 3, 1, 2, 2), (1, 4, 6, 3, 8, 1, 1, 0, 1)]:
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = rng.standard_normal((o, c, k, k)).astype(np.float32)
+    bias = rng.standard_normal(o).astype(np.float32)
+    want = conv_ref(x.astype(np.float64), wt.astype(np.float64), bias, stride, pad, dil)
+    X, W, Bs = (webdl.tensor(v, device='webgl') for v in (x, wt, bias))
+    webdl.Tensor._realize_all(X, W, Bs)
+    for v in ('direct', 'packed2', 'packed4', 'packed8'):
+        got, nd = forced('conv2d', v, lambda: F.conv2d(X, W, Bs, stride=stride, padding=pad,
+                                                       dilation=dil))
+        res[f'conv {n, c, h, w, o, k, stride, pad, dil} {v}'] = [
+            float(np.abs(got - want).max() / (1 + np.abs(want).max())), nd]
+json.dumps(res)
+""")
+    for key, (err, n) in r.items():
+        assert err < 1e-5, (key, err)
+    # the forced variant is the one that ran: the naive matmul is one draw, the packed one
+    # packs both operands first; the direct convolution is one draw
+    assert all(n == 1 for k, (e, n) in r.items() if k.startswith("mm") and k.endswith("naive"))
+    assert all(n >= 3 for k, (e, n) in r.items() if k.startswith("mm") and k.endswith("packed"))
+    assert all(n == 1 for k, (e, n) in r.items() if k.endswith("direct"))
+    assert all(n >= 3 for k, (e, n) in r.items() if "packed" in k and k.startswith("conv"))
+
+
+def test_measured_choice_is_kept_by_renderer(browser):
+    r = browser.check(PRELUDE + """
+assert kc.report()['mode'] == 'default'      # SwiftShader: the built-in choices
+kept = (dict(kc.chosen), dict(kc.timings))
+a = rng.standard_normal((64, 96)).astype(np.float32)
+b = rng.standard_normal((96, 80)).astype(np.float32)
+x = rng.standard_normal((1, 8, 16, 16)).astype(np.float32)
+w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+A, B, X, W = (webdl.tensor(v, device='webgl') for v in (a, b, x, w))
+webdl.Tensor._realize_all(A, B, X, W)
+d_default = draws(lambda: A @ B)[1]
+kc.measure = True
+try:
+    mm, d_measured = draws(lambda: A @ B)
+    cv = F.conv2d(X, W, padding=1).numpy()
+    d_again = draws(lambda: A @ B)[1]
+    rep = kc.report()
+finally:
+    kc.measure = False
+    kc.chosen.clear(); kc.chosen.update(kept[0])
+    kc.timings.clear(); kc.timings.update(kept[1])
+json.dumps({'rep': rep, 'renderer': be.info['renderer'],
+            'mm': float(np.abs(mm - a @ b).max()),
+            'cv': float(np.abs(cv - conv_ref(x, w, np.zeros(16), 1, 1, 1)).max()),
+            'draws': [d_default, d_measured, d_again]})
+""")
+    rep = r["rep"]
+    assert r["mm"] < 1e-4 and r["cv"] < 1e-4
+    mm = [k for k in rep["measured"] if k.startswith("matmul:")]
+    cv = [k for k in rep["measured"] if k.startswith("conv2d:")]
+    assert len(mm) == 1 and len(cv) == 1, rep
+    for k in mm + cv:
+        times = rep["measured"][k]
+        # every variant was timed, and the fastest is the one kept
+        assert rep["chosen"][k] == min(times, key=times.get)
+        assert all(t > 0 for t in times.values())
+    assert set(rep["measured"][mm[0]]) == {"naive", "packed"}
+    assert set(rep["measured"][cv[0]]) >= {"direct", "packed4", "packed8"}
+    # once measured, the kept choice runs: as many draws as that variant takes
+    chosen = rep["chosen"][mm[0]]
+    assert r["draws"][2] == (1 if chosen == "naive" else r["draws"][0])
+    # the worker wrote the choices to IndexedDB under the renderer's name
+    stored = None
+    for _ in range(50):
+        stored = browser.page.evaluate("""() => new Promise((resolve) => {
+            const o = indexedDB.open('webdl', 1);
+            o.onsuccess = () => {
+              const q = o.result.transaction('kernels').objectStore('kernels').get('choices');
+              q.onsuccess = () => resolve(JSON.stringify(q.result || {}));
+              q.onerror = () => resolve('{}');
+            };
+            o.onerror = () => resolve('{}');
+          })""")
+        stored = json.loads(stored).get(r["renderer"])
+        if stored:
+            break
+        time.sleep(0.1)
+    assert stored == rep["chosen"]

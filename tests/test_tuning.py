@@ -1,0 +1,117 @@
+"""Kernel choice per GPU (webdl/backends/tuning.py) on CPython: which variant is kept, when
+it measures, what it keeps and reloads. The browser side (real timings on WebGL, the
+kept choices in IndexedDB) is in test_browser_tuning.py."""
+import json
+
+import pytest
+
+from webdl.backends.tuning import KernelChoice, bucket, software
+
+FAMILIES = {"matmul": ("naive", "packed"), "conv2d": ("direct", "packed4", "packed8")}
+GPU = "ANGLE (NVIDIA, Vulkan 1.3.0 (NVIDIA H100 80GB HBM3), NVIDIA)"
+SOFT = "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)"
+
+
+class Timed:
+    """A clock and a kernel: each run of a variant advances the clock by its cost."""
+
+    def __init__(self, cost):
+        self.cost, self.now, self.runs = cost, 0.0, []
+
+    def clock(self):
+        return self.now
+
+    def run(self, v):
+        self.runs.append(v)
+        self.now += self.cost[v]
+
+    def sync(self):
+        pass
+
+
+def make(cost, renderer=GPU, **kw):
+    t = Timed(cost)
+    saved = {}
+    kc = KernelChoice(FAMILIES, renderer, clock=t.clock,
+                      save=lambda r, text: saved.update({r: json.loads(text)}), **kw)
+    return kc, t, saved
+
+
+def test_measures_once_keeps_the_fastest_and_saves_it():
+    kc, t, saved = make({"naive": 0.004, "packed": 0.001})
+    v = kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync)
+    assert v == "packed"
+    # a warm run and REPS timed runs of each variant, the built-in one first
+    assert t.runs == ["naive"] * (1 + kc.REPS) + ["packed"] * (1 + kc.REPS)
+    assert kc.timings["matmul:17k7"] == {"naive": 4.0, "packed": 1.0}
+    assert saved == {GPU: {"matmul:17k7": "packed"}}
+    t.runs.clear()
+    assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync) == "packed"
+    assert t.runs == []         # known: not measured again
+    assert kc.report()["chosen"] == {"matmul:17k7": "packed"}
+
+
+def test_slow_variants_are_timed_once():
+    kc, t, _ = make({"naive": 0.5, "packed": 0.03})
+    assert kc.choose("matmul", "25k9", ("naive", "packed"), "packed", t.run, t.sync) == "packed"
+    assert t.runs == ["packed", "packed", "naive", "naive"]
+
+
+def test_kept_choices_load_for_their_renderer_only():
+    stored = json.dumps({GPU: {"conv2d:20t9s1w5": "direct"}, "other": {"matmul:9k3": "naive"}})
+    kc, t, _ = make({"direct": 1, "packed4": 0.5, "packed8": 1}, stored=stored)
+    assert kc.choose("conv2d", "20t9s1w5", ("direct", "packed4", "packed8"), "packed8",
+                     t.run, t.sync) == "direct"
+    assert t.runs == []
+    assert "matmul:9k3" not in kc.chosen
+    # a kept variant this shape can't run is measured again
+    assert kc.choose("conv2d", "20t9s1w5", ("packed4", "packed8"), "packed8", t.run,
+                     t.sync) == "packed4"
+    # unreadable storage: nothing loaded, no error
+    assert make({}, stored="{not json")[0].chosen == {}
+
+
+def test_software_renderers_and_records_keep_the_built_in_choice():
+    kc, t, saved = make({"naive": 1.0, "packed": 0.001}, renderer=SOFT)
+    assert not kc.measure
+    assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync) == "naive"
+    kc, t, saved = make({"naive": 1.0, "packed": 0.001})
+    assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync,
+                     may_measure=False) == "naive"
+    assert t.runs == [] and saved == {} and kc.chosen == {}
+    kc, t, _ = make({"naive": 1.0, "packed": 0.001}, renderer=SOFT, mode="measure")
+    assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync) == "packed"
+    kc, t, _ = make({"naive": 1.0, "packed": 0.001}, mode="default")
+    assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync) == "naive"
+
+
+def test_forced_variants():
+    kc, t, _ = make({"naive": 0.001, "packed": 1.0}, mode="matmul=packed, conv2d=direct")
+    assert kc.forced == {"matmul": "packed", "conv2d": "direct"}
+    assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync) == "packed"
+    # where the forced variant can't run this shape: the built-in one
+    assert kc.choose("conv2d", "9t9s1w2", ("packed4",), "packed4", t.run, t.sync) == "packed4"
+    assert t.runs == []
+    kc.force("matmul", None)
+    assert kc.choose("matmul", "17k7", ("naive", "packed"), "packed", t.run, t.sync) == "naive"
+    with pytest.raises(ValueError, match="'tiled' is not a variant of matmul"):
+        kc.force("matmul", "tiled")
+    with pytest.raises(ValueError, match="no kernel family 'softmax'"):
+        kc.force("softmax", "x")
+    with pytest.raises(ValueError, match="expected 'measure', 'default' or"):
+        make({}, mode="matmul")
+
+
+def test_a_failing_store_keeps_the_choice_in_memory():
+    def full(r, text):
+        raise RuntimeError("QuotaExceededError")
+    t = Timed({"naive": 0.002, "packed": 0.001})
+    kc = KernelChoice(FAMILIES, GPU, save=full, clock=t.clock)
+    assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync) == "packed"
+    assert kc.chosen == {"matmul:17k7": "packed"}
+
+
+def test_helpers():
+    assert [bucket(n) for n in (0, 1, 2, 3, 4, 1 << 20)] == [1, 1, 2, 2, 3, 21]
+    assert software(SOFT) and software("llvmpipe (LLVM 15.0.7, 256 bits)")
+    assert not software(GPU) and not software(None)
