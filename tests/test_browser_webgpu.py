@@ -241,9 +241,11 @@ json.dumps(out)
     assert all(all(v) for v in r.values()), r
 
 
-def test_both_matmul_kernels_match_numpy(in_pyodide):
-    """The tiled kernel (workgroup memory; hardware adapters) and the direct one (software
-    adapters, the default here) on odd, batched, broadcast and transposed operands."""
+def test_every_matmul_kernel_matches_numpy(in_pyodide):
+    """The tiled kernel (workgroup memory; hardware adapters) in each workgroup shape the
+    kernel choice picks from, and the direct one (software adapters, the default here), on
+    odd, batched, broadcast and transposed operands: each variant forced as ?kernels=
+    forces it, and the built-in choice with and without the tiled kernel."""
     r = in_pyodide.check("""
 import json, numpy as np, webdl
 be = webdl.device('webgpu').backend
@@ -251,21 +253,25 @@ rng = np.random.default_rng(7)
 shapes = [((1, 1), (1, 1)), ((70, 33), (33, 129)), ((3, 65, 17), (17, 5)),
           ((2, 1, 9, 40), (3, 40, 70)), ((130, 300), (300, 2)),
           ((20, 50), (50, 300)), ((16, 20), (20, 600))]     # the flatter tiles (few rows)
-errs = []
+errs = {}
 default = be.matmul_tiled
-for tiled in (True, False):
+runs = [(None, True), (None, False)] + [(v, default) for v in be.kernels.families['matmul']]
+for forced, tiled in runs:
     be.matmul_tiled = tiled
+    be.kernels.force('matmul', forced)
     for sa, sb in shapes:
         a = rng.standard_normal(sa).astype(np.float32)
         b = rng.standard_normal(sb[:-2] + sb[-1:] + sb[-2:-1]).astype(np.float32)
         ta = webdl.tensor(a, device='webgpu')
         tb = webdl.tensor(b, device='webgpu').transpose(-1, -2)     # read in place
         want = a @ np.swapaxes(b, -1, -2)
-        errs.append(float(np.abs((ta @ tb).numpy() - want).max() / max(1, np.abs(want).max())))
+        errs[f'{forced} {tiled} {sa} {sb}'] = float(
+            np.abs((ta @ tb).numpy() - want).max() / max(1, np.abs(want).max()))
 be.matmul_tiled = default
+be.kernels.force('matmul', None)
 json.dumps(errs)
 """)
-    assert max(r) < 1e-5, r
+    assert len(r) == 6 * 7 and max(r.values()) < 1e-5, r
 
 
 def test_conv2d_im2col_path_matches_numpy(in_pyodide):
@@ -329,6 +335,32 @@ finally:
 json.dumps(errs)
 """)
     assert max(r) < 1e-4, r
+
+
+def test_every_conv_kernel_matches_numpy(in_pyodide):
+    """The convolution's variants the kernel choice picks from on a hardware adapter (the
+    tiled product in each workgroup shape, the direct kernel), each forced, against numpy."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+be = webdl.device('webgpu').backend
+rng = np.random.default_rng(13)
+x = rng.standard_normal((2, 5, 10, 9)).astype(np.float32)
+w = (rng.standard_normal((12, 5, 3, 3)) * 0.1).astype(np.float32)
+b = rng.standard_normal(12).astype(np.float32)
+want = F.conv2d(*(webdl.tensor(v) for v in (x, w, b)), stride=(2, 1), padding=1).numpy()
+X, W, B = (webdl.tensor(v, device='webgpu') for v in (x, w, b))
+errs = {}
+try:
+    for v in be.kernels.families['conv2d']:
+        be.kernels.force('conv2d', v)
+        got = F.conv2d(X, W, B, stride=(2, 1), padding=1).numpy()
+        errs[v] = float(np.abs(got - want).max() / max(1.0, float(np.abs(want).max())))
+finally:
+    be.kernels.force('conv2d', None)
+json.dumps(errs)
+""")
+    assert set(r) == {"t64x4", "t32x8", "t16x16", "direct"} and max(r.values()) < 1e-5, r
 
 
 def test_profiler_times_each_dispatch_or_names_the_missing_feature(in_pyodide):

@@ -21,7 +21,7 @@ import numpy as np
 from ..base import Backend
 from ...ops import primitives
 from ... import dtypes
-from ..webgl import DeviceMemory, HostTransfer, int_range_error
+from ..webgl import DeviceMemory, HostTransfer, choices, int_range_error
 from ..webgl.elementwise import realize_many as _realize_many
 from ..webgl.ir import Const, LazyBuf
 from ..webgl.shapes import numel, pad
@@ -36,6 +36,15 @@ check(KERNELS, primitives())
 def missing_kernels():
     """The primitives that have no WebGPU kernel yet (running one raises)."""
     return missing(KERNELS, primitives(), elementwise_functions(bridge._source("elementwise")))
+
+
+def adapter_name(info):
+    """The adapter's name for the kept kernel choices (backends/tuning.py): vendor,
+    architecture and description, and whether it is a software fallback."""
+    name = " ".join(filter(None, (info.get(k) for k in ("vendor", "architecture",
+                                                          "description"))))
+    return f"webgpu {name or '?'}" + (" (fallback adapter: software)"
+                                      if info.get("isFallbackAdapter") else "")
 
 
 class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
@@ -60,9 +69,14 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self._programs = bridge.Programs()
         self._progs = {}    # see dispatch
         self._missing = frozenset(missing_kernels())
+        self.kernels = choices(adapter_name(info), {**matmul.VARIANTS, **conv.VARIANTS})
 
     def has_kernel(self, name):
         return name not in self._missing
+
+    def backend_info(self):
+        return {**super().backend_info(), "adapter": adapter_name(self.info),
+                "kernels": self.kernels.report()}
 
     def realize_many(self, bufs):
         return _realize_many(self, bufs)

@@ -11,7 +11,8 @@ from ..webgl.movement import view
 from ..webgl.shapes import numel, strides
 from . import elementwise
 from .bridge import GPUBuffer, _source
-from .matmul import matmul, tiles
+from .matmul import TILES, matmul, tile_name, tiles
+from ..tuning import bucket
 from .registry import KERNELS, register
 
 # Taps per output (C/groups * kh * kw) up to which the direct kernel runs. Measured on
@@ -34,8 +35,16 @@ def _with_bias(be, y, bufs, shape, dtype):
     return y
 
 
-def conv2d_mm(be, bufs, shapes, shape, dtype, attrs):
-    """groups 1 on a hardware adapter: matmul.wgsl + conv2d_operands.wgsl."""
+# what the kernel choice (backends/tuning.py) picks from on a hardware adapter: the tiled
+# product in each of matmul.wgsl's workgroup shapes, or the direct kernel; convolutions
+# between these sizes (multiply-adds) are the shape classes timed
+VARIANTS = {"conv2d": (*TILES, "direct")}
+TUNE_MACS = (1 << 12, 1 << 30)
+
+
+def conv2d_mm(be, bufs, shapes, shape, dtype, attrs, tile=None):
+    """groups 1 on a hardware adapter: matmul.wgsl + conv2d_operands.wgsl, in workgroup
+    shape ``tile`` (None: the built-in one for its output channels)."""
     (n, c, h, w), (o, _, kh, kw) = shapes[0], shapes[1]
     x = be.realize(bufs[0])                                   # dense (N, C, H, W)
     wt, wst, woff = view(be, bufs[1], shapes[1])
@@ -44,7 +53,7 @@ def conv2d_mm(be, bufs, shapes, shape, dtype, attrs):
     ho, wo = shape[2], shape[3]
     k = c * kh * kw
     out = GPUBuffer(numel(shape))
-    defines, tm, tn = tiles(o, be.flat_tiles)
+    defines, tm, tn = tiles(tile or tile_name(o, be.flat_tiles))
     # CONV: unused by the WGSL, it names the program apart from matmul's (profiles)
     be.dispatch("matmul", defines + (("CONV", 1), ("KH", kh), ("KW", kw)),
                 {"u_a": wt, "u_b": x}, [out], shape, {
@@ -60,10 +69,21 @@ def conv2d_mm(be, bufs, shapes, shape, dtype, attrs):
 def conv2d(be, bufs, shapes, shape, dtype, attrs):
     (n, c, h, w), (o, cg, kh, kw) = shapes[0], shapes[1]
     taps = cg * kh * kw
-    if attrs["groups"] == 1 and be.conv_tiled and taps <= MM_MAX_TAPS and \
+    direct = attrs["groups"] != 1 or taps <= DIRECT_MAX_TAPS
+    if attrs["groups"] == 1 and taps <= MM_MAX_TAPS and (be.conv_tiled or direct) and \
             n <= be.info.get("maxWorkgroups", 65535):
-        return conv2d_mm(be, bufs, shapes, shape, dtype, attrs)
-    if attrs["groups"] != 1 or taps <= DIRECT_MAX_TAPS:
+        def run(v):
+            if v == "direct":
+                return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)
+            return conv2d_mm(be, bufs, shapes, shape, dtype, attrs, v)
+        macs = numel(shape) * taps
+        v = be.kernels.choose(
+            "conv2d", f"{bucket(o)}.{bucket(taps)}.{bucket(shape[2] * shape[3])}.{bucket(n)}",
+            tuple(TILES) + (("direct",) if direct else ()),
+            tile_name(o, be.flat_tiles) if be.conv_tiled else "direct", run,
+            be.sync, TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
+        return run(v)
+    if direct:
         return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)
     t, b, l, r = attrs["pads"]
     x, xs = bufs[0], tuple(shapes[0])

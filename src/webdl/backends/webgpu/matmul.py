@@ -5,16 +5,31 @@ from ..webgl.movement import view
 from ..webgl.shapes import numel
 from .bridge import GPUBuffer, _source
 from .registry import register
+from ..tuning import bucket
 
 MAX_BATCH_DIMS = 4     # matmul.wgsl's batch strides
 
 
-def tiles(n, flat=True):
-    """matmul.wgsl's (WX, WY) for a product of ``n`` rows: 64 x 64 output blocks, or flatter
-    ones (16 x 256, 32 x 128) where there are few rows (``flat``: WebGPUBackend.flat_tiles),
-    so that a workgroup does not compute mostly past the edge; (defines, rows per block,
-    columns per block)."""
-    wx, wy = (64, 4) if flat and n <= 16 else (32, 8) if flat and n <= 32 else (16, 16)
+# matmul.wgsl's workgroup shapes (WX, WY) by name: 4x4 outputs per invocation, so 4*WY rows
+# by 4*WX columns per workgroup. Which one a product gets: tile_name, or on a hardware
+# adapter the fastest measured for its shape class (backends/tuning.py), the direct kernel
+# included.
+TILES = {"t64x4": (64, 4), "t32x8": (32, 8), "t16x16": (16, 16)}
+VARIANTS = {"matmul": (*TILES, "direct")}
+# products between these sizes (multiply-adds) are the shape classes timed
+TUNE_MACS = (1 << 12, 1 << 30)
+
+
+def tile_name(n, flat=True):
+    """The built-in workgroup shape for a product of ``n`` rows: 64 x 64 output blocks, or
+    flatter ones (16 x 256, 32 x 128) where there are few rows (``flat``:
+    WebGPUBackend.flat_tiles), so that a workgroup does not compute mostly past the edge."""
+    return "t64x4" if flat and n <= 16 else "t32x8" if flat and n <= 32 else "t16x16"
+
+
+def tiles(name):
+    """(defines, rows per block, columns per block) of workgroup shape ``name``."""
+    wx, wy = TILES[name]
     return (("WX", wx), ("WY", wy)), 4 * wy, 4 * wx
 # On a fallback (software) adapter -- SwiftShader here -- matmul_direct.wgsl (8x8 invocations
 # of 4x4 outputs each, no workgroup memory) replaces the tiled kernel: SwiftShader runs
@@ -48,15 +63,23 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
         bst = [0] * (len(batch) - len(s[:-2])) + list(st[:-2])
         return [0] * (MAX_BATCH_DIMS - len(bs)) + \
             [0 if d == 1 else t for d, t in zip(bs, bst)] + list(st[-2:])
-    out = GPUBuffer(numel(shape))
-    # software adapters take the kernel without workgroup memory (see DIRECT)
-    if be.matmul_tiled:
-        kern, (defines, tm, tn) = "matmul", tiles(n, be.flat_tiles)
-    else:
-        kern, defines, tm, tn = "matmul_direct", (), DIRECT_TILE, DIRECT_TILE
-    be.dispatch(kern, defines, {"u_a": ta, "u_b": tb}, [out], shape,
-                {"u_nkm": [n, k, m], "u_batch": [1] * (MAX_BATCH_DIMS - len(batch)) + batch,
-                 "u_a_st": strides(sa, sta), "u_b_st": strides(sb, stb),
-                 "u_a_off": oa, "u_b_off": ob},
-                code=_source("matmul_operands"), groups=(-(-m // tn), -(-n // tm), nb))
-    return out
+    uniforms = {"u_nkm": [n, k, m], "u_batch": [1] * (MAX_BATCH_DIMS - len(batch)) + batch,
+                "u_a_st": strides(sa, sta), "u_b_st": strides(sb, stb),
+                "u_a_off": oa, "u_b_off": ob}
+
+    def run(v):
+        out = GPUBuffer(numel(shape))
+        if v == "direct":
+            kern, defines, tm, tn = "matmul_direct", (), DIRECT_TILE, DIRECT_TILE
+        else:
+            kern, (defines, tm, tn) = "matmul", tiles(v)
+        be.dispatch(kern, defines, {"u_a": ta, "u_b": tb}, [out], shape, dict(uniforms),
+                    code=_source("matmul_operands"), groups=(-(-m // tn), -(-n // tm), nb))
+        return out
+    # software adapters take the kernel without workgroup memory (see DIRECT_TILE)
+    default = tile_name(n, be.flat_tiles) if be.matmul_tiled else "direct"
+    macs = nb * n * k * m
+    v = be.kernels.choose("matmul", f"{bucket(n)}.{bucket(k)}.{bucket(m)}.{bucket(nb)}",
+                          VARIANTS["matmul"], default, run, be.sync,
+                          TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
+    return run(v)
