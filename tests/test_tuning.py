@@ -13,10 +13,12 @@ SOFT = "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader 
 
 
 class Timed:
-    """A clock and a kernel: each run of a variant advances the clock by its cost."""
+    """A clock and a kernel: each run of a variant advances the clock by its cost, and
+    each wait for the GPU by ``wait`` (2**-9 s, about 2 ms: binary fractions keep the sums
+    exact)."""
 
-    def __init__(self, cost):
-        self.cost, self.now, self.runs = cost, 0.0, []
+    def __init__(self, cost, wait=2 ** -9):
+        self.cost, self.wait, self.now, self.runs = cost, wait, 0.0, []
 
     def clock(self):
         return self.now
@@ -26,7 +28,7 @@ class Timed:
         self.now += self.cost[v]
 
     def sync(self):
-        pass
+        self.now += self.wait
 
 
 def make(cost, renderer=GPU, **kw):
@@ -38,12 +40,14 @@ def make(cost, renderer=GPU, **kw):
 
 
 def test_measures_once_keeps_the_fastest_and_saves_it():
-    kc, t, saved = make({"naive": 0.004, "packed": 0.001})
+    kc, t, saved = make({"naive": 2 ** -8, "packed": 2 ** -11})
     v = kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync)
     assert v == "packed"
-    # a warm run and REPS timed runs of each variant, the built-in one first
-    assert t.runs == ["naive"] * (1 + kc.REPS) + ["packed"] * (1 + kc.REPS)
-    assert kc.timings["matmul:17k7"] == {"naive": 4.0, "packed": 1.0}
+    # the built-in variant first (a warm run, one timed), then each variant in REPS batches
+    # of as many runs as take BATCH_S (4 ms) by that first run: one here (3.9 ms)
+    assert t.runs == ["naive"] * (2 + kc.REPS) + ["packed"] * (1 + kc.REPS)
+    # the wait for the GPU is not counted
+    assert kc.timings["matmul:17k7"] == {"naive": 3.906, "packed": 0.488}
     assert saved == {GPU: {"matmul:17k7": "packed"}}
     t.runs.clear()
     assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync) == "packed"
@@ -51,10 +55,25 @@ def test_measures_once_keeps_the_fastest_and_saves_it():
     assert kc.report()["chosen"] == {"matmul:17k7": "packed"}
 
 
+def test_fast_variants_are_timed_in_batches():
+    kc, t, _ = make({"naive": 2 ** -8, "packed": 2 ** -11})
+    assert kc.choose("matmul", "17k7", ("naive", "packed"), "packed", t.run, t.sync) == "packed"
+    # 0.49 ms a run: batches of 8, the same for every variant
+    assert t.runs == ["packed"] * (2 + 8 * kc.REPS) + ["naive"] * (1 + 8 * kc.REPS)
+    assert kc.timings["matmul:17k7"] == {"naive": 3.906, "packed": 0.488}
+
+
 def test_slow_variants_are_timed_once():
     kc, t, _ = make({"naive": 0.5, "packed": 0.03})
     assert kc.choose("matmul", "25k9", ("naive", "packed"), "packed", t.run, t.sync) == "packed"
-    assert t.runs == ["packed", "packed", "naive", "naive"]
+    assert t.runs == ["packed", "packed", "packed", "naive", "naive"]
+
+
+def test_the_built_in_choice_stays_unless_clearly_slower():
+    kc, t, _ = make({"naive": 0.00104, "packed": 0.001})     # 4% apart: noise
+    assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync) == "naive"
+    kc, t, _ = make({"naive": 0.0012, "packed": 0.001})      # 20%
+    assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync) == "packed"
 
 
 def test_kept_choices_load_for_their_renderer_only():
@@ -113,5 +132,6 @@ def test_a_failing_store_keeps_the_choice_in_memory():
 
 def test_helpers():
     assert [bucket(n) for n in (0, 1, 2, 3, 4, 1 << 20)] == [1, 1, 2, 2, 3, 21]
+    assert [bucket(n, 2) for n in (1, 2, 3, 4, 7, 8, 16, 1 << 20)] == [1, 1, 1, 2, 2, 2, 3, 11]
     assert software(SOFT) and software("llvmpipe (LLVM 15.0.7, 256 bits)")
     assert not software(GPU) and not software(None)

@@ -278,11 +278,24 @@ def bench(args):
     print(f"cost per small op (a chain of adds on 4 elements): webdl {out['overheadUs']:.1f}"
           f" us, TensorFlow.js {out['tfjsOverheadUs']:.1f} us")
     _print_profiles(out["results"])
+    _print_kernels(out.get("kernels") or {})
     if models:
         _print_models(models)
     if webgpu:
         _print_webgpu(webgpu)
     return 0
+
+
+def _print_kernels(kernels):
+    """Which kernel variants each GPU device chose, by shape class, and the times measured."""
+    for device, rep in kernels.items():
+        print(f"kernel choice on {device} ({rep['mode']}"
+              + (f", forced {rep['forced']}" if rep["forced"] else "") + "):"
+              + ("" if rep["chosen"] else " the built-in choices"))
+        for cls, v in sorted(rep["chosen"].items()):
+            times = rep["measured"].get(cls)
+            print(f"  {cls:28} {v:8}" + (" " + ", ".join(f"{k} {t:.3f} ms" for k, t in
+                                                         times.items()) if times else ""))
 
 
 def _print_profiles(results):

@@ -296,10 +296,11 @@
     const overhead = Number(await py("import webdl.apps.bench as B\nB.overhead()"));
     const drawCost = await pyJSON("B.draw_cost()");
     const tfOverhead = await tfjsOverhead();
+    const kernels = await pyJSON("B.kernel_choices()");
     document.getElementById("status").textContent = "done";
     return {
       results, overheadUs: overhead, tfjsOverheadUs: tfOverhead, drawCost, tfjs: { version: tf.version.tfjs, backend: tf.getBackend() },
-      renderer: info.renderer, device: info.backend, adapter: info.webgpu,
+      renderer: info.renderer, device: info.backend, adapter: info.webgpu, kernels,
     };
   }
 

@@ -681,7 +681,7 @@ class GLBridge {
     const gl = this.gl;
     const p = this.programs[pid];
     const out = this.textures.get(outId);
-    this.lastOut = outId;
+    this.lastTex = out;
     if (out.upload) throw new Error("webgl: a draw into an uploaded float32 texture (float16 path)");
     gl.useProgram(p.prog);
     // samplers this draw leaves unbound get no texture: a unit still holding an earlier
@@ -757,12 +757,12 @@ class GLBridge {
   }
 
   // Wait until every draw sent so far has run: a one-texel read of the last draw's output
-  // (glFinish where there is none, or on the float16 path). Kernel choice times the
+  // (glFinish where its texture is deleted, or on the float16 path). Kernel choice times the
   // variants of a kernel with it (webdl/backends/tuning.py).
   finish() {
     this.checkContext();
-    const gl = this.gl, t = this.textures.get(this.lastOut);
-    if (!t || this.half) { gl.finish(); return; }
+    const gl = this.gl, t = this.lastTex;    // drawn last (maybe freed since: pooled)
+    if (!t || !gl.isTexture(t.tex) || this.half) { gl.finish(); return; }
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     if (t.layers) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, 0);
     else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);

@@ -432,6 +432,14 @@ def draw_cost(n=300):
     return {"total_us": total, "js_us": js, "draws_per_realize": draws / n}
 
 
+def kernel_choices():
+    """{device: what its kernel choice reports} for the GPU devices started in this run:
+    the variants chosen per shape class and the times measured (backends/tuning.py)."""
+    from webdl import backends
+    return {name: backends.device(name).backend.kernels.report()
+            for name in ("webgl", "webgpu") if name in backends._devices}
+
+
 def overhead(n=2000, reps=5):
     """Cost of one small op (microseconds; mostly Python, plus the draws its lazy chains
     amortise): a chain of adds on a tiny tensor with one readback at the end; the median of

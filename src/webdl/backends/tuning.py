@@ -19,18 +19,19 @@ Modes (``webdlConfig.kernels``, the page's ``?kernels=``):
   other families as on a renderer of that kind.
 
 A measurement is bounded: operands past a family's size window keep the built-in choice
-(their kernels were written for them), and a variant whose warm run takes longer than
-``SLOW_S`` is timed once only. ``webdl.backend_info()`` lists what was chosen and the
-times measured.
+(their kernels were written for them); each variant is timed in batches of runs between
+syncs (one run each where the built-in one takes longer than ``SLOW_S``), and another
+variant must beat the built-in one by ``MARGIN`` to replace it.
+``webdl.backend_info()`` lists what was chosen and the times measured.
 """
 import json
-import math
 import time
 
 
-def bucket(n):
-    """The power-of-two class of a positive count (its bit length)."""
-    return max(int(n), 1).bit_length()
+def bucket(n, step=1):
+    """The class of a positive count: its bit length (a power of two a class), divided by
+    ``step`` (2: a power of four a class)."""
+    return (max(int(n), 1).bit_length() + step - 1) // step
 
 
 def software(renderer):
@@ -40,8 +41,12 @@ def software(renderer):
 
 
 class KernelChoice:
-    REPS = 3            # timed runs of each variant after a warm one; the fastest counts
-    SLOW_S = 0.02       # a variant whose warm run takes longer is timed once
+    REPS = 3            # timed batches of each variant after a warm run; the fastest counts
+    SLOW_S = 0.02       # where the built-in variant's run takes longer, each is timed once
+    # A timed batch is as many runs as take about BATCH_S (at most BATCH_MAX) by the
+    # built-in variant's first timed run, then one sync (see _measure).
+    BATCH_S, BATCH_MAX = 0.004, 64
+    MARGIN = 0.1        # another variant replaces the built-in one if this much faster
 
     def __init__(self, families, renderer, mode=None, stored=None, save=None,
                  clock=time.perf_counter):
@@ -94,7 +99,7 @@ class KernelChoice:
         that can run it): forced, remembered, the built-in ``default`` (not measuring, or
         ``may_measure`` false: a shape outside the family's size window, a record being
         made), or measured now: ``run(variant)`` does a variant's work on the real operands
-        (its result dropped) and ``sync()`` waits until the GPU has done it."""
+        (and returns its result) and ``sync()`` waits until the GPU has done it."""
         forced = self.forced.get(family)
         if forced is not None:      # where it can't run this shape: the built-in choice
             return forced if forced in variants else default
@@ -104,24 +109,14 @@ class KernelChoice:
             return got
         if not self.measure or not may_measure or len(variants) < 2:
             return default
-        times = {}
         self.measuring = True
         try:
-            for v in [default] + [v for v in variants if v != default]:
-                run(v)      # compiled and warm
-                sync()
-                best = math.inf
-                for _ in range(self.REPS):
-                    t0 = self._clock()
-                    run(v)
-                    sync()
-                    best = min(best, self._clock() - t0)
-                    if best > self.SLOW_S:
-                        break
-                times[v] = best
+            times = self._measure(variants, default, run, sync)
         finally:
             self.measuring = False
         choice = min(times, key=times.get)
+        if times[default] <= times[choice] * (1 + self.MARGIN):
+            choice = default
         self.chosen[key] = choice
         self.timings[key] = {v: round(t * 1e3, 3) for v, t in times.items()}
         if self._save is not None:
@@ -130,6 +125,36 @@ class KernelChoice:
             except Exception:  # noqa: BLE001 - storage full or gone: the choice stays in memory
                 pass
         return choice
+
+    def _measure(self, variants, default, run, sync):
+        """{variant: seconds per run}. Every variant is timed in batches of the same k runs
+        sent back to back, then one sync (whose own cost, timed on an idle GPU, is taken
+        off): what a run costs in a stream of work, host and GPU together, where the wait
+        for the GPU (0.1-3 ms) would otherwise swamp a kernel of microseconds."""
+        sync()              # the work sent before: done
+        wait = min(self._time(lambda v: None, None, 1, sync) for _ in range(3))
+        self._time(run, default, 1, sync)       # compiled and warm
+        once = max(self._time(run, default, 1, sync) - wait, 1e-6)
+        slow = once > self.SLOW_S
+        k = 1 if slow else max(1, min(self.BATCH_MAX, int(self.BATCH_S / once)))
+        times = {}
+        for v in [default] + [v for v in variants if v != default]:
+            if v != default:
+                self._time(run, v, 1, sync)
+            times[v] = min(max(self._time(run, v, k, sync) - wait, 0.0) / k
+                           for _ in range(1 if slow else self.REPS))
+        return times
+
+    def _time(self, run, v, k, sync):
+        """Seconds for ``k`` runs of variant ``v`` and a sync. The last run's result lives
+        until the sync: WebGL's waits by reading the last texture drawn."""
+        t0 = self._clock()
+        for _ in range(k):
+            out = run(v)
+        sync()
+        t = self._clock() - t0
+        del out
+        return t
 
     def report(self):
         """What ``backend_info()`` shows: the mode, forced families, the choices and the

@@ -315,6 +315,7 @@ def run_once(b, rnd):
         run["renderer"] = main.get("renderer") or (run["ready"] or {}).get("info", {}).get("renderer")
         run["tfjs_renderer"] = (main.get("tf") or {}).get("renderer")
         run["tfjs"] = main.get("tfjs")
+        run["kernels"] = main.get("kernels")     # webdl's kernel choice per device
         rows = list(main.get("results") or [])
         for pc in got(f"{tag}.percase"):
             rows += pc.get("results", [pc])
@@ -420,6 +421,12 @@ def table():
             t = " / ".join(fmt((x.get("tfjs") or {}).get("median")) for x in xs)
             q = " / ".join(fmt(x.get("ratio")) for x in xs)
             L.append(f"| {i} | {w} | {t} | {q} | {target(i)} |")
+        for r in rs:    # the kernel variants webdl chose on this GPU, per shape class
+            for dev, rep in (r.get("kernels") or {}).items():
+                ch = rep.get("chosen") or {}
+                L += ["", f"r{r['round']} kernel choice on {dev} ({rep.get('mode')}): " +
+                      (", ".join(f"{k} {v} ({', '.join(f'{a} {t}' for a, t in (rep.get('measured') or {}).get(k, {}).items())})"
+                                 for k, v in sorted(ch.items())) or "the built-in choices")]
         errs = [f"r{r['round']}: {e}" for r in rs for e in r["errors"]]
         errs += [f"r{r['round']}: {x['id']}: {x['error']}" for r in rs for x in r["rows"] if x.get("error")]
         errs += [f"r{r['round']}: {r['lost_contexts']} WebGL context(s) lost on the bench page"

@@ -79,7 +79,7 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
     # software adapters take the kernel without workgroup memory (see DIRECT_TILE)
     default = tile_name(n, be.flat_tiles) if be.matmul_tiled else "direct"
     macs = nb * n * k * m
-    v = be.kernels.choose("matmul", f"{bucket(n)}.{bucket(k)}.{bucket(m)}.{bucket(nb)}",
+    v = be.kernels.choose("matmul", f"{bucket(n, 2)}.{bucket(k, 2)}.{bucket(m, 2)}.{int(nb > 1)}",
                           VARIANTS["matmul"], default, run, be.sync,
                           TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
     return run(v)
