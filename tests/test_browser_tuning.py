@@ -99,6 +99,8 @@ try:
     cv = F.conv2d(X, W, padding=1).numpy()
     d_again = draws(lambda: A @ B)[1]
     rep = kc.report()
+    chosen = rep['chosen'][[k for k in rep['chosen'] if k.startswith('matmul:')][0]]
+    d_forced = forced('matmul', chosen, lambda: A @ B)[1]
 finally:
     kc.measure = False
     kc.chosen.clear(); kc.chosen.update(kept[0])
@@ -106,7 +108,7 @@ finally:
 json.dumps({'rep': rep, 'renderer': be.info['renderer'],
             'mm': float(np.abs(mm - a @ b).max()),
             'cv': float(np.abs(cv - conv_ref(x, w, np.zeros(16), 1, 1, 1)).max()),
-            'draws': [d_default, d_measured, d_again]})
+            'draws': [d_default, d_measured, d_again, d_forced]})
 """)
     rep = r["rep"]
     assert r["mm"] < 1e-4 and r["cv"] < 1e-4
@@ -115,14 +117,18 @@ json.dumps({'rep': rep, 'renderer': be.info['renderer'],
     assert len(mm) == 1 and len(cv) == 1, rep
     for k in mm + cv:
         times = rep["measured"][k]
-        # every variant was timed, and the fastest is the one kept
-        assert rep["chosen"][k] == min(times, key=times.get)
+        # every variant was timed; the one kept is the fastest or the built-in one (packed,
+        # 8 columns on SwiftShader) within MARGIN of it
+        best = min(times.values())
+        assert times[rep["chosen"][k]] == best or (
+            rep["chosen"][k] in ("packed", "packed8") and
+            times[rep["chosen"][k]] <= best * 1.1 + 1e-3), (k, rep)
         assert all(t > 0 for t in times.values())
     assert set(rep["measured"][mm[0]]) == {"naive", "packed"}
     assert set(rep["measured"][cv[0]]) >= {"direct", "packed4", "packed8"}
-    # once measured, the kept choice runs: as many draws as that variant takes
-    chosen = rep["chosen"][mm[0]]
-    assert r["draws"][2] == (1 if chosen == "naive" else r["draws"][0])
+    # once measured, the kept choice runs: as many draws as that variant forced
+    assert r["draws"][2] == r["draws"][3] and (rep["chosen"][mm[0]] != "naive" or
+                                              r["draws"][2] == 1)
     # the worker wrote the choices to IndexedDB under the renderer's name
     stored = None
     for _ in range(50):
