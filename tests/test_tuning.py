@@ -43,9 +43,10 @@ def test_measures_once_keeps_the_fastest_and_saves_it():
     kc, t, saved = make({"naive": 2 ** -8, "packed": 2 ** -11})
     v = kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync)
     assert v == "packed"
-    # the built-in variant first (a warm run, one timed), then each variant in REPS batches
-    # of as many runs as take BATCH_S (4 ms) by that first run: one here (3.9 ms)
-    assert t.runs == ["naive"] * (2 + kc.REPS) + ["packed"] * (1 + kc.REPS)
+    # the built-in variant first: a warm run, one timed, 8 timed (what one more adds: 3.9
+    # ms, so batches of k = 2), then each variant: a warm run (not the built-in one, warm
+    # already), REPS single runs and REPS batches of k
+    assert t.runs == ["naive"] * (1 + 1 + 8 + 3 * kc.REPS) + ["packed"] * (1 + 3 * kc.REPS)
     # the wait for the GPU is not counted
     assert kc.timings["matmul:17k7"] == {"naive": 3.906, "packed": 0.488}
     assert saved == {GPU: {"matmul:17k7": "packed"}}
@@ -59,14 +60,14 @@ def test_fast_variants_are_timed_in_batches():
     kc, t, _ = make({"naive": 2 ** -8, "packed": 2 ** -11})
     assert kc.choose("matmul", "17k7", ("naive", "packed"), "packed", t.run, t.sync) == "packed"
     # 0.49 ms a run: batches of 8, the same for every variant
-    assert t.runs == ["packed"] * (2 + 8 * kc.REPS) + ["naive"] * (1 + 8 * kc.REPS)
+    assert t.runs == ["packed"] * (1 + 1 + 8 + 9 * kc.REPS) + ["naive"] * (1 + 9 * kc.REPS)
     assert kc.timings["matmul:17k7"] == {"naive": 3.906, "packed": 0.488}
 
 
 def test_slow_variants_are_timed_once():
     kc, t, _ = make({"naive": 0.5, "packed": 0.03})
     assert kc.choose("matmul", "25k9", ("naive", "packed"), "packed", t.run, t.sync) == "packed"
-    assert t.runs == ["packed", "packed", "packed", "naive", "naive"]
+    assert t.runs == ["packed", "packed", "naive", "naive"]
 
 
 def test_the_built_in_choice_stays_unless_clearly_slower():
@@ -102,6 +103,9 @@ def test_software_renderers_and_records_keep_the_built_in_choice():
     assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync) == "packed"
     kc, t, _ = make({"naive": 1.0, "packed": 0.001}, mode="default")
     assert kc.choose("matmul", "17k7", ("naive", "packed"), "naive", t.run, t.sync) == "naive"
+    # a backend that measures only when asked (WebGPU's)
+    assert not make({}, measures=False)[0].measure
+    assert make({}, measures=False, mode="measure")[0].measure
 
 
 def test_forced_variants():

@@ -11,7 +11,9 @@ later page on the same GPU does not measure again.
 
 Modes (``webdlConfig.kernels``, the page's ``?kernels=``):
 
-- ``measure``: as above (the default on a hardware renderer);
+- ``measure``: as above (the default on a hardware WebGL renderer; on WebGPU only when
+  asked: on the H100 its first two measuring methods chose worse variants than the built-in
+  ones for esrgan-slim, and the present one is not yet measured there);
 - ``default``: the built-in choices, which were measured on SwiftShader when the kernels
   were written (the default on a software renderer, so its results don't move and the test
   suite's draw counts are fixed);
@@ -19,9 +21,9 @@ Modes (``webdlConfig.kernels``, the page's ``?kernels=``):
   other families as on a renderer of that kind.
 
 A measurement is bounded: operands past a family's size window keep the built-in choice
-(their kernels were written for them); each variant is timed in batches of runs between
-syncs (one run each where the built-in one takes longer than ``SLOW_S``), and another
-variant must beat the built-in one by ``MARGIN`` to replace it.
+(their kernels were written for them); each variant is timed by what one more run adds to
+a batch of runs between syncs (one run each where the built-in one takes longer than
+``SLOW_S``), and another variant must beat the built-in one by ``MARGIN`` to replace it.
 ``webdl.backend_info()`` lists what was chosen and the times measured.
 """
 import json
@@ -41,19 +43,18 @@ def software(renderer):
 
 
 class KernelChoice:
-    REPS = 3            # timed batches of each variant after a warm run; the fastest counts
+    REPS = 3            # timed batches of each size, each variant; the fastest counts
     SLOW_S = 0.02       # where the built-in variant's run takes longer, each is timed once
-    # A timed batch is as many runs as take about BATCH_S (at most BATCH_MAX) by the
-    # built-in variant's first timed run, then one sync (see _measure).
-    BATCH_S, BATCH_MAX = 0.004, 64
+    BATCH_S, BATCH_MAX = 0.004, 64      # the runs of a batch (see _measure)
     MARGIN = 0.1        # another variant replaces the built-in one if this much faster
 
     def __init__(self, families, renderer, mode=None, stored=None, save=None,
-                 clock=time.perf_counter):
+                 clock=time.perf_counter, measures=True):
         """``families``: {family: its variants}; ``renderer``: the key; ``mode``: see the
-        module (None: by renderer); ``stored``: the JSON text of {renderer: {class: variant}}
-        the host kept; ``save(renderer, json_text)``: keeps this renderer's choices (None:
-        memory only)."""
+        module (None: ``measure`` on a hardware renderer where ``measures``, else
+        ``default``); ``stored``: the JSON text of {renderer: {class: variant}} the host
+        kept; ``save(renderer, json_text)``: keeps this renderer's choices (None: memory
+        only)."""
         self.families = families
         self.renderer = renderer or "?"
         self.forced = {}
@@ -66,7 +67,9 @@ class KernelChoice:
                                      "'family=variant,...' (e.g. 'matmul=naive')")
                 self.force(family.strip(), variant.strip())
             mode = ""
-        self.measure = (mode or ("default" if software(renderer) else "measure")) == "measure"
+        if not mode:
+            mode = "measure" if measures and not software(renderer) else "default"
+        self.measure = mode == "measure"
         self.chosen = {}
         self.timings = {}       # class -> {variant: ms}, for what this session measured
         self._save = save
@@ -127,22 +130,31 @@ class KernelChoice:
         return choice
 
     def _measure(self, variants, default, run, sync):
-        """{variant: seconds per run}. Every variant is timed in batches of the same k runs
-        sent back to back, then one sync (whose own cost, timed on an idle GPU, is taken
-        off): what a run costs in a stream of work, host and GPU together, where the wait
-        for the GPU (0.1-3 ms) would otherwise swamp a kernel of microseconds."""
+        """{variant: seconds per run}: what one more run adds to a stream of runs sent back
+        to back, host and GPU together -- (time of k runs and a sync - time of one run and
+        a sync) / (k - 1), the fastest of REPS. The difference takes off the wait for the
+        GPU, which on the H100 (0.5-3 ms on WebGPU, more after real work than idle) would
+        otherwise swamp a kernel of microseconds. k is the same for every variant: as many
+        runs of the built-in one as take about BATCH_S."""
         sync()              # the work sent before: done
-        wait = min(self._time(lambda v: None, None, 1, sync) for _ in range(3))
         self._time(run, default, 1, sync)       # compiled and warm
-        once = max(self._time(run, default, 1, sync) - wait, 1e-6)
-        slow = once > self.SLOW_S
-        k = 1 if slow else max(1, min(self.BATCH_MAX, int(self.BATCH_S / once)))
+        one = self._time(run, default, 1, sync)
+        if one > self.SLOW_S:      # slow kernels (a software renderer): one run each
+            times = {default: one}
+            for v in variants:
+                if v != default:
+                    self._time(run, v, 1, sync)
+                    times[v] = self._time(run, v, 1, sync)
+            return times
+        per = max((self._time(run, default, 8, sync) - one) / 7, 1e-6)
+        k = max(2, min(self.BATCH_MAX, int(self.BATCH_S / per)))
         times = {}
         for v in [default] + [v for v in variants if v != default]:
             if v != default:
                 self._time(run, v, 1, sync)
-            times[v] = min(max(self._time(run, v, k, sync) - wait, 0.0) / k
-                           for _ in range(1 if slow else self.REPS))
+            t1 = min(self._time(run, v, 1, sync) for _ in range(self.REPS))
+            tk = min(self._time(run, v, k, sync) for _ in range(self.REPS))
+            times[v] = max(tk - t1, 0.0) / (k - 1)
         return times
 
     def _time(self, run, v, k, sync):

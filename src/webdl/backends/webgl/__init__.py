@@ -83,15 +83,17 @@ SPLIT_SHADERS = frozenset(("elementwise", "gather", "scatter_add", "reduce", "so
                            "layernorm", "matmul", "matmul_packed", "cat"))
 
 
-def choices(renderer, families):
+def choices(renderer, families, measures=True):
     """The GPU backends' kernel choice (backends/tuning.py) for ``renderer``, with the mode
     and the kept choices the host gives (``webdlConfig.kernels``, ``kernelChoices``) and
     its ``saveKernelChoices(renderer, json)`` to keep new ones (webdl's worker keeps them
-    in IndexedDB)."""
+    in IndexedDB); ``measures``: whether a hardware renderer measures unless told (see
+    tuning.py)."""
     save = bridge.config_value("saveKernelChoices")
     return KernelChoice(families, renderer, bridge.config_value("kernels"),
                         bridge.config_value("kernelChoices"),
-                        (lambda r, text: save(r, text)) if save is not None else None)
+                        (lambda r, text: save(r, text)) if save is not None else None,
+                        measures=measures)
 
 
 class HostTransfer:

@@ -69,7 +69,8 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self._programs = bridge.Programs()
         self._progs = {}    # see dispatch
         self._missing = frozenset(missing_kernels())
-        self.kernels = choices(adapter_name(info), {**matmul.VARIANTS, **conv.VARIANTS})
+        self.kernels = choices(adapter_name(info), {**matmul.VARIANTS, **conv.VARIANTS},
+                               measures=False)   # ?kernels=measure: see tuning.py
 
     def has_kernel(self, name):
         return name not in self._missing
