@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 PROBE = {"ok": True, "maxWidth": 4096, "smallWidth": 64, "storage": "float32",
          "precision": "float32", "layerRows": 2048, "maxDrawBuffers": 8, "maxTextureSize": 8192,
-         "maxSplit": 1 << 28, "splitAbove": 4096 * 8192, "renderer": "stub",
+         "maxSplit": 1 << 28, "splitAbove": 4096 * 8192,
+         "renderer": "stub (software: no GPU, so the built-in kernel choices)",
          "version": "stub"}
 STATS = {"bytes": 0, "peakBytes": 0, "reservedBytes": 0, "peakReservedBytes": 0,
          "textures": 0, "peakTextures": 0, "pooledTextures": 0, "buffers": 0,
