@@ -58,7 +58,8 @@ for sa, sb, tb in cases:
 # conv2d: padding, stride 2, dilation, bias; every variant this GPU has
 for (n, c, h, w, o, k, stride, pad, dil) in [(2, 5, 11, 13, 6, 3, 1, 1, 1),
                                             (1, 8, 16, 16, 16, 3, 2, 1, 1),
-                                            (2, 3, 9, 9, 4, 3, 1, 2, 2), (1, 4, 6, 3, 8, 1, 1, 0, 1)]:
+                                            (2, 3, 9, 9, 4, 3, 1, 2, 2),
+                                            (1, 4, 6, 3, 8, 1, 1, 0, 1)]:
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
     wt = rng.standard_normal((o, c, k, k)).astype(np.float32)
     bias = rng.standard_normal(o).astype(np.float32)

@@ -76,9 +76,9 @@ def conv2d(be, bufs, shapes, shape, dtype, attrs):
             if v == "direct":
                 return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)
             return conv2d_mm(be, bufs, shapes, shape, dtype, attrs, v)
-        macs = numel(shape) * taps
+        macs, hw = numel(shape) * taps, shape[2] * shape[3]
         v = be.kernels.choose(
-            "conv2d", f"{bucket(o, 2)}.{bucket(taps, 2)}.{bucket(shape[2] * shape[3], 2)}.{int(n > 1)}",
+            "conv2d", f"{bucket(o, 2)}.{bucket(taps, 2)}.{bucket(hw, 2)}.{int(n > 1)}",
             tuple(TILES) + (("direct",) if direct else ()),
             tile_name(o, be.flat_tiles) if be.conv_tiled else "direct", run,
             be.sync, TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
