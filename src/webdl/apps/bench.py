@@ -435,9 +435,8 @@ def draw_cost(n=300):
 def kernel_choices():
     """{device: what its kernel choice reports} for the GPU devices started in this run:
     the variants chosen per shape class and the times measured (backends/tuning.py)."""
-    from webdl import backends
-    return {name: backends.device(name).backend.kernels.report()
-            for name in ("webgl", "webgpu") if name in backends._devices}
+    return {name: webdl.backends.device(name).backend.kernels.report()
+            for name in ("webgl", "webgpu") if name in webdl.backends.started()}
 
 
 def overhead(n=2000, reps=5):

@@ -64,6 +64,12 @@ def device(d=None):
     return dev
 
 
+def started():
+    """The names of the devices whose backends have been made (a GPU backend is made when
+    first used)."""
+    return list(_devices)
+
+
 def set_default_device(d):
     _default[0] = device(d).type
 
