@@ -239,8 +239,10 @@ def apply(op, inputs, attrs):
     out = type(inputs[0])._wrap(buf, shape, dtype, dev)
     if op.view:
         link_view(out, inputs[0], op, attrs)
-    if _GradMode.enabled and op.differentiable:     # _record's first test, without a call
-        return _record(op, inputs, attrs, out)
+    if _GradMode.enabled and op.differentiable:     # _record's first tests, without a call
+        for t in inputs:
+            if t.requires_grad:
+                return _record(op, inputs, attrs, out)
     return out
 
 

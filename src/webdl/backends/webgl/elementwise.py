@@ -11,6 +11,8 @@ from .ir import (_LEAF, MAX_SAMPLERS, Apply, LazyBuf, Leaf, Round, Where, broadc
 from .movement import view
 from .shapes import bcast_strides, pad
 
+_new_leaf = tuple.__new__      # Leaf(...) without its Python-level __new__ (the hot path)
+
 # op_cast's codes for the target dtype (shaders/elementwise.glsl)
 CAST_CODE = {"float32": 0.0, "int64": 1.0, "bool": 2.0}
 
@@ -24,10 +26,20 @@ MAX_LEAVES = 8
 MAX_SIZE = 40
 
 
+_FN = {}    # op -> its GLSL function's name, for the ops without parameters (else None)
+
+
 def node(op, kids, attrs, dtype):
     """The expression of elementwise primitive ``op`` (result dtype ``dtype``) on ``kids``."""
-    name = op.name
     is_int = dtype is dtypes.int64
+    try:
+        fn = _FN[op]
+    except KeyError:
+        fn = _FN[op] = None if op.name in ("cast", "where", "pow", "pow_scalar") or \
+            issubclass(op, Unary) else "op_" + op.name
+    if fn is not None:      # a binary op (most nodes): no parameters
+        return Apply(fn, kids, None, is_int)
+    name = op.name
     if name == "cast":
         expr = Apply("op_cast", kids, (CAST_CODE[attrs["dtype"].name], 0.0), is_int)
     elif name == "where":
@@ -56,7 +68,18 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
     kids, tpls, leaves, size = [], [], [], 1       # leaves: the distinct buffers read
     packed = None       # the chain's Packed product (one a chain: up to eight samplers)
     for b, s in zip(bufs, shapes):
-        if type(b) is LazyBuf and b.packed is not None and b.real is None:
+        kind = type(b)
+        if kind is not LazyBuf and b.id is not None:
+            # a realized buffer read whole (the common case): its own leaf
+            k = _new_leaf(Leaf, (b, bcast_strides(s if type(s) is tuple else tuple(s),
+                                                  shape), 0))
+            kids.append(k)
+            tpls.append((_LEAF[typed and getattr(b, "is_int", False)], (k,), (), (), ()))
+            if b not in leaves:
+                leaves.append(b)
+            size += 1
+            continue
+        if kind is LazyBuf and b.packed is not None and b.real is None:
             if packed is not None and b.packed is not packed:
                 b = be.realize(b)
             else:

@@ -273,6 +273,15 @@ def combine(node, kids, typed, ternary):
         t = kids[0]
         sig = (fn, _ctx(t, nk[0], int_args, typed) if typed else t[0])
         occ, ps, ips, pl = t[1], t[2], t[3], t[4]
+    elif len(kids) == 2:    # a binary op, the most common node: unrolled (_ctx inlined)
+        t, u = kids
+        if typed:
+            a, b = nk
+            sig = (fn, t[0] if int_args == is_int(a) else ((1 if int_args else 0), t[0]),
+                   u[0] if int_args == is_int(b) else ((1 if int_args else 0), u[0]))
+        else:
+            sig = (fn, t[0], u[0])
+        occ, ps, ips, pl = t[1] + u[1], t[2] + u[2], t[3] + u[3], t[4] + u[4]
     else:
         sig = (fn,) + tuple(_ctx(t, k, int_args, typed) for t, k in zip(kids, nk))
         occ, ps, ips, pl = kids[0][1], kids[0][2], kids[0][3], kids[0][4]
