@@ -68,55 +68,51 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
     kids, tpls, leaves, size = [], [], [], 1       # leaves: the distinct buffers read
     packed = None       # the chain's Packed product (one a chain: up to eight samplers)
     for b, s in zip(bufs, shapes):
-        kind = type(b)
-        if kind is not LazyBuf and b.id is not None:
-            # a realized buffer read whole (the common case): its own leaf
-            k = _new_leaf(Leaf, (b, bcast_strides(s if type(s) is tuple else tuple(s),
+        if type(b) is LazyBuf and b.real is None:
+            if b.packed is not None:
+                if packed is not None and b.packed is not packed:
+                    b = be.realize(b)
+                else:
+                    packed = b.packed
+            if type(b) is LazyBuf and b.node is not None and \
+                    (s == b.shape or tuple(s) == b.shape or b.numel == 1):
+                # inlined; an expression broadcast into this op reads its leaves with the
+                # broadcast dims' strides set to 0 (it is recomputed per element: cheaper
+                # than a draw). A one-element expression inlines whatever its tensor's
+                # shape (a scalar picked from a tensor, ``s[j, i]``: a (1, 1) slice
+                # reshaped to ())
+                if b.shape == shape:
+                    kids.append(b.node)
+                    tpls.append(b.tpl or b.template(typed, ternary))
+                else:
+                    k = broadcast(b.node, b.shape, shape)
+                    kids.append(k)
+                    tpls.append(template(k, typed, ternary))
+                if leaves:
+                    for x in b.leaves:
+                        if x not in leaves:      # GLBuffers compare by identity
+                            leaves.append(x)
+                else:
+                    leaves = list(b.leaves)
+                size += b.size
+                continue
+        if type(b) is LazyBuf and b.real is None and type(b.node) is Leaf:
+            # a view read in another shape (reshaped, broadcast): in place where its
+            # strides allow (movement.view), else copied first
+            b, st, off = view(be, b, s, packed=True)
+            lead = len(shape) - len(s)
+            k = Leaf(b, tuple(pad([0] * lead + [0 if a != o else t for a, o, t in
+                                                 zip(s, shape[lead:], st)], 0)), off)
+        else:       # a realized buffer (the common case) read whole
+            if type(b) is LazyBuf:
+                b = be.realize(b)
+            k = _new_leaf(Leaf, (b, bcast_strides(s if isinstance(s, tuple) else tuple(s),
                                                   shape), 0))
-            kids.append(k)
-            tpls.append((_LEAF[typed and getattr(b, "is_int", False)], (k,), (), (), ()))
-            if b not in leaves:
-                leaves.append(b)
-            size += 1
-            continue
-        if kind is LazyBuf and b.packed is not None and b.real is None:
-            if packed is not None and b.packed is not packed:
-                b = be.realize(b)
-            else:
-                packed = b.packed
-        if type(b) is LazyBuf and b.real is None and b.node is not None and \
-                (s == b.shape or tuple(s) == b.shape or b.numel == 1):
-            # inlined; an expression broadcast into this op reads its leaves with the
-            # broadcast dims' strides set to 0 (it is recomputed per element: cheaper
-            # than a draw). A one-element expression inlines whatever its tensor's shape
-            # (a scalar picked from a tensor, ``s[j, i]``: a (1, 1) slice reshaped to ())
-            if b.shape == shape:
-                kids.append(b.node)
-                tpls.append(b.tpl or b.template(typed, ternary))
-            else:
-                k = broadcast(b.node, b.shape, shape)
-                kids.append(k)
-                tpls.append(template(k, typed, ternary))
-            for x in b.leaves:
-                if x not in leaves:      # GLBuffers compare by identity
-                    leaves.append(x)
-            size += b.size
-        else:
-            if type(b) is LazyBuf and b.real is None and type(b.node) is Leaf:
-                # a view read in another shape (reshaped, broadcast): in place where its
-                # strides allow (movement.view), else copied first
-                b, st, off = view(be, b, s, packed=True)
-                lead = len(shape) - len(s)
-                k = Leaf(b, tuple(pad([0] * lead + [0 if a != o else t for a, o, t in
-                                                     zip(s, shape[lead:], st)], 0)), off)
-            else:
-                b = be.realize(b)
-                k = Leaf(b, bcast_strides(tuple(s), shape), 0)
-            kids.append(k)     # and template(k, typed, ternary), inlined:
-            tpls.append((_LEAF[bool(typed and getattr(b, "is_int", False))], (k,), (), (), ()))
-            if b not in leaves:
-                leaves.append(b)
-            size += 1
+        kids.append(k)     # and template(k, typed, ternary), inlined:
+        tpls.append((_LEAF[bool(typed and getattr(b, "is_int", False))], (k,), (), (), ()))
+        if b not in leaves:
+            leaves.append(b)
+        size += 1
     expr = node(op, tuple(kids), attrs, dtype)
     if packed is not None and samplers([expr]) > MAX_SAMPLERS:
         # the product read in two ways (a view of it beside it): the inputs that read it
