@@ -27,7 +27,7 @@ def _binary(name, a, b):
         a = as_tensor_like(a, b)
     else:
         b = as_tensor_like(b, a)
-    return BINARY[name].apply(a, b)
+    return a._apply(BINARY[name], (a, b), {})   # Op.apply's call, made here (a hot path)
 
 
 def _binary_fn(name):
@@ -42,6 +42,8 @@ def _binary_fn(name):
 UNARY_FUNCTIONS = {name: _unary(op) for name, op in UNARY.items() if not op.params}
 BINARY_FUNCTIONS = {name: _binary_fn(name) for name in BINARY
                     if name not in ("add", "sub", "div", "pow", "floor_divide")}
+# the operators + and - (no alpha): one call less than add and sub
+_plus, _minus = _binary_fn("add"), _binary_fn("sub")
 maximum, minimum = BINARY_FUNCTIONS["maximum"], BINARY_FUNCTIONS["minimum"]
 
 
@@ -225,8 +227,8 @@ API = {
     "where": (where, FUNCTION), "leaky_relu": (leaky_relu, FUNCTION), "gelu": (gelu, FUNCTION),
     "softplus": (softplus, FUNCTION), "broadcast_shapes": (broadcast_shapes, FUNCTION),
     # operators
-    "__add__": (add, METHOD), "__radd__": (reflected(add), METHOD),
-    "__sub__": (sub, METHOD), "__rsub__": (reflected(sub), METHOD),
+    "__add__": (_plus, METHOD), "__radd__": (reflected(_plus), METHOD),
+    "__sub__": (_minus, METHOD), "__rsub__": (reflected(_minus), METHOD),
     "__mul__": (BINARY_FUNCTIONS["mul"], METHOD),
     "__rmul__": (reflected(BINARY_FUNCTIONS["mul"]), METHOD),
     "__truediv__": (div, METHOD), "__rtruediv__": (reflected(div), METHOD),
