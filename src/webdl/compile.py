@@ -290,7 +290,7 @@ class CompiledFunction:
                            any(p is not None and p.requires_grad
                                for m in _modules_of(modules) for p in m._parameters.values()))
         if step:        # a training step: its state read and replaced through slots
-            if backend.backend_info()["storage"] != "float32":
+            if backend.storage != "float32":
                 return self._eager("autograd records the call, and on this GPU's float16 "
                                    "path a training step does not replay", args, kwargs)
             kept, state = [], self._step_state(modules, optimizers)[1]

@@ -30,6 +30,7 @@ from ..dtypes import float32
 class Backend:
     name = "?"
     fused = frozenset()
+    storage = "float32"     # how float tensors are stored (WebGL's float16 path: "float16")
     # a backend that records a call's GPU work and replays it (``webdl.compile``) sets this
     # and has record_begin / record_cancel / record_end / replay (see the WebGPU backend)
     records = False
@@ -67,7 +68,7 @@ class Backend:
 
     def backend_info(self):
         """How it stores values and how precisely (``webdl.backend_info``)."""
-        return {"storage": "float32", "precision": "float32 storage and arithmetic"}
+        return {"storage": self.storage, "precision": "float32 storage and arithmetic"}
 
     def empty_cache(self):
         """Give back the memory kept for reuse (nothing where none is kept)."""

@@ -48,7 +48,7 @@ HALF_MIN_EPS = 1e-4
 def _step_eps(opt, p, eps):
     """The eps a step of ``p`` uses: ``eps``, or HALF_MIN_EPS on the float16 path where eps is
     smaller (warned once per optimizer)."""
-    if eps >= HALF_MIN_EPS or p.device.backend.backend_info()["storage"] != "float16":
+    if eps >= HALF_MIN_EPS or p.device.backend.storage != "float16":
         return eps
     if not getattr(opt, "_half_eps_said", False):
         opt._half_eps_said = True

@@ -48,7 +48,7 @@ def _replays(p):
     GPU backend that records and stores float32 (on the float16 path the step's scalars,
     uploaded as a tensor, would be rounded to float16)."""
     be = p.device.backend
-    return be.records and be.backend_info()["storage"] == "float32"
+    return be.records and be.storage == "float32"
 
 
 def _replayed_step(updates, static, scalars, tensors, owns=()):

@@ -289,7 +289,8 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
         width = self._row = info["maxWidth"]       # a tensor's texture is this wide or one row
         if width & (width - 1):
             raise RuntimeError(f"webgl: texture row width {width} is not a power of two")
-        self.half = info["storage"] == "float16"               # the float16 path
+        self.storage = info["storage"]
+        self.half = self.storage == "float16"               # the float16 path
         # every program gets LOG2W and LOG2R, and HALF on the float16 path (see
         # shaders/common.glsl)
         self._programs = bridge.Programs(self._layout())
