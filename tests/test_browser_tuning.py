@@ -131,9 +131,15 @@ json.dumps({'rep': rep, 'renderer': be.info['renderer'],
     assert r["draws"][2] == r["draws"][3] and (rep["chosen"][mm[0]] != "naive" or
                                               r["draws"][2] == 1)
     # the worker wrote the choices to IndexedDB under the renderer's name
+    assert stored_choices(browser.page, r["renderer"], rep["chosen"]) == rep["chosen"]
+
+
+def stored_choices(page, renderer, want):
+    """The choices kept in the page's IndexedDB for ``renderer``, once they equal ``want``
+    (the worker's write completes after its cell; up to 5 s)."""
     stored = None
     for _ in range(50):
-        stored = browser.page.evaluate("""() => new Promise((resolve) => {
+        stored = page.evaluate("""() => new Promise((resolve) => {
             const o = indexedDB.open('webdl', 1);
             o.onsuccess = () => {
               const q = o.result.transaction('kernels').objectStore('kernels').get('choices');
@@ -142,8 +148,42 @@ json.dumps({'rep': rep, 'renderer': be.info['renderer'],
             };
             o.onerror = () => resolve('{}');
           })""")
-        stored = json.loads(stored).get(r["renderer"])
-        if stored:
+        stored = json.loads(stored).get(renderer)
+        if stored == want:
             break
         time.sleep(0.1)
-    assert stored == rep["chosen"]
+    return stored
+
+
+def test_kept_choices_reach_a_new_worker(browser):
+    """A page that measures (?kernels=measure, as a hardware renderer does) keeps its
+    choices in IndexedDB; the next worker (webdl.restart(): Pyodide and webdl loaded again)
+    reads them before `import webdl` and runs the kept variant without measuring."""
+    page = browser.new_page("runtime.html?kernels=measure")
+    try:
+        page.evaluate("() => webdl.ready")
+        code = """
+import json, numpy as np, webdl
+be = webdl.device('webgl').backend
+rng = np.random.default_rng(9)
+a, b = (webdl.tensor(rng.standard_normal(s).astype(np.float32), device='webgl')
+        for s in ((48, 96), (96, 40)))
+webdl.Tensor._realize_all(a, b)
+d0 = webdl.memory_stats('webgl')['drawCalls']
+(a @ b).numpy()
+json.dumps([be.kernels.report(), webdl.memory_stats('webgl')['drawCalls'] - d0])
+"""
+        first, draws_first = browser.check(code, page)
+        assert first["mode"] == "measure" and len(first["measured"]) == 1, first
+        key = next(iter(first["measured"]))
+        renderer = page.evaluate("() => webdl.ready.then((i) => i.renderer)")
+        assert stored_choices(page, renderer, first["chosen"]) == first["chosen"]
+        page.evaluate("() => webdl.restart()")
+        again, draws_again = browser.check(code, page)
+        # the choice came from storage: nothing measured in this worker, the same variant
+        assert again["chosen"][key] == first["chosen"][key]
+        assert again["measured"] == {}
+        # measuring ran every variant several times; the kept one alone runs now
+        assert draws_again < draws_first
+    finally:
+        page.close()
