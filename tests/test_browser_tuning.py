@@ -1,7 +1,7 @@
 """Kernel choice per GPU on WebGL in headless Chromium (SwiftShader): every variant of a
-chosen family computes what numpy does (each forced in turn, as ?kernels= forces it), a
-measurement keeps the variant it timed fastest, and the choice lands in the browser's
-storage under the renderer's name. The choosing logic itself: test_tuning.py."""
+chosen family computes what the numpy backend does (each forced in turn, as ?kernels=
+forces it), a measurement keeps the variant it timed fastest, and the choice lands in the
+browser's storage under the renderer's name. The choosing logic itself: test_tuning.py."""
 import json
 import time
 
@@ -23,19 +23,8 @@ def forced(family, variant, fn):
     finally:
         kc.force(family, None)
 
-def conv_ref(x, w, b, stride, pad, dil):
-    n, c, h, wd = x.shape
-    o, _, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    ho = (h + 2 * pad - dil * (kh - 1) - 1) // stride + 1
-    wo = (wd + 2 * pad - dil * (kw - 1) - 1) // stride + 1
-    out = np.zeros((n, o, ho, wo))
-    for i in range(kh):
-        for j in range(kw):
-            patch = xp[:, :, i * dil:i * dil + stride * (ho - 1) + 1:stride,
-                       j * dil:j * dil + stride * (wo - 1) + 1:stride]
-            out += np.einsum('nchw,oc->nohw', patch, w[:, :, i, j])
-    return out + b[None, :, None, None]
+def on_cpu(fn, *arrays, **kw):     # fn of arrays on the numpy backend: the reference
+    return fn(*(webdl.tensor(a, device='cpu') for a in arrays), **kw).numpy()
 rng = np.random.default_rng(5)
 """
 
@@ -63,7 +52,7 @@ for (n, c, h, w, o, k, stride, pad, dil) in [(2, 5, 11, 13, 6, 3, 1, 1, 1),
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
     wt = rng.standard_normal((o, c, k, k)).astype(np.float32)
     bias = rng.standard_normal(o).astype(np.float32)
-    want = conv_ref(x.astype(np.float64), wt.astype(np.float64), bias, stride, pad, dil)
+    want = on_cpu(F.conv2d, x, wt, bias, stride=stride, padding=pad, dilation=dil)
     X, W, Bs = (webdl.tensor(v, device='webgl') for v in (x, wt, bias))
     webdl.Tensor._realize_all(X, W, Bs)
     for v in ('direct', 'packed2', 'packed4', 'packed8'):
@@ -108,7 +97,7 @@ finally:
     kc.timings.clear(); kc.timings.update(kept[1])
 json.dumps({'rep': rep, 'renderer': be.info['renderer'],
             'mm': float(np.abs(mm - a @ b).max()),
-            'cv': float(np.abs(cv - conv_ref(x, w, np.zeros(16), 1, 1, 1)).max()),
+            'cv': float(np.abs(cv - on_cpu(F.conv2d, x, w, padding=1)).max()),
             'draws': [d_default, d_measured, d_again, d_forced]})
 """)
     rep = r["rep"]

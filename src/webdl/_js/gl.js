@@ -434,9 +434,7 @@ class GLBridge {
       throw new Error("webgl: an uploaded float32 texture can't be read back without " +
         "EXT_color_buffer_float");
     }
-    gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
-    if (t.layers) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, 0);
-    else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+    this.attach(t);
     if (t.isInt) {   // int textures: readInt
       if (this.readRedInt === undefined) {
         this.readRedInt = gl.getParameter(gl.IMPLEMENTATION_COLOR_READ_FORMAT) === gl.RED_INTEGER &&
@@ -450,6 +448,22 @@ class GLBridge {
     }
     this.stats.readbacks++;
     return [t, Math.ceil(Math.max(numel, 1) / t.w)];
+  }
+
+  // texture record t (its first layer) as the framebuffer's attachment 0, to read from
+  attach(t) {
+    const gl = this.gl;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
+    if (t.layers) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, 0);
+    else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+  }
+
+  // one texel of the bound framebuffer (an int texture's when isInt): waits for the draws
+  // that wrote it
+  readTexel(isInt) {
+    const gl = this.gl;
+    if (isInt) gl.readPixels(0, 0, 1, 1, gl.RGBA_INTEGER, gl.INT, this.syncInt || (this.syncInt = new Int32Array(4)));
+    else gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, this.syncPixel || (this.syncPixel = new Float32Array(4)));
   }
 
   // RED/HALF_FLOAT readback into the float32 array out (at least w * rows long)
@@ -747,8 +761,7 @@ class GLBridge {
     }
     this.stats.runMs += performance.now() - tRun;   // the CPU time of a draw, in JS
     if (this.profile) {
-      if (out.isInt) gl.readPixels(0, 0, 1, 1, gl.RGBA_INTEGER, gl.INT, this.syncInt);
-      else gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, this.syncPixel); // waits for the draw
+      this.readTexel(out.isInt); // waits for the draw
       const e = this.profile[p.key] || (this.profile[p.key] = [0, 0, 0]);
       e[0]++;
       e[1] += performance.now() - t0;
@@ -763,11 +776,8 @@ class GLBridge {
     this.checkContext();
     const gl = this.gl, t = this.lastTex;    // drawn last (maybe freed since: pooled)
     if (!t || !gl.isTexture(t.tex) || this.half) { gl.finish(); return; }
-    gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
-    if (t.layers) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, 0);
-    else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
-    if (t.isInt) gl.readPixels(0, 0, 1, 1, gl.RGBA_INTEGER, gl.INT, this.syncInt || (this.syncInt = new Int32Array(4)));
-    else gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, this.syncPixel || (this.syncPixel = new Float32Array(4)));
+    this.attach(t);
+    this.readTexel(t.isInt);
   }
 
   // the GL error flag (waits for the GPU: for tests, which check no draw was refused)
@@ -780,8 +790,6 @@ class GLBridge {
   // profiling: every draw waits for the GPU, and its time is added to its kernel's entry
   startProfile() {
     this.profile = {};
-    this.syncPixel = new Float32Array(4);
-    this.syncInt = new Int32Array(4);
   }
 
   stopProfile() {

@@ -37,9 +37,11 @@ def bucket(n, step=1):
 
 
 def software(renderer):
-    """Whether a renderer string names a software rasteriser."""
+    """Whether a renderer string names a software rasteriser (the names the bench's browser
+    helper also knows: tools/webdl_tools/browser.py, which does not import webdl)."""
     r = (renderer or "").lower()
-    return any(s in r for s in ("swiftshader", "llvmpipe", "softpipe", "software"))
+    return any(s in r for s in ("swiftshader", "llvmpipe", "softpipe", "software",
+                                "microsoft basic"))
 
 
 class KernelChoice:

@@ -212,6 +212,12 @@ class DeviceMemory:
             self.settle_all()
         return buf
 
+    def sync(self):
+        """Wait until the GPU has run everything sent, held writes included (for timing:
+        the bench, kernel choice)."""
+        self.settle_all()
+        self.transfer.sync()
+
     def settle_all(self):
         """Compute the held writes now (those of a lost context are dropped: their tensors
         refuse when used)."""
@@ -354,13 +360,9 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
 
     def backend_info(self):
         info = self.info
-        return {"storage": info["storage"], "precision": info["precision"],
+        return {"storage": self.storage, "precision": info["precision"],
                 "renderer": info["renderer"], "version": info["version"],
                 "kernels": self.kernels.report()}
-
-    def finish(self):
-        """Wait until the GPU has run every draw sent (kernel choice times with it)."""
-        bridge.finish()
 
     # --- data across: HostTransfer ---------------------------------------------------------
     buffer = GLBuffer

@@ -190,9 +190,9 @@ def flush():
         _exec()
 
 
-def finish():
-    """Send the queued draws and wait until the GPU has run them (kernel choice times its
-    variants with this)."""
+def sync():
+    """Send the queued draws and wait until the GPU has run them (as the WebGPU bridge's
+    ``sync``: for timing, kernel choice's included)."""
     flush()
     _call(_gl.finish)
 

@@ -49,7 +49,7 @@ def conv2d(be, bufs, shapes, shape, dtype, attrs):
     taps = kh * kw if kh * kw <= UNROLL_MAX_TAPS else "n"
     choice = be.kernels.choose(
         "conv2d", f"{bucket(macs)}t{taps}s{max(attrs['stride'])}w{bucket(wo)}", variants,
-        choice, run, be.finish, TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
+        choice, run, be.sync, TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
     return run(choice)
 
 

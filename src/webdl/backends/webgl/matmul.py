@@ -66,7 +66,7 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
         choice = be.kernels.choose(
             "matmul", f"{bucket(macs)}k{bucket(k)}{'b' if nb > 1 else ''}",
             ("naive", "packed"), choice,
-            lambda v: packed() if v == "packed" else naive(), be.finish,
+            lambda v: packed() if v == "packed" else naive(), be.sync,
             TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
     if choice == "packed":
         out = packed() if packable else None

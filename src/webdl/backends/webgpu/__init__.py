@@ -69,14 +69,15 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self._programs = bridge.Programs()
         self._progs = {}    # see dispatch
         self._missing = frozenset(missing_kernels())
-        self.kernels = choices(adapter_name(info), {**matmul.VARIANTS, **conv.VARIANTS},
+        self.adapter = adapter_name(info)
+        self.kernels = choices(self.adapter, {**matmul.VARIANTS, **conv.VARIANTS},
                                measures=False)   # ?kernels=measure: see tuning.py
 
     def has_kernel(self, name):
         return name not in self._missing
 
     def backend_info(self):
-        return {**super().backend_info(), "adapter": adapter_name(self.info),
+        return {**super().backend_info(), "adapter": self.adapter,
                 "kernels": self.kernels.report()}
 
     def realize_many(self, bufs):
@@ -178,9 +179,4 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         if out.numel:
             self.dispatch(kernel, defines, inputs, [out], shape, uniforms)
         return out
-
-    def sync(self):
-        """Wait until the GPU has run everything recorded (for timing)."""
-        self.settle_all()
-        bridge.sync()
 
