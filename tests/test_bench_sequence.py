@@ -27,7 +27,7 @@ def test_sequence_cases_run_in_the_page(browser, capsys):
     assert [r["id"] for r in out["results"]] == [c["id"] for c in SEQUENCE_CASES]
     for r in out["results"]:
         assert r["webdl"]["median"] > 0 and r["tfjs"]["median"] > 0, r
-        ops, draws, us_per_op, host_ms, total_ms = r["profile"]
+        ops, draws, us_per_op, host_ms, total_ms = r["profile"][:5]
         # a compiled training step's profiled call replays: no op runs in Python
         assert (ops == 0 if "step, compiled" in r["id"] else ops > 20), (r["id"], r["profile"])
         assert draws > 0 and 0 < host_ms <= total_ms, r

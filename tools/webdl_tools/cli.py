@@ -306,7 +306,7 @@ def _print_profiles(results):
     print("\nwebdl per iteration (host: until the result is read back; Python + bridge calls)")
     print(f"{'case':34} {'ops':>7} {'draws':>7} {'host us/op':>11} {'host ms':>9} {'total ms':>9}")
     for r in rows:
-        ops, draws, us, host, total = r["profile"]
+        ops, draws, us, host, total = r["profile"][:5]
         print(f"{r['id']:34} {ops:7d} {draws:7d} {us:11.1f} {host:9.1f} {total:9.1f}")
 
 

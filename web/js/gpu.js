@@ -9,7 +9,12 @@
 // Tensors are f32 storage buffers in row-major order (int64 and bool as floats, as WebGL).
 "use strict";
 
-const GPU_POOL_CAP_BYTES = 256 * 1024 * 1024; // free buffers kept for reuse, at most
+// free buffers kept for reuse, at most: this, or GPU_POOL_LIVE_FACTOR times the most bytes
+// ever live at once where that is more, up to the live cap (as gl.js's texture pool: a run
+// that repeats takes back buffers of many sizes, and a new buffer is cleared before its
+// first use)
+const GPU_POOL_CAP_BYTES = 256 * 1024 * 1024;
+const GPU_POOL_LIVE_FACTOR = 3;
 const GPU_LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
 const GPU_MAX_PENDING = 512; // dispatches collected before a submit without a readback
 const GPU_UNIFORM_RING = 1 << 20; // bytes of uniforms per flush (a flush when full)
@@ -45,7 +50,10 @@ class GPUBridge {
     this.encoder = null;
     this.pass = null;
     this.pending = 0;
-    this.stats = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0, compiles: 0, execs: 0, runMs: 0 };
+    // buffersMade: storage buffers created (not taken from the pool)
+    this.stats = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0, compiles: 0, execs: 0, runMs: 0,
+                   buffersMade: 0 };
+    this.highLive = 0;     // the most bytes live at once (not reset: see poolLimit)
   }
 
   // Adapter and device. Returns a JSON string {ok, vendor, architecture, isFallbackAdapter, ...}.
@@ -242,7 +250,10 @@ class GPUBridge {
     const d = this.deferred.get(size);
     if (d && d.length) { buf = d.pop().buf; this.deferredBytes -= size; dirty = true; }
     else { buf = (this.pool.get(size) || []).pop(); if (buf) this.pooledBytes -= size; }
-    if (!buf) buf = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    if (!buf) {
+      buf = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      this.stats.buffersMade++;
+    }
     this.bufs.set(id, { buf, size, dirty }); // dirty: the pending encoder may use it
     this.liveBytes += size;
     this.notePeak();
@@ -264,15 +275,16 @@ class GPUBridge {
   // (the pool's Map is kept in order of last release), so the sizes in use now stay pooled
   // when earlier work (another model, another tile size) filled the pool.
   _release(b) {
-    if (b.size > GPU_POOL_CAP_BYTES) { b.buf.destroy(); return; }
+    const cap = this.poolLimit();
+    if (b.size > cap) { b.buf.destroy(); return; }
     const list = this.pool.get(b.size) || [];
     this.pool.delete(b.size);
     this.pool.set(b.size, list);
     list.push(b.buf);
     this.pooledBytes += b.size;
     for (const [size, old] of this.pool) {
-      if (this.pooledBytes <= GPU_POOL_CAP_BYTES) break;
-      while (old.length && this.pooledBytes > GPU_POOL_CAP_BYTES) {
+      if (this.pooledBytes <= cap) break;
+      while (old.length && this.pooledBytes > cap) {
         old.pop().destroy();
         this.pooledBytes -= size;
       }
@@ -286,8 +298,13 @@ class GPUBridge {
     return this.pooledBytes + this.deferredBytes + this.stagingBytes;
   }
 
+  poolLimit() {
+    return Math.max(GPU_POOL_CAP_BYTES, Math.min(GPU_POOL_LIVE_FACTOR * this.highLive, this.liveCap));
+  }
+
   // the memory statistics' highs: live bytes, live buffers, reserved bytes (live + cached)
   notePeak() {
+    this.highLive = Math.max(this.highLive, this.liveBytes);
     const p = this.peak;
     p.bytes = Math.max(p.bytes, this.liveBytes);
     p.buffers = Math.max(p.buffers, this.bufs.size);

@@ -57,6 +57,7 @@ async function start() {
     liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined,
     device: opts.get("device") || undefined,                 // ?device=cpu|webgl|webgpu forces one
     smallWidth: Number(opts.get("smallwidth") || 0) || undefined,  // ?smallwidth=4096: A/B
+    poolCap: Number(opts.get("poolmem") || 0) * 2 ** 20 || undefined,  // ?poolmem=1024 (MiB)
     // kernel choice per GPU (webdl/backends/tuning.py): ?kernels=measure|default|family=variant,
     // and the choices measured before on this browser, kept in IndexedDB by renderer
     kernels: opts.get("kernels") || undefined,

@@ -21,7 +21,14 @@
 const MAX_WIDTH = 4096;
 const SMALL_WIDTH = 64;  // the width of a small tensor's texture (see the top of this file)
 const LAYER_ROWS = 2048; // rows per layer of a split tensor: 8M elements, 32 MiB at width 4096
-const POOL_CAP_BYTES = 256 * 1024 * 1024; // free textures kept for reuse, at most
+// free textures kept for reuse, at most: this, or POOL_LIVE_FACTOR times the most bytes
+// ever live at once where that is more (up to the live cap). A run that repeats (a training
+// step, a super-resolution tile) frees and takes back textures of many exact sizes, and the
+// pool must hold them all at once: esrgan-slim x2 256 needs 331 MiB pooled for a peak of 146
+// MiB live. Below that, the pool deleted textures that the next run made again (50 a run:
+// 363 ms against 106 ms on the H100's GL driver, where a new texture's first use is slow).
+const POOL_CAP_BYTES = 256 * 1024 * 1024;
+const POOL_LIVE_FACTOR = 3;
 const LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
 // what init() reports as the precision of each storage
 const PRECISION = {
@@ -45,6 +52,7 @@ class GLBridge {
     this.half = false;      // float16 render targets (set by init)
     this.liveBytes = 0;
     this.liveCap = options.liveCap || LIVE_CAP_BYTES;
+    this.highLive = 0;     // the most bytes live at once (not reset: see poolLimit)
     this.textures = new Map(); // id -> {tex, w, h}
     this.pool = new Map(); // "w x h" -> [tex, ...], in order of last free
     this.keyBytes = new Map(); // "w x h" -> bytes of one of its textures
@@ -57,7 +65,8 @@ class GLBridge {
     this.programIds = new Map(); // key -> id
     this.lost = false;
     this.generation = 0;
-    this.stats = { drawCalls: 0, uploads: 0, readbacks: 0, compiles: 0, runMs: 0 };
+    // texturesMade: textures created (not taken from the pool)
+    this.stats = { drawCalls: 0, uploads: 0, readbacks: 0, compiles: 0, runMs: 0, texturesMade: 0 };
     this.profile = null; // {key: [calls, ms]} while profiling (each draw then waits)
   }
 
@@ -272,6 +281,7 @@ class GLBridge {
     } else {
       const target = layers ? gl.TEXTURE_2D_ARRAY : gl.TEXTURE_2D;
       tex = gl.createTexture();
+      this.stats.texturesMade++;
       gl.bindTexture(target, tex);
       for (let e = gl.getError(); e !== gl.NO_ERROR; e = gl.getError()) {
         this.staleError = this.staleError || e;   // kept for glError()
@@ -305,7 +315,8 @@ class GLBridge {
     const bytes = t.bytes;
     this.liveBytes -= bytes;
     if (this.lost) return;
-    if (bytes > POOL_CAP_BYTES) {
+    const cap = this.poolLimit();
+    if (bytes > cap) {
       this.gl.deleteTexture(t.tex);
       return;
     }
@@ -319,9 +330,9 @@ class GLBridge {
     this.pooledBytes += bytes;
     this.keyBytes.set(t.key, bytes);
     for (const [key, old] of this.pool) {
-      if (this.pooledBytes <= POOL_CAP_BYTES) break;
+      if (this.pooledBytes <= cap) break;
       const b = this.keyBytes.get(key);
-      while (old.length && this.pooledBytes > POOL_CAP_BYTES) {
+      while (old.length && this.pooledBytes > cap) {
         this.gl.deleteTexture(old.pop());
         this.pooledBytes -= b;
       }
@@ -329,8 +340,15 @@ class GLBridge {
     }
   }
 
+  // the pool's cap (see POOL_CAP_BYTES); {poolCap: bytes} fixes it (an A/B switch)
+  poolLimit() {
+    return this.options.poolCap ||
+      Math.max(POOL_CAP_BYTES, Math.min(POOL_LIVE_FACTOR * this.highLive, this.liveCap));
+  }
+
   // the memory statistics' highs: live bytes, live textures, and reserved bytes (live + pooled)
   notePeak() {
+    this.highLive = Math.max(this.highLive, this.liveBytes);
     const p = this.peak;
     p.bytes = Math.max(p.bytes, this.liveBytes);
     p.textures = Math.max(p.textures, this.textures.size);
