@@ -210,10 +210,10 @@ def _generate(tokens=200, vocab=65, d=128, heads=4, layers=4, context=64, compil
 
 def profile(key):
     """Where one iteration of a _Work case goes: (primitive ops dispatched, WebGL draws,
-    host microseconds per op, host ms, total ms, textures made rather than taken from the
-    pool). Host time is the time until the result is read back (Python, the bridge's calls;
-    the GPU may work meanwhile), the ops counted at the backend's ``run`` in a second,
-    untimed iteration."""
+    host microseconds per op, host ms, total ms, textures or buffers made rather than taken
+    from the pool). Host time is the time until the result is read back (Python, the
+    bridge's calls; the GPU may work meanwhile), the ops counted at the backend's ``run`` in
+    a second, untimed iteration."""
     fn = _ready[key]
     s0 = webdl.memory_stats()
     t0 = time.perf_counter()
@@ -223,7 +223,7 @@ def profile(key):
     t2 = time.perf_counter()
     s1 = webdl.memory_stats()
     draws = _count(s1) - _count(s0)
-    made = s1.get("texturesMade", 0) - s0.get("texturesMade", 0)
+    made = sum(s1.get(k, 0) - s0.get(k, 0) for k in ("texturesMade", "buffersMade"))
     ops = count_ops(fn)
     host = (t1 - t0) * 1000.0
     return ops, draws, host * 1000.0 / max(ops, 1), host, (t2 - t0) * 1000.0, made
