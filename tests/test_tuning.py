@@ -139,3 +139,41 @@ def test_helpers():
     assert [bucket(n, 2) for n in (1, 2, 3, 4, 7, 8, 16, 1 << 20)] == [1, 1, 1, 2, 2, 2, 3, 11]
     assert software(SOFT) and software("llvmpipe (LLVM 15.0.7, 256 bits)")
     assert not software(GPU) and not software(None)
+
+
+class Jittery(Timed):
+    """A GPU whose wait after a single run is long and after a batch short (the H100's GL
+    driver at times): the difference of batches says 0 for ``slow``."""
+
+    def __init__(self, cost, slow):
+        super().__init__(cost)
+        self.slow, self.pending = slow, 0
+
+    def run(self, v):
+        super().run(v)
+        self.pending += 1
+
+    def sync(self):
+        # a lone run of `slow` waits as long as its batch: (tk - t1) comes out <= 0
+        if self.pending == 1 and self.runs[-1] == self.slow:
+            self.now += self.cost[self.slow] * 8
+        self.now += self.wait
+        self.pending = 0
+
+
+def test_a_variant_measured_at_zero_does_not_win():
+    """On the H100's GL driver a direct convolution of 7.5 ms a run measured 0 (a batch no
+    slower than one run) and replaced the packed kernel: esrgan-medium 79 -> 137 ms. A
+    variant whose batch is slower than the built-in one's can't be chosen, and the fastest
+    of the others is."""
+    cost = {"direct": 2 ** -7, "packed4": 2 ** -11, "packed8": 2 ** -10}
+    t = Jittery(cost, "direct")
+    kc = KernelChoice(FAMILIES, GPU, clock=t.clock)
+    v = kc.choose("conv2d", "28t1s1w8", ("direct", "packed4", "packed8"), "packed8", t.run,
+                  t.sync)
+    assert kc.timings["conv2d:28t1s1w8"]["direct"] == 0.0     # the failed difference
+    assert v == "packed4"                                      # 2x faster than packed8
+    t = Jittery({"direct": 2 ** -7, "packed8": 2 ** -10}, "direct")
+    kc = KernelChoice(FAMILIES, GPU, clock=t.clock)
+    assert kc.choose("conv2d", "28t1s1w8", ("direct", "packed8"), "packed8", t.run,
+                     t.sync) == "packed8"

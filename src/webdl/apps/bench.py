@@ -211,7 +211,7 @@ def _generate(tokens=200, vocab=65, d=128, heads=4, layers=4, context=64, compil
 def profile(key):
     """Where one iteration of a _Work case goes: (primitive ops dispatched, WebGL draws,
     host microseconds per op, host ms, total ms, textures or buffers made rather than taken
-    from the pool). Host time is the time until the result is read back (Python, the
+    from the pool, ms spent inside the JS bridge's calls). Host time is the time until the result is read back (Python, the
     bridge's calls; the GPU may work meanwhile), the ops counted at the backend's ``run`` in
     a second, untimed iteration."""
     fn = _ready[key]
@@ -224,9 +224,10 @@ def profile(key):
     s1 = webdl.memory_stats()
     draws = _count(s1) - _count(s0)
     made = sum(s1.get(k, 0) - s0.get(k, 0) for k in ("texturesMade", "buffersMade"))
+    js = s1.get("runMs", 0) - s0.get("runMs", 0)
     ops = count_ops(fn)
     host = (t1 - t0) * 1000.0
-    return ops, draws, host * 1000.0 / max(ops, 1), host, (t2 - t0) * 1000.0, made
+    return ops, draws, host * 1000.0 / max(ops, 1), host, (t2 - t0) * 1000.0, made, js
 
 
 def count_ops(fn):
