@@ -34,3 +34,20 @@ def test_sequence_cases_run_in_the_page(browser, capsys):
         assert abs(us_per_op - host_ms * 1000 / max(ops, 1)) < 1e-6 * us_per_op + 1e-9, r
     _print_profiles(out["results"])
     assert "host us/op" in capsys.readouterr().out
+
+
+def test_sum_case_and_webgpu_readback_waits(browser):
+    """The bench's "sum" kind (row sums; not in the CLI's list: the GPU kit's extra cases
+    run it) on both sides of the page with webdl on WebGPU, and the profile's last entry:
+    the time readbacks waited for the map and then for the error scopes (gpu.js)."""
+    page = browser.new_page("bench.html?device=webgpu")
+    try:
+        case = {"id": "sum", "kind": "sum", "args": {"rows": 4, "n": 4096}, "reps": 2,
+                "warmup": 1, "profile": True}
+        out = page.evaluate("cfg => bench.run(cfg)", {"cases": [case]})
+    finally:
+        page.close()
+    (r,) = out["results"]
+    assert out["device"] == "webgpu" and r["webdl"]["median"] > 0 and r["tfjs"]["median"] > 0
+    waits = r["profile"][7]
+    assert set(waits) == {"mapMs", "scopeMs"} and waits["mapMs"] > 0 and waits["scopeMs"] >= 0

@@ -274,6 +274,44 @@ json.dumps(errs)
     assert len(r) == 6 * 7 and max(r.values()) < 1e-5, r
 
 
+def test_cooperative_sum_matches_numpy(in_pyodide):
+    """The cooperative sum (a workgroup per output; hardware adapters) with each combine it
+    has -- subgroupAdd where the device has subgroups, the tree in workgroup memory -- and
+    the one-invocation-per-output kernel (software adapters, the default here): long and
+    short rows, the last and other axes, strided views, chunks combined in a second pass,
+    against numpy; the sum's gradient still flows."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+from webdl.backends import webgpu
+be = webdl.device('webgpu').backend
+rng = np.random.default_rng(3)
+cases = [((5, 1000), (1,)), ((3, 70, 40), (0, 2)), ((100_000,), (0,)), ((64, 63), (0,)),
+         ((2, 9000), (1,)), ((4, 5, 6), (2,)), ((1, 1 << 14), (1,)), ((33, 65), None)]
+default = be.sum_coop
+combines = ['tree', None] + (['subgroup'] if be.info.get('subgroups') else [])
+errs = {}
+for coop in combines:
+    be.sum_coop = coop
+    for shape, axes in cases:
+        a = rng.standard_normal(shape).astype(np.float32)
+        t = webdl.tensor(a, device='webgpu')
+        views = [(t, a)] + ([(t.transpose(0, -1), np.swapaxes(a, 0, -1))] if len(shape) > 1 else [])
+        for tv, av in views:
+            got = (tv.sum() if axes is None else tv.sum(dim=axes)).numpy()
+            want = av.sum() if axes is None else av.sum(axis=axes)
+            errs[f'{coop} {shape} {axes} {tv.shape}'] = float(
+                np.abs(got - want).max() / max(1.0, float(np.abs(want).max())))
+    x = webdl.tensor(rng.standard_normal((3, 500)).astype(np.float32), device='webgpu',
+                     requires_grad=True)
+    (x * x).sum(dim=1).sum().backward()
+    errs[f'{coop} grad'] = float(np.abs(x.grad.numpy() - 2 * x.detach().numpy()).max())
+be.sum_coop = default
+json.dumps([errs, be.info.get('subgroups'), webgpu.COOP_CHUNK])
+""")
+    errs, subgroups, _ = r
+    assert len(errs) == (2 + bool(subgroups)) * 16 and max(errs.values()) < 1e-5, r
+
+
 def test_conv2d_im2col_path_matches_numpy(in_pyodide):
     """Convolutions past conv.DIRECT_MAX_TAPS taps per output run as im2col + matmul (with
     padding, stride, dilation, bias), forward and backward, against the numpy backend."""

@@ -39,12 +39,20 @@ def test_kernel_sources_exist_and_their_uniforms_parse(name):
     for shader in registry.KERNELS[name].shaders:
         assert os.path.exists(os.path.join(WGSL, shader + ".wgsl")), shader
         defines = {"reduce": (("OP", "SUM"),), "cat": (("N", 2),)}.get(shader, ())
-        # the matmul mains take their operands from a piece appended after them
+        # the matmul mains take their operands from a piece appended after them, the
+        # cooperative sum's main and combine come after reduce.wgsl
+        coop = {"reduce_coop": "tree", "reduce_tree": "tree", "reduce_subgroup": "subgroup"}
         main, code = {"matmul_operands": ("matmul", shader), "conv2d_operands": ("matmul", shader),
                       "matmul": (shader, "matmul_operands"),
                       "matmul_direct": (shader, "matmul_operands")}.get(shader, (shader, None))
-        src, prog = bridge.build(main, defines, bridge._source(code) if code else "")
+        code = bridge._source(code) if code else ""
+        if shader in coop:
+            main, defines, code = "reduce", (("OP", "SUM"),), bridge.coop_sum_code(coop[shader])
+        src, prog = bridge.build(main, defines, code)
         assert "fn load() {\n    u_shape = " in src and "fn main(" in src
+        # a directive comes before every declaration; the default main is not added
+        assert src.startswith("enable subgroups;\n") == (shader == "reduce_subgroup")
+        assert src.count("fn main(") == 1
         assert [u[0] for u in prog.uniforms[:2]] == ["u_shape", "u_numel"]
         assert prog.inputs, shader
 

@@ -46,6 +46,10 @@
         dispose: () => { x.dispose(); m.dispose(); },
       };
     },
+    async sum({ rows = 1, n = 1 << 24 }) {
+      const x = rnd([rows, n / rows]);
+      return { run: () => readback(tf.sum(x, 1)), dispose: () => x.dispose() };
+    },
     async transfer({ n = 1 << 20, up = 0 }) {
       const x = rnd([n]), a = new Float32Array(n).fill(1);
       return {

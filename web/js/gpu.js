@@ -52,7 +52,7 @@ class GPUBridge {
     this.pending = 0;
     // buffersMade: storage buffers created (not taken from the pool)
     this.stats = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0, compiles: 0, execs: 0, runMs: 0,
-                   buffersMade: 0 };
+                   buffersMade: 0, mapMs: 0, scopeMs: 0 };   // mapMs, scopeMs: readInto's waits
     this.highLive = 0;     // the most bytes live at once (not reset: see poolLimit)
   }
 
@@ -71,8 +71,9 @@ class GPUBridge {
     const want = {};
     for (const k of ["maxStorageBuffersPerShaderStage", "maxStorageBufferBindingSize", "maxBufferSize",
                      "maxComputeWorkgroupStorageSize", "maxComputeInvocationsPerWorkgroup"]) want[k] = lim[k];
-    // timestamp queries, where the adapter has them: the profiler (startProfile)
-    const requiredFeatures = adapter.features.has("timestamp-query") ? ["timestamp-query"] : [];
+    // timestamp queries, where the adapter has them: the profiler (startProfile); subgroups:
+    // the cooperative sum's subgroupAdd (shaders/wgsl/reduce_subgroup.wgsl)
+    const requiredFeatures = ["timestamp-query", "subgroups"].filter((f) => adapter.features.has(f));
     try {
       this.device = await adapter.requestDevice({ requiredLimits: want, requiredFeatures });
     } catch (e) {
@@ -92,6 +93,7 @@ class GPUBridge {
       ok: true, vendor: ai.vendor || "", architecture: ai.architecture || "", description: ai.description || "",
       isFallbackAdapter: !!(ai.isFallbackAdapter ?? adapter.isFallbackAdapter),
       features: [...adapter.features].sort(),
+      subgroups: device.features.has("subgroups"),
       maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage,
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
@@ -503,8 +505,10 @@ class GPUBridge {
     this._encoder();
     this.flush((enc) => enc.copyBufferToBuffer(src, 0, staging, 0, bytes));
     const err = this._takeErrors();
+    const t0 = performance.now();
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      this.stats.mapMs += performance.now() - t0;
     } catch (e) {
       this._check(); // a lost device: its clear error (and a new device)
       throw e;
@@ -520,7 +524,9 @@ class GPUBridge {
       staging.unmap();
       this._unstage(staging);
     }
+    const t1 = performance.now();
     GPUBridge.raise(await err);
+    this.stats.scopeMs += performance.now() - t1;   // the error scopes' wait after the map
     this._check();
     this.stats.readbacks++;
     return 0;

@@ -74,6 +74,13 @@ def _esrgan(model="esrgan-slim", scale=2, size=128, compiled=1, readback=1):
     return _Work(lambda: up._forward(img), sync)
 
 
+@case("sum")
+def _sum(rows=1, n=1 << 24):
+    """The sums of ``rows`` rows of ``n / rows`` values each."""
+    x = webdl.tensor(_rng().standard_normal((rows, n // rows)).astype(np.float32))
+    return _Work(lambda: x.sum(dim=1), lambda y: y.numpy())
+
+
 @case("transfer")
 def _transfer(n=1 << 20, up=0):
     """Moving ``n`` floats: read back from the GPU (``up=0``), or uploaded and summed."""
@@ -211,7 +218,8 @@ def _generate(tokens=200, vocab=65, d=128, heads=4, layers=4, context=64, compil
 def profile(key):
     """Where one iteration of a _Work case goes: (primitive ops dispatched, WebGL draws,
     host microseconds per op, host ms, total ms, textures or buffers made rather than taken
-    from the pool, ms spent inside the JS bridge's calls). Host time is the time until the result is read back (Python, the
+    from the pool, ms spent inside the JS bridge's calls, WebGPU's readback waits: {mapMs,
+    scopeMs}). Host time is the time until the result is read back (Python, the
     bridge's calls; the GPU may work meanwhile), the ops counted at the backend's ``run`` in
     a second, untimed iteration."""
     fn = _ready[key]
@@ -225,9 +233,10 @@ def profile(key):
     draws = _count(s1) - _count(s0)
     made = sum(s1.get(k, 0) - s0.get(k, 0) for k in ("texturesMade", "buffersMade"))
     js = s1.get("runMs", 0) - s0.get("runMs", 0)
+    waits = {k: s1[k] - s0[k] for k in ("mapMs", "scopeMs") if k in s1}
     ops = count_ops(fn)
     host = (t1 - t0) * 1000.0
-    return ops, draws, host * 1000.0 / max(ops, 1), host, (t2 - t0) * 1000.0, made, js
+    return ops, draws, host * 1000.0 / max(ops, 1), host, (t2 - t0) * 1000.0, made, js, waits
 
 
 def count_ops(fn):

@@ -286,6 +286,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     # 34.0-34.9 none), so "dense" everywhere.
     fuses_reads = "dense"
     ir_mode = (True, True)      # the lazy IR's (typed, ternary): GLSL ints, ?: (ir.combine)
+    sum_chunk = reduce.REDUCE_CHUNK     # positions a sum's first pass adds per output
 
     def __init__(self):
         info = bridge.probe()

@@ -17,7 +17,8 @@ from .shapes import bcast_strides, numel, pad, strides
 # fragments (commit a0eff7e). A long argmax/argmin takes each chunk's best value (MAX/MIN)
 # and position (ARGMAX/ARGMIN, a position in the whole reduction), the best chunk (an
 # argmax of the chunks' values: the first one wins ties and NaNs, as the first position
-# does) and gathers its position: positions are ints, exact past 2**24.
+# does) and gathers its position: positions are ints, exact past 2**24. A backend's
+# ``sum_chunk`` sets a sum's chunk (WebGPU's cooperative sum takes longer ones).
 REDUCE_CHUNK = 256
 ARG_BEST = {"ARGMAX": "MAX", "ARGMIN": "MIN"}
 
@@ -82,7 +83,7 @@ def reduce(be, which, bufs, in_shape, shape, axes, dtype):
     if which in ARG_BEST and total > 1 << 24 and not be.int_textures:
         raise ValueError(f"{be.name}: {which.lower()} over {total} positions: positions past "
                          "2**24 are not exact in this backend's float32 int64 storage")
-    split = -(-total // REDUCE_CHUNK)
+    split = -(-total // (be.sum_chunk if which == "SUM" else REDUCE_CHUNK))
     n = numel(shape)
     out_shape = (n, split) if split > 1 else shape
 

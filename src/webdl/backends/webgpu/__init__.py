@@ -27,6 +27,7 @@ from ..webgl.ir import Const, LazyBuf
 from ..webgl.shapes import numel, pad
 from . import bridge, conv, elementwise, kernels, matmul  # noqa: F401 - they register kernels
 from .bridge import WORKGROUP, GPUBuffer
+from ..webgl.reduce import REDUCE_CHUNK
 from ..webgl.registry import fused_ops
 from .registry import KERNELS, check, elementwise_functions, missing
 
@@ -47,6 +48,14 @@ def adapter_name(info):
                                       if info.get("isFallbackAdapter") else "")
 
 
+# A sum whose first pass adds at least COOP_MIN positions per output runs cooperatively on
+# hardware adapters: a workgroup of 64 invocations per output (reduce_coop.wgsl, combined by
+# subgroupAdd where the device has subgroups, else a tree in workgroup memory), over chunks
+# of COOP_CHUNK positions. Software adapters keep one invocation per output (SwiftShader
+# switches every invocation at a barrier: see matmul.DIRECT_TILE).
+COOP_MIN, COOP_CHUNK = 64, 4096
+
+
 class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
     name = "webgpu"
     fused = fused_ops(KERNELS, primitives())
@@ -64,6 +73,9 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self.max_leaves = min(8, info["maxStorageBuffers"] - 1)
         self.functions = elementwise_functions(bridge._source("elementwise"))
         self.matmul_tiled = not info["isFallbackAdapter"]     # see matmul.DIRECT_TILE
+        # the cooperative sum (see COOP_MIN): "subgroup", "tree" or None (tests force each)
+        self.sum_coop = None if info["isFallbackAdapter"] else \
+            "subgroup" if info.get("subgroups") else "tree"
         self.conv_tiled = self.matmul_tiled                    # see conv.conv2d
         self.flat_tiles = True                                 # see matmul.tiles
         self._programs = bridge.Programs()
@@ -170,13 +182,25 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         ``out`` and the ``extra`` outputs, an invocation per element of ``out_shape``."""
         self.dispatch(kernel, defines, inputs, [out, *extra], out_shape, uniforms, code)
 
+    @property
+    def sum_chunk(self):
+        """Positions a sum's first pass adds per output (webgl/reduce.py)."""
+        return COOP_CHUNK if self.sum_coop else REDUCE_CHUNK
+
     def new(self, shape, kernel, defines, inputs, uniforms, packed=None, is_int=False):
         """A kernel's result in a new buffer (the call WebGL's kernel families make; ints
-        are f32 here, so ``is_int`` changes nothing)."""
+        are f32 here, so ``is_int`` changes nothing). A long sum runs cooperatively (see
+        COOP_MIN)."""
         if packed is not None:
             raise NotImplementedError("webgpu: packed intermediates are WebGL's")
         out = GPUBuffer(numel(shape))
-        if out.numel:
+        if not out.numel:
+            return out
+        if kernel == "reduce" and self.sum_coop and defines == (("OP", "SUM"),) and \
+                -(-uniforms["u_r1"][0] * uniforms["u_r2"][0] // uniforms["u_split"]) >= COOP_MIN:
+            self.dispatch("reduce", defines, inputs, [out], shape, uniforms,
+                          code=bridge.coop_sum_code(self.sum_coop), groups=(out.numel, 1, 1))
+        else:
             self.dispatch(kernel, defines, inputs, [out], shape, uniforms)
         return out
 

@@ -271,6 +271,7 @@ def _source(name):
 # generated ``load()`` fills the private variables from the uniform buffer's words.
 _DECL = re.compile(r"^var<private>\s+(u_\w+)\s*:\s*([\w<>, ]+?)\s*;", re.M)
 _INPUT = re.compile(r"^var<storage,\s*read>\s+(\w+)\s*:", re.M)
+_ENABLE = re.compile(r"^enable [\w, ]+;\n", re.M)
 _TYPE = re.compile(r"^(?:(i32|f32)|vec([234])<(i32|f32)>|array<(i32|f32),\s*(\d+)>)$")
 
 
@@ -330,6 +331,13 @@ class Program:
         return words
 
 
+@functools.lru_cache(maxsize=None)
+def coop_sum_code(combine):
+    """What reduce.wgsl's cooperative sum appends: reduce_coop.wgsl's main and its combine
+    (``combine``: "subgroup" or "tree"), one string object per kind (program keys hash it)."""
+    return _source("reduce_coop") + "\n" + _source("reduce_" + combine)
+
+
 def build(kernel, defines, code="", outputs=1):
     """WGSL source of shaders/wgsl/<kernel>.wgsl after common.wgsl, with ``defines`` as
     ``const`` declarations and ``code`` appended; (source, Program without pid)."""
@@ -342,6 +350,10 @@ def build(kernel, defines, code="", outputs=1):
         body += MAIN_HEAD + "    out0[i] = kernel(i);\n}\n"
     if kernel != "common":
         body = _source("common") + "\n" + body
+    # directives (``enable subgroups;``) go before every declaration (see the return)
+    enables = _ENABLE.findall(body)
+    if enables:
+        body = _ENABLE.sub("", body)
     prog = Program()
     decls = _DECL.findall(body)
     prog.uniforms = [(n, *_layout(t)) for n, t in decls]
@@ -372,7 +384,7 @@ def build(kernel, defines, code="", outputs=1):
     body = _INPUT.sub(lambda m: f"@group(0) @binding({binding.pop(m.group(1))}) "
                       f"var<storage, read> {m.group(1)}:", body)   # one pass, no regex per input
     body = body.replace("fn load() {}", "fn load() {\n" + "\n".join(load) + "\n}")
-    return head + body, prog
+    return "".join(enables) + head + body, prog
 
 
 class Programs:

@@ -13,7 +13,7 @@ for _name, _fn, _shaders, _lazy in (
         ("flip", _mv.flip, (), True), ("unslice", _mv.unslice, (), True),
         ("cat", _mv.cat_tree, ("cat",), False), ("gather", _mv.gather, ("gather",), True),
         ("scatter_add", _mv.scatter_add, ("scatter_add",), True),
-        ("sum", _red.sum_, ("reduce",), True), ("amax", _red.amax, ("reduce",), True),
+        ("sum", _red.sum_, ("reduce", "reduce_coop", "reduce_tree", "reduce_subgroup"), True), ("amax", _red.amax, ("reduce",), True),
         ("amin", _red.amin, ("reduce",), True), ("argmax", _red.argmax, ("reduce",), True),
         ("argmin", _red.argmin, ("reduce",), True),
         ("unfold", _conv.unfold, ("unfold",), False), ("fold", _conv.fold, ("fold",), False),
