@@ -16,7 +16,8 @@ var<private> u_r2: vec2<i32>;      // inner group: count, stride
 var<private> u_split: i32;
 var<storage, read> u_a: array<f32>;
 
-fn kernel(i0: i32) -> f32 {
+// output i's chunk: (the input offset of its kept position, its first position, the end)
+fn chunk(i0: i32) -> vec3<i32> {
     var i = i0;
     let total = u_r1.x * u_r2.x;
     let len = (total + u_split - 1) / u_split;
@@ -28,6 +29,14 @@ fn kernel(i0: i32) -> f32 {
         base += (i % u_keep[d]) * u_keep_st[d];
         i = i / u_keep[d];
     }
+    return vec3<i32>(base, q0, q1);
+}
+
+fn kernel(i: i32) -> f32 {
+    let ch = chunk(i);
+    let base = ch.x;
+    let q0 = ch.y;
+    let q1 = ch.z;
     var k2 = q0 % u_r2.x;
     var row = base + (q0 / u_r2.x) * u_r1.y;
     if (OP == SUM) {

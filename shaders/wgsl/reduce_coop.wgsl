@@ -1,26 +1,16 @@
 // A cooperative main() for reduce.wgsl's SUM (appended to it by Python on hardware
 // adapters): a workgroup of 64 invocations per output element, each summing every 64th
-// position of the element's chunk (the same indexing as reduce.wgsl's kernel), and
-// `combine` -- subgroupAdd where the device has subgroups (reduce_subgroup.wgsl), else a tree
-// in workgroup memory (reduce_tree.wgsl) -- adding the 64 partial sums. Dispatched as one
-// workgroup per output element (x split into x * y past the per-dimension limit).
+// position of the element's chunk (reduce.wgsl's `chunk`), and `combine` -- subgroupAdd
+// where the device has subgroups (reduce_subgroup.wgsl), else a tree in workgroup memory
+// (reduce_tree.wgsl) -- adding the 64 partial sums. Dispatched as one workgroup per output
+// element (x split into x * y past the per-dimension limit).
 var<workgroup> part: array<f32, 64>;
 
-fn partial(i0: i32, lane: i32) -> f32 {
-    var i = i0;
-    let total = u_r1.x * u_r2.x;
-    let len = (total + u_split - 1) / u_split;
-    let q0 = (i % u_split) * len;
-    let q1 = min(q0 + len, total);
-    i = i / u_split;
-    var base = u_off;
-    for (var d = 5; d >= 0; d--) {
-        base += (i % u_keep[d]) * u_keep_st[d];
-        i = i / u_keep[d];
-    }
+fn partial(i: i32, lane: i32) -> f32 {
+    let ch = chunk(i);
     var acc = 0.0;
-    for (var q = q0 + lane; q < q1; q += 64) {
-        acc += u_a[base + (q / u_r2.x) * u_r1.y + (q % u_r2.x) * u_r2.y];
+    for (var q = ch.y + lane; q < ch.z; q += 64) {
+        acc += u_a[ch.x + (q / u_r2.x) * u_r1.y + (q % u_r2.x) * u_r2.y];
     }
     return acc;
 }
