@@ -406,6 +406,39 @@ json.dumps([float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
     assert max(r) < 1e-4, r
 
 
+@pytest.mark.parametrize("dev", ["webgl", "webgpu"])
+def test_deepest_chain_compiles_as_one_kernel(in_pyodide, dev):
+    """A chain of unary ops as long as the lazy IR keeps (elementwise.MAX_SIZE nodes: the
+    leaf and MAX_SIZE - 1 calls, each nested in the next) is one generated shader or
+    compute kernel that compiles (GLSL and WGSL nesting) and matches numpy; one more op
+    draws it first and starts a new chain."""
+    r = in_pyodide.check(f"""
+import json, numpy as np, webdl
+from webdl.backends.webgl import elementwise as E
+from webdl.apps import bench as B
+a = np.linspace(-2, 2, 1000).astype(np.float32)
+x = webdl.tensor(a, device={dev!r})
+want, y = a.copy(), x
+d0 = B._launches({dev!r})
+for k in range(E.MAX_SIZE - 1):
+    y = y.sin() if k % 2 else y.cos()
+    want = np.sin(want) if k % 2 else np.cos(want)
+deep = y._buf.size
+got = y.numpy()
+d1 = B._launches({dev!r})
+z = y
+for k in range(E.MAX_SIZE - 1):
+    z = z.cos()
+d2 = B._launches({dev!r})
+z = z.cos()
+json.dumps([deep, E.MAX_SIZE, d1 - d0, float(np.abs(got - want).max()),
+            d2 - d1, B._launches({dev!r}) - d2, z._buf.real is not None])
+""")
+    deep, most, draws, err, kept, past, drawn = r
+    assert deep == most and draws == 1 and err < 1e-4, r
+    assert kept == 0 and past == 1 and drawn, r     # one node past the limit: drawn now
+
+
 def test_freed_tensor_raises(in_pyodide):
     r = in_pyodide.run("import webdl\nt = webdl.ones(3, device='webgl')\nt.free_()\nt + 1")
     assert not r["ok"] and "GPU memory was already freed" in r["error"]

@@ -19,11 +19,14 @@ CAST_CODE = {"float32": 0.0, "int64": 1.0, "bool": 2.0}
 # A chain is drawn as soon as it reads more than MAX_LEAVES distinct textures or holds more
 # than MAX_SIZE nodes, so a generated shader stays small: each input is one sampler (WebGL2
 # promises 16 per shader) and a chain broadcast into its consumer is recomputed per element.
-# Both values were set with the lazy fusion (commit 668909d); no measurement is recorded.
-# A backend's ``max_leaves`` is its own limit (WebGL's is MAX_LEAVES; WebGPU's follows its
-# storage buffers per kernel).
+# MAX_LEAVES was set with the lazy fusion (commit 668909d). MAX_SIZE 40 -> 64 (2026-11-28):
+# a chain of small ops draws every 32 ops instead of every 20, and the bench's small op
+# went from 11.0 to 9.9 us in the page (SwiftShader, best of five runs each, interleaved;
+# 96 nodes: 9.7). A chain nests at most MAX_SIZE calls in the generated GLSL or WGSL
+# (test_browser.py's deep chain checks both compile). A backend's ``max_leaves`` is its own
+# limit (WebGL's is MAX_LEAVES; WebGPU's follows its storage buffers per kernel).
 MAX_LEAVES = 8
-MAX_SIZE = 40
+MAX_SIZE = 64
 
 
 _FN = {}    # op -> its GLSL function's name, for the ops without parameters (else None)
