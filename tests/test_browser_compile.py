@@ -566,15 +566,18 @@ json.dumps(out)
 def test_indices_made_on_the_gpu_are_checked_on_both_sides(in_pyodide, device):
     """A waiting check holds the index's smallest and largest value (one reduction of the
     index and its negation): too low and too high are both found at the next readback,
-    named with the bad value; negative indices in range wrap."""
+    named with the bad value. index_select takes 0..size-1 (PyTorch: a negative index is
+    out of range); ``x[i]`` counts negative ones in range from the end."""
     r = in_pyodide.check(f"""
 import json, webdl
 out = []
 x = webdl.arange(10.0, device={device!r})
-for idx in ([1, 2, -13], [3, 12, 0], [-10, 9, 0]):
+for idx, fn in (([1, 2, -13], lambda i: x[i]), ([3, 12, 0], lambda i: x[i]),
+                ([-10, 9, 0], lambda i: x[i]), ([-10, 9, 0], lambda i: webdl.index_select(x, 0, i)),
+                ([3, 12, 0], lambda i: webdl.index_select(x, 0, i))):
     i = webdl.tensor(idx, device={device!r}) * 1      # made on the GPU: checked later
     try:
-        out.append(webdl.index_select(x, 0, i).numpy().tolist())
+        out.append(fn(i).numpy().tolist())
     except IndexError as e:
         out.append(str(e))
 json.dumps(out)
@@ -582,6 +585,8 @@ json.dumps(out)
     assert "index -13 is out of bounds for size 10" in r[0], r
     assert "index 12 is out of bounds for size 10" in r[1], r
     assert r[2] == [0.0, 9.0, 0.0], r
+    assert "index_select: index -10 is out of bounds for size 10" in r[3], r
+    assert "index_select: index 12 is out of bounds for size 10" in r[4], r
 
 
 def test_training_step_with_clipping_replays_and_with_dropout_refuses(in_pyodide):

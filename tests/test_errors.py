@@ -1,5 +1,7 @@
 """Bad input raises a Python error naming the op and the shapes/keys, before any work."""
+import numpy as np
 import pytest
+import torch
 
 import webdl
 import webdl.nn.functional as F
@@ -77,6 +79,13 @@ CASES = [
      r"pad: padding \(3, 3\) should be less than the size 3 of dim 2 in reflect mode"),
     (lambda: webdl.gather(x23(), 1, webdl.tensor([[0, 3]])), IndexError,
      r"gather: index 3 is out of bounds for size 3"),
+    # PyTorch: index_select and embedding take 0..size-1 ("index out of range in self")
+    (lambda: webdl.index_select(x23(), 1, webdl.tensor([0, -1])), IndexError,
+     r"index_select: index -1 is out of bounds for size 3"),
+    (lambda: F.embedding(webdl.tensor([2, -1]), webdl.randn(3, 2)), IndexError,
+     r"index_select: index -1 is out of bounds for size 3"),
+    (lambda: F.embedding(webdl.tensor([-1]), webdl.randn(3, 2), max_norm=1.0), IndexError,
+     r"embedding: index -1 is out of range for 3 rows"),
 ]
 # raised once the graph is built: backward() sees the output's shape only then
 LATE_CASES = [
@@ -107,3 +116,17 @@ def test_error_raised_before_work():
             assert calls == [], calls
     finally:
         backend.run = orig
+
+
+def test_negative_indices_as_pytorch():
+    """index_select and embedding refuse a negative index as PyTorch does; a tensor index
+    (``x[t]``) counts it from the end, as PyTorch's advanced indexing does."""
+    a = np.arange(12, dtype=np.float32).reshape(4, 3)
+    for fn in (lambda m, x, i: m.index_select(x, 0, i),
+               lambda m, x, i: m.nn.functional.embedding(i, x)):
+        with pytest.raises(IndexError):
+            fn(torch, torch.tensor(a), torch.tensor([1, -1]))
+        with pytest.raises(IndexError):
+            fn(webdl, webdl.tensor(a), webdl.tensor([1, -1]))
+    want = torch.tensor(a)[torch.tensor([-1, 0, -4])].numpy()
+    assert np.array_equal(webdl.tensor(a)[webdl.tensor([-1, 0, -4])].numpy(), want)

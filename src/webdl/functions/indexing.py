@@ -168,13 +168,21 @@ def _check_index_range(op, index, size, negative=False):
 
 
 def index_select(x, dim, index):
+    """PyTorch's index_select: every index in 0..size-1 (a negative one is out of range, as
+    in PyTorch; ``x[t]`` counts negative ones from the end: ``_rows``)."""
     d = norm_dim("index_select", dim, x.ndim)
     if index.ndim > 1:
         raise ValueError("index_select: index must be 0-d or 1-d")
-    index = reshape(index, (-1,))
+    return _rows(x, d, reshape(index, (-1,)), "index_select", False)
+
+
+def _rows(x, d, index, op, negative):
+    """The slices of ``x`` along dim ``d`` at the 1-D ``index``; ``negative``: -size..-1
+    count from the end (wrapped by one more elementwise op where an index may be negative:
+    one made on the GPU, whose range is checked later, or an uploaded one below 0)."""
     # checked before negative indices are wrapped: the index as given (an uploaded one has a
     # host copy), and the wrap only where there are negative ones
-    lo = _check_index_range("index_select", index, x.shape[d], negative=True)
+    lo = _check_index_range(op, index, x.shape[d], negative=negative)
     idx = index + (index < 0).long() * x.shape[d] if lo is not None and lo < 0 else index
     shape = list(x.shape)
     shape[d] = idx.shape[0]
@@ -240,8 +248,8 @@ def getitem(x, idx):
             x.device.type != "cpu" and idx[0].device == x.device and \
             idx[0].dtype is dtypes.int64:
         # x[t], one integer tensor: rows gathered on the GPU (no host positions, so a
-        # recorded call replays it for other indices); checked as index_select checks
-        return reshape(index_select(x, 0, reshape(idx[0], (-1,))),
+        # recorded call replays it for other indices); negative ones count from the end
+        return reshape(_rows(x, 0, reshape(idx[0], (-1,)), "index", True),
                        tuple(idx[0].shape) + tuple(x.shape[1:]))
     if adv:
         pos = _positions(x, idx)

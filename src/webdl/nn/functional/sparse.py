@@ -65,10 +65,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
     host = None
     if max_norm is not None or (scale_grad_by_freq and weight.requires_grad):
         host = flat._value().astype(np.int64)
-        if host.size and (host.min() < -num or host.max() >= num):
-            bad = host.min() if host.min() < -num else host.max()
+        if host.size and (host.min() < 0 or host.max() >= num):   # PyTorch: 0..num-1
+            bad = host.min() if host.min() < 0 else host.max()
             raise IndexError(f"embedding: index {int(bad)} is out of range for {num} rows")
-        host = host % num if host.size else host
     if max_norm is not None and host.size:
         _renorm_rows_(weight, np.unique(host), max_norm, norm_type)
     out = index_select(weight, 0, flat)
