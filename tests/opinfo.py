@@ -1147,7 +1147,7 @@ def _cases_programs():
                                  x.roll(0, 1), x.roll(-7, -1)), In((3, 4, 5)))
     add("roll[nc]", lambda m, F, x: m.roll(x, 2, 0), In((4, 5), noncontig=True))
     add("roll[int]", lambda m, F, x: m.roll(x, 1, 1), In((2, 5), "int"), grad=False)
-    # without a gradient to follow: one gather per rolled dim instead of cat of two slices
+    # without a gradient to follow (the same placed slices, no autograd records)
     add("roll[nograd]", lambda m, F, x: (m.roll(x, (-2, 3), (0, 2)), m.roll(x, 5),
                                          x.roll(-7, -1)), In((3, 4, 5)), grad=False)
     add("roll[nograd,nc]", lambda m, F, x: m.roll(x, 2, 0), In((4, 5), noncontig=True),

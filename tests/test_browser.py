@@ -439,6 +439,34 @@ json.dumps([deep, E.MAX_SIZE, d1 - d0, float(np.abs(got - want).max()),
     assert kept == 0 and past == 1 and drawn, r     # one node past the limit: drawn now
 
 
+@pytest.mark.parametrize("dev", ["webgl", "webgpu"])
+def test_roll_is_part_of_the_chain_that_reads_it(in_pyodide, dev):
+    """roll is two placed slices chosen by a mask: no draw of its own (the chain reading
+    it draws once), the values exactly np.roll's bits (-0.0, NaN, inf), ints exact past
+    2**24 on WebGL (WebGPU stores int64 as float32: exact to 2**24); makemore's MLP
+    rolls its token ids and sets the first one on each step."""
+    r = in_pyodide.check(f"""
+import json, numpy as np, webdl
+from webdl.apps import bench as B
+a = np.array([[-0.0, np.nan, np.inf, -np.inf, 1.5, -2.0]] * 2, np.float32)
+x = webdl.tensor(a, device={dev!r})
+x._realize()
+d0 = B._launches({dev!r})
+y = (webdl.roll(x, 2, 1) * 1.0).numpy()
+d1 = B._launches({dev!r})
+big = (1 << 24) + 3 if {dev!r} == 'webgl' else 1000
+idx = webdl.tensor(np.arange(big, big + 10).reshape(2, 5), device={dev!r}) * 1
+idx = webdl.roll(idx, 1, 1)
+idx[:, 0] = 7
+got = idx.numpy()
+want = np.roll(np.arange(big, big + 10).reshape(2, 5), 1, 1)
+want[:, 0] = 7
+json.dumps([bool(np.array_equal(y.view(np.uint32), np.roll(a, 2, 1).view(np.uint32))),
+            d1 - d0, bool(np.array_equal(got, want))])
+""")
+    assert r == [True, 1, True], r
+
+
 def test_freed_tensor_raises(in_pyodide):
     r = in_pyodide.run("import webdl\nt = webdl.ones(3, device='webgl')\nt.free_()\nt + 1")
     assert not r["ok"] and "GPU memory was already freed" in r["error"]

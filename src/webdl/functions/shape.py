@@ -390,13 +390,19 @@ def roll(x, shifts, dims=None):
         s_ = s_ % n if n else 0
         if not s_:
             continue
-        if x.requires_grad and is_grad_enabled():    # its gradient: two slices of g
-            x = cat([narrow(x, d, n - s_, s_), narrow(x, d, 0, n - s_)], d)
-        else:       # one gather (a kernel on a GPU) where cat read two slices, each a copy
-            at = constant((np.arange(n) - s_) % n, dtypes.int64, x.device)
-            view = [1] * x.ndim
-            view[d] = n
-            x = Gather.apply(x, expand(reshape(at, tuple(view)), tuple(x.shape)), axis=d)
+        # the last s_ placed first and the rest after them, each position taking the one
+        # placed there (a constant mask along d): on a GPU an expression of the elementwise
+        # chain that reads it, no draw of its own (a gather, or cat's copies, drew one);
+        # exact for every value (-0.0, NaN); its gradient the two slices of g
+        shape, starts = tuple(x.shape), [0] * x.ndim
+        kw = dict(steps=(1,) * x.ndim, shape=shape, value=0)
+        last = Unslice.apply(narrow(x, d, n - s_, s_), starts=tuple(starts), **kw)
+        starts[d] = s_
+        rest = Unslice.apply(narrow(x, d, 0, n - s_), starts=tuple(starts), **kw)
+        view = [1] * x.ndim
+        view[d] = n
+        first = constant((np.arange(n) < s_).reshape(view), dtypes.bool_, x.device)
+        x = Where.apply(expand(first, shape), last, rest)
     return x
 
 
