@@ -74,6 +74,7 @@ class KernelChoice:
         self.measure = mode == "measure"
         self.chosen = {}
         self.timings = {}       # class -> {variant: ms}, for what this session measured
+        self.batches = {}       # class -> {variant: ms of its batch and sync} (see choose)
         self._save = save
         self._clock = clock
         self.measuring = False  # while variants are timed (kernels skip their caches)
@@ -128,6 +129,7 @@ class KernelChoice:
             choice = default
         self.chosen[key] = choice
         self.timings[key] = {v: round(t * 1e3, 3) for v, t in times.items()}
+        self.batches[key] = {v: round(t * 1e3, 3) for v, t in batches.items()}
         if self._save is not None:
             try:
                 self._save(self.renderer, json.dumps(self.chosen))
@@ -180,6 +182,8 @@ class KernelChoice:
 
     def report(self):
         """What ``backend_info()`` shows: the mode, forced families, the choices and the
-        times this session measured (ms per variant)."""
+        times this session measured (ms per variant; ``batches``: ms of each variant's
+        batch and sync)."""
         return {"mode": "measure" if self.measure else "default", "forced": dict(self.forced),
-                "chosen": dict(self.chosen), "measured": dict(self.timings)}
+                "chosen": dict(self.chosen), "measured": dict(self.timings),
+                "batches": dict(self.batches)}
