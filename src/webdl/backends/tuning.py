@@ -12,8 +12,10 @@ later page on the same GPU does not measure again.
 Modes (``webdlConfig.kernels``, the page's ``?kernels=``):
 
 - ``measure``: as above (the default on a hardware WebGL renderer; on WebGPU only when
-  asked: on the H100 its first two measuring methods chose worse variants than the built-in
-  ones for esrgan-slim, and the present one is not yet measured there);
+  asked: on the H100 the first two measuring methods chose worse variants than the built-in
+  ones for esrgan-slim, and the present one, measured there on 2026-11-28, was no better
+  than them: esrgan-slim x2 128 / 256 and medium 1.08 / 1.10 / 0.92 against TensorFlow.js,
+  built in 1.12 / 0.93 / 0.89);
 - ``default``: the built-in choices, which were measured on SwiftShader when the kernels
   were written (the default on a software renderer, so its results don't move and the test
   suite's draw counts are fixed);
@@ -23,7 +25,8 @@ Modes (``webdlConfig.kernels``, the page's ``?kernels=``):
 A measurement is bounded: operands past a family's size window keep the built-in choice
 (their kernels were written for them); each variant is timed by what one more run adds to
 a batch of runs between syncs (one run each where the built-in one takes longer than
-``SLOW_S``), and another variant must beat the built-in one by ``MARGIN`` to replace it.
+``SLOW_S``), and another variant must beat the built-in one by ``MARGIN``, with a batch
+that is faster too, to replace it.
 ``webdl.backend_info()`` lists what was chosen and the times measured.
 """
 import json
