@@ -98,17 +98,17 @@ json.dumps(losses)
 
 
 def test_one_submit_per_readback_and_its_cost(in_pyodide, capsys):
-    """A chain of kernels records dispatches without waiting; the readback submits them in
-    one command buffer and waits once (JSPI). Reports the cost of one wait."""
+    """A chain of small kernels records dispatches without waiting; the readback submits them
+    in one command buffer and waits once (JSPI). Reports the cost of one wait."""
     r = in_pyodide.check("""
 import json, time, webdl
 dev = webdl.device('webgpu').backend
-x = webdl.randn(64, 64, device='webgpu')
+x = webdl.randn(16, 16, device='webgpu')
 x.sum().item()
 s0 = dev.memory_stats()
 y = x
 for _ in range(10):
-    y = (y @ x).tanh().sum(0, keepdim=True).expand(64, 64) * 0.01 + x
+    y = (y @ x).tanh().sum(0, keepdim=True).expand(16, 16) * 0.01 + x
 mid = dev.memory_stats()
 v = y.sum().item()
 s1 = dev.memory_stats()
@@ -133,6 +133,36 @@ json.dumps([s0, mid, s1, sync_ms, item_ms, v])
         print(f"\nwebgpu: an empty wait (flush + onSubmittedWorkDone through run_sync) "
               f"{sync_ms:.3f} ms; a one-op .item() {item_ms:.3f} ms")
     assert sync_ms < 50 and item_ms < 50
+
+
+def test_large_work_is_submitted_before_the_readback(in_pyodide):
+    """Once the queue holds enough workgroups (and a little time has passed), it is submitted
+    without a readback, so the GPU starts while Python queues the rest; the buffers freed and
+    the uniforms written between the submits stay right (checked against numpy)."""
+    r = in_pyodide.check("""
+import json, time
+import numpy as np
+import webdl
+from webdl.backends.webgpu import bridge
+dev = webdl.device('webgpu').backend
+rng = np.random.default_rng(3)
+a = rng.standard_normal((256, 256)).astype(np.float32) / 16
+x = webdl.tensor(a, device='webgpu')
+x.sum().item()
+s0 = dev.memory_stats()
+y, want = x, a
+for i in range(12):
+    y = (y @ x).tanh() * (1.0 + i / 8)      # a new uniform per step; y's last buffer freed
+    want = np.tanh(want @ a) * (1.0 + i / 8)
+    time.sleep(bridge._early_s * 1.5)        # as a model's Python between its layers
+mid = dev.memory_stats()
+got = y.numpy()
+json.dumps([s0, mid, float(np.abs(got - want).max())])
+""")
+    s0, mid, err = r
+    assert mid["submits"] - s0["submits"] >= 3, (s0, mid)   # before anything was read back
+    assert mid["readbacks"] == s0["readbacks"]
+    assert err < 1e-4
 
 
 def test_device_flag_makes_webgpu_the_default(browser):
@@ -437,13 +467,13 @@ def test_queued_commands_keep_statistics_and_the_budget_error_clear(browser):
         r = browser.check("""
 import gc, json, webdl
 dev = webdl.device('webgpu').backend
-x = webdl.randn(64, 64, device='webgpu')
+x = webdl.randn(16, 16, device='webgpu')     # small: no early submit (bridge.EARLY_GROUPS)
 x.sum().item()
 gc.collect()
 s0 = dev.memory_stats()
 y = x
 for _ in range(10):
-    y = (y @ x).tanh().sum(0, keepdim=True).expand(64, 64) * 0.01 + x
+    y = (y @ x).tanh().sum(0, keepdim=True).expand(16, 16) * 0.01 + x
 v = y.sum().item()
 mid = dev.memory_stats()
 gc.collect()    # the chain's tensors hold reference cycles (so before this change too)
@@ -466,7 +496,7 @@ json.dumps([s0, mid, s1, s2, s3, err, after])
     assert mid["dispatches"] - s0["dispatches"] >= 30
     assert mid["execs"] - s0["execs"] <= 2, (s0, mid)        # not one call per op
     assert mid["submits"] == s0["submits"] + 1
-    assert s1["buffers"] == s0["buffers"] + 1 and s1["bytes"] == s0["bytes"] + 16384, (s0, s1)
+    assert s1["buffers"] == s0["buffers"] + 1 and s1["bytes"] == s0["bytes"] + 1024, (s0, s1)
     assert s2["buffers"] == s1["buffers"] + 3 and s2["bytes"] == s1["bytes"] + 3 * 65536
     assert err is not None and "out of GPU memory budget" in err and "cap 1 MiB" in err, err
     assert s3["buffers"] == s1["buffers"] and s3["bytes"] == s1["bytes"], (s1, s3)

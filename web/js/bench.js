@@ -53,7 +53,7 @@
     async transfer({ n = 1 << 20, up = 0 }) {
       const x = rnd([n]), a = new Float32Array(n).fill(1);
       return {
-        run: async () => { if (up) await readback(tf.tidy(() => tf.tensor(a).sum())); else await x.data(); },
+        run: async () => { if (up) await readback(tf.tidy(() => tf.tensor(a).sum())); else await readback(tf.mul(x, 2)); },
         dispose: () => x.dispose(),
       };
     },

@@ -18,11 +18,20 @@ const GPU_POOL_LIVE_FACTOR = 3;
 const GPU_LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
 const GPU_MAX_PENDING = 512; // dispatches collected before a submit without a readback
 const GPU_UNIFORM_RING = 1 << 20; // bytes of uniforms per flush (a flush when full)
+// Early submits: once the pending encoder holds this many workgroups and this long has passed
+// since the last submit, it is submitted without waiting for a readback, so the GPU works
+// while Python queues the rest (a model's forward pass) instead of starting at the readback.
+// The time gate bounds the submits' cost for a chain of many small dispatches.
+const GPU_EARLY_GROUPS = 1024;
+const GPU_EARLY_MS = 0.5;
 const GPU_STAGING_CAP_BYTES = 64 * 1024 * 1024; // readback buffers kept for reuse, at most
 
 class GPUBridge {
   constructor(options = {}) {
     this.liveCap = options.liveCap || GPU_LIVE_CAP_BYTES;
+    this.earlyMs = options.earlyMs ?? GPU_EARLY_MS;   // < 0: no early submits (?earlyms=-1)
+    this.groups = 0;        // workgroups in the pending encoder
+    this.lastSubmit = 0;    // performance.now() at the last submit
     this.liveBytes = 0;
     this.pooledBytes = 0;
     this.bufs = new Map(); // id -> {buf, size}
@@ -50,9 +59,11 @@ class GPUBridge {
     this.encoder = null;
     this.pass = null;
     this.pending = 0;
-    // buffersMade: storage buffers created (not taken from the pool)
+    // buffersMade: storage buffers created (not taken from the pool); readInto's ms: readMs in
+    // all, preMs before its mapAsync (the queue run, the submit), mapMs waiting for mapAsync,
+    // scopeMs for the error scopes after it; early: submits made before a readback asked
     this.stats = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0, compiles: 0, execs: 0, runMs: 0,
-                   buffersMade: 0, mapMs: 0, scopeMs: 0 };   // mapMs, scopeMs: readInto's waits
+                   buffersMade: 0, mapMs: 0, scopeMs: 0, readMs: 0, preMs: 0, early: 0 };
     this.highLive = 0;     // the most bytes live at once (not reset: see poolLimit)
   }
 
@@ -431,6 +442,11 @@ class GPUBridge {
     if (this.prof) { this.pass.end(); this.pass = null; } // profiling: a pass per dispatch
     this.pending++;
     this.stats.dispatches++;
+    this.groups += x * y * z;
+    if (this.groups >= GPU_EARLY_GROUPS && this.earlyMs >= 0 && performance.now() - this.lastSubmit >= this.earlyMs) {
+      this.flush();
+      this.stats.early++;
+    }
   }
 
   // The pending command encoder, begun (with its validation error scope) if there is none.
@@ -451,6 +467,8 @@ class GPUBridge {
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.pending = 0;
+    this.groups = 0;
+    this.lastSubmit = performance.now();
     this.uniUsed = 0;
     this.stats.submits++;
     for (const list of this.deferred.values()) for (const b of list) this._release(b);
@@ -496,6 +514,7 @@ class GPUBridge {
   // in place: one copy, from the mapped range into Python's memory): flushes, copies into a
   // staging buffer, waits for mapAsync. Async: Python waits with pyodide.ffi.run_sync (JSPI).
   async readInto(q, id, n, dest) {
+    const tr = performance.now();
     this._check();
     await this._pipelinesReady();
     this.exec(q);
@@ -506,6 +525,7 @@ class GPUBridge {
     this.flush((enc) => enc.copyBufferToBuffer(src, 0, staging, 0, bytes));
     const err = this._takeErrors();
     const t0 = performance.now();
+    this.stats.preMs += t0 - tr;
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
       this.stats.mapMs += performance.now() - t0;
@@ -529,6 +549,7 @@ class GPUBridge {
     this.stats.scopeMs += performance.now() - t1;   // the error scopes' wait after the map
     this._check();
     this.stats.readbacks++;
+    this.stats.readMs += performance.now() - tr;
     return 0;
   }
 

@@ -58,6 +58,7 @@ async function start() {
     device: opts.get("device") || undefined,                 // ?device=cpu|webgl|webgpu forces one
     smallWidth: Number(opts.get("smallwidth") || 0) || undefined,  // ?smallwidth=4096: A/B
     poolCap: Number(opts.get("poolmem") || 0) * 2 ** 20 || undefined,  // ?poolmem=1024 (MiB)
+    earlyMs: opts.get("earlyms") ? Number(opts.get("earlyms")) : undefined,  // ?earlyms=-1: A/B
     // kernel choice per GPU (webdl/backends/tuning.py): ?kernels=measure|default|family=variant,
     // and the choices measured before on this browser, kept in IndexedDB by renderer
     kernels: opts.get("kernels") || undefined,
@@ -92,7 +93,8 @@ async function start() {
   // "run" below), so without JSPI it is not offered. ?webgpu=off skips the probe.
   let webgpu = { ok: false, error: "not probed (?webgpu=off)" };
   if (opts.get("webgpu") !== "off") {
-    const gpu = new GPUBridge({ liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined });
+    const gpu = new GPUBridge({ liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined,
+                                 earlyMs: opts.get("earlyms") ? Number(opts.get("earlyms")) : undefined });
     webgpu = JSON.parse(await gpu.init());
     webgpu.jspi = typeof WebAssembly.Suspending === "function";
     if (webgpu.ok && !webgpu.jspi) webgpu = { ...webgpu, ok: false, error: "this browser has no JSPI (WebAssembly.Suspending), which webdl needs to wait for WebGPU" };

@@ -30,6 +30,12 @@ const LAYER_ROWS = 2048; // rows per layer of a split tensor: 8M elements, 32 Mi
 const POOL_CAP_BYTES = 256 * 1024 * 1024;
 const POOL_LIVE_FACTOR = 3;
 const LIVE_CAP_BYTES = 1536 * 1024 * 1024; // live tensors, at most (a clear error beyond)
+// Early flushes: once the draws since the last flush have written this many texels and this
+// long has passed since it, gl.flush() sends them to the GPU, so that it works while Python
+// queues the rest (a model's forward pass) instead of starting at the readback; the time
+// gate bounds the flushes for a chain of small draws. {earlyMs: -1} (?earlyms=-1): none.
+const EARLY_TEXELS = 1 << 18;
+const EARLY_MS = 0.5;
 // what init() reports as the precision of each storage
 const PRECISION = {
   float32: "float32 storage and arithmetic",
@@ -52,6 +58,9 @@ class GLBridge {
     this.half = false;      // float16 render targets (set by init)
     this.liveBytes = 0;
     this.liveCap = options.liveCap || LIVE_CAP_BYTES;
+    this.earlyMs = options.earlyMs ?? EARLY_MS;   // see EARLY_TEXELS
+    this.texels = 0;        // texels drawn since the last early flush
+    this.lastFlush = 0;     // performance.now() at that flush
     this.highLive = 0;     // the most bytes live at once (not reset: see poolLimit)
     this.textures = new Map(); // id -> {tex, w, h}
     this.pool = new Map(); // "w x h" -> [tex, ...], in order of last free
@@ -66,7 +75,7 @@ class GLBridge {
     this.lost = false;
     this.generation = 0;
     // texturesMade: textures created (not taken from the pool)
-    this.stats = { drawCalls: 0, uploads: 0, readbacks: 0, compiles: 0, runMs: 0, texturesMade: 0 };
+    this.stats = { drawCalls: 0, uploads: 0, readbacks: 0, compiles: 0, runMs: 0, texturesMade: 0, flushes: 0 };
     this.profile = null; // {key: [calls, ms]} while profiling (each draw then waits)
   }
 
@@ -776,6 +785,13 @@ class GLBridge {
     if (extra && extra.length) { // detach, so the next single-target draw is unaffected
       extra.forEach((id, i) => gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT1 + i, gl.TEXTURE_2D, null, 0));
       gl.drawBuffers([gl.COLOR_ATTACHMENT0]);
+    }
+    this.texels += out.w * (rows ? rows[1] : out.h) * Math.max(out.layers, 1) * outs.length;
+    if (this.texels >= EARLY_TEXELS && this.earlyMs >= 0 && performance.now() - this.lastFlush >= this.earlyMs) {
+      gl.flush();
+      this.texels = 0;
+      this.lastFlush = performance.now();
+      this.stats.flushes++;
     }
     this.stats.runMs += performance.now() - tRun;   // the CPU time of a draw, in JS
     if (this.profile) {

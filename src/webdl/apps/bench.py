@@ -40,7 +40,7 @@ def _matmul(n):
     r = _rng()
     a = webdl.tensor(r.standard_normal((n, n)).astype(np.float32))
     b = webdl.tensor(r.standard_normal((n, n)).astype(np.float32))
-    return lambda: (a @ b).numpy()
+    return _Work(lambda: a @ b, lambda y: y.numpy())
 
 
 @case("conv2d")
@@ -83,12 +83,12 @@ def _sum(rows=1, n=1 << 24):
 
 @case("transfer")
 def _transfer(n=1 << 20, up=0):
-    """Moving ``n`` floats: read back from the GPU (``up=0``), or uploaded and summed."""
+    """Moving ``n`` floats: doubled on the GPU and read back (``up=0``), or uploaded and summed."""
     x = webdl.tensor(_rng().standard_normal(n).astype(np.float32))
     a = np.ones(n, np.float32)
     if up:
-        return lambda: webdl.tensor(a).sum().item()
-    return lambda: x.numpy()
+        return _Work(lambda: webdl.tensor(a).sum(), lambda y: y.item())
+    return _Work(lambda: x * 2.0, lambda y: y.numpy())
 
 
 @case("train")
@@ -218,8 +218,8 @@ def _generate(tokens=200, vocab=65, d=128, heads=4, layers=4, context=64, compil
 def profile(key):
     """Where one iteration of a _Work case goes: (primitive ops dispatched, WebGL draws,
     host microseconds per op, host ms, total ms, textures or buffers made rather than taken
-    from the pool, ms spent inside the JS bridge's calls, WebGPU's readback waits: {mapMs,
-    scopeMs}). Host time is the time until the result is read back (Python, the
+    from the pool, ms spent inside the JS bridge's calls, WebGPU's readback: {readMs in all,
+    preMs before mapAsync, mapMs waiting for it, scopeMs for the error scopes}). Host time is the time until the result is read back (Python, the
     bridge's calls; the GPU may work meanwhile), the ops counted at the backend's ``run`` in
     a second, untimed iteration."""
     fn = _ready[key]
@@ -233,7 +233,7 @@ def profile(key):
     draws = _count(s1) - _count(s0)
     made = sum(s1.get(k, 0) - s0.get(k, 0) for k in ("texturesMade", "buffersMade"))
     js = s1.get("runMs", 0) - s0.get("runMs", 0)
-    waits = {k: s1[k] - s0[k] for k in ("mapMs", "scopeMs") if k in s1}
+    waits = {k: s1[k] - s0[k] for k in ("mapMs", "scopeMs", "readMs", "preMs") if k in s1}
     ops = count_ops(fn)
     host = (t1 - t0) * 1000.0
     return ops, draws, host * 1000.0 / max(ops, 1), host, (t2 - t0) * 1000.0, made, js, waits

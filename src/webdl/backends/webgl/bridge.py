@@ -18,6 +18,7 @@ import itertools
 import json
 import math
 import sys
+import time
 from importlib import resources
 
 try:
@@ -137,6 +138,14 @@ def num(v):
 # order, so the queue changes no result. QUEUE_MAX bounds how far the GPU lags behind.
 _pending = []
 QUEUE_MAX = 256
+# Early sends: the queue also goes to gl.js once its draws write EARLY_ELEMS elements and
+# _early_s has passed since the last send; gl.js then flushes them to the GPU by the same rule
+# (EARLY_TEXELS), so the GPU runs a model's first layers while Python queues the rest. The
+# time gate bounds the crossings for a long chain of small draws; gl.js's earlyMs < 0
+# (?earlyms=-1) turns both off.
+EARLY_ELEMS = 1 << 18
+_early_s = (_gl.earlyMs / 1000.0) if _gl is not None else 0.0
+_early = [0, 0.0]  # elements drawn since the last send, time.perf_counter() of that send
 # Textures up to QUEUED_ALLOC_MAX elements get their id here and are made by gl.js when the
 # queue runs (an error -- out of memory -- then comes with that call); larger ones are made
 # at once, so that a too-large or over-budget tensor fails where it is made. gl.js gives ids
@@ -162,6 +171,7 @@ def _exec(numel=-1, w=0, h=0, upload=False, is_int=False):
     """Send the queued commands, then allocate (``numel`` >= 0): the new texture's id."""
     global _pending
     cmds, _pending = _pending, []
+    _early[0], _early[1] = 0, time.perf_counter()
     tid = _call(_gl.exec, json.dumps(cmds) if cmds else "", numel, w, h, upload, is_int)
     rec = _rec[0]
     if rec is not None:
@@ -359,7 +369,10 @@ def draw(pid, out, inputs, uniforms, extra=()):
     ``out`` at location 0 and the ``extra`` targets at locations 1, 2, ... out."""
     _pending.append(("r", pid, out.id, {k: b.id for k, b in inputs.items()}, uniforms,
                      [b.id for b in extra]))
-    if len(_pending) > QUEUE_MAX or _profiling[0]:   # profiling times each draw alone
+    _early[0] += out.numel
+    if len(_pending) > QUEUE_MAX or _profiling[0] or (   # profiling times each draw alone
+            _early[0] >= EARLY_ELEMS and _early_s >= 0
+            and time.perf_counter() - _early[1] >= _early_s):
         _exec()
 
 

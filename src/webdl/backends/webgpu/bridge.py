@@ -18,6 +18,7 @@ import functools
 import json
 import re
 import struct
+import time
 from importlib import resources
 
 from ..webgl.bridge import HOST_DATA, js_error
@@ -99,6 +100,15 @@ def generation():
 #             m, m uniform words
 ALLOC, FREE, DISPATCH = 1, 2, 3
 QUEUE_WORDS = 16384
+# Early sends: the queue also goes to gpu.js before anything reads back once it holds
+# EARLY_GROUPS workgroups and _early_s has passed since the last send; gpu.js then submits
+# it by the same rule (GPU_EARLY_*), so the GPU runs a model's first layers while Python
+# queues the rest instead of starting at the readback. The time gate bounds the crossings
+# (and submits) for a long chain of small dispatches; gpu.js's earlyMs < 0 (?earlyms=-1)
+# turns both off.
+EARLY_GROUPS = 1024
+_early_s = (_gpu.earlyMs / 1000.0) if _gpu is not None else 0.0
+_early = [0, 0.0]  # workgroups queued since the last send, time.perf_counter() of that send
 _q = []
 _next = [1]        # the next buffer id
 _live = [0]        # bytes of this generation's live buffers (the budget's count)
@@ -125,6 +135,7 @@ def _send(fn, *args, only_queue=False):
     running the queue (``only_queue``: flush) makes the recording unusable."""
     global _q
     q, _q = _q, []
+    _early[0], _early[1] = 0, time.perf_counter()
     rec = _rec[0]
     if rec is not None:
         rec.words.extend(q)
@@ -418,7 +429,9 @@ def dispatch(prog, outs, inputs, uniforms, groups):
     ids = [b.id or 0 for b in outs] + [inputs.get(n, first).id or 0 for n in prog.inputs]
     words = prog.pack(uniforms)
     _q.extend((DISPATCH, prog.pid, *groups, len(ids), *ids, len(words), *words))
-    if len(_q) > QUEUE_WORDS:
+    _early[0] += groups[0] * groups[1] * groups[2]
+    if len(_q) > QUEUE_WORDS or (_early[0] >= EARLY_GROUPS and _early_s >= 0
+                                 and time.perf_counter() - _early[1] >= _early_s):
         flush()
 
 
