@@ -39,7 +39,8 @@ def test_sequence_cases_run_in_the_page(browser, capsys):
 def test_sum_case_and_webgpu_readback_waits(browser):
     """The bench's "sum" kind (row sums; not in the CLI's list: the GPU kit's extra cases
     run it) on both sides of the page with webdl on WebGPU, and the profile's last entry:
-    the time readbacks waited for the map and then for the error scopes (gpu.js)."""
+    the readback's time in all, before the map, waiting for it and then for the error scopes
+    (gpu.js)."""
     page = browser.new_page("bench.html?device=webgpu")
     try:
         case = {"id": "sum", "kind": "sum", "args": {"rows": 4, "n": 4096}, "reps": 2,
@@ -50,4 +51,6 @@ def test_sum_case_and_webgpu_readback_waits(browser):
     (r,) = out["results"]
     assert out["device"] == "webgpu" and r["webdl"]["median"] > 0 and r["tfjs"]["median"] > 0
     waits = r["profile"][7]
-    assert set(waits) == {"mapMs", "scopeMs"} and waits["mapMs"] > 0 and waits["scopeMs"] >= 0
+    assert set(waits) == {"readMs", "preMs", "mapMs", "scopeMs"} and waits["mapMs"] > 0
+    assert waits["scopeMs"] >= 0 and waits["preMs"] >= 0
+    assert waits["readMs"] >= waits["preMs"] + waits["mapMs"] + waits["scopeMs"] - 1e-6, waits
