@@ -405,6 +405,64 @@ json.dumps(errs)
     assert max(r) < 1e-4, r
 
 
+def test_conv_bias_and_activation_run_in_the_products_store(in_pyodide):
+    """On a hardware adapter (forced here) the convolution's dispatch waits until its output
+    is used, so that the chain reading it -- bias, activation, a residual add -- is computed
+    in the product's store: one dispatch per layer instead of two. Whatever else uses the
+    product first gets it computed plainly, once: a write into its weight or image before it
+    ran, a second reader of the pre-activation (as autograd keeps), a readback of a product
+    without bias. Against the numpy backend."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+be = webdl.device('webgpu').backend
+rng = np.random.default_rng(21)
+x = rng.standard_normal((2, 6, 9, 11)).astype(np.float32)
+w = (rng.standard_normal((10, 6, 3, 3)) * 0.2).astype(np.float32)
+b = rng.standard_normal(10).astype(np.float32)
+w2 = (rng.standard_normal((6, 10, 3, 3)) * 0.2).astype(np.float32)
+
+def rel(a, c):
+    return float(np.abs(a - c).max() / max(1.0, float(np.abs(c).max())))
+
+def block(dev, X, W, B, W2):
+    h = F.leaky_relu(F.conv2d(X, W, B, padding=1), 0.2)
+    return F.conv2d(h, W2, padding=1) * 0.5 + X       # no bias: the residual add's chain
+
+out, counts = {}, {}
+be.conv_tiled = True
+try:
+    with webdl.no_grad():
+        for dev in ('cpu', 'webgpu'):
+            X, W, B, W2 = (webdl.tensor(v, device=dev) for v in (x, w, b, w2))
+            X.numpy()
+            s0 = be.memory_stats()
+            out['block', dev] = block(dev, X, W, B, W2).numpy()
+            counts['block'] = be.memory_stats()['dispatches'] - s0['dispatches']
+            y = F.conv2d(X, W, B, padding=1)              # not run yet on webgpu ...
+            W.add_(1.0)                                   # ... when its weight changes
+            X.mul_(2.0)                                   # ... and its image
+            out['written', dev] = F.relu(y).numpy()
+            W.sub_(1.0)
+            X.div_(2.0)
+            X.numpy(), W.numpy()                          # (the in-place ops' passes)
+            s0 = be.memory_stats()
+            h = F.conv2d(X, W, B, padding=1)              # two readers of the pre-activation
+            a, c = F.relu(h), h * 3.0
+            out['two', dev] = np.concatenate([a.numpy(), c.numpy()])
+            counts['two'] = be.memory_stats()['dispatches'] - s0['dispatches']
+            out['raw', dev] = F.conv2d(X, W).numpy()           # read back as it is
+finally:
+    be.conv_tiled = False
+json.dumps([{k: rel(out[k, 'webgpu'], out[k, 'cpu']) for k in ('block', 'written', 'two', 'raw')},
+            counts])
+""")
+    errs, counts = r
+    assert max(errs.values()) < 1e-5, errs
+    assert counts["block"] == 2, counts       # each convolution with its chain: no other pass
+    assert counts["two"] == 3, counts         # the product once, then each reader's chain
+
+
 def test_every_conv_kernel_matches_numpy(in_pyodide):
     """The convolution's variants the kernel choice picks from on a hardware adapter (the
     tiled product in each workgroup shape, the direct kernel), each forced, against numpy."""

@@ -11,7 +11,10 @@
 // no im2col buffer). Each defines `offsets(z)` (the operands' offsets for output matrix z),
 // `a_at(offset, row, k)`, `b_col(column)` (what B's reads of a column share: computed once
 // per invocation, before the K loop -- a convolution's patch position) and
-// `b_at(offset, k, b_col(column))`. Dispatched as (ceil(m / TN), ceil(n / TM), matrices).
+// `b_at(offset, k, b_col(column))`. Python also appends `store(index, value)`, the value
+// written at flat output index `index`: the value itself (matmul.PLAIN_STORE), or an
+// elementwise chain over it (a convolution's bias and activation: conv.py's epilogue).
+// Dispatched as (ceil(m / TN), ceil(n / TM), matrices).
 var<private> u_nkm: vec3<i32>;            // n, k, m
 const TM: i32 = 4 * WY;
 const TN: i32 = 4 * WX;
@@ -74,7 +77,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         let r = row0 + ty * 4 + i;
         for (var j = 0; j < 4; j++) {
             let c = col0 + tx * 4 + j;
-            if (r < n && c < m) { out0[base + r * m + c] = acc[i][j]; }
+            if (r < n && c < m) { out0[base + r * m + c] = store(base + r * m + c, acc[i][j]); }
         }
     }
 }

@@ -77,6 +77,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self.sum_coop = None if info["isFallbackAdapter"] else \
             "subgroup" if info.get("subgroups") else "tree"
         self.conv_tiled = self.matmul_tiled                    # see conv.conv2d
+        self.conv_epilogue = True      # the tiled product deferred for its chain (conv.py)
         self.flat_tiles = True                                 # see matmul.tiles
         self._programs = bridge.Programs()
         self._progs = {}    # see dispatch

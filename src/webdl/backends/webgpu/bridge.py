@@ -19,6 +19,7 @@ import json
 import re
 import struct
 import time
+import weakref
 from importlib import resources
 
 from ..webgl.bridge import HOST_DATA, js_error
@@ -171,11 +172,12 @@ class GPUBuffer:
     """A storage buffer of ``numel`` floats, back to gpu.js's pool when the last tensor
     using it is gone. Its id is assigned here; gpu.js makes the buffer when the queued
     alloc runs."""
-    __slots__ = ("id", "numel", "host", "gen", "size", "__weakref__")
+    __slots__ = ("id", "numel", "host", "gen", "size", "pending", "__weakref__")
 
     def __init__(self, numel):
         self.id = None
         self.host = None   # a host copy of small uploaded int/bool data (buffers never change)
+        self.pending = None  # (run, reads): the dispatch that writes it, not queued yet (defer)
         self.numel = numel
         self.gen = _gen[0]
         self.size = 0
@@ -219,6 +221,52 @@ class GPUBuffer:
             pass
 
 
+# Deferred dispatches (the convolution's, see webgpu/conv.py): ``defer(out, reads, run)``
+# leaves ``out`` unwritten until something uses it, so that the elementwise chain reading it
+# (its bias, its activation) can be computed by the same dispatch instead (``run(target,
+# epilogue)``: the chain in the kernel's store). Whatever else touches ``out`` runs the plain
+# dispatch first -- a dispatch reading or writing it, a readback, an upload, a sync, a
+# recording's start or end. webdl writes a buffer once (the dispatch or upload that makes
+# it: in-place ops make new buffers), so what a deferred dispatch reads is the same whenever
+# it runs; a dispatch or upload writing one of its reads would still run it first.
+_pendings = weakref.WeakSet()
+
+
+def defer(out, reads, run):
+    """``run(out)`` (a callable queueing the dispatch that writes ``out``) deferred until
+    ``out`` is used; ``reads``: the buffers it reads."""
+    out.pending = (run, tuple(reads))
+    _pendings.add(out)
+
+
+def settle(buf):
+    """Queue ``buf``'s deferred dispatch now, if it has one."""
+    p = buf.pending
+    if p is not None:
+        buf.pending = None
+        _pendings.discard(buf)
+        p[0](buf)
+
+
+def _settle_for(outs, reads):
+    """Before a command that writes ``outs`` and reads ``reads``: the deferred dispatches of
+    those buffers, and those reading a buffer in ``outs``."""
+    for b in reads:
+        if b.pending is not None:
+            settle(b)
+    for o in outs:
+        if o.pending is not None:
+            settle(o)
+        for p in list(_pendings):
+            if p.pending is not None and any(r is o for r in p.pending[1]):
+                settle(p)
+
+
+def settle_all():
+    for p in list(_pendings):
+        settle(p)
+
+
 def check(buf, gen=None):
     if buf.numel and buf.id is None:
         raise RuntimeError("webgpu: this tensor's GPU memory was already freed")
@@ -233,29 +281,36 @@ def upload(buf, array, constant=False):
     rec = _rec[0]
     if constant and rec is not None:
         rec.constants.append(buf)
+    if _pendings:
+        _settle_for((buf,), ())
     _send(_gpu.upload, buf.id, array, only_queue=constant)
 
 
 def download(buf, n, data):
     """The first ``n`` floats of ``buf`` into the float32 array ``data`` (gpu.js writes them
     in place): one crossing (the queue, then the flush) and one wait for mapAsync."""
+    settle(buf)
     check(buf)
     wait(_send(_gpu.readInto, buf.id, n, data))
 
 
 def sync():
-    """Wait until the GPU has run everything queued and recorded (for timing)."""
+    """Wait until the GPU has run everything queued and recorded (for timing: the deferred
+    dispatches are run too)."""
+    settle_all()
     wait(_send(_gpu.sync))
 
 
 def start_profile():
     """From now on each dispatch is timed on the GPU (timestamp queries; RuntimeError where
     the adapter has none)."""
+    settle_all()
     _send(_gpu.startProfile)
 
 
 def stop_profile():
     """{program key: [dispatches, GPU milliseconds]} since ``start_profile``."""
+    settle_all()
     return json.loads(wait(_send(_gpu.stopProfile)))
 
 
@@ -425,6 +480,8 @@ class Programs:
 def dispatch(prog, outs, inputs, uniforms, groups):
     """Queue one dispatch of ``prog``: ``outs`` (buffers) written, ``inputs`` ({name:
     buffer}, each declared input bound; an unused one to the first given) read."""
+    if _pendings:
+        _settle_for(outs, inputs.values())
     first = next(iter(inputs.values()), outs[0])
     ids = [b.id or 0 for b in outs] + [inputs.get(n, first).id or 0 for n in prog.inputs]
     words = prog.pack(uniforms)
@@ -467,6 +524,7 @@ class Recording:
 
 
 def record_begin():
+    settle_all()
     flush()
     _rec[0] = _Trace()
 
@@ -481,6 +539,7 @@ def record_end(inputs, kept, outputs, owned=()):
     saying why it can't be replayed. ``inputs``: the call's input buffers (slot order);
     ``kept``: ids of buffers it may read that outlive it (parameters); ``outputs``: the
     buffers of its results; ``owned``: ids of inputs it may free (see the WebGL bridge's)."""
+    settle_all()
     flush()
     tr, _rec[0] = _rec[0], None
     if tr.why is not None:
@@ -555,6 +614,7 @@ def replay(rec, inputs):
     if rec.gen != _gen[0] or _live[0] + rec.peak > _limit()[0]:
         return None
     for b in inputs:
+        settle(b)
         check(b)
     base = _next[0]
     _next[0] += rec.count

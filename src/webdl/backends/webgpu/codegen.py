@@ -3,7 +3,7 @@ by both GPU backends) turned into the main() of one compute kernel, appended to
 shaders/wgsl/elementwise.wgsl, whose op_<name> functions it calls."""
 from ..webgl.bridge import num
 from .bridge import MAIN_HEAD
-from ..webgl.ir import expressions, merged_dims, walk
+from ..webgl.ir import dense_strides, expressions, merged_dims, walk
 from ..webgl.shapes import MAX_RANK, pad
 
 _A6 = f"array<i32, {MAX_RANK}>"
@@ -24,14 +24,16 @@ _PLACED = """    var w{k} = u_pv{k};
 """
 
 
-def generate(nodes, shape, tpls=None):
+def generate(nodes, shape, tpls=None, acc=None):
     """The kernel computing expressions ``nodes`` over ``shape``, the first into out0, the
     others into out1, ...: (WGSL code, {input name: buffer}, {uniform: value}). Inputs
     dense in the output's shape are read at the output's index; the others at the
     coordinates of the index over the merged dims (one division pair per merged dim). The
     code depends on the structure, on which inputs are dense and on the merged rank;
     constants, dims, strides and offsets are uniforms. The code is written once per such
-    key (``_code``); each call computes only the bindings and uniforms."""
+    key (``_code``); each call computes only the bindings and uniforms. With ``acc`` (a
+    buffer the chain reads dense, see ``epilogue_slot``): instead of a main(), matmul.wgsl's
+    ``store(i, acc)`` computing the first expression with that buffer's value given."""
     key, slots, params, _, placed = walk(nodes, False, False, None, tpls)
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims) if strided else 0
@@ -42,6 +44,11 @@ def generate(nodes, shape, tpls=None):
     reads = []      # per slot: its binding, and whether it is read strided
     j = 0
     for k, leaf in slots.values():
+        if acc is not None and leaf.buf is acc:
+            reads.append(None)
+            if leaf.strides != dense or leaf.offset:    # counted strided by merged_dims
+                j += 1                                  # (its size-1 dims' strides differ)
+            continue
         b = names.get(id(leaf.buf))
         if b is None:
             b = names[id(leaf.buf)] = len(names)
@@ -73,6 +80,20 @@ def generate(nodes, shape, tpls=None):
     return code, inputs, uniforms
 
 
+def epilogue_slot(nodes, shape, buf):
+    """Whether expression ``nodes`` (one) over ``shape`` can be a store epilogue of the
+    dispatch writing ``buf``: it reads ``buf`` once, dense in the output's shape (so at the
+    index the kernel writes), and not through a placed slice."""
+    if len(nodes) != 1:
+        return False
+    _, slots, _, _, placed = walk(nodes, False, False)
+    mine = [leaf for _, leaf in slots.values() if leaf.buf is buf]
+    if len(mine) != 1 or mine[0].offset or any(p.leaf.buf is buf for p in placed):
+        return False
+    return all(d == 1 or a == b           # a dim of size 1: any stride reads it alike
+               for d, a, b in zip(pad(shape), mine[0].strides, dense_strides(shape)))
+
+
 _CODE = {}      # (structure key, bindings and reads, merged rank) -> WGSL
 _IN = [f"u_in{k}" for k in range(1024)]
 _ST = [f"u_st{k}" for k in range(1024)]
@@ -99,6 +120,9 @@ def _code(nodes, shape, reads, rank, nslots, nplaced, nparams):
         return f"u_in{b}"
     for k in range(nslots):
         read = reads[k]
+        if read is None:                    # the value the kernel stores (an epilogue)
+            body.append(f"    let v{k} = acc;\n")
+            continue
         if read >= 0:
             body.append(f"    let v{k} = {bind(read)}[i];\n")
             continue
@@ -117,5 +141,8 @@ def _code(nodes, shape, reads, rank, nslots, nplaced, nparams):
         body.append(_PLACED.format(k=k, src=src))
     if nparams:
         decl.append(f"var<private> u_p: array<f32, {nparams}>;\n")
+    if None in reads:
+        return ("".join(decl) + "fn store(i: i32, acc: f32) -> f32 {\n" + "".join(body)
+                + f"    return {exprs[0]};\n}}\n")
     return ("".join(decl) + MAIN_HEAD + "".join(body)
             + "".join(f"    out{j}[i] = {e};\n" for j, e in enumerate(exprs)) + "}\n")

@@ -4,14 +4,17 @@ from the image as each tile loads (no im2col buffer). On a software adapter, or 
 the direct kernel (shaders/wgsl/conv2d.wgsl, one invocation per output) where each output's
 loop is short. Otherwise (a long reduction per output: the weight gradient's, the whole batch
 and image) im2col at the buffer level -- zero padding (unslice), unfold, one matmul -- which
-spreads it over the matmul's invocations. The bias is added in the consumer's chain."""
+spreads it over the matmul's invocations. The bias is added in the consumer's chain, and the
+tiled product's dispatch is deferred (bridge.defer) so that the chain reading its output --
+the bias, the activation -- runs in its store (an epilogue, elementwise.realize) instead of
+a pass of its own."""
 from ...ops.elementwise import BINARY
 from ..webgl.conv import conv2d_direct
 from ..webgl.movement import view
 from ..webgl.shapes import numel, strides
 from . import elementwise
-from .bridge import GPUBuffer, _source
-from .matmul import TILES, matmul, tile_name, tiles
+from .bridge import GPUBuffer, _source, defer
+from .matmul import PLAIN_STORE, TILES, matmul, tile_name, tiles
 from ..tuning import bucket
 from .registry import KERNELS, register
 
@@ -55,12 +58,22 @@ def conv2d_mm(be, bufs, shapes, shape, dtype, attrs, tile=None):
     out = GPUBuffer(numel(shape))
     defines, tm, tn = tiles(tile or tile_name(o, be.flat_tiles))
     # CONV: unused by the WGSL, it names the program apart from matmul's (profiles)
-    be.dispatch("matmul", defines + (("CONV", 1), ("KH", kh), ("KW", kw)),
-                {"u_a": wt, "u_b": x}, [out], shape, {
+    defines += (("CONV", 1), ("KH", kh), ("KW", kw))
+    uniforms = {
         "u_nkm": [o, k, ho * wo], "u_x": [c, h, w, wo],
         "u_stride": list(attrs["stride"]), "u_dil": list(attrs["dilation"]),
-        "u_pad": [attrs["pads"][0], attrs["pads"][2]], "u_w_row": wst[0], "u_a_off": woff},
-        code=_source("conv2d_operands"), groups=(-(-(ho * wo) // tn), -(-o // tm), n))
+        "u_pad": [attrs["pads"][0], attrs["pads"][2]], "u_w_row": wst[0], "u_a_off": woff}
+    groups = (-(-(ho * wo) // tn), -(-o // tm), n)
+
+    def run(target, epilogue=None):   # the product into target, through the epilogue's chain
+        code, inputs, more = epilogue or (PLAIN_STORE, {}, {})
+        be.dispatch("matmul", defines, {"u_a": wt, "u_b": x, **inputs}, [target], shape,
+                    {**uniforms, **more}, code=_source("conv2d_operands") + code,
+                    groups=groups)
+    if be.conv_epilogue:
+        defer(out, (wt, x), run)
+    else:
+        run(out)
     return _with_bias(be, out, bufs, shape, dtype)
 
 

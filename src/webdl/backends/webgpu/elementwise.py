@@ -1,10 +1,12 @@
 """Elementwise primitives on WebGPU: the same lazy fusion as WebGL (webgl/elementwise.py's
 ``lazy`` grows one expression per chain), realized as one generated compute kernel
 (codegen.py) writing one output buffer per result of the chain's shape."""
+import sys
+
 from ..webgl.elementwise import lazy as _lazy
-from ..webgl.ir import LazyBuf
-from .bridge import GPUBuffer
-from .codegen import generate
+from ..webgl.ir import Apply, LazyBuf, Leaf, Placed, Round, Where
+from .bridge import GPUBuffer, _source
+from .codegen import epilogue_slot, generate
 
 
 def lazy(be, op, bufs, shapes, shape, dtype, attrs):
@@ -37,6 +39,10 @@ def realize(be, buf, *more):
         return buf.real
     if buf.node is None:
         raise RuntimeError("webgpu: this tensor's GPU memory was already freed")
+    if not more:
+        real = _epilogue(be, buf)
+        if real is not None:
+            return real
     outs = (buf,) + more
     if more and len({id(x) for b in outs for x in b.leaves}) + len(outs) > be.max_leaves + 1:
         return [realize(be, b) for b in outs][0]        # past the bindings: one each
@@ -47,3 +53,47 @@ def realize(be, buf, *more):
     for b, r in zip(outs, reals):
         b.real, b.node, b.leaves, b.tpl = r, None, (), None
     return reals[0]
+
+
+def _sole_reader(buf, leaf):
+    """Whether the chain of ``buf`` is all that reads ``leaf``: the references to ``leaf``
+    are its Leaf tuples in the chain, its leaves list, and three of the call's (_epilogue's
+    loop variable, this argument, getrefcount's). More: another tensor still reads it (autograd keeps a pre-activation for
+    the backward, or user code holds the product), which would then need the product run a
+    second time."""
+    tuples, stack = set(), [buf.node]
+    while stack:
+        x = stack.pop()
+        kind = type(x)
+        if kind is Leaf:
+            if x.buf is leaf:
+                tuples.add(id(x))
+        elif kind is Placed:
+            if x.leaf.buf is leaf:
+                return False
+        elif kind is Round:
+            stack.append(x.kid)
+        elif kind is Apply or kind is Where:
+            stack.extend(x.kids)
+    return sys.getrefcount(leaf) - 3 == len(tuples) + 1
+
+
+def _epilogue(be, buf):
+    """``buf``'s chain computed in the store of the deferred dispatch (bridge.defer) of the
+    buffer it reads densely (a convolution's product: its bias and activation in the same
+    dispatch, no pass of their own), or None where it can't be: no such buffer, the chain
+    reads it otherwise, another tensor reads it too, or past the bindings."""
+    for leaf in buf.leaves:
+        if type(leaf) is not GPUBuffer or leaf.pending is None or leaf.numel != buf.numel:
+            continue
+        if not _sole_reader(buf, leaf) or not epilogue_slot([buf.node], buf.shape, leaf):
+            return None
+        code, inputs, uniforms = generate([buf.node], buf.shape,
+                                          [buf.template(False, False)], acc=leaf)
+        if len(inputs) + 2 > be.max_leaves:
+            return None
+        real = GPUBuffer(buf.numel)     # the store needs elementwise.wgsl's op functions
+        leaf.pending[0](real, (_source("elementwise") + "\n" + code, inputs, uniforms))
+        buf.real, buf.node, buf.leaves, buf.tpl = real, None, (), None
+        return real
+    return None

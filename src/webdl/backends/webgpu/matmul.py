@@ -18,6 +18,8 @@ TILES = {"t64x4": (64, 4), "t32x8": (32, 8), "t16x16": (16, 16)}
 VARIANTS = {"matmul": (*TILES, "direct")}
 # products between these sizes (multiply-adds) are the shape classes timed
 TUNE_MACS = (1 << 12, 1 << 30)
+# matmul.wgsl's store of an output value as it is (see conv.py for another)
+PLAIN_STORE = "fn store(i: i32, v: f32) -> f32 { return v; }\n"
 
 
 def tile_name(n, flat=True):
@@ -74,7 +76,7 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
         else:
             kern, (defines, tm, tn) = "matmul", tiles(v)
         be.dispatch(kern, defines, {"u_a": ta, "u_b": tb}, [out], shape, dict(uniforms),
-                    code=_source("matmul_operands"), groups=(-(-m // tn), -(-n // tm), nb))
+                    code=_source("matmul_operands") + PLAIN_STORE, groups=(-(-m // tn), -(-n // tm), nb))
         return out
     # software adapters take the kernel without workgroup memory (see DIRECT_TILE)
     default = tile_name(n, be.flat_tiles) if be.matmul_tiled else "direct"
