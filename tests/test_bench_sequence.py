@@ -54,3 +54,43 @@ def test_sum_case_and_webgpu_readback_waits(browser):
     assert set(waits) == {"readMs", "preMs", "mapMs", "scopeMs"} and waits["mapMs"] > 0
     assert waits["scopeMs"] >= 0 and waits["preMs"] >= 0
     assert waits["readMs"] >= waits["preMs"] + waits["mapMs"] + waits["scopeMs"] - 1e-6, waits
+
+
+def test_reduction_group_and_attention_cases(browser, in_pyodide):
+    """Issue #15's bench cases -- softmax, log-softmax, layer norm and cross-entropy of one
+    input; attention's forward and backward -- compute what torch computes on the same data
+    (webdl's side, in the page), and run on both sides of the bench page."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as TF
+    got = in_pyodide.check("""
+import json
+from webdl.apps import bench as B
+B.setup("t_softmax", "softmax", rows=6, cols=5)
+B.setup("t_attention", "attention", heads=2, seq=3, dim=4)
+json.dumps([B._ready["t_softmax"](), B._ready["t_attention"](), B._ready["t_attention"]()])
+""")
+    r = np.random.default_rng(0)
+    x = torch.tensor(r.standard_normal((6, 5)).astype(np.float32))
+    y = torch.tensor(r.integers(0, 5, 6))
+    want_softmax = (TF.softmax(x, -1).mean() + TF.log_softmax(x, -1).mean()
+                    + TF.layer_norm(x, (5,)).mean() + TF.cross_entropy(x, y)).item()
+    r = np.random.default_rng(0)
+    q, k, v = (torch.tensor(r.standard_normal((1, 2, 3, 4)).astype(np.float32),
+                            requires_grad=True) for _ in range(3))
+    (TF.scaled_dot_product_attention(q, k, v) ** 2).sum().backward()
+    want_attention = (q.grad.sum() + k.grad.sum() + v.grad.sum()).item()
+    assert abs(got[0] - want_softmax) < 1e-4 * max(1.0, abs(want_softmax)), (got, want_softmax)
+    # twice: the gradients of the second call do not pile onto the first's
+    for g in got[1:]:
+        assert abs(g - want_attention) < 1e-4 * max(1.0, abs(want_attention)), (got, want_attention)
+    page = browser.new_page("bench.html")
+    try:
+        cases = [{"id": "s", "kind": "softmax", "args": {"rows": 6, "cols": 5}, "reps": 1},
+                 {"id": "a", "kind": "attention", "args": {"heads": 2, "seq": 3, "dim": 4},
+                  "reps": 1}]
+        out = page.evaluate("cfg => bench.run(cfg)", {"cases": cases})
+    finally:
+        page.close()
+    assert [c["id"] for c in out["results"]] == ["s", "a"]
+    assert all(c["webdl"]["median"] > 0 and c["tfjs"]["median"] > 0 for c in out["results"])

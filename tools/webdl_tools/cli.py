@@ -140,6 +140,7 @@ BENCH_CASES = [
     {"id": "matmul 256", "kind": "matmul", "args": {"n": 256}, "reps": 15},
     {"id": "matmul 512", "kind": "matmul", "args": {"n": 512}, "reps": 9},
     {"id": "matmul 1024", "kind": "matmul", "args": {"n": 1024}, "reps": 3},
+    {"id": "matmul 2048", "kind": "matmul", "args": {"n": 2048}, "reps": 3},
     {"id": "conv2d 3x3 64->64 128x128", "kind": "conv2d", "args": {}},
     {"id": "elementwise relu(x*w+b)*s 1M", "kind": "elementwise", "args": {}, "reps": 15},
     {"id": "esrgan-slim x2 128x128", "kind": "esrgan", "args": {"size": 128}, "reps": 3},
@@ -149,6 +150,10 @@ BENCH_CASES = [
      "warmup": 2},
     {"id": "esrgan-medium x2 128x128", "kind": "esrgan",
      "args": {"model": "esrgan-medium", "size": 128}, "reps": 3, "warmup": 2},
+    # issue #15's reductions group and attention block (forward and backward)
+    {"id": "softmax/log-softmax/layer-norm/cross-entropy 2048x1024", "kind": "softmax",
+     "args": {}, "reps": 5},
+    {"id": "attention 8x128x64 fwd+bwd", "kind": "attention", "args": {}, "reps": 5},
     {"id": "train step small CNN (Adam)", "kind": "train", "args": {}, "reps": 15},
     # the same step through webdl.compile (recorded on its second call: warm-up 2)
     {"id": "train step small CNN (Adam), compiled", "kind": "train", "args": {"compiled": 1},
@@ -175,7 +180,10 @@ SEQUENCE_CASES = [
 SEQUENCE_TARGETS = {"lstm 2x256 train step": 1.3,
                     "transformer 4x128 train step": 1.3}
 BENCH_CASES += SEQUENCE_CASES
-TARGETS = {"matmul 1024": 1.5, "conv2d 3x3 64->64 128x128": 1.5, "esrgan-slim x2 256x256": 1.3,
+TARGETS = {"matmul 1024": 1.5, "matmul 2048": 1.3,
+           "softmax/log-softmax/layer-norm/cross-entropy 2048x1024": 1.5,
+           "attention 8x128x64 fwd+bwd": 1.5, "conv2d 3x3 64->64 128x128": 1.5,
+           "esrgan-slim x2 256x256": 1.3,
            "elementwise relu(x*w+b)*s 1M": 2.0, "train step small CNN (Adam)": 1.0,
            "cold esrgan-slim x2 128x128": 1.0, **SEQUENCE_TARGETS}
 

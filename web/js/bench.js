@@ -75,6 +75,31 @@
         dispose: () => { tf.dispose([x, y]); model.dispose(); },
       };
     },
+    // softmax, log-softmax, layer norm and cross-entropy of one (rows, cols) input, their
+    // means summed and read back (webdl.apps.bench's "softmax")
+    async softmax({ rows = 2048, cols = 1024 }) {
+      const x = rnd([rows, cols]), g = tf.ones([cols]), b = tf.zeros([cols]);
+      const labels = tf.randomUniform([rows], 0, cols, "int32", 1);
+      const y = tf.oneHot(labels, cols);
+      return {
+        run: () => readback(tf.tidy(() => tf.softmax(x).mean().add(tf.logSoftmax(x).mean())
+          .add(layerNorm(x, g, b).mean()).add(tf.losses.softmaxCrossEntropy(y, x)))),
+        dispose: () => tf.dispose([x, g, b, labels, y]),
+      };
+    },
+    // attention over (1, heads, seq, dim) and its gradients: d sum(attention(q, k, v)^2)
+    // by q, k and v, their sums read back (webdl.apps.bench's "attention")
+    async attention({ heads = 8, seq = 128, dim = 64 }) {
+      const [q, k, v] = [0, 1, 2].map(() => rnd([1, heads, seq, dim]));
+      const grads = tf.grads((a, c, d) => attention(a, c, d).square().sum());
+      return {
+        run: () => readback(tf.tidy(() => {
+          const [gq, gk, gv] = grads([q, k, v]);
+          return gq.sum().add(gk.sum()).add(gv.sum());
+        })),
+        dispose: () => tf.dispose([q, k, v]),
+      };
+    },
   };
 
   // --- sequence models (issue #13): the same work as webdl.apps.bench's lstm, transformer

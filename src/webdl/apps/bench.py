@@ -81,6 +81,35 @@ def _sum(rows=1, n=1 << 24):
     return _Work(lambda: x.sum(dim=1), lambda y: y.numpy())
 
 
+@case("softmax")
+def _softmax(rows=2048, cols=1024):
+    """softmax, log_softmax, layer_norm and cross_entropy of one (rows, cols) input, their
+    means summed and read back (web/js/bench.js does the same with TensorFlow.js)."""
+    r = _rng()
+    x = webdl.tensor(r.standard_normal((rows, cols)).astype(np.float32))
+    g, b = webdl.ones(cols), webdl.zeros(cols)
+    y = webdl.tensor(r.integers(0, cols, rows))
+    return _Work(lambda: F.softmax(x, -1).mean() + F.log_softmax(x, -1).mean()
+                 + F.layer_norm(x, (cols,), g, b).mean() + F.cross_entropy(x, y),
+                 lambda t: t.item())
+
+
+@case("attention")
+def _attention(heads=8, seq=128, dim=64):
+    """Attention over (1, heads, seq, dim) and its gradients: d sum(attention(q, k, v)^2) by
+    q, k and v, their sums read back (TensorFlow.js: the same through tf.grads)."""
+    r = _rng()
+    q, k, v = (webdl.tensor(r.standard_normal((1, heads, seq, dim)).astype(np.float32),
+                            requires_grad=True) for _ in range(3))
+
+    def work():
+        for t in (q, k, v):
+            t.grad = None
+        (F.scaled_dot_product_attention(q, k, v) ** 2).sum().backward()
+        return q.grad.sum() + k.grad.sum() + v.grad.sum()
+    return _Work(work, lambda t: t.item())
+
+
 @case("transfer")
 def _transfer(n=1 << 20, up=0):
     """Moving ``n`` floats: doubled on the GPU and read back (``up=0``), or uploaded and summed."""
