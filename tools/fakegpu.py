@@ -37,6 +37,7 @@ TRACE = []     # with --trace: every draw/dispatch and compile, in order (frees 
 class _GL:
     """gl.js's calls, answered at once."""
     generation = 0
+    earlyMs = 0.5      # gl.js's early-flush gate
 
     def __init__(self):
         self.n = 0
@@ -91,6 +92,7 @@ class _GL:
 class _GPU:
     """gpu.js's calls, answered at once (promises are plain values: run_sync returns them)."""
     generation = 0
+    earlyMs = 0.5      # gpu.js's early-submit gate (the bridge reads it at import)
 
     def __init__(self):
         self.n = 0
