@@ -463,6 +463,38 @@ json.dumps([{k: rel(out[k, 'webgpu'], out[k, 'cpu']) for k in ('block', 'written
     assert counts["two"] == 3, counts         # the product once, then each reader's chain
 
 
+def test_superres_with_the_convolutions_epilogues_matches_numpy(in_pyodide):
+    """esrgan-slim x2 (dense blocks: cats, residual adds, a pixel shuffle) through the tiled
+    convolution with its epilogues, forced on the fallback adapter: the same pixels as the
+    numpy backend (within 1 LSB), in fewer dispatches than without the epilogues."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.apps.superres as sr
+be = webdl.device('webgpu').backend
+img = (np.random.default_rng(5).random((12, 12, 3)) * 255).astype(np.uint8)
+want = sr.load('esrgan-slim', 2, device='cpu')._run(img)
+up = sr.load('esrgan-slim', 2, device='webgpu')
+up._run_model = up._run_model.__wrapped__       # plain Python: no recording
+got, count = {}, {}
+be.conv_tiled = True
+try:
+    for epi in (True, False):
+        be.conv_epilogue = epi
+        s0 = be.memory_stats()
+        got[epi] = up._run(img)
+        count[epi] = be.memory_stats()['dispatches'] - s0['dispatches']
+finally:
+    be.conv_tiled, be.conv_epilogue = False, True
+json.dumps([int(np.abs(got[e].astype(int) - want.astype(int)).max()) for e in (True, False)]
+           + [count[True], count[False]])
+""")
+    d_on, d_off, n_on, n_off = r
+    print(f"\nesrgan-slim x2 12x12, tiled on the fallback adapter: largest difference "
+          f"{d_on} LSB with epilogues ({n_on} dispatches), {d_off} without ({n_off})")
+    assert d_on <= 1 and d_off <= 1, r
+    assert n_on < n_off, r
+
+
 def test_every_conv_kernel_matches_numpy(in_pyodide):
     """The convolution's variants the kernel choice picks from on a hardware adapter (the
     tiled product in each workgroup shape, the direct kernel), each forced, against numpy."""
