@@ -240,12 +240,14 @@ def defer(out, reads, run):
 
 
 def settle(buf):
-    """Queue ``buf``'s deferred dispatch now, if it has one."""
+    """Queue ``buf``'s deferred dispatch now, if it has one (dropped if ``buf`` belongs to a
+    device lost since: it is gone, and its use raises that)."""
     p = buf.pending
     if p is not None:
         buf.pending = None
         _pendings.discard(buf)
-        p[0](buf)
+        if buf.gen == _gen[0]:
+            p[0](buf)
 
 
 def _settle_for(outs, reads):
