@@ -1,6 +1,7 @@
 """Elementwise primitives on WebGPU: the same lazy fusion as WebGL (webgl/elementwise.py's
 ``lazy`` grows one expression per chain), realized as one generated compute kernel
 (codegen.py) writing one output buffer per result of the chain's shape."""
+import functools
 import sys
 
 from ..webgl.elementwise import lazy as _lazy
@@ -78,6 +79,13 @@ def _sole_reader(buf, leaf):
     return sys.getrefcount(leaf) - 3 == len(tuples) + 1
 
 
+@functools.lru_cache(maxsize=None)
+def _with_functions(code):
+    """An epilogue's code after elementwise.wgsl's op functions, which it calls (one string
+    per epilogue: the program cache's key hashes it once)."""
+    return _source("elementwise") + "\n" + code
+
+
 def _epilogue(be, buf):
     """``buf``'s chain computed in the store of the deferred dispatch (bridge.defer) of the
     buffer it reads densely (a convolution's product: its bias and activation in the same
@@ -92,8 +100,8 @@ def _epilogue(be, buf):
                                           [buf.template(False, False)], acc=leaf)
         if len(inputs) + 2 > be.max_leaves:
             return None
-        real = GPUBuffer(buf.numel)     # the store needs elementwise.wgsl's op functions
-        leaf.pending[0](real, (_source("elementwise") + "\n" + code, inputs, uniforms))
+        real = GPUBuffer(buf.numel)
+        leaf.pending[0](real, (_with_functions(code), inputs, uniforms))
         buf.real, buf.node, buf.leaves, buf.tpl = real, None, (), None
         return real
     return None

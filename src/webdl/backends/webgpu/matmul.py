@@ -1,6 +1,8 @@
 """matmul: shaders/wgsl/matmul.wgsl, 64x64 output tiles staged through workgroup memory, with
 matmul_operands.wgsl (or matmul_direct.wgsl on software adapters), operands read in place
 (views such as a transposed weight need no copy)."""
+import functools
+
 from ..webgl.movement import view
 from ..webgl.shapes import numel
 from .bridge import GPUBuffer, _source
@@ -20,6 +22,13 @@ VARIANTS = {"matmul": (*TILES, "direct")}
 TUNE_MACS = (1 << 12, 1 << 30)
 # matmul.wgsl's store of an output value as it is (see conv.py for another)
 PLAIN_STORE = "fn store(i: i32, v: f32) -> f32 { return v; }\n"
+
+
+@functools.lru_cache(maxsize=None)
+def operands(name, store=PLAIN_STORE):
+    """The code appended to matmul.wgsl: where operands come from (shaders/wgsl/<name>.wgsl)
+    and ``store``; one string object per pair, so the program cache's key hashes it once."""
+    return _source(name) + store
 
 
 def tile_name(n, flat=True):
@@ -76,7 +85,7 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
         else:
             kern, (defines, tm, tn) = "matmul", tiles(v)
         be.dispatch(kern, defines, {"u_a": ta, "u_b": tb}, [out], shape, dict(uniforms),
-                    code=_source("matmul_operands") + PLAIN_STORE, groups=(-(-m // tn), -(-n // tm), nb))
+                    code=operands("matmul_operands"), groups=(-(-m // tn), -(-n // tm), nb))
         return out
     # software adapters take the kernel without workgroup memory (see DIRECT_TILE)
     default = tile_name(n, be.flat_tiles) if be.matmul_tiled else "direct"
