@@ -9,7 +9,7 @@ import pytest
 
 from webdl.backends import webgpu
 from webdl.backends.webgl.ir import Apply, Const, Leaf, Where
-from webdl.backends.webgpu import bridge, codegen, registry
+from webdl.backends.webgpu import bridge, codegen, matmul, registry
 from webdl.ops import primitives
 
 WGSL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shaders", "wgsl")
@@ -46,6 +46,8 @@ def test_kernel_sources_exist_and_their_uniforms_parse(name):
                       "matmul": (shader, "matmul_operands"),
                       "matmul_direct": (shader, "matmul_operands")}.get(shader, (shader, None))
         code = bridge._source(code) if code else ""
+        if main == "matmul":                    # and its store(), as the backend appends it
+            code = bridge.appended(code, matmul.PLAIN_STORE)
         if shader in coop:
             main, defines, code = "reduce", (("OP", "SUM"),), bridge.coop_sum_code(coop[shader])
         src, prog = bridge.build(main, defines, code)

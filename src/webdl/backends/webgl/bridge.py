@@ -14,6 +14,7 @@ module ``webdl_gl`` (tests and tools call its hooks). On CPython there is no ``j
 this module still imports (so the kernels and their registry can be checked); ``probe``
 then raises.
 """
+import functools
 import itertools
 import json
 import math
@@ -48,6 +49,14 @@ def _start():
     bridge.init()   # the context and the capability probe (its result: probe())
     sys.modules["webdl_gl"] = bridge
     return bridge, None
+
+
+@functools.lru_cache(maxsize=None)
+def appended(*pieces):
+    """Shader source pieces joined by newlines (a kernel's file and what follows it: a
+    generated function, the functions it calls), one string object per combination: a
+    program key hashes a string once, a new copy per call would cost a hash of the source."""
+    return "\n".join(pieces)
 
 
 def js_error(e):

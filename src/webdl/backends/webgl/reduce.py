@@ -5,7 +5,7 @@ and its input gradient: one pass of row statistics (shaders/layernorm.glsl) and 
 elementwise chain each."""
 from ...dtypes import float32, int64
 from ...ops.elementwise import BINARY
-from .bridge import _shader
+from .bridge import _shader, appended
 from .elementwise import lazy
 from .ir import Const, LazyBuf, Leaf, generate
 from .movement import cat_tree, gather, permuted, view
@@ -23,16 +23,6 @@ REDUCE_CHUNK = 256
 ARG_BEST = {"ARGMAX": "MAX", "ARGMIN": "MIN"}
 
 
-_FUSED = {}     # a chain's value() -> the code a fused reduction appends (see reduce)
-
-
-def _with_functions(code):
-    """The generated ``value()`` after elementwise.glsl's functions, which it calls (made
-    once per chain structure: the same string object, so the program key hashes once)."""
-    out = _FUSED.get(code)
-    if out is None:
-        out = _FUSED[code] = _shader("elementwise") + "\n" + code
-    return out
 
 
 def reduce(be, which, bufs, in_shape, shape, axes, dtype):
@@ -56,7 +46,7 @@ def reduce(be, which, bufs, in_shape, shape, axes, dtype):
         if made is not None:
             code, inputs, uniforms = made
             fused = ((("FUSED", 1),) + ((("VALUE_INT", 1),) if src.is_int else ()), inputs,
-                     uniforms, _with_functions(code))
+                     uniforms, appended(_shader("elementwise"), code))
     if fused is not None:
         x, st, off = None, strides(in_shape), 0
     else:

@@ -22,7 +22,7 @@ import time
 import weakref
 from importlib import resources
 
-from ..webgl.bridge import HOST_DATA, js_error
+from ..webgl.bridge import HOST_DATA, appended, js_error
 
 try:
     import webdl_gpu as _gpu
@@ -177,7 +177,7 @@ class GPUBuffer:
     def __init__(self, numel):
         self.id = None
         self.host = None   # a host copy of small uploaded int/bool data (buffers never change)
-        self.pending = None  # (run, reads): the dispatch that writes it, not queued yet (defer)
+        self.pending = None  # the dispatch that writes it, not queued yet (see defer)
         self.numel = numel
         self.gen = _gen[0]
         self.size = 0
@@ -221,21 +221,20 @@ class GPUBuffer:
             pass
 
 
-# Deferred dispatches (the convolution's, see webgpu/conv.py): ``defer(out, reads, run)``
-# leaves ``out`` unwritten until something uses it, so that the elementwise chain reading it
-# (its bias, its activation) can be computed by the same dispatch instead (``run(target,
-# epilogue)``: the chain in the kernel's store). Whatever else touches ``out`` runs the plain
-# dispatch first -- a dispatch reading or writing it, a readback, an upload, a sync, a
-# recording's start or end. webdl writes a buffer once (the dispatch or upload that makes
-# it: in-place ops make new buffers), so what a deferred dispatch reads is the same whenever
-# it runs; a dispatch or upload writing one of its reads would still run it first.
+# Deferred dispatches (the convolution's, see webgpu/conv.py): ``defer(out, run)`` leaves
+# ``out`` unwritten until something uses it, so that the elementwise chain reading it (its
+# bias, its activation) can be computed by the same dispatch instead (``run(target,
+# epilogue)``: the chain in the kernel's store). Whatever else uses ``out`` runs the plain
+# dispatch first -- a dispatch reading it, a readback, a replay, a sync, the profiler, a
+# recording's start or end. Every dispatch and upload writes a buffer made for it (in-place
+# ops make new buffers too), so what a deferred dispatch reads is the same whenever it runs.
 _pendings = weakref.WeakSet()
 
 
-def defer(out, reads, run):
+def defer(out, run):
     """``run(out)`` (a callable queueing the dispatch that writes ``out``) deferred until
-    ``out`` is used; ``reads``: the buffers it reads."""
-    out.pending = (run, tuple(reads))
+    ``out`` is used."""
+    out.pending = run
     _pendings.add(out)
 
 
@@ -247,21 +246,7 @@ def settle(buf):
         buf.pending = None
         _pendings.discard(buf)
         if buf.gen == _gen[0]:
-            p[0](buf)
-
-
-def _settle_for(outs, reads):
-    """Before a command that writes ``outs`` and reads ``reads``: the deferred dispatches of
-    those buffers, and those reading a buffer in ``outs``."""
-    for b in reads:
-        if b.pending is not None:
-            settle(b)
-    for o in outs:
-        if o.pending is not None:
-            settle(o)
-        for p in list(_pendings):
-            if p.pending is not None and any(r is o for r in p.pending[1]):
-                settle(p)
+            p(buf)
 
 
 def settle_all():
@@ -283,8 +268,6 @@ def upload(buf, array, constant=False):
     rec = _rec[0]
     if constant and rec is not None:
         rec.constants.append(buf)
-    if _pendings:
-        _settle_for((buf,), ())
     _send(_gpu.upload, buf.id, array, only_queue=constant)
 
 
@@ -399,11 +382,10 @@ class Program:
         return words
 
 
-@functools.lru_cache(maxsize=None)
 def coop_sum_code(combine):
     """What reduce.wgsl's cooperative sum appends: reduce_coop.wgsl's main and its combine
-    (``combine``: "subgroup" or "tree"), one string object per kind (program keys hash it)."""
-    return _source("reduce_coop") + "\n" + _source("reduce_" + combine)
+    (``combine``: "subgroup" or "tree")."""
+    return appended(_source("reduce_coop"), _source("reduce_" + combine))
 
 
 def build(kernel, defines, code="", outputs=1):
@@ -483,7 +465,8 @@ def dispatch(prog, outs, inputs, uniforms, groups):
     """Queue one dispatch of ``prog``: ``outs`` (buffers) written, ``inputs`` ({name:
     buffer}, each declared input bound; an unused one to the first given) read."""
     if _pendings:
-        _settle_for(outs, inputs.values())
+        for b in inputs.values():
+            settle(b)
     first = next(iter(inputs.values()), outs[0])
     ids = [b.id or 0 for b in outs] + [inputs.get(n, first).id or 0 for n in prog.inputs]
     words = prog.pack(uniforms)

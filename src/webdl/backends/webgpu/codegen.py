@@ -32,9 +32,13 @@ def generate(nodes, shape, tpls=None, acc=None):
     code depends on the structure, on which inputs are dense and on the merged rank;
     constants, dims, strides and offsets are uniforms. The code is written once per such
     key (``_code``); each call computes only the bindings and uniforms. With ``acc`` (a
-    buffer the chain reads dense, see ``epilogue_slot``): instead of a main(), matmul.wgsl's
-    ``store(i, acc)`` computing the first expression with that buffer's value given."""
+    buffer): instead of a main(), matmul.wgsl's ``store(i, acc)`` computing the first
+    expression with that buffer's value given -- or None where it can't be: the expression
+    must read ``acc`` once, dense in the output's shape (at the index the kernel writes), and
+    not through a placed slice."""
     key, slots, params, _, placed = walk(nodes, False, False, None, tpls)
+    if acc is not None and not _reads_once_dense(slots, placed, shape, acc):
+        return None
     dense, strided, dims = merged_dims(slots, shape)
     rank = len(dims) if strided else 0
     inputs, uniforms = {}, {}
@@ -80,13 +84,8 @@ def generate(nodes, shape, tpls=None, acc=None):
     return code, inputs, uniforms
 
 
-def epilogue_slot(nodes, shape, buf):
-    """Whether expression ``nodes`` (one) over ``shape`` can be a store epilogue of the
-    dispatch writing ``buf``: it reads ``buf`` once, dense in the output's shape (so at the
-    index the kernel writes), and not through a placed slice."""
-    if len(nodes) != 1:
-        return False
-    _, slots, _, _, placed = walk(nodes, False, False)
+def _reads_once_dense(slots, placed, shape, buf):
+    """Whether ``buf`` is one slot of ``slots``, read dense in ``shape``, and no Placed's."""
     mine = [leaf for _, leaf in slots.values() if leaf.buf is buf]
     if len(mine) != 1 or mine[0].offset or any(p.leaf.buf is buf for p in placed):
         return False

@@ -13,8 +13,9 @@ from ..webgl.conv import conv2d_direct
 from ..webgl.movement import view
 from ..webgl.shapes import numel, strides
 from . import elementwise
-from .bridge import GPUBuffer, defer
-from .matmul import PLAIN_STORE, TILES, matmul, operands, tile_name, tiles
+from ..webgl.bridge import appended
+from .bridge import GPUBuffer, _source, defer
+from .matmul import PLAIN_STORE, TILES, matmul, tile_name, tiles
 from ..tuning import bucket
 from .registry import KERNELS, register
 
@@ -68,10 +69,10 @@ def conv2d_mm(be, bufs, shapes, shape, dtype, attrs, tile=None):
     def run(target, epilogue=None):   # the product into target, through the epilogue's chain
         code, inputs, more = epilogue or (PLAIN_STORE, {}, {})
         be.dispatch("matmul", defines, {"u_a": wt, "u_b": x, **inputs}, [target], shape,
-                    {**uniforms, **more}, code=operands("conv2d_operands", code),
+                    {**uniforms, **more}, code=appended(_source("conv2d_operands"), code),
                     groups=groups)
     if be.conv_epilogue:
-        defer(out, (wt, x), run)
+        defer(out, run)
     else:
         run(out)
     return _with_bias(be, out, bufs, shape, dtype)

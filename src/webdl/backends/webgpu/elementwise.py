@@ -1,13 +1,13 @@
 """Elementwise primitives on WebGPU: the same lazy fusion as WebGL (webgl/elementwise.py's
 ``lazy`` grows one expression per chain), realized as one generated compute kernel
 (codegen.py) writing one output buffer per result of the chain's shape."""
-import functools
 import sys
 
 from ..webgl.elementwise import lazy as _lazy
-from ..webgl.ir import Apply, LazyBuf, Leaf, Placed, Round, Where
+from ..webgl.bridge import appended
+from ..webgl.ir import Apply, LazyBuf, Leaf, Round, Where
 from .bridge import GPUBuffer, _source
-from .codegen import epilogue_slot, generate
+from .codegen import generate
 
 
 def lazy(be, op, bufs, shapes, shape, dtype, attrs):
@@ -59,9 +59,9 @@ def realize(be, buf, *more):
 def _sole_reader(buf, leaf):
     """Whether the chain of ``buf`` is all that reads ``leaf``: the references to ``leaf``
     are its Leaf tuples in the chain, its leaves list, and three of the call's (_epilogue's
-    loop variable, this argument, getrefcount's). More: another tensor still reads it (autograd keeps a pre-activation for
-    the backward, or user code holds the product), which would then need the product run a
-    second time."""
+    loop variable, this argument, getrefcount's). More (another tensor still reads it:
+    autograd keeps a pre-activation for the backward, or user code holds the product, or a
+    placed slice of the chain reads it) would then need the product run a second time."""
     tuples, stack = set(), [buf.node]
     while stack:
         x = stack.pop()
@@ -69,21 +69,11 @@ def _sole_reader(buf, leaf):
         if kind is Leaf:
             if x.buf is leaf:
                 tuples.add(id(x))
-        elif kind is Placed:
-            if x.leaf.buf is leaf:
-                return False
         elif kind is Round:
             stack.append(x.kid)
         elif kind is Apply or kind is Where:
             stack.extend(x.kids)
     return sys.getrefcount(leaf) - 3 == len(tuples) + 1
-
-
-@functools.lru_cache(maxsize=None)
-def _with_functions(code):
-    """An epilogue's code after elementwise.wgsl's op functions, which it calls (one string
-    per epilogue: the program cache's key hashes it once)."""
-    return _source("elementwise") + "\n" + code
 
 
 def _epilogue(be, buf):
@@ -94,14 +84,14 @@ def _epilogue(be, buf):
     for leaf in buf.leaves:
         if type(leaf) is not GPUBuffer or leaf.pending is None or leaf.numel != buf.numel:
             continue
-        if not _sole_reader(buf, leaf) or not epilogue_slot([buf.node], buf.shape, leaf):
+        if not _sole_reader(buf, leaf):
             return None
-        code, inputs, uniforms = generate([buf.node], buf.shape,
-                                          [buf.template(False, False)], acc=leaf)
-        if len(inputs) + 2 > be.max_leaves:
+        got = generate([buf.node], buf.shape, [buf.template(False, False)], acc=leaf)
+        if got is None or len(got[1]) + 2 > be.max_leaves:
             return None
-        real = GPUBuffer(buf.numel)
-        leaf.pending[0](real, (_with_functions(code), inputs, uniforms))
+        code, inputs, uniforms = got
+        real = GPUBuffer(buf.numel)     # the store calls elementwise.wgsl's op functions
+        leaf.pending(real, (appended(_source("elementwise"), code), inputs, uniforms))
         buf.real, buf.node, buf.leaves, buf.tpl = real, None, (), None
         return real
     return None

@@ -1,8 +1,7 @@
 """matmul: shaders/wgsl/matmul.wgsl, 64x64 output tiles staged through workgroup memory, with
 matmul_operands.wgsl (or matmul_direct.wgsl on software adapters), operands read in place
 (views such as a transposed weight need no copy)."""
-import functools
-
+from ..webgl.bridge import appended
 from ..webgl.movement import view
 from ..webgl.shapes import numel
 from .bridge import GPUBuffer, _source
@@ -20,15 +19,9 @@ TILES = {"t64x4": (64, 4), "t32x8": (32, 8), "t16x16": (16, 16)}
 VARIANTS = {"matmul": (*TILES, "direct")}
 # products between these sizes (multiply-adds) are the shape classes timed
 TUNE_MACS = (1 << 12, 1 << 30)
-# matmul.wgsl's store of an output value as it is (see conv.py for another)
+# matmul.wgsl's store of an output value as it is (conv.py's epilogues are others); the
+# code appended to matmul.wgsl is appended(<operands' source>, <store>)
 PLAIN_STORE = "fn store(i: i32, v: f32) -> f32 { return v; }\n"
-
-
-@functools.lru_cache(maxsize=None)
-def operands(name, store=PLAIN_STORE):
-    """The code appended to matmul.wgsl: where operands come from (shaders/wgsl/<name>.wgsl)
-    and ``store``; one string object per pair, so the program cache's key hashes it once."""
-    return _source(name) + store
 
 
 def tile_name(n, flat=True):
@@ -85,7 +78,8 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
         else:
             kern, (defines, tm, tn) = "matmul", tiles(v)
         be.dispatch(kern, defines, {"u_a": ta, "u_b": tb}, [out], shape, dict(uniforms),
-                    code=operands("matmul_operands"), groups=(-(-m // tn), -(-n // tm), nb))
+                    code=appended(_source("matmul_operands"), PLAIN_STORE),
+                    groups=(-(-m // tn), -(-n // tm), nb))
         return out
     # software adapters take the kernel without workgroup memory (see DIRECT_TILE)
     default = tile_name(n, be.flat_tiles) if be.matmul_tiled else "direct"
