@@ -30,6 +30,12 @@ class GPUBridge {
   constructor(options = {}) {
     this.liveCap = options.liveCap || GPU_LIVE_CAP_BYTES;
     this.earlyMs = options.earlyMs ?? GPU_EARLY_MS;   // < 0: no early submits (?earlyms=-1)
+    // how dispatches wait for pipelines still compiling (?pipes=N, an A/B): 2 (default) holds
+    // the commands from the first such dispatch until a readback or sync has awaited them; 1
+    // makes such a pipeline synchronously and waits at a readback only for those not made;
+    // 0 also waits for every asynchronous make (the duplicates of those made synchronously)
+    this.pipeMode = options.pipes ?? 2;
+    this.held = []; // [{w, i}]: command arrays held from word i on (see _run), in order
     this.groups = 0;        // workgroups in the pending encoder
     this.lastSubmit = 0;    // performance.now() at the last submit
     this.liveBytes = 0;
@@ -48,7 +54,7 @@ class GPUBridge {
     this.stagingBytes = 0;
     this.peak = { bytes: 0, buffers: 0, reserved: 0 }; // highs since start or resetPeakStats
     this.pipelines = []; // id -> {pipe, layout, key, desc}
-    this.pendingPipelines = []; // their asynchronous makes not awaited yet
+    this.pendingPipelines = []; // [{p, ready}]: their asynchronous makes not awaited yet
     this.unchecked = []; // error-scope promises of submits not checked yet (see _takeErrors)
     this.recordings = new Map(); // webdl.compile's templates: id -> {w: Int32Array, at: [word positions of ids]}
     this.nextRecording = 1;
@@ -62,8 +68,11 @@ class GPUBridge {
     // buffersMade: storage buffers created (not taken from the pool); readInto's ms: readMs in
     // all, preMs before its mapAsync (the queue run, the submit), mapMs waiting for mapAsync,
     // scopeMs for the error scopes after it; early: submits made before a readback asked
+    // pipeWaitMs: awaiting pipelines still compiling; pipesMadeSync: pipelines a dispatch
+    // had to make synchronously; held: command arrays held for compiling pipelines
     this.stats = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0, compiles: 0, execs: 0, runMs: 0,
-                   buffersMade: 0, mapMs: 0, scopeMs: 0, readMs: 0, preMs: 0, early: 0 };
+                   buffersMade: 0, mapMs: 0, scopeMs: 0, readMs: 0, preMs: 0, early: 0,
+                   pipeWaitMs: 0, pipesMadeSync: 0, held: 0 };
     this.highLive = 0;     // the most bytes live at once (not reset: see poolLimit)
   }
 
@@ -145,6 +154,7 @@ class GPUBridge {
     this.pooledBytes = 0;
     this.pipelines = [];
     this.pendingPipelines = [];
+    this.held = [];
     this.recordings = new Map();
     this.unchecked = [];
     this.encoder = null;
@@ -180,6 +190,7 @@ class GPUBridge {
   // count stays right), but the dispatches after it are skipped; the first error is thrown.
   exec(q) {
     if (!q) return;
+    this.stats.execs++;
     this._run(JSON.parse(q));
   }
 
@@ -218,20 +229,30 @@ class GPUBridge {
       const v = w[p];
       w[p] = v > -(1 << 24) ? base - v - 1 : inputs[-v - (1 << 24)];
     }
+    this.stats.execs++;
     this._run(w);
   }
 
-  _run(w) {
+  // Commands from word `start` on. With pipeMode 2, a dispatch whose pipeline is still
+  // compiling holds the rest (and every later array) until _drain: a model's first run makes
+  // no pipeline synchronously, so the GPU process compiles them all in parallel.
+  _run(w, start = 0) {
     this._check();
+    if (this.held.length) { this.held.push({ w, i: start }); return; }
     const t0 = performance.now();
     let err = null;
-    for (let i = 0; i < w.length;) {
+    for (let i = start; i < w.length;) {
       const op = w[i];
       if (op === 2) {
         this.free(w[i + 1]);
         i += 2;
       } else if (op === 3) {
         const k = w[i + 5], m = w[i + 6 + k];
+        if (err === null && this.pipeMode === 2 && !this.pipelines[w[i + 1]].pipe) {
+          this.held.push({ w, i });
+          this.stats.held++;
+          break;
+        }
         if (err === null) {
           try { this._dispatch(w, i, k, m); } catch (e) { err = e; }
         }
@@ -243,9 +264,33 @@ class GPUBridge {
         throw new Error(`webgpu: bad queued command ${op} at word ${i}`);
       }
     }
-    this.stats.execs++;
     this.stats.runMs += performance.now() - t0;
     if (err !== null) throw err;
+  }
+
+  // Run what is held (pipelines not made yet are made synchronously); the first error is
+  // thrown after all of it ran (allocations and frees included)
+  _drain() {
+    const held = this.held;
+    if (!held.length) return;
+    this.held = [];
+    const mode = this.pipeMode;
+    this.pipeMode = 1;
+    let err = null;
+    try {
+      for (const h of held) {
+        try { this._run(h.w, h.i); } catch (e) { if (err === null) err = e; }
+      }
+    } finally {
+      this.pipeMode = mode;
+    }
+    if (err !== null) throw err;
+  }
+
+  // exec, then what is held: for the calls that act on buffers or report on them at once
+  _execNow(q) {
+    this.exec(q);
+    this._drain();
   }
 
   // A storage buffer of n floats for buffer id (from the pool when one of its size class is
@@ -325,7 +370,7 @@ class GPUBridge {
   }
 
   resetPeakStats(q) {
-    this.exec(q);
+    this._execNow(q);
     this.peak = { bytes: 0, buffers: 0, reserved: 0 };
     this.notePeak();
   }
@@ -333,7 +378,7 @@ class GPUBridge {
   // the pools' buffers are destroyed (torch.cuda.empty_cache); those a pending dispatch may
   // still read go to the pool at its submit, so the queue is submitted first
   emptyCache(q) {
-    this.exec(q);
+    this._execNow(q);
     if (this.encoder && this.lost === null) this.flush();
     for (const pool of [this.pool, this.stagingPool]) {
       for (const list of pool.values()) for (const buf of list) buf.destroy();
@@ -354,7 +399,7 @@ class GPUBridge {
   // data: a Float32Array, or a PyProxy of a float32 buffer (read without a copy)
   upload(q, id, data) {
     this._check();
-    this.exec(q);
+    this._execNow(q);
     let view = null;
     if (data && typeof data.getBuffer === "function") { view = data.getBuffer("f32"); data = view.data; }
     const b = this.bufs.get(id);
@@ -389,21 +434,24 @@ class GPUBridge {
       return named(errs.length ? errs.map((m) => `${m.lineNum}: ${m.message} [${(lines[m.lineNum - 1] || "").trim()}]`).join("; ") : e.message);
     }));
     const p = { pipe: null, layout: null, key, desc: { layout: "auto", compute: { module, entryPoint: "main" } } };
-    this.pendingPipelines.push(this.device.createComputePipelineAsync(p.desc).then(
+    this.pendingPipelines.push({ p, ready: this.device.createComputePipelineAsync(p.desc).then(
       (pipe) => { if (!p.pipe) { p.pipe = pipe; p.layout = pipe.getBindGroupLayout(0); } },
-      () => null)); // its error: the module's (above), or the synchronous make's
+      () => null) }); // its error: the module's (above), or the synchronous make's
     this.pipelines.push(p);
     this.stats.compiles++;
     return this.pipelines.length - 1;
   }
 
-  // The pipelines still compiling, awaited (before a readback or sync runs the queue)
+  // The pipelines still compiling, awaited (before a readback or sync runs the queue); those
+  // made synchronously meanwhile are not waited for (pipeMode 0: they are)
   async _pipelinesReady() {
+    const t = performance.now();
     while (this.pendingPipelines.length) {
-      const all = this.pendingPipelines;
+      const all = this.pendingPipelines.filter((x) => this.pipeMode === 0 || !x.p.pipe);
       this.pendingPipelines = [];
-      await Promise.all(all);
+      await Promise.all(all.map((x) => x.ready));
     }
+    this.stats.pipeWaitMs += performance.now() - t;
   }
 
   // Pipeline pid, made synchronously when its asynchronous make has not finished
@@ -414,6 +462,7 @@ class GPUBridge {
       p.pipe = this.device.createComputePipeline(p.desc);
       p.layout = p.pipe.getBindGroupLayout(0);
       this.unchecked.push(this.device.popErrorScope());
+      this.stats.pipesMadeSync++;
     }
     return p;
   }
@@ -516,8 +565,7 @@ class GPUBridge {
   async readInto(q, id, n, dest) {
     const tr = performance.now();
     this._check();
-    await this._pipelinesReady();
-    this.exec(q);
+    await this._ready(q);
     const bytes = Math.max(4, n * 4);
     const staging = this._staging(bytes);
     const src = this._buf(id);
@@ -553,11 +601,17 @@ class GPUBridge {
     return 0;
   }
 
+  // The queue run, once the pipelines it needs are compiled (held commands too)
+  async _ready(q) {
+    if (this.pipeMode === 2) this.exec(q);
+    await this._pipelinesReady();
+    if (this.pipeMode === 2) this._drain(); else this.exec(q);
+  }
+
   // Wait until the queue is idle (for timing): an empty round trip.
   async sync(q) {
     this._check();
-    await this._pipelinesReady();
-    this.exec(q);
+    await this._ready(q);
     this.flush();
     const err = this._takeErrors();
     await this.device.queue.onSubmittedWorkDone();
@@ -570,7 +624,7 @@ class GPUBridge {
   // to 100 us unless started with --enable-webgpu-developer-features) ---
   startProfile(q, cap = 2048) {   // dispatches: a query set holds at most 4096 queries
     this._check();
-    this.exec(q);
+    this._execNow(q);
     if (!this.device.features.has("timestamp-query")) {
       throw new Error("webgpu: this adapter has no timestamp queries ('timestamp-query'); the profiler needs them");
     }
@@ -595,7 +649,7 @@ class GPUBridge {
   // are counted under "(not timed)"
   async stopProfile(q) {
     this._check();
-    this.exec(q);
+    await this._ready(q);
     const prof = this.prof;
     this.prof = null;
     if (!prof) return "{}";
@@ -625,7 +679,7 @@ class GPUBridge {
   }
 
   memoryStats(q) {
-    this.exec(q);
+    this._execNow(q);
     let pooled = 0, staging = 0;
     for (const list of this.pool.values()) pooled += list.length;
     for (const list of this.stagingPool.values()) staging += list.length;

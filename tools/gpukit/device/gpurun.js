@@ -61,6 +61,7 @@
         const r = await Promise.race([api.cold(cold).then((ms) => ({ ms }), (e) => ({ error: errText(e) })), lostP]);
         Object.assign(r, { which: cold, delayMs: delay, sinceCall: performance.now() - t0, pageMs: performance.now(), lost });
         if (cold === "tfjs") r.tf = tfInfo(); else r.ready = await api.ready();
+        if (window.benchColdDetail) r.detail = window.benchColdDetail;   // the page's own split
         await post("cold_" + cold, r);
         const next = q.get("next");
         if (next) { location.href = next; return; }
