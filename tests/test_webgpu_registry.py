@@ -63,7 +63,19 @@ def test_uniform_packing_is_by_declaration_and_floats_travel_as_bits():
     _, prog = bridge.build("unfold", ())
     words = prog.pack({"u_shape": [1] * 6, "u_numel": 7, "u_x": [1, 2, 3, 4],
                        "u_kernel": [3, 3], "u_dil": [1, 1], "u_stride": [2, 2]})
-    assert words == [1] * 6 + [7, 1, 2, 3, 4, 3, 3, 1, 1, 2, 2]
+    assert list(words) == [1] * 6 + [7, 1, 2, 3, 4, 3, 3, 1, 1, 2, 2]
+    # the one-struct way and the checked way agree: floats as their bits, a float given for
+    # an int truncated, a NaN given as a string, a count of one given as a sequence
+    _, px = bridge.build("pixels_unpack", ())
+    for vals in ({"u_shape": [1] * 6, "u_numel": 7, "u_scale": 1 / 255},
+                 {"u_shape": [2.0] * 6, "u_numel": (7,), "u_scale": "NaN"},
+                 {"u_shape": list(np.arange(6)), "u_numel": np.int64(7),
+                  "u_scale": np.float32(0.5)}):
+        assert list(px.pack(vals)) == px._pack_checked(vals)
+    assert px.pack({"u_shape": [1] * 6, "u_numel": 7, "u_scale": 0.5})[-1] == \
+        int(np.float32(0.5).view(np.int32))
+    with pytest.raises(RuntimeError, match="uniform 'u_shape' takes 6 values, got 5"):
+        px.pack({"u_shape": [1] * 5, "u_numel": 7, "u_scale": 0.5})
     with pytest.raises(RuntimeError, match="uniform 'u_dil' was not given"):
         prog.pack({"u_shape": [1] * 6, "u_numel": 7, "u_x": [1, 2, 3, 4], "u_kernel": [3, 3]})
     assert bridge._words([1.5, "NaN"], "f32")[0] == int(np.float32(1.5).view(np.int32))

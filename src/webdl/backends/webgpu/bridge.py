@@ -357,11 +357,35 @@ def _words(values, kind):
 
 class Program:
     """A compiled kernel: its pipeline id, uniform schema and input names (bindings)."""
-    __slots__ = ("pid", "uniforms", "inputs", "outputs", "nwords")
+    __slots__ = ("pid", "uniforms", "inputs", "outputs", "nwords", "_flat", "_struct")
+
+    def set_uniforms(self, uniforms):
+        """The schema [(name, count, "i32" | "f32")], and its packing: every value in one
+        struct (ints as int32, floats as float32) read back as int32 words."""
+        self.uniforms = uniforms
+        self.nwords = sum(c for _, c, _ in uniforms)
+        self._flat = tuple((name, count == 1) for name, count, _ in uniforms)
+        fmt = "".join(f"{c}{'i' if kind == 'i32' else 'f'}" for _, c, kind in uniforms)
+        self._struct = (struct.Struct("<" + fmt), struct.Struct(f"<{self.nwords}i"))
 
     def pack(self, values):
         """The uniform words of ``values`` ({name: value}); a missing uniform is an error.
-        Called per dispatch: kept lean."""
+        Called per dispatch: one struct for the common case (each value a number or a
+        sequence of its count, ints where the schema says i32); anything else (a float for an
+        i32, a NaN given as a string, a wrong count) goes the checked way."""
+        flat = []
+        try:
+            for name, one in self._flat:
+                if one:
+                    flat.append(values[name])
+                else:
+                    flat.extend(values[name])
+            fmt, words = self._struct
+            return words.unpack(fmt.pack(*flat))
+        except (KeyError, TypeError, struct.error):
+            return self._pack_checked(values)
+
+    def _pack_checked(self, values):
         words = []
         name = None
         try:
@@ -406,11 +430,10 @@ def build(kernel, defines, code="", outputs=1):
         body = _ENABLE.sub("", body)
     prog = Program()
     decls = _DECL.findall(body)
-    prog.uniforms = [(n, *_layout(t)) for n, t in decls]
+    prog.set_uniforms([(n, *_layout(t)) for n, t in decls])
     decls = dict(decls)
     prog.inputs = _INPUT.findall(body)
     prog.outputs = outputs
-    prog.nwords = sum(c for _, c, _ in prog.uniforms)
     load, at = [], 0
     for name, count, kind in prog.uniforms:
         vals = [f"W({at + j})" if kind == "i32" else f"bitcast<f32>(W({at + j}))"
