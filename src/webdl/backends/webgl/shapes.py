@@ -32,7 +32,10 @@ def strides(shape):
 @functools.lru_cache(maxsize=1024)
 def bcast_strides(shape, out_shape):
     """Strides of ``shape`` (aligned right to ``out_shape``), 0 where it is broadcast: a
-    tuple of MAX_RANK (cached: the same few shapes recur on every op)."""
+    tuple of MAX_RANK (cached: the same few shapes recur on every op). A dim of size 1 in
+    both keeps its row-major stride (any stride reads it alike), so a tensor of the output's
+    shape gets the dense strides and is read at the output's index, not unravelled."""
     shape = [1] * (len(out_shape) - len(shape)) + list(shape)
     st = strides(shape)
-    return tuple(pad([0 if s == 1 else t for s, t in zip(shape, st)], 0))
+    return tuple(pad([0 if s == 1 and o != 1 else t for s, o, t in zip(shape, out_shape, st)],
+                     0))
