@@ -9,7 +9,7 @@ import pytest
 
 from webdl.backends import webgpu
 from webdl.backends.webgl.ir import Apply, Const, Leaf, Where
-from webdl.backends.webgpu import bridge, codegen, matmul, registry
+from webdl.backends.webgpu import READ_BUFFER, bridge, codegen, matmul, registry
 from webdl.ops import primitives
 
 WGSL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shaders", "wgsl")
@@ -50,6 +50,12 @@ def test_kernel_sources_exist_and_their_uniforms_parse(name):
             code = bridge.appended(code, matmul.PLAIN_STORE)
         if shader in coop:
             main, defines, code = "reduce", (("OP", "SUM"),), bridge.coop_sum_code(coop[shader])
+        if main == "reduce":        # reduce.wgsl reads its input through an appended value_at()
+            code = bridge.appended(READ_BUFFER, code)
+        if shader == "elementwise" and name != "elementwise":   # a reduction's fused read
+            main, defines, code = "reduce", (("OP", "SUM"),), bridge.appended(
+                bridge._source("elementwise"), "var<storage, read> u_in0: array<f32>;\n"
+                "fn value_at(i: i32) -> f32 { return op_exp(u_in0[i], 0.0, 0.0); }\n")
         src, prog = bridge.build(main, defines, code)
         assert "fn load() {\n    u_shape = " in src and "fn main(" in src
         # a directive comes before every declaration; the default main is not added

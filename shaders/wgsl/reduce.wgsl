@@ -3,6 +3,9 @@
 // input at u_off + dot(i unravelled over the kept dims u_keep, u_keep_st) + k1 * u_r1.y +
 // k2 * u_r2.y for k1 < u_r1.x, k2 < u_r2.x; with u_split > 1, output i is the partial
 // result of chunk i % u_split (a further pass combines the chunks). `const OP` picks the op.
+// The input is read through value_at(position), which the appended code defines: the buffer
+// u_a (webgpu/__init__.py's READ_BUFFER), or an elementwise chain computed where it is read
+// (codegen.generate's value mode: no pass of its own, the chain's inputs read instead).
 const SUM: i32 = 0;
 const MAX: i32 = 1;
 const MIN: i32 = 2;
@@ -14,7 +17,6 @@ var<private> u_off: i32;
 var<private> u_r1: vec2<i32>;      // outer group: count, stride
 var<private> u_r2: vec2<i32>;      // inner group: count, stride
 var<private> u_split: i32;
-var<storage, read> u_a: array<f32>;
 
 // output i's chunk: (the input offset of its kept position, its first position, the end)
 fn chunk(i0: i32) -> vec3<i32> {
@@ -42,18 +44,18 @@ fn kernel(i: i32) -> f32 {
     if (OP == SUM) {
         var acc = 0.0;
         for (var q = q0; q < q1; q++) {
-            acc += u_a[row + k2 * u_r2.y];
+            acc += value_at(row + k2 * u_r2.y);
             k2++;
             if (k2 == u_r2.x) { k2 = 0; row += u_r1.y; }
         }
         return acc;
     }
-    var best = u_a[row + k2 * u_r2.y];
+    var best = value_at(row + k2 * u_r2.y);
     var at = q0;
     for (var q = q0 + 1; q < q1; q++) {
         k2++;
         if (k2 == u_r2.x) { k2 = 0; row += u_r1.y; }
-        let v = u_a[row + k2 * u_r2.y];
+        let v = value_at(row + k2 * u_r2.y);
         if (isnan(best)) { break; }                 // the first NaN wins, as in PyTorch
         if (OP == MAX || OP == ARGMAX) {
             if (isnan(v) || v > best) { best = v; at = q; }

@@ -10,7 +10,7 @@ fn partial(i: i32, lane: i32) -> f32 {
     let ch = chunk(i);
     var acc = 0.0;
     for (var q = ch.y + lane; q < ch.z; q += 64) {
-        acc += u_a[ch.x + (q / u_r2.x) * u_r1.y + (q % u_r2.x) * u_r2.y];
+        acc += value_at(ch.x + (q / u_r2.x) * u_r1.y + (q % u_r2.x) * u_r2.y);
     }
     return acc;
 }

@@ -52,7 +52,7 @@ from ...ops import primitives
 from . import bridge, conv, elementwise, matmul, movement, reduce  # noqa: F401
 from .bridge import MAX_TARGETS, GLBuffer
 from .elementwise import lazy
-from .ir import Const, LazyBuf
+from .ir import Const, LazyBuf, generate
 from .registry import KERNELS, check, fused_ops
 from .shapes import numel, pad
 
@@ -287,6 +287,19 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     fuses_reads = "dense"
     ir_mode = (True, True)      # the lazy IR's (typed, ternary): GLSL ints, ?: (ir.combine)
     sum_chunk = reduce.REDUCE_CHUNK     # positions a sum's first pass adds per output
+
+    def fused_read(self, src):
+        """How a reduction reads lazy chain ``src`` where it reads it (reduce.glsl's FUSED:
+        value(i), the chain at position i): (defines, inputs, uniforms, code), or None
+        where an input is not dense and fuses_reads says "dense"."""
+        made = generate([src.node], src.shape, ints=[src.is_int],
+                        tpls=[src.template(True, True)], fn=True,
+                        any_read=self.fuses_reads == "strided")
+        if made is None:
+            return None
+        code, inputs, uniforms = made
+        return ((("FUSED", 1),) + ((("VALUE_INT", 1),) if src.is_int else ()), inputs,
+                uniforms, bridge.appended(bridge._shader("elementwise"), code))
 
     def __init__(self):
         info = bridge.probe()

@@ -5,9 +5,8 @@ and its input gradient: one pass of row statistics (shaders/layernorm.glsl) and 
 elementwise chain each."""
 from ...dtypes import float32, int64
 from ...ops.elementwise import BINARY
-from .bridge import _shader, appended
 from .elementwise import lazy
-from .ir import Const, LazyBuf, Leaf, generate
+from .ir import Const, LazyBuf, Leaf
 from .movement import cat_tree, gather, permuted, view
 from .registry import register
 from .shapes import bcast_strides, numel, pad, strides
@@ -37,16 +36,9 @@ def reduce(be, which, bufs, in_shape, shape, axes, dtype):
     fused = None        # (defines, inputs, uniforms, code) of a chain computed where read
     if be.fuses_reads and type(src) is LazyBuf and src.real is None and \
             type(src.node) not in (Leaf, Const) and src.node is not None:
-        # value(i): the chain at row-major position i, the same in the chain's own shape
-        # as in in_shape (a reshape of a lazy buffer is the buffer); None where its inputs
-        # are not all dense (see ir.generate), unless the backend fuses "strided" ones too
-        made = generate([src.node], src.shape, ints=[src.is_int],
-                        tpls=[src.template(True, True)], fn=True,
-                        any_read=be.fuses_reads == "strided")
-        if made is not None:
-            code, inputs, uniforms = made
-            fused = ((("FUSED", 1),) + ((("VALUE_INT", 1),) if src.is_int else ()), inputs,
-                     uniforms, appended(_shader("elementwise"), code))
+        # the chain at row-major position i, the same in the chain's own shape as in
+        # in_shape (a reshape of a lazy buffer is the buffer); None where the backend can't
+        fused = be.fused_read(src)
     if fused is not None:
         x, st, off = None, strides(in_shape), 0
     else:

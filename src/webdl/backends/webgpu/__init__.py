@@ -27,6 +27,8 @@ from ..webgl.ir import Const, LazyBuf
 from ..webgl.shapes import numel, pad
 from . import bridge, conv, elementwise, kernels, matmul  # noqa: F401 - they register kernels
 from .bridge import WORKGROUP, GPUBuffer
+from .codegen import generate
+from ..webgl.bridge import appended
 from ..webgl.reduce import REDUCE_CHUNK
 from ..webgl.registry import fused_ops
 from .registry import KERNELS, check, elementwise_functions, missing
@@ -54,6 +56,9 @@ def adapter_name(info):
 # of COOP_CHUNK positions. Software adapters keep one invocation per output (SwiftShader
 # switches every invocation at a barrier: see matmul.DIRECT_TILE).
 COOP_MIN, COOP_CHUNK = 64, 4096
+# reduce.wgsl's input when it is a buffer (a fused chain defines value_at() itself: fused_read)
+READ_BUFFER = ("var<storage, read> u_a: array<f32>;\n"
+               "fn value_at(at: i32) -> f32 { return u_a[at]; }\n")
 
 
 class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
@@ -62,7 +67,11 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
     realize = elementwise.realize
     targets = 4            # results of one shape computed by one dispatch, at most
     ir_mode = (False, False)    # the lazy IR's (typed, ternary): all f32, no ?: (ir.combine)
-    fuses_reads = False    # reductions draw a lazy input first (webgl's fuse theirs)
+    # reductions compute a lazy input chain where they read it (fused_read): on hardware
+    # adapters whatever its inputs' strides ("strided": a broadcast bias, a slice -- the
+    # divisions cost less than a dispatch of their own and a buffer written and read
+    # again), on software ones when every input is read dense ("dense": as WebGL)
+    fuses_reads = "dense"
 
     def __init__(self):
         info = bridge.probe()
@@ -77,6 +86,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self.sum_coop = None if info["isFallbackAdapter"] else \
             "subgroup" if info.get("subgroups") else "tree"
         self.conv_tiled = self.matmul_tiled                    # see conv.conv2d
+        self.fuses_reads = "dense" if info["isFallbackAdapter"] else "strided"
         self.conv_epilogue = True      # the tiled product deferred for its chain (conv.py)
         self.flat_tiles = True                                 # see matmul.tiles
         self._programs = bridge.Programs()
@@ -85,6 +95,16 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self.adapter = adapter_name(info)
         self.kernels = choices(self.adapter, {**matmul.VARIANTS, **conv.VARIANTS},
                                measures=False)   # ?kernels=measure: see tuning.py
+
+    def fused_read(self, src):
+        """How a reduction reads lazy chain ``src`` where it reads it: ((), inputs, uniforms,
+        code defining reduce.wgsl's value_at()), or None (see codegen.generate's value mode)."""
+        made = generate([src.node], src.shape, [src.template(False, False)],
+                        value=self.fuses_reads)
+        if made is None or len(made[1]) > self.max_leaves:
+            return None
+        code, inputs, uniforms = made
+        return (), inputs, uniforms, appended(bridge._source("elementwise"), code)
 
     def has_kernel(self, name):
         return name not in self._missing
@@ -188,20 +208,25 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         """Positions a sum's first pass adds per output (webgl/reduce.py)."""
         return COOP_CHUNK if self.sum_coop else REDUCE_CHUNK
 
-    def new(self, shape, kernel, defines, inputs, uniforms, packed=None, is_int=False):
+    def new(self, shape, kernel, defines, inputs, uniforms, packed=None, is_int=False,
+            code=""):
         """A kernel's result in a new buffer (the call WebGL's kernel families make; ints
-        are f32 here, so ``is_int`` changes nothing). A long sum runs cooperatively (see
-        COOP_MIN)."""
+        are f32 here, so ``is_int`` changes nothing; ``code`` appended to the kernel). A
+        long sum runs cooperatively (see COOP_MIN)."""
         if packed is not None:
             raise NotImplementedError("webgpu: packed intermediates are WebGL's")
         out = GPUBuffer(numel(shape))
         if not out.numel:
             return out
-        if kernel == "reduce" and self.sum_coop and defines == (("OP", "SUM"),) and \
-                -(-uniforms["u_r1"][0] * uniforms["u_r2"][0] // uniforms["u_split"]) >= COOP_MIN:
-            self.dispatch("reduce", defines, inputs, [out], shape, uniforms,
-                          code=bridge.coop_sum_code(self.sum_coop), groups=(out.numel, 1, 1))
-        else:
-            self.dispatch(kernel, defines, inputs, [out], shape, uniforms)
+        if kernel == "reduce":
+            code = code or READ_BUFFER
+            if self.sum_coop and defines == (("OP", "SUM"),) and \
+                    -(-uniforms["u_r1"][0] * uniforms["u_r2"][0] // uniforms["u_split"]) \
+                    >= COOP_MIN:
+                self.dispatch("reduce", defines, inputs, [out], shape, uniforms,
+                              code=appended(code, bridge.coop_sum_code(self.sum_coop)),
+                              groups=(out.numel, 1, 1))
+                return out
+        self.dispatch(kernel, defines, inputs, [out], shape, uniforms, code=code)
         return out
 

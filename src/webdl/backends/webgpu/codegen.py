@@ -24,7 +24,7 @@ _PLACED = """    var w{k} = u_pv{k};
 """
 
 
-def generate(nodes, shape, tpls=None, acc=None):
+def generate(nodes, shape, tpls=None, acc=None, value=False):
     """The kernel computing expressions ``nodes`` over ``shape``, the first into out0, the
     others into out1, ...: (WGSL code, {input name: buffer}, {uniform: value}). Inputs
     dense in the output's shape are read at the output's index; the others at the
@@ -35,11 +35,16 @@ def generate(nodes, shape, tpls=None, acc=None):
     buffer): instead of a main(), matmul.wgsl's ``store(i, acc)`` computing the first
     expression with that buffer's value given -- or None where it can't be: the expression
     must read ``acc`` once, dense in the output's shape (at the index the kernel writes), and
-    not through a placed slice."""
+    not through a placed slice. With ``value`` ("dense" or "strided"): instead of a main(),
+    ``value_at(i)``, the first expression at position i (for a reduction reading the chain where
+    it reads it: see reduce.wgsl), or None where a placed slice reads it (it unravels over
+    the output's shape), or an input is read strided and ``value`` is "dense"."""
     key, slots, params, _, placed = walk(nodes, False, False, None, tpls)
     if acc is not None and not _reads_once_dense(slots, placed, shape, acc):
         return None
     dense, strided, dims = merged_dims(slots, shape)
+    if value and (placed or (strided and value != "strided")):
+        return None
     rank = len(dims) if strided else 0
     inputs, uniforms = {}, {}
     if rank:
@@ -76,11 +81,11 @@ def generate(nodes, shape, tpls=None, acc=None):
                          f"u_ps{k}": list(pl.leaf.strides)})
     if params:
         uniforms["u_p"] = params
-    ck = (key, tuple(reads), rank)
+    ck = (key, tuple(reads), rank, value)
     code = _CODE.get(ck)
     if code is None:
         code = _CODE[ck] = _code(nodes, shape, reads, rank, len(slots), len(placed),
-                                 len(params))
+                                 len(params), value)
     return code, inputs, uniforms
 
 
@@ -99,7 +104,7 @@ _ST = [f"u_st{k}" for k in range(1024)]
 _OFF = [f"u_off{k}" for k in range(1024)]
 
 
-def _code(nodes, shape, reads, rank, nslots, nplaced, nparams):
+def _code(nodes, shape, reads, rank, nslots, nplaced, nparams, value=False):
     """generate's WGSL for one key (see there); ``reads``: per slot its binding b when read
     at the output's index, -1 - b when strided; then per Placed node its binding."""
     exprs = expressions(nodes, ternary=False)[0]
@@ -142,6 +147,9 @@ def _code(nodes, shape, reads, rank, nslots, nplaced, nparams):
         decl.append(f"var<private> u_p: array<f32, {nparams}>;\n")
     if None in reads:
         return ("".join(decl) + "fn store(i: i32, acc: f32) -> f32 {\n" + "".join(body)
+                + f"    return {exprs[0]};\n}}\n")
+    if value:
+        return ("".join(decl) + "fn value_at(i: i32) -> f32 {\n" + "".join(body)
                 + f"    return {exprs[0]};\n}}\n")
     return ("".join(decl) + MAIN_HEAD + "".join(body)
             + "".join(f"    out{j}[i] = {e};\n" for j, e in enumerate(exprs)) + "}\n")
