@@ -1,6 +1,8 @@
 """The sequence-model bench cases (issue #13: an LSTM and a transformer training step, GPT
 generation) run on both sides of the bench page at tiny sizes, and the webdl side reports
 its per-op overhead. A smoke test: the timings themselves come from `webdl_tools bench`."""
+import webdl
+from webdl.apps import bench
 from webdl_tools.cli import BENCH_CASES, SEQUENCE_CASES, TARGETS, _print_profiles
 
 TINY = {"lstm": {"batch": 2, "seq": 3, "hidden": 8, "inp": 4},
@@ -94,3 +96,26 @@ json.dumps([B._ready["t_softmax"](), B._ready["t_attention"](), B._ready["t_atte
         page.close()
     assert [c["id"] for c in out["results"]] == ["s", "a"]
     assert all(c["webdl"]["median"] > 0 and c["tfjs"]["median"] > 0 for c in out["results"])
+
+
+def test_a_variant_case_is_profiled_with_its_backend_attributes():
+    """A case set up with backend attributes (bench.setup(..., backend={...})) runs with them
+    -- the run of its profile included -- and restores them after (CPython, numpy backend)."""
+    be = webdl.zeros(1).device.backend
+    seen = []
+    x = webdl.ones(3)
+
+    def work():
+        seen.append(be.variant_probe)
+        return (x * 2.0).sum()
+    be.variant_probe = "default"
+    try:
+        bench._ready["variant"] = bench._Variant(bench._Work(work, lambda t: t.item()),
+                                                 {"variant_probe": "forced"})
+        prof = bench.profile("variant")
+        bench.run("variant")
+        assert prof[0] == 2 and seen and set(seen) == {"forced"}, (prof, seen)
+        assert be.variant_probe == "default"
+    finally:
+        bench.drop("variant")
+        del be.variant_probe

@@ -297,17 +297,23 @@ def setup(key, name, backend=None, **kw):
 
 
 class _Variant:
-    """A case run with some backend attributes set (and restored after)."""
+    """A case run with some backend attributes set (and restored after); a _Work case's
+    ``work`` too, so that ``profile`` sees the variant."""
 
     def __init__(self, fn, attrs):
         self.fn, self.attrs, self.be = fn, attrs, webdl.zeros(1).device.backend
+        if isinstance(fn, _Work):
+            self.work, self.sync = lambda: self._with(fn.work), fn.sync
 
     def __call__(self):
+        return self._with(self.fn)
+
+    def _with(self, call):
         saved = {k: getattr(self.be, k) for k in self.attrs}
         for k, v in self.attrs.items():
             setattr(self.be, k, v)
         try:
-            return self.fn()
+            return call()
         finally:
             for k, v in saved.items():
                 setattr(self.be, k, v)
