@@ -14,7 +14,7 @@ for _name, _fn, _shaders, _lazy in (
         ("cat", _mv.cat_tree, ("cat",), False), ("gather", _mv.gather, ("gather",), True),
         ("scatter_add", _mv.scatter_add, ("scatter_add",), True),
         ("sum", _red.sum_, ("reduce", "reduce_coop", "reduce_tree", "reduce_subgroup",
-                                 "elementwise"), True),
+                            "elementwise"), True),
         ("amax", _red.amax, ("reduce", "elementwise"), True),
         ("amin", _red.amin, ("reduce", "elementwise"), True),
         ("argmax", _red.argmax, ("reduce", "elementwise"), True),
