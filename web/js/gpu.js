@@ -233,10 +233,10 @@ class GPUBridge {
     this._run(w);
   }
 
-  // Commands from word `start` on. With pipeMode 2, a dispatch whose pipeline is still
-  // compiling holds the rest (and every later array) until _drain: a model's first run makes
-  // no pipeline synchronously, so the GPU process compiles them all in parallel.
-  _run(w, start = 0) {
+  // Commands from word `start` on. With `hold` (pipeMode 2), a dispatch whose pipeline is
+  // still compiling holds the rest (and every later array) until _drain: a model's first run
+  // makes no pipeline synchronously, so the GPU process compiles them all in parallel.
+  _run(w, start = 0, hold = this.pipeMode === 2) {
     this._check();
     if (this.held.length) { this.held.push({ w, i: start }); return; }
     const t0 = performance.now();
@@ -248,7 +248,7 @@ class GPUBridge {
         i += 2;
       } else if (op === 3) {
         const k = w[i + 5], m = w[i + 6 + k];
-        if (err === null && this.pipeMode === 2 && !this.pipelines[w[i + 1]].pipe) {
+        if (err === null && hold && !this.pipelines[w[i + 1]].pipe) {
           this.held.push({ w, i });
           this.stats.held++;
           break;
@@ -274,15 +274,9 @@ class GPUBridge {
     const held = this.held;
     if (!held.length) return;
     this.held = [];
-    const mode = this.pipeMode;
-    this.pipeMode = 1;
     let err = null;
-    try {
-      for (const h of held) {
-        try { this._run(h.w, h.i); } catch (e) { if (err === null) err = e; }
-      }
-    } finally {
-      this.pipeMode = mode;
+    for (const h of held) {
+      try { this._run(h.w, h.i, false); } catch (e) { if (err === null) err = e; }
     }
     if (err !== null) throw err;
   }

@@ -67,11 +67,6 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
     realize = elementwise.realize
     targets = 4            # results of one shape computed by one dispatch, at most
     ir_mode = (False, False)    # the lazy IR's (typed, ternary): all f32, no ?: (ir.combine)
-    # reductions compute a lazy input chain where they read it (fused_read): on hardware
-    # adapters whatever its inputs' strides ("strided": a broadcast bias, a slice -- the
-    # divisions cost less than a dispatch of their own and a buffer written and read
-    # again), on software ones when every input is read dense ("dense": as WebGL)
-    fuses_reads = "dense"
 
     def __init__(self):
         info = bridge.probe()
@@ -86,6 +81,10 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self.sum_coop = None if info["isFallbackAdapter"] else \
             "subgroup" if info.get("subgroups") else "tree"
         self.conv_tiled = self.matmul_tiled                    # see conv.conv2d
+        # reductions compute a lazy input chain where they read it (fused_read): on hardware
+        # adapters whatever its inputs' strides ("strided": a broadcast bias, a slice -- the
+        # divisions cost less than a dispatch of their own and a buffer written and read
+        # again), on software ones when every input is read dense ("dense": as WebGL)
         self.fuses_reads = "dense" if info["isFallbackAdapter"] else "strided"
         self.conv_epilogue = True      # the tiled product deferred for its chain (conv.py)
         self.flat_tiles = True                                 # see matmul.tiles
