@@ -396,11 +396,7 @@ class Program:
                 if len(v) != count:
                     raise RuntimeError(f"webgpu: uniform '{name}' takes {count} values, "
                                        f"got {len(v)}")
-                if kind == "i32":
-                    words.extend(map(int, v))
-                else:
-                    f, i = _structs(count)
-                    words.extend(i.unpack(f.pack(*map(float, v))))
+                words.extend(_words(v, kind))
         except KeyError:
             raise RuntimeError(f"webgpu: uniform '{name}' was not given") from None
         return words
