@@ -35,6 +35,15 @@ class GPUBridge {
     // makes such a pipeline synchronously and waits at a readback only for those not made;
     // 0 also waits for every asynchronous make (the duplicates of those made synchronously)
     this.pipeMode = options.pipes ?? 2;
+    // While a readback or sync waits (mapAsync, onSubmittedWorkDone), a command is sent to
+    // the GPU process at every turn of the worker's task loop: Chromium's GPU process notices
+    // finished GPU work when it handles commands, else on a timer of a few ms. On the H200
+    // (Vulkan) a 256x256 matmul read back took 3.9-4.0 ms without and 1.7-1.8 ms with it,
+    // TensorFlow.js 3.2-3.5 ms. 2: a 4-byte writeBuffer (the default on hardware adapters); 1:
+    // an empty submit (2.0-2.3 ms); 0: none (the default on software adapters, where the
+    // GPU process's threads are the CPU's: SwiftShader's matmul took 2.3x as long with 2).
+    // ?poll=N forces one, for an A/B.
+    this.pollMode = options.poll;
     this.held = []; // [{w, i}]: command arrays held from word i on (see _run), in order
     this.groups = 0;        // workgroups in the pending encoder
     this.lastSubmit = 0;    // performance.now() at the last submit
@@ -68,11 +77,12 @@ class GPUBridge {
     // buffersMade: storage buffers created (not taken from the pool); readInto's ms: readMs in
     // all, preMs before its mapAsync (the queue run, the submit), mapMs waiting for mapAsync,
     // scopeMs for the error scopes after it; early: submits made before a readback asked
+    // polls: commands sent while waiting (see pollMode)
     // pipeWaitMs: awaiting pipelines still compiling; pipesMadeSync: pipelines a dispatch
     // had to make synchronously; held: command arrays held for compiling pipelines
     this.stats = { dispatches: 0, submits: 0, uploads: 0, readbacks: 0, compiles: 0, execs: 0, runMs: 0,
                    buffersMade: 0, mapMs: 0, scopeMs: 0, readMs: 0, preMs: 0, early: 0,
-                   pipeWaitMs: 0, pipesMadeSync: 0, held: 0 };
+                   pipeWaitMs: 0, pipesMadeSync: 0, held: 0, polls: 0 };
     this.highLive = 0;     // the most bytes live at once (not reset: see poolLimit)
   }
 
@@ -109,15 +119,18 @@ class GPUBridge {
     this.uniUsed = 0;
     this.uniGpu = device.createBuffer({ size: GPU_UNIFORM_RING, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.empty = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    const fallback = !!(ai.isFallbackAdapter ?? adapter.isFallbackAdapter);
+    this.pollMode ??= fallback || ai.architecture === "swiftshader" ? 0 : 2;
+    this.pollBuf = null; // made for this device by the first _wait that polls
     this.info = {
       ok: true, vendor: ai.vendor || "", architecture: ai.architecture || "", description: ai.description || "",
-      isFallbackAdapter: !!(ai.isFallbackAdapter ?? adapter.isFallbackAdapter),
+      isFallbackAdapter: fallback,
       features: [...adapter.features].sort(),
       subgroups: device.features.has("subgroups"),
       maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage,
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxWorkgroupStorage: device.limits.maxComputeWorkgroupStorageSize,
-      liveCap: this.liveCap,
+      liveCap: this.liveCap, poll: this.pollMode,
     };
     return JSON.stringify(this.info);
   }
@@ -569,7 +582,7 @@ class GPUBridge {
     const t0 = performance.now();
     this.stats.preMs += t0 - tr;
     try {
-      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      await this._wait(staging.mapAsync(GPUMapMode.READ, 0, bytes));
       this.stats.mapMs += performance.now() - t0;
     } catch (e) {
       this._check(); // a lost device: its clear error (and a new device)
@@ -595,6 +608,29 @@ class GPUBridge {
     return 0;
   }
 
+  // p awaited; with pollMode, a command sent at each task turn while it is pending (see the
+  // constructor). Counted in stats.polls.
+  async _wait(p) {
+    if (!this.pollMode) return p;
+    let done = false;
+    const q = p.finally(() => { done = true; });
+    this.pollBuf ??= this.device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST });
+    if (!this.pollYield) {   // a task turn: a message to itself (setTimeout clamps to 4 ms)
+      this.pollZero = new Uint32Array(1);
+      const chan = new MessageChannel();
+      const waiting = [];
+      chan.port1.onmessage = () => waiting.shift()();
+      this.pollYield = () => new Promise((r) => { waiting.push(r); chan.port2.postMessage(0); });
+    }
+    while (!done) {
+      if (this.pollMode === 1) this.device.queue.submit([]);
+      else this.device.queue.writeBuffer(this.pollBuf, 0, this.pollZero);
+      this.stats.polls++;
+      await this.pollYield();
+    }
+    return q;
+  }
+
   // The queue run, once the pipelines it needs are compiled (held commands too)
   async _ready(q) {
     if (this.pipeMode === 2) this.exec(q);
@@ -608,7 +644,7 @@ class GPUBridge {
     await this._ready(q);
     this.flush();
     const err = this._takeErrors();
-    await this.device.queue.onSubmittedWorkDone();
+    await this._wait(this.device.queue.onSubmittedWorkDone());
     GPUBridge.raise(await err);
     return 0;
   }

@@ -19,7 +19,7 @@
   // its lifetime, and the page's request for the same lock is granted when it is gone.
   function start() {
     const wurl = new URL("worker.js", here);
-    for (const k of ["gpu", "gpumem", "device", "webgpu", "smallwidth", "poolmem", "kernels", "earlyms", "pipes"]) if (q.get(k)) wurl.searchParams.set(k, q.get(k));
+    for (const k of ["gpu", "gpumem", "device", "webgpu", "smallwidth", "poolmem", "kernels", "earlyms", "pipes", "poll"]) if (q.get(k)) wurl.searchParams.set(k, q.get(k));
     const lock = "webdl-kernel-" + Math.random().toString(36).slice(2);
     wurl.searchParams.set("lock", lock);
     const k = { worker: new Worker(wurl), pending: new Map(), interruptFlag: null, dead: null, error: null };

@@ -95,7 +95,8 @@ async function start() {
   if (opts.get("webgpu") !== "off") {
     const gpu = new GPUBridge({ liveCap: Number(opts.get("gpumem") || 0) * 2 ** 20 || undefined,
                                  earlyMs: opts.get("earlyms") ? Number(opts.get("earlyms")) : undefined,
-                                 pipes: opts.get("pipes") ? Number(opts.get("pipes")) : undefined });  // ?pipes=0|1: A/B
+                                 pipes: opts.get("pipes") ? Number(opts.get("pipes")) : undefined,
+                                 poll: opts.get("poll") ? Number(opts.get("poll")) : undefined });  // ?pipes=0|1: A/B
     webgpu = JSON.parse(await gpu.init());
     webgpu.jspi = typeof WebAssembly.Suspending === "function";
     if (webgpu.ok && !webgpu.jspi) webgpu = { ...webgpu, ok: false, error: "this browser has no JSPI (WebAssembly.Suspending), which webdl needs to wait for WebGPU" };
