@@ -375,6 +375,14 @@ def _cases():
     add("sdpa[causal]", sdpa(is_causal=True), *qkv)
     add("sdpa[causal_square]", sdpa(is_causal=True, scale=2.0), In((3, 6, 8)), In((3, 6, 8)),
         In((3, 6, 5)))
+    # heads split by view and transpose (read in place by WebGPU's fused kernels), and rows
+    # longer than a 64-invocation workgroup (queries, keys and features)
+    add("sdpa[heads_view]", lambda m, F, q, k, v: F.scaled_dot_product_attention(
+        *(t.reshape(2, 5, 3, 8).transpose(1, 2) for t in (q, k, v)), is_causal=True),
+        In((2, 5, 24)), In((2, 5, 24)), In((2, 5, 24)))
+    add("sdpa[long]", sdpa(is_causal=True), In((1, 2, 70, 72)), In((1, 2, 67, 72)),
+        In((1, 2, 67, 66)))
+    add("sdpa[long_plain]", sdpa(scale=0.05), In((70, 8)), In((130, 8)), In((130, 3)))
     add("sdpa[bool]", sdpa(), *qkv, In((4, 6), "bool"))
     add("sdpa[float]", sdpa(scale=0.5), *qkv, In((3, 1, 6)))
     add("sdpa[bool_none_left]", lambda m, F, q, k, v, mask: F.scaled_dot_product_attention(

@@ -42,7 +42,8 @@ class _Spy(NumpyBackend):
 
     def __init__(self):
         super().__init__()
-        self.fused = frozenset({"conv2d", "layer_norm", "layer_norm_backward", "norm_stats"})
+        self.fused = frozenset({"conv2d", "layer_norm", "layer_norm_backward", "norm_stats",
+                                "attention", "attention_grad_q", "attention_grad_kv"})
         self.seen = set()
 
     def run(self, op, *args):

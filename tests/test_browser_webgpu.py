@@ -198,6 +198,36 @@ json.dumps([s0, s1, float(np.abs(got - want).max()), float(np.abs(got2 - want2).
     assert err < 1e-4 and err2 < 1e-4
 
 
+def test_fused_attention_kernels_match_numpy(in_pyodide):
+    """Attention's fused kernels (one dispatch forward, two backward; hardware adapters
+    only, so forced here on SwiftShader's) against the numpy backend, forward and backward,
+    on every scaled_dot_product_attention case they take: causal or not, heads split by
+    views, rows longer than a workgroup; the masked cases keep the composite."""
+    r = in_pyodide.check(f"""
+import json, opinfo, webdl
+be = webdl.device('webgpu').backend
+assert 'attention' not in be.fused      # a software adapter: the composite
+be.fused = type(be).fused
+try:
+    cases = [c for c in opinfo.CASES if c.name.startswith('sdpa')]
+    q = webdl.randn(2, 3, 4, device='webgpu', requires_grad=True)
+    kinds = [type(webdl.nn.functional.scaled_dot_product_attention(q, q, q).grad_fn).__name__,
+             type(webdl.nn.functional.scaled_dot_product_attention(
+                 q, q, q, attn_mask=webdl.ones(3, 3, dtype=webdl.bool, device='webgpu')
+             ).grad_fn).__name__]
+    res = opinfo.run_all(cases, opinfo.Lib(webdl, 'webgpu'), opinfo.Lib(webdl, 'cpu'),
+                         {RTOL}, {ATOL})
+finally:
+    be.fused = be.fused - {{'attention', 'attention_grad_q', 'attention_grad_kv'}}
+json.dumps([kinds, res])
+""")
+    kinds, res = r
+    assert kinds == ["Attention", "Matmul"], kinds
+    assert len(res) >= 10
+    for name, (worst, _, msgs) in res.items():
+        assert worst <= 1, f"{name} on webgpu, fused attention: " + "\n".join(msgs)
+
+
 def test_a_wait_sends_commands_to_the_gpu_process_on_hardware_only(browser):
     """While a readback or sync waits, the bridge sends the GPU process a small command at
     every task turn (it then notices finished work sooner: on the H200 a 256x256 matmul read

@@ -38,16 +38,16 @@ def test_report_worst_error(torch_results, capsys):
 
 register("cpu64", NumpyBackend(np.float64))
 
-# the numpy backend with conv2d as one fused op (its ref), as WebGL runs it: checks the
-# fused op's own backward rule (convolutions) on the host
+# the numpy backend with conv2d (as WebGL runs it) and attention (as WebGPU does on
+# hardware) as fused ops (their refs): checks the fused ops' own backward rules on the host
 _fused = NumpyBackend()
-_fused.fused = frozenset({"conv2d"})
+_fused.fused = frozenset({"conv2d", "attention", "attention_grad_q", "attention_grad_kv"})
 register("cpu-fused", _fused)
 
 
-@pytest.mark.parametrize("case", [c for c in opinfo.CASES if c.name.startswith("conv2d")],
-                         ids=str)
-def test_fused_conv2d_against_torch(case):
+@pytest.mark.parametrize("case", [c for c in opinfo.CASES
+                                  if c.name.startswith(("conv2d", "sdpa"))], ids=str)
+def test_fused_ops_against_torch(case):
     got = opinfo.run(case, opinfo.Lib(webdl, device="cpu-fused"))
     ref = opinfo.run(case, opinfo.Lib(torch))
     worst, _, msgs = opinfo.compare(case, got, ref)

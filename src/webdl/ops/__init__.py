@@ -9,6 +9,8 @@
 - conv: ``conv2d``, a fused op (a backend may run it as one kernel; see ``base.Fused``)
 - norm: ``layer_norm``, ``layer_norm_backward`` and ``norm_stats`` (batch norm's), fused ops
   (row statistics kernels)
+- attention: ``attention``, ``attention_grad_q`` and ``attention_grad_kv``, fused ops (a
+  workgroup per row on WebGPU; elsewhere scaled_dot_product_attention's composite)
 
 Everything else (losses, pooling, indexing, ...) is composed of these.
 """
@@ -19,13 +21,15 @@ from .movement import Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gathe
 from .linalg import Matmul, Unfold, Fold
 from .conv import Conv2d
 from .norm import LayerNorm, LayerNormBackward, NormStats
+from .attention import Attention, AttentionGradQ, AttentionGradKV
 
 PRIMITIVES = {op.name: op for op in (
     *UNARY.values(), *BINARY.values(), Cast, Where,
     Sum, Amax, Amin, Argmax, Argmin, Softmax, SoftmaxBackward,
     Reshape, Permute, Expand, Slice, Unslice, Flip, Cat, Gather, ScatterAdd,
     Matmul, Unfold, Fold,
-    Conv2d, LayerNorm, LayerNormBackward, NormStats)}
+    Conv2d, LayerNorm, LayerNormBackward, NormStats,
+    Attention, AttentionGradQ, AttentionGradKV)}
 
 
 def primitives():

@@ -11,10 +11,11 @@ Layout: element i of a tensor (row-major) is element i of its buffer; int64 and 
 stored as floats (int64 exact up to 2**24: an upload or constant past it raises; WebGL
 keeps int64 in int textures, exact over int32). Both backends share the lazy
 elementwise IR (webgl/ir.py) and the Python side of the movement, reduction and im2col
-kernels (kernels.py); matmul (matmul.py) and conv2d (conv.py: a fused op, the tiled product
+kernels (kernels.py); matmul (matmul.py), conv2d (conv.py: a fused op, the tiled product
 on hardware adapters, else direct or im2col; its backward is convolutions again, or its
-composite) are WebGPU's own. What compiles when: a pipeline per (WGSL file, consts, generated
-code, output count); shapes, strides and parameters are uniforms.
+composite) and attention (attention.py: fused ops on hardware adapters) are WebGPU's own.
+What compiles when: a pipeline per (WGSL file, consts, generated code, output count);
+shapes, strides and parameters are uniforms.
 """
 import numpy as np
 
@@ -25,7 +26,7 @@ from ..webgl import DeviceMemory, HostTransfer, choices, int_range_error
 from ..webgl.elementwise import realize_many as _realize_many
 from ..webgl.ir import Const, LazyBuf
 from ..webgl.shapes import numel, pad
-from . import bridge, conv, elementwise, kernels, matmul  # noqa: F401 - they register kernels
+from . import attention, bridge, conv, elementwise, kernels, matmul  # noqa: F401 - they register kernels
 from .bridge import WORKGROUP, GPUBuffer
 from .codegen import generate
 from ..webgl.bridge import appended
@@ -87,6 +88,11 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         # again), on software ones when every input is read dense ("dense": as WebGL)
         self.fuses_reads = "dense" if info["isFallbackAdapter"] else "strided"
         self.conv_epilogue = True      # the tiled product deferred for its chain (conv.py)
+        # attention's fused kernels (attention.py) on hardware adapters: their barriers cost
+        # software ones most (SwiftShader, the attention case: 880-1020 ms fused against
+        # 83-100 ms for the composite of products and softmax)
+        if info["isFallbackAdapter"]:
+            self.fused = self.fused - attention.OPS
         self.flat_tiles = True                                 # see matmul.tiles
         self._programs = bridge.Programs()
         self._progs = {}    # see dispatch

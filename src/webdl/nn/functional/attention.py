@@ -2,6 +2,7 @@
 import math
 
 from ...functions.linalg import matmul
+from ...ops.attention import Attention, fits
 from ...functions.reduction import masked_softmax
 from .dropout import dropout
 
@@ -22,6 +23,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if is_causal and attn_mask is not None:
         raise RuntimeError("scaled_dot_product_attention: explicit attn_mask should not "
                            "be set when is_causal=True")
+    scale = float(scale)
+    if attn_mask is None and dropout_p == 0.0 and "attention" in query.device.backend.fused \
+            and fits(query, key, value):
+        # one kernel forward, two backward (WebGPU)
+        return Attention.apply(query, key, value, scale=scale, causal=bool(is_causal))
     # scale, mask (the causal one made in the kernel, not uploaded), max-subtracted exp and
     # normalisation as one primitive; a row left with no key gives zeros, as PyTorch's
     # SDPA does (its plain softmax gives NaN)
