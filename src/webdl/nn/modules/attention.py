@@ -118,11 +118,18 @@ class MultiheadAttention(Module):
         q = q.reshape(tgt, bsz, h, hd).permute(1, 2, 0, 3)
         k = k.reshape(src, bsz, h, hd).permute(1, 2, 0, 3)
         v = v.reshape(src, bsz, h, hd).permute(1, 2, 0, 3)
-        # scale, mask and softmax as one primitive (two passes on WebGL)
-        weights = masked_softmax(matmul(q, k.transpose(-2, -1)), mask, 1.0 / math.sqrt(hd))
-        if self.dropout > 0.0 and self.training:
-            weights = F.dropout(weights, self.dropout, True)
-        out = matmul(weights, v).permute(2, 0, 1, 3).reshape(tgt, bsz, e)
+        dropout = self.dropout > 0.0 and self.training
+        if mask is None and not need_weights and not dropout:
+            # the weights not wanted: scaled_dot_product_attention (fused ops where the
+            # backend has them)
+            out = F.scaled_dot_product_attention(q, k, v)
+        else:
+            # scale, mask and softmax as one primitive (two passes on WebGL)
+            weights = masked_softmax(matmul(q, k.transpose(-2, -1)), mask, 1.0 / math.sqrt(hd))
+            if dropout:
+                weights = F.dropout(weights, self.dropout, True)
+            out = matmul(weights, v)
+        out = out.permute(2, 0, 1, 3).reshape(tgt, bsz, e)
         out = self.out_proj(out)
         if unbatched:
             out = out.squeeze(1)
