@@ -25,6 +25,7 @@ const GPU_UNIFORM_RING = 1 << 20; // bytes of uniforms per flush (a flush when f
 const GPU_EARLY_GROUPS = 1024;
 const GPU_EARLY_MS = 0.5;
 const GPU_STAGING_CAP_BYTES = 64 * 1024 * 1024; // readback buffers kept for reuse, at most
+const GPU_POLL_MAX_MS = 50; // a wait sends commands to the GPU process this long at most (pollMode)
 
 class GPUBridge {
   constructor(options = {}) {
@@ -38,11 +39,12 @@ class GPUBridge {
     // While a readback or sync waits (mapAsync, onSubmittedWorkDone), a command is sent to
     // the GPU process at every turn of the worker's task loop: Chromium's GPU process notices
     // finished GPU work when it handles commands, else on a timer of a few ms. On the H200
-    // (Vulkan) a 256x256 matmul read back took 3.9-4.0 ms without and 1.7-1.8 ms with it,
+    // (Vulkan) a 256x256 matmul read back took 3.9-4.3 ms without and 1.7-1.8 ms with it,
     // TensorFlow.js 3.2-3.5 ms. 2: a 4-byte writeBuffer (the default on hardware adapters); 1:
     // an empty submit (2.0-2.3 ms); 0: none (the default on software adapters, where the
     // GPU process's threads are the CPU's: SwiftShader's matmul took 2.3x as long with 2).
-    // ?poll=N forces one, for an A/B.
+    // ?poll=N forces one, for an A/B. A wait past GPU_POLL_MAX_MS stops sending (the timer's
+    // few ms no longer matter, and the worker's thread is left idle).
     this.pollMode = options.poll;
     this.held = []; // [{w, i}]: command arrays held from word i on (see _run), in order
     this.groups = 0;        // workgroups in the pending encoder
@@ -608,8 +610,8 @@ class GPUBridge {
     return 0;
   }
 
-  // p awaited; with pollMode, a command sent at each task turn while it is pending (see the
-  // constructor). Counted in stats.polls.
+  // p awaited; with pollMode, a command sent at each task turn while it is pending, for
+  // GPU_POLL_MAX_MS at most (see the constructor). Counted in stats.polls.
   async _wait(p) {
     if (!this.pollMode) return p;
     let done = false;
@@ -622,7 +624,8 @@ class GPUBridge {
       chan.port1.onmessage = () => waiting.shift()();
       this.pollYield = () => new Promise((r) => { waiting.push(r); chan.port2.postMessage(0); });
     }
-    while (!done) {
+    const t0 = performance.now();
+    while (!done && performance.now() - t0 < GPU_POLL_MAX_MS) {
       if (this.pollMode === 1) this.device.queue.submit([]);
       else this.device.queue.writeBuffer(this.pollBuf, 0, this.pollZero);
       this.stats.polls++;
