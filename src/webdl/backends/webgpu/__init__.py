@@ -26,7 +26,8 @@ from ..webgl import DeviceMemory, HostTransfer, choices, int_range_error
 from ..webgl.elementwise import realize_many as _realize_many
 from ..webgl.ir import Const, LazyBuf
 from ..webgl.shapes import numel, pad
-from . import attention, bridge, conv, elementwise, kernels, matmul  # noqa: F401 - they register kernels
+# the kernel families register their kernels when imported
+from . import attention, bridge, conv, elementwise, kernels, matmul  # noqa: F401
 from .bridge import WORKGROUP, GPUBuffer
 from .codegen import generate
 from ..webgl.bridge import appended
