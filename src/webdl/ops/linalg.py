@@ -6,25 +6,41 @@ from .elementwise import broadcast_shapes, unbroadcast
 
 
 class Matmul(Op):
-    """(..., n, k) @ (..., k, m) -> (..., n, m); both inputs at least 2-D."""
+    """(..., n, k) @ (..., k, m) -> (..., n, m); both inputs at least 2-D. With ``tb`` the
+    second is a matrix given as (m, k) and read transposed (``F.linear``'s weight: no
+    transpose op of its own, forward or backward)."""
     name = "matmul"
     saves = (0, 1)
     __slots__ = ()
 
     @classmethod
-    def infer(cls, a, b):
-        if a.shape[-1] != b.shape[-2]:
-            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
-                             f"multiplied ({a.shape[-1]} != {b.shape[-2]})")
+    def infer(cls, a, b, tb=False):
+        if tb and b.ndim != 2:
+            raise ValueError(f"matmul: a second operand read transposed must be a matrix, "
+                             f"got shape {tuple(b.shape)}")
+        k = b.shape[-1] if tb else b.shape[-2]
+        if a.shape[-1] != k:
+            bs = (b.shape[1], b.shape[0]) if tb else tuple(b.shape)
+            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {bs} cannot be "
+                             f"multiplied ({a.shape[-1]} != {k})")
+        if tb:
+            return tuple(a.shape[:-1]) + (b.shape[0],), a.dtype
         batch = broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2])
         return batch + (a.shape[-2], b.shape[-1]), a.dtype
 
     @staticmethod
-    def ref(a, b):
-        return np.matmul(a, b)
+    def ref(a, b, tb=False):
+        return np.matmul(a, b.T if tb else b)
 
     def backward(self, g):
         a, b = self.inputs
+        if self.attrs.get("tb"):       # y = a b^T: ga = g b, gb = g^T a over the flat batch
+            ga = Matmul.apply(g, b) if a.requires_grad else None
+            gb = None
+            if b.requires_grad:
+                m, k = b.shape
+                gb = Matmul.apply(g.reshape(-1, m).transpose(0, 1), a.reshape(-1, k))
+            return ga, gb
         ga = unbroadcast(Matmul.apply(g, b.transpose(-1, -2)), a.shape) if a.requires_grad else None
         gb = None
         if b.requires_grad and a.ndim > 2 and all(d == 1 for d in b.shape[:-2]):

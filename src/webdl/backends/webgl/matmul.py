@@ -10,7 +10,7 @@ from .bridge import MAX_TARGETS, GLBuffer
 from .conv import conv2d_packed
 from .elementwise import lazy
 from .ir import packed_result
-from .movement import cat, view
+from .movement import cat, operands
 from .registry import register
 from .shapes import numel
 from ..tuning import bucket
@@ -33,18 +33,17 @@ NAIVE_MAX_BATCH_DIMS = 4
 
 @register("matmul", shaders=("matmul", "matmul_packed", "conv2d_packed"), lazy_inputs=True)
 def matmul(be, bufs, shapes, shape, dtype, attrs):
-    sa, sb = shapes
-    k = sa[-1]
+    k = shapes[0][-1]
     if numel(shape) == 0:
         return GLBuffer(0)
     if k == 0:
         return be.full(shape, 0.0, None)
+    # operands read in place when they are views (a transposed weight): the packing
+    # passes and the naive kernel both take strides
+    ((ta, sta, oa), (tb, stb, ob)), (sa, sb) = operands(be, bufs, shapes, attrs)
     n, m = sa[-2], sb[-1]
     nb = numel(shape[:-2])
     na, nbb = numel(sa[:-2]), numel(sb[:-2])
-    # operands read in place when they are views (a transposed weight): the packing
-    # passes and the naive kernel both take strides
-    (ta, sta, oa), (tb, stb, ob) = view(be, bufs[0], sa), view(be, bufs[1], sb)
     macs = nb * n * k * m
     pn, pnb, pna = n, nb, na    # the packed path's view: B shared, A's matrices stacked
     fa, fb = _flat_batch(sa, sta), _flat_batch(sb, stb)

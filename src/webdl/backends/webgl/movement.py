@@ -53,6 +53,16 @@ def view(be, buf, shape, packed=False):
     return be.realize(buf), strides(shape), 0
 
 
+def operands(be, bufs, shapes, attrs):
+    """matmul's two operands as ``view`` gives them, and their shapes; with ``tb`` the second
+    (a matrix given as (m, k)) read transposed in place."""
+    sa, sb = tuple(shapes[0]), tuple(shapes[1])
+    a, (tex, st, off) = view(be, bufs[0], sa), view(be, bufs[1], sb)
+    if attrs.get("tb"):
+        sb, st = (sb[1], sb[0]), [st[1], st[0]]
+    return (a, (tex, st, off)), (sa, sb)
+
+
 def _keeps_constants(view_kernel):
     """A view kernel that gives a view of a constant not drawn yet (``full``, a Python number
     written into a slice) as that constant in the view's shape: still nothing drawn."""

@@ -2,7 +2,7 @@
 matmul_operands.wgsl (or matmul_direct.wgsl on software adapters), operands read in place
 (views such as a transposed weight need no copy)."""
 from ..webgl.bridge import appended
-from ..webgl.movement import view
+from ..webgl.movement import operands
 from ..webgl.shapes import numel
 from .bridge import GPUBuffer, _source
 from .registry import register
@@ -46,8 +46,7 @@ DIRECT_TILE = 32
 
 @register("matmul", shaders=("matmul", "matmul_operands", "matmul_direct"), lazy_inputs=True)
 def matmul(be, bufs, shapes, shape, dtype, attrs):
-    sa, sb = shapes
-    n, k, m = sa[-2], sa[-1], sb[-1]
+    k = shapes[0][-1]
     if numel(shape) == 0:
         return GPUBuffer(0)
     if k == 0:
@@ -60,7 +59,8 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
     if nb > be.info.get("maxWorkgroups", 65535):
         raise NotImplementedError(f"webgpu: matmul over {nb} matrices (at most "
                                   f"{be.info.get('maxWorkgroups', 65535)} per dispatch)")
-    (ta, sta, oa), (tb, stb, ob) = view(be, bufs[0], sa), view(be, bufs[1], sb)
+    ((ta, sta, oa), (tb, stb, ob)), (sa, sb) = operands(be, bufs, shapes, attrs)
+    n, m = sa[-2], sb[-1]
 
     def strides(s, st):    # 4 batch strides (0 where broadcast), row, column
         bs = [1] * (len(batch) - len(s[:-2])) + list(s[:-2])
