@@ -218,7 +218,7 @@ try:
     res = opinfo.run_all(cases, opinfo.Lib(webdl, 'webgpu'), opinfo.Lib(webdl, 'cpu'),
                          {RTOL}, {ATOL})
 finally:
-    be.fused = be.fused - {{'attention', 'attention_grad_q', 'attention_grad_kv'}}
+    be.fused = be.fused - webdl.backends.webgpu.attention.OPS
 json.dumps([kinds, res])
 """)
     kinds, res = r

@@ -26,6 +26,7 @@ const GPU_EARLY_GROUPS = 1024;
 const GPU_EARLY_MS = 0.5;
 const GPU_STAGING_CAP_BYTES = 64 * 1024 * 1024; // readback buffers kept for reuse, at most
 const GPU_POLL_MAX_MS = 50; // a wait sends commands to the GPU process this long at most (pollMode)
+const GPU_POLL_WORD = new Uint32Array(1); // what pollMode 2 writes
 
 class GPUBridge {
   constructor(options = {}) {
@@ -618,7 +619,6 @@ class GPUBridge {
     const q = p.finally(() => { done = true; });
     this.pollBuf ??= this.device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST });
     if (!this.pollYield) {   // a task turn: a message to itself (setTimeout clamps to 4 ms)
-      this.pollZero = new Uint32Array(1);
       const chan = new MessageChannel();
       const waiting = [];
       chan.port1.onmessage = () => waiting.shift()();
@@ -627,7 +627,7 @@ class GPUBridge {
     const t0 = performance.now();
     while (!done && performance.now() - t0 < GPU_POLL_MAX_MS) {
       if (this.pollMode === 1) this.device.queue.submit([]);
-      else this.device.queue.writeBuffer(this.pollBuf, 0, this.pollZero);
+      else this.device.queue.writeBuffer(this.pollBuf, 0, GPU_POLL_WORD);
       this.stats.polls++;
       await this.pollYield();
     }

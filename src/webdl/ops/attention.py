@@ -4,20 +4,19 @@ more: ``attention_grad_q`` (the query's gradient and each query row's statistics
 ``attention_grad_kv`` (the key's and value's gradients side by side). A backend that
 names them in ``fused`` runs each as one kernel (WebGPU: a workgroup per row, the row's
 scores in workgroup memory); the others run the composite of ``scaled_dot_product_attention``
-(two products and the softmax primitive) and never see these ops.
+(two products and the softmax primitive) and never see these ops, so none has a
+``decompose``: that composite, with masks and dropout, is the functional's own.
 
 Shapes: q (..., L, E), k (..., S, E), v (..., S, Ev), the same leading dims; at most
 MAX_KEYS keys and queries and MAX_DIM features, as the kernels hold a row in workgroup
 memory, and MAX_PAIRS query-key pairs (``fits`` says whether a call qualifies).
 ``causal`` keeps key j for query i where j <= i (PyTorch's upper-left aligned
-``is_causal``). A row whose every score is -inf gives
-zeros, as ``safe`` softmax (PyTorch's scaled_dot_product_attention)."""
+``is_causal``). A row whose every score is -inf gives zeros, as ``safe`` softmax (PyTorch's
+scaled_dot_product_attention)."""
 import numpy as np
 
 from .base import Fused
-from .movement import Permute
-from .linalg import Matmul
-from .reduce import Softmax, _causal
+from .reduce import _causal
 
 MAX_KEYS = 1024
 MAX_DIM = 256
@@ -76,13 +75,6 @@ class Attention(Fused):
     @staticmethod
     def ref(q, k, v, *, scale, causal):
         return np.matmul(_probs(q, k, scale, causal)[0], v).astype(q.dtype)
-
-    @staticmethod
-    def decompose(q, k, v, *, scale, causal):
-        nd = k.ndim
-        kt = Permute.apply(k, dims=tuple(range(nd - 2)) + (nd - 1, nd - 2))
-        w = Softmax.apply(Matmul.apply(q, kt), scale=scale, causal=causal, log=False, safe=True)
-        return Matmul.apply(w, v)
 
     def backward(self, g):
         q, k, v = self.inputs
