@@ -539,7 +539,7 @@ sc = rng.standard_normal((6, 1, 1)).astype(np.float32)
 errs = []
 be.conv_tiled = True
 try:
-    for o in (70, 20, 4):             # 64-row tiles, and the flatter ones for few channels
+    for o in (70, 20, 4):             # 64-row tiles, a flatter one, conv2d_few (few channels)
         w = (rng.standard_normal((o, 6, 3, 2)) * 0.1).astype(np.float32)
         b = rng.standard_normal(o).astype(np.float32)
         for stride, pad, dil, view in (((1, 1), (1, 0), (1, 1), False), ((2, 1), (2, 1), (2, 1), True)):
@@ -652,9 +652,67 @@ json.dumps([int(np.abs(got[e].astype(int) - want.astype(int)).max()) for e in (T
     assert n_on < n_off, r
 
 
+def test_a_cat_feeding_a_convolution_is_read_in_its_parts(in_pyodide):
+    """On a hardware adapter (forced here) a cat of two images along the channels waits
+    (bridge.defer), and a convolution reading it -- the tiled product, or the kernel for
+    few output channels -- gathers from the two parts: the cat never runs (a dense block's
+    cat before its 1x1 convolution). Read otherwise -- back to the host, by an elementwise
+    op, by the backward -- it runs then. A batch of 2, stride and padding, the bias and
+    activation in the store; forward and backward against the numpy backend."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+be = webdl.device('webgpu').backend
+rng = np.random.default_rng(31)
+a = rng.standard_normal((2, 3, 7, 8)).astype(np.float32)
+b = rng.standard_normal((2, 5, 7, 8)).astype(np.float32)
+ws = {o: (rng.standard_normal((o, 8, 3, 3)) * 0.2).astype(np.float32) for o in (20, 4)}
+bias = {o: rng.standard_normal(o).astype(np.float32) for o in (20, 4)}
+
+def rel(g, c):
+    return float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
+
+errs, counts = {}, {}
+be.conv_tiled = True
+try:
+    for o in (20, 4):
+        out = {}
+        for dev in ('cpu', 'webgpu'):
+            A, B, W, Bi = (webdl.tensor(v, device=dev, requires_grad=True)
+                           for v in (a, b, ws[o], bias[o]))
+            with webdl.no_grad():
+                x = webdl.cat([A * 2.0, F.relu(B)], 1)
+                s0 = be.memory_stats()
+                y = F.relu(F.conv2d(x, W, Bi, stride=(2, 1), padding=1))
+                got = y.numpy()
+                counts[o] = be.memory_stats()['dispatches'] - s0['dispatches']
+                out['plain'] = out.get('plain', []) + [got]
+                x2 = webdl.cat([A, B], 1)                  # read back too: it runs
+                y2 = F.conv2d(x2, W, padding=(0, 1))
+                out['read'] = out.get('read', []) + [np.concatenate(
+                    [y2.numpy().ravel(), x2.numpy().ravel(), (x2 + 1.0).numpy().ravel()])]
+            x = webdl.cat([A * 2.0, B], 1)                 # the backward reads it
+            y = F.conv2d(x, W, Bi, padding=1)
+            (y * y).sum().backward()
+            out['grad'] = out.get('grad', []) + [np.concatenate(
+                [y.detach().numpy().ravel(), A.grad.numpy().ravel(), B.grad.numpy().ravel(),
+                 W.grad.numpy().ravel(), Bi.grad.numpy().ravel()])]
+        for k, (c, g) in out.items():
+            errs[f'{o} {k}'] = rel(g, c)
+finally:
+    be.conv_tiled = False
+json.dumps([errs, counts])
+""")
+    errs, counts = r
+    assert max(errs.values()) < 1e-5, errs
+    # the parts were made by the cat's call; then only the convolution with its chain
+    assert counts == {"20": 1, "4": 1}, counts
+
+
 def test_every_conv_kernel_matches_numpy(in_pyodide):
     """The convolution's variants the kernel choice picks from on a hardware adapter (the
-    tiled product in each workgroup shape, the direct kernel), each forced, against numpy."""
+    tiled product in each workgroup shape, the direct kernel, the one for few output
+    channels), each forced, against numpy."""
     r = in_pyodide.check("""
 import json, numpy as np, webdl
 import webdl.nn.functional as F
@@ -675,7 +733,7 @@ finally:
     be.kernels.force('conv2d', None)
 json.dumps(errs)
 """)
-    assert set(r) == {"t64x4", "t32x8", "t16x16", "direct"} and max(r.values()) < 1e-5, r
+    assert set(r) == {"t64x4", "t32x8", "t16x16", "direct", "few"} and max(r.values()) < 1e-5, r
 
 
 def test_profiler_times_each_dispatch_or_names_the_missing_feature(in_pyodide):

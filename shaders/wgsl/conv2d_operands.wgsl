@@ -1,21 +1,26 @@
-// The operands of a convolution for matmul.wgsl, output matrix z the image z of the batch:
-// A is the weight (O rows of C * kh * kw, read in place at its offset,
+// The operands of a convolution for matmul.wgsl (and conv2d_few.wgsl), output matrix z the
+// image z of the batch: A is the weight (O rows of C * kh * kw, read in place at its offset,
 // rows u_w_row apart), B the image's patch matrix (C * kh * kw rows, Ho * Wo columns), each
 // element gathered from the image (N, C, H, W) as the tile is loaded -- zero outside it
 // (padding) -- so no im2col buffer is written. The kernel's size is KH x KW, consts from
 // Python (divisions by them compile to multiplies); a column's patch position is computed
-// once per invocation (b_col), not per element.
+// once per invocation (b_col), not per element. With CAT 1 the image is a cat of two along
+// the channels, read from its two parts (u_b, then u_b1: conv.py's deferred cat), so the cat
+// itself need not run.
 var<private> u_x: vec4<i32>;            // C, H, W, Wo
 var<private> u_stride: vec2<i32>;
 var<private> u_dil: vec2<i32>;
 var<private> u_pad: vec2<i32>;          // top, left
 var<private> u_w_row: i32;              // the weight's row stride
 var<private> u_a_off: i32;              // the weight's offset
+var<private> u_cat: vec2<i32>;          // the channels of u_b, of u_b1 (CAT 1)
 var<storage, read> u_a: array<f32>;     // weight
-var<storage, read> u_b: array<f32>;     // x
+var<storage, read> u_b: array<f32>;     // x, or its first part
+var<storage, read> u_b1: array<f32>;    // x's second part (CAT 1)
 const TAPS: i32 = KH * KW;
 
-fn offsets(z: i32) -> vec2<i32> { return vec2<i32>(u_a_off, z * u_x.x * u_x.y * u_x.z); }
+// the weight's offset; image z's offset in one channel plane's units (times H * W)
+fn offsets(z: i32) -> vec2<i32> { return vec2<i32>(u_a_off, z * u_x.y * u_x.z); }
 
 fn a_at(o: i32, r: i32, k: i32) -> f32 { return u_a[o + r * u_w_row + k]; }
 
@@ -34,5 +39,7 @@ fn b_at(o: i32, k: i32, q: vec2<i32>) -> f32 {
     let h = q.x + ki * u_dil.x;
     let w = q.y + kj * u_dil.y;
     if (h < 0 || h >= u_x.y || w < 0 || w >= u_x.z) { return 0.0; }
-    return u_b[o + (c * u_x.y + h) * u_x.z + w];
+    let at = (c * u_x.y + h) * u_x.z + w;
+    if (CAT == 1 && c >= u_cat.x) { return u_b1[o * u_cat.y + at - u_cat.x * u_x.y * u_x.z]; }
+    return u_b[o * u_cat.x + at];
 }

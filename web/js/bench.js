@@ -41,10 +41,8 @@
     async esrgan({ model = "esrgan-slim", scale = 2, size = 128 }) {
       const m = await tf.loadLayersModel(`vendor/models/${model}/x${scale}/model.json`);
       const x = tf.randomUniform([1, size, size, 3], 0, 255);
-      return {
-        run: () => readback(tf.tidy(() => m.predict(x).clipByValue(0, 255))),
-        dispose: () => { x.dispose(); m.dispose(); },
-      };
+      const work = () => tf.tidy(() => m.predict(x).clipByValue(0, 255));
+      return { run: () => readback(work()), work, dispose: () => { x.dispose(); m.dispose(); } };
     },
     async sum({ rows = 1, n = 1 << 24 }) {
       const x = rnd([rows, n / rows]);
@@ -211,6 +209,20 @@
     return JSON.parse(r.stdout);
   }
 
+  // TensorFlow.js's kernels in one run of work() (tf.profile; GPU times where its backend
+  // has timer queries): the top 12 by time as [kernel, runs, ms], as B.kernel_profile
+  async function tfKernelProfile(work, top = 12) {
+    const info = await tf.profile(work);
+    tf.dispose(info.result);
+    const rows = {};
+    for (const k of info.kernels) {
+      const r = rows[k.name] || (rows[k.name] = [k.name, 0, 0]);
+      r[1]++;
+      r[2] += typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : NaN;
+    }
+    return Object.values(rows).sort((a, b) => b[2] - a[2]).slice(0, top);
+  }
+
   async function benchCase(c, reps, warmup) {
     const key = "c" + nextKey++;
     await py(`import webdl.apps.bench as B\nB.setup(${JSON.stringify(key)}, ${JSON.stringify(c.kind)}, **${JSON.stringify(c.args)})`);
@@ -220,14 +232,16 @@
     for (let i = 0; i < warmup; i++) { await wRun(); await tRun(); }
     const w = [], f = [];
     for (let i = 0; i < reps; i++) { w.push(await wRun()); f.push(await tRun()); }
-    t.dispose();
     // per-op overhead of the webdl side (sequence cases): ops, draws, host us/op, host ms, ms
     const profile = c.profile ? await pyJSON(`list(B.profile(${JSON.stringify(key)}))`) : undefined;
     // c.kernels: one more run with every draw timed (after the timed runs: it slows them)
     const kernels = c.kernels ? await pyJSON(`B.kernel_profile(${JSON.stringify(key)})`) : undefined;
+    // and TensorFlow.js's kernels where the case gives its work as a function (tf.profile)
+    const tfKernels = c.kernels && t.work ? await tfKernelProfile(t.work) : undefined;
+    t.dispose();
     await py(`B.drop(${JSON.stringify(key)})`);
     const ws = stats(w), ts = stats(f);
-    return { id: c.id, webdl: ws, tfjs: ts, ratio: ts.median / ws.median, profile, kernels };
+    return { id: c.id, webdl: ws, tfjs: ts, ratio: ts.median / ws.median, profile, kernels, tfKernels };
   }
 
   // kind "conformance" (vs "reference"): tests/opinfo.py's cases on WebGL against the numpy

@@ -83,6 +83,8 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self.sum_coop = None if info["isFallbackAdapter"] else \
             "subgroup" if info.get("subgroups") else "tree"
         self.conv_tiled = self.matmul_tiled                    # see conv.conv2d
+        self.conv_few = True                # few output channels: conv2d_few (conv.FEW_MAX)
+        self.cat_defer = True               # a cat feeding a convolution: read in parts (conv.cat)
         # reductions compute a lazy input chain where they read it (fused_read): on hardware
         # adapters whatever its inputs' strides ("strided": a broadcast bias, a slice -- the
         # divisions cost less than a dispatch of their own and a buffer written and read

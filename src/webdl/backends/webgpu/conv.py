@@ -10,8 +10,8 @@ the bias, the activation -- runs in its store (an epilogue, elementwise.realize)
 a pass of its own."""
 from ...ops.elementwise import BINARY
 from ..webgl.conv import conv2d_direct
-from ..webgl.movement import view
-from ..webgl.shapes import numel, strides
+from ..webgl.movement import CAT_INPUTS, cat_tree, view
+from ..webgl.shapes import MAX_RANK, numel, strides
 from . import elementwise
 from ..webgl.bridge import appended
 from .bridge import GPUBuffer, _source, defer
@@ -39,36 +39,76 @@ def _with_bias(be, y, bufs, shape, dtype):
     return y
 
 
+# Output channels up to which a hardware adapter runs conv2d_few.wgsl (all of a position's
+# channels in one invocation) rather than the tiled product. Measured on an H200 (esrgan-slim
+# x2, its convolutions to 4, 12 and 3 channels): see conv2d_few.wgsl.
+FEW_MAX = 16
+FEW_POSITIONS = 32      # per workgroup: conv2d_few.wgsl's P
+
 # what the kernel choice (backends/tuning.py) picks from on a hardware adapter: the tiled
-# product in each of matmul.wgsl's workgroup shapes, or the direct kernel; convolutions
-# between these sizes (multiply-adds) are the shape classes timed
-VARIANTS = {"conv2d": (*TILES, "direct")}
+# product in each of matmul.wgsl's workgroup shapes, the direct kernel, or conv2d_few.wgsl
+# for few channels; convolutions between these sizes (multiply-adds) are the shape classes
+# timed
+VARIANTS = {"conv2d": (*TILES, "direct", "few")}
 TUNE_MACS = (1 << 12, 1 << 30)
+
+
+def _operands(be, bufs, shapes, shape, attrs):
+    """The image's inputs (dense; the two parts of a deferred cat, see cat), the weight
+    read in place (rows of C*kh*kw at their stride where they are contiguous), the uniforms
+    and the CAT define both kernels below share (conv2d_operands.wgsl's)."""
+    (n, c, h, w), (o, _, kh, kw) = shapes[0], shapes[1]
+    wt, wst, woff = view(be, bufs[1], shapes[1])
+    if list(wst[1:]) != strides(shapes[1])[1:]:               # rows of C*kh*kw read in place
+        wt, wst, woff = be.realize(bufs[1]), strides(shapes[1]), 0
+    inputs = {"u_a": wt}
+    pending = getattr(bufs[0], "pending", None)
+    if type(pending) is DeferredCat:
+        inputs["u_b"], inputs["u_b1"] = pending.parts
+        split = list(pending.channels)
+    else:
+        inputs["u_b"], split = be.realize(bufs[0]), [c, 0]
+    uniforms = {
+        "u_x": [c, h, w, shape[3]], "u_stride": list(attrs["stride"]),
+        "u_dil": list(attrs["dilation"]), "u_pad": [attrs["pads"][0], attrs["pads"][2]],
+        "u_w_row": wst[0], "u_a_off": woff, "u_cat": split}
+    return inputs, uniforms, (("KH", kh), ("KW", kw), ("CAT", int(split[1] > 0)))
 
 
 def conv2d_mm(be, bufs, shapes, shape, dtype, attrs, tile=None):
     """groups 1 on a hardware adapter: matmul.wgsl + conv2d_operands.wgsl, in workgroup
     shape ``tile`` (None: the built-in one for its output channels)."""
     (n, c, h, w), (o, _, kh, kw) = shapes[0], shapes[1]
-    x = be.realize(bufs[0])                                   # dense (N, C, H, W)
-    wt, wst, woff = view(be, bufs[1], shapes[1])
-    if list(wst[1:]) != strides(shapes[1])[1:]:               # rows of C*kh*kw read in place
-        wt, wst, woff = be.realize(bufs[1]), strides(shapes[1]), 0
+    inputs, uniforms, more = _operands(be, bufs, shapes, shape, attrs)
     ho, wo = shape[2], shape[3]
-    k = c * kh * kw
-    out = GPUBuffer(numel(shape))
+    uniforms["u_nkm"] = [o, c * kh * kw, ho * wo]
     defines, tm, tn = tiles(tile or tile_name(o, be.flat_tiles))
     # CONV: unused by the WGSL, it names the program apart from matmul's (profiles)
-    defines += (("CONV", 1), ("KH", kh), ("KW", kw))
-    uniforms = {
-        "u_nkm": [o, k, ho * wo], "u_x": [c, h, w, wo],
-        "u_stride": list(attrs["stride"]), "u_dil": list(attrs["dilation"]),
-        "u_pad": [attrs["pads"][0], attrs["pads"][2]], "u_w_row": wst[0], "u_a_off": woff}
+    defines += (("CONV", 1),) + more
     groups = (-(-(ho * wo) // tn), -(-o // tm), n)
+    return _deferred(be, bufs, shape, dtype, "matmul", defines, inputs, uniforms, groups)
+
+
+def conv2d_few(be, bufs, shapes, shape, dtype, attrs):
+    """groups 1, at most FEW_MAX output channels, on a hardware adapter: conv2d_few.wgsl
+    + conv2d_operands.wgsl."""
+    (n, c, _, _), (o, _, kh, kw) = shapes[0], shapes[1]
+    inputs, uniforms, more = _operands(be, bufs, shapes, shape, attrs)
+    positions = n * shape[2] * shape[3]
+    uniforms["u_y"] = [o, c * kh * kw, shape[2] * shape[3], positions]
+    return _deferred(be, bufs, shape, dtype, "conv2d_few", (("OC", -(-o // 4) * 4),) + more,
+                     inputs, uniforms, (-(-positions // FEW_POSITIONS), 1, 1))
+
+
+def _deferred(be, bufs, shape, dtype, kernel, defines, inputs, uniforms, groups):
+    """The convolution's dispatch of ``kernel`` (with conv2d_operands.wgsl and a store:
+    matmul.wgsl's contract) deferred for the chain that reads its output (conv_epilogue),
+    and the bias added in that chain."""
+    out = GPUBuffer(numel(shape))
 
     def run(target, epilogue=None):   # the product into target, through the epilogue's chain
-        code, inputs, more = epilogue or (PLAIN_STORE, {}, {})
-        be.dispatch("matmul", defines, {"u_a": wt, "u_b": x, **inputs}, [target], shape,
+        code, more_inputs, more = epilogue or (PLAIN_STORE, {}, {})
+        be.dispatch(kernel, defines, {**inputs, **more_inputs}, [target], shape,
                     {**uniforms, **more}, code=appended(_source("conv2d_operands"), code),
                     groups=groups)
     if be.conv_epilogue:
@@ -78,8 +118,38 @@ def conv2d_mm(be, bufs, shapes, shape, dtype, attrs, tile=None):
     return _with_bias(be, out, bufs, shape, dtype)
 
 
+class DeferredCat:
+    """The dispatch of a cat of two images along the channels, deferred (bridge.defer) with
+    its ``parts`` and their ``channels`` noted: a convolution reading the cat gathers from the
+    parts itself (_operands), so the copy runs only if something else reads it."""
+    __slots__ = ("be", "parts", "channels", "shape")
+
+    def __init__(self, be, parts, channels, shape):
+        self.be, self.parts, self.channels, self.shape = be, parts, channels, shape
+
+    def __call__(self, target):
+        c0, c1 = self.channels
+        self.be.dispatch("cat", (("N", 2),), {"u_in0": self.parts[0], "u_in1": self.parts[1]},
+                         [target], self.shape,
+                         {"u_axis": MAX_RANK - 3, "u_ends": [c0, c0 + c1] + [1 << 30] * (CAT_INPUTS - 2),
+                          "u_inner": self.shape[2] * self.shape[3]})
+
+
+@register("cat", shaders=("cat",))
+def cat(be, bufs, shapes, shape, dtype, attrs):
+    """cat (webgl/movement.py's passes); of two images along the channels on a hardware
+    adapter (``be.cat_defer``), a DeferredCat, which a convolution reads without it."""
+    if len(bufs) != 2 or len(shape) != 4 or attrs["axis"] != 1 or not be.cat_defer or \
+            not be.conv_tiled or 0 in (shapes[0][1], shapes[1][1]):
+        return cat_tree(be, bufs, shapes, shape, dtype, attrs)
+    out = GPUBuffer(numel(shape))
+    defer(out, DeferredCat(be, [be.realize(b) for b in bufs], (shapes[0][1], shapes[1][1]),
+                           tuple(shape)))
+    return out
+
+
 @register("conv2d", shaders=("conv2d", "unfold", "matmul", "matmul_operands", "matmul_direct",
-                             "conv2d_operands"))
+                             "conv2d_operands", "conv2d_few"))
 def conv2d(be, bufs, shapes, shape, dtype, attrs):
     (n, c, h, w), (o, cg, kh, kw) = shapes[0], shapes[1]
     taps = cg * kh * kw
@@ -89,13 +159,17 @@ def conv2d(be, bufs, shapes, shape, dtype, attrs):
         def run(v):
             if v == "direct":
                 return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)
+            if v == "few":
+                return conv2d_few(be, bufs, shapes, shape, dtype, attrs)
             return conv2d_mm(be, bufs, shapes, shape, dtype, attrs, v)
         macs, hw = numel(shape) * taps, shape[2] * shape[3]
+        few = o <= FEW_MAX
+        default = "direct" if not be.conv_tiled else \
+            "few" if few and be.conv_few else tile_name(o, be.flat_tiles)
         v = be.kernels.choose(
             "conv2d", f"{bucket(o, 2)}.{bucket(taps, 2)}.{bucket(hw, 2)}.{int(n > 1)}",
-            tuple(TILES) + (("direct",) if direct else ()),
-            tile_name(o, be.flat_tiles) if be.conv_tiled else "direct", run,
-            be.sync, TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
+            tuple(TILES) + (("direct",) if direct else ()) + (("few",) if few else ()),
+            default, run, be.sync, TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
         return run(v)
     if direct:
         return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)

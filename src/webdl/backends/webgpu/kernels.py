@@ -1,9 +1,9 @@
 """The kernel families whose Python side WebGL's backend already has: views (lazy leaves
-read in place, unslice an IR node), cat, gather, scatter_add, the reductions, softmax, the
-row statistics of layer_norm and batch norm, unfold and fold compute their uniforms the
-same way for both backends; their WGSL ports (shaders/wgsl/) declare the same uniforms and
-inputs. WebGPUBackend provides the calls they
-make (``new``, ``realize``, ``full``)."""
+read in place, unslice an IR node), gather, scatter_add, the reductions, softmax, the row
+statistics of layer_norm and batch norm, unfold and fold (and cat, through conv.py) compute
+their uniforms the same way for both backends; their WGSL ports (shaders/wgsl/) declare the
+same uniforms and inputs. WebGPUBackend provides the calls they make (``new``, ``realize``,
+``full``)."""
 from ..webgl import conv as _conv, movement as _mv, reduce as _red
 from .registry import register
 
@@ -11,7 +11,7 @@ for _name, _fn, _shaders, _lazy in (
         ("reshape", _mv.reshape, (), True), ("permute", _mv.permute, (), True),
         ("expand", _mv.expand, (), True), ("slice", _mv.slice_, (), True),
         ("flip", _mv.flip, (), True), ("unslice", _mv.unslice, (), True),
-        ("cat", _mv.cat_tree, ("cat",), False), ("gather", _mv.gather, ("gather",), True),
+        ("gather", _mv.gather, ("gather",), True),
         ("scatter_add", _mv.scatter_add, ("scatter_add",), True),
         ("sum", _red.sum_, ("reduce", "reduce_coop", "reduce_tree", "reduce_subgroup",
                             "elementwise"), True),
