@@ -622,8 +622,10 @@ json.dumps([{k: rel(out[k, 'webgpu'], out[k, 'cpu']) for k in ('block', 'written
 
 def test_superres_with_the_convolutions_epilogues_matches_numpy(in_pyodide):
     """esrgan-slim x2 (dense blocks: cats, residual adds, a pixel shuffle) through the tiled
-    convolution with its epilogues, forced on the fallback adapter: the same pixels as the
-    numpy backend (within 1 LSB), in fewer dispatches than without the epilogues."""
+    convolution with its epilogues (and the few-channel kernel, the cats read in parts),
+    forced on the fallback adapter: the same pixels as the numpy backend (within 1 LSB), in
+    fewer dispatches than without the epilogues; and through webdl.compile's recording and
+    replays, as the app runs it."""
     r = in_pyodide.check("""
 import json, numpy as np, webdl
 import webdl.apps.superres as sr
@@ -640,15 +642,19 @@ try:
         s0 = be.memory_stats()
         got[epi] = up._run(img)
         count[epi] = be.memory_stats()['dispatches'] - s0['dispatches']
+    be.conv_epilogue = True
+    rec = sr.load('esrgan-slim', 2, device='webgpu')  # recorded on the 2nd call, replayed
+    replays = [int(np.abs(rec._run(img).astype(int) - want.astype(int)).max())
+               for _ in range(3)]
 finally:
     be.conv_tiled, be.conv_epilogue = False, True
 json.dumps([int(np.abs(got[e].astype(int) - want.astype(int)).max()) for e in (True, False)]
-           + [count[True], count[False]])
+           + [count[True], count[False], max(replays)])
 """)
-    d_on, d_off, n_on, n_off = r
+    d_on, d_off, n_on, n_off, d_replay = r
     print(f"\nesrgan-slim x2 12x12, tiled on the fallback adapter: largest difference "
           f"{d_on} LSB with epilogues ({n_on} dispatches), {d_off} without ({n_off})")
-    assert d_on <= 1 and d_off <= 1, r
+    assert d_on <= 1 and d_off <= 1 and d_replay <= 1, r
     assert n_on < n_off, r
 
 

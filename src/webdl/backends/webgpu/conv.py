@@ -129,10 +129,10 @@ class DeferredCat:
 
     def __call__(self, target):
         c0, c1 = self.channels
+        ends = [c0, c0 + c1] + [1 << 30] * (CAT_INPUTS - 2)     # as movement._cat_pass
         self.be.dispatch("cat", (("N", 2),), {"u_in0": self.parts[0], "u_in1": self.parts[1]},
-                         [target], self.shape,
-                         {"u_axis": MAX_RANK - 3, "u_ends": [c0, c0 + c1] + [1 << 30] * (CAT_INPUTS - 2),
-                          "u_inner": self.shape[2] * self.shape[3]})
+                         [target], self.shape, {"u_axis": MAX_RANK - 3, "u_ends": ends,
+                                                "u_inner": self.shape[2] * self.shape[3]})
 
 
 @register("cat", shaders=("cat",))
