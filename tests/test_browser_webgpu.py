@@ -198,6 +198,58 @@ json.dumps([s0, s1, float(np.abs(got - want).max()), float(np.abs(got2 - want2).
     assert err < 1e-4 and err2 < 1e-4
 
 
+def test_long_rows_statistics_run_a_workgroup_per_row(in_pyodide):
+    """On a hardware adapter (forced here) the row statistics of layer_norm and batch norm
+    take a workgroup per row where rows are long (layernorm_coop.wgsl): batch norm's
+    channels in training, forward and backward, with and without affine weights, and a
+    layer norm over 1600 values; against the numpy backend, and against the one invocation
+    per row of a software adapter."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn as nn
+import webdl.nn.functional as F
+be = webdl.device('webgpu').backend
+rng = np.random.default_rng(41)
+x = (rng.standard_normal((8, 3, 20, 20)) * 3 + 5).astype(np.float32)
+y = rng.standard_normal((2, 5, 40, 40)).astype(np.float32)
+w, b = rng.standard_normal((40, 40)).astype(np.float32), rng.standard_normal((40, 40)).astype(np.float32)
+
+def run(dev):
+    out = []
+    for affine in (True, False):
+        webdl.manual_seed(0)
+        bn = nn.BatchNorm2d(3, affine=affine).to(dev)
+        X = webdl.tensor(x, device=dev, requires_grad=True)
+        h = bn(X)
+        (h * h * h).sum().backward()
+        out += [h.detach().numpy(), X.grad.numpy(), bn.running_var.numpy()]
+        if affine:
+            out += [bn.weight.grad.numpy(), bn.bias.grad.numpy()]
+    Y, W, B = (webdl.tensor(v, device=dev, requires_grad=True) for v in (y, w, b))
+    z = F.layer_norm(Y, (40, 40), W, B)
+    (z * z.sin()).sum().backward()
+    return out + [z.detach().numpy(), Y.grad.numpy(), W.grad.numpy()]
+
+want = run('cpu')
+saved = be.sum_coop
+errs = {}
+try:
+    for coop in ('tree', None):
+        be.sum_coop = coop
+        got = run('webgpu')
+        errs[str(coop)] = max(float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
+                              for g, c in zip(got, want))
+finally:
+    be.sum_coop = saved
+ran = any('layernorm_coop' in k[2] or 'array<vec4<f32>, 64>' in k[2]
+          for k in be._progs if isinstance(k, tuple) and isinstance(k[2], str))
+json.dumps([errs, ran])
+""")
+    errs, ran = r
+    assert ran, "the cooperative kernel did not run"
+    assert max(errs.values()) < 5e-4, errs      # float32 sums of 3200 values, cubed
+
+
 def test_fused_attention_kernels_match_numpy(in_pyodide):
     """Attention's fused kernels (one dispatch forward, two backward; hardware adapters
     only, so forced here on SwiftShader's) against the numpy backend, forward and backward,
@@ -555,6 +607,36 @@ try:
                 out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy(), B.grad.numpy()]
             errs += [float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
                      for g, c in zip(out['webgpu'], out['cpu'])]
+finally:
+    be.conv_tiled = False
+json.dumps(errs)
+""")
+    assert max(r) < 1e-4, r
+
+
+def test_few_channel_convolution_splits_long_sums_further(in_pyodide):
+    """conv2d_few.wgsl with fewer positions per workgroup (more invocations sharing each)
+    where positions are few and taps many -- a weight's gradient computed as a convolution
+    (a few 3x3 positions summed over the batch and image) -- forced on the fallback adapter,
+    forward and backward against the numpy backend."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+be = webdl.device('webgpu').backend
+rng = np.random.default_rng(43)
+errs = []
+be.conv_tiled = True
+try:
+    for xs, ws in (((2, 3, 30, 30), (4, 3, 3, 3)), ((3, 2, 17, 9), (16, 2, 5, 5))):
+        x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
+        out = {}
+        for dev in ('cpu', 'webgpu'):
+            X, W = (webdl.tensor(v, device=dev, requires_grad=True) for v in (x, w))
+            y = F.conv2d(X, W, padding=1)
+            (y * y).sum().backward()
+            out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy()]
+        errs += [float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
+                 for g, c in zip(out['webgpu'], out['cpu'])]
 finally:
     be.conv_tiled = False
 json.dumps(errs)

@@ -5,13 +5,13 @@
 // keep a large GPU busy, where the tiled product ran a 16-row block mostly past its few rows
 // in few workgroups (on an H200 it took 37% of esrgan-slim's GPU time for 3% of its
 // multiply-adds), and an invocation per position alone waited on its loads. The weight is
-// read alike by every invocation of a slice (a broadcast). OC (O rounded up to 4) is a const
-// from Python. The operands are conv2d_operands.wgsl's (appended by Python, as for
-// matmul.wgsl), and so is `store(index, value)`: the value itself, or the epilogue's chain
-// (bias, activation).
+// read alike by every invocation of a slice (a broadcast). OC (O rounded up to 4) and P (a
+// power of two: 32, fewer where there are few positions and many taps -- a weight's
+// gradient) are consts from Python; S = 256 / P. The operands are conv2d_operands.wgsl's
+// (appended by Python, as for matmul.wgsl), and so is `store(index, value)`: the value
+// itself, or the epilogue's chain (bias, activation).
 var<private> u_y: vec4<i32>;            // O, C * KH * KW, Ho * Wo, positions (N * Ho * Wo)
-const P: i32 = 32;
-const S: i32 = 8;
+const S: i32 = 256 / P;
 var<workgroup> part: array<vec4<f32>, S * (OC / 4) * P>;     // [slice][channels / 4][position]
 
 @compute @workgroup_size(P, S)

@@ -3,7 +3,8 @@
 // invocation per row of u_runs runs of u_d contiguous elements, read once, the sums taken
 // about the row's first value. `kernels` gives the row's (mean, rstd, var, 0) in PASS 0
 // (layer_norm writes the first two outputs, batch norm three) and (mean, rstd, a, c) in
-// PASS 1 (the backward; WEIGHT: gw = g * w).
+// PASS 1 (the backward; WEIGHT: gw = g * w). Long rows on hardware adapters take
+// layernorm_coop.wgsl's main() instead, a workgroup per row, which ends in `finish` too.
 var<private> u_d: i32;
 var<private> u_runs: i32;
 var<private> u_runstride: i32;
@@ -35,10 +36,16 @@ fn kernels(i: i32) -> vec4<f32> {
             }
         }
     }
-    s = s / n;
+    return finish(k, s, t, n);
+}
+
+// a row's outputs from its n values' sums about k (its first value): s of x - k and
+// (x - k)^2, t (PASS 1) of gw and gw (x - k)
+fn finish(k: f32, s0: vec2<f32>, t0: vec2<f32>, n: f32) -> vec4<f32> {
+    let s = s0 / n;
     let var_ = max(s.y - s.x * s.x, 0.0);
     let rstd = 1.0 / sqrt(var_ + u_eps);
     if (PASS == 0) { return vec4<f32>(k + s.x, rstd, var_, 0.0); }
-    t = t / n;
+    let t = t0 / n;
     return vec4<f32>(k + s.x, rstd, t.x, (t.y - s.x * t.x) * rstd);
 }

@@ -58,6 +58,10 @@ def adapter_name(info):
 # of COOP_CHUNK positions. Software adapters keep one invocation per output (SwiftShader
 # switches every invocation at a barrier: see matmul.DIRECT_TILE).
 COOP_MIN, COOP_CHUNK = 64, 4096
+# Rows of layer_norm's and batch norm's statistics at least this long run cooperatively on
+# hardware adapters (layernorm_coop.wgsl): a batch norm's channels, a layer norm of long rows.
+NORM_COOP_MIN = 1024
+_NORM_COOP = {}     # outputs -> the code appended to layernorm.wgsl for it
 # reduce.wgsl's input when it is a buffer (a fused chain defines value_at() itself: fused_read)
 READ_BUFFER = ("var<storage, read> u_a: array<f32>;\n"
                "fn value_at(at: i32) -> f32 { return u_a[at]; }\n")
@@ -85,6 +89,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self.conv_tiled = self.matmul_tiled                    # see conv.conv2d
         self.conv_few = True                # few output channels: conv2d_few (conv.FEW_MAX)
         self.cat_defer = True               # a cat feeding a convolution: read in parts (conv.cat)
+        self.norm_coop = True               # long rows' statistics: a workgroup a row (draw)
         # reductions compute a lazy input chain where they read it (fused_read): on hardware
         # adapters whatever its inputs' strides ("strided": a broadcast bias, a slice -- the
         # divisions cost less than a dispatch of their own and a buffer written and read
@@ -208,8 +213,22 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
 
     def draw(self, kernel, defines, inputs, out, out_shape, uniforms, extra=(), code=""):
         """WebGL's ``draw`` (the call the shared kernel families make): one dispatch writing
-        ``out`` and the ``extra`` outputs, an invocation per element of ``out_shape``."""
-        self.dispatch(kernel, defines, inputs, [out, *extra], out_shape, uniforms, code)
+        ``out`` and the ``extra`` outputs, an invocation per element of ``out_shape`` -- or
+        for the row statistics of long rows on a hardware adapter, a workgroup per row
+        (layernorm_coop.wgsl; see NORM_COOP_MIN)."""
+        outs = [out, *extra]
+        if kernel == "layernorm" and self.sum_coop and self.norm_coop and \
+                uniforms["u_d"] * uniforms["u_runs"] >= NORM_COOP_MIN:
+            code = _NORM_COOP.get(len(outs))
+            if code is None:        # one string per count of outputs (see appended)
+                store = "".join(f"    out{j}[i] = v[{j}];\n" for j in range(len(outs)))
+                code = _NORM_COOP[len(outs)] = appended(
+                    bridge._source("layernorm_coop"),
+                    f"fn store(i: i32, v: vec4<f32>) {{\n{store}}}\n")
+            self.dispatch(kernel, defines, inputs, outs, out_shape, uniforms, code,
+                          groups=(numel(out_shape), 1, 1))
+            return
+        self.dispatch(kernel, defines, inputs, outs, out_shape, uniforms, code)
 
     @property
     def sum_chunk(self):

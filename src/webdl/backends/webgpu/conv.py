@@ -43,7 +43,10 @@ def _with_bias(be, y, bufs, shape, dtype):
 # channels in one invocation) rather than the tiled product. Measured on an H200 (esrgan-slim
 # x2, its convolutions to 4, 12 and 3 channels): see conv2d_few.wgsl.
 FEW_MAX = 16
-FEW_POSITIONS = 32      # per workgroup: conv2d_few.wgsl's P
+# conv2d_few.wgsl's positions per workgroup (P; 256 / P invocations share each): 32, or
+# fewer where that would leave fewer than FEW_THREADS invocations, down to 4 (64 a position,
+# as a weight's gradient computed as a convolution: few positions, thousands of taps)
+FEW_THREADS = 1 << 15
 
 # what the kernel choice (backends/tuning.py) picks from on a hardware adapter: the tiled
 # product in each of matmul.wgsl's workgroup shapes, the direct kernel, or conv2d_few.wgsl
@@ -94,10 +97,14 @@ def conv2d_few(be, bufs, shapes, shape, dtype, attrs):
     + conv2d_operands.wgsl."""
     (n, c, _, _), (o, _, kh, kw) = shapes[0], shapes[1]
     inputs, uniforms, more = _operands(be, bufs, shapes, shape, attrs)
-    positions = n * shape[2] * shape[3]
-    uniforms["u_y"] = [o, c * kh * kw, shape[2] * shape[3], positions]
-    return _deferred(be, bufs, shape, dtype, "conv2d_few", (("OC", -(-o // 4) * 4),) + more,
-                     inputs, uniforms, (-(-positions // FEW_POSITIONS), 1, 1))
+    positions, k = n * shape[2] * shape[3], c * kh * kw
+    uniforms["u_y"] = [o, k, shape[2] * shape[3], positions]
+    p = 32
+    while p > 4 and positions * (256 // p) < FEW_THREADS and k >= 16 * (256 // p):
+        p //= 2
+    return _deferred(be, bufs, shape, dtype, "conv2d_few",
+                     (("OC", -(-o // 4) * 4), ("P", p)) + more, inputs, uniforms,
+                     (-(-positions // p), 1, 1))
 
 
 def _deferred(be, bufs, shape, dtype, kernel, defines, inputs, uniforms, groups):

@@ -22,7 +22,8 @@ for _name, _fn, _shaders, _lazy in (
         ("unfold", _conv.unfold, ("unfold",), False), ("fold", _conv.fold, ("fold",), False),
         ("softmax", _red.softmax, ("softmax",), False),
         ("softmax_backward", _red.softmax_backward, ("softmax",), False),
-        ("layer_norm", _red.layer_norm, ("layernorm",), False),
-        ("layer_norm_backward", _red.layer_norm_backward, ("layernorm",), False),
-        ("norm_stats", _red.norm_stats, ("layernorm",), False)):
+        ("layer_norm", _red.layer_norm, ("layernorm", "layernorm_coop"), False),
+        ("layer_norm_backward", _red.layer_norm_backward, ("layernorm", "layernorm_coop"),
+         False),
+        ("norm_stats", _red.norm_stats, ("layernorm", "layernorm_coop"), False)):
     register(_name, _shaders, _lazy)(_fn)
