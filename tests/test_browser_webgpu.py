@@ -617,8 +617,9 @@ json.dumps(errs)
 def test_few_channel_convolution_splits_long_sums_further(in_pyodide):
     """conv2d_few.wgsl with fewer positions per workgroup (more invocations sharing each)
     where positions are few and taps many -- a weight's gradient computed as a convolution
-    (a few 3x3 positions summed over the batch and image) -- forced on the fallback adapter,
-    forward and backward against the numpy backend."""
+    (a few 3x3 positions summed over the batch and image), also past the tiled product's
+    taps (im2col otherwise) -- forced on the fallback adapter, forward and backward against
+    the numpy backend."""
     r = in_pyodide.check("""
 import json, numpy as np, webdl
 import webdl.nn.functional as F
@@ -627,7 +628,9 @@ rng = np.random.default_rng(43)
 errs = []
 be.conv_tiled = True
 try:
-    for xs, ws in (((2, 3, 30, 30), (4, 3, 3, 3)), ((3, 2, 17, 9), (16, 2, 5, 5))):
+    # (the first weight's gradient sums 6400 taps: past the tiled product's limit)
+    for xs, ws in (((4, 2, 40, 40), (4, 2, 3, 3)), ((2, 3, 30, 30), (4, 3, 3, 3)),
+                   ((3, 2, 17, 9), (16, 2, 5, 5))):
         x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
         out = {}
         for dev in ('cpu', 'webgpu'):

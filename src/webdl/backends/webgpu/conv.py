@@ -1,6 +1,8 @@
 """conv2d, the fused op. On a hardware adapter (groups 1): the tiled matrix product of
 matmul.wgsl with conv2d_operands.wgsl -- the weight times the image's patch matrix, gathered
-from the image as each tile loads (no im2col buffer). On a software adapter, or with groups:
+from the image as each tile loads (no im2col buffer) -- or for at most FEW_MAX output
+channels conv2d_few.wgsl (every channel of a position at once, its taps split over several
+invocations; any number of taps). On a software adapter, or with groups:
 the direct kernel (shaders/wgsl/conv2d.wgsl, one invocation per output) where each output's
 loop is short. Otherwise (a long reduction per output: the weight gradient's, the whole batch
 and image) im2col at the buffer level -- zero padding (unslice), unfold, one matmul -- which
@@ -178,6 +180,11 @@ def conv2d(be, bufs, shapes, shape, dtype, attrs):
             tuple(TILES) + (("direct",) if direct else ()) + (("few",) if few else ()),
             default, run, be.sync, TUNE_MACS[0] < macs <= TUNE_MACS[1] and not be.recording())
         return run(v)
+    if attrs["groups"] == 1 and o <= FEW_MAX and be.conv_tiled and be.conv_few:
+        # few channels, a long sum an output (a weight's gradient over a whole batch and
+        # image): conv2d_few with up to 64 invocations a position, rather than im2col and
+        # a product of a few rows and columns whose workgroups loop over all the taps
+        return conv2d_few(be, bufs, shapes, shape, dtype, attrs)
     if direct:
         return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)
     t, b, l, r = attrs["pads"]
