@@ -44,10 +44,14 @@ def test_kernel_sources_exist_and_their_uniforms_parse(name):
         coop = {"reduce_coop": "tree", "reduce_tree": "tree", "reduce_subgroup": "subgroup"}
         main, code = {"matmul_operands": ("matmul", shader), "conv2d_operands": ("matmul", shader),
                       "matmul": (shader, "matmul_operands"),
-                      "matmul_direct": (shader, "matmul_operands")}.get(shader, (shader, None))
+                      "matmul_direct": (shader, "matmul_operands"),
+                      "conv2d_few": (shader, "conv2d_operands"),
+                      "layernorm_coop": ("layernorm", shader)}.get(shader, (shader, None))
         code = bridge._source(code) if code else ""
-        if main == "matmul":                    # and its store(), as the backend appends it
+        if main in ("matmul", "conv2d_few"):    # and its store(), as the backend appends it
             code = bridge.appended(code, matmul.PLAIN_STORE)
+        if shader == "layernorm_coop":          # its store() of the row's outputs
+            code = bridge.appended(code, "fn store(i: i32, v: vec4<f32>) { out0[i] = v[0]; }")
         if shader in coop:
             main, defines, code = "reduce", (("OP", "SUM"),), bridge.coop_sum_code(coop[shader])
         if main == "reduce":        # reduce.wgsl reads its input through an appended value_at()
