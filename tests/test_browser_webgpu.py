@@ -198,17 +198,23 @@ json.dumps([s0, s1, float(np.abs(got - want).max()), float(np.abs(got2 - want2).
     assert err < 1e-4 and err2 < 1e-4
 
 
-def test_long_rows_statistics_run_a_workgroup_per_row(in_pyodide):
-    """On a hardware adapter (forced here) the row statistics of layer_norm and batch norm
-    take a workgroup per row where rows are long (layernorm_coop.wgsl): batch norm's
-    channels in training, forward and backward, with and without affine weights, and a
-    layer norm over 1600 values; against the numpy backend, and against the one invocation
-    per row of a software adapter."""
-    r = in_pyodide.check("""
+@pytest.mark.parametrize("dev,attr,value,src", [
+    ("webgpu", "sum_coop", "tree", "array<vec4<f32>, 64>"),
+    ("webgl", "stats_chunks", True, "u_chunks")])
+def test_long_rows_statistics_run_in_parallel(in_pyodide, dev, attr, value, src):
+    """On a hardware GPU (forced here) the row statistics of layer_norm and batch norm run
+    long rows in parallel: a workgroup per row on WebGPU (layernorm_coop.wgsl), chunks
+    summed by a second pass on WebGL (layernorm_sums.glsl). Batch norm's channels in
+    training, forward and backward, with and without affine weights, and a layer norm over
+    1600 values; against the numpy backend, and against the one invocation (fragment) per
+    row of a software renderer."""
+    r = in_pyodide.check(f"""
+DEV, ATTR, VALUE, SRC = {dev!r}, {attr!r}, {value!r}, {src!r}"""
+                         + """
 import json, numpy as np, webdl
 import webdl.nn as nn
 import webdl.nn.functional as F
-be = webdl.device('webgpu').backend
+be = webdl.device(DEV).backend
 rng = np.random.default_rng(41)
 x = (rng.standard_normal((8, 3, 20, 20)) * 3 + 5).astype(np.float32)
 y = rng.standard_normal((2, 5, 40, 40)).astype(np.float32)
@@ -231,18 +237,20 @@ def run(dev):
     return out + [z.detach().numpy(), Y.grad.numpy(), W.grad.numpy()]
 
 want = run('cpu')
-saved = be.sum_coop
+saved = getattr(be, ATTR)
 errs = {}
 try:
-    for coop in ('tree', None):
-        be.sum_coop = coop
-        got = run('webgpu')
-        errs[str(coop)] = max(float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
-                              for g, c in zip(got, want))
+    for v in (VALUE, None):
+        setattr(be, ATTR, v)
+        got = run(DEV)
+        errs[str(v)] = max(float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
+                           for g, c in zip(got, want))
 finally:
-    be.sum_coop = saved
-ran = any('layernorm_coop' in k[2] or 'array<vec4<f32>, 64>' in k[2]
-          for k in be._progs if isinstance(k, tuple) and isinstance(k[2], str))
+    setattr(be, ATTR, saved)
+if DEV == 'webgpu':
+    ran = any(SRC in k[2] for k in be._progs if isinstance(k, tuple) and isinstance(k[2], str))
+else:
+    ran = 'layernorm_sums' in str(list(be._pids))
 json.dumps([errs, ran])
 """)
     errs, ran = r

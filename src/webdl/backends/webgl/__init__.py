@@ -45,7 +45,7 @@ import weakref
 import numpy as np
 
 from ..base import Backend
-from ..tuning import KernelChoice
+from ..tuning import KernelChoice, software
 from ... import dtypes
 from ...ops import primitives
 # the kernel families register their kernels when imported
@@ -321,6 +321,9 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
         self._op = None     # the primitive running, for the split tensor error
         self._derived = weakref.WeakKeyDictionary()     # see derived
         self.kernels = choices(info["renderer"], {**matmul.VARIANTS, **conv.VARIANTS})
+        # long rows' statistics summed in chunks (reduce.STATS_CHUNKED_MIN) on a hardware
+        # renderer; a fragment per row on a software one (its few threads are busy anyway)
+        self.stats_chunks = not software(info["renderer"])
 
     def _layout(self):
         return (("LOG2W", self._row.bit_length() - 1),

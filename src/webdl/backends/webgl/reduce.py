@@ -4,7 +4,7 @@ the last dim, scale and masks fused in: shaders/softmax.glsl, two passes each; l
 and its input gradient: one pass of row statistics (shaders/layernorm.glsl) and an
 elementwise chain each."""
 from ...dtypes import float32, int64
-from ...ops.elementwise import BINARY
+from ...ops.elementwise import BINARY, UNARY
 from .elementwise import lazy
 from .ir import Const, LazyBuf, Leaf
 from .movement import cat_tree, gather, permuted, view
@@ -151,11 +151,20 @@ def softmax_backward(be, bufs, shapes, shape, dtype, attrs):
 
 
 # --- layer_norm and its input gradient: the row statistics in one pass, the rest a chain ----
+# Rows of the row statistics at least this long are summed in chunks of STATS_CHUNK values
+# where the backend says so (``stats_chunks``: WebGL on a hardware renderer; SwiftShader
+# keeps a fragment per row, WebGPU its workgroup per row): layernorm_sums.glsl, then a sum
+# over the chunks and the statistics as an elementwise chain (_chunked_stats).
+STATS_CHUNKED_MIN, STATS_CHUNK = 2048, 256
+
+
 def _stats_pass(be, which, rows, runs, eps, inputs, count, weight=0):
     """layernorm.glsl's PASS ``which`` over ``rows`` rows, each the runs ``runs`` = (run
     length, runs, between runs, between rows): ``count`` buffers of one value a row (with
     three in PASS 0, the variance third)."""
     d, n, runstride, rowstride = runs
+    if be.stats_chunks and d * n >= STATS_CHUNKED_MIN and 3 + 2 * which <= be.targets:
+        return _chunked_stats(be, which, rows, runs, eps, inputs, count, weight)
     outs = [be.buffer(rows) for _ in range(count)]
     be.draw("layernorm", (("PASS", which), ("WEIGHT", weight),
                           ("VAR", int(which == 0 and count == 3))),
@@ -163,6 +172,37 @@ def _stats_pass(be, which, rows, runs, eps, inputs, count, weight=0):
                                        "u_rowstride": rowstride, "u_eps": eps},
             extra=outs[1:])
     return outs
+
+
+def _chunked_stats(be, which, rows, runs, eps, inputs, count, weight):
+    """_stats_pass's outputs from layernorm_sums.glsl's chunk sums: each summed over its
+    row's chunks (K, the row's first value, by a max), then layernorm.glsl's formulas as an
+    elementwise chain (lazy: computed where the normalisation or the cat reads them)."""
+    d, n, runstride, rowstride = runs
+    chunks = -(-d * n // STATS_CHUNK)
+    parts = [be.buffer(rows * chunks) for _ in range(3 + 2 * which)]
+    be.draw("layernorm_sums", (("PASS", which), ("WEIGHT", weight)), inputs, parts[0],
+            (rows, chunks), {"u_d": d, "u_runs": n, "u_runstride": runstride,
+                             "u_rowstride": rowstride, "u_chunk": STATS_CHUNK,
+                             "u_chunks": chunks}, extra=parts[1:])
+    shape = (rows,)
+    *sums, k = [reduce(be, "SUM" if j < len(parts) - 1 else "MAX", [p], (rows, chunks), shape,
+                       [1], float32) for j, p in enumerate(parts)]
+
+    def op(name, *xs):      # an elementwise op of (rows,) buffers or numbers, lazy
+        bufs = [be.full(shape, float(x), float32) if isinstance(x, (int, float)) else x
+                for x in xs]
+        table = BINARY if len(bufs) == 2 else UNARY
+        return lazy(be, table[name], bufs, [shape] * len(bufs), shape, float32, {})
+    m = op("div", sums[0], float(d * n))                 # E[x - K]
+    var = op("relu", op("sub", op("div", sums[1], float(d * n)), op("mul", m, m)))
+    rstd = op("rsqrt", op("add", var, eps))
+    outs = [op("add", k, m), rstd]
+    if which == 0:
+        return outs + [var][:count - 2]
+    a = op("div", sums[2], float(d * n))                 # E[gw]
+    c = op("mul", op("sub", op("div", sums[3], float(d * n)), op("mul", m, a)), rstd)
+    return outs + [a, c]
 
 
 def _row_stats(be, which, shape, attrs, inputs, count, weight=0):
@@ -185,7 +225,7 @@ def _chain(be, shape, terms):
     return acc
 
 
-@register("layer_norm", shaders=("layernorm",))
+@register("layer_norm", shaders=("layernorm", "layernorm_sums"))
 def layer_norm(be, bufs, shapes, shape, dtype, attrs):
     if not numel(shape):
         return be.empty()
@@ -199,7 +239,7 @@ def layer_norm(be, bufs, shapes, shape, dtype, attrs):
     return _chain(be, shape, terms)
 
 
-@register("layer_norm_backward", shaders=("layernorm",))
+@register("layer_norm_backward", shaders=("layernorm", "layernorm_sums"))
 def layer_norm_backward(be, bufs, shapes, shape, dtype, attrs):
     if not numel(shape):
         return be.empty()
@@ -214,7 +254,7 @@ def layer_norm_backward(be, bufs, shapes, shape, dtype, attrs):
     return _chain(be, shape, [gw, ("sub", a, rs), ("sub", xc, shape), ("mul", rstd, rs)])
 
 
-@register("norm_stats", shaders=("layernorm",))
+@register("norm_stats", shaders=("layernorm", "layernorm_sums"))
 def norm_stats(be, bufs, shapes, shape, dtype, attrs):
     """Batch norm's statistics (ops.NormStats): layernorm.glsl over the channels as rows (a
     run of H*W per sample, C*H*W apart), its three or four outputs stacked into ``shape``."""

@@ -73,6 +73,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
     realize = elementwise.realize
     targets = 4            # results of one shape computed by one dispatch, at most
     ir_mode = (False, False)    # the lazy IR's (typed, ternary): all f32, no ?: (ir.combine)
+    stats_chunks = False        # long rows' statistics: layernorm_coop.wgsl instead (draw)
 
     def __init__(self):
         info = bridge.probe()
