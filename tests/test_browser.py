@@ -331,6 +331,47 @@ json.dumps(out)
     assert r["kept_pack_draws"] == 3, r
 
 
+def test_conv_long_sums_over_few_outputs_split_on_hardware(in_pyodide):
+    """On a hardware renderer (forced here) a convolution whose few outputs each sum
+    thousands of products -- a weight's gradient over a batch and image -- sums its
+    channels in slices, a fragment each (conv2d.glsl's u_split), then adds the slices:
+    weight and input gradients against the numpy backend, with stride and padding, and
+    the two draws of the split convolution counted."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+be = webdl.device('webgl').backend
+rng = np.random.default_rng(17)
+errs = {}
+be.conv_split = True
+try:
+    for xs, ws, st in (((32, 1, 16, 16), (8, 1, 3, 3), 1), ((6, 5, 20, 21), (4, 5, 3, 3), 2)):
+        x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
+        out = {}
+        for dev in ('cpu', 'webgl'):
+            X, W = (webdl.tensor(v, device=dev, requires_grad=True) for v in (x, w))
+            y = F.conv2d(X, W, stride=st, padding=1)
+            (y * y).sum().backward()
+            out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy()]
+        errs[str(xs)] = max(float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
+                            for g, c in zip(out['webgl'], out['cpu']))
+    a = webdl.tensor(rng.standard_normal((1, 64, 1, 64)).astype(np.float32), device='webgl')
+    b = webdl.tensor(rng.standard_normal((3, 64, 1, 32)).astype(np.float32), device='webgl')
+    webdl.Tensor._realize_all(a, b)
+    d0 = webdl.memory_stats()['drawCalls']
+    got = F.conv2d(a, b).numpy()               # 2048 products for each of 99 outputs
+    draws = webdl.memory_stats()['drawCalls'] - d0
+    want = F.conv2d(webdl.tensor(a.numpy()), webdl.tensor(b.numpy())).numpy()
+    errs['direct'] = float(np.abs(got - want).max() / max(1.0, float(np.abs(want).max())))
+finally:
+    be.conv_split = False
+json.dumps([errs, draws])
+""")
+    errs, draws = r
+    assert max(errs.values()) < 1e-5, errs
+    assert draws == 2, draws     # the slices' sums, then their sum
+
+
 def test_conv_output_read_packed(in_pyodide):
     """A packed convolution's output stays in its COLS render targets (ir.Packed): the next
     convolution packs it straight from them (a texel holds four channels already) and an

@@ -324,6 +324,7 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
         # long rows' statistics summed in chunks (reduce.STATS_CHUNKED_MIN) on a hardware
         # renderer; a fragment per row on a software one (its few threads are busy anyway)
         self.stats_chunks = not software(info["renderer"])
+        self.conv_split = self.stats_chunks     # long sums over few outputs (conv.conv2d)
 
     def _layout(self):
         return (("LOG2W", self._row.bit_length() - 1),

@@ -3,6 +3,7 @@ for groups == 1 where its textures fit, else the direct shaders/conv2d.glsl), an
 primitives unfold and fold."""
 from .bridge import MAX_TARGETS, GLBuffer
 from .ir import LazyBuf, Leaf, dense_strides, packed_result
+from . import reduce
 from .movement import view
 from .registry import register
 from .shapes import numel
@@ -20,6 +21,13 @@ UNROLL_MAX_TAPS = 49
 TUNE_MACS = (1 << 12, 1 << 27)
 VARIANTS = {"conv2d": ("direct", "packed2", "packed4", "packed8")}
 
+# On a hardware renderer (``conv_split``) a convolution of at most SPLIT_MAX_OUT outputs
+# summing at least SPLIT_MIN_TAPS products each -- a weight's gradient over a batch and
+# image -- sums its channels in up to SPLIT_MAX slices of about SPLIT_TAPS products, one
+# fragment a slice and output, then adds the slices (on the H200 one fragment per output
+# left a small CNN's first weight gradient, 8192 products each, to 72 fragments)
+SPLIT_MIN_TAPS, SPLIT_MAX_OUT, SPLIT_TAPS, SPLIT_MAX = 2048, 1 << 16, 512, 64
+
 
 @register("conv2d", shaders=("conv2d", "conv2d_packed"), lazy_inputs=True)
 def conv2d(be, bufs, shapes, shape, dtype, attrs):
@@ -34,6 +42,15 @@ def conv2d(be, bufs, shapes, shape, dtype, attrs):
     _, _, ho, wo = shape
     if attrs["groups"] != 1:
         return conv2d_direct(be, bufs, shapes, shape, dtype, attrs)
+    if be.conv_split and len(bufs) == 2 and cg * kh * kw >= SPLIT_MIN_TAPS and \
+            numel(shape) <= SPLIT_MAX_OUT:
+        # a long sum an output over few outputs (a weight's gradient: the batch and image
+        # summed for each tap): the channels in slices, each slice's sums a fragment of its
+        # own (conv2d.glsl's u_split), then the slices added
+        per = -(-cg // min(SPLIT_MAX, -(-cg * kh * kw // SPLIT_TAPS)))
+        parts = -(-cg // per)
+        out = conv2d_direct(be, bufs, shapes, (parts,) + tuple(shape), dtype, attrs, per)
+        return reduce.reduce(be, "SUM", [out], (parts,) + tuple(shape), shape, [0], dtype)
     xdims, ydims = (c, h, w, c4), (o, ho, wo, o4)
 
     def run(v):
@@ -53,9 +70,10 @@ def conv2d(be, bufs, shapes, shape, dtype, attrs):
     return run(choice)
 
 
-def conv2d_direct(be, bufs, shapes, shape, dtype, attrs):
+def conv2d_direct(be, bufs, shapes, shape, dtype, attrs, split=None):
     """shaders/conv2d.glsl, one fragment per output (any groups); the WebGPU backend runs
-    its WGSL port with the same uniforms."""
+    its WGSL port with the same uniforms. ``split``: channels a slice, ``shape`` then with
+    the slices first (WebGL only; see conv2d)."""
     n, c, h, w = shapes[0]
     o, cg, kh, kw = shapes[1]
     pads = attrs["pads"]
@@ -64,7 +82,7 @@ def conv2d_direct(be, bufs, shapes, shape, dtype, attrs):
         inputs["u_c"] = bufs[2]
     return be.new(shape, "conv2d", (), inputs,
                   {"u_bias": int(len(bufs) == 3), "u_x": [c, h, w, cg],
-                   "u_og": o // attrs["groups"], "u_kernel": [kh, kw],
+                   "u_og": o // attrs["groups"], "u_kernel": [kh, kw], "u_split": split or cg,
                    "u_stride": list(attrs["stride"]), "u_dil": list(attrs["dilation"]),
                    "u_pad": [pads[0], pads[2]]})
 
