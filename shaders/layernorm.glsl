@@ -11,20 +11,28 @@
 //   PASS 1 (the backward; g the output's gradient, gw = g * w with WEIGHT, else g): also
 //           a = mean(gw) (location 2) and c = mean(gw * xhat) (location 3), xhat =
 //           (x - mean) * rstd; dx = rstd * (gw - a - xhat * c) is the chain.
+// CHUNKS (long rows on a hardware renderer, where one fragment per row leaves a few
+// fragments each walking thousands of values -- a batch norm's channels: ~3 ms a pass on
+// an H200): fragment (row, chunk) sums u_chunk consecutive values of its row instead, about
+// the row's K, and writes the sums: of x - K (location 0), (x - K)^2 (1), and in PASS 1 of
+// gw (2) and gw (x - K) (3); then K (the last location). reduce.py adds each row's chunks
+// (K by a max: its chunks write the same) and finishes the statistics in an elementwise chain.
 #ifndef WEIGHT
 #define WEIGHT 0
 #endif
 #ifndef VAR
 #define VAR 0
 #endif
+#ifndef CHUNKS
+#define CHUNKS 0
+#endif
 uniform int u_d;
 uniform int u_runs;
 uniform int u_runstride;
 uniform int u_rowstride;
-uniform float u_eps;
 uniform sampler2D u_x;
 layout(location = 1) out vec4 o_color1;
-#if PASS == 1 || VAR
+#if PASS == 1 || VAR || CHUNKS
 layout(location = 2) out vec4 o_color2;
 #endif
 #if PASS == 1
@@ -37,6 +45,52 @@ uniform sampler2D u_w;
 #endif
 layout(location = 3) out vec4 o_color3;
 #endif
+
+#if CHUNKS
+uniform int u_chunk;
+uniform int u_chunks;
+#if PASS == 1
+layout(location = 4) out vec4 o_color4;
+#endif
+
+void main() {
+    int i = out_index();
+    int row = i / u_chunks;
+    int base = row * u_rowstride;
+    float k = fetch(u_x, base);
+    int e0 = (i - row * u_chunks) * u_chunk;
+    int e1 = min(e0 + u_chunk, u_d * u_runs);
+    int o = e0 / u_d;
+    int j = e0 - o * u_d;
+    int at = base + o * u_runstride;
+    vec2 s = vec2(0.0);
+#if PASS == 1
+    vec2 t = vec2(0.0);
+#endif
+    for (int e = e0; e < e1; ++e) {
+        float d = fetch(u_x, at + j) - k;
+        s += vec2(d, d * d);
+#if PASS == 1
+        float g = GW(at, j);
+        t += vec2(g, g * d);
+#endif
+        if (++j == u_d) {
+            j = 0;
+            at += u_runstride;
+        }
+    }
+    emit(s.x);
+    o_color1 = vec4(stored(s.y), 0.0, 0.0, 1.0);
+#if PASS == 1
+    o_color2 = vec4(stored(t.x), 0.0, 0.0, 1.0);
+    o_color3 = vec4(stored(t.y), 0.0, 0.0, 1.0);
+    o_color4 = vec4(stored(k), 0.0, 0.0, 1.0);
+#else
+    o_color2 = vec4(stored(k), 0.0, 0.0, 1.0);
+#endif
+}
+#else
+uniform float u_eps;
 
 void main() {
     int base = out_index() * u_rowstride;
@@ -82,3 +136,4 @@ void main() {
     o_color2 = vec4(stored(var), 0.0, 0.0, 1.0);
 #endif
 }
+#endif

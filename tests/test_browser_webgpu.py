@@ -204,7 +204,7 @@ json.dumps([s0, s1, float(np.abs(got - want).max()), float(np.abs(got2 - want2).
 def test_long_rows_statistics_run_in_parallel(in_pyodide, dev, attr, value, src):
     """On a hardware GPU (forced here) the row statistics of layer_norm and batch norm run
     long rows in parallel: a workgroup per row on WebGPU (layernorm_coop.wgsl), chunks
-    summed by a second pass on WebGL (layernorm_sums.glsl). Batch norm's channels in
+    summed by a second pass on WebGL (layernorm.glsl's CHUNKS). Batch norm's channels in
     training, forward and backward, with and without affine weights, and a layer norm over
     1600 values; against the numpy backend, and against the one invocation (fragment) per
     row of a software renderer."""
@@ -250,7 +250,7 @@ finally:
 if DEV == 'webgpu':
     ran = any(SRC in k[2] for k in be._progs if isinstance(k, tuple) and isinstance(k[2], str))
 else:
-    ran = 'layernorm_sums' in str(list(be._pids))
+    ran = "('CHUNKS', 1)" in str(list(be._pids))
 json.dumps([errs, ran])
 """)
     errs, ran = r
@@ -584,11 +584,14 @@ json.dumps([float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
 
 
 def test_conv2d_tiled_product_matches_numpy(in_pyodide):
-    """The hardware adapters' convolution (matmul.wgsl with conv2d_operands.wgsl: patches
-    gathered as tiles load), forced here on the fallback adapter: padding, stride, dilation,
-    bias, a batch, a weight read in place from a view and one copied, sizes past one 64x64
-    tile, an image made by an elementwise chain with a per-channel scale (as the previous
-    layer's bias and activation make it), forward and backward, against the numpy backend."""
+    """The hardware adapters' convolutions, forced here on the fallback adapter: the tiled
+    product (matmul.wgsl with conv2d_operands.wgsl: patches gathered as tiles load) and,
+    for few output channels, conv2d_few.wgsl -- padding, stride, dilation, bias, a batch, a
+    weight read in place from a view and one copied, sizes past one 64x64 tile, an image
+    made by an elementwise chain with a per-channel scale (as the previous layer's bias and
+    activation make it); and conv2d_few's longer sums, with fewer positions a workgroup: a
+    weight's gradient over few positions, one past the tiled product's taps (im2col
+    otherwise). Forward and backward, against the numpy backend."""
     r = in_pyodide.check("""
 import json, numpy as np, webdl
 import webdl.nn.functional as F
@@ -597,62 +600,39 @@ rng = np.random.default_rng(12)
 x = rng.standard_normal((2, 6, 11, 13)).astype(np.float32)
 sc = rng.standard_normal((6, 1, 1)).astype(np.float32)
 errs = []
+
+def check(x, w, b=None, view=False, **kw):
+    out = {}
+    for dev in ('cpu', 'webgpu'):
+        X, W = (webdl.tensor(v, device=dev, requires_grad=True) for v in (x, w))
+        B = None if b is None else webdl.tensor(b, device=dev, requires_grad=True)
+        Wv = W.permute(1, 0, 2, 3).contiguous().permute(1, 0, 2, 3) if view else W
+        Wv = Wv[:, :, :, :] if not view else Wv.flip(3).flip(3)
+        Xin = F.leaky_relu(X * webdl.tensor(sc, device=dev) + 0.25, 0.1) if view else X
+        y = F.conv2d(Xin, Wv, B, **kw)
+        (y * y).sum().backward()
+        out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy()] + \
+            ([] if B is None else [B.grad.numpy()])
+    errs.extend(float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
+                for g, c in zip(out['webgpu'], out['cpu']))
+
 be.conv_tiled = True
 try:
     for o in (70, 20, 4):             # 64-row tiles, a flatter one, conv2d_few (few channels)
         w = (rng.standard_normal((o, 6, 3, 2)) * 0.1).astype(np.float32)
         b = rng.standard_normal(o).astype(np.float32)
-        for stride, pad, dil, view in (((1, 1), (1, 0), (1, 1), False), ((2, 1), (2, 1), (2, 1), True)):
-            out = {}
-            for dev in ('cpu', 'webgpu'):
-                X, W, B = (webdl.tensor(v, device=dev, requires_grad=True) for v in (x, w, b))
-                Wv = W.permute(1, 0, 2, 3).contiguous().permute(1, 0, 2, 3) if view else W
-                Wv = Wv[:, :, :, :] if not view else Wv.flip(3).flip(3)
-                S = webdl.tensor(sc, device=dev)
-                Xin = F.leaky_relu(X * S + 0.25, 0.1) if view else X
-                y = F.conv2d(Xin, Wv, B, stride=stride, padding=pad, dilation=dil)
-                (y * y).sum().backward()
-                out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy(), B.grad.numpy()]
-            errs += [float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
-                     for g, c in zip(out['webgpu'], out['cpu'])]
-finally:
-    be.conv_tiled = False
-json.dumps(errs)
-""")
-    assert max(r) < 1e-4, r
-
-
-def test_few_channel_convolution_splits_long_sums_further(in_pyodide):
-    """conv2d_few.wgsl with fewer positions per workgroup (more invocations sharing each)
-    where positions are few and taps many -- a weight's gradient computed as a convolution
-    (a few 3x3 positions summed over the batch and image), also past the tiled product's
-    taps (im2col otherwise) -- forced on the fallback adapter, forward and backward against
-    the numpy backend."""
-    r = in_pyodide.check("""
-import json, numpy as np, webdl
-import webdl.nn.functional as F
-be = webdl.device('webgpu').backend
-rng = np.random.default_rng(43)
-errs = []
-be.conv_tiled = True
-try:
-    # (the first weight's gradient sums 6400 taps: past the tiled product's limit)
+        check(x, w, b, stride=(1, 1), padding=(1, 0), dilation=(1, 1))
+        check(x, w, b, view=True, stride=(2, 1), padding=(2, 1), dilation=(2, 1))
+    # the first weight's gradient sums 6400 taps: past the tiled product's limit
     for xs, ws in (((4, 2, 40, 40), (4, 2, 3, 3)), ((2, 3, 30, 30), (4, 3, 3, 3)),
                    ((3, 2, 17, 9), (16, 2, 5, 5))):
-        x, w = rng.standard_normal(xs).astype(np.float32), rng.standard_normal(ws).astype(np.float32)
-        out = {}
-        for dev in ('cpu', 'webgpu'):
-            X, W = (webdl.tensor(v, device=dev, requires_grad=True) for v in (x, w))
-            y = F.conv2d(X, W, padding=1)
-            (y * y).sum().backward()
-            out[dev] = [y.detach().numpy(), X.grad.numpy(), W.grad.numpy()]
-        errs += [float(np.abs(g - c).max() / max(1.0, float(np.abs(c).max())))
-                 for g, c in zip(out['webgpu'], out['cpu'])]
+        check(rng.standard_normal(xs).astype(np.float32),
+              rng.standard_normal(ws).astype(np.float32), padding=1)
 finally:
     be.conv_tiled = False
 json.dumps(errs)
 """)
-    assert max(r) < 1e-4, r
+    assert len(r) == 6 * 4 + 3 * 3 and max(r) < 1e-4, r
 
 
 def test_conv_bias_and_activation_run_in_the_products_store(in_pyodide):

@@ -153,7 +153,7 @@ def softmax_backward(be, bufs, shapes, shape, dtype, attrs):
 # --- layer_norm and its input gradient: the row statistics in one pass, the rest a chain ----
 # Rows of the row statistics at least this long are summed in chunks of STATS_CHUNK values
 # where the backend says so (``stats_chunks``: WebGL on a hardware renderer; SwiftShader
-# keeps a fragment per row, WebGPU its workgroup per row): layernorm_sums.glsl, then a sum
+# keeps a fragment per row, WebGPU its workgroup per row): layernorm.glsl's CHUNKS, then a sum
 # over the chunks and the statistics as an elementwise chain (_chunked_stats).
 STATS_CHUNKED_MIN, STATS_CHUNK = 2048, 256
 
@@ -175,13 +175,13 @@ def _stats_pass(be, which, rows, runs, eps, inputs, count, weight=0):
 
 
 def _chunked_stats(be, which, rows, runs, eps, inputs, count, weight):
-    """_stats_pass's outputs from layernorm_sums.glsl's chunk sums: each summed over its
+    """_stats_pass's outputs from layernorm.glsl's chunk sums (CHUNKS): each summed over its
     row's chunks (K, the row's first value, by a max), then layernorm.glsl's formulas as an
     elementwise chain (lazy: computed where the normalisation or the cat reads them)."""
     d, n, runstride, rowstride = runs
     chunks = -(-d * n // STATS_CHUNK)
     parts = [be.buffer(rows * chunks) for _ in range(3 + 2 * which)]
-    be.draw("layernorm_sums", (("PASS", which), ("WEIGHT", weight)), inputs, parts[0],
+    be.draw("layernorm", (("PASS", which), ("WEIGHT", weight), ("CHUNKS", 1)), inputs, parts[0],
             (rows, chunks), {"u_d": d, "u_runs": n, "u_runstride": runstride,
                              "u_rowstride": rowstride, "u_chunk": STATS_CHUNK,
                              "u_chunks": chunks}, extra=parts[1:])
@@ -225,7 +225,7 @@ def _chain(be, shape, terms):
     return acc
 
 
-@register("layer_norm", shaders=("layernorm", "layernorm_sums"))
+@register("layer_norm", shaders=("layernorm",))
 def layer_norm(be, bufs, shapes, shape, dtype, attrs):
     if not numel(shape):
         return be.empty()
@@ -239,7 +239,7 @@ def layer_norm(be, bufs, shapes, shape, dtype, attrs):
     return _chain(be, shape, terms)
 
 
-@register("layer_norm_backward", shaders=("layernorm", "layernorm_sums"))
+@register("layer_norm_backward", shaders=("layernorm",))
 def layer_norm_backward(be, bufs, shapes, shape, dtype, attrs):
     if not numel(shape):
         return be.empty()
@@ -254,7 +254,7 @@ def layer_norm_backward(be, bufs, shapes, shape, dtype, attrs):
     return _chain(be, shape, [gw, ("sub", a, rs), ("sub", xc, shape), ("mul", rstd, rs)])
 
 
-@register("norm_stats", shaders=("layernorm", "layernorm_sums"))
+@register("norm_stats", shaders=("layernorm",))
 def norm_stats(be, bufs, shapes, shape, dtype, attrs):
     """Batch norm's statistics (ops.NormStats): layernorm.glsl over the channels as rows (a
     run of H*W per sample, C*H*W apart), its three or four outputs stacked into ``shape``."""
