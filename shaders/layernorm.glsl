@@ -15,8 +15,8 @@
 // fragments each walking thousands of values -- a batch norm's channels: ~3 ms a pass on
 // an H200): fragment (row, chunk) sums u_chunk consecutive values of its row instead, about
 // the row's K, and writes the sums: of x - K (location 0), (x - K)^2 (1), and in PASS 1 of
-// gw (2) and gw (x - K) (3); then K (the last location). reduce.py adds each row's chunks
-// (K by a max: its chunks write the same) and finishes the statistics in an elementwise chain.
+// gw (2) and gw (x - K) (3). reduce.py adds each row's chunks and finishes the statistics in
+// an elementwise chain (reading K in place).
 #ifndef WEIGHT
 #define WEIGHT 0
 #endif
@@ -32,7 +32,7 @@ uniform int u_runstride;
 uniform int u_rowstride;
 uniform sampler2D u_x;
 layout(location = 1) out vec4 o_color1;
-#if PASS == 1 || VAR || CHUNKS
+#if PASS == 1 || VAR
 layout(location = 2) out vec4 o_color2;
 #endif
 #if PASS == 1
@@ -45,13 +45,18 @@ uniform sampler2D u_w;
 #endif
 layout(location = 3) out vec4 o_color3;
 #endif
+// value j of the run at `at` (and k, the row's first value) added to the sums s (of x - K,
+// (x - K)^2) and, in PASS 1, t (of gw, gw (x - K))
+#if PASS == 1
+#define ADD(s, t, at, j) { float d_ = fetch(u_x, (at) + (j)) - k; float g_ = GW(at, j); \
+    s += vec2(d_, d_ * d_); t += vec2(g_, g_ * d_); }
+#else
+#define ADD(s, t, at, j) { float d_ = fetch(u_x, (at) + (j)) - k; s += vec2(d_, d_ * d_); }
+#endif
 
 #if CHUNKS
 uniform int u_chunk;
 uniform int u_chunks;
-#if PASS == 1
-layout(location = 4) out vec4 o_color4;
-#endif
 
 void main() {
     int i = out_index();
@@ -68,12 +73,7 @@ void main() {
     vec2 t = vec2(0.0);
 #endif
     for (int e = e0; e < e1; ++e) {
-        float d = fetch(u_x, at + j) - k;
-        s += vec2(d, d * d);
-#if PASS == 1
-        float g = GW(at, j);
-        t += vec2(g, g * d);
-#endif
+        ADD(s, t, at, j)
         if (++j == u_d) {
             j = 0;
             at += u_runstride;
@@ -84,9 +84,6 @@ void main() {
 #if PASS == 1
     o_color2 = vec4(stored(t.x), 0.0, 0.0, 1.0);
     o_color3 = vec4(stored(t.y), 0.0, 0.0, 1.0);
-    o_color4 = vec4(stored(k), 0.0, 0.0, 1.0);
-#else
-    o_color2 = vec4(stored(k), 0.0, 0.0, 1.0);
 #endif
 }
 #else
@@ -105,23 +102,10 @@ void main() {
         int at = base + o * u_runstride;
         int j = 0;
         for (; j + 1 < u_d; j += 2) {
-            float d0 = fetch(u_x, at + j) - k, d1 = fetch(u_x, at + j + 1) - k;
-            s0 += vec2(d0, d0 * d0);
-            s1 += vec2(d1, d1 * d1);
-#if PASS == 1
-            float g0 = GW(at, j), g1 = GW(at, j + 1);
-            t0 += vec2(g0, g0 * d0);
-            t1 += vec2(g1, g1 * d1);
-#endif
+            ADD(s0, t0, at, j)
+            ADD(s1, t1, at, j + 1)
         }
-        if (j < u_d) {
-            float d0 = fetch(u_x, at + j) - k;
-            s0 += vec2(d0, d0 * d0);
-#if PASS == 1
-            float g0 = GW(at, j);
-            t0 += vec2(g0, g0 * d0);
-#endif
-        }
+        if (j < u_d) ADD(s0, t0, at, j)
     }
     vec2 s = (s0 + s1) / n;     // E[x - K], E[(x - K)^2]
     float var = max(s.y - s.x * s.x, 0.0);

@@ -19,24 +19,26 @@ fn gw(at: i32, j: i32) -> f32 {
     return u_g[at + j];
 }
 
+// what value j of the run at `at` adds to the sums about k: x - k, (x - k)^2 and, in PASS 1,
+// gw and gw (x - k)
+fn terms(at: i32, j: i32, k: f32) -> vec4<f32> {
+    let d = u_x[at + j] - k;
+    var g = 0.0;
+    if (PASS == 1) { g = gw(at, j); }
+    return vec4<f32>(d, d * d, g, g * d);
+}
+
 fn kernels(i: i32) -> vec4<f32> {
     let base = i * u_rowstride;
-    let n = f32(u_d * u_runs);
     let k = u_x[base];
-    var s = vec2<f32>(0.0);     // sums of x - K, (x - K)^2
-    var t = vec2<f32>(0.0);     // backward: of gw, gw (x - K)
+    var acc = vec4<f32>(0.0);
     for (var o = 0; o < u_runs; o++) {
         let at = base + o * u_runstride;
         for (var j = 0; j < u_d; j++) {
-            let d = u_x[at + j] - k;
-            s += vec2<f32>(d, d * d);
-            if (PASS == 1) {
-                let g = gw(at, j);
-                t += vec2<f32>(g, g * d);
-            }
+            acc += terms(at, j, k);
         }
     }
-    return finish(k, s, t, n);
+    return finish(k, acc.xy, acc.zw, f32(u_d * u_runs));
 }
 
 // a row's outputs from its n values' sums about k (its first value): s of x - k and

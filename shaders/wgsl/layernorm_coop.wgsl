@@ -20,12 +20,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
         k = u_x[base];
         for (var e = i32(lane); e < u_d * u_runs; e += 64) {
             let o = e / u_d;
-            let j = e - o * u_d;
-            let at = base + o * u_runstride;
-            let d = u_x[at + j] - k;
-            var g = 0.0;
-            if (PASS == 1) { g = gw(at, j); }
-            acc += vec4<f32>(d, d * d, g, g * d);
+            acc += terms(base + o * u_runstride, e - o * u_d, k);
         }
     }
     part[lane] = acc;

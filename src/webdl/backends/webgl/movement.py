@@ -178,16 +178,21 @@ def _cat_pass(be, group, axis, shape, dtype):
         return group[0]
     out_shape = list(group[0][1])
     out_shape[axis] = sum(s[axis] for _, s in group)
+    inputs = {f"u_in{i}": b for i, (b, _) in enumerate(group)}
+    buf = be.new(out_shape, "cat", (("N", len(group)),), inputs,
+                 cat_uniforms([s for _, s in group], axis, out_shape), is_int=dtype is int64)
+    return buf, out_shape
+
+
+def cat_uniforms(shapes, axis, out_shape):
+    """cat.glsl's (and cat.wgsl's) uniforms for inputs of ``shapes`` along ``axis``."""
     ends, acc = [], 0
-    for _, s in group:
+    for s in shapes:
         acc += s[axis]
         ends.append(acc)
     ends += [1 << 30] * (CAT_INPUTS - len(ends))     # unused slots, never read
-    inputs = {f"u_in{i}": b for i, (b, _) in enumerate(group)}
-    buf = be.new(out_shape, "cat", (("N", len(group)),), inputs,
-                 {"u_axis": axis + MAX_RANK - len(shape), "u_ends": ends,
-                  "u_inner": numel(out_shape[axis + 1:])}, is_int=dtype is int64)
-    return buf, out_shape
+    return {"u_axis": axis + MAX_RANK - len(out_shape), "u_ends": ends,
+            "u_inner": numel(out_shape[axis + 1:])}
 
 
 def _read(be, buf, shape, name):

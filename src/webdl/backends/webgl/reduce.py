@@ -7,7 +7,7 @@ from ...dtypes import float32, int64
 from ...ops.elementwise import BINARY, UNARY
 from .elementwise import lazy
 from .ir import Const, LazyBuf, Leaf
-from .movement import cat_tree, gather, permuted, view
+from .movement import cat_tree, gather, permuted, strided, view
 from .registry import register
 from .shapes import bcast_strides, numel, pad, strides
 
@@ -163,7 +163,7 @@ def _stats_pass(be, which, rows, runs, eps, inputs, count, weight=0):
     length, runs, between runs, between rows): ``count`` buffers of one value a row (with
     three in PASS 0, the variance third)."""
     d, n, runstride, rowstride = runs
-    if be.stats_chunks and d * n >= STATS_CHUNKED_MIN and 3 + 2 * which <= be.targets:
+    if be.stats_chunks and d * n >= STATS_CHUNKED_MIN and 2 + 2 * which <= be.targets:
         return _chunked_stats(be, which, rows, runs, eps, inputs, count, weight)
     outs = [be.buffer(rows) for _ in range(count)]
     be.draw("layernorm", (("PASS", which), ("WEIGHT", weight),
@@ -176,18 +176,19 @@ def _stats_pass(be, which, rows, runs, eps, inputs, count, weight=0):
 
 def _chunked_stats(be, which, rows, runs, eps, inputs, count, weight):
     """_stats_pass's outputs from layernorm.glsl's chunk sums (CHUNKS): each summed over its
-    row's chunks (K, the row's first value, by a max), then layernorm.glsl's formulas as an
-    elementwise chain (lazy: computed where the normalisation or the cat reads them)."""
+    row's chunks, then layernorm.glsl's formulas as an elementwise chain (lazy: computed
+    where the normalisation or the cat reads them) with K, the row's first value, read in
+    place."""
     d, n, runstride, rowstride = runs
     chunks = -(-d * n // STATS_CHUNK)
-    parts = [be.buffer(rows * chunks) for _ in range(3 + 2 * which)]
+    parts = [be.buffer(rows * chunks) for _ in range(2 + 2 * which)]
     be.draw("layernorm", (("PASS", which), ("WEIGHT", weight), ("CHUNKS", 1)), inputs, parts[0],
             (rows, chunks), {"u_d": d, "u_runs": n, "u_runstride": runstride,
                              "u_rowstride": rowstride, "u_chunk": STATS_CHUNK,
                              "u_chunks": chunks}, extra=parts[1:])
     shape = (rows,)
-    *sums, k = [reduce(be, "SUM" if j < len(parts) - 1 else "MAX", [p], (rows, chunks), shape,
-                       [1], float32) for j, p in enumerate(parts)]
+    sums = [reduce(be, "SUM", [p], (rows, chunks), shape, [1], float32) for p in parts]
+    k = strided(be, inputs["u_x"], shape, [rowstride])
 
     def op(name, *xs):      # an elementwise op of (rows,) buffers or numbers, lazy
         bufs = [be.full(shape, float(x), float32) if isinstance(x, (int, float)) else x

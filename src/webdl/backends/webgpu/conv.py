@@ -12,8 +12,8 @@ the bias, the activation -- runs in its store (an epilogue, elementwise.realize)
 a pass of its own."""
 from ...ops.elementwise import BINARY
 from ..webgl.conv import conv2d_direct
-from ..webgl.movement import CAT_INPUTS, cat_tree, view
-from ..webgl.shapes import MAX_RANK, numel, strides
+from ..webgl.movement import cat_tree, cat_uniforms, view
+from ..webgl.shapes import numel, strides
 from . import elementwise
 from ..webgl.bridge import appended
 from .bridge import GPUBuffer, _source, defer
@@ -137,11 +137,9 @@ class DeferredCat:
         self.be, self.parts, self.channels, self.shape = be, parts, channels, shape
 
     def __call__(self, target):
-        c0, c1 = self.channels
-        ends = [c0, c0 + c1] + [1 << 30] * (CAT_INPUTS - 2)     # as movement._cat_pass
+        shapes = [(1, c) for c in self.channels]       # what cat_uniforms reads: the axis
         self.be.dispatch("cat", (("N", 2),), {"u_in0": self.parts[0], "u_in1": self.parts[1]},
-                         [target], self.shape, {"u_axis": MAX_RANK - 3, "u_ends": ends,
-                                                "u_inner": self.shape[2] * self.shape[3]})
+                         [target], self.shape, cat_uniforms(shapes, 1, self.shape))
 
 
 @register("cat", shaders=("cat",))
