@@ -115,7 +115,10 @@ json.dumps({'rep': rep, 'renderer': be.info['renderer'],
                                        if batches[v] < batches[builtin]])
         assert times[rep["chosen"][k]] == best or (
             rep["chosen"][k] == builtin and times[builtin] <= best * 1.1 + 1e-3), (k, rep)
-        assert all(t > 0 for t in times.values())
+        # a time is what k runs add over one, so jitter in the GPU wait can bring it to 0
+        # (see KernelChoice._measure); each batch as sent took time
+        assert set(batches) == set(times) and all(t >= 0 for t in times.values())
+        assert all(b > 0 for b in batches.values()), (k, rep)
     assert set(rep["measured"][mm[0]]) == {"naive", "packed"}
     assert set(rep["measured"][cv[0]]) >= {"direct", "packed4", "packed8"}
     # once measured, the kept choice runs: as many draws as that variant forced
