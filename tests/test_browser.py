@@ -513,6 +513,26 @@ def test_freed_tensor_raises(in_pyodide):
     assert not r["ok"] and "GPU memory was already freed" in r["error"]
 
 
+def test_compile_error_is_named_at_the_first_draw(in_pyodide):
+    """Programs link without waiting (their status is read at their first draw): a kernel
+    that doesn't compile is named there with the compiler's message, and the device goes on
+    working."""
+    r = in_pyodide.run("""
+import webdl
+from webdl.backends.webgl import bridge
+t = webdl.ones(4, device='webgl')
+pid = bridge._gl.compile("broken|X=1", "#version 300 es\\nprecision highp float;\\n"
+                         "out vec4 o;\\nvoid main() { o = vec4(nope); }\\n")
+out = t.device.backend.realize((t * 3)._buf)      # a texture of its own to draw into
+bridge.draw(pid, out, {}, {})
+(t * 2).numpy()
+""")
+    assert not r["ok"] and "kernel 'broken' does not compile" in r["error"] and \
+        "nope" in r["error"], r
+    assert in_pyodide.check("import webdl, json; json.dumps((webdl.ones(3, device='webgl') * 2)"
+                            ".tolist())") == [2.0, 2.0, 2.0]
+
+
 def test_run_python_contract(browser):
     r = browser.run("a = 41\nprint('hi')\na + 1")
     assert r == {"ok": True, "stdout": "hi\n", "stderr": "", "result": "42", "error": None}

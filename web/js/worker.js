@@ -59,6 +59,7 @@ async function start() {
     smallWidth: Number(opts.get("smallwidth") || 0) || undefined,  // ?smallwidth=4096: A/B
     poolCap: Number(opts.get("poolmem") || 0) * 2 ** 20 || undefined,  // ?poolmem=1024 (MiB)
     earlyMs: opts.get("earlyms") ? Number(opts.get("earlyms")) : undefined,  // ?earlyms=-1: A/B
+    syncCompile: opts.get("synccompile") === "1",           // ?synccompile=1: A/B, each link waited for
     // kernel choice per GPU (webdl/backends/tuning.py): ?kernels=measure|default|family=variant,
     // and the choices measured before on this browser, kept in IndexedDB by renderer
     kernels: opts.get("kernels") || undefined,

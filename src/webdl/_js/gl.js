@@ -96,12 +96,14 @@ class GLBridge {
     const cbf = opts.noFloat || opts.half ? null : gl.getExtension("EXT_color_buffer_float");
     const cbh = cbf || opts.noFloat ? null : gl.getExtension("EXT_color_buffer_half_float");
     const dbg = gl.getExtension("WEBGL_debug_renderer_info");
+    // programs link in the GPU process's worker threads where it has this (see compile)
+    const parallel = gl.getExtension("KHR_parallel_shader_compile");
     const renderer = dbg ? gl.getParameter(dbg.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
     const info = {
       ok: true, renderer, version: gl.getParameter(gl.VERSION),
       maxTextureSize: gl.getParameter(gl.MAX_TEXTURE_SIZE),
       maxDrawBuffers: gl.getParameter(gl.MAX_DRAW_BUFFERS),
-      floatRender: !!cbf, halfRender: !!cbh,
+      floatRender: !!cbf, halfRender: !!cbh, parallelCompile: !!parallel,
       storage: cbf ? "float32" : "float16",
     };
     info.precision = PRECISION[info.storage];
@@ -590,12 +592,20 @@ class GLBridge {
     return id === undefined ? -1 : id;
   }
 
+  // A program from a fragment shader's source, compiled and linked without waiting: the
+  // link's status, uniforms and samplers are read at its first draw (_linked), so the
+  // programs a model's first run asks for compile while Python goes on queueing draws, in
+  // parallel where the driver can (KHR_parallel_shader_compile, enabled at init), instead of
+  // one round trip to the GPU process each.
   compile(key, source) {
     this.checkContext();
     const gl = this.gl;
     if (!this.vs) {
       this.vs = this.shader(gl.VERTEX_SHADER,
         "#version 300 es\nin vec2 p;\nvoid main() { gl_Position = vec4(p, 0.0, 1.0); }\n");
+      if (!gl.getShaderParameter(this.vs, gl.COMPILE_STATUS)) {
+        throw new Error("webgl: the vertex shader does not compile: " + gl.getShaderInfoLog(this.vs));
+      }
     }
     const fs = this.shader(gl.FRAGMENT_SHADER, source);
     const prog = gl.createProgram();
@@ -603,9 +613,27 @@ class GLBridge {
     gl.attachShader(prog, fs);
     gl.bindAttribLocation(prog, 0, "p");
     gl.linkProgram(prog);
+    const id = this.programs.length;
+    this.programs.push({ prog, fs, uniforms: null, samplers: null, key });
+    this.programIds.set(key, id);
+    this.stats.compiles++;
+    if (this.options.syncCompile) this._linked(id);   // the A/B switch: checked at once
+    return id;
+  }
+
+  // Program pid, its link checked and its uniforms and samplers read (once, at its first draw);
+  // a kernel that does not compile is named with the compiler's log
+  _linked(pid) {
+    const p = this.programs[pid];
+    if (p.uniforms) return p;
+    const gl = this.gl, prog = p.prog;
     if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) {
-      throw new Error(`webgl: kernel '${key}' failed to link: ${gl.getProgramInfoLog(prog)}`);
+      const log = gl.getShaderParameter(p.fs, gl.COMPILE_STATUS) ? gl.getProgramInfoLog(prog)
+        : gl.getShaderInfoLog(p.fs);
+      throw new Error(`webgl: kernel '${p.key.split("|")[0]}' does not compile: ${log}`);
     }
+    gl.deleteShader(p.fs);    // freed with its program
+    p.fs = null;
     const uniforms = new Map();
     const n = gl.getProgramParameter(prog, gl.ACTIVE_UNIFORMS);
     let unit = 0;
@@ -621,11 +649,9 @@ class GLBridge {
     }
     gl.useProgram(prog);
     for (const [name, u] of samplers) gl.uniform1i(uniforms.get(name).loc, u);
-    const id = this.programs.length;
-    this.programs.push({ prog, uniforms, samplers, key });
-    this.programIds.set(key, id);
-    this.stats.compiles++;
-    return id;
+    p.uniforms = uniforms;
+    p.samplers = samplers;
+    return p;
   }
 
   shader(type, source) {
@@ -633,9 +659,6 @@ class GLBridge {
     const s = gl.createShader(type);
     gl.shaderSource(s, source);
     gl.compileShader(s);
-    if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) {
-      throw new Error("webgl: shader compile error: " + gl.getShaderInfoLog(s));
-    }
     return s;
   }
 
@@ -720,7 +743,7 @@ class GLBridge {
     const tRun = performance.now();
     const [pid, outId, inputs, uniforms, extra] = spec;
     const gl = this.gl;
-    const p = this.programs[pid];
+    const p = this._linked(pid);
     const out = this.textures.get(outId);
     this.lastTex = out;
     if (out.upload) throw new Error("webgl: a draw into an uploaded float32 texture (float16 path)");
