@@ -235,7 +235,10 @@ class Binary(Op):
             shape = broadcast_shapes(cls.name, shape, b.shape)
         if cls.kind in ("compare", "logic"):
             return shape, dtypes.bool_
-        dt = dtypes.promote(a.dtype, b.dtype)
+        dt = a.dtype
+        if dt is dtypes.float32 and b.dtype is dt:      # the common case, without a call
+            return shape, dt
+        dt = dtypes.promote(dt, b.dtype)
         if cls.kind == "float" or (dt is dtypes.bool_ and cls.name != "mul"):
             dt = dtypes.float32 if cls.kind == "float" else dtypes.int64
         return shape, dt

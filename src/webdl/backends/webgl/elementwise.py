@@ -6,12 +6,13 @@ import math
 from ... import dtypes
 from ...ops.elementwise import Unary
 from .bridge import GLBuffer
-from .ir import (_LEAF, MAX_SAMPLERS, Apply, LazyBuf, Leaf, Round, Where, broadcast, combine,
-                 generate, samplers, template)
+from .ir import (_LEAF, MAX_SAMPLERS, Apply, Const, LazyBuf, Leaf, Round, Where, broadcast,
+                 combine, generate, samplers, template)
 from .movement import view
 from .shapes import bcast_strides, pad
 
-_new_leaf = tuple.__new__      # Leaf(...) without its Python-level __new__ (the hot path)
+_new_leaf = tuple.__new__      # Leaf(...), Apply(...) without their Python-level __new__ (the
+                               # hot path)
 
 # op_cast's codes for the target dtype (shaders/elementwise.glsl)
 CAST_CODE = {"float32": 0.0, "int64": 1.0, "bool": 2.0}
@@ -41,7 +42,7 @@ def node(op, kids, attrs, dtype):
         fn = _FN[op] = None if op.name in ("cast", "where", "pow", "pow_scalar") or \
             issubclass(op, Unary) else "op_" + op.name
     if fn is not None:      # a binary op (most nodes): no parameters
-        return Apply(fn, kids, None, is_int)
+        return _new_leaf(Apply, (fn, kids, None, is_int))
     name = op.name
     if name == "cast":
         expr = Apply("op_cast", kids, (CAST_CODE[attrs["dtype"].name], 0.0), is_int)
@@ -84,8 +85,8 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
                 # than a draw). A one-element expression inlines whatever its tensor's
                 # shape (a scalar picked from a tensor, ``s[j, i]``: a (1, 1) slice
                 # reshaped to ())
-                if b.shape == shape:
-                    kids.append(b.node)
+                if b.shape == shape or type(b.node) is Const:     # a scalar reads alike
+                    kids.append(b.node)                             # in any shape
                     tpls.append(b.tpl or b.template(typed, ternary))
                 else:
                     k = broadcast(b.node, b.shape, shape)
