@@ -68,6 +68,9 @@ class Size(tuple):
         return n
 
 
+_SCALAR = Size()     # the shape of as_tensor_like's scalars, made once
+
+
 def _numel(shape):
     n = 1
     for d in shape:
@@ -762,7 +765,7 @@ def as_tensor_like(v, ref):
         dt = ref.dtype if ref.dtype.is_floating_point else dtypes.float32
     else:
         return tensor(v, device=ref.device)
-    return Tensor._wrap(ref.device.backend.full((), v, dt), (), dt, ref.device)
+    return Tensor._wrap(ref.device.backend.full(_SCALAR, v, dt), _SCALAR, dt, ref.device)
 
 
 # --- printing like PyTorch ----------------------------------------------------------------

@@ -52,7 +52,7 @@ from ...ops import primitives
 from . import bridge, conv, elementwise, matmul, movement, reduce  # noqa: F401
 from .bridge import MAX_TARGETS, GLBuffer
 from .elementwise import lazy
-from .ir import Const, LazyBuf, generate
+from .ir import Const, LazyBuf, generate, new_node
 from .registry import KERNELS, check, fused_ops
 from .shapes import numel, pad
 
@@ -403,17 +403,18 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     def full(self, shape, value, dtype):
         """A lazy constant: inlined as a uniform into the elementwise chains that use it,
         drawn only when another kernel needs it as a texture."""
-        n = numel(shape)
-        if not n:
-            return GLBuffer(0)
-        most = self.info["maxSplit"]
-        if n > most:     # refused now, as a texture would be (gl.js alloc says the same)
-            raise RuntimeError(f"webgl: a tensor of {n} elements exceeds the largest split "
-                               f"texture ({most} elements)")
+        if shape:       # (a scalar -- an operand of an op, the hot path -- fits anywhere)
+            n = numel(shape)
+            if not n:
+                return GLBuffer(0)
+            most = self.info["maxSplit"]
+            if n > most:     # refused now, as a texture would be (gl.js alloc says the same)
+                raise RuntimeError(f"webgl: a tensor of {n} elements exceeds the largest "
+                                   f"split texture ({most} elements)")
         is_int = dtype is dtypes.int64
         if is_int and not INT32[0] <= value <= INT32[1]:
             raise int_range_error(self.name, [value], *INT32, "int32")
-        return LazyBuf(shape, Const(value, is_int), [], 1, is_int)
+        return LazyBuf(shape, new_node(Const, (value, is_int)), [], 1, is_int)
 
     def free(self, buf):
         buf.free()

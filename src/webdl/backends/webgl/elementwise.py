@@ -7,12 +7,10 @@ from ... import dtypes
 from ...ops.elementwise import Unary
 from .bridge import GLBuffer
 from .ir import (_LEAF, MAX_SAMPLERS, Apply, Const, LazyBuf, Leaf, Round, Where, broadcast,
-                 combine, generate, samplers, template)
+                 combine, generate, new_node, samplers, template)
 from .movement import view
 from .shapes import bcast_strides, pad
 
-_new_leaf = tuple.__new__      # Leaf(...), Apply(...) without their Python-level __new__ (the
-                               # hot path)
 
 # op_cast's codes for the target dtype (shaders/elementwise.glsl)
 CAST_CODE = {"float32": 0.0, "int64": 1.0, "bool": 2.0}
@@ -42,7 +40,7 @@ def node(op, kids, attrs, dtype):
         fn = _FN[op] = None if op.name in ("cast", "where", "pow", "pow_scalar") or \
             issubclass(op, Unary) else "op_" + op.name
     if fn is not None:      # a binary op (most nodes): no parameters
-        return _new_leaf(Apply, (fn, kids, None, is_int))
+        return new_node(Apply, (fn, kids, None, is_int))
     name = op.name
     if name == "cast":
         expr = Apply("op_cast", kids, (CAST_CODE[attrs["dtype"].name], 0.0), is_int)
@@ -110,7 +108,7 @@ def lazy(be, op, bufs, shapes, shape, dtype, attrs):
         else:       # a realized buffer (the common case) read whole
             if type(b) is LazyBuf:
                 b = be.realize(b)
-            k = _new_leaf(Leaf, (b, bcast_strides(s if isinstance(s, tuple) else tuple(s),
+            k = new_node(Leaf, (b, bcast_strides(s if isinstance(s, tuple) else tuple(s),
                                                   shape), 0))
         kids.append(k)     # and template(k, typed, ternary), inlined:
         tpls.append((_LEAF[bool(typed and getattr(b, "is_int", False))], (k,), (), (), ()))

@@ -16,6 +16,10 @@ from .bridge import is_small, num
 from .shapes import MAX_RANK, pad, strides
 
 
+new_node = tuple.__new__    # new_node(Leaf, (...)): a node without its NamedTuple's Python-level
+                            # __new__ (the per-op hot paths)
+
+
 class Leaf(NamedTuple):
     """Buffer ``buf`` read at ``offset`` + dot(output coordinates, ``strides``) (MAX_RANK
     strides, 0 along broadcast dims): a realized input, or a view read in place."""

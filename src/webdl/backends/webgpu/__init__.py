@@ -24,7 +24,7 @@ from ...ops import primitives
 from ... import dtypes
 from ..webgl import DeviceMemory, HostTransfer, choices, int_range_error
 from ..webgl.elementwise import realize_many as _realize_many
-from ..webgl.ir import Const, LazyBuf
+from ..webgl.ir import Const, LazyBuf, new_node
 from ..webgl.shapes import numel, pad
 # the kernel families register their kernels when imported
 from . import attention, bridge, conv, elementwise, kernels, matmul  # noqa: F401
@@ -137,12 +137,12 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
 
     def full(self, shape, value, dtype):
         """A lazy constant, inlined into the chains that use it (as on WebGL)."""
-        if not numel(shape):
+        if shape and not numel(shape):      # (a scalar, the hot path: no call)
             return GPUBuffer(0)
         if dtype is dtypes.int64 and abs(value) > 1 << 24:
             raise int_range_error(self.name, [value], -(1 << 24), 1 << 24,
                                   "float32 (exact up to 2**24)")
-        return LazyBuf(shape, Const(value), [], 1)
+        return LazyBuf(shape, new_node(Const, (value, False)), [], 1)
 
     def free(self, buf):
         buf.free()
