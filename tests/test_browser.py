@@ -508,6 +508,36 @@ json.dumps([bool(np.array_equal(y.view(np.uint32), np.roll(a, 2, 1).view(np.uint
     assert r == [True, 1, True], r
 
 
+@pytest.mark.parametrize("dev", ["webgl", "webgpu"])
+def test_a_number_written_into_slices_is_not_drawn(in_pyodide, dev):
+    """``x[...] = number``: the number lands as a constant in the chain that writes it (no
+    texture or buffer of it, nor of the slice's mask), so a write draws once -- when the
+    next write's slice views it, or at the read (before, three draws each); the values
+    are numpy's, for float and int tensors, strided slices and single rows."""
+    r = in_pyodide.check(f"""
+import json, numpy as np, webdl
+from webdl.apps import bench as B
+a = np.arange(24, dtype=np.float32).reshape(4, 6)
+x = webdl.tensor(a, device={dev!r}) * 1.0
+i = webdl.tensor(np.arange(24).reshape(4, 6), device={dev!r}) * 1
+x._realize(); i._realize()
+d0 = B._launches({dev!r})
+x[:, 1:3] = 2.5
+x[0, ::2] = -1.0
+x[3] = 7
+got = x.numpy()
+d1 = B._launches({dev!r})
+i[:, 0] = 9
+i[1:, ::3] = -4
+gi = i.numpy()
+d2 = B._launches({dev!r})
+want = a.copy(); want[:, 1:3] = 2.5; want[0, ::2] = -1.0; want[3] = 7
+wi = np.arange(24).reshape(4, 6); wi[:, 0] = 9; wi[1:, ::3] = -4
+json.dumps([bool(np.array_equal(got, want)), bool(np.array_equal(gi, wi)), d1 - d0, d2 - d1])
+""")
+    assert r == [True, True, 3, 2], r
+
+
 def test_freed_tensor_raises(in_pyodide):
     r = in_pyodide.run("import webdl\nt = webdl.ones(3, device='webgl')\nt.free_()\nt + 1")
     assert not r["ok"] and "GPU memory was already freed" in r["error"]

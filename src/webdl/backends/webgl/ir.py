@@ -56,10 +56,11 @@ class Round(NamedTuple):
 
 class Placed(NamedTuple):
     """unslice as an expression: ``leaf`` (a buffer read at offset + dot(its own
-    coordinates, strides), of ``shape``) placed at ``starts`` + i * ``steps`` in the output,
-    ``value`` elsewhere. ``keep`` is 0 along the dims broadcast since (their coordinate
-    reads as 0). All tuples are MAX_RANK long, aligned on the right."""
-    leaf: Leaf
+    coordinates, strides), of ``shape``; or a Const, the same value everywhere: no buffer)
+    placed at ``starts`` + i * ``steps`` in the output, ``value`` elsewhere. ``keep`` is 0
+    along the dims broadcast since (their coordinate reads as 0). All tuples are MAX_RANK
+    long, aligned on the right."""
+    leaf: object
     starts: tuple
     steps: tuple
     shape: tuple
@@ -113,7 +114,7 @@ def samplers(nodes):
             b = x.buf
             reads[(id(b), x.strides, x.offset) if type(b) is Packed else id(b)] = b
         elif kind is Placed:
-            n += 1
+            n += type(x.leaf) is Leaf
         elif kind is Round:
             stack.append(x.kid)
         elif kind is Apply or kind is Where:
@@ -183,7 +184,8 @@ def is_int(node):
     if kind is Leaf:
         return getattr(node.buf, "is_int", False)
     if kind is Placed:
-        return getattr(node.leaf.buf, "is_int", False)
+        leaf = node.leaf
+        return leaf.is_int if type(leaf) is Const else getattr(leaf.buf, "is_int", False)
     if kind is Round:
         return is_int(node.kid)
     return node.is_int
@@ -312,7 +314,7 @@ def template(node, typed, ternary):
             return _CONST_I, _NO, _NO, (int(node.value),), _NO
         return _CONST_F, _NO, (num(node.value), 0.0), _NO, _NO
     if kind is Placed:
-        return ("P", is_int(node), _unit(node)), _NO, _NO, _NO, (node,)
+        return ("P", is_int(node), _unit(node), type(node.leaf) is Const), _NO, _NO, _NO, (node,)
     if kind is Round:
         t = template(node.kid, typed, ternary)
         return (("K" if typed and is_int(node.kid) else "R", t[0]),) + t[1:]
@@ -466,6 +468,16 @@ _PLACED_UNIT = """    {t} w{k} = u_pv{k};
 """
 
 
+def placed_uniforms(k, pl, cast=float):
+    """The uniforms of Placed node ``pl``, the k-th of a kernel (both GPU backends' code reads
+    them): its value elsewhere (``cast``), where and how it lands, how its input is read."""
+    leaf = pl.leaf
+    const = type(leaf) is Const
+    return {f"u_pv{k}": cast(pl.value), f"u_po{k}": 0 if const else leaf.offset,
+            f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts), f"u_pb{k}": list(pl.steps),
+            f"u_pn{k}": list(pl.shape), f"u_ps{k}": [0] * MAX_RANK if const else list(leaf.strides)}
+
+
 def _unit(placed):
     """Whether a Placed node's steps are all 1."""
     return all(s == 1 for s in placed.steps)
@@ -597,12 +609,12 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None, fn=False, any_
         uniforms[_OFF[k]] = leaf.offset
         j += 1
     for k, pl in enumerate(placed):
-        inputs[f"u_pin{k}"] = pl.leaf.buf
-        uniforms.update({f"u_pv{k}": int(pl.value) if is_int(pl) else num(pl.value),
-                         f"u_po{k}": pl.leaf.offset,
-                         f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts),
-                         f"u_pb{k}": list(pl.steps), f"u_pn{k}": list(pl.shape),
-                         f"u_ps{k}": list(pl.leaf.strides)})
+        cast = int if is_int(pl) else num
+        uniforms.update(placed_uniforms(k, pl, cast))
+        if type(pl.leaf) is Const:
+            uniforms[f"u_pc{k}"] = cast(pl.leaf.value)
+        else:
+            inputs[f"u_pin{k}"] = pl.leaf.buf
     if iparams:
         uniforms["u_q"] = iparams
     if params:
@@ -678,9 +690,15 @@ def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2, shar
         fetches.append(f"    int cc[6];\n    unravel({index}, cc);\n")
     for k, pl in enumerate(placed):
         t, sampler = _TYPES[is_int(pl)]
-        decl.append(f"uniform {sampler} u_pin{k};\nuniform {t} u_pv{k};\nuniform int u_po{k};\n"
+        decl.append(f"uniform {t} u_pv{k};\nuniform int u_po{k};\n"
                     + "".join(f"uniform int u_p{x}{k}[{MAX_RANK}];\n" for x in "kabns"))
-        fetches.append((_PLACED_UNIT if _unit(pl) else _PLACED).format(k=k, t=t))
+        code = (_PLACED_UNIT if _unit(pl) else _PLACED).format(k=k, t=t)
+        if type(pl.leaf) is Const:      # the constant where it lands: a uniform
+            decl.append(f"uniform {t} u_pc{k};\n")
+            code = code.replace(f"fetch(u_pin{k}, at)", f"u_pc{k}")
+        else:
+            decl.append(f"uniform {sampler} u_pin{k};\n")
+        fetches.append(code)
     decl += [f"layout(location = {j}) out {'ivec4' if ints[j] else 'vec4'} o_color{j};\n"
              for j in range(1, len(nodes))]
     if niparams:

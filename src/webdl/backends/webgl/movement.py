@@ -117,14 +117,20 @@ def flip(be, bufs, shapes, shape, dtype, attrs):
 @register("unslice", lazy_inputs=True, ints=True)
 def unslice(be, bufs, shapes, shape, dtype, attrs):
     """No draw of its own: an expression (ir.Placed) that the elementwise chain consuming it
-    computes -- the sum of a split's slice gradients is one draw."""
+    computes -- the sum of a split's slice gradients is one draw. A constant not drawn yet
+    (a Python number written into a slice) is placed as that constant: no texture."""
     if not numel(shape):
         return be.empty()
-    tex, st, off = view(be, bufs[0], shapes[0])
-    node = Placed(Leaf(tex, tuple(pad(st, 0)), off), tuple(pad(attrs["starts"], 0)),
-                  tuple(pad(attrs["steps"])), tuple(pad(shapes[0])), (1,) * MAX_RANK,
-                  attrs["value"])
-    return LazyBuf(shape, node, [tex], 1, getattr(tex, "is_int", False))
+    b = bufs[0]
+    if type(b) is LazyBuf and b.real is None and type(b.node) is Const:
+        inside, leaves, is_int = b.node, [], b.is_int
+    else:
+        tex, st, off = view(be, b, shapes[0])
+        inside, leaves = Leaf(tex, tuple(pad(st, 0)), off), [tex]
+        is_int = getattr(tex, "is_int", False)
+    node = Placed(inside, tuple(pad(attrs["starts"], 0)), tuple(pad(attrs["steps"])),
+                  tuple(pad(shapes[0])), (1,) * MAX_RANK, attrs["value"])
+    return LazyBuf(shape, node, leaves, 1, is_int)
 
 
 @register("cat", shaders=("cat",), ints=True)

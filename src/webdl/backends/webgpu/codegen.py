@@ -3,7 +3,7 @@ by both GPU backends) turned into the main() of one compute kernel, appended to
 shaders/wgsl/elementwise.wgsl, whose op_<name> functions it calls."""
 from ..webgl.bridge import num
 from .bridge import MAIN_HEAD
-from ..webgl.ir import dense_strides, expressions, merged_dims, walk
+from ..webgl.ir import Const, dense_strides, expressions, merged_dims, placed_uniforms, walk
 from ..webgl.shapes import MAX_RANK, pad
 
 _A6 = f"array<i32, {MAX_RANK}>"
@@ -70,15 +70,16 @@ def generate(nodes, shape, tpls=None, acc=None, value=False):
         uniforms[_OFF[k]] = leaf.offset
         j += 1
     for k, pl in enumerate(placed):
+        uniforms.update(placed_uniforms(k, pl, num))
+        if type(pl.leaf) is Const:      # a constant placed: no binding ("c")
+            reads.append("c")
+            uniforms[f"u_pc{k}"] = num(pl.leaf.value)
+            continue
         b = names.get(id(pl.leaf.buf))
         if b is None:
             b = names[id(pl.leaf.buf)] = len(names)
             inputs[_IN[b]] = pl.leaf.buf
         reads.append(b)
-        uniforms.update({f"u_pv{k}": num(pl.value), f"u_po{k}": pl.leaf.offset,
-                         f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts),
-                         f"u_pb{k}": list(pl.steps), f"u_pn{k}": list(pl.shape),
-                         f"u_ps{k}": list(pl.leaf.strides)})
     if params:
         uniforms["u_p"] = params
     ck = (key, tuple(reads), rank, value)
@@ -92,7 +93,8 @@ def generate(nodes, shape, tpls=None, acc=None, value=False):
 def _reads_once_dense(slots, placed, shape, buf):
     """Whether ``buf`` is one slot of ``slots``, read dense in ``shape``, and no Placed's."""
     mine = [leaf for _, leaf in slots.values() if leaf.buf is buf]
-    if len(mine) != 1 or mine[0].offset or any(p.leaf.buf is buf for p in placed):
+    if len(mine) != 1 or mine[0].offset or any(getattr(p.leaf, "buf", None) is buf
+                                                for p in placed):
         return False
     return all(d == 1 or a == b           # a dim of size 1: any stride reads it alike
                for d, a, b in zip(pad(shape), mine[0].strides, dense_strides(shape)))
@@ -106,7 +108,8 @@ _OFF = [f"u_off{k}" for k in range(1024)]
 
 def _code(nodes, shape, reads, rank, nslots, nplaced, nparams, value=False):
     """generate's WGSL for one key (see there); ``reads``: per slot its binding b when read
-    at the output's index, -1 - b when strided; then per Placed node its binding."""
+    at the output's index, -1 - b when strided; then per Placed node its binding ("c" for a
+    constant placed)."""
     exprs = expressions(nodes, ternary=False)[0]
     decl, body = [], []
     if rank:
@@ -138,11 +141,14 @@ def _code(nodes, shape, reads, rank, nslots, nplaced, nparams, value=False):
     if nplaced:
         body.append("    let cc = unravel(i);\n")
     for k in range(nplaced):
-        src = bind(reads[nslots + k])
         decl.append(f"var<private> u_pv{k}: f32;\n"
                     f"var<private> u_po{k}: i32;\n"
                     + "".join(f"var<private> u_p{x}{k}: {_A6};\n" for x in "kabns"))
-        body.append(_PLACED.format(k=k, src=src))
+        if reads[nslots + k] == "c":    # a constant where it lands: a uniform
+            decl.append(f"var<private> u_pc{k}: f32;\n")
+            body.append(_PLACED.format(k=k, src="").replace("[at]", f"u_pc{k}"))
+        else:
+            body.append(_PLACED.format(k=k, src=bind(reads[nslots + k])))
     if nparams:
         decl.append(f"var<private> u_p: array<f32, {nparams}>;\n")
     if None in reads:
