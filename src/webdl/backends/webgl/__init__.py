@@ -283,7 +283,10 @@ class WebGLBackend(DeviceMemory, HostTransfer, Backend):
     # position itself), "strided" ones too (a position unravelled per read), or none
     # (False). "strided" measured slower on SwiftShader and the same on the H100 (compiled
     # transformer step, Vulkan, two rounds: 33.8-37.5 ms against 34.2-36.5 dense and
-    # 34.0-34.9 none), so "dense" everywhere.
+    # 34.0-34.9 none), so "dense" everywhere -- even for small chains: fusing those of at
+    # most 4096 (or 512) elements made small models' steps slower on SwiftShader, one page,
+    # four alternations (makemore GRU 47-49 -> 53-60 ms, nanoGPT 31-32 -> 34-35, 2026-11-28)
+    # though it saved draws (GRU 1 a step, the MLP 9).
     fuses_reads = "dense"
     ir_mode = (True, True)      # the lazy IR's (typed, ternary): GLSL ints, ?: (ir.combine)
     sum_chunk = reduce.REDUCE_CHUNK     # positions a sum's first pass adds per output
