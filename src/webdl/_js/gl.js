@@ -628,6 +628,7 @@ class GLBridge {
     if (p.uniforms) return p;
     const gl = this.gl, prog = p.prog;
     if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) {
+      this.checkContext();    // a context lost since: that error, not a compile error
       const log = gl.getShaderParameter(p.fs, gl.COMPILE_STATUS) ? gl.getProgramInfoLog(prog)
         : gl.getShaderInfoLog(p.fs);
       throw new Error(`webgl: kernel '${p.key.split("|")[0]}' does not compile: ${log}`);
