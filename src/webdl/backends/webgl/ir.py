@@ -437,7 +437,8 @@ def _emit(nodes, ternary=True, typed=False, want=None):
 
 
 # A Placed node's value: its input where the output coordinate (cc, unravelled from the
-# output index) lands on start + i * step in every dim, its value elsewhere.
+# output index) lands on start + i * step in every dim (``read``: its texel at ``at``, or a
+# constant's uniform), its value elsewhere.
 _PLACED = """    {t} w{k} = u_pv{k};
     {{
         bool in_{k} = true;
@@ -447,7 +448,7 @@ _PLACED = """    {t} w{k} = u_pv{k};
             if (r < 0 || r % u_pb{k}[d] != 0 || r / u_pb{k}[d] >= u_pn{k}[d]) in_{k} = false;
             at += (r / u_pb{k}[d]) * u_ps{k}[d];
         }}
-        if (in_{k}) w{k} = fetch(u_pin{k}, at);
+        if (in_{k}) w{k} = {read};
     }}
 """
 
@@ -463,19 +464,23 @@ _PLACED_UNIT = """    {t} w{k} = u_pv{k};
             if (r < 0 || r >= u_pn{k}[d]) in_{k} = false;
             at += r * u_ps{k}[d];
         }}
-        if (in_{k}) w{k} = fetch(u_pin{k}, at);
+        if (in_{k}) w{k} = {read};
     }}
 """
 
 
 def placed_uniforms(k, pl, cast=float):
     """The uniforms of Placed node ``pl``, the k-th of a kernel (both GPU backends' code reads
-    them): its value elsewhere (``cast``), where and how it lands, how its input is read."""
+    them): its value elsewhere and a constant's where it lands (``cast``), where and how it
+    lands, how its input is read."""
     leaf = pl.leaf
-    const = type(leaf) is Const
-    return {f"u_pv{k}": cast(pl.value), f"u_po{k}": 0 if const else leaf.offset,
-            f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts), f"u_pb{k}": list(pl.steps),
-            f"u_pn{k}": list(pl.shape), f"u_ps{k}": [0] * MAX_RANK if const else list(leaf.strides)}
+    out = {f"u_pv{k}": cast(pl.value), f"u_pk{k}": list(pl.keep), f"u_pa{k}": list(pl.starts),
+           f"u_pb{k}": list(pl.steps), f"u_pn{k}": list(pl.shape)}
+    if type(leaf) is Const:     # its value where it lands (nothing read: no offset, strides)
+        out.update({f"u_pc{k}": cast(leaf.value), f"u_po{k}": 0, f"u_ps{k}": [0] * MAX_RANK})
+    else:
+        out.update({f"u_po{k}": leaf.offset, f"u_ps{k}": list(leaf.strides)})
+    return out
 
 
 def _unit(placed):
@@ -609,11 +614,8 @@ def generate(nodes, shape, split_out=False, ints=None, tpls=None, fn=False, any_
         uniforms[_OFF[k]] = leaf.offset
         j += 1
     for k, pl in enumerate(placed):
-        cast = int if is_int(pl) else num
-        uniforms.update(placed_uniforms(k, pl, cast))
-        if type(pl.leaf) is Const:
-            uniforms[f"u_pc{k}"] = cast(pl.leaf.value)
-        else:
+        uniforms.update(placed_uniforms(k, pl, int if is_int(pl) else num))
+        if type(pl.leaf) is not Const:
             inputs[f"u_pin{k}"] = pl.leaf.buf
     if iparams:
         uniforms["u_q"] = iparams
@@ -692,13 +694,13 @@ def _code(nodes, ints, slots, reads, rank, placed, nparams, niparams, pow2, shar
         t, sampler = _TYPES[is_int(pl)]
         decl.append(f"uniform {t} u_pv{k};\nuniform int u_po{k};\n"
                     + "".join(f"uniform int u_p{x}{k}[{MAX_RANK}];\n" for x in "kabns"))
-        code = (_PLACED_UNIT if _unit(pl) else _PLACED).format(k=k, t=t)
         if type(pl.leaf) is Const:      # the constant where it lands: a uniform
             decl.append(f"uniform {t} u_pc{k};\n")
-            code = code.replace(f"fetch(u_pin{k}, at)", f"u_pc{k}")
+            read = f"u_pc{k}"
         else:
             decl.append(f"uniform {sampler} u_pin{k};\n")
-        fetches.append(code)
+            read = f"fetch(u_pin{k}, at)"
+        fetches.append((_PLACED_UNIT if _unit(pl) else _PLACED).format(k=k, t=t, read=read))
     decl += [f"layout(location = {j}) out {'ivec4' if ints[j] else 'vec4'} o_color{j};\n"
              for j in range(1, len(nodes))]
     if niparams:

@@ -63,12 +63,18 @@ def operands(be, bufs, shapes, attrs):
     return (a, (tex, st, off)), (sa, sb)
 
 
+def undrawn_constant(b):
+    """Whether buffer ``b`` is a constant not drawn yet (``full``, a Python number written
+    into a slice): its Const node is then what a view of it, or a placed slice, reads."""
+    return type(b) is LazyBuf and b.real is None and type(b.node) is Const
+
+
 def _keeps_constants(view_kernel):
-    """A view kernel that gives a view of a constant not drawn yet (``full``, a Python number
-    written into a slice) as that constant in the view's shape: still nothing drawn."""
+    """A view kernel that gives a view of a constant not drawn yet as that constant in the
+    view's shape: still nothing drawn."""
     def run(be, bufs, shapes, shape, dtype, attrs):
         b = bufs[0]
-        if type(b) is LazyBuf and b.real is None and type(b.node) is Const:
+        if undrawn_constant(b):
             return LazyBuf(shape, b.node, [], 1, b.is_int)
         return view_kernel(be, bufs, shapes, shape, dtype, attrs)
     run.__name__ = run.__qualname__ = view_kernel.__name__
@@ -122,7 +128,7 @@ def unslice(be, bufs, shapes, shape, dtype, attrs):
     if not numel(shape):
         return be.empty()
     b = bufs[0]
-    if type(b) is LazyBuf and b.real is None and type(b.node) is Const:
+    if undrawn_constant(b):
         inside, leaves, is_int = b.node, [], b.is_int
     else:
         tex, st, off = view(be, b, shapes[0])

@@ -19,7 +19,7 @@ _PLACED = """    var w{k} = u_pv{k};
             if (r < 0 || r % u_pb{k}[d] != 0 || r / u_pb{k}[d] >= u_pn{k}[d]) {{ in_{k} = false; }}
             at += (r / u_pb{k}[d]) * u_ps{k}[d];
         }}
-        if (in_{k}) {{ w{k} = {src}[at]; }}
+        if (in_{k}) {{ w{k} = {read}; }}
     }}
 """
 
@@ -73,7 +73,6 @@ def generate(nodes, shape, tpls=None, acc=None, value=False):
         uniforms.update(placed_uniforms(k, pl, num))
         if type(pl.leaf) is Const:      # a constant placed: no binding ("c")
             reads.append("c")
-            uniforms[f"u_pc{k}"] = num(pl.leaf.value)
             continue
         b = names.get(id(pl.leaf.buf))
         if b is None:
@@ -146,9 +145,10 @@ def _code(nodes, shape, reads, rank, nslots, nplaced, nparams, value=False):
                     + "".join(f"var<private> u_p{x}{k}: {_A6};\n" for x in "kabns"))
         if reads[nslots + k] == "c":    # a constant where it lands: a uniform
             decl.append(f"var<private> u_pc{k}: f32;\n")
-            body.append(_PLACED.format(k=k, src="").replace("[at]", f"u_pc{k}"))
+            read = f"u_pc{k}"
         else:
-            body.append(_PLACED.format(k=k, src=bind(reads[nslots + k])))
+            read = f"{bind(reads[nslots + k])}[at]"
+        body.append(_PLACED.format(k=k, read=read))
     if nparams:
         decl.append(f"var<private> u_p: array<f32, {nparams}>;\n")
     if None in reads:
