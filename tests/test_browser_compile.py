@@ -236,7 +236,9 @@ json.dumps([got, want, errs, dict(fast.stats)])
 def test_gpt_generation_replays_with_positions_from_arange(in_pyodide, device):
     """A GPT's forward makes its positions with arange and looks up tokens computed on the
     GPU: once the context is full, the compiled model replays (the positions kept by the
-    record), and greedy generation gives the same tokens as the plain model."""
+    record), and greedy generation gives the same tokens as the plain model. Every context
+    length is a signature of its own, kept: from the third generation on, every call of the
+    model replays (the lengths below the full context included)."""
     r = in_pyodide.check(f"""
 import json, webdl
 import webdl.apps.bench as B
@@ -244,14 +246,20 @@ webdl.set_default_device('{device}')
 try:
     cases = [B._CASES['generate'](tokens=40, context=16, layers=2, compiled=c) for c in (0, 1)]
     toks = [c() for c in cases]
+    fast = cases[1].work.model
+    first = dict(fast.stats)
+    again = [cases[1]().tolist() for _ in range(2)]
 finally:
     webdl.set_default_device('webgl')
-fast = cases[1].work.model
-json.dumps([t.tolist() for t in toks] + [dict(fast.stats), fast.reason])
+json.dumps([t.tolist() for t in toks] + [first, dict(fast.stats), fast.reason, again])
 """)
-    plain, compiled, stats, reason = r
-    assert plain == compiled, (plain, compiled)
-    assert stats["replayed"] >= 20, (stats, reason)
+    plain, compiled, first, stats, reason, again = r
+    assert plain == compiled == again[0] == again[1], (plain, compiled, again)
+    assert first["replayed"] >= 20, (first, reason)
+    # the second generation records the 15 shorter lengths, the third replays all 40 calls
+    assert stats["eager"] == first["eager"] and stats["recorded"] == first["recorded"] + 15, \
+        (first, stats)
+    assert stats["replayed"] == first["replayed"] + 25 + 40, (first, stats)
 
 
 def test_arguments_sharing_a_buffer_are_not_confused(in_pyodide):
