@@ -60,6 +60,7 @@ async function start() {
     poolCap: Number(opts.get("poolmem") || 0) * 2 ** 20 || undefined,  // ?poolmem=1024 (MiB)
     earlyMs: opts.get("earlyms") ? Number(opts.get("earlyms")) : undefined,  // ?earlyms=-1: A/B
     syncCompile: opts.get("synccompile") === "1",           // ?synccompile=1: A/B, each link waited for
+    noStateCache: opts.get("statecache") === "0",           // ?statecache=0: A/B, every GL state set each draw
     // kernel choice per GPU (webdl/backends/tuning.py): ?kernels=measure|default|family=variant,
     // and the choices measured before on this browser, kept in IndexedDB by renderer
     kernels: opts.get("kernels") || undefined,

@@ -123,7 +123,15 @@ class GLBridge {
     this.vbo = gl.createBuffer();
     gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
     gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 3, -1, -1, 3]), gl.STATIC_DRAW);
+    // the one vertex stream every draw uses: set once (the default vertex array keeps it)
+    gl.enableVertexAttribArray(0);
+    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
     this.fbo = gl.createFramebuffer();
+    // GL state as draw() last set it, so that a draw sends only what changed (each WebGL
+    // call costs the worker and the GPU process): the program in use, the draw-buffer count,
+    // the viewport, attachment 0's texture; each program's uniforms keep their last values
+    // (p.uniforms' `last`). ?statecache=0 (options.noStateCache) sends everything (A/B).
+    this.state = { prog: null, drawBuffers: 0, viewport: [-1, -1, -1, -1], att0: null };
     this.maxTextureSize = info.maxTextureSize;
     this.maxWidth = Math.min(MAX_WIDTH, info.maxTextureSize);
     info.maxWidth = this.maxWidth;   // tensors of more elements: textures this wide
@@ -448,6 +456,7 @@ class GLBridge {
     const per = t.w * t.h;
     for (let l = 0; l * per < numel; l++) {
       gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, l);
+      this.state.att0 = null;
       read(t.w, Math.ceil(Math.min(per, numel - l * per) / t.w), l * per);
     }
   }
@@ -485,6 +494,7 @@ class GLBridge {
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     if (t.layers) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, 0);
     else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+    this.state.att0 = t.layers ? null : t.tex;
   }
 
   // one texel of the bound framebuffer (an int texture's when isInt): waits for the draws
@@ -649,6 +659,7 @@ class GLBridge {
       }
     }
     gl.useProgram(prog);
+    this.state.prog = prog;
     for (const [name, u] of samplers) gl.uniform1i(uniforms.get(name).loc, u);
     p.uniforms = uniforms;
     p.samplers = samplers;
@@ -748,7 +759,11 @@ class GLBridge {
     const out = this.textures.get(outId);
     this.lastTex = out;
     if (out.upload) throw new Error("webgl: a draw into an uploaded float32 texture (float16 path)");
-    gl.useProgram(p.prog);
+    const st = this.options.noStateCache ? NO_STATE : this.state;
+    if (st.prog !== p.prog) {
+      gl.useProgram(p.prog);
+      this.state.prog = p.prog;
+    }
     // samplers this draw leaves unbound get no texture: a unit still holding an earlier
     // draw's texture that is now this draw's render target would be a feedback loop, and
     // the draw would be dropped
@@ -772,6 +787,8 @@ class GLBridge {
       const u = p.uniforms.get(name);
       if (!u) continue; // optimised away by the compiler
       let v = uniforms[name];
+      if (st !== NO_STATE && sameValue(u.last, v)) continue;   // the program keeps it
+      u.last = v;   // (not changed later: a parsed draw's, or a replay template's)
       if (typeof v === "string") v = Number(v); // Infinity, -Infinity, NaN travel as strings
       switch (u.type) {
         case gl.FLOAT: Array.isArray(v) ? gl.uniform1fv(u.loc, v.map(Number)) : gl.uniform1f(u.loc, v); break;
@@ -783,16 +800,19 @@ class GLBridge {
       }
     }
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
-    const outs = [out].concat((extra || []).map((id) => this.textures.get(id)));
-    gl.drawBuffers(outs.map((_, i) => gl.COLOR_ATTACHMENT0 + i));
+    const outs = extra && extra.length ? [out].concat(extra.map((id) => this.textures.get(id))) : [out];
+    if (st.drawBuffers !== outs.length) {
+      gl.drawBuffers(outs.map((_, i) => gl.COLOR_ATTACHMENT0 + i));
+      this.state.drawBuffers = outs.length;
+    }
     // u_rows [first, count]: the draw writes those rows of the output alone (the rest of
     // the texture keeps what earlier draws wrote)
     const rows = uniforms.u_rows;
-    if (rows) gl.viewport(0, rows[0], out.w, rows[1]);
-    else gl.viewport(0, 0, out.w, out.h);
-    gl.bindBuffer(gl.ARRAY_BUFFER, this.vbo);
-    gl.enableVertexAttribArray(0);
-    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+    const vy = rows ? rows[0] : 0, vh = rows ? rows[1] : out.h, vp = st.viewport;
+    if (vp[1] !== vy || vp[2] !== out.w || vp[3] !== vh) {
+      gl.viewport(0, vy, out.w, vh);
+      this.state.viewport = [0, vy, out.w, vh];
+    }
     const t0 = this.profile ? performance.now() : 0;
     // a split output (its extra targets are split alike): one draw per layer, u_layer set
     // (where the compiler kept it: a kernel whose result depends on the position does)
@@ -800,15 +820,20 @@ class GLBridge {
     for (let l = 0; l < Math.max(out.layers, 1); l++) {
       outs.forEach((t, i) => {
         if (t.layers) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + i, t.tex, 0, l);
-        else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + i, gl.TEXTURE_2D, t.tex, 0);
+        else if (i > 0 || st.att0 !== t.tex) gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + i, gl.TEXTURE_2D, t.tex, 0);
       });
-      if (layer) gl.uniform1i(layer.loc, l);
+      this.state.att0 = out.layers ? null : out.tex;
+      if (layer) {
+        gl.uniform1i(layer.loc, l);
+        layer.last = undefined;
+      }
       gl.drawArrays(gl.TRIANGLES, 0, 3);
       this.stats.drawCalls++;
     }
     if (extra && extra.length) { // detach, so the next single-target draw is unaffected
       extra.forEach((id, i) => gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT1 + i, gl.TEXTURE_2D, null, 0));
       gl.drawBuffers([gl.COLOR_ATTACHMENT0]);
+      this.state.drawBuffers = 1;
     }
     this.texels += out.w * (rows ? rows[1] : out.h) * Math.max(out.layers, 1) * outs.length;
     if (this.texels >= EARLY_TEXELS && this.earlyMs >= 0 && performance.now() - this.lastFlush >= this.earlyMs) {
@@ -869,6 +894,18 @@ class GLBridge {
       programs: this.programs.length, ...this.stats,
     });
   }
+}
+
+// draw()'s state when nothing is taken as already set (?statecache=0)
+const NO_STATE = { prog: null, drawBuffers: 0, viewport: [-1, -1, -1, -1], att0: null };
+
+// whether uniform value v (a number, a string for a non-finite float, or a list of them) is
+// `last`, the one its program holds (-0 is not 0: a constant's sign can matter)
+function sameValue(last, v) {
+  if (Object.is(last, v)) return true;
+  if (!Array.isArray(v) || !Array.isArray(last) || last.length !== v.length) return false;
+  for (let i = 0; i < v.length; i++) if (!Object.is(last[i], v[i])) return false;
+  return true;
 }
 
 // a float32 value's float16 bit pattern: round to nearest even, overflow to infinity,
