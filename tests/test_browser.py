@@ -2,6 +2,7 @@
 against the numpy reference, training on the GPU, texture lifetime and the JS entry point."""
 import os
 
+import numpy as np
 import pytest
 
 import opinfo
@@ -591,3 +592,31 @@ def special_results(in_pyodide):
 def test_nan_inf_on_webgl(case, special_results):
     worst, _, msgs = special_results[case.name]
     assert worst <= 1, f"{case.name} on webgl: " + "\n".join(msgs)
+
+
+def test_draws_of_one_program_keep_their_own_uniforms(in_pyodide):
+    """gl.js sends a uniform only when it differs from what its program last got: draws of
+    one fused chain with other constants (-0.0 after 0.0 too: the sign reaches 1/x), other
+    shapes and offsets, between draws of other programs, each give their own values."""
+    got = in_pyodide.check("""
+import json, webdl
+x = webdl.arange(1, 25, dtype=webdl.float32, device='webgl').reshape(4, 6)
+out = []
+for c in (2.0, 2.0, 0.0, -0.0, -0.0, 0.0, 3.5):
+    for lo in (1, 3):
+        out.append((1.0 / (x[:, lo:] * c)).tolist())
+        out.append((x.t()[lo:] * c).sum().item())
+json.dumps(out)
+""")
+    x = np.arange(1, 25, dtype=np.float32).reshape(4, 6)
+    want = []
+    with np.errstate(divide="ignore"):
+        for c in (2.0, 2.0, 0.0, -0.0, -0.0, 0.0, 3.5):
+            for lo in (1, 3):
+                want.append((np.float32(1.0) / (x[:, lo:] * np.float32(c))).tolist())
+                want.append(float((x.T[lo:] * np.float32(c)).sum()))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6)
+        # the sign of an infinity (1 / -0.0) and of a zero sum
+        assert np.array_equal(np.signbit(np.asarray(g, dtype=np.float64)), np.signbit(np.asarray(w))), (g, w)

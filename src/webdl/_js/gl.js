@@ -788,7 +788,7 @@ class GLBridge {
       if (!u) continue; // optimised away by the compiler
       let v = uniforms[name];
       if (st !== NO_STATE && sameValue(u.last, v)) continue;   // the program keeps it
-      u.last = v;   // (not changed later: a parsed draw's, or a replay template's)
+      const raw = v;   // kept as sent (not changed later: a parsed draw's, or a template's)
       if (typeof v === "string") v = Number(v); // Infinity, -Infinity, NaN travel as strings
       switch (u.type) {
         case gl.FLOAT: Array.isArray(v) ? gl.uniform1fv(u.loc, v.map(Number)) : gl.uniform1f(u.loc, v); break;
@@ -798,6 +798,7 @@ class GLBridge {
         case gl.INT_VEC4: gl.uniform4iv(u.loc, v); break;
         default: throw new Error(`webgl: uniform ${name} has an unsupported type`);
       }
+      u.last = raw;
     }
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     const outs = extra && extra.length ? [out].concat(extra.map((id) => this.textures.get(id))) : [out];
