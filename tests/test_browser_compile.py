@@ -597,6 +597,63 @@ json.dumps(out)
     assert "index_select: index 12 is out of bounds for size 10" in r[4], r
 
 
+@pytest.mark.parametrize("device", ["webgl", "webgpu"])
+def test_waiting_index_checks_see_the_indices_as_they_were_used(in_pyodide, device):
+    """GPU-made indices wait unreduced until the next readback, those of one check reduced
+    together: many lookups of one table cost one reduction, a bad index among them is still
+    found (named with its op, value and size, whichever lookup had it), one written in place
+    after its lookup is checked as it was used (buffers are never written again), and
+    checks of different tables and ops each keep their own size."""
+    r = in_pyodide.check(f"""
+import json, webdl
+dev = {device!r}
+emb = webdl.nn.Embedding(10, 3).to(dev)
+x = webdl.arange(5.0, device=dev)
+out = []
+with webdl.no_grad():
+    def lookups(bad_at, bad=12):
+        idx = [webdl.tensor([1, 2, 3], device=dev) * 1 for _ in range(9)]
+        if bad_at is not None:
+            idx[bad_at] = webdl.tensor([0, bad, 1], device=dev) * 1
+        return idx, sum(emb(i).sum() for i in idx)
+    for bad_at in (None, 0, 4, 8):
+        try:
+            out.append(round(lookups(bad_at)[1].item(), 4))
+        except IndexError as e:
+            out.append(str(e))
+    # a bad index written over after its lookup: the lookup read the bad one
+    idx, s = lookups(None)
+    i = webdl.tensor([2, 11, 1], device=dev) * 1
+    y = emb(i).sum()
+    i[1] = 3
+    try:
+        out.append(round(y.item(), 4))
+    except IndexError as e:
+        out.append(str(e))
+    # a good index written over with a bad value after its lookup: nothing to find
+    i = webdl.tensor([2, 3, 1], device=dev) * 1
+    y = emb(i).sum()
+    i[1] = 40
+    out.append(round(y.item(), 4) == round(emb.weight[[2, 3, 1]].sum().item(), 4))
+    # two tables and two ops waiting at once: each check its own size
+    small = webdl.tensor([0, 4, 1], device=dev) * 1      # fine for x (5) and emb (10)
+    big = webdl.tensor([0, 7, 1], device=dev) * 1        # fine for emb, bad for x
+    try:
+        out.append(round((emb(small).sum() + emb(big).sum() + x[small].sum()).item(), 4))
+        out.append(x[big].sum().item())
+    except IndexError as e:
+        out.append(str(e))
+json.dumps(out)
+""")
+    assert isinstance(r[0], float), r
+    for k in (1, 2, 3):
+        assert "index_select: index 12 is out of bounds for size 10" in r[k], r
+    assert "index_select: index 11 is out of bounds for size 10" in r[4], r
+    assert r[5] is True, r
+    assert isinstance(r[6], float), r
+    assert "index 7 is out of bounds for size 5" in r[7] and "size 10" not in r[7], r
+
+
 def test_training_step_with_clipping_replays_and_with_dropout_refuses(in_pyodide):
     """Gradient clipping inside a compiled step is GPU work of the step: it replays and the
     losses equal the plain Python's. Dropout draws its mask on the host: the step runs as

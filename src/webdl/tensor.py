@@ -16,28 +16,49 @@ from . import autograd
 from .autograd import is_grad_enabled, no_grad, enable_grad, run_backward, to_device
 from .backends import Device, device as _device
 from .ops import Cast, Cat, Expand, Permute, Reshape, Unslice, Where
-from .ops.elementwise import broadcast_shapes
-from .ops.reduce import norm_dim
+from .ops.elementwise import broadcast_shapes, neg as Neg
+from .ops.reduce import Amax, norm_dim
 from . import random as _random
 from .storage import (DETACH, contiguous_strides, geometry, replay, storage_of, version)
 
 
 # Index range checks waiting for the next readback (webdl.functions.indexing: indices made on
 # a GPU are checked there rather than read back on the spot, which would stall the GPU for
-# each gather): per device, the tensors of the [-min, max] of each checked index (joined when
-# read: ``joined_index_checks``) and what each check was ((op, size, negative)). Reading any
-# value of that device back reads them first and raises the IndexError a check finds -- as
-# PyTorch's device-side asserts do on CUDA.
+# each gather): per device, [the tensors of the [-min, max] of checked indices, what each pair
+# checked ((op, size, negative)), {check: the index tensors still to check that way}]. The
+# index tensors wait as they are (a buffer is never written again: an in-place write gives
+# its tensor a new one) and are reduced when the checks are joined (``joined_index_checks``),
+# those of one check together: a step that looks up GPU-made tokens in nine embeddings pays
+# one reduction, not nine. Reading any value of that device back reads them first and raises
+# the IndexError a check finds -- as PyTorch's device-side asserts do on CUDA.
 INDEX_CHECKS = {}
 
 
 def joined_index_checks(device):
-    """``device``'s waiting checks as [bounds (one tensor), checks], or None: the bounds
-    tensors joined in one (kept joined)."""
+    """``device``'s waiting checks as [bounds (one tensor), checks], or None: the waiting
+    index tensors reduced to bounds, and the bounds tensors joined in one (kept joined)."""
     entry = INDEX_CHECKS.get(device)
-    if entry is not None and len(entry[0]) > 1:
+    if entry is None:
+        return None
+    if entry[2]:
+        for check, indices in entry[2].items():
+            entry[0].append(_index_bounds(indices, device))
+            entry[1].append(check)
+        entry[2] = {}
+    if len(entry[0]) > 1:
         entry[0] = [Cat.apply(*entry[0], axis=0)]
-    return None if entry is None else [entry[0][0], entry[1]]
+    Tensor._realize_all(entry[0][0])
+    return [entry[0][0], entry[1]]
+
+
+def _index_bounds(indices, device):
+    """[-min, max] of the index tensors ``indices`` in one reduction: their values and
+    their negation as the two rows of one lazy expression."""
+    flat = [Reshape.apply(t, shape=(1, _numel(t.shape))) for t in indices]
+    flat = flat[0] if len(flat) == 1 else Cat.apply(*flat, axis=1)
+    rows = Expand.apply(flat, shape=(2, flat.shape[1]))
+    sel = constant(np.array([[True], [False]]), dtypes.bool_, device)
+    return Amax.apply(Where.apply(sel, Neg.apply(rows), rows), axes=(1,), keepdim=False)
 
 
 def run_index_checks(device):

@@ -15,7 +15,7 @@ from .. import dtypes
 from ..ops.movement import Gather, ScatterAdd
 from ..ops.reduce import norm_dim
 from ..storage import contiguous_strides
-from ..tensor import INDEX_CHECKS, Tensor, as_tensor_like, constant, run_index_checks, tensor
+from ..tensor import INDEX_CHECKS, Tensor, as_tensor_like, run_index_checks, tensor
 from .common import BOTH, METHOD
 from .elementwise import where
 from .shape import expand, reshape, strided_slice
@@ -133,31 +133,46 @@ def check_later(device, bounds, checks):
     """Add index checks (``bounds``: their [-min, max] pairs, one tensor) to those waiting on
     ``device`` for its next readback (``webdl.tensor.INDEX_CHECKS``; the bounds are joined
     when they are read)."""
+    entry = _waiting(device)
+    entry[0].append(bounds)
+    entry[1].extend(checks)
+    _bound_waiting(device, entry)
+
+
+def wait_index(index, check):
+    """Index tensor ``index`` (made on its GPU) to be checked as ``check`` ((op, size,
+    negative)) at its device's next readback, reduced with the others of that check (see
+    ``webdl.tensor.INDEX_CHECKS``)."""
+    device = index.device
+    entry = _waiting(device)
+    entry[2].setdefault(check, []).append(
+        Tensor._wrap(index._buf, index.shape, index.dtype, device))
+    _bound_waiting(device, entry)
+
+
+def _waiting(device):
     entry = INDEX_CHECKS.get(device)
     if entry is None:
-        INDEX_CHECKS[device] = [[bounds], list(checks)]
-    else:
-        entry[0].append(bounds)
-        entry[1].extend(checks)
-        if len(entry[1]) >= MAX_WAITING_CHECKS:
-            run_index_checks(device)
+        entry = INDEX_CHECKS[device] = [[], [], {}]
+    return entry
+
+
+def _bound_waiting(device, entry):
+    """Run the waiting checks once MAX_WAITING_CHECKS wait (what they hold stays bounded)."""
+    if len(entry[1]) + sum(len(v) for v in entry[2].values()) >= MAX_WAITING_CHECKS:
+        run_index_checks(device)
 
 
 def _check_index_range(op, index, size, negative=False):
     """Raise IndexError naming the first bad index; ``negative``: -size..-1 count from the
     end. Returns the smallest index (None for an empty one). Uploaded indices are checked on
     their host copy, without a GPU round trip; indices computed on a GPU are checked at the
-    next readback (``check_later``: until then a bad one reads some element), and the
+    next readback (``wait_index``: until then a bad one reads some element), and the
     smallest is then given as -1 where negatives are allowed (the caller wraps them)."""
     if not index.numel():
         return None
     if index.device.type != "cpu" and getattr(index._buf, "host", None) is None:
-        # [-min, max] in one reduction: the index and its negation as the rows of one lazy
-        # expression (two passes, where amin, amax and a cat of them took three)
-        flat = reshape(index, (1, -1))
-        rows = expand(flat, (2, flat.shape[1]))
-        sel = constant(np.array([[True], [False]]), dtypes.bool_, index.device)
-        check_later(index.device, where(sel, -rows, rows).amax(1), [(op, size, negative)])
+        wait_index(index, (op, size, negative))
         return -1 if negative else 0
     v = index._value()
     lo, hi = int(v.min()), int(v.max())
