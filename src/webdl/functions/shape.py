@@ -84,9 +84,11 @@ def transpose(x, dim0, dim1):
     if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         return x
     a, b = norm_dim("transpose", dim0, x.ndim), norm_dim("transpose", dim1, x.ndim)
+    if a == b:
+        return x
     dims = list(range(x.ndim))
     dims[a], dims[b] = dims[b], dims[a]
-    return permute(x, dims)
+    return Permute.apply(x, dims=tuple(dims))      # a permutation already: permute's checks
 
 
 swapaxes = transpose

@@ -8,6 +8,8 @@ from .. import dtypes
 
 
 def norm_dim(op, d, ndim):
+    if type(d) is int and 0 <= d < ndim:     # the common case, without the checks below
+        return d
     n = max(ndim, 1)
     if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
         raise TypeError(f"{op}: dim must be an int, got {d!r}")
