@@ -212,8 +212,13 @@ def masked_fill(x, mask, value):
 
 def _parse_basic(x, idx):
     """Ints, slices, None and ... -> ({axis: (start, step, size)}, result shape)."""
-    n_consume = sum(1 for it in idx if it is not None and it is not Ellipsis)
-    if sum(1 for it in idx if it is Ellipsis) > 1:
+    n_consume = n_ellipsis = 0
+    for it in idx:
+        if it is Ellipsis:
+            n_ellipsis += 1
+        elif it is not None:
+            n_consume += 1
+    if n_ellipsis > 1:
         raise IndexError("index: an index can only have a single ellipsis ('...')")
     if n_consume > x.ndim:
         raise IndexError(f"index: too many indices for a tensor of {x.ndim} dims "
@@ -224,7 +229,7 @@ def _parse_basic(x, idx):
             full_idx += [slice(None)] * (x.ndim - n_consume)
         else:
             full_idx.append(it)
-    if Ellipsis not in idx:
+    if not n_ellipsis:
         full_idx += [slice(None)] * (x.ndim - n_consume)
     spec, out_shape, d = {}, [], 0
     for it in full_idx:
@@ -232,19 +237,20 @@ def _parse_basic(x, idx):
             out_shape.append(1)
             continue
         size = x.shape[d]
-        if isinstance(it, (bool, np.bool_)):
-            raise IndexError("index: bool scalars are not supported as indices")
-        if isinstance(it, (int, np.integer)):
-            if not -size <= it < size:
-                raise IndexError(f"index {it} is out of bounds for dim {d} with size {size}")
-            spec[d] = (int(it) % size, 1, 1)
-        elif isinstance(it, slice):
+        if type(it) is slice:       # (slice can't be subclassed) the common case first
             if it.step is not None and it.step <= 0:
                 raise ValueError(f"index: slice step must be positive, got {it.step}")
             start, stop, step = it.indices(size)
             n = len(range(start, stop, step))
-            spec[d] = (start if n else 0, step, n)
+            if n != size:           # the whole dim: nothing to slice
+                spec[d] = (start if n else 0, step, n)
             out_shape.append(n)
+        elif isinstance(it, (bool, np.bool_)):
+            raise IndexError("index: bool scalars are not supported as indices")
+        elif isinstance(it, (int, np.integer)):
+            if not -size <= it < size:
+                raise IndexError(f"index {it} is out of bounds for dim {d} with size {size}")
+            spec[d] = (int(it) % size, 1, 1)
         else:
             raise TypeError(f"index: unsupported index {it!r} of type {type(it).__name__}")
         d += 1
@@ -270,8 +276,14 @@ def getitem(x, idx):
         pos = _positions(x, idx)
         return reshape(Gather.apply(reshape(x, (-1,)), tensor(pos.reshape(-1), device=x.device),
                                     axis=0), pos.shape)
+    return _basic_view(x, idx)
+
+
+def _basic_view(x, idx):
+    """``x[idx]`` for ints, slices, None and ...: a view (x itself where it takes all)."""
     spec, out_shape = _parse_basic(x, idx)
-    return reshape(strided_slice(x, spec), out_shape)
+    y = strided_slice(x, spec)
+    return y if y.shape == out_shape else reshape(y, out_shape)
 
 
 def _positions(x, idx):
@@ -338,8 +350,7 @@ def setitem(x, idx, value):
     x._check_inplace("setitem")
     idx, adv = _as_index(x, idx)
     if not adv:
-        spec, out_shape = _parse_basic(x, idx)
-        view = reshape(strided_slice(x, spec), out_shape)
+        view = _basic_view(x, idx)
         view.copy_(value) if view is not x else x.copy_(value)
         return
     if len(idx) == 1 and isinstance(idx[0], Tensor) and idx[0].dtype is dtypes.bool_ and \
