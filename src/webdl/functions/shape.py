@@ -19,20 +19,22 @@ from .common import BOTH, FUNCTION, METHOD, check_tensor, size_args
 def _target_shape(op, x, shape):
     """A requested shape with its -1 filled in, checked against x's element count."""
     check_tensor(op, x)
-    shape = [int(s) for s in size_args(shape)]
+    shape = size_args(shape)
     n = x.numel()
-    if shape.count(-1) > 1:
-        raise ValueError(f"{op}: only one dimension can be -1, got {tuple(shape)}")
-    if -1 in shape:
-        known = 1
-        for s in shape:
-            if s != -1:
-                known *= s
-        if known == 0 or n % known:
-            raise ValueError(f"{op}: shape {tuple(shape)} is invalid for input of size {n} "
-                             f"(input shape {tuple(x.shape)})")
-        shape[shape.index(-1)] = n // known
-    shape = tuple(shape)
+    if not all(type(s) is int and s >= 0 for s in shape):   # (every size given: common)
+        shape = [int(s) for s in shape]
+        if shape.count(-1) > 1:
+            raise ValueError(f"{op}: only one dimension can be -1, got {tuple(shape)}")
+        if -1 in shape:
+            known = 1
+            for s in shape:
+                if s != -1:
+                    known *= s
+            if known == 0 or n % known:
+                raise ValueError(f"{op}: shape {tuple(shape)} is invalid for input of size "
+                                 f"{n} (input shape {tuple(x.shape)})")
+            shape[shape.index(-1)] = n // known
+        shape = tuple(shape)
     if any(s < 0 for s in shape) or math.prod(shape) != n:
         raise ValueError(f"{op}: shape {shape} is invalid for input of size {n} "
                          f"(input shape {tuple(x.shape)})")
@@ -50,11 +52,13 @@ def reshape(x, *shape):
 def view(x, *shape):
     """Always a view: refused when x's strides can't express the new shape."""
     shape = _target_shape("view", x, shape)
+    if shape == tuple(x.shape):
+        return x
     if x._chain and view_strides(tuple(x.shape), geometry(x)[0], shape) is None:
         raise RuntimeError("view size is not compatible with input tensor's size and stride "
                            "(at least one dimension spans across two contiguous subspaces). "
                            "Use .reshape(...) instead.")
-    return reshape(x, shape)
+    return Reshape.apply(x, shape=shape)      # (the shape checked: not reshape's checks again)
 
 
 def view_as(x, other):
