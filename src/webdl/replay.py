@@ -19,8 +19,7 @@ import gc
 from collections import OrderedDict
 
 from .autograd import BACKWARDS, no_grad
-from .functions.indexing import check_later
-from .tensor import Tensor, joined_index_checks, run_index_checks, tensor
+from .tensor import Tensor, check_later, joined_index_checks, run_index_checks, tensor
 
 _PLAIN = (int, float, bool, str, type(None))
 

@@ -47,7 +47,6 @@ def joined_index_checks(device):
         entry[2] = {}
     if len(entry[0]) > 1:
         entry[0] = [Cat.apply(*entry[0], axis=0)]
-    Tensor._realize_all(entry[0][0])
     return [entry[0][0], entry[1]]
 
 
@@ -76,6 +75,44 @@ def run_index_checks(device):
             raise IndexError(f"{op}: index {lo if lo < low else hi} is out of bounds for size "
                              f"{size} (found at this readback: indices computed on the GPU "
                              "are checked when values are next read back)")
+
+
+# checks waiting on a device before they are read back anyway (a bound on what they hold)
+MAX_WAITING_CHECKS = 64
+
+
+def check_later(device, bounds, checks):
+    """Add index checks (``bounds``: their [-min, max] pairs, one tensor) to those waiting on
+    ``device`` for its next readback (``INDEX_CHECKS``; the bounds are joined when they
+    are read)."""
+    entry = _waiting(device)
+    entry[0].append(bounds)
+    entry[1].extend(checks)
+    _bound_waiting(device, entry)
+
+
+def wait_index(index, check):
+    """Index tensor ``index`` (made on its GPU) to be checked as ``check`` ((op, size,
+    negative)) at its device's next readback, reduced with the others of that check (see
+    ``INDEX_CHECKS``)."""
+    device = index.device
+    entry = _waiting(device)
+    entry[2].setdefault(check, []).append(
+        Tensor._wrap(index._buf, index.shape, index.dtype, device))
+    _bound_waiting(device, entry)
+
+
+def _waiting(device):
+    entry = INDEX_CHECKS.get(device)
+    if entry is None:
+        entry = INDEX_CHECKS[device] = [[], [], {}]
+    return entry
+
+
+def _bound_waiting(device, entry):
+    """Run the waiting checks once MAX_WAITING_CHECKS wait (what they hold stays bounded)."""
+    if len(entry[1]) + sum(len(v) for v in entry[2].values()) >= MAX_WAITING_CHECKS:
+        run_index_checks(device)
 
 
 class Size(tuple):

@@ -15,7 +15,7 @@ from .. import dtypes
 from ..ops.movement import Gather, ScatterAdd
 from ..ops.reduce import norm_dim
 from ..storage import contiguous_strides
-from ..tensor import INDEX_CHECKS, Tensor, as_tensor_like, run_index_checks, tensor
+from ..tensor import Tensor, as_tensor_like, tensor, wait_index
 from .common import BOTH, METHOD
 from .elementwise import where
 from .shape import expand, reshape, strided_slice
@@ -125,49 +125,11 @@ def take_along_dim(x, indices, dim=None):
     return gather(expand(x, tuple(xs)), d, expand(indices, tuple(js)))
 
 
-# checks waiting on a device before they are read back anyway (a bound on what they hold)
-MAX_WAITING_CHECKS = 64
-
-
-def check_later(device, bounds, checks):
-    """Add index checks (``bounds``: their [-min, max] pairs, one tensor) to those waiting on
-    ``device`` for its next readback (``webdl.tensor.INDEX_CHECKS``; the bounds are joined
-    when they are read)."""
-    entry = _waiting(device)
-    entry[0].append(bounds)
-    entry[1].extend(checks)
-    _bound_waiting(device, entry)
-
-
-def wait_index(index, check):
-    """Index tensor ``index`` (made on its GPU) to be checked as ``check`` ((op, size,
-    negative)) at its device's next readback, reduced with the others of that check (see
-    ``webdl.tensor.INDEX_CHECKS``)."""
-    device = index.device
-    entry = _waiting(device)
-    entry[2].setdefault(check, []).append(
-        Tensor._wrap(index._buf, index.shape, index.dtype, device))
-    _bound_waiting(device, entry)
-
-
-def _waiting(device):
-    entry = INDEX_CHECKS.get(device)
-    if entry is None:
-        entry = INDEX_CHECKS[device] = [[], [], {}]
-    return entry
-
-
-def _bound_waiting(device, entry):
-    """Run the waiting checks once MAX_WAITING_CHECKS wait (what they hold stays bounded)."""
-    if len(entry[1]) + sum(len(v) for v in entry[2].values()) >= MAX_WAITING_CHECKS:
-        run_index_checks(device)
-
-
 def _check_index_range(op, index, size, negative=False):
     """Raise IndexError naming the first bad index; ``negative``: -size..-1 count from the
     end. Returns the smallest index (None for an empty one). Uploaded indices are checked on
     their host copy, without a GPU round trip; indices computed on a GPU are checked at the
-    next readback (``wait_index``: until then a bad one reads some element), and the
+    next readback (``webdl.tensor.wait_index``: until then a bad one reads some element), and the
     smallest is then given as -1 where negatives are allowed (the caller wraps them)."""
     if not index.numel():
         return None
