@@ -3,6 +3,7 @@ generation) run on both sides of the bench page at tiny sizes, and the webdl sid
 its per-op overhead. A smoke test: the timings themselves come from `webdl_tools bench`."""
 import webdl
 from webdl.apps import bench
+from webdl.backends.tuning import KernelChoice
 from webdl_tools.cli import BENCH_CASES, SEQUENCE_CASES, TARGETS, _print_profiles
 
 TINY = {"lstm": {"batch": 2, "seq": 3, "hidden": 8, "inp": 4},
@@ -100,22 +101,29 @@ json.dumps([B._ready["t_softmax"](), B._ready["t_attention"](), B._ready["t_atte
 
 def test_a_variant_case_is_profiled_with_its_backend_attributes():
     """A case set up with backend attributes (bench.setup(..., backend={...})) runs with them
-    -- the run of its profile included -- and restores them after (CPython, numpy backend)."""
+    and with the kernel variants it forces -- the run of its profile included -- and restores
+    them after (CPython, numpy backend)."""
     be = webdl.zeros(1).device.backend
     seen = []
     x = webdl.ones(3)
 
     def work():
-        seen.append(be.variant_probe)
+        seen.append((be.variant_probe, dict(be.kernels.forced)))
         return (x * 2.0).sum()
     be.variant_probe = "default"
+    # a kernel choice as the GPU backends have (the numpy backend has none), one family
+    # already forced: {"kernels": ...} forces others while the case runs
+    be.kernels = KernelChoice({"conv2d": ("a", "b"), "matmul": ("c", "d")}, "stub")
+    be.kernels.force("matmul", "c")
     try:
-        bench._ready["variant"] = bench._Variant(bench._Work(work, lambda t: t.item()),
-                                                 {"variant_probe": "forced"})
+        bench._ready["variant"] = bench._Variant(
+            bench._Work(work, lambda t: t.item()),
+            {"variant_probe": "forced", "kernels": {"conv2d": "b", "matmul": "d"}})
         prof = bench.profile("variant")
         bench.run("variant")
-        assert prof[0] == 2 and seen and set(seen) == {"forced"}, (prof, seen)
-        assert be.variant_probe == "default"
+        assert prof[0] == 2 and seen and \
+            set(map(repr, seen)) == {repr(("forced", {"matmul": "d", "conv2d": "b"}))}, (prof, seen)
+        assert be.variant_probe == "default" and be.kernels.forced == {"matmul": "c"}
     finally:
         bench.drop("variant")
-        del be.variant_probe
+        del be.variant_probe, be.kernels

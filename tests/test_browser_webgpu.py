@@ -788,6 +788,65 @@ json.dumps([errs, counts])
     assert counts == {"20": 1, "4": 1}, counts
 
 
+def test_a_cat_of_many_parts_feeding_a_convolution_and_a_chain_reading_a_cat(in_pyodide):
+    """A cat of up to the bindings' worth of parts (a convolution binds its weight, the parts,
+    its bias and its output: conv.cat_parts) is read by the convolution in its parts; past
+    that its first parts are concatenated into one first (one cat dispatch); the tiled
+    product in two workgroup shapes and the few-channel kernel. An elementwise chain reading
+    a cat that waits runs the cat's copy first (the chain is not its epilogue: a cat's copy
+    has none), in two passes where the parts are more than cat.wgsl reads. Against numpy."""
+    r = in_pyodide.check("""
+import json, numpy as np, webdl
+import webdl.nn.functional as F
+be = webdl.device('webgpu').backend
+rng = np.random.default_rng(37)
+errs, counts = {}, {}
+from webdl.backends.webgpu.conv import cat_parts
+most = cat_parts(be)
+be.conv_tiled = True
+try:
+    for parts in (3, most, most + 4):
+        xs = [rng.standard_normal((2, 1 + j % 3, 6, 5)).astype(np.float32) for j in range(parts)]
+        x = np.concatenate(xs, 1)
+        X = [webdl.tensor(v, device='webgpu') for v in xs]
+        for o in (20, 4):
+            w = (rng.standard_normal((o, x.shape[1], 3, 3)) * 0.2).astype(np.float32)
+            bias = rng.standard_normal(o).astype(np.float32)
+            want = F.relu(F.conv2d(*(webdl.tensor(v) for v in (x, w, bias)), padding=1)).numpy()
+            W, B = webdl.tensor(w, device='webgpu'), webdl.tensor(bias, device='webgpu')
+            for k in ('t16x16', 't32x8', 'few'):
+                be.kernels.force('conv2d', k)
+                s0 = be.memory_stats()['dispatches']
+                c = webdl.cat(X, 1)
+                s1 = be.memory_stats()['dispatches']
+                got = F.relu(F.conv2d(c, W, B, padding=1)).numpy()
+                counts[f'{parts} {o} {k}'] = [s1 - s0, be.memory_stats()['dispatches'] - s1]
+                errs[f'{parts} {o} {k}'] = float(np.abs(got - want).max() /
+                                                 max(1.0, float(np.abs(want).max())))
+            be.kernels.force('conv2d', None)
+        got = (webdl.cat(X, 1) * 2.0).relu().numpy()
+        errs[f'{parts} chain'] = float(np.abs(got - np.maximum(x * 2.0, 0)).max())
+    # an adapter with 16 bindings a kernel (the H200's): the last cat's parts (more than
+    # eight) wait whole; read by a chain, the copy takes two passes (cat.wgsl reads eight)
+    assert len(X) > 8
+    bindings, be.max_bindings = be.max_bindings, 16
+    try:
+        got = (webdl.cat(X, 1) * 2.0).relu().numpy()
+    finally:
+        be.max_bindings = bindings
+    errs['16 bindings chain'] = float(np.abs(got - np.maximum(x * 2.0, 0)).max())
+finally:
+    be.conv_tiled = False
+json.dumps([errs, counts, most])
+""")
+    errs, counts, most = r
+    assert max(errs.values()) < 1e-5, errs
+    # the cat's call: one cat of the first parts where there are more than `most`, else
+    # none; then the convolution alone (forcing 'few' on 20 channels runs the built-in one)
+    assert counts == {f"{p} {o} {k}": [int(p > most), 1] for p in (3, most, most + 4)
+                      for o in (20, 4) for k in ("t16x16", "t32x8", "few")}, counts
+
+
 def test_every_conv_kernel_matches_numpy(in_pyodide):
     """The convolution's variants the kernel choice picks from on a hardware adapter (the
     tiled product in each workgroup shape, the direct kernel, the one for few output

@@ -4,19 +4,17 @@
 // element gathered from the image (N, C, H, W) as the tile is loaded -- zero outside it
 // (padding) -- so no im2col buffer is written. The kernel's size is KH x KW, consts from
 // Python (divisions by them compile to multiplies); a column's patch position is computed
-// once per invocation (b_col), not per element. With CAT 1 the image is a cat of two along
-// the channels, read from its two parts (u_b, then u_b1: conv.py's deferred cat), so the cat
-// itself need not run.
+// once per invocation (b_col), not per element. The image's values come from `image(o, c,
+// at)`, appended by Python (conv.py's image_code): channel c's element at offset `at` of image
+// o read from u_b, or where the image is a cat along the channels from its parts (u_b, u_b1,
+// ...: conv.py's deferred cat), so that the cat itself need not run.
 var<private> u_x: vec4<i32>;            // C, H, W, Wo
 var<private> u_stride: vec2<i32>;
 var<private> u_dil: vec2<i32>;
 var<private> u_pad: vec2<i32>;          // top, left
 var<private> u_w_row: i32;              // the weight's row stride
 var<private> u_a_off: i32;              // the weight's offset
-var<private> u_cat: vec2<i32>;          // the channels of u_b, of u_b1 (CAT 1)
 var<storage, read> u_a: array<f32>;     // weight
-var<storage, read> u_b: array<f32>;     // x, or its first part
-var<storage, read> u_b1: array<f32>;    // x's second part (CAT 1)
 const TAPS: i32 = KH * KW;
 
 // the weight's offset; image z's offset in one channel plane's units (times H * W)
@@ -39,7 +37,5 @@ fn b_at(o: i32, k: i32, q: vec2<i32>) -> f32 {
     let h = q.x + ki * u_dil.x;
     let w = q.y + kj * u_dil.y;
     if (h < 0 || h >= u_x.y || w < 0 || w >= u_x.z) { return 0.0; }
-    let at = (c * u_x.y + h) * u_x.z + w;
-    if (CAT == 1 && c >= u_cat.x) { return u_b1[o * u_cat.y + at - u_cat.x * u_x.y * u_x.z]; }
-    return u_b[o * u_cat.x + at];
+    return image(o, c, (c * u_x.y + h) * u_x.z + w);
 }

@@ -298,10 +298,13 @@ def setup(key, name, backend=None, **kw):
 
 class _Variant:
     """A case run with some backend attributes set (and restored after); a _Work case's
-    ``work`` too, so that ``profile`` sees the variant."""
+    ``work`` too, so that ``profile`` sees the variant. ``attrs["kernels"]``: {family:
+    variant} forced in the backend's kernel choice (backends/tuning.py) while it runs."""
 
     def __init__(self, fn, attrs):
-        self.fn, self.attrs, self.be = fn, attrs, webdl.zeros(1).device.backend
+        self.fn, self.be = fn, webdl.zeros(1).device.backend
+        self.attrs = {k: v for k, v in attrs.items() if k != "kernels"}
+        self.forced = attrs.get("kernels") or {}
         if isinstance(fn, _Work):
             self.work, self.sync = lambda: self._with(fn.work), fn.sync
 
@@ -310,13 +313,19 @@ class _Variant:
 
     def _with(self, call):
         saved = {k: getattr(self.be, k) for k in self.attrs}
+        choice = self.be.kernels if self.forced else None
+        was = {f: choice.forced.get(f) for f in self.forced}
         for k, v in self.attrs.items():
             setattr(self.be, k, v)
+        for f, v in self.forced.items():
+            choice.force(f, v)
         try:
             return call()
         finally:
             for k, v in saved.items():
                 setattr(self.be, k, v)
+            for f, v in was.items():
+                choice.force(f, v)
 
 
 def run(key):

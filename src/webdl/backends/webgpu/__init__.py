@@ -82,6 +82,7 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
         self.info = info
         # a fused chain binds its leaves and its outputs as storage buffers
         self.max_leaves = min(8, info["maxStorageBuffers"] - 1)
+        self.max_bindings = info["maxStorageBuffers"]     # a kernel's, outputs included
         self.functions = elementwise_functions(bridge._source("elementwise"))
         self.matmul_tiled = not info["isFallbackAdapter"]     # see matmul.DIRECT_TILE
         # the cooperative sum (see COOP_MIN): "subgroup", "tree" or None (tests force each)

@@ -233,7 +233,8 @@ _pendings = weakref.WeakSet()
 
 def defer(out, run):
     """``run(out)`` (a callable queueing the dispatch that writes ``out``) deferred until
-    ``out`` is used."""
+    ``out`` is used. ``run.reads``: the buffers the dispatch binds besides its output where
+    it can also take an epilogue (``run(out, epilogue)``), None where it can't."""
     out.pending = run
     _pendings.add(out)
 

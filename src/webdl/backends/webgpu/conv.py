@@ -10,9 +10,11 @@ spreads it over the matmul's invocations. The bias is added in the consumer's ch
 tiled product's dispatch is deferred (bridge.defer) so that the chain reading its output --
 the bias, the activation -- runs in its store (an epilogue, elementwise.realize) instead of
 a pass of its own."""
+import itertools
+
 from ...ops.elementwise import BINARY
 from ..webgl.conv import conv2d_direct
-from ..webgl.movement import cat_tree, cat_uniforms, view
+from ..webgl.movement import CAT_INPUTS, cat_tree, cat_uniforms, view
 from ..webgl.shapes import numel, strides
 from . import elementwise
 from ..webgl.bridge import appended
@@ -58,47 +60,78 @@ VARIANTS = {"conv2d": (*TILES, "direct", "few")}
 TUNE_MACS = (1 << 12, 1 << 30)
 
 
+def image_code(parts):
+    """The WGSL of conv2d_operands.wgsl's ``image(o, c, at)`` for an image in ``parts``
+    buffers (u_b, u_b1, ...; more than one: a deferred cat along the channels, whose parts
+    end at the channels in the uniform u_cat), one string per count (see appended)."""
+    code = _IMAGE.get(parts)
+    if code is None:
+        names = ["u_b"] + [f"u_b{j}" for j in range(1, parts)]
+        code = "".join(f"var<storage, read> {n}: array<f32>;\n" for n in names)
+        if parts == 1:
+            code += "fn image(o: i32, c: i32, at: i32) -> f32 { return u_b[o * u_x.x + at]; }\n"
+        else:
+            code += (f"var<private> u_cat: array<i32, {parts}>;\n"
+                     "fn image(o: i32, c: i32, at: i32) -> f32 {\n"
+                     "    let plane = u_x.y * u_x.z;\n"
+                     "    if (c < u_cat[0]) { return u_b[o * u_cat[0] + at]; }\n")
+            for j in range(1, parts):
+                read = (f"{names[j]}[o * (u_cat[{j}] - u_cat[{j - 1}]) + at - "
+                        f"u_cat[{j - 1}] * plane]")
+                code += (f"    if (c < u_cat[{j}]) {{ return {read}; }}\n" if j < parts - 1
+                         else f"    return {read};\n}}\n")
+        code = _IMAGE[parts] = code
+    return code
+
+
+_IMAGE = {}
+
+
 def _operands(be, bufs, shapes, shape, attrs):
-    """The image's inputs (dense; the two parts of a deferred cat, see cat), the weight
-    read in place (rows of C*kh*kw at their stride where they are contiguous), the uniforms
-    and the CAT define both kernels below share (conv2d_operands.wgsl's)."""
+    """The image's inputs (dense; the parts of a deferred cat, see cat), the weight read in
+    place (rows of C*kh*kw at their stride where they are contiguous), the uniforms, the
+    defines and the image's code (image_code) both kernels below share
+    (conv2d_operands.wgsl's)."""
     (n, c, h, w), (o, _, kh, kw) = shapes[0], shapes[1]
     wt, wst, woff = view(be, bufs[1], shapes[1])
     if list(wst[1:]) != strides(shapes[1])[1:]:               # rows of C*kh*kw read in place
         wt, wst, woff = be.realize(bufs[1]), strides(shapes[1]), 0
     inputs = {"u_a": wt}
-    pending = getattr(bufs[0], "pending", None)
-    if type(pending) is DeferredCat:
-        inputs["u_b"], inputs["u_b1"] = pending.parts
-        split = list(pending.channels)
-    else:
-        inputs["u_b"], split = be.realize(bufs[0]), [c, 0]
     uniforms = {
         "u_x": [c, h, w, shape[3]], "u_stride": list(attrs["stride"]),
         "u_dil": list(attrs["dilation"]), "u_pad": [attrs["pads"][0], attrs["pads"][2]],
-        "u_w_row": wst[0], "u_a_off": woff, "u_cat": split}
-    return inputs, uniforms, (("KH", kh), ("KW", kw), ("CAT", int(split[1] > 0)))
+        "u_w_row": wst[0], "u_a_off": woff}
+    pending = getattr(bufs[0], "pending", None)
+    if type(pending) is DeferredCat:
+        parts = pending.parts
+        inputs.update(zip(["u_b"] + [f"u_b{j}" for j in range(1, len(parts))], parts))
+        uniforms["u_cat"] = list(itertools.accumulate(pending.channels))
+    else:
+        parts = [be.realize(bufs[0])]
+        inputs["u_b"] = parts[0]
+    return inputs, uniforms, (("KH", kh), ("KW", kw)), image_code(len(parts))
 
 
 def conv2d_mm(be, bufs, shapes, shape, dtype, attrs, tile=None):
     """groups 1 on a hardware adapter: matmul.wgsl + conv2d_operands.wgsl, in workgroup
     shape ``tile`` (None: the built-in one for its output channels)."""
     (n, c, h, w), (o, _, kh, kw) = shapes[0], shapes[1]
-    inputs, uniforms, more = _operands(be, bufs, shapes, shape, attrs)
+    inputs, uniforms, more, image = _operands(be, bufs, shapes, shape, attrs)
     ho, wo = shape[2], shape[3]
     uniforms["u_nkm"] = [o, c * kh * kw, ho * wo]
     defines, tm, tn = tiles(tile or tile_name(o, be.flat_tiles))
     # CONV: unused by the WGSL, it names the program apart from matmul's (profiles)
     defines += (("CONV", 1),) + more
     groups = (-(-(ho * wo) // tn), -(-o // tm), n)
-    return _deferred(be, bufs, shape, dtype, "matmul", defines, inputs, uniforms, groups)
+    return _deferred(be, bufs, shape, dtype, "matmul", defines, inputs, uniforms, groups,
+                     image)
 
 
 def conv2d_few(be, bufs, shapes, shape, dtype, attrs):
     """groups 1, at most FEW_MAX output channels, on a hardware adapter: conv2d_few.wgsl
     + conv2d_operands.wgsl."""
     (n, c, _, _), (o, _, kh, kw) = shapes[0], shapes[1]
-    inputs, uniforms, more = _operands(be, bufs, shapes, shape, attrs)
+    inputs, uniforms, more, image = _operands(be, bufs, shapes, shape, attrs)
     positions, k = n * shape[2] * shape[3], c * kh * kw
     uniforms["u_y"] = [o, k, shape[2] * shape[3], positions]
     p = 32
@@ -106,20 +139,16 @@ def conv2d_few(be, bufs, shapes, shape, dtype, attrs):
         p //= 2
     return _deferred(be, bufs, shape, dtype, "conv2d_few",
                      (("OC", -(-o // 4) * 4), ("P", p)) + more, inputs, uniforms,
-                     (-(-positions // p), 1, 1))
+                     (-(-positions // p), 1, 1), image)
 
 
-def _deferred(be, bufs, shape, dtype, kernel, defines, inputs, uniforms, groups):
-    """The convolution's dispatch of ``kernel`` (with conv2d_operands.wgsl and a store:
-    matmul.wgsl's contract) deferred for the chain that reads its output (conv_epilogue),
-    and the bias added in that chain."""
+def _deferred(be, bufs, shape, dtype, kernel, defines, inputs, uniforms, groups, image):
+    """The convolution's dispatch of ``kernel`` (with conv2d_operands.wgsl, the image's code
+    and a store: matmul.wgsl's contract) deferred for the chain that reads its output
+    (conv_epilogue), and the bias added in that chain."""
     out = GPUBuffer(numel(shape))
-
-    def run(target, epilogue=None):   # the product into target, through the epilogue's chain
-        code, more_inputs, more = epilogue or (PLAIN_STORE, {}, {})
-        be.dispatch(kernel, defines, {**inputs, **more_inputs}, [target], shape,
-                    {**uniforms, **more}, code=appended(_source("conv2d_operands"), code),
-                    groups=groups)
+    run = DeferredConv(be, kernel, defines, inputs, shape, uniforms, groups,
+                       appended(_source("conv2d_operands"), image))
     if be.conv_epilogue:
         defer(out, run)
     else:
@@ -127,31 +156,75 @@ def _deferred(be, bufs, shape, dtype, kernel, defines, inputs, uniforms, groups)
     return _with_bias(be, out, bufs, shape, dtype)
 
 
-class DeferredCat:
-    """The dispatch of a cat of two images along the channels, deferred (bridge.defer) with
-    its ``parts`` and their ``channels`` noted: a convolution reading the cat gathers from the
-    parts itself (_operands), so the copy runs only if something else reads it."""
-    __slots__ = ("be", "parts", "channels", "shape")
+class DeferredConv:
+    """A convolution's dispatch (bridge.defer): ``self(target, epilogue)`` queues it, the
+    product stored into ``target`` through the epilogue's chain (elementwise._epilogue);
+    ``reads``: the buffers it binds besides that chain's and its output."""
+    __slots__ = ("be", "kernel", "defines", "inputs", "shape", "uniforms", "groups", "code",
+                 "reads")
 
-    def __init__(self, be, parts, channels, shape):
-        self.be, self.parts, self.channels, self.shape = be, parts, channels, shape
+    def __init__(self, be, kernel, defines, inputs, shape, uniforms, groups, code):
+        self.be, self.kernel, self.defines, self.inputs = be, kernel, defines, inputs
+        self.shape, self.uniforms, self.groups, self.code = shape, uniforms, groups, code
+        self.reads = len(inputs)
+
+    def __call__(self, target, epilogue=None):
+        code, more_inputs, more = epilogue or (PLAIN_STORE, {}, {})
+        self.be.dispatch(self.kernel, self.defines, {**self.inputs, **more_inputs}, [target],
+                         self.shape, {**self.uniforms, **more}, code=appended(self.code, code),
+                         groups=self.groups)
+
+
+class DeferredCat:
+    """The dispatch of a cat of images along the channels, deferred (bridge.defer) with its
+    ``parts`` and their ``channels`` noted: a convolution reading the cat gathers from the
+    parts itself (_operands), so the copy runs only if something else reads it (it takes no
+    epilogue: ``reads`` None)."""
+    __slots__ = ("be", "parts", "channels", "shape", "dtype")
+    reads = None
+
+    def __init__(self, be, parts, channels, shape, dtype):
+        self.be, self.parts, self.channels, self.shape, self.dtype = \
+            be, parts, channels, shape, dtype
 
     def __call__(self, target):
-        shapes = [(1, c) for c in self.channels]       # what cat_uniforms reads: the axis
-        self.be.dispatch("cat", (("N", 2),), {"u_in0": self.parts[0], "u_in1": self.parts[1]},
-                         [target], self.shape, cat_uniforms(shapes, 1, self.shape))
+        parts, channels = _fewer(self.be, self.parts, self.channels, self.shape, self.dtype,
+                                 CAT_INPUTS)             # cat.wgsl reads at most CAT_INPUTS
+        shapes = [(1, c) for c in channels]       # what cat_uniforms reads: the axis
+        self.be.dispatch("cat", (("N", len(parts)),),
+                         {f"u_in{j}": p for j, p in enumerate(parts)}, [target],
+                         self.shape, cat_uniforms(shapes, 1, self.shape))
+
+
+def _fewer(be, parts, channels, shape, dtype, most):
+    """A cat's ``parts`` (images of ``channels`` channels; ``shape``, the cat's) as at most
+    ``most`` parts: the first ones concatenated into one (cat_tree) where there are more."""
+    if len(parts) <= most:
+        return list(parts), tuple(channels)
+    k = len(parts) - most + 1
+    head = (shape[0], sum(channels[:k]), *shape[2:])
+    first = cat_tree(be, parts[:k], [(shape[0], c, *shape[2:]) for c in channels[:k]], head,
+                     dtype, {"axis": 1})
+    return [first, *parts[k:]], (head[1], *channels[k:])
+
+
+def cat_parts(be):
+    """The most parts a convolution reads a cat in: a kernel's bindings less the weight, one
+    input of its epilogue (the bias) and its output."""
+    return be.max_bindings - 3
 
 
 @register("cat", shaders=("cat",))
 def cat(be, bufs, shapes, shape, dtype, attrs):
-    """cat (webgl/movement.py's passes); of two images along the channels on a hardware
-    adapter (``be.cat_defer``), a DeferredCat, which a convolution reads without it."""
-    if len(bufs) != 2 or len(shape) != 4 or attrs["axis"] != 1 or not be.cat_defer or \
-            not be.conv_tiled or 0 in (shapes[0][1], shapes[1][1]):
+    """cat (webgl/movement.py's passes); of images along the channels on a hardware adapter
+    (``be.cat_defer``), a DeferredCat, which a convolution reads without it; where there
+    are more parts than it reads (cat_parts), the first ones are concatenated first."""
+    if len(bufs) < 2 or len(shape) != 4 or attrs["axis"] != 1 or not be.cat_defer or \
+            not be.conv_tiled or any(s[1] == 0 for s in shapes):
         return cat_tree(be, bufs, shapes, shape, dtype, attrs)
+    parts, channels = _fewer(be, bufs, [s[1] for s in shapes], shape, dtype, cat_parts(be))
     out = GPUBuffer(numel(shape))
-    defer(out, DeferredCat(be, [be.realize(b) for b in bufs], (shapes[0][1], shapes[1][1]),
-                           tuple(shape)))
+    defer(out, DeferredCat(be, [be.realize(b) for b in parts], channels, tuple(shape), dtype))
     return out
 
 

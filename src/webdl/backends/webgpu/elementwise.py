@@ -84,10 +84,11 @@ def _epilogue(be, buf):
     for leaf in buf.leaves:
         if type(leaf) is not GPUBuffer or leaf.pending is None or leaf.numel != buf.numel:
             continue
-        if not _sole_reader(buf, leaf):
+        reads = leaf.pending.reads     # None: a dispatch without an epilogue (a cat's copy)
+        if reads is None or not _sole_reader(buf, leaf):
             return None
         got = generate([buf.node], buf.shape, [buf.template(False, False)], acc=leaf)
-        if got is None or len(got[1]) + 2 > be.max_leaves:
+        if got is None or len(got[1]) + reads + 1 > be.max_bindings:
             return None
         code, inputs, uniforms = got
         real = GPUBuffer(buf.numel)     # the store calls elementwise.wgsl's op functions
