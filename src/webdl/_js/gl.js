@@ -684,7 +684,8 @@ class GLBridge {
   // exec(cmds, numel, w, h, upload, isInt): the commands Python queued since its last call,
   // in order, then (numel >= 0) a texture allocated as alloc(numel, upload, isInt), or as
   // allocTexture(w, h, 4) when w > 0;
-  // returns its id (-1 for none). cmds: "" or JSON [["r", <run's spec>...] | ["f", id], ...].
+  // returns its id (-1 for none). cmds: "" or JSON [["r", <run's spec>...] | ["f", id] |
+  // ["a", ...] | ["A", ...] | ["F", ...], ...] (frees and allocations: see below).
   // One call per realization instead of one per draw, free and allocation. After a failed
   // draw the remaining draws are skipped (their inputs may be missing) but the frees still
   // run, so the memory accounting stays right; then the first error is thrown.
@@ -699,6 +700,12 @@ class GLBridge {
             if (c[3] > 0) this.allocTexture(c[3], c[4], 4, false, 0, false, c[1]);
             else this.alloc(c[2], c[5], !!c[6], c[1]);
           } catch (e) { if (!err) err = e; }
+        } else if (c[0] === "A") { // ["A", first, count, w, h]: RGBA textures first, first + 1, ...
+          for (let j = 0; j < c[2]; j++) {
+            try { this.allocTexture(c[3], c[4], 4, false, 0, false, c[1] + j); } catch (e) { if (!err) err = e; }
+          }
+        } else if (c[0] === "F") { // ["F", first, count]: those textures freed
+          for (let j = 0; j < c[2]; j++) this.free(c[1] + j);
         } else if (!err) {
           try { this.draw(c.slice(1)); } catch (e) { err = e; }
         }

@@ -222,10 +222,12 @@ class GLBuffer:
     exact over the int32 range, on either path), or with ``packed=(w, h)`` an RGBA32F
     texture for a packed kernel's intermediate (R16F and RGBA16F on the float16 path, where
     ``upload=True`` makes an R32F texture that only Python's bool data is written to)."""
-    __slots__ = ("id", "numel", "gen", "host", "is_int", "split", "small", "__weakref__")
+    __slots__ = ("id", "numel", "gen", "host", "is_int", "split", "small", "group",
+                 "__weakref__")
 
     def __init__(self, numel, packed=None, upload=False, is_int=False):
         self.id = None
+        self.group = None  # the _Group it was allocated in (see targets)
         self.host = None   # a host copy of uploaded data (see HostTransfer; buffers never change)
         self.is_int = is_int
         if upload or (numel if packed is None else packed[0] * packed[1] * 4) > QUEUED_ALLOC_MAX:
@@ -248,12 +250,19 @@ class GLBuffer:
         buf.id, buf.numel, buf.gen, buf.host, buf.is_int = tid, numel, _gen[0], None, is_int
         buf.split = _split[1] if numel > _split[0] else 0
         buf.small = is_small(numel)
+        buf.group = None
         return buf
 
     def free(self):
         if self.id is not None:
             if self.gen == _gen[0]:
-                _pending.append(("f", self.id))
+                group = self.group
+                if group is None:
+                    _pending.append(("f", self.id))
+                else:               # the group's textures go back together, with the last
+                    group.live -= 1
+                    if not group.live:
+                        _pending.append(("F", group.first, group.count))
             self.id = None
 
     def __del__(self):
@@ -261,6 +270,49 @@ class GLBuffer:
             self.free()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
+
+
+class _Group:
+    """Textures allocated together: one command makes them (ids ``first`` .. ``first + count
+    - 1``) and one frees them all once every member is freed."""
+    __slots__ = ("first", "count", "live")
+
+
+def targets(count, packed):
+    """``count`` RGBA32F textures of ``packed`` = (w, h) texels: a packed kernel's render
+    targets (the eight of a product), made by one queued command and freed by one (a _Group)
+    instead of one each -- the queue's JSON, its Python tuples and the buffers' bookkeeping
+    were a third of a small product's host time. Textures too large to queue are made one by
+    one (see QUEUED_ALLOC_MAX)."""
+    w, h = packed
+    if w * h * 4 > QUEUED_ALLOC_MAX:
+        return [GLBuffer(0, packed) for _ in range(count)]
+    group = _Group()
+    first = group.first = _next_id[0]
+    _next_id[0] += count
+    group.count = group.live = count
+    _pending.append(("A", first, count, w, h))
+    gen, out = _gen[0], []
+    for j in range(count):
+        b = object.__new__(GLBuffer)
+        b.id, b.numel, b.gen, b.host, b.is_int, b.split, b.small, b.group = \
+            first + j, 0, gen, None, False, 0, False, group
+        out.append(b)
+    return out
+
+
+def expanded(cmds):
+    """``cmds`` with each group's allocation and free ("A", "F": see targets) as the commands
+    of its textures one by one ("a", "f"), for what reads the commands (recordings)."""
+    for c in cmds:
+        if c[0] == "A":
+            for j in range(c[2]):
+                yield ("a", c[1] + j, 0, c[3], c[4], False, False)
+        elif c[0] == "F":
+            for j in range(c[2]):
+                yield ("f", c[1] + j)
+        else:
+            yield c
 
 
 def check(buf):
@@ -321,7 +373,11 @@ def stop_profile():
     return json.loads(_gl.stopProfile())
 
 
+@functools.lru_cache(maxsize=None)
 def _shader(name):
+    """shaders/<name>.glsl, read once: a reduction reading a fused chain asks for
+    elementwise.glsl on every call (a file read in Pyodide's file system each time, and a
+    new string for ``appended``'s cache to hash)."""
     return resources.files("webdl").joinpath("_shaders", name + ".glsl").read_text()
 
 
@@ -430,7 +486,7 @@ def made_in_record(buf):
     """Whether ``buf`` was allocated by the call being recorded."""
     tr = _rec[0]
     return tr is not None and any(c[0] == "a" and c[1] == buf.id
-                                  for c in itertools.chain(tr.cmds, _pending))
+                                  for c in expanded(itertools.chain(tr.cmds, _pending)))
 
 
 def derived(buf, src, fetch):
@@ -479,7 +535,7 @@ def record_end(inputs, kept, outputs, owned=()):
         raise LookupError(tid)
 
     try:
-        for c in tr.cmds:
+        for c in expanded(tr.cmds):
             if c[0] == "a" and c[1] in kept:
                 continue           # a constant (arange, ...): allocated and uploaded once
             if c[0] == "f" and c[1] in owned:

@@ -1,7 +1,7 @@
 """Convolution kernels: conv2d, the fused op (the packed kernel of shaders/conv2d_packed.glsl
 for groups == 1 where its textures fit, else the direct shaders/conv2d.glsl), and the
 primitives unfold and fold."""
-from .bridge import MAX_TARGETS, GLBuffer
+from .bridge import MAX_TARGETS, GLBuffer, targets
 from .ir import LazyBuf, Leaf, dense_strides, packed_result
 from . import reduce
 from .movement import view
@@ -165,7 +165,7 @@ def conv2d_packed(be, bufs, shape, geometry, xdims, ydims, cols=None):
     conv = (("CONV", 1), cdef) + \
         ((("KH", kh), ("KW", kw)) if kh * kw <= UNROLL_MAX_TAPS else ()) + \
         ((("ONE_BLOCK_X", 1),) if xblk[1] == xblk[2] and xblk[0] == wp else ())
-    outs = [GLBuffer(0, yblk[:2]) for _ in range(cols)]
+    outs = targets(cols, yblk[:2])
     be.draw(k, conv, inputs, outs[0], shape, {**u, "u_bias": int(len(bufs) == 3)},
             extra=outs[1:])
     # left in the targets: a lazy leaf that the next convolution packs from and an

@@ -6,7 +6,7 @@ conv path, whose images wrap into blocks. Operands that are views (a transposed 
 are read in place."""
 from ...dtypes import float32
 from ...ops.elementwise import BINARY
-from .bridge import MAX_TARGETS, GLBuffer
+from .bridge import MAX_TARGETS, GLBuffer, targets
 from .conv import conv2d_packed
 from .elementwise import lazy
 from .ir import packed_result
@@ -223,9 +223,8 @@ def _packed(be, a, b, shape, n, k, m, nb, na, nbb):
     # a recurrent layer's steps)
     make_b, key = packing(b, k, m, k4 * 4, nbb, m4)
     b = be.derived(b[0], key, make_b)
-    targets = [GLBuffer(0, (m4, nb * n8)) for _ in range(MAX_TARGETS)]
-    be.draw(kern, (("MM", 1),), {"u_a": a, "u_b": b}, targets[0], shape, u,
-            extra=targets[1:])
+    outs = targets(MAX_TARGETS, (m4, nb * n8))
+    be.draw(kern, (("MM", 1),), {"u_a": a, "u_b": b}, outs[0], shape, u, extra=outs[1:])
     # left in the targets: a lazy leaf, unpacked by the elementwise chain that reads it (or
     # by a copy when another kernel needs it)
-    return packed_result(targets, "mm", (n, m, n8), shape)
+    return packed_result(outs, "mm", (n, m, n8), shape)
