@@ -475,6 +475,11 @@ def _cases():
     add("linear_3d_packed", lambda m, F, x, w, b: F.linear(x, w, b), In((3, 20, 48)),
         In((40, 48)), In((40,)))
     add("linear_nobias", lambda m, F, x, w: F.linear(x, w), In((3, 4)), In((2, 4)))
+    # an input whose batch dims are three strided groups (no packed product: on WebGL a
+    # 1x1 convolution of the weight read transposed, which read it untransposed until
+    # 2026-11-28)
+    add("linear_strided_batch", lambda m, F, x, w: F.linear(x.permute(3, 1, 0, 2, 4, 5), w),
+        In((2, 3, 4, 5, 8, 64)), In((48, 64)))
 
     # convolution family
     conv = [

@@ -102,3 +102,31 @@ def test_nan_inf_propagate_like_torch(case):
     ref = opinfo.run(case, opinfo.Lib(torch))
     worst, _, msgs = opinfo.compare(case, got, ref)
     assert worst <= 1, f"{case.name}: " + "; ".join(msgs)
+
+
+@pytest.mark.parametrize("ta,tb,flat", [(ta, tb, f) for ta in (0, 1) for tb in (0, 1)
+                                         for f in (0, 1)])
+def test_matmul_primitive_read_transposed_or_flat(ta, tb, flat):
+    """The matmul primitive's forms that only gradients and attention use (not reachable
+    as such from the public API): operands given transposed (ta, tb) and with their
+    leading dims as rows (flat), forward and backward, against the products written out in
+    numpy. A' (the first operand as read) is (n, k), B' (k, m); batched over 2 unless
+    flat."""
+    from webdl.ops import Matmul
+    rng = np.random.default_rng(ta * 4 + tb * 2 + flat)
+    n, k, m = 6, 4, 10
+    batch = () if flat else (2,)
+    A, B = rng.standard_normal(batch + (n, k)), rng.standard_normal(batch + (k, m))
+    G = rng.standard_normal(batch + (n, m))
+
+    def given(x, t):            # what is passed: the matrix as read, transposed back where
+        x = np.swapaxes(x, -1, -2) if t else x      # t, split into two row blocks if flat
+        return x.reshape(2, -1, x.shape[-1]) if flat else x
+    a = webdl.tensor(given(A, ta).astype(np.float32), requires_grad=True)
+    b = webdl.tensor(given(B, tb).astype(np.float32), requires_grad=True)
+    y = Matmul.apply(a, b, ta=bool(ta), tb=bool(tb), flat=bool(flat))
+    (y * webdl.tensor(G.astype(np.float32))).sum().backward()
+    ga, gb = G @ np.swapaxes(B, -1, -2), np.swapaxes(A, -1, -2) @ G     # d/dA', d/dB'
+    assert np.abs(y.detach().numpy() - A @ B).max() < 1e-4
+    assert np.abs(a.grad.numpy() - given(ga, ta)).max() < 1e-4
+    assert np.abs(b.grad.numpy() - given(gb, tb)).max() < 1e-4

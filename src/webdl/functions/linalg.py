@@ -28,6 +28,16 @@ def matmul(a, b):
     return out
 
 
+def matmul_nt(a, b):
+    """``a @ b.transpose(-2, -1)`` (attention's scores), b read transposed in place: no
+    transpose op, forward or backward."""
+    check_tensor("matmul", a)
+    check_tensor("matmul", b)
+    if a.ndim < 2 or b.ndim < 2 or a.dtype is not b.dtype or not a.dtype.is_floating_point:
+        return matmul(a, b.transpose(-2, -1))
+    return Matmul.apply(a, b, tb=True)
+
+
 def mm(a, b):
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"mm: expects 2-D tensors, got {tuple(a.shape)} and {tuple(b.shape)}")

@@ -45,11 +45,10 @@ def unbroadcast(g, shape):
     if tuple(g.shape) == shape:
         return g
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, d in enumerate(shape)
-                                      if d == 1 and g.shape[i + lead] != 1)
-    if axes:
-        g = g.sum(dim=axes, keepdim=True)
-    return g.reshape(shape)
+    inner = tuple(i + lead for i, d in enumerate(shape) if d == 1 and g.shape[i + lead] != 1)
+    if not inner:       # only leading dims (a bias's gradient): one sum, no reshape after
+        return g.sum(dim=tuple(range(lead))) if lead else g.reshape(shape)
+    return g.sum(dim=tuple(range(lead)) + inner, keepdim=True).reshape(shape)
 
 
 # --- erf, shared by erf and gelu -------------------------------------------------------

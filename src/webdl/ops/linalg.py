@@ -1,4 +1,6 @@
 """Matmul (batched, broadcasting batch dims) and the im2col pair unfold/fold."""
+import math
+
 import numpy as np
 
 from .base import Op
@@ -6,52 +8,72 @@ from .elementwise import broadcast_shapes, unbroadcast
 
 
 class Matmul(Op):
-    """(..., n, k) @ (..., k, m) -> (..., n, m); both inputs at least 2-D. With ``tb`` the
-    second is a matrix given as (m, k) and read transposed (``F.linear``'s weight: no
-    transpose op of its own, forward or backward)."""
+    """(..., n, k) @ (..., k, m) -> (..., n, m); both inputs at least 2-D. With ``ta`` (``tb``)
+    the first (second) operand is given with its last two dims swapped and read transposed
+    in place: ``F.linear``'s weight, and the operands of the gradients below, need no
+    transpose op of their own. With ``flat`` each operand's leading dims are its rows (a
+    (B, n, k) operand is read as (B*n, k)): no reshape op either."""
     name = "matmul"
     saves = (0, 1)
     __slots__ = ()
 
     @classmethod
-    def infer(cls, a, b, tb=False):
-        if tb and b.ndim != 2:
-            raise ValueError(f"matmul: a second operand read transposed must be a matrix, "
-                             f"got shape {tuple(b.shape)}")
-        k = b.shape[-1] if tb else b.shape[-2]
-        if a.shape[-1] != k:
-            bs = (b.shape[1], b.shape[0]) if tb else tuple(b.shape)
-            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {bs} cannot be "
-                             f"multiplied ({a.shape[-1]} != {k})")
+    def infer(cls, a, b, ta=False, tb=False, flat=False):
+        sa, sb = tuple(a.shape), tuple(b.shape)
+        if flat:
+            sa, sb = (math.prod(sa[:-1]), sa[-1]), (math.prod(sb[:-1]), sb[-1])
+        if ta:
+            sa = sa[:-2] + (sa[-1], sa[-2])
         if tb:
-            return tuple(a.shape[:-1]) + (b.shape[0],), a.dtype
-        batch = broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2])
-        return batch + (a.shape[-2], b.shape[-1]), a.dtype
+            sb = sb[:-2] + (sb[-1], sb[-2])
+        if sa[-1] != sb[-2]:
+            raise ValueError(f"matmul: shapes {sa} and {sb} cannot be multiplied "
+                             f"({sa[-1]} != {sb[-2]})")
+        if len(sb) == 2:
+            return sa[:-1] + (sb[-1],), a.dtype
+        batch = broadcast_shapes("matmul", sa[:-2], sb[:-2])
+        return batch + (sa[-2], sb[-1]), a.dtype
 
     @staticmethod
-    def ref(a, b, tb=False):
-        return np.matmul(a, b.T if tb else b)
+    def ref(a, b, ta=False, tb=False, flat=False):
+        if flat:
+            a, b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
+        return np.matmul(np.swapaxes(a, -1, -2) if ta else a,
+                         np.swapaxes(b, -1, -2) if tb else b)
 
     def backward(self, g):
         a, b = self.inputs
-        if self.attrs.get("tb"):       # y = a b^T: ga = g b, gb = g^T a over the flat batch
-            ga = Matmul.apply(g, b) if a.requires_grad else None
-            gb = None
-            if b.requires_grad:
-                m, k = b.shape
-                gb = Matmul.apply(g.reshape(-1, m).transpose(0, 1), a.reshape(-1, k))
-            return ga, gb
-        ga = unbroadcast(Matmul.apply(g, b.transpose(-1, -2)), a.shape) if a.requires_grad else None
-        gb = None
-        if b.requires_grad and a.ndim > 2 and all(d == 1 for d in b.shape[:-2]):
-            # b shared by the whole batch (Linear's weight on a 3-D input): the batch dims
-            # flatten into the rows, one (k, B*n) @ (B*n, m) product instead of a batched
-            # product and a sum over the batch
-            k, m = a.shape[-1], g.shape[-1]
-            gb = Matmul.apply(a.reshape(-1, k).transpose(0, 1), g.reshape(-1, m)).reshape(b.shape)
-        elif b.requires_grad:
-            gb = unbroadcast(Matmul.apply(a.transpose(-1, -2), g), b.shape)
-        return ga, gb
+        ta, tb = self.attrs.get("ta", False), self.attrs.get("tb", False)
+        if not self.attrs.get("flat"):
+            return _matmul_grads(a, b, g, ta, tb)
+        ga, gb = _matmul_grads(a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1]), g, ta, tb,
+                               a.requires_grad, b.requires_grad)
+        return (ga.reshape(a.shape) if ga is not None else None,
+                gb.reshape(b.shape) if gb is not None else None)
+
+
+def _matmul_grads(a, b, g, ta, tb, need_a=None, need_b=None):
+    """The gradients of y = A B (A = a, or a^T with ta; B likewise) given g: dA = g B^T and
+    dB = A^T g, each one product reading its operands transposed where needed -- a^T's
+    gradient is (g B^T)^T = B g^T, b^T's is g^T A -- and summed over broadcast batch dims."""
+    need_a = a.requires_grad if need_a is None else need_a
+    need_b = b.requires_grad if need_b is None else need_b
+    ga = gb = None
+    if need_a:
+        ga = Matmul.apply(b, g, ta=tb, tb=True) if ta else Matmul.apply(g, b, tb=not tb)
+        ga = unbroadcast(ga, a.shape)
+    if need_b and g.ndim > 2 and not ta and all(d == 1 for d in b.shape[:-2]):
+        # b shared by the whole batch (Linear's weight on a 3-D input): the batch dims
+        # flatten into the rows (flat), one (k, B*n) @ (B*n, m) product instead of a
+        # batched product and a sum over the batch
+        gb = Matmul.apply(g, a, ta=True, flat=True) if tb else \
+            Matmul.apply(a, g, ta=True, flat=True)
+        if b.ndim != 2:
+            gb = gb.reshape(b.shape)
+    elif need_b:
+        gb = Matmul.apply(g, a, ta=True, tb=ta) if tb else Matmul.apply(a, g, ta=not ta)
+        gb = unbroadcast(gb, b.shape)
+    return ga, gb
 
 
 def _windows(h, k, d, s):

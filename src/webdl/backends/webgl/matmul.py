@@ -10,7 +10,7 @@ from .bridge import MAX_TARGETS, GLBuffer, targets
 from .conv import conv2d_packed
 from .elementwise import lazy
 from .ir import packed_result
-from .movement import cat, operands
+from .movement import cat, contraction, operands, strided
 from .registry import register
 from .shapes import numel
 from ..tuning import bucket
@@ -33,7 +33,7 @@ NAIVE_MAX_BATCH_DIMS = 4
 
 @register("matmul", shaders=("matmul", "matmul_packed", "conv2d_packed"), lazy_inputs=True)
 def matmul(be, bufs, shapes, shape, dtype, attrs):
-    k = shapes[0][-1]
+    k = contraction(shapes, attrs)
     if numel(shape) == 0:
         return GLBuffer(0)
     if k == 0:
@@ -73,8 +73,12 @@ def matmul(be, bufs, shapes, shape, dtype, attrs):
             return out
         # too large for the packed textures: as a 1x1 convolution on the packed conv
         # path, whose images wrap into blocks (A (n, k) is the weight, B (.., k, m) the
-        # image), or A's rows stacked when B is shared
-        out = _as_conv(be, [be.realize(b) for b in bufs], sa, sb, shape)
+        # image), or A's rows stacked when B is shared; an operand given transposed (ta,
+        # tb) copied in its read layout first (the convolution reads them dense)
+        def dense(buf, tex, st, off, s, transposed):
+            return be.realize(strided(be, tex, s, st, off) if transposed else buf)
+        out = _as_conv(be, [dense(bufs[0], ta, sta, oa, sa, attrs.get("ta")),
+                            dense(bufs[1], tb, stb, ob, sb, attrs.get("tb"))], sa, sb, shape)
         if out is not None:
             return out
     return naive()

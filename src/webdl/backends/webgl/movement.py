@@ -53,14 +53,29 @@ def view(be, buf, shape, packed=False):
     return be.realize(buf), strides(shape), 0
 
 
+def contraction(shapes, attrs):
+    """matmul's K for operands of ``shapes`` (see operands): A's columns as it is read."""
+    s = shapes[0]
+    if not attrs.get("ta"):
+        return s[-1]
+    return numel(s[:-1]) if attrs.get("flat") else s[-2]
+
+
 def operands(be, bufs, shapes, attrs):
-    """matmul's two operands as ``view`` gives them, and their shapes; with ``tb`` the second
-    (a matrix given as (m, k)) read transposed in place."""
-    sa, sb = tuple(shapes[0]), tuple(shapes[1])
-    a, (tex, st, off) = view(be, bufs[0], sa), view(be, bufs[1], sb)
-    if attrs.get("tb"):
-        sb, st = (sb[1], sb[0]), [st[1], st[0]]
-    return (a, (tex, st, off)), (sa, sb)
+    """matmul's two operands as ``view`` gives them, and their shapes; with ``ta`` (``tb``)
+    the first (second), given with its last two dims swapped, read transposed in place;
+    with ``flat`` each as a matrix of its leading dims' rows (a reshape, in place where the
+    strides allow)."""
+    out = []
+    flat = attrs.get("flat")
+    for buf, s, t in zip(bufs, shapes, (attrs.get("ta"), attrs.get("tb"))):
+        s = (numel(s[:-1]), s[-1]) if flat else tuple(s)
+        tex, st, off = view(be, buf, s)
+        if t:
+            s, st = s[:-2] + (s[-1], s[-2]), list(st[:-2]) + [st[-1], st[-2]]
+        out.append(((tex, st, off), s))
+    (a, sa), (b, sb) = out
+    return (a, b), (sa, sb)
 
 
 def undrawn_constant(b):

@@ -2,7 +2,7 @@
 matmul_operands.wgsl (or matmul_direct.wgsl on software adapters), operands read in place
 (views such as a transposed weight need no copy)."""
 from ..webgl.bridge import appended
-from ..webgl.movement import operands
+from ..webgl.movement import contraction, operands
 from ..webgl.shapes import numel
 from .bridge import GPUBuffer, _source
 from .registry import register
@@ -46,7 +46,7 @@ DIRECT_TILE = 32
 
 @register("matmul", shaders=("matmul", "matmul_operands", "matmul_direct"), lazy_inputs=True)
 def matmul(be, bufs, shapes, shape, dtype, attrs):
-    k = shapes[0][-1]
+    k = contraction(shapes, attrs)
     if numel(shape) == 0:
         return GPUBuffer(0)
     if k == 0:

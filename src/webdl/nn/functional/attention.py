@@ -1,7 +1,7 @@
 """Attention: ``scaled_dot_product_attention``, with PyTorch's masks and results."""
 import math
 
-from ...functions.linalg import matmul
+from ...functions.linalg import matmul, matmul_nt
 from ...ops.attention import Attention, fits
 from ...functions.reduction import masked_softmax
 from .dropout import dropout
@@ -31,7 +31,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     # scale, mask (the causal one made in the kernel, not uploaded), max-subtracted exp and
     # normalisation as one primitive; a row left with no key gives zeros, as PyTorch's
     # SDPA does (its plain softmax gives NaN)
-    weights = masked_softmax(matmul(query, key.transpose(-2, -1)), attn_mask, scale,
+    weights = masked_softmax(matmul_nt(query, key), attn_mask, scale,
                              causal=is_causal, safe=True)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)

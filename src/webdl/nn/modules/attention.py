@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ...functions.elementwise import where
-from ...functions.linalg import matmul
+from ...functions.linalg import matmul, matmul_nt
 from ...functions.shape import cat
 from ...functions.reduction import masked_softmax
 from ...tensor import tensor, zeros
@@ -125,7 +125,7 @@ class MultiheadAttention(Module):
             out = F.scaled_dot_product_attention(q, k, v)
         else:
             # scale, mask and softmax as one primitive (two passes on WebGL)
-            weights = masked_softmax(matmul(q, k.transpose(-2, -1)), mask, 1.0 / math.sqrt(hd))
+            weights = masked_softmax(matmul_nt(q, k), mask, 1.0 / math.sqrt(hd))
             if dropout:
                 weights = F.dropout(weights, self.dropout, True)
             out = matmul(weights, v)
