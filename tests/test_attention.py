@@ -188,3 +188,30 @@ def test_bad_input_is_named():
           attn_mask=webdl.zeros(3, 3))
     with pytest.raises(ValueError, match="don't fit"):
         WF.scaled_dot_product_attention(webdl.zeros(2, 4), webdl.zeros(3, 5), webdl.zeros(3, 4))
+
+
+@pytest.mark.parametrize("shared", ["self", "memory"])
+def test_multihead_attention_batch_first_with_shared_inputs(shared):
+    """batch_first with one tensor passed as query, key and value (self-attention: the
+    packed projection, one transpose) or as key and value (a decoder's memory): outputs,
+    weights and every gradient against PyTorch."""
+    torch.manual_seed(0)
+    t = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+    w = wnn.MultiheadAttention(8, 2, batch_first=True)
+    _load(t, w)
+    rng = np.random.default_rng(3)
+    (tx, tm), (wx, wm) = _leaves(rng, (3, 4, 8), (3, 5, 8))
+    if shared == "self":
+        to, tw = t(tx, tx, tx)
+        wo, ww = w(wx, wx, wx)
+    else:
+        to, tw = t(tx, tm, tm)
+        wo, ww = w(wx, wm, wm)
+    _close(wo, to, "output")
+    _close(ww, tw, "weights")
+    _backward_both([to, tw], [wo, ww], rng)
+    _close(wx.grad, tx.grad, "x")
+    if shared == "memory":
+        _close(wm.grad, tm.grad, "memory")
+    for (name, p), (_, q) in zip(w.named_parameters(), t.named_parameters()):
+        _close(p.grad, q.grad, name)

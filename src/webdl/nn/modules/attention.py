@@ -81,8 +81,11 @@ class MultiheadAttention(Module):
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:
                 key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
-            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        elif self.batch_first:     # one transpose per distinct tensor (self-attention: one)
+            q_t = query.transpose(0, 1)
+            k_t = q_t if key is query else key.transpose(0, 1)
+            value = q_t if value is query else k_t if value is key else value.transpose(0, 1)
+            query, key = q_t, k_t
         if query.ndim != 3 or query.shape[-1] != self.embed_dim:
             raise ValueError(f"MultiheadAttention: expected query of shape (L, N, "
                              f"{self.embed_dim}) (or (N, L, {self.embed_dim}) with "
