@@ -6,7 +6,8 @@
 # {"compiled": 1}, "reps": 3, "warmup": 1, "profile": true, "kernels": true}]; backend knobs as
 # "args": {"backend": {"conv_few": 0}} (numbers, not true/false: they become Python kwargs),
 # kernel variants forced as "args": {"backend": {"kernels": {"conv2d": "t32x8"}}}. Keep the
-# file under .gpu/kit/ (carried, and not committed): bash .gpu/kit/extras.sh .gpu/kit/x.json
+# file under .gpu/kit/ (carried, and not committed; pack.sh re-makes that folder, so write
+# it after packing): bash .gpu/kit/extras.sh .gpu/kit/x.json
 # Knobs: GPU_ROUNDS (1), GPU_ONLY ("x ": the extras alone; "" for the whole bench too), TAIL (40
 # lines of the driver's output), GPU_RUN_TIMEOUT (400 s).
 KIT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
