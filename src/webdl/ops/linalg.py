@@ -7,6 +7,15 @@ from .base import Op
 from .elementwise import broadcast_shapes, unbroadcast
 
 
+def read_shape(shape, transposed=False, flat=False):
+    """The matrix (or batch of matrices) a matmul operand of ``shape`` is read as: with
+    ``flat`` its leading dims as rows, with ``transposed`` its last two dims swapped."""
+    s = tuple(shape)
+    if flat:
+        s = (math.prod(s[:-1]), s[-1])
+    return s[:-2] + (s[-1], s[-2]) if transposed else s
+
+
 class Matmul(Op):
     """(..., n, k) @ (..., k, m) -> (..., n, m); both inputs at least 2-D. With ``ta`` (``tb``)
     the first (second) operand is given with its last two dims swapped and read transposed
@@ -19,13 +28,7 @@ class Matmul(Op):
 
     @classmethod
     def infer(cls, a, b, ta=False, tb=False, flat=False):
-        sa, sb = tuple(a.shape), tuple(b.shape)
-        if flat:
-            sa, sb = (math.prod(sa[:-1]), sa[-1]), (math.prod(sb[:-1]), sb[-1])
-        if ta:
-            sa = sa[:-2] + (sa[-1], sa[-2])
-        if tb:
-            sb = sb[:-2] + (sb[-1], sb[-2])
+        sa, sb = read_shape(a.shape, ta, flat), read_shape(b.shape, tb, flat)
         if sa[-1] != sb[-2]:
             raise ValueError(f"matmul: shapes {sa} and {sb} cannot be multiplied "
                              f"({sa[-1]} != {sb[-2]})")

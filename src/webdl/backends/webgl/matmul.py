@@ -5,12 +5,13 @@ for the batched products too large for one packed draw, a 1x1 convolution on the
 conv path, whose images wrap into blocks. Operands that are views (a transposed weight)
 are read in place."""
 from ...dtypes import float32
+from ...ops.linalg import read_shape
 from ...ops.elementwise import BINARY
 from .bridge import MAX_TARGETS, GLBuffer, targets
 from .conv import conv2d_packed
 from .elementwise import lazy
 from .ir import packed_result
-from .movement import cat, contraction, operands, strided
+from .movement import cat, operands, strided
 from .registry import register
 from .shapes import numel
 from ..tuning import bucket
@@ -33,7 +34,7 @@ NAIVE_MAX_BATCH_DIMS = 4
 
 @register("matmul", shaders=("matmul", "matmul_packed", "conv2d_packed"), lazy_inputs=True)
 def matmul(be, bufs, shapes, shape, dtype, attrs):
-    k = contraction(shapes, attrs)
+    k = read_shape(shapes[0], attrs.get("ta"), attrs.get("flat"))[-1]    # A as read
     if numel(shape) == 0:
         return GLBuffer(0)
     if k == 0:

@@ -4,6 +4,7 @@ place (``view``), copied only when another kernel needs it. unslice is an
 expression of the elementwise chains (ir.Placed); cat, gather and scatter_add are kernels.
 All of them keep int64 tensors in int textures (``ints=True``), exact over int32."""
 from ...dtypes import int64
+from ...ops.linalg import read_shape
 from ...storage import view_strides
 from .bridge import GLBuffer
 from .ir import Const, LazyBuf, Leaf, Packed, Placed
@@ -53,26 +54,18 @@ def view(be, buf, shape, packed=False):
     return be.realize(buf), strides(shape), 0
 
 
-def contraction(shapes, attrs):
-    """matmul's K for operands of ``shapes`` (see operands): A's columns as it is read."""
-    s = shapes[0]
-    if not attrs.get("ta"):
-        return s[-1]
-    return numel(s[:-1]) if attrs.get("flat") else s[-2]
-
-
 def operands(be, bufs, shapes, attrs):
-    """matmul's two operands as ``view`` gives them, and their shapes; with ``ta`` (``tb``)
-    the first (second), given with its last two dims swapped, read transposed in place;
-    with ``flat`` each as a matrix of its leading dims' rows (a reshape, in place where the
-    strides allow)."""
+    """matmul's two operands as ``view`` gives them, and their shapes as read
+    (ops.linalg.read_shape): with ``ta`` (``tb``) the first (second) read transposed in
+    place, with ``flat`` each as a matrix of its leading dims' rows (a reshape, in place
+    where the strides allow)."""
     out = []
     flat = attrs.get("flat")
     for buf, s, t in zip(bufs, shapes, (attrs.get("ta"), attrs.get("tb"))):
-        s = (numel(s[:-1]), s[-1]) if flat else tuple(s)
+        s = read_shape(s, flat=flat)
         tex, st, off = view(be, buf, s)
         if t:
-            s, st = s[:-2] + (s[-1], s[-2]), list(st[:-2]) + [st[-1], st[-2]]
+            s, st = read_shape(s, transposed=True), list(st[:-2]) + [st[-1], st[-2]]
         out.append(((tex, st, off), s))
     (a, sa), (b, sb) = out
     return (a, b), (sa, sb)

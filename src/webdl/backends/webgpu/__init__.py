@@ -81,8 +81,8 @@ class WebGPUBackend(DeviceMemory, HostTransfer, Backend):
             raise RuntimeError("webgpu: " + info.get("error", "the GPU is not usable"))
         self.info = info
         # a fused chain binds its leaves and its outputs as storage buffers
-        self.max_leaves = min(8, info["maxStorageBuffers"] - 1)
         self.max_bindings = info["maxStorageBuffers"]     # a kernel's, outputs included
+        self.max_leaves = min(8, self.max_bindings - 1)
         self.functions = elementwise_functions(bridge._source("elementwise"))
         self.matmul_tiled = not info["isFallbackAdapter"]     # see matmul.DIRECT_TILE
         # the cooperative sum (see COOP_MIN): "subgroup", "tree" or None (tests force each)

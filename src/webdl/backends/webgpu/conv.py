@@ -10,6 +10,7 @@ spreads it over the matmul's invocations. The bias is added in the consumer's ch
 tiled product's dispatch is deferred (bridge.defer) so that the chain reading its output --
 the bias, the activation -- runs in its store (an epilogue, elementwise.realize) instead of
 a pass of its own."""
+import functools
 import itertools
 
 from ...ops.elementwise import BINARY
@@ -60,31 +61,29 @@ VARIANTS = {"conv2d": (*TILES, "direct", "few")}
 TUNE_MACS = (1 << 12, 1 << 30)
 
 
+def _part_names(parts):
+    """The bindings of an image in ``parts`` buffers: u_b, u_b1, u_b2, ..."""
+    return ["u_b"] + [f"u_b{j}" for j in range(1, parts)]
+
+
+@functools.lru_cache(maxsize=None)
 def image_code(parts):
     """The WGSL of conv2d_operands.wgsl's ``image(o, c, at)`` for an image in ``parts``
-    buffers (u_b, u_b1, ...; more than one: a deferred cat along the channels, whose parts
-    end at the channels in the uniform u_cat), one string per count (see appended)."""
-    code = _IMAGE.get(parts)
-    if code is None:
-        names = ["u_b"] + [f"u_b{j}" for j in range(1, parts)]
-        code = "".join(f"var<storage, read> {n}: array<f32>;\n" for n in names)
-        if parts == 1:
-            code += "fn image(o: i32, c: i32, at: i32) -> f32 { return u_b[o * u_x.x + at]; }\n"
-        else:
-            code += (f"var<private> u_cat: array<i32, {parts}>;\n"
-                     "fn image(o: i32, c: i32, at: i32) -> f32 {\n"
-                     "    let plane = u_x.y * u_x.z;\n"
-                     "    if (c < u_cat[0]) { return u_b[o * u_cat[0] + at]; }\n")
-            for j in range(1, parts):
-                read = (f"{names[j]}[o * (u_cat[{j}] - u_cat[{j - 1}]) + at - "
-                        f"u_cat[{j - 1}] * plane]")
-                code += (f"    if (c < u_cat[{j}]) {{ return {read}; }}\n" if j < parts - 1
-                         else f"    return {read};\n}}\n")
-        code = _IMAGE[parts] = code
+    buffers (more than one: a deferred cat along the channels, whose parts end at the
+    channels in the uniform u_cat), one string per count (see appended)."""
+    names = _part_names(parts)
+    code = "".join(f"var<storage, read> {n}: array<f32>;\n" for n in names)
+    if parts == 1:
+        return code + "fn image(o: i32, c: i32, at: i32) -> f32 { return u_b[o * u_x.x + at]; }\n"
+    code += (f"var<private> u_cat: array<i32, {parts}>;\n"
+             "fn image(o: i32, c: i32, at: i32) -> f32 {\n"
+             "    let plane = u_x.y * u_x.z;\n"
+             "    if (c < u_cat[0]) { return u_b[o * u_cat[0] + at]; }\n")
+    for j in range(1, parts):
+        read = f"{names[j]}[o * (u_cat[{j}] - u_cat[{j - 1}]) + at - u_cat[{j - 1}] * plane]"
+        code += (f"    if (c < u_cat[{j}]) {{ return {read}; }}\n" if j < parts - 1
+                 else f"    return {read};\n}}\n")
     return code
-
-
-_IMAGE = {}
 
 
 def _operands(be, bufs, shapes, shape, attrs):
@@ -104,11 +103,10 @@ def _operands(be, bufs, shapes, shape, attrs):
     pending = getattr(bufs[0], "pending", None)
     if type(pending) is DeferredCat:
         parts = pending.parts
-        inputs.update(zip(["u_b"] + [f"u_b{j}" for j in range(1, len(parts))], parts))
         uniforms["u_cat"] = list(itertools.accumulate(pending.channels))
     else:
         parts = [be.realize(bufs[0])]
-        inputs["u_b"] = parts[0]
+    inputs.update(zip(_part_names(len(parts)), parts))
     return inputs, uniforms, (("KH", kh), ("KW", kw)), image_code(len(parts))
 
 
@@ -160,13 +158,15 @@ class DeferredConv:
     """A convolution's dispatch (bridge.defer): ``self(target, epilogue)`` queues it, the
     product stored into ``target`` through the epilogue's chain (elementwise._epilogue);
     ``reads``: the buffers it binds besides that chain's and its output."""
-    __slots__ = ("be", "kernel", "defines", "inputs", "shape", "uniforms", "groups", "code",
-                 "reads")
+    __slots__ = ("be", "kernel", "defines", "inputs", "shape", "uniforms", "groups", "code")
 
     def __init__(self, be, kernel, defines, inputs, shape, uniforms, groups, code):
         self.be, self.kernel, self.defines, self.inputs = be, kernel, defines, inputs
         self.shape, self.uniforms, self.groups, self.code = shape, uniforms, groups, code
-        self.reads = len(inputs)
+
+    @property
+    def reads(self):
+        return len(self.inputs)
 
     def __call__(self, target, epilogue=None):
         code, more_inputs, more = epilogue or (PLAIN_STORE, {}, {})

@@ -1,8 +1,9 @@
 """matmul: shaders/wgsl/matmul.wgsl, 64x64 output tiles staged through workgroup memory, with
 matmul_operands.wgsl (or matmul_direct.wgsl on software adapters), operands read in place
 (views such as a transposed weight need no copy)."""
+from ...ops.linalg import read_shape
 from ..webgl.bridge import appended
-from ..webgl.movement import contraction, operands
+from ..webgl.movement import operands
 from ..webgl.shapes import numel
 from .bridge import GPUBuffer, _source
 from .registry import register
@@ -46,7 +47,7 @@ DIRECT_TILE = 32
 
 @register("matmul", shaders=("matmul", "matmul_operands", "matmul_direct"), lazy_inputs=True)
 def matmul(be, bufs, shapes, shape, dtype, attrs):
-    k = contraction(shapes, attrs)
+    k = read_shape(shapes[0], attrs.get("ta"), attrs.get("flat"))[-1]    # A as read
     if numel(shape) == 0:
         return GPUBuffer(0)
     if k == 0:
