@@ -279,9 +279,12 @@
     const g = [], other = [];
     for (let i = 0; i < reps; i++) { g.push(await gRun()); other.push(await cRun()); }
     const draws = Number(await py(`B.draws(${at(dev)}, ${JSON.stringify(dev)})`));
+    // as benchCase: the GPU side's profile (host ms against the wait) and kernel times
+    const profile = c.profile ? await pyJSON(`list(B.profile(${at(dev)}))`) : undefined;
+    const kernels = c.kernels ? await pyJSON(`B.kernel_profile(${at(dev)})`) : undefined;
     await py(`B.drop(${at(dev)}); B.drop(${at(vs)})`);
     const gs = stats(g), cs = stats(other);
-    return { id: c.id, group: c.group, device: dev, webdl: gs, [vs]: cs, ratio: cs.median / gs.median, draws };
+    return { id: c.id, group: c.group, device: dev, webdl: gs, [vs]: cs, ratio: cs.median / gs.median, draws, profile, kernels };
   }
 
   // Cold: model load and first inference in this fresh page, shader compilation included

@@ -401,14 +401,15 @@ def setup_model(key, name, device="webgl", compiled=False):
         for d in ("cpu", device):
             runs[d] = programs.RUNS[name](webdl, d)
     programs.copy_state(runs["cpu"], runs[device])
-    for d, r in runs.items():
-        _ready[f"{key}:{d}"] = _quiet(r.step)
+    for d, r in runs.items():     # the program's step reads its loss back itself
+        _ready[f"{key}:{d}"] = _Work(_quiet(r.step), lambda losses: losses)
     if compiled:
         run, args = runs[device], runs[device].train_args()
         if args is None:
             raise ValueError(f"bench: program {name} has no step that webdl.compile can take")
         fn = webdl.compile(run.train)
-        _ready[f"{key}:{device}"] = _quiet(lambda: fn(*args).item())
+        # a _Work, so that ``profile`` tells the replay's host time from the wait for the GPU
+        _ready[f"{key}:{device}"] = _Work(_quiet(lambda: fn(*args)), lambda loss: loss.item())
     return key
 
 
