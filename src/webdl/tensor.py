@@ -571,10 +571,11 @@ def _scatter_back(base, chain, value):
     ``base`` by ``chain``: each view step undone in reverse (a slice becomes an unslice
     merged over the old values), written with ops so autograd can follow it."""
     befores, cur = [], base
-    for op, attrs in chain:
+    for op, attrs in chain[:-1]:    # the values before each step (the view's own: not read)
         befores.append(cur)
         if op is not DETACH:
             cur = op.apply(cur, **attrs)
+    befores.append(cur)
     for (op, attrs), before in zip(reversed(chain), reversed(befores)):
         if op is DETACH:
             continue

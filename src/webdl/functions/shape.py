@@ -408,7 +408,7 @@ def roll(x, shifts, dims=None):
         view = [1] * x.ndim
         view[d] = n
         first = constant((np.arange(n) < s_).reshape(view), dtypes.bool_, x.device)
-        x = Where.apply(expand(first, shape), last, rest)
+        x = Where.apply(first, last, rest)     # the mask broadcast by where itself
     return x
 
 
