@@ -80,6 +80,38 @@ def detach_fill(m):
 
 
 @case
+def view_copied_into_keeps_the_copy(m):
+    # the written view takes the written values (not its source, which changes later);
+    # its base, a second view and later writes through either see them
+    x = m.zeros(3, 4)
+    src = m.arange(3.0)
+    v = x[:, 1]
+    w = x.t()[1]
+    v.copy_(src)
+    src.add_(10)
+    a = v.clone()
+    v.add_(1)
+    x[:, 1] = 7
+    v2 = x[0:2, 2:4]
+    v2.copy_(m.ones(2))           # broadcast into the view
+    v2[0, 1] = 5
+    return x, v, w, a, src, v2
+
+
+@case
+def view_copied_into_with_dtype_and_grad(m):
+    # a cast made by copy_ (int source into a float view), and a view of a tensor that
+    # requires grad (autograd follows that write: the other path)
+    x = m.zeros(2, 3)
+    x[:, 0] = m.tensor([4, 5])
+    p = m.ones(2, 3, requires_grad=True)
+    y = p * 2
+    y[:, 1] = m.tensor([3.0, 4.0])
+    y.sum().backward()
+    return x, y.detach(), p.grad
+
+
+@case
 def view_then_base(m):
     x = m.arange(12.0)
     v = x.view(3, 4)

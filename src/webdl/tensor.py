@@ -399,11 +399,42 @@ class Tensor:
         self._check_inplace(op)
         return self._write(self._fit(fn(self._snapshot()), op))
 
-    def _write(self, value):
+    def _realize(self):
+        """Compute this tensor's value now if its backend deferred it (lazy fusion); the
+        value is the same, so views and storage need no update."""
+        self._buf = self.device.backend.realize(self._buf)
+        return self
+
+    @staticmethod
+    def _realize_all(*tensors):
+        """Compute several tensors now, those of one shape on one device in one kernel where
+        its backend can (an optimizer's new state and parameter, a step's gradients)."""
+        by_backend = {}
+        for t in tensors:
+            by_backend.setdefault(id(t.device.backend), []).append(t)
+        for ts in by_backend.values():
+            bufs = ts[0].device.backend.realize_many([t._buf for t in ts])
+            for t, b in zip(ts, bufs):
+                t._buf = b
+
+    def _overwrite(self, src, op):
+        """copy_ and fill_: contents that don't depend on the old ones."""
+        self._check_inplace(op)
+        value = self._fit(src, "copy_")
+        if self.requires_grad and is_grad_enabled() and not self._chain:
+            # the old value gets a zero gradient, as from PyTorch's CopyBackwards
+            value = Where.apply(full((), False, device=self.device), self._snapshot(), value)
+        return self._write(value, own=value is not src)
+
+    def _write(self, value, own=False):
         """Make ``value`` (this tensor's shape, dtype and device) this tensor's contents:
         the storage it shares with its base and views gets a new buffer, every live tensor
         of it re-reads its part, the version goes up. When autograd follows the write,
-        the root and the views take new ``grad_fn``s (PyTorch's CopySlices)."""
+        the root and the views take new ``grad_fn``s (PyTorch's CopySlices). ``own``: no
+        one else holds ``value``, so a view written without autograd takes its buffer as
+        is instead of re-reading its part of the new root (``x[:, 0] = 5``: no view ops
+        for the temporary view written)."""
+        written = value
         track = is_grad_enabled() and (value.requires_grad or self.requires_grad)
         st = storage_of(self)
         if self._chain:
@@ -432,36 +463,11 @@ class Tensor:
                     if op is not DETACH:
                         v = op.apply(v, **attrs)
                 t._buf, t._ctx, t.requires_grad = v._buf, v._ctx, v.requires_grad
+            elif t is self and own and t._chain:
+                t._buf = written._buf
             else:
                 t._buf = replay(backend, st, t._chain, t.dtype)
         return self
-
-    def _realize(self):
-        """Compute this tensor's value now if its backend deferred it (lazy fusion); the
-        value is the same, so views and storage need no update."""
-        self._buf = self.device.backend.realize(self._buf)
-        return self
-
-    @staticmethod
-    def _realize_all(*tensors):
-        """Compute several tensors now, those of one shape on one device in one kernel where
-        its backend can (an optimizer's new state and parameter, a step's gradients)."""
-        by_backend = {}
-        for t in tensors:
-            by_backend.setdefault(id(t.device.backend), []).append(t)
-        for ts in by_backend.values():
-            bufs = ts[0].device.backend.realize_many([t._buf for t in ts])
-            for t, b in zip(ts, bufs):
-                t._buf = b
-
-    def _overwrite(self, src, op):
-        """copy_ and fill_: contents that don't depend on the old ones."""
-        self._check_inplace(op)
-        value = self._fit(src, "copy_")
-        if self.requires_grad and is_grad_enabled() and not self._chain:
-            # the old value gets a zero gradient, as from PyTorch's CopyBackwards
-            value = Where.apply(full((), False, device=self.device), self._snapshot(), value)
-        return self._write(value)
 
     def copy_(self, src, non_blocking=False):
         return self._overwrite(src, "copy_")
@@ -569,28 +575,36 @@ class Tensor:
 def _scatter_back(base, chain, value):
     """The storage's new root value after writing ``value`` into the view reached from
     ``base`` by ``chain``: each view step undone in reverse (a slice becomes an unslice
-    merged over the old values), written with ops so autograd can follow it."""
-    befores, cur = [], base
-    for op, attrs in chain[:-1]:    # the values before each step (the view's own: not read)
-        befores.append(cur)
-        if op is not DETACH:
+    merged over the old values), written with ops so autograd can follow it. The steps
+    are re-applied to the base only as far as a slice needs the values before it (the
+    other steps need only the shape before them, which their attributes give)."""
+    steps = [(op, attrs) for op, attrs in chain if op is not DETACH]
+    last = max((i for i, (op, _) in enumerate(steps) if op.name == "slice"), default=-1)
+    shapes, befores, cur, shape = [], {}, base, tuple(base.shape)
+    for i, (op, attrs) in enumerate(steps):
+        shapes.append(shape)
+        if i == last:
+            befores[i] = cur
+        elif i < last:
+            if op.name == "slice":
+                befores[i] = cur
             cur = op.apply(cur, **attrs)
-    befores.append(cur)
-    for (op, attrs), before in zip(reversed(chain), reversed(befores)):
-        if op is DETACH:
-            continue
+        shape = tuple(shape[d] for d in attrs["dims"]) if op.name == "permute" else \
+            tuple(attrs["shape"])       # reshape, expand and slice name their result's shape
+    for i in reversed(range(len(steps))):
+        op, attrs = steps[i]
         if op.name in ("reshape", "expand"):
-            value = Reshape.apply(value, shape=tuple(before.shape))
+            value = Reshape.apply(value, shape=shapes[i])
         elif op.name == "permute":
             inverse = [0] * len(attrs["dims"])
-            for i, d in enumerate(attrs["dims"]):
-                inverse[d] = i
+            for j, d in enumerate(attrs["dims"]):
+                inverse[d] = j
             value = Permute.apply(value, dims=tuple(inverse))
         else:                                                     # slice
-            kw = dict(starts=attrs["starts"], steps=attrs["steps"], shape=tuple(before.shape))
+            kw = dict(starts=attrs["starts"], steps=attrs["steps"], shape=shapes[i])
             mask = full(tuple(value.shape), True, device=value.device)
             value = Where.apply(Unslice.apply(mask, value=False, **kw),
-                                Unslice.apply(value, value=0, **kw), before)
+                                Unslice.apply(value, value=0, **kw), befores[i])
     return value
 
 
