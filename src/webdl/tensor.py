@@ -424,16 +424,18 @@ class Tensor:
         if self.requires_grad and is_grad_enabled() and not self._chain:
             # the old value gets a zero gradient, as from PyTorch's CopyBackwards
             value = Where.apply(full((), False, device=self.device), self._snapshot(), value)
-        return self._write(value, own=value is not src)
+        return self._write(value, own=not isinstance(src, Tensor))    # a number: made here
 
     def _write(self, value, own=False):
         """Make ``value`` (this tensor's shape, dtype and device) this tensor's contents:
         the storage it shares with its base and views gets a new buffer, every live tensor
         of it re-reads its part, the version goes up. When autograd follows the write,
-        the root and the views take new ``grad_fn``s (PyTorch's CopySlices). ``own``: no
-        one else holds ``value``, so a view written without autograd takes its buffer as
-        is instead of re-reading its part of the new root (``x[:, 0] = 5``: no view ops
-        for the temporary view written)."""
+        the root and the views take new ``grad_fn``s (PyTorch's CopySlices). ``own``:
+        ``value`` was made from a number for this write, so no other tensor shares its
+        memory and a view written without autograd takes its buffer as is instead of
+        re-reading its part of the new root (``x[:, 0] = 5``: no view ops for the
+        temporary view written; a tensor's values are re-read, so that freeing that
+        tensor later leaves the view alone)."""
         written = value
         track = is_grad_enabled() and (value.requires_grad or self.requires_grad)
         st = storage_of(self)
