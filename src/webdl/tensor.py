@@ -399,33 +399,6 @@ class Tensor:
         self._check_inplace(op)
         return self._write(self._fit(fn(self._snapshot()), op))
 
-    def _realize(self):
-        """Compute this tensor's value now if its backend deferred it (lazy fusion); the
-        value is the same, so views and storage need no update."""
-        self._buf = self.device.backend.realize(self._buf)
-        return self
-
-    @staticmethod
-    def _realize_all(*tensors):
-        """Compute several tensors now, those of one shape on one device in one kernel where
-        its backend can (an optimizer's new state and parameter, a step's gradients)."""
-        by_backend = {}
-        for t in tensors:
-            by_backend.setdefault(id(t.device.backend), []).append(t)
-        for ts in by_backend.values():
-            bufs = ts[0].device.backend.realize_many([t._buf for t in ts])
-            for t, b in zip(ts, bufs):
-                t._buf = b
-
-    def _overwrite(self, src, op):
-        """copy_ and fill_: contents that don't depend on the old ones."""
-        self._check_inplace(op)
-        value = self._fit(src, "copy_")
-        if self.requires_grad and is_grad_enabled() and not self._chain:
-            # the old value gets a zero gradient, as from PyTorch's CopyBackwards
-            value = Where.apply(full((), False, device=self.device), self._snapshot(), value)
-        return self._write(value, own=not isinstance(src, Tensor))    # a number: made here
-
     def _write(self, value, own=False):
         """Make ``value`` (this tensor's shape, dtype and device) this tensor's contents:
         the storage it shares with its base and views gets a new buffer, every live tensor
@@ -470,6 +443,33 @@ class Tensor:
             else:
                 t._buf = replay(backend, st, t._chain, t.dtype)
         return self
+
+    def _realize(self):
+        """Compute this tensor's value now if its backend deferred it (lazy fusion); the
+        value is the same, so views and storage need no update."""
+        self._buf = self.device.backend.realize(self._buf)
+        return self
+
+    @staticmethod
+    def _realize_all(*tensors):
+        """Compute several tensors now, those of one shape on one device in one kernel where
+        its backend can (an optimizer's new state and parameter, a step's gradients)."""
+        by_backend = {}
+        for t in tensors:
+            by_backend.setdefault(id(t.device.backend), []).append(t)
+        for ts in by_backend.values():
+            bufs = ts[0].device.backend.realize_many([t._buf for t in ts])
+            for t, b in zip(ts, bufs):
+                t._buf = b
+
+    def _overwrite(self, src, op):
+        """copy_ and fill_: contents that don't depend on the old ones."""
+        self._check_inplace(op)
+        value = self._fit(src, "copy_")
+        if self.requires_grad and is_grad_enabled() and not self._chain:
+            # the old value gets a zero gradient, as from PyTorch's CopyBackwards
+            value = Where.apply(full((), False, device=self.device), self._snapshot(), value)
+        return self._write(value, own=not isinstance(src, Tensor))    # a number: made here
 
     def copy_(self, src, non_blocking=False):
         return self._overwrite(src, "copy_")
@@ -585,11 +585,9 @@ def _scatter_back(base, chain, value):
     shapes, befores, cur, shape = [], {}, base, tuple(base.shape)
     for i, (op, attrs) in enumerate(steps):
         shapes.append(shape)
-        if i == last:
+        if i <= last and op.name == "slice":
             befores[i] = cur
-        elif i < last:
-            if op.name == "slice":
-                befores[i] = cur
+        if i < last:
             cur = op.apply(cur, **attrs)
         shape = tuple(shape[d] for d in attrs["dims"]) if op.name == "permute" else \
             tuple(attrs["shape"])       # reshape, expand and slice name their result's shape
